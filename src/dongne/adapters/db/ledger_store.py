@@ -1,0 +1,296 @@
+"""Writing the ledger: accounts, sharded balances, balanced transactions and idempotency keys.
+
+Balances are kept per account in ``account_balances`` so reading a wallet is one indexed query,
+and every change to a balance is made in the same database transaction as the entry that
+explains it, so balances always equal the sum of their account's entries. Accounts that many
+parallel transactions credit (merchants, the citizens' bank, the city) are spread over several
+balance rows ("shards") so those transactions don't queue on one row lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dongne.adapters.db.tables import (
+    account_balances,
+    accounts,
+    idempotency_keys,
+    ledger_entries,
+    ledger_transactions,
+)
+from dongne.domain.errors import IdempotencyKeyReused, InvalidInput
+from dongne.domain.ledger import (
+    MERCHANT_BALANCE_SHARDS,
+    AccountType,
+    Posting,
+    TransactionKind,
+    balanced,
+)
+
+SHARDED_TYPES = {
+    AccountType.MERCHANT_PAYABLE,
+    AccountType.CITIZEN_BANK,
+    AccountType.CITY_FUNDING,
+    AccountType.BREAKAGE,
+}
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+class BalanceWouldGoNegative(Exception):
+    """A debit found less on a non-negative account than the domain expected: a race or a
+    bug. The unit of work rolls back; the caller sees the domain error it raises instead."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    id: int
+    type: AccountType
+    shard_count: int
+
+    @classmethod
+    def of(cls, account_id: int, account_type: AccountType) -> AccountRef:
+        return cls(account_id, account_type, shards_for(account_type))
+
+
+def shards_for(account_type: AccountType) -> int:
+    return MERCHANT_BALANCE_SHARDS if account_type in SHARDED_TYPES else 1
+
+
+def request_digest(operation: str, request: dict[str, Any]) -> str:
+    canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class LedgerStore:
+    def __init__(self, connection: Connection, account_cache: dict[tuple[int, str], AccountRef]):
+        self.connection = connection
+        self._accounts = account_cache
+        self._dialect = connection.dialect.name
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def account(
+        self, region_id: int, account_type: AccountType, owner: object = None
+    ) -> AccountRef:
+        """The account of ``account_type`` (for ``owner``: a wallet id, a month), created on
+        first use. Account rows never change, so they are cached per engine."""
+        key = account_type.value if owner is None else f"{account_type.value}:{owner}"
+        cached = self._accounts.get((region_id, key))
+        if cached is not None:
+            return cached
+        shard_count = shards_for(account_type)
+        row = self.connection.execute(
+            select(accounts.c.id, accounts.c.shard_count).where(
+                accounts.c.region_id == region_id, accounts.c.key == key
+            )
+        ).first()
+        if row is None:
+            row = self._create_account(region_id, account_type, key, shard_count)
+        ref = AccountRef(row.id, account_type, row.shard_count)
+        self._accounts[(region_id, key)] = ref
+        return ref
+
+    def _create_account(
+        self, region_id: int, account_type: AccountType, key: str, shards: int
+    ) -> Any:
+        values = {
+            "region_id": region_id,
+            "type": account_type.value,
+            "key": key,
+            "shard_count": shards,
+            "may_go_negative": account_type.may_go_negative,
+        }
+        self.connection.execute(
+            self._insert_ignoring_conflict(accounts, ["region_id", "key"]), values
+        )
+        row = self.connection.execute(
+            select(accounts.c.id, accounts.c.shard_count).where(
+                accounts.c.region_id == region_id, accounts.c.key == key
+            )
+        ).one()
+        balance_rows = [
+            {
+                "account_id": row.id,
+                "shard": shard,
+                "region_id": region_id,
+                "balance_won": 0,
+                "may_go_negative": account_type.may_go_negative,
+            }
+            for shard in range(shards)
+        ]
+        self.connection.execute(
+            self._insert_ignoring_conflict(account_balances, ["account_id", "shard"]), balance_rows
+        )
+        return row
+
+    def _insert_ignoring_conflict(self, table: Any, columns: list[str]) -> Any:
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        return dialect_insert(table).on_conflict_do_nothing(index_elements=columns)
+
+    def balance(self, account_id: int) -> int:
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(account_balances.c.balance_won), 0)).where(
+                account_balances.c.account_id == account_id
+            )
+        ).scalar_one()
+        return int(total)
+
+    def draw(self, account: AccountRef, amount_won: int) -> bool:
+        """Take ``amount_won`` from a single-row account only if it holds that much: the
+        atomic test-and-decrement that keeps a budget from being oversold."""
+        result = self.connection.execute(
+            update(account_balances)
+            .where(
+                account_balances.c.account_id == account.id,
+                account_balances.c.shard == 0,
+                account_balances.c.balance_won >= amount_won,
+            )
+            .values(balance_won=account_balances.c.balance_won - amount_won)
+        )
+        return result.rowcount == 1
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def post(
+        self,
+        *,
+        region_id: int,
+        kind: TransactionKind,
+        postings: Iterable[Posting],
+        at: datetime,
+        idempotency_key: str | None,
+        accounts_by_id: dict[int, AccountRef],
+        already_drawn: dict[int, int] | None = None,
+    ) -> int:
+        """Record a balanced transaction and move the balances it touches; return its id.
+
+        ``already_drawn`` names debits whose balance change ``draw`` already made.
+        """
+        merged = balanced(postings)
+        transaction_id = self.connection.execute(
+            insert(ledger_transactions)
+            .values(
+                region_id=region_id, kind=kind.value, created_at=at, idempotency_key=idempotency_key
+            )
+            .returning(ledger_transactions.c.id)
+        ).scalar_one()
+        self.connection.execute(
+            insert(ledger_entries),
+            [
+                {
+                    "region_id": region_id,
+                    "transaction_id": transaction_id,
+                    "account_id": p.account_id,
+                    "amount_won": p.amount_won,
+                }
+                for p in merged
+            ],
+        )
+        drawn = already_drawn or {}
+        changes = [
+            (accounts_by_id[p.account_id], p.amount_won + drawn.get(p.account_id, 0))
+            for p in merged
+        ]
+        self._apply_balance_changes(transaction_id, [(a, d) for a, d in changes if d])
+        return int(transaction_id)
+
+    def _apply_balance_changes(
+        self, transaction_id: int, changes: Sequence[tuple[AccountRef, int]]
+    ) -> None:
+        simple = []
+        for account, delta in sorted(changes, key=lambda change: change[0].id):
+            if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
+                self._debit_across_shards(account, -delta)
+            else:
+                simple.append((account, transaction_id % account.shard_count, delta))
+        for account, shard, delta in simple:
+            statement = (
+                update(account_balances)
+                .where(
+                    account_balances.c.account_id == account.id, account_balances.c.shard == shard
+                )
+                .values(balance_won=account_balances.c.balance_won + delta)
+            )
+            if delta < 0 and not account.type.may_go_negative:
+                statement = statement.where(account_balances.c.balance_won >= -delta)
+            if self.connection.execute(statement).rowcount != 1:
+                raise BalanceWouldGoNegative(f"account {account.id} cannot be debited {-delta}")
+
+    def _debit_across_shards(self, account: AccountRef, amount_won: int) -> None:
+        query = (
+            select(account_balances.c.shard, account_balances.c.balance_won)
+            .where(account_balances.c.account_id == account.id, account_balances.c.balance_won > 0)
+            .order_by(account_balances.c.shard)
+        )
+        if self._dialect == "postgresql":
+            query = query.with_for_update()
+        left = amount_won
+        for shard, balance in self.connection.execute(query).all():
+            taken = min(left, balance)
+            self.connection.execute(
+                update(account_balances)
+                .where(
+                    account_balances.c.account_id == account.id, account_balances.c.shard == shard
+                )
+                .values(balance_won=account_balances.c.balance_won - taken)
+            )
+            left -= taken
+            if left == 0:
+                return
+        raise BalanceWouldGoNegative(f"account {account.id} cannot be debited {amount_won}")
+
+    # -- idempotency ------------------------------------------------------------------------
+
+    def claim_idempotency_key(
+        self, key: str, operation: str, request: dict[str, Any], region_id: int | None, at: datetime
+    ) -> dict[str, Any] | None:
+        """Claim ``key`` for this request, or return the stored response of its first use.
+
+        On PostgreSQL a concurrent first use holds the key's row until it commits, so a second
+        client waits here and then reads the first one's response.
+        """
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidInput(
+                f"an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+                field="idempotency_key",
+            )
+        digest = request_digest(operation, request)
+        claimed = self.connection.execute(
+            self._insert_ignoring_conflict(idempotency_keys, ["key"]).returning(
+                idempotency_keys.c.key
+            ),
+            {
+                "key": key,
+                "region_id": region_id,
+                "operation": operation,
+                "request_digest": digest,
+                "created_at": at,
+            },
+        ).first()
+        if claimed is not None:
+            return None
+        stored = self.connection.execute(
+            select(idempotency_keys.c.request_digest, idempotency_keys.c.response).where(
+                idempotency_keys.c.key == key
+            )
+        ).one()
+        if stored.request_digest != digest:
+            raise IdempotencyKeyReused(
+                "this idempotency key was already used for a different request",
+                idempotency_key=key,
+            )
+        response: dict[str, Any] = stored.response
+        return response
+
+    def store_response(self, key: str, response: dict[str, Any]) -> None:
+        self.connection.execute(
+            update(idempotency_keys).where(idempotency_keys.c.key == key).values(response=response)
+        )

@@ -1,0 +1,437 @@
+"""Reading and writing the records the ledger explains: regions, programs, citizens, wallets,
+merchants, lots, purchases, payments, gifts and refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dongne.adapters.db.program_codec import program_from_json, program_to_json
+from dongne.adapters.db.tables import (
+    citizens,
+    gifts,
+    lot_movements,
+    lots,
+    merchants,
+    payment_allocations,
+    payment_cancellations,
+    payments,
+    purchases,
+    refunds,
+    regions,
+    voucher_programs,
+    wallets,
+)
+from dongne.domain.errors import (
+    AlreadyExists,
+    CitizenNotFound,
+    MerchantNotFound,
+    PaymentNotFound,
+    ProgramNotFound,
+    PurchaseNotFound,
+    RegionNotFound,
+    WalletNotFound,
+)
+from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Take
+from dongne.domain.merchants import Merchant, MerchantStatus
+from dongne.domain.program import VoucherProgram
+
+
+@dataclass(frozen=True)
+class Region:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Wallet:
+    id: int
+    region_id: int
+    citizen_id: int
+    account_id: int
+    home_region_id: int | None
+
+
+class Records:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    def _insert(self, table: Table, **values: Any) -> int:
+        return int(
+            self.connection.execute(
+                insert(table).values(**values).returning(table.c.id)
+            ).scalar_one()
+        )
+
+    # -- regions and programs ---------------------------------------------------------------
+
+    def add_region(self, code: str, name: str, at: datetime) -> Region:
+        if self.connection.execute(select(regions.c.id).where(regions.c.code == code)).first():
+            raise AlreadyExists(f"a region with code {code!r} already exists", code_value=code)
+        region_id = self._insert(regions, code=code, name=name, created_at=at)
+        return Region(region_id, code, name)
+
+    def region(self, region_id: int) -> Region:
+        row = self.connection.execute(select(regions).where(regions.c.id == region_id)).first()
+        if row is None:
+            raise RegionNotFound(f"no region {region_id}", region_id=region_id)
+        return Region(row.id, row.code, row.name)
+
+    def region_by_code(self, code: str) -> Region:
+        row = self.connection.execute(select(regions).where(regions.c.code == code)).first()
+        if row is None:
+            raise RegionNotFound(f"no region with code {code!r}", region_code=code)
+        return Region(row.id, row.code, row.name)
+
+    def list_regions(self) -> list[Region]:
+        rows = self.connection.execute(select(regions).order_by(regions.c.id)).all()
+        return [Region(row.id, row.code, row.name) for row in rows]
+
+    def add_program(self, region_id: int, program: VoucherProgram, at: datetime) -> int:
+        existing = select(voucher_programs.c.id).where(voucher_programs.c.region_id == region_id)
+        if self.connection.execute(existing).first():
+            raise AlreadyExists("this region already has a voucher program", region_id=region_id)
+        return self._insert(
+            voucher_programs,
+            region_id=region_id,
+            brand_name=program.brand_name,
+            settings=program_to_json(program),
+            created_at=at,
+        )
+
+    def program(self, region_id: int) -> VoucherProgram:
+        settings = self.connection.execute(
+            select(voucher_programs.c.settings).where(voucher_programs.c.region_id == region_id)
+        ).scalar_one_or_none()
+        if settings is None:
+            raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
+        return program_from_json(settings)
+
+    # -- citizens and wallets ---------------------------------------------------------------
+
+    def add_citizen(self, name: str, phone: str, home_region_id: int | None, at: datetime) -> int:
+        if self.connection.execute(select(citizens.c.id).where(citizens.c.phone == phone)).first():
+            raise AlreadyExists("a citizen with this phone number is already registered")
+        return self._insert(
+            citizens, name=name, phone=phone, region_id=home_region_id, created_at=at
+        )
+
+    def citizen_by_phone(self, phone: str) -> int | None:
+        found = self.connection.execute(select(citizens.c.id).where(citizens.c.phone == phone))
+        return found.scalar_one_or_none()
+
+    def citizen_exists(self, citizen_id: int) -> None:
+        if not self.connection.execute(
+            select(citizens.c.id).where(citizens.c.id == citizen_id)
+        ).first():
+            raise CitizenNotFound(f"no citizen {citizen_id}", citizen_id=citizen_id)
+
+    def add_wallet(self, citizen_id: int, region_id: int, account_id: int, at: datetime) -> int:
+        try:
+            with self.connection.begin_nested():
+                return self._insert(
+                    wallets,
+                    citizen_id=citizen_id,
+                    region_id=region_id,
+                    account_id=account_id,
+                    created_at=at,
+                )
+        except IntegrityError as error:
+            raise AlreadyExists(
+                "this citizen already has a wallet in this region", citizen_id=citizen_id
+            ) from error
+
+    def wallet(self, wallet_id: int, *, lock: bool = False) -> Wallet:
+        query = (
+            select(wallets, citizens.c.region_id.label("home_region_id"))
+            .join(citizens, citizens.c.id == wallets.c.citizen_id)
+            .where(wallets.c.id == wallet_id)
+        )
+        if lock and self._postgres:
+            query = query.with_for_update(of=wallets)
+        row = self.connection.execute(query).first()
+        if row is None:
+            raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+        return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)
+
+    def wallets_of_region(self, region_id: int) -> list[int]:
+        query = select(wallets.c.id).where(wallets.c.region_id == region_id).order_by(wallets.c.id)
+        return list(self.connection.execute(query).scalars())
+
+    # -- merchants --------------------------------------------------------------------------
+
+    def add_merchant(self, merchant: Merchant, account_id: int, at: datetime) -> int:
+        return self._insert(
+            merchants,
+            region_id=merchant.region_id,
+            name=merchant.name,
+            business_number=merchant.business_number,
+            category=merchant.category,
+            annual_revenue_won=merchant.annual_revenue_won,
+            status=merchant.status.value,
+            account_id=account_id,
+            created_at=at,
+            status_changed_at=at,
+        )
+
+    def merchant(self, merchant_id: int) -> tuple[Merchant, int]:
+        """The merchant and its payable account id."""
+        row = self.connection.execute(
+            select(merchants).where(merchants.c.id == merchant_id)
+        ).first()
+        if row is None:
+            raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+        merchant = Merchant(
+            row.id,
+            row.region_id,
+            row.name,
+            row.business_number,
+            row.category,
+            row.annual_revenue_won,
+            MerchantStatus(row.status),
+        )
+        return merchant, row.account_id
+
+    def registrations(
+        self, region_id: int, business_number: str
+    ) -> list[tuple[MerchantStatus, datetime]]:
+        rows = self.connection.execute(
+            select(merchants.c.status, merchants.c.status_changed_at).where(
+                merchants.c.region_id == region_id, merchants.c.business_number == business_number
+            )
+        ).all()
+        return [(MerchantStatus(row.status), row.status_changed_at) for row in rows]
+
+    def set_merchant_status(self, merchant_id: int, status: MerchantStatus, at: datetime) -> None:
+        self.connection.execute(
+            update(merchants)
+            .where(merchants.c.id == merchant_id)
+            .values(status=status.value, status_changed_at=at)
+        )
+
+    # -- lots -------------------------------------------------------------------------------
+
+    def wallet_lots(self, wallet_id: int) -> list[Lot]:
+        rows = self.connection.execute(
+            select(lots).where(lots.c.wallet_id == wallet_id, lots.c.remaining_won > 0)
+        ).all()
+        return [_lot(row) for row in rows]
+
+    def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
+        rows = self.connection.execute(select(lots).where(lots.c.id.in_(lot_ids))).all()
+        return {row.id: _lot(row) for row in rows}
+
+    def add_lot(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        kind: LotKind,
+        face_won: int,
+        paid_won: int,
+        acquired_at: datetime,
+        expires_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        lot_id = self._insert(
+            lots,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            kind=kind.value,
+            face_won=face_won,
+            paid_won=paid_won,
+            remaining_won=face_won,
+            acquired_at=acquired_at,
+            expires_at=expires_at,
+            source_transaction_id=transaction_id,
+        )
+        self.connection.execute(
+            insert(lot_movements).values(
+                region_id=region_id,
+                transaction_id=transaction_id,
+                lot_id=lot_id,
+                amount_won=face_won,
+            )
+        )
+        return lot_id
+
+    def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None:
+        """Add ``amount_won`` (negative to take) to each lot and record the movement."""
+        changes = [change for change in changes if change.amount_won]
+        if not changes:
+            return
+        for change in changes:
+            self.connection.execute(
+                update(lots)
+                .where(lots.c.id == change.lot_id)
+                .values(remaining_won=lots.c.remaining_won + change.amount_won)
+            )
+        self.connection.execute(
+            insert(lot_movements),
+            [
+                {
+                    "region_id": region_id,
+                    "transaction_id": transaction_id,
+                    "lot_id": c.lot_id,
+                    "amount_won": c.amount_won,
+                }
+                for c in changes
+            ],
+        )
+
+    def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]:
+        """Live-valued lots past their expiry, with their wallet ids, oldest expiry first."""
+        rows = self.connection.execute(
+            select(lots)
+            .where(
+                lots.c.region_id == region_id, lots.c.expires_at <= now, lots.c.remaining_won > 0
+            )
+            .order_by(lots.c.expires_at, lots.c.id)
+            .limit(limit)
+        ).all()
+        return [(row.wallet_id, _lot(row)) for row in rows]
+
+    # -- purchases --------------------------------------------------------------------------
+
+    def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int:
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
+                purchases.c.wallet_id == wallet_id,
+                purchases.c.month.in_(months),
+                purchases.c.cancelled_at.is_(None),
+            )
+        ).scalar_one()
+        return int(total)
+
+    def add_purchase(self, **values: Any) -> int:
+        return self._insert(purchases, **values)
+
+    def purchase(self, purchase_id: int) -> Any:
+        row = self.connection.execute(
+            select(purchases).where(purchases.c.id == purchase_id)
+        ).first()
+        if row is None:
+            raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id)
+        return row
+
+    def mark_purchase_cancelled(self, purchase_id: int, at: datetime, transaction_id: int) -> None:
+        self.connection.execute(
+            update(purchases)
+            .where(purchases.c.id == purchase_id)
+            .values(cancelled_at=at, cancel_transaction_id=transaction_id)
+        )
+
+    # -- payments ---------------------------------------------------------------------------
+
+    def add_payment(self, allocations: Sequence[Take], **values: Any) -> int:
+        payment_id = self._insert(payments, **values)
+        self.connection.execute(
+            insert(payment_allocations),
+            [
+                {
+                    "payment_id": payment_id,
+                    "sequence": sequence,
+                    "region_id": values["region_id"],
+                    "lot_id": take.lot_id,
+                    "amount_won": take.amount_won,
+                    "returned_won": 0,
+                }
+                for sequence, take in enumerate(allocations)
+            ],
+        )
+        return payment_id
+
+    def payment(self, payment_id: int) -> Any:
+        row = self.connection.execute(select(payments).where(payments.c.id == payment_id)).first()
+        if row is None:
+            raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
+        return row
+
+    def allocations(self, payment_id: int) -> list[Allocation]:
+        rows = self.connection.execute(
+            select(payment_allocations).where(payment_allocations.c.payment_id == payment_id)
+        ).all()
+        return [
+            Allocation(row.sequence, row.lot_id, row.amount_won, row.returned_won) for row in rows
+        ]
+
+    def cashback_earned_won(self, wallet_id: int, month: str) -> int:
+        total = self.connection.execute(
+            select(
+                func.coalesce(func.sum(payments.c.cashback_won - payments.c.cashback_clawed_won), 0)
+            ).where(payments.c.wallet_id == wallet_id, payments.c.month == month)
+        ).scalar_one()
+        return int(total)
+
+    def record_payment_cancellation(
+        self,
+        *,
+        payment_id: int,
+        region_id: int,
+        returns: Sequence[AllocationReturn],
+        amount_won: int,
+        clawed_won: int,
+        at: datetime,
+        transaction_id: int,
+    ) -> int:
+        for returned in returns:
+            self.connection.execute(
+                update(payment_allocations)
+                .where(
+                    payment_allocations.c.payment_id == payment_id,
+                    payment_allocations.c.sequence == returned.sequence,
+                )
+                .values(returned_won=payment_allocations.c.returned_won + returned.amount_won)
+            )
+        self.connection.execute(
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(
+                cancelled_won=payments.c.cancelled_won + amount_won,
+                cashback_clawed_won=payments.c.cashback_clawed_won + clawed_won,
+            )
+        )
+        return self._insert(
+            payment_cancellations,
+            region_id=region_id,
+            payment_id=payment_id,
+            amount_won=amount_won,
+            cancelled_at=at,
+            transaction_id=transaction_id,
+        )
+
+    # -- gifts and refunds ------------------------------------------------------------------
+
+    def gifted_won(self, wallet_id: int, month: str, *, sent: bool) -> int:
+        column = gifts.c.sender_wallet_id if sent else gifts.c.receiver_wallet_id
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(gifts.c.amount_won), 0)).where(
+                column == wallet_id, gifts.c.month == month
+            )
+        ).scalar_one()
+        return int(total)
+
+    def add_gift(self, **values: Any) -> int:
+        return self._insert(gifts, **values)
+
+    def add_refund(self, **values: Any) -> int:
+        return self._insert(refunds, **values)
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(
+        id=row.id,
+        kind=LotKind(row.kind),
+        face_won=row.face_won,
+        paid_won=row.paid_won,
+        remaining_won=row.remaining_won,
+        acquired_at=row.acquired_at,
+        expires_at=row.expires_at,
+    )

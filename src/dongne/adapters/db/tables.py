@@ -1,0 +1,316 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; these describe it.
+
+Every table carries ``region_id`` so the schema can be sharded by region. Ledger rows
+(``ledger_transactions``, ``ledger_entries``, ``lot_movements``) are append-only: triggers
+created by the first migration refuse UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+"""SQLite only auto-increments an INTEGER PRIMARY KEY."""
+Won = BigInteger
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in and out on both engines (SQLite keeps no offset: store UTC there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Timestamp = UtcDateTime
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _region() -> Column[int]:
+    return Column("region_id", Id, ForeignKey("regions.id"), nullable=False)
+
+
+# A region's own id is its region id; every other table refers to it as region_id.
+regions = Table(
+    "regions",
+    metadata,
+    _id(),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+voucher_programs = Table(
+    "voucher_programs",
+    metadata,
+    _id(),
+    Column("region_id", Id, ForeignKey("regions.id"), nullable=False, unique=True),
+    Column("brand_name", String(100), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    _region(),
+    Column("type", String(40), nullable=False),
+    Column("key", String(100), nullable=False, comment="e.g. wallet:12, discount_budget:2026-11"),
+    Column("shard_count", Integer, nullable=False, default=1),
+    Column("may_go_negative", Boolean, nullable=False),
+    UniqueConstraint("region_id", "key", name="uq_accounts_region_key"),
+    CheckConstraint("shard_count >= 1", name="shard_count_positive"),
+)
+
+account_balances = Table(
+    "account_balances",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    _region(),
+    Column("balance_won", Won, nullable=False),
+    Column("may_go_negative", Boolean, nullable=False),
+    CheckConstraint("may_go_negative OR balance_won >= 0", name="balance_not_negative"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    _id(),
+    _region(),
+    Column("kind", String(40), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    _id(),
+    _region(),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, index=True),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("amount_won", Won, nullable=False),
+    CheckConstraint("amount_won <> 0", name="amount_not_zero"),
+)
+
+citizens = Table(
+    "citizens",
+    metadata,
+    _id(),
+    Column("region_id", Id, ForeignKey("regions.id"), nullable=True, comment="home region"),
+    Column("name", String(100), nullable=False),
+    Column("phone", String(20), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+wallets = Table(
+    "wallets",
+    metadata,
+    _id(),
+    _region(),
+    Column("citizen_id", Id, ForeignKey("citizens.id"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("citizen_id", "region_id", name="uq_wallets_citizen_region"),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    _id(),
+    _region(),
+    Column("name", String(200), nullable=False),
+    Column("business_number", String(10), nullable=False, index=True),
+    Column("category", String(40), nullable=False),
+    Column("annual_revenue_won", Won, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("status_changed_at", Timestamp, nullable=False),
+    CheckConstraint("annual_revenue_won >= 0", name="revenue_not_negative"),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    _id(),
+    _region(),
+    Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("face_won", Won, nullable=False),
+    Column("paid_won", Won, nullable=False),
+    Column("remaining_won", Won, nullable=False),
+    Column("acquired_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("source_transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    CheckConstraint("face_won > 0", name="face_positive"),
+    CheckConstraint("paid_won >= 0 AND paid_won <= face_won", name="paid_within_face"),
+    CheckConstraint(
+        "remaining_won >= 0 AND remaining_won <= face_won", name="remaining_within_face"
+    ),
+    Index("ix_lots_wallet_live", "wallet_id", "remaining_won"),
+    Index("ix_lots_expiry", "region_id", "expires_at"),
+)
+
+lot_movements = Table(
+    "lot_movements",
+    metadata,
+    _id(),
+    _region(),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False, index=True),
+    Column("amount_won", Won, nullable=False),
+    CheckConstraint("amount_won <> 0", name="amount_not_zero"),
+)
+
+purchases = Table(
+    "purchases",
+    metadata,
+    _id(),
+    _region(),
+    Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
+    Column("face_won", Won, nullable=False),
+    Column("paid_won", Won, nullable=False),
+    Column("bonus_won", Won, nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("purchased_at", Timestamp, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("cancelled_at", Timestamp, nullable=True),
+    Column("cancel_transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=True),
+    CheckConstraint(
+        "face_won > 0 AND bonus_won >= 0 AND paid_won + bonus_won = face_won", name="terms_add_up"
+    ),
+    Index("ix_purchases_wallet_month", "wallet_id", "month"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(),
+    _region(),
+    Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
+    Column("merchant_id", Id, ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("amount_won", Won, nullable=False),
+    Column("cancelled_won", Won, nullable=False, default=0),
+    Column("purchased_value_won", Won, nullable=False),
+    Column("cashback_won", Won, nullable=False, default=0),
+    Column("cashback_clawed_won", Won, nullable=False, default=0),
+    Column("cashback_lot_id", Id, ForeignKey("lots.id"), nullable=True),
+    Column("month", String(7), nullable=False),
+    Column("paid_at", Timestamp, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+    CheckConstraint("cancelled_won >= 0 AND cancelled_won <= amount_won", name="cancel_within"),
+)
+
+payment_allocations = Table(
+    "payment_allocations",
+    metadata,
+    Column("payment_id", Id, ForeignKey("payments.id"), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    _region(),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
+    Column("amount_won", Won, nullable=False),
+    Column("returned_won", Won, nullable=False, default=0),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+    CheckConstraint("returned_won >= 0 AND returned_won <= amount_won", name="returned_within"),
+)
+
+payment_cancellations = Table(
+    "payment_cancellations",
+    metadata,
+    _id(),
+    _region(),
+    Column("payment_id", Id, ForeignKey("payments.id"), nullable=False, index=True),
+    Column("amount_won", Won, nullable=False),
+    Column("cancelled_at", Timestamp, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+)
+
+gifts = Table(
+    "gifts",
+    metadata,
+    _id(),
+    _region(),
+    Column("sender_wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
+    Column("receiver_wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
+    Column("amount_won", Won, nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("sent_at", Timestamp, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+    Index("ix_gifts_sender_month", "sender_wallet_id", "month"),
+    Index("ix_gifts_receiver_month", "receiver_wallet_id", "month"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    _id(),
+    _region(),
+    Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
+    Column("value_won", Won, nullable=False, comment="voucher value taken out of the wallet"),
+    Column("refund_won", Won, nullable=False, comment="paid back to the citizen's bank"),
+    Column("refunded_at", Timestamp, nullable=False),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("region_id", Id, ForeignKey("regions.id"), nullable=True),
+    Column("operation", String(60), nullable=False),
+    Column("request_digest", String(64), nullable=False),
+    Column("response", JSON, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+)

@@ -1,0 +1,233 @@
+"""The one error tree of dongne.
+
+::
+
+    DongneError                       code: a stable machine-readable string
+    ├── InvalidInput                  a malformed argument (INVALID_INPUT, INVALID_AMOUNT, ...)
+    ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
+    ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
+    └── RuleViolation                 a money rule refused the operation
+        ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
+        ├── BudgetExhausted, InsufficientBalance, MerchantNotEligible, PaymentLimitExceeded
+        ├── CancellationWindowClosed, PurchaseAlreadyUsed, PurchaseAlreadyCancelled
+        ├── CancellationExceedsPayment, GiftSendLimitExceeded, GiftReceiveLimitExceeded
+        ├── GiftNotAllowed, RefundThresholdNotMet, NothingToRefund, MerchantBanned
+        └── LedgerUnbalanced          an internal invariant: a transaction did not sum to zero
+
+Each error carries its ``code``, a human ``message`` and ``details`` (the numbers that explain
+it). Entry points map codes to exit statuses and HTTP problems; nothing in here knows of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DongneError(Exception):
+    """Root of every error dongne raises on purpose."""
+
+    code: ClassVar[str] = "DONGNE_ERROR"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class InvalidInput(DongneError):
+    """An argument is malformed: a negative amount, an unknown category, a bad setting."""
+
+    code = "INVALID_INPUT"
+
+
+class InvalidAmount(InvalidInput):
+    """An amount is not a positive whole number of won."""
+
+    code = "INVALID_AMOUNT"
+
+
+class InvalidPurchaseUnit(InvalidInput):
+    """A purchase's face value is not a multiple of the program's purchase unit."""
+
+    code = "INVALID_PURCHASE_UNIT"
+
+
+class InvalidBusinessNumber(InvalidInput):
+    """A business registration number is not 10 digits with a valid check digit."""
+
+    code = "INVALID_BUSINESS_NUMBER"
+
+
+class InvalidProgramSettings(InvalidInput):
+    """A voucher program setting is outside what the guideline allows."""
+
+    code = "INVALID_PROGRAM_SETTINGS"
+
+
+class NotFound(DongneError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    code = "NOT_FOUND"
+
+
+class RegionNotFound(NotFound):
+    code = "REGION_NOT_FOUND"
+
+
+class ProgramNotFound(NotFound):
+    code = "PROGRAM_NOT_FOUND"
+
+
+class CitizenNotFound(NotFound):
+    code = "CITIZEN_NOT_FOUND"
+
+
+class WalletNotFound(NotFound):
+    code = "WALLET_NOT_FOUND"
+
+
+class MerchantNotFound(NotFound):
+    code = "MERCHANT_NOT_FOUND"
+
+
+class PurchaseNotFound(NotFound):
+    code = "PURCHASE_NOT_FOUND"
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
+
+
+class Conflict(DongneError):
+    """The request contradicts what is already stored."""
+
+    code = "CONFLICT"
+
+
+class AlreadyExists(Conflict):
+    """A region code, a program, a wallet or a merchant registration already exists."""
+
+    code = "ALREADY_EXISTS"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The idempotency key was first used for a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class RuleViolation(DongneError):
+    """A money rule refused the operation; nothing was changed."""
+
+    code = "RULE_VIOLATION"
+
+
+class MonthlyLimitExceeded(RuleViolation):
+    """The purchase would take the wallet past the program's monthly purchase limit."""
+
+    code = "MONTHLY_LIMIT_EXCEEDED"
+
+
+class AnnualLimitExceeded(RuleViolation):
+    """The purchase would take the wallet past the program's annual purchase limit."""
+
+    code = "ANNUAL_LIMIT_EXCEEDED"
+
+
+class HoldingLimitExceeded(RuleViolation):
+    """The wallet would hold more purchased value than the program's holding limit."""
+
+    code = "HOLDING_LIMIT_EXCEEDED"
+
+
+class NotAResident(RuleViolation):
+    """The program sells to residents only and the citizen lives elsewhere."""
+
+    code = "NOT_A_RESIDENT"
+
+
+class BudgetExhausted(RuleViolation):
+    """The month's discount budget is spent and the program stops selling when that happens."""
+
+    code = "BUDGET_EXHAUSTED"
+
+
+class InsufficientBalance(RuleViolation):
+    """The wallet does not hold enough value usable at this merchant."""
+
+    code = "INSUFFICIENT_BALANCE"
+
+
+class MerchantNotEligible(RuleViolation):
+    """The merchant cannot take these vouchers: other region, inactive, excluded, too large."""
+
+    code = "MERCHANT_NOT_ELIGIBLE"
+
+
+class PaymentLimitExceeded(RuleViolation):
+    """The payment is larger than the program's maximum single payment."""
+
+    code = "PAYMENT_LIMIT_EXCEEDED"
+
+
+class CancellationWindowClosed(RuleViolation):
+    """The purchase is older than the program's cancellation window."""
+
+    code = "CANCELLATION_WINDOW_CLOSED"
+
+
+class PurchaseAlreadyUsed(RuleViolation):
+    """Part of the purchase was spent, gifted or expired: only untouched purchases cancel."""
+
+    code = "PURCHASE_ALREADY_USED"
+
+
+class PurchaseAlreadyCancelled(RuleViolation):
+    code = "PURCHASE_ALREADY_CANCELLED"
+
+
+class CancellationExceedsPayment(RuleViolation):
+    """The amount to cancel is more than what is left of the payment."""
+
+    code = "CANCELLATION_EXCEEDS_PAYMENT"
+
+
+class GiftSendLimitExceeded(RuleViolation):
+    code = "GIFT_SEND_LIMIT_EXCEEDED"
+
+
+class GiftReceiveLimitExceeded(RuleViolation):
+    code = "GIFT_RECEIVE_LIMIT_EXCEEDED"
+
+
+class GiftNotAllowed(RuleViolation):
+    """A gift to oneself, or between wallets of different regions."""
+
+    code = "GIFT_NOT_ALLOWED"
+
+
+class RefundThresholdNotMet(RuleViolation):
+    """No lot has had enough of its face value spent to refund the rest."""
+
+    code = "REFUND_THRESHOLD_NOT_MET"
+
+
+class NothingToRefund(RuleViolation):
+    """The wallet holds no refundable (purchased or gifted) value."""
+
+    code = "NOTHING_TO_REFUND"
+
+
+class MerchantBanned(RuleViolation):
+    """The business was cancelled for cash-out fraud less than a year ago."""
+
+    code = "MERCHANT_BANNED"
+
+
+class LedgerUnbalanced(DongneError):
+    """A ledger transaction's postings did not sum to zero: a bug, never user input."""
+
+    code = "LEDGER_UNBALANCED"

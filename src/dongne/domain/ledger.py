@@ -1,0 +1,71 @@
+"""Double-entry bookkeeping: accounts, postings and balanced transactions.
+
+Amounts are signed: a posting adds ``amount_won`` to its account's balance, and a transaction's
+postings sum to zero, so the sum over all accounts is always zero. Accounts that hold value for
+someone (wallets, merchant payables, budgets, breakage) may never go negative; accounts that
+stand for the world outside (money from the city, from and to citizens' bank accounts) may.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dongne.domain.errors import LedgerUnbalanced
+
+
+class AccountType(StrEnum):
+    WALLET = "wallet"
+    """Voucher value a citizen holds in one region (sum of the wallet's lots)."""
+    MERCHANT_PAYABLE = "merchant_payable"
+    """What the region owes a merchant until settlement."""
+    DISCOUNT_BUDGET = "discount_budget"
+    """A month's bonus money: purchases' discounts and cashback are drawn from it."""
+    BREAKAGE = "breakage"
+    """Paid value of expired lots, kept by the city (낙전)."""
+    CITY_FUNDING = "city_funding"
+    """Money the city put into its budgets (external, goes negative)."""
+    CITIZEN_BANK = "citizen_bank"
+    """Citizens' linked bank accounts: purchases come from it, refunds go to it (external)."""
+
+    @property
+    def may_go_negative(self) -> bool:
+        return self in {AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK}
+
+
+MERCHANT_BALANCE_SHARDS = 8
+"""A popular merchant's payable is spread over this many balance rows, so parallel payments
+to it don't queue on one row lock."""
+
+
+class TransactionKind(StrEnum):
+    BUDGET_FUNDING = "budget_funding"
+    PURCHASE = "purchase"
+    PURCHASE_CANCELLATION = "purchase_cancellation"
+    PAYMENT = "payment"
+    PAYMENT_CANCELLATION = "payment_cancellation"
+    GIFT = "gift"
+    REFUND = "refund"
+    EXPIRY = "expiry"
+
+
+@dataclass(frozen=True)
+class Posting:
+    account_id: int
+    amount_won: int
+
+
+def balanced(postings: Iterable[Posting]) -> list[Posting]:
+    """Merge postings per account, drop zeros, and refuse a set that does not sum to zero."""
+    per_account: dict[int, int] = defaultdict(int)
+    for posting in postings:
+        per_account[posting.account_id] += posting.amount_won
+    merged = [Posting(account, amount) for account, amount in per_account.items() if amount]
+    total = sum(p.amount_won for p in merged)
+    if total != 0:
+        raise LedgerUnbalanced(f"postings sum to {total}, not zero", total_won=total)
+    if not merged:
+        raise LedgerUnbalanced("a transaction needs at least one non-zero posting", total_won=0)
+    return merged

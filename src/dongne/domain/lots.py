@@ -1,0 +1,275 @@
+"""Lots: each piece of value a wallet holds, and the arithmetic of spending it.
+
+A lot remembers its ``face`` (the value it was created with), what was ``paid`` for it (the
+rest of the face was a bonus from the discount budget), what ``remaining`` value it holds and
+when it ``expires_at``. Purchased and gifted lots are *purchased value*: refundable, limited by
+the holding limit, usable only below the revenue cap. Cashback is bonus value ("points").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from dongne.domain.errors import (
+    CancellationExceedsPayment,
+    GiftNotAllowed,
+    InsufficientBalance,
+    MerchantNotEligible,
+    NothingToRefund,
+    RefundThresholdNotMet,
+)
+from dongne.domain.merchants import Merchant
+from dongne.domain.money import BASIS_POINTS, pro_rata
+
+
+class LotKind(StrEnum):
+    PURCHASED = "purchased"
+    GIFTED = "gifted"
+    CASHBACK = "cashback"
+
+
+PURCHASED_VALUE = frozenset({LotKind.PURCHASED, LotKind.GIFTED})
+"""Value bought with money: refundable, and what the holding limit counts."""
+
+
+@dataclass(frozen=True)
+class Lot:
+    id: int
+    kind: LotKind
+    face_won: int
+    paid_won: int
+    remaining_won: int
+    acquired_at: datetime
+    expires_at: datetime
+
+    def is_live(self, now: datetime) -> bool:
+        return self.remaining_won > 0 and now < self.expires_at
+
+    @property
+    def is_purchased_value(self) -> bool:
+        return self.kind in PURCHASED_VALUE
+
+    def usable_at(self, merchant: Merchant, revenue_cap_won: int) -> bool:
+        """Discount-funded value may not be spent at merchants above the revenue cap."""
+        return merchant.annual_revenue_won <= revenue_cap_won
+
+    def paid_share_won(self, value_won: int) -> int:
+        """The part of ``value_won`` of this lot that the citizen paid for (rounded down)."""
+        return pro_rata(value_won, self.paid_won, self.face_won)
+
+    def spent_enough_to_refund(self, threshold_bp: int) -> bool:
+        used = self.face_won - self.remaining_won
+        return used * BASIS_POINTS >= threshold_bp * self.face_won
+
+
+@dataclass(frozen=True)
+class Take:
+    """``amount_won`` taken from lot ``lot_id``."""
+
+    lot_id: int
+    amount_won: int
+
+
+def _spending_rank(lot: Lot) -> tuple[int, datetime, int]:
+    if lot.is_purchased_value:
+        return (1, lot.acquired_at, lot.id)
+    return (0, lot.expires_at, lot.id)
+
+
+def total_live_won(lots: Iterable[Lot], now: datetime) -> int:
+    return sum(lot.remaining_won for lot in lots if lot.is_live(now))
+
+
+def holding_won(lots: Iterable[Lot], now: datetime) -> int:
+    """Purchased value a wallet holds: what the holding limit counts."""
+    return sum(lot.remaining_won for lot in lots if lot.is_purchased_value and lot.is_live(now))
+
+
+def take_in_order(lots: Sequence[Lot], amount_won: int) -> list[Take]:
+    takes = []
+    left = amount_won
+    for lot in lots:
+        if left == 0:
+            break
+        taken = min(left, lot.remaining_won)
+        takes.append(Take(lot.id, taken))
+        left -= taken
+    return takes
+
+
+def plan_payment(
+    lots: Sequence[Lot], amount_won: int, merchant: Merchant, revenue_cap_won: int, now: datetime
+) -> list[Take]:
+    """Which lots a payment spends: points first, soonest expiry first; then purchased value,
+    oldest first. (Restricted allowance funds, spent before both, arrive with allowances.)"""
+    live = [lot for lot in lots if lot.is_live(now)]
+    usable = sorted(
+        (lot for lot in live if lot.usable_at(merchant, revenue_cap_won)), key=_spending_rank
+    )
+    available = sum(lot.remaining_won for lot in usable)
+    if not usable and live:
+        raise MerchantNotEligible(
+            f"{merchant.name}'s annual revenue is above the cap for discounted vouchers",
+            reason="revenue_cap",
+        )
+    if available < amount_won:
+        raise InsufficientBalance(
+            f"the wallet holds {available:,} won usable here; the payment is {amount_won:,}",
+            available_won=available,
+            requested_won=amount_won,
+        )
+    return take_in_order(usable, amount_won)
+
+
+def plan_gift(lots: Sequence[Lot], amount_won: int, now: datetime) -> list[Take]:
+    """Gifts send purchased lots only (not gifted, cashback or allowance), oldest first."""
+    giftable = sorted(
+        (lot for lot in lots if lot.kind is LotKind.PURCHASED and lot.is_live(now)),
+        key=_spending_rank,
+    )
+    available = sum(lot.remaining_won for lot in giftable)
+    if available < amount_won:
+        raise InsufficientBalance(
+            f"the wallet holds {available:,} won of purchased value to give;"
+            f" the gift is {amount_won:,}",
+            available_won=available,
+            requested_won=amount_won,
+        )
+    return take_in_order(giftable, amount_won)
+
+
+def check_gift_parties(sender_wallet_id: int, receiver_wallet_id: int, same_region: bool) -> None:
+    if sender_wallet_id == receiver_wallet_id:
+        raise GiftNotAllowed("a wallet cannot send a gift to itself", reason="self")
+    if not same_region:
+        raise GiftNotAllowed("gifts go only to a wallet of the same region", reason="other_region")
+
+
+@dataclass(frozen=True)
+class Return:
+    """Value of lot ``lot_id`` leaving the wallet: ``to_citizen_won`` (paid share, refunded or
+    kept by the city when expired) and ``to_budget_won`` (bonus share, back to the budget)."""
+
+    lot_id: int
+    amount_won: int
+    to_citizen_won: int
+    to_budget_won: int
+
+
+def split_return(lot: Lot, amount_won: int) -> Return:
+    paid_share = lot.paid_share_won(amount_won)
+    return Return(lot.id, amount_won, paid_share, amount_won - paid_share)
+
+
+def plan_refund(lots: Sequence[Lot], threshold_bp: int, now: datetime) -> list[Return]:
+    """A balance refund: every live purchased-value lot with at least ``threshold_bp`` of its
+    face spent returns ``remaining × paid / face`` (rounded down); the rest goes to the budget."""
+    candidates = [lot for lot in lots if lot.is_purchased_value and lot.is_live(now)]
+    if not candidates:
+        raise NothingToRefund("the wallet holds no purchased value to refund")
+    eligible = [lot for lot in candidates if lot.spent_enough_to_refund(threshold_bp)]
+    if not eligible:
+        best = max(candidates, key=lambda lot: lot.face_won - lot.remaining_won)
+        spent_bp = (best.face_won - best.remaining_won) * BASIS_POINTS // best.face_won
+        raise RefundThresholdNotMet(
+            f"a balance is refunded once {threshold_bp / 100:g}% of a purchase is spent;"
+            f" the most spent so far is {spent_bp / 100:g}%",
+            threshold_bp=threshold_bp,
+            spent_bp=spent_bp,
+        )
+    return [split_return(lot, lot.remaining_won) for lot in eligible]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A piece of a payment: ``amount_won`` taken from lot ``lot_id``, ``returned_won`` of it
+    already put back by earlier cancellations. ``sequence`` is the order it was taken in."""
+
+    sequence: int
+    lot_id: int
+    amount_won: int
+    returned_won: int
+
+
+@dataclass(frozen=True)
+class AllocationReturn:
+    sequence: int
+    amount_won: int
+
+
+@dataclass(frozen=True)
+class CancellationPlan:
+    restores: list[Take]
+    """Pieces going back into their (still live) lots."""
+    expired_returns: list[Return]
+    """Pieces whose lot expired meanwhile: back to the funders instead of the wallet."""
+    allocation_returns: list[AllocationReturn]
+    """How much of each allocation (by sequence number) this cancellation puts back."""
+
+
+def plan_payment_cancellation(
+    allocations: Sequence[Allocation], lots_by_id: dict[int, Lot], amount_won: int, now: datetime
+) -> CancellationPlan:
+    """Put back exactly what the payment took, last piece taken first, so a partial
+    cancellation returns purchased value before points."""
+    left_to_cancel = sum(a.amount_won - a.returned_won for a in allocations)
+    if left_to_cancel == 0:
+        raise CancellationExceedsPayment(
+            "this payment is already fully cancelled", cancellable_won=0, requested_won=amount_won
+        )
+    if amount_won > left_to_cancel:
+        raise CancellationExceedsPayment(
+            f"only {left_to_cancel:,} won of this payment is left to cancel",
+            cancellable_won=left_to_cancel,
+            requested_won=amount_won,
+        )
+    restores: list[Take] = []
+    expired: list[Return] = []
+    by_allocation: list[AllocationReturn] = []
+    left = amount_won
+    for allocation in sorted(allocations, key=lambda a: a.sequence, reverse=True):
+        if left == 0:
+            break
+        piece = min(left, allocation.amount_won - allocation.returned_won)
+        if piece == 0:
+            continue
+        left -= piece
+        by_allocation.append(AllocationReturn(allocation.sequence, piece))
+        lot = lots_by_id[allocation.lot_id]
+        if now < lot.expires_at:
+            restores.append(Take(lot.id, piece))
+        else:
+            expired.append(split_return(lot, piece))
+    return CancellationPlan(restores, expired, by_allocation)
+
+
+@dataclass(frozen=True)
+class Clawback:
+    """Cashback a cancelled payment takes back: first from the cashback lot it created, then,
+    if that was spent, out of the value the cancellation would have restored."""
+
+    from_cashback_lot: Take | None
+    restores: list[Take]
+    total_won: int
+
+
+def plan_clawback(
+    restores: Sequence[Take], cashback_lot: Lot | None, owed_won: int, now: datetime
+) -> Clawback:
+    from_lot = 0
+    if cashback_lot is not None and cashback_lot.is_live(now):
+        from_lot = min(owed_won, cashback_lot.remaining_won)
+    short = owed_won - from_lot
+    kept = []
+    for restore in restores:
+        cut = min(short, restore.amount_won)
+        short -= cut
+        if restore.amount_won > cut:
+            kept.append(Take(restore.lot_id, restore.amount_won - cut))
+    taken_from_lot = Take(cashback_lot.id, -from_lot) if cashback_lot and from_lot else None
+    # Whatever is still short came back through expired lots, which the citizen did not get
+    # back either: nothing is left to take from them.
+    return Clawback(taken_from_lot, kept, owed_won - short)

@@ -1,0 +1,1 @@
+"""Entry points: they parse input, call a service and render its result, nothing more."""

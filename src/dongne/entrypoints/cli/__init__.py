@@ -1,0 +1,1 @@
+"""The ``dongne`` command (Typer + Rich)."""

@@ -1,0 +1,204 @@
+"""Paying a merchant and cancelling a payment, fully or in part."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dongne.adapters.db.ledger_store import AccountRef
+from dongne.domain.calendar import require_aware, seoul_day, seoul_month
+from dongne.domain.ledger import AccountType, Posting, TransactionKind
+from dongne.domain.lots import LotKind, Take, plan_clawback, plan_payment, plan_payment_cancellation
+from dongne.domain.money import positive_won
+from dongne.services.idempotency import run_once
+from dongne.services.purchases import wallet_account
+from dongne.services.results import PaymentCancellationResult, PaymentResult
+from dongne.services.unit_of_work import UnitOfWork
+
+
+def pay_merchant(
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    merchant_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    """Pay a merchant from a wallet, spending lots in the guideline's order. Fails closed:
+    if any part cannot be paid from the wallet, nothing moves."""
+    now = require_aware(now)
+
+    def action() -> PaymentResult:
+        wallet = uow.records.wallet(wallet_id, lock=True)
+        program = uow.records.program(wallet.region_id)
+        program.check_payment_amount(amount_won)
+        merchant, payable_id = uow.records.merchant(merchant_id)
+        merchant.check_accepts_vouchers_of(wallet.region_id, program.excluded_categories)
+        lots = uow.records.wallet_lots(wallet_id)
+        takes = plan_payment(lots, amount_won, merchant, program.revenue_cap_won, now)
+        kinds = {lot.id: lot for lot in lots}
+        purchased_part = sum(t.amount_won for t in takes if kinds[t.lot_id].is_purchased_value)
+        month = seoul_month(now)
+        cashback = program.cashback_won(
+            purchased_part,
+            seoul_day(now),
+            earned_this_month_won=(
+                uow.records.cashback_earned_won(wallet_id, month) if purchased_part else 0
+            ),
+        )
+        budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
+        if cashback and not uow.ledger.draw(budget, cashback):
+            cashback = 0  # an exhausted budget pays no cashback; the payment itself goes ahead
+        holder = wallet_account(wallet.account_id)
+        payable = AccountRef.of(payable_id, AccountType.MERCHANT_PAYABLE)
+        transaction_id = uow.ledger.post(
+            region_id=wallet.region_id,
+            kind=TransactionKind.PAYMENT,
+            postings=[
+                Posting(holder.id, cashback - amount_won),
+                Posting(payable.id, amount_won),
+                Posting(budget.id, -cashback),
+            ],
+            at=now,
+            idempotency_key=idempotency_key,
+            accounts_by_id={a.id: a for a in (holder, payable, budget)},
+            already_drawn={budget.id: cashback},
+        )
+        uow.records.move_lots(
+            wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
+        )
+        cashback_lot_id = None
+        if cashback:
+            cashback_lot_id = uow.records.add_lot(
+                region_id=wallet.region_id,
+                wallet_id=wallet_id,
+                kind=LotKind.CASHBACK,
+                face_won=cashback,
+                paid_won=0,
+                acquired_at=now,
+                expires_at=now + timedelta(days=program.validity_days),
+                transaction_id=transaction_id,
+            )
+        payment_id = uow.records.add_payment(
+            takes,
+            region_id=wallet.region_id,
+            wallet_id=wallet_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            cancelled_won=0,
+            purchased_value_won=purchased_part,
+            cashback_won=cashback,
+            cashback_clawed_won=0,
+            cashback_lot_id=cashback_lot_id,
+            month=month,
+            paid_at=now,
+            transaction_id=transaction_id,
+        )
+        return PaymentResult(
+            payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
+        )
+
+    request = {"wallet_id": wallet_id, "merchant_id": merchant_id, "amount_won": amount_won}
+    return run_once(
+        uow,
+        operation="pay_merchant",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=PaymentResult,
+        action=action,
+    )
+
+
+def cancel_payment(
+    uow: UnitOfWork,
+    *,
+    payment_id: int,
+    amount_won: int | None = None,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentCancellationResult:
+    """Cancel ``amount_won`` of a payment (all that is left of it by default). The value goes
+    back into the lots it came from; a lot that expired meanwhile sends it to its funders.
+    Cashback the payment earned is taken back in proportion."""
+    now = require_aware(now)
+    if amount_won is not None:
+        positive_won(amount_won)
+
+    def action() -> PaymentCancellationResult:
+        payment = uow.records.payment(payment_id)
+        wallet = uow.records.wallet(payment.wallet_id, lock=True)
+        payment = uow.records.payment(payment_id)  # again, now that its wallet is locked
+        amount = (
+            amount_won if amount_won is not None else payment.amount_won - payment.cancelled_won
+        )
+        allocations = uow.records.allocations(payment_id)
+        lot_ids = [a.lot_id for a in allocations]
+        if payment.cashback_lot_id is not None:
+            lot_ids.append(payment.cashback_lot_id)
+        lots = uow.records.lots_by_id(lot_ids)
+        plan = plan_payment_cancellation(allocations, lots, amount, now)
+        owed = (
+            payment.cashback_won * (payment.cancelled_won + amount) // payment.amount_won
+            - payment.cashback_clawed_won
+        )
+        cashback_lot = lots.get(payment.cashback_lot_id) if payment.cashback_lot_id else None
+        clawback = plan_clawback(plan.restores, cashback_lot, owed, now)
+        restored = sum(t.amount_won for t in clawback.restores)
+        from_cashback_lot = (
+            -clawback.from_cashback_lot.amount_won if clawback.from_cashback_lot else 0
+        )
+        to_breakage = sum(r.to_citizen_won for r in plan.expired_returns)
+        to_budget = sum(r.to_budget_won for r in plan.expired_returns) + clawback.total_won
+        region = wallet.region_id
+        holder = wallet_account(wallet.account_id)
+        payable = AccountRef.of(
+            uow.records.merchant(payment.merchant_id)[1], AccountType.MERCHANT_PAYABLE
+        )
+        breakage = uow.ledger.account(region, AccountType.BREAKAGE)
+        budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+        transaction_id = uow.ledger.post(
+            region_id=region,
+            kind=TransactionKind.PAYMENT_CANCELLATION,
+            postings=[
+                Posting(payable.id, -amount),
+                Posting(holder.id, restored - from_cashback_lot),
+                Posting(breakage.id, to_breakage),
+                Posting(budget.id, to_budget),
+            ],
+            at=now,
+            idempotency_key=idempotency_key,
+            accounts_by_id={a.id: a for a in (payable, holder, breakage, budget)},
+        )
+        lot_changes = list(clawback.restores)
+        if clawback.from_cashback_lot:
+            lot_changes.append(clawback.from_cashback_lot)
+        uow.records.move_lots(region, transaction_id, lot_changes)
+        cancellation_id = uow.records.record_payment_cancellation(
+            payment_id=payment_id,
+            region_id=region,
+            returns=plan.allocation_returns,
+            amount_won=amount,
+            clawed_won=clawback.total_won,
+            at=now,
+            transaction_id=transaction_id,
+        )
+        return PaymentCancellationResult(
+            payment_id,
+            cancellation_id,
+            transaction_id,
+            amount,
+            restored - from_cashback_lot,
+            to_breakage + to_budget,
+        )
+
+    request = {"payment_id": payment_id, "amount_won": amount_won}
+    return run_once(
+        uow,
+        operation="cancel_payment",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=PaymentCancellationResult,
+        action=action,
+    )

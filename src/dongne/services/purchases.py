@@ -1,0 +1,150 @@
+"""Buying vouchers and cancelling an untouched purchase (청약철회)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dongne.adapters.db.ledger_store import AccountRef
+from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month
+from dongne.domain.ledger import AccountType, Posting, TransactionKind
+from dongne.domain.lots import LotKind, Take, holding_won
+from dongne.services.idempotency import run_once
+from dongne.services.results import PurchaseCancellationResult, PurchaseResult
+from dongne.services.unit_of_work import UnitOfWork
+
+
+def wallet_account(account_id: int) -> AccountRef:
+    return AccountRef.of(account_id, AccountType.WALLET)
+
+
+def purchase_vouchers(
+    uow: UnitOfWork, *, wallet_id: int, face_won: int, idempotency_key: str, now: datetime
+) -> PurchaseResult:
+    """Sell ``face_won`` of vouchers; the discount is drawn atomically from this month's budget."""
+    now = require_aware(now)
+
+    def action() -> PurchaseResult:
+        wallet = uow.records.wallet(wallet_id, lock=True)
+        program = uow.records.program(wallet.region_id)
+        day, month = seoul_day(now), seoul_month(now)
+        year_months = months_of_year(day.year)
+        annual = program.annual_purchase_limit_won is not None
+        program.check_purchase(
+            face_won,
+            purchased_this_month_won=uow.records.purchased_face_won(wallet_id, months=[month]),
+            purchased_this_year_won=(
+                uow.records.purchased_face_won(wallet_id, months=year_months) if annual else 0
+            ),
+            holding_won=holding_won(uow.records.wallet_lots(wallet_id), now),
+            is_resident=wallet.home_region_id == wallet.region_id,
+        )
+        budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
+        wanted_bonus = program.discount_bonus_won(face_won, day)
+        covered = wanted_bonus > 0 and uow.ledger.draw(budget, wanted_bonus)
+        terms = program.purchase_terms(face_won, day, budget_covers_bonus=covered)
+        citizen_bank = uow.ledger.account(wallet.region_id, AccountType.CITIZEN_BANK)
+        holder = wallet_account(wallet.account_id)
+        transaction_id = uow.ledger.post(
+            region_id=wallet.region_id,
+            kind=TransactionKind.PURCHASE,
+            postings=[
+                Posting(holder.id, terms.face_won),
+                Posting(citizen_bank.id, -terms.paid_won),
+                Posting(budget.id, -terms.bonus_won),
+            ],
+            at=now,
+            idempotency_key=idempotency_key,
+            accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
+            already_drawn={budget.id: terms.bonus_won},
+        )
+        lot_id = uow.records.add_lot(
+            region_id=wallet.region_id,
+            wallet_id=wallet_id,
+            kind=LotKind.PURCHASED,
+            face_won=terms.face_won,
+            paid_won=terms.paid_won,
+            acquired_at=now,
+            expires_at=now + timedelta(days=program.validity_days),
+            transaction_id=transaction_id,
+        )
+        purchase_id = uow.records.add_purchase(
+            region_id=wallet.region_id,
+            wallet_id=wallet_id,
+            lot_id=lot_id,
+            face_won=terms.face_won,
+            paid_won=terms.paid_won,
+            bonus_won=terms.bonus_won,
+            month=month,
+            purchased_at=now,
+            transaction_id=transaction_id,
+        )
+        return PurchaseResult(
+            purchase_id,
+            transaction_id,
+            wallet_id,
+            lot_id,
+            terms.face_won,
+            terms.paid_won,
+            terms.bonus_won,
+        )
+
+    return run_once(
+        uow,
+        operation="purchase",
+        idempotency_key=idempotency_key,
+        request={"wallet_id": wallet_id, "face_won": face_won},
+        now=now,
+        result_type=PurchaseResult,
+        action=action,
+    )
+
+
+def cancel_purchase(
+    uow: UnitOfWork, *, purchase_id: int, idempotency_key: str, now: datetime
+) -> PurchaseCancellationResult:
+    """Give back the full paid amount of an untouched purchase; the bonus returns to the
+    budget of the month the cancellation happens in."""
+    now = require_aware(now)
+
+    def action() -> PurchaseCancellationResult:
+        purchase = uow.records.purchase(purchase_id)
+        wallet = uow.records.wallet(purchase.wallet_id, lock=True)
+        program = uow.records.program(wallet.region_id)
+        purchase = uow.records.purchase(purchase_id)  # again, now that its wallet is locked
+        lot = uow.records.lots_by_id([purchase.lot_id])[purchase.lot_id]
+        program.check_purchase_cancellable(
+            purchased_at=purchase.purchased_at,
+            already_cancelled=purchase.cancelled_at is not None,
+            lot=lot,
+            now=now,
+        )
+        budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+        citizen_bank = uow.ledger.account(wallet.region_id, AccountType.CITIZEN_BANK)
+        holder = wallet_account(wallet.account_id)
+        transaction_id = uow.ledger.post(
+            region_id=wallet.region_id,
+            kind=TransactionKind.PURCHASE_CANCELLATION,
+            postings=[
+                Posting(holder.id, -purchase.face_won),
+                Posting(citizen_bank.id, purchase.paid_won),
+                Posting(budget.id, purchase.bonus_won),
+            ],
+            at=now,
+            idempotency_key=idempotency_key,
+            accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
+        )
+        uow.records.move_lots(wallet.region_id, transaction_id, [Take(lot.id, -lot.remaining_won)])
+        uow.records.mark_purchase_cancelled(purchase_id, now, transaction_id)
+        return PurchaseCancellationResult(
+            purchase_id, transaction_id, purchase.paid_won, purchase.bonus_won
+        )
+
+    return run_once(
+        uow,
+        operation="cancel_purchase",
+        idempotency_key=idempotency_key,
+        request={"purchase_id": purchase_id},
+        now=now,
+        result_type=PurchaseCancellationResult,
+        action=action,
+    )

@@ -1,0 +1,208 @@
+"""Setting a region up: regions, voucher programs, merchants, citizens and budgets."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from dongne.domain.calendar import require_aware, seoul_month
+from dongne.domain.errors import AlreadyExists, InvalidInput
+from dongne.domain.ledger import AccountType, Posting, TransactionKind
+from dongne.domain.merchants import (
+    Merchant,
+    MerchantStatus,
+    check_category,
+    check_may_register,
+    normalize_business_number,
+)
+from dongne.domain.money import positive_won
+from dongne.domain.program import VoucherProgram
+from dongne.services.idempotency import run_once
+from dongne.services.results import CitizenResult, FundingResult
+from dongne.services.unit_of_work import UnitOfWork
+
+REGION_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+PHONE = re.compile(r"^01[0-9]{8,9}$")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def create_region(uow: UnitOfWork, *, code: str, name: str, now: datetime) -> int:
+    if not REGION_CODE.match(code):
+        raise InvalidInput(
+            "a region code is 2-40 lowercase letters, digits or dashes (e.g. siheung)", field="code"
+        )
+    if not name.strip():
+        raise InvalidInput("a region needs a name", field="name")
+    with uow:
+        region = uow.records.add_region(code, name.strip(), require_aware(now))
+        uow.commit()
+        return region.id
+
+
+def create_program(
+    uow: UnitOfWork, *, region_id: int, program: VoucherProgram, now: datetime
+) -> int:
+    with uow:
+        uow.records.region(region_id)
+        program_id = uow.records.add_program(region_id, program, require_aware(now))
+        uow.commit()
+        return program_id
+
+
+def register_merchant(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    name: str,
+    business_number: str,
+    category: str,
+    annual_revenue_won: int,
+    now: datetime,
+) -> int:
+    digits = normalize_business_number(business_number)
+    check_category(category)
+    if not name.strip():
+        raise InvalidInput("a merchant needs a name", field="name")
+    if isinstance(annual_revenue_won, bool) or annual_revenue_won < 0:
+        raise InvalidInput("annual revenue cannot be negative", field="annual_revenue_won")
+    with uow:
+        uow.records.region(region_id)
+        registrations = uow.records.registrations(region_id, digits)
+        fraud = [at for status, at in registrations if status is MerchantStatus.CANCELLED_FOR_FRAUD]
+        check_may_register(digits, fraud, now)
+        if any(status is not MerchantStatus.CANCELLED_FOR_FRAUD for status, _ in registrations):
+            raise AlreadyExists(
+                f"business {digits} is already registered in this region", business_number=digits
+            )
+        payable = uow.ledger.account(
+            region_id, AccountType.MERCHANT_PAYABLE, f"{digits}.{len(registrations)}"
+        )
+        merchant = Merchant(
+            0, region_id, name.strip(), digits, category, annual_revenue_won, MerchantStatus.ACTIVE
+        )
+        merchant_id = uow.records.add_merchant(merchant, payable.id, require_aware(now))
+        uow.commit()
+        return merchant_id
+
+
+def set_merchant_status(
+    uow: UnitOfWork, *, merchant_id: int, status: MerchantStatus, now: datetime
+) -> None:
+    with uow:
+        uow.records.merchant(merchant_id)
+        uow.records.set_merchant_status(merchant_id, status, require_aware(now))
+        uow.commit()
+
+
+def register_citizen(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    phone: str,
+    home_region_id: int | None,
+    wallet_region_id: int,
+    idempotency_key: str,
+    now: datetime,
+) -> CitizenResult:
+    """Register a citizen and open their wallet in ``wallet_region_id``, in one transaction."""
+    phone = phone.replace("-", "").strip()
+    if not PHONE.match(phone):
+        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
+    if not name.strip():
+        raise InvalidInput("a citizen needs a name", field="name")
+    now = require_aware(now)
+
+    def action() -> CitizenResult:
+        if home_region_id is not None:
+            uow.records.region(home_region_id)
+        uow.records.region(wallet_region_id)
+        citizen_id = uow.records.add_citizen(name.strip(), phone, home_region_id, now)
+        wallet_id = _open_wallet(uow, citizen_id, wallet_region_id, now)
+        return CitizenResult(citizen_id, wallet_id, wallet_region_id)
+
+    request = {
+        "name": name.strip(),
+        "phone": phone,
+        "home_region_id": home_region_id,
+        "wallet_region_id": wallet_region_id,
+    }
+    return run_once(
+        uow,
+        operation="register_citizen",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=CitizenResult,
+        action=action,
+    )
+
+
+def open_wallet(
+    uow: UnitOfWork, *, citizen_id: int, region_id: int, idempotency_key: str, now: datetime
+) -> CitizenResult:
+    now = require_aware(now)
+
+    def action() -> CitizenResult:
+        uow.records.citizen_exists(citizen_id)
+        uow.records.region(region_id)
+        return CitizenResult(citizen_id, _open_wallet(uow, citizen_id, region_id, now), region_id)
+
+    return run_once(
+        uow,
+        operation="open_wallet",
+        idempotency_key=idempotency_key,
+        request={"citizen_id": citizen_id, "region_id": region_id},
+        now=now,
+        result_type=CitizenResult,
+        action=action,
+    )
+
+
+def _open_wallet(uow: UnitOfWork, citizen_id: int, region_id: int, now: datetime) -> int:
+    # The wallet account is keyed by citizen: a wallet's id isn't known before its row exists.
+    account = uow.ledger.account(region_id, AccountType.WALLET, f"citizen-{citizen_id}")
+    return uow.records.add_wallet(citizen_id, region_id, account.id, now)
+
+
+def fund_discount_budget(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    amount_won: int,
+    month: str | None = None,
+    idempotency_key: str,
+    now: datetime,
+) -> FundingResult:
+    """Put city money into a month's discount budget (the current Seoul month by default)."""
+    positive_won(amount_won)
+    now = require_aware(now)
+    month = month or seoul_month(now)
+    if not MONTH.match(month):
+        raise InvalidInput("a month is written YYYY-MM", field="month")
+
+    def action() -> FundingResult:
+        uow.records.program(region_id)
+        budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
+        city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
+        transaction_id = uow.ledger.post(
+            region_id=region_id,
+            kind=TransactionKind.BUDGET_FUNDING,
+            postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
+            at=now,
+            idempotency_key=idempotency_key,
+            accounts_by_id={budget.id: budget, city.id: city},
+        )
+        return FundingResult(
+            transaction_id, region_id, month, amount_won, uow.ledger.balance(budget.id)
+        )
+
+    request = {"region_id": region_id, "amount_won": amount_won, "month": month}
+    return run_once(
+        uow,
+        operation="fund_discount_budget",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=FundingResult,
+        action=action,
+    )
