@@ -7,19 +7,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import VoucherProgram
 from dongne.services import setup
 from dongne.services.unit_of_work import UnitOfWork
 
 _serial = itertools.count(1)
-_CHECK_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 
 
 def business_number(serial: int) -> str:
     """A valid business registration number: nine digits from ``serial`` and their check digit."""
-    head = [int(d) for d in f"{serial % 10**9:09d}"]
-    total = sum(w * d for w, d in zip(_CHECK_WEIGHTS, head, strict=True)) + head[8] * 5 // 10
-    return "".join(map(str, head)) + str((10 - total % 10) % 10)
+    head = f"{serial % 10**9:09d}"
+    return head + str(business_number_check_digit(head))
 
 
 def unique_key(prefix: str = "key") -> str:

@@ -58,21 +58,24 @@ class MerchantStatus(StrEnum):
     CANCELLED_FOR_FRAUD = "cancelled_for_fraud"
 
 
-def normalize_business_number(raw: str) -> str:
-    """Return the 10 digits of a business registration number (사업자등록번호), checked.
+def business_number_check_digit(first_nine: str) -> int:
+    """The tenth digit of a business registration number (사업자등록번호): weights
+    1,3,7,1,3,7,1,3,5 over the first nine, plus the tens digit of ninth×5; the check digit
+    makes the total a multiple of ten."""
+    numbers = [int(d) for d in first_nine]
+    total = sum(w * d for w, d in zip(_CHECK_WEIGHTS, numbers, strict=True))
+    total += numbers[8] * 5 // 10
+    return (10 - total % 10) % 10
 
-    The tenth digit is a check digit: weights 1,3,7,1,3,7,1,3,5 over the first nine, plus the
-    tens digit of ninth×5; the check digit makes the total a multiple of ten.
-    """
+
+def normalize_business_number(raw: str) -> str:
+    """Return the 10 digits of a business registration number, its check digit verified."""
     digits = raw.replace("-", "").strip()
     if len(digits) != 10 or not digits.isdecimal() or not digits.isascii():
         raise InvalidBusinessNumber(
             "a business registration number has 10 digits (e.g. 123-45-67891)", value=raw
         )
-    numbers = [int(d) for d in digits]
-    total = sum(w * d for w, d in zip(_CHECK_WEIGHTS, numbers, strict=False))
-    total += numbers[8] * 5 // 10
-    if (10 - total % 10) % 10 != numbers[9]:
+    if business_number_check_digit(digits[:9]) != int(digits[9]):
         raise InvalidBusinessNumber(
             "the business registration number's check digit is wrong", value=raw
         )

@@ -22,6 +22,7 @@ from rich.table import Table
 from dongne.bootstrap import App
 from dongne.domain.calendar import SEOUL
 from dongne.domain.errors import DongneError
+from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 from dongne.services.results import PurchaseResult
@@ -76,10 +77,8 @@ def _key() -> str:
 
 
 def _business_number(serial: int) -> str:
-    head = [int(d) for d in f"{1_240_000_00 + serial:09d}"]
-    weights = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-    total = sum(w * d for w, d in zip(weights, head, strict=True)) + head[8] * 5 // 10
-    return "".join(map(str, head)) + str((10 - total % 10) % 10)
+    head = f"{124_000_000 + serial:09d}"
+    return head + str(business_number_check_digit(head))
 
 
 @dataclass
