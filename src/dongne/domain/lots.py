@@ -22,7 +22,7 @@ from dongne.domain.errors import (
     RefundThresholdNotMet,
 )
 from dongne.domain.merchants import Merchant
-from dongne.domain.money import BASIS_POINTS, pro_rata
+from dongne.domain.money import BASIS_POINTS, positive_won, pro_rata
 
 
 class LotKind(StrEnum):
@@ -105,6 +105,7 @@ def plan_payment(
 ) -> list[Take]:
     """Which lots a payment spends: points first, soonest expiry first; then purchased value,
     oldest first. (Restricted allowance funds, spent before both, arrive with allowances.)"""
+    positive_won(amount_won)
     live = [lot for lot in lots if lot.is_live(now)]
     usable = sorted(
         (lot for lot in live if lot.usable_at(merchant, revenue_cap_won)), key=_spending_rank
@@ -126,6 +127,7 @@ def plan_payment(
 
 def plan_gift(lots: Sequence[Lot], amount_won: int, now: datetime) -> list[Take]:
     """Gifts send purchased lots only (not gifted, cashback or allowance), oldest first."""
+    positive_won(amount_won)
     giftable = sorted(
         (lot for lot in lots if lot.kind is LotKind.PURCHASED and lot.is_live(now)),
         key=_spending_rank,
@@ -172,8 +174,9 @@ def plan_refund(lots: Sequence[Lot], threshold_bp: int, now: datetime) -> list[R
         raise NothingToRefund("the wallet holds no purchased value to refund")
     eligible = [lot for lot in candidates if lot.spent_enough_to_refund(threshold_bp)]
     if not eligible:
-        best = max(candidates, key=lambda lot: lot.face_won - lot.remaining_won)
-        spent_bp = (best.face_won - best.remaining_won) * BASIS_POINTS // best.face_won
+        spent_bp = max(
+            (lot.face_won - lot.remaining_won) * BASIS_POINTS // lot.face_won for lot in candidates
+        )
         raise RefundThresholdNotMet(
             f"a balance is refunded once {threshold_bp / 100:g}% of a purchase is spent;"
             f" the most spent so far is {spent_bp / 100:g}%",
@@ -226,6 +229,7 @@ def plan_payment_cancellation(
             cancellable_won=left_to_cancel,
             requested_won=amount_won,
         )
+    positive_won(amount_won)
     restores: list[Take] = []
     expired: list[Return] = []
     by_allocation: list[AllocationReturn] = []
