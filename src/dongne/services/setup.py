@@ -59,6 +59,7 @@ def register_merchant(
     annual_revenue_won: int,
     now: datetime,
 ) -> int:
+    now = require_aware(now)
     digits = normalize_business_number(business_number)
     check_category(category)
     if not name.strip():
@@ -80,7 +81,7 @@ def register_merchant(
         merchant = Merchant(
             0, region_id, name.strip(), digits, category, annual_revenue_won, MerchantStatus.ACTIVE
         )
-        merchant_id = uow.records.add_merchant(merchant, payable.id, require_aware(now))
+        merchant_id = uow.records.add_merchant(merchant, payable.id, now)
         uow.commit()
         return merchant_id
 
