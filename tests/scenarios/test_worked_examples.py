@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine
 
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
@@ -432,12 +431,6 @@ def test_cashback_comes_from_the_budget_within_a_monthly_cap_and_goes_back_on_ca
     assert_ledger_sound(uow)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: a clawback short of spent cashback is cut from purchased value, and when"
-    " the payment that spent that cashback is cancelled the cashback comes back as points, so"
-    " 5,000 of paid value turns into cashback that later expires into the budget",
-)
 def test_cancelling_every_payment_gives_back_all_purchased_value_even_if_cashback_was_spent(
     uow: UnitOfWork, engine: Engine
 ) -> None:

@@ -24,6 +24,8 @@ from dongne.domain.lots import (
     Clawback,
     Lot,
     LotKind,
+    Offset,
+    Redirected,
     Return,
     Take,
     check_gift_parties,
@@ -33,6 +35,7 @@ from dongne.domain.lots import (
     plan_payment,
     plan_payment_cancellation,
     plan_refund,
+    redirect_to_offsets,
     split_return,
     take_in_order,
     total_live_won,
@@ -605,29 +608,42 @@ def test_the_shortfall_of_a_spent_cashback_lot_is_cut_from_the_restores() -> Non
     cashback = lot(20, LotKind.CASHBACK, face=500, remaining=100)
     clawback = plan_clawback(RESTORES, cashback, 300, NOW)
     assert clawback == Clawback(
-        from_cashback_lot=Take(20, -100), restores=[Take(11, 900)], total_won=300
+        from_cashback_lot=Take(20, -100),
+        restores=[Take(11, 900)],
+        total_won=300,
+        cuts=[Take(12, 100), Take(11, 100)],
     )
 
 
 def test_a_shortfall_spanning_restores_cuts_them_in_order() -> None:
     clawback = plan_clawback(RESTORES, lot(20, LotKind.CASHBACK, face=500, remaining=0), 400, NOW)
-    assert clawback == Clawback(from_cashback_lot=None, restores=[Take(11, 700)], total_won=400)
+    assert clawback == Clawback(
+        from_cashback_lot=None,
+        restores=[Take(11, 700)],
+        total_won=400,
+        cuts=[Take(12, 100), Take(11, 300)],
+    )
 
 
 def test_an_expired_cashback_lot_gives_nothing_back_and_the_restores_pay() -> None:
     expired = lot(20, LotKind.CASHBACK, face=500, expires_at=NOW)
     clawback = plan_clawback(RESTORES, expired, 300, NOW)
-    assert clawback == Clawback(from_cashback_lot=None, restores=[Take(11, 800)], total_won=300)
+    assert clawback == Clawback(
+        from_cashback_lot=None,
+        restores=[Take(11, 800)],
+        total_won=300,
+        cuts=[Take(12, 100), Take(11, 200)],
+    )
 
 
 def test_a_payment_without_a_cashback_lot_claws_back_from_the_restores() -> None:
     clawback = plan_clawback(RESTORES, None, 50, NOW)
-    assert clawback == Clawback(None, [Take(12, 50), Take(11, 1_000)], 50)
+    assert clawback == Clawback(None, [Take(12, 50), Take(11, 1_000)], 50, [Take(12, 50)])
 
 
 def test_what_cannot_be_clawed_back_is_not_counted() -> None:
     clawback = plan_clawback(RESTORES, None, 2_000, NOW)
-    assert clawback == Clawback(None, [], 1_100)
+    assert clawback == Clawback(None, [], 1_100, RESTORES)
 
 
 def test_nothing_owed_changes_nothing() -> None:
@@ -652,3 +668,67 @@ def test_clawback_takes_what_is_owed_or_all_it_can(
     assert clawback.total_won == min(owed, cashback_remaining + sum(restores))
     assert 0 <= from_lot <= cashback_remaining
     assert all(take.amount_won > 0 for take in clawback.restores)
+
+
+# Offsets: spent cashback that was already paid back ------------------------------------------
+
+PURCHASED_LOT = lot(11)
+CASHBACK_LOT = lot(20, LotKind.CASHBACK, face=10_000, remaining=0)
+
+
+def plan_restoring(*restores: Take, expired: list[Return] | None = None) -> CancellationPlan:
+    return CancellationPlan(list(restores), expired or [], [])
+
+
+def test_value_returning_to_a_paid_back_cashback_lot_goes_to_the_lot_that_paid() -> None:
+    offsets = [Offset(1, cashback_lot_id=20, lot_id=11, outstanding_won=5_000)]
+    lots = {11: PURCHASED_LOT, 20: CASHBACK_LOT}
+    redirected = redirect_to_offsets(plan_restoring(Take(20, 5_000)), offsets, lots, NOW)
+    assert redirected == Redirected(
+        restores=[Take(11, 5_000)], expired_returns=[], settled=[Take(1, 5_000)]
+    )
+
+
+def test_only_the_outstanding_part_is_redirected_and_the_rest_restores_the_cashback_lot() -> None:
+    offsets = [Offset(1, cashback_lot_id=20, lot_id=11, outstanding_won=3_000)]
+    lots = {11: PURCHASED_LOT, 20: CASHBACK_LOT}
+    redirected = redirect_to_offsets(plan_restoring(Take(20, 5_000)), offsets, lots, NOW)
+    assert redirected.restores == [Take(11, 3_000), Take(20, 2_000)]
+    assert redirected.settled == [Take(1, 3_000)]
+
+
+def test_older_offsets_are_settled_first() -> None:
+    offsets = [
+        Offset(1, cashback_lot_id=20, lot_id=11, outstanding_won=1_000),
+        Offset(2, cashback_lot_id=20, lot_id=12, outstanding_won=4_000),
+    ]
+    lots = {11: PURCHASED_LOT, 12: lot(12), 20: CASHBACK_LOT}
+    redirected = redirect_to_offsets(plan_restoring(Take(20, 2_500)), offsets, lots, NOW)
+    assert redirected.restores == [Take(11, 1_000), Take(12, 1_500)]
+    assert redirected.settled == [Take(1, 1_000), Take(2, 1_500)]
+
+
+def test_a_paying_lot_that_expired_sends_the_value_to_its_funders() -> None:
+    expired_lot = lot(11, expires_at=NOW)
+    offsets = [Offset(1, cashback_lot_id=20, lot_id=11, outstanding_won=5_000)]
+    redirected = redirect_to_offsets(
+        plan_restoring(Take(20, 5_000)), offsets, {11: expired_lot, 20: CASHBACK_LOT}, NOW
+    )
+    assert redirected.restores == []
+    assert redirected.expired_returns == [split_return(expired_lot, 5_000)]
+
+
+def test_an_expired_cashback_piece_still_goes_to_the_lot_that_paid_it_back() -> None:
+    expired_cashback = lot(20, LotKind.CASHBACK, face=10_000, remaining=0, expires_at=NOW)
+    offsets = [Offset(1, cashback_lot_id=20, lot_id=11, outstanding_won=5_000)]
+    plan = plan_restoring(expired=[split_return(expired_cashback, 5_000)])
+    redirected = redirect_to_offsets(plan, offsets, {11: PURCHASED_LOT, 20: expired_cashback}, NOW)
+    assert redirected.restores == [Take(11, 5_000)]
+    assert redirected.expired_returns == []
+
+
+def test_without_offsets_the_plan_is_unchanged() -> None:
+    expired_lot = lot(12, expires_at=NOW)
+    plan = plan_restoring(Take(11, 700), expired=[split_return(expired_lot, 300)])
+    redirected = redirect_to_offsets(plan, [], {11: PURCHASED_LOT, 12: expired_lot}, NOW)
+    assert redirected == Redirected([Take(11, 700)], [split_return(expired_lot, 300)], [])

@@ -9,7 +9,7 @@ the holding limit, usable only below the revenue cap. Cashback is bonus value ("
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -258,6 +258,9 @@ class Clawback:
     from_cashback_lot: Take | None
     restores: list[Take]
     total_won: int
+    cuts: list[Take] = field(default_factory=list)
+    """What was cut from each restore: the citizen paid the cashback back with this value, so
+    when the spent cashback itself comes back later, it must come back here (an ``Offset``)."""
 
 
 def plan_clawback(
@@ -267,13 +270,82 @@ def plan_clawback(
     if cashback_lot is not None and cashback_lot.is_live(now):
         from_lot = min(owed_won, cashback_lot.remaining_won)
     short = owed_won - from_lot
-    kept = []
+    kept, cuts = [], []
     for restore in restores:
         cut = min(short, restore.amount_won)
         short -= cut
+        if cut:
+            cuts.append(Take(restore.lot_id, cut))
         if restore.amount_won > cut:
             kept.append(Take(restore.lot_id, restore.amount_won - cut))
     taken_from_lot = Take(cashback_lot.id, -from_lot) if cashback_lot and from_lot else None
     # Whatever is still short came back through expired lots, which the citizen did not get
     # back either: nothing is left to take from them.
-    return Clawback(taken_from_lot, kept, owed_won - short)
+    return Clawback(taken_from_lot, kept, owed_won - short, cuts)
+
+
+@dataclass(frozen=True)
+class Offset:
+    """``outstanding_won`` of lot ``lot_id`` was cut to pay back cashback that had already been
+    spent from ``cashback_lot_id``; value coming back to that cashback lot belongs here."""
+
+    id: int
+    cashback_lot_id: int
+    lot_id: int
+    outstanding_won: int
+
+
+@dataclass(frozen=True)
+class Redirected:
+    restores: list[Take]
+    expired_returns: list[Return]
+    settled: list[Take]
+    """(offset id, amount) pairs: how much of each offset this cancellation paid back."""
+
+
+def redirect_to_offsets(
+    plan: CancellationPlan, offsets: Sequence[Offset], lots_by_id: dict[int, Lot], now: datetime
+) -> Redirected:
+    """Send value returning to an already clawed-back cashback lot to the lots that paid the
+    clawback, oldest offset first, so a run of cancellations gives back exactly the purchased
+    value that was spent. A paying lot that expired meanwhile sends it to its funders."""
+    outstanding = {offset.id: offset.outstanding_won for offset in offsets}
+    restores: list[Take] = []
+    expired = [r for r in plan.expired_returns if not _owed(r.lot_id, offsets, outstanding)]
+    settled: list[Take] = []
+    returning = [(t.lot_id, t.amount_won, True) for t in plan.restores]
+    returning += [
+        (r.lot_id, r.amount_won, False)
+        for r in plan.expired_returns
+        if _owed(r.lot_id, offsets, outstanding)
+    ]
+    for lot_id, amount_returning, live in returning:
+        amount = amount_returning
+        for offset in (o for o in offsets if o.cashback_lot_id == lot_id):
+            moved = min(amount, outstanding[offset.id])
+            if not moved:
+                continue
+            amount -= moved
+            outstanding[offset.id] -= moved
+            settled.append(Take(offset.id, moved))
+            target = lots_by_id[offset.lot_id]
+            if now < target.expires_at:
+                restores.append(Take(target.id, moved))
+            else:
+                expired.append(split_return(target, moved))
+        if amount and live:
+            restores.append(Take(lot_id, amount))
+        elif amount:
+            expired.append(split_return(lots_by_id[lot_id], amount))
+    return Redirected(_merge(restores), expired, settled)
+
+
+def _owed(lot_id: int, offsets: Sequence[Offset], outstanding: dict[int, int]) -> bool:
+    return any(o.cashback_lot_id == lot_id and outstanding[o.id] for o in offsets)
+
+
+def _merge(takes: Sequence[Take]) -> list[Take]:
+    merged: dict[int, int] = {}
+    for take in takes:
+        merged[take.lot_id] = merged.get(take.lot_id, 0) + take.amount_won
+    return [Take(lot_id, amount) for lot_id, amount in merged.items()]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.calendar import require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
-from dongne.domain.lots import LotKind, Take, plan_clawback, plan_payment, plan_payment_cancellation
+from dongne.domain.lots import (
+    AllocationReturn,
+    Clawback,
+    LotKind,
+    Return,
+    Take,
+    plan_clawback,
+    plan_payment,
+    plan_payment_cancellation,
+    redirect_to_offsets,
+)
 from dongne.domain.money import positive_won
+from dongne.domain.program import BonusMode
 from dongne.services.idempotency import run_once
 from dongne.services.purchases import wallet_account
 from dongne.services.results import PaymentCancellationResult, PaymentResult
@@ -39,11 +52,12 @@ def pay_merchant(
         kinds = {lot.id: lot for lot in lots}
         purchased_part = sum(t.amount_won for t in takes if kinds[t.lot_id].is_purchased_value)
         month = seoul_month(now)
+        earns_cashback = purchased_part and program.bonus_mode is BonusMode.CASHBACK
         cashback = program.cashback_won(
             purchased_part,
             seoul_day(now),
             earned_this_month_won=(
-                uow.records.cashback_earned_won(wallet_id, month) if purchased_part else 0
+                uow.records.cashback_earned_won(wallet_id, month) if earns_cashback else 0
             ),
         )
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
@@ -132,24 +146,7 @@ def cancel_payment(
         amount = (
             amount_won if amount_won is not None else payment.amount_won - payment.cancelled_won
         )
-        allocations = uow.records.allocations(payment_id)
-        lot_ids = [a.lot_id for a in allocations]
-        if payment.cashback_lot_id is not None:
-            lot_ids.append(payment.cashback_lot_id)
-        lots = uow.records.lots_by_id(lot_ids)
-        plan = plan_payment_cancellation(allocations, lots, amount, now)
-        owed = (
-            payment.cashback_won * (payment.cancelled_won + amount) // payment.amount_won
-            - payment.cashback_clawed_won
-        )
-        cashback_lot = lots.get(payment.cashback_lot_id) if payment.cashback_lot_id else None
-        clawback = plan_clawback(plan.restores, cashback_lot, owed, now)
-        restored = sum(t.amount_won for t in clawback.restores)
-        from_cashback_lot = (
-            -clawback.from_cashback_lot.amount_won if clawback.from_cashback_lot else 0
-        )
-        to_breakage = sum(r.to_citizen_won for r in plan.expired_returns)
-        to_budget = sum(r.to_budget_won for r in plan.expired_returns) + clawback.total_won
+        moves = _plan_cancellation(uow, payment, amount, now)
         region = wallet.region_id
         holder = wallet_account(wallet.account_id)
         payable = AccountRef.of(
@@ -157,12 +154,15 @@ def cancel_payment(
         )
         breakage = uow.ledger.account(region, AccountType.BREAKAGE)
         budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+        to_breakage = sum(r.to_citizen_won for r in moves.expired_returns)
+        to_budget = sum(r.to_budget_won for r in moves.expired_returns) + moves.clawback.total_won
+        to_wallet = sum(change.amount_won for change in moves.lot_changes)
         transaction_id = uow.ledger.post(
             region_id=region,
             kind=TransactionKind.PAYMENT_CANCELLATION,
             postings=[
                 Posting(payable.id, -amount),
-                Posting(holder.id, restored - from_cashback_lot),
+                Posting(holder.id, to_wallet),
                 Posting(breakage.id, to_breakage),
                 Posting(budget.id, to_budget),
             ],
@@ -170,26 +170,23 @@ def cancel_payment(
             idempotency_key=idempotency_key,
             accounts_by_id={a.id: a for a in (payable, holder, breakage, budget)},
         )
-        lot_changes = list(clawback.restores)
-        if clawback.from_cashback_lot:
-            lot_changes.append(clawback.from_cashback_lot)
-        uow.records.move_lots(region, transaction_id, lot_changes)
+        uow.records.move_lots(region, transaction_id, moves.lot_changes)
+        uow.records.settle_offsets(moves.settled_offsets)
+        if payment.cashback_lot_id is not None:
+            uow.records.add_offsets(
+                region, payment.cashback_lot_id, moves.clawback.cuts, transaction_id
+            )
         cancellation_id = uow.records.record_payment_cancellation(
             payment_id=payment_id,
             region_id=region,
-            returns=plan.allocation_returns,
+            returns=moves.allocation_returns,
             amount_won=amount,
-            clawed_won=clawback.total_won,
+            clawed_won=moves.clawback.total_won,
             at=now,
             transaction_id=transaction_id,
         )
         return PaymentCancellationResult(
-            payment_id,
-            cancellation_id,
-            transaction_id,
-            amount,
-            restored - from_cashback_lot,
-            to_breakage + to_budget,
+            payment_id, cancellation_id, transaction_id, amount, to_wallet, to_breakage + to_budget
         )
 
     request = {"payment_id": payment_id, "amount_won": amount_won}
@@ -201,4 +198,48 @@ def cancel_payment(
         now=now,
         result_type=PaymentCancellationResult,
         action=action,
+    )
+
+
+@dataclass(frozen=True)
+class _CancellationMoves:
+    lot_changes: list[Take]
+    expired_returns: list[Return]
+    clawback: Clawback
+    settled_offsets: list[Take]
+    allocation_returns: list[AllocationReturn]
+
+
+def _plan_cancellation(
+    uow: UnitOfWork, payment: Any, amount: int, now: datetime
+) -> _CancellationMoves:
+    """Where each won of a cancellation goes: back into its lots (or, for spent cashback that
+    was already paid back, into the lots that paid it), to the funders of expired lots, and
+    what the payment's cashback takes back."""
+    allocations = uow.records.allocations(payment.id)
+    lot_ids = [a.lot_id for a in allocations]
+    if payment.cashback_lot_id is not None:
+        lot_ids.append(payment.cashback_lot_id)
+    lots = uow.records.lots_by_id(lot_ids)
+    plan = plan_payment_cancellation(allocations, lots, amount, now)
+    offsets = uow.records.outstanding_offsets(
+        [lot.id for lot in lots.values() if lot.kind is LotKind.CASHBACK]
+    )
+    lots |= uow.records.lots_by_id([o.lot_id for o in offsets if o.lot_id not in lots])
+    redirected = redirect_to_offsets(plan, offsets, lots, now)
+    owed = (
+        payment.cashback_won * (payment.cancelled_won + amount) // payment.amount_won
+        - payment.cashback_clawed_won
+    )
+    cashback_lot = lots.get(payment.cashback_lot_id) if payment.cashback_lot_id else None
+    clawback = plan_clawback(redirected.restores, cashback_lot, owed, now)
+    lot_changes = list(clawback.restores)
+    if clawback.from_cashback_lot:
+        lot_changes.append(clawback.from_cashback_lot)
+    return _CancellationMoves(
+        lot_changes,
+        redirected.expired_returns,
+        clawback,
+        redirected.settled,
+        plan.allocation_returns,
     )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.program_codec import program_from_json, program_to_json
 from dongne.adapters.db.tables import (
+    cashback_offsets,
     citizens,
     gifts,
     lot_movements,
@@ -37,7 +38,7 @@ from dongne.domain.errors import (
     RegionNotFound,
     WalletNotFound,
 )
-from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Take
+from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Offset, Take
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.program import VoucherProgram
 
@@ -406,6 +407,48 @@ class Records:
             cancelled_at=at,
             transaction_id=transaction_id,
         )
+
+    def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]:
+        rows = self.connection.execute(
+            select(cashback_offsets)
+            .where(
+                cashback_offsets.c.cashback_lot_id.in_(cashback_lot_ids),
+                cashback_offsets.c.settled_won < cashback_offsets.c.amount_won,
+            )
+            .order_by(cashback_offsets.c.id)
+        ).all()
+        return [
+            Offset(row.id, row.cashback_lot_id, row.lot_id, row.amount_won - row.settled_won)
+            for row in rows
+        ]
+
+    def add_offsets(
+        self, region_id: int, cashback_lot_id: int, cuts: Sequence[Take], transaction_id: int
+    ) -> None:
+        if cuts:
+            self.connection.execute(
+                insert(cashback_offsets),
+                [
+                    {
+                        "region_id": region_id,
+                        "cashback_lot_id": cashback_lot_id,
+                        "lot_id": cut.lot_id,
+                        "amount_won": cut.amount_won,
+                        "settled_won": 0,
+                        "transaction_id": transaction_id,
+                    }
+                    for cut in cuts
+                ],
+            )
+
+    def settle_offsets(self, settled: Sequence[Take]) -> None:
+        """``settled`` holds (offset id, amount) pairs."""
+        for offset in settled:
+            self.connection.execute(
+                update(cashback_offsets)
+                .where(cashback_offsets.c.id == offset.lot_id)
+                .values(settled_won=cashback_offsets.c.settled_won + offset.amount_won)
+            )
 
     # -- gifts and refunds ------------------------------------------------------------------
 

@@ -264,6 +264,21 @@ payment_allocations = Table(
     CheckConstraint("returned_won >= 0 AND returned_won <= amount_won", name="returned_within"),
 )
 
+cashback_offsets = Table(
+    "cashback_offsets",
+    metadata,
+    _id(),
+    _region(),
+    Column("cashback_lot_id", Id, ForeignKey("lots.id"), nullable=False, index=True),
+    Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
+    Column("amount_won", Won, nullable=False),
+    Column("settled_won", Won, nullable=False, default=0),
+    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+    CheckConstraint("settled_won >= 0 AND settled_won <= amount_won", name="settled_within"),
+    comment="value cut from lot_id to pay back cashback already spent from cashback_lot_id",
+)
+
 payment_cancellations = Table(
     "payment_cancellations",
     metadata,
