@@ -177,6 +177,9 @@ def fund_discount_budget(
     """Put city money into a month's discount budget (the current Seoul month by default)."""
     positive_won(amount_won)
     now = require_aware(now)
+    # The request is what the caller asked for: a retry of a default-month funding that lands
+    # after midnight at a month's end is the same request, and gets the first response back.
+    request = {"region_id": region_id, "amount_won": amount_won, "month": month}
     month = month or seoul_month(now)
     if not MONTH.match(month):
         raise InvalidInput("a month is written YYYY-MM", field="month")
@@ -197,7 +200,6 @@ def fund_discount_budget(
             transaction_id, region_id, month, amount_won, uow.ledger.balance(budget.id)
         )
 
-    request = {"region_id": region_id, "amount_won": amount_won, "month": month}
     return run_once(
         uow,
         operation="fund_discount_budget",

@@ -64,6 +64,11 @@ def shards_for(account_type: AccountType) -> int:
     return MERCHANT_BALANCE_SHARDS if account_type in SHARDED_TYPES else 1
 
 
+def _lock_order(change: tuple[AccountRef, int]) -> tuple[bool, int]:
+    account = change[0]
+    return (account.type is not AccountType.DISCOUNT_BUDGET, account.id)
+
+
 def request_digest(operation: str, request: dict[str, Any]) -> str:
     canonical = json.dumps([operation, request], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -205,13 +210,14 @@ class LedgerStore:
     def _apply_balance_changes(
         self, transaction_id: int, changes: Sequence[tuple[AccountRef, int]]
     ) -> None:
-        simple = []
-        for account, delta in sorted(changes, key=lambda change: change[0].id):
+        """Lock balance rows in one global order, so parallel transactions cannot deadlock:
+        a month's budget first (``draw`` takes it before ``post`` does), then accounts by id,
+        an account's shards in shard order."""
+        for account, delta in sorted(changes, key=_lock_order):
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)
-            else:
-                simple.append((account, transaction_id % account.shard_count, delta))
-        for account, shard, delta in simple:
+                continue
+            shard = transaction_id % account.shard_count
             statement = (
                 update(account_balances)
                 .where(

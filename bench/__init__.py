@@ -1,0 +1,6 @@
+"""Throughput benchmarks for dongne's service layer (``make bench``; never run in CI).
+
+Payments and purchases go through the same use cases the CLI calls, one database transaction
+each, on SQLite and on PostgreSQL, sequentially and with parallel clients. Every PostgreSQL
+figure is set against ``pgbench``'s TPC-B-like run on the same server in the same run.
+"""

@@ -1,0 +1,93 @@
+"""The scratch PostgreSQL database the bench runs in, and pgbench as the reference."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
+
+from dongne.adapters.db.engine import normalize_url
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+URL_VARIABLE = "DONGNE_BENCH_POSTGRES_URL"
+SCRATCH_DATABASE = "dongne_bench"
+TPS_LINE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class ScratchDatabase:
+    """``dongne_bench`` next to the configured database: created fresh, dropped at the end,
+    so neither dongne's tables nor pgbench's end up anywhere else."""
+
+    admin_url: URL
+    name: str = SCRATCH_DATABASE
+
+    @classmethod
+    def from_environment(cls) -> ScratchDatabase:
+        return cls(make_url(normalize_url(os.environ.get(URL_VARIABLE, DEFAULT_URL))))
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of the scratch database."""
+        return self.admin_url.set(database=self.name).render_as_string(hide_password=False)
+
+    def _admin(self) -> psycopg.Connection:
+        return psycopg.connect(_libpq(self.admin_url), autocommit=True, connect_timeout=5)
+
+    def create(self) -> str:
+        """Create the database (dropping a leftover one) and return the server's version."""
+        with self._admin() as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(self.name)))
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+            version = connection.execute("SHOW server_version").fetchone()
+        return str(version[0]) if version else "?"
+
+    def drop(self) -> None:
+        with self._admin() as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(self.name)))
+
+    def settle(self) -> None:
+        """Before a measurement: fresh planner statistics for the tables the last one grew (as
+        autovacuum would give a running system), and dirty pages flushed so that no
+        measurement pays for another's writes."""
+        url = make_url(self.url)
+        with psycopg.connect(_libpq(url), autocommit=True) as connection:
+            connection.execute("ANALYZE")
+            connection.execute("CHECKPOINT")
+
+    def pgbench(self, *arguments: str) -> str:
+        url = make_url(self.url)
+        environment = dict(os.environ)
+        if url.password:
+            environment["PGPASSWORD"] = str(url.password)
+        command = ["pgbench", *arguments, "-h", url.host or "127.0.0.1"]
+        command += ["-p", str(url.port or 5432), "-U", url.username or "postgres", self.name]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=environment, check=False, timeout=600
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr.strip()}")
+        return done.stdout
+
+    def pgbench_init(self, scale: int) -> None:
+        self.pgbench("-i", "-q", "-s", str(scale))
+
+    def pgbench_tps(self, *, clients: int, threads: int, seconds: int) -> float:
+        """TPC-B-like transactions per second, excluding connection time."""
+        self.settle()
+        output = self.pgbench("-c", str(clients), "-j", str(threads), "-T", str(seconds))
+        found = TPS_LINE.search(output)
+        if not found:
+            raise RuntimeError(f"no tps line in pgbench's output:\n{output}")
+        return float(found.group(1))
