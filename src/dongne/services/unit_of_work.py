@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from dongne.adapters.db.engine import is_postgres
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.records import Records
+from dongne.domain.program import VoucherProgram
 
 
 class UnitOfWork:
@@ -22,6 +23,7 @@ class UnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._account_cache: dict[tuple[int, str], AccountRef] = {}
+        self._program_cache: dict[int, VoucherProgram] = {}
         self._transaction: RootTransaction | None = None
 
     @property
@@ -36,7 +38,7 @@ class UnitOfWork:
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)
-        self.records = Records(connection)
+        self.records = Records(connection, self._program_cache)
         self.ledger = LedgerStore(connection, self._pending_accounts)
         return self
 

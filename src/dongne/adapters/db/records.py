@@ -60,8 +60,9 @@ class Wallet:
 
 
 class Records:
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, program_cache: dict[int, VoucherProgram]):
         self.connection = connection
+        self._programs = program_cache
         self._postgres = connection.dialect.name == "postgresql"
 
     def _insert(self, table: Table, **values: Any) -> int:
@@ -108,12 +109,19 @@ class Records:
         )
 
     def program(self, region_id: int) -> VoucherProgram:
+        """A region's program. Programs never change once created (a new rule set will be a
+        new program version), so they are cached per engine like accounts."""
+        cached = self._programs.get(region_id)
+        if cached is not None:
+            return cached
         settings = self.connection.execute(
             select(voucher_programs.c.settings).where(voucher_programs.c.region_id == region_id)
         ).scalar_one_or_none()
         if settings is None:
             raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
-        return program_from_json(settings)
+        program = program_from_json(settings)
+        self._programs[region_id] = program
+        return program
 
     # -- citizens and wallets ---------------------------------------------------------------
 
