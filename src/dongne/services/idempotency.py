@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 ResultT = TypeVar("ResultT", bound="DataclassInstance")
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+"""serialization_failure and deadlock_detected"""
+MAX_ATTEMPTS = 3
 
 
 def run_once(
@@ -30,9 +34,11 @@ def run_once(
     """Run ``action`` in one transaction unless ``idempotency_key`` already has a response.
 
     Two first uses racing on SQLite can't happen (writers take the lock at BEGIN); on
-    PostgreSQL the loser waits on the key's row, then reads the winner's response.
+    PostgreSQL the loser waits on the key's row, then reads the winner's response. A
+    transaction PostgreSQL aborts as a deadlock victim or for a serialization failure is run
+    again, up to ``MAX_ATTEMPTS`` times.
     """
-    for attempt in range(2):
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with uow:
                 stored = uow.ledger.claim_idempotency_key(
@@ -44,9 +50,13 @@ def run_once(
                 uow.ledger.store_response(idempotency_key, asdict(result))
                 uow.commit()
                 return result
-        except IntegrityError:
-            # A concurrent first use committed between our claim and our commit; the retry
-            # finds its response.
-            if attempt:
+        except DBAPIError as error:
+            if attempt == MAX_ATTEMPTS or not is_transient(error):
                 raise
     raise AssertionError("unreachable")
+
+
+def is_transient(error: DBAPIError) -> bool:
+    """PostgreSQL aborted the transaction for a conflict, not for anything in the request;
+    the whole transaction was rolled back, so running it again is safe."""
+    return getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
