@@ -21,7 +21,7 @@ from dongne.adapters.db.tables import (
     metadata,
 )
 from dongne.domain.errors import DongneError
-from dongne.services import gifts, payments, purchases, queries, refunds
+from dongne.services import gifts, payments, purchases, queries, refunds, setup
 from dongne.services.results import (
     GiftResult,
     PaymentCancellationResult,
@@ -189,3 +189,17 @@ def books(uow: UnitOfWork, region_id: int) -> dict[str, int]:
     totals = queries.account_totals(uow, region_id=region_id)
     assert sum(totals.values()) == 0, totals
     return {account_type: total for account_type, total in totals.items() if total}
+
+
+def register(
+    uow: UnitOfWork, region_id: int, number: str, *, now: datetime = NOW, **changes: Any
+) -> int:
+    """Register 동네빵집 under business ``number``; ``changes`` override its details."""
+    request: dict[str, Any] = {
+        "name": " 동네빵집 ",
+        "category": "bakery",
+        "annual_revenue_won": 200_000_000,
+    } | changes
+    return setup.register_merchant(
+        uow, region_id=region_id, business_number=number, now=now, **request
+    )
