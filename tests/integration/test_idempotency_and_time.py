@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from dongne.adapters.db.tables import idempotency_keys
 from dongne.domain.calendar import SEOUL
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BudgetExhaustedPolicy, VoucherProgram
@@ -344,3 +345,18 @@ def test_times_go_in_timezone_aware_and_come_back_aware_in_utc(
     assert all(moment.utcoffset() == timedelta(0) for moment in times)
     assert datetime(2026, 11, 26, 12, 0, tzinfo=UTC) in times
     assert_ledger_sound(uow)
+
+
+def test_a_stored_key_remembers_the_region_its_transaction_moved_money_in(
+    uow: UnitOfWork, engine: Engine, world: World
+) -> None:
+    world.fund(100_000)
+    wallet = world.citizen()
+    purchases.purchase_vouchers(
+        uow, wallet_id=wallet, face_won=10_000, idempotency_key="remember-region", now=NOW
+    )
+    with engine.connect() as connection:
+        region_id = connection.execute(
+            select(idempotency_keys.c.region_id).where(idempotency_keys.c.key == "remember-region")
+        ).scalar_one()
+    assert region_id == world.region_id

@@ -41,9 +41,7 @@ def run_once(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with uow:
-                stored = uow.ledger.claim_idempotency_key(
-                    idempotency_key, operation, request, None, now
-                )
+                stored = uow.ledger.claim_idempotency_key(idempotency_key, operation, request, now)
                 if stored is not None:
                     return result_type(**stored)
                 result = action()

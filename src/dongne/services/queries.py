@@ -87,17 +87,20 @@ def account_totals(uow: UnitOfWork, *, region_id: int) -> dict[str, int]:
 
 
 def region_counts(uow: UnitOfWork, *, region_id: int) -> dict[str, int]:
+    tables = {
+        "wallets": wallets,
+        "merchants": merchants,
+        "transactions": ledger_transactions,
+        "lots": lots,
+    }
     with uow:
-
-        def count(table: object, column: object) -> int:
-            query = select(func.count()).select_from(table).where(column == region_id)  # type: ignore[arg-type]
-            return int(uow.connection.execute(query).scalar_one())
-
         return {
-            "wallets": count(wallets, wallets.c.region_id),
-            "merchants": count(merchants, merchants.c.region_id),
-            "transactions": count(ledger_transactions, ledger_transactions.c.region_id),
-            "lots": count(lots, lots.c.region_id),
+            name: int(
+                uow.connection.execute(
+                    select(func.count()).select_from(table).where(table.c.region_id == region_id)
+                ).scalar_one()
+            )
+            for name, table in tables.items()
         }
 
 

@@ -79,6 +79,8 @@ class LedgerStore:
         self.connection = connection
         self._accounts = account_cache
         self._dialect = connection.dialect.name
+        self.posted_region_id: int | None = None
+        """The region of the last transaction posted through this store (its unit of work)."""
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -180,6 +182,7 @@ class LedgerStore:
         ``already_drawn`` names debits whose balance change ``draw`` already made.
         """
         merged = balanced(postings)
+        self.posted_region_id = region_id
         transaction_id = self.connection.execute(
             insert(ledger_transactions)
             .values(
@@ -256,7 +259,7 @@ class LedgerStore:
     # -- idempotency ------------------------------------------------------------------------
 
     def claim_idempotency_key(
-        self, key: str, operation: str, request: dict[str, Any], region_id: int | None, at: datetime
+        self, key: str, operation: str, request: dict[str, Any], at: datetime
     ) -> dict[str, Any] | None:
         """Claim ``key`` for this request, or return the stored response of its first use.
 
@@ -275,7 +278,7 @@ class LedgerStore:
             ),
             {
                 "key": key,
-                "region_id": region_id,
+                "region_id": None,
                 "operation": operation,
                 "request_digest": digest,
                 "created_at": at,
@@ -297,6 +300,9 @@ class LedgerStore:
         return response
 
     def store_response(self, key: str, response: dict[str, Any]) -> None:
+        """Keep the response, and the region of the transaction the request posted, if any."""
         self.connection.execute(
-            update(idempotency_keys).where(idempotency_keys.c.key == key).values(response=response)
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == key)
+            .values(response=response, region_id=self.posted_region_id)
         )
