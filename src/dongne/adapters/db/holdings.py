@@ -1,0 +1,289 @@
+"""Records of what wallets hold and how it moved: lots, purchases, payments (with their
+allocations, cancellations and cashback offsets), gifts and refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.tables import (
+    cashback_offsets,
+    gifts,
+    lot_movements,
+    lots,
+    payment_allocations,
+    payment_cancellations,
+    payments,
+    purchases,
+    refunds,
+)
+from dongne.domain.errors import PaymentNotFound, PurchaseNotFound
+from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Offset, Take
+
+
+class HoldingRecords(RecordsBase):
+    # -- lots -------------------------------------------------------------------------------
+
+    def wallet_lots(self, wallet_id: int) -> list[Lot]:
+        rows = self.connection.execute(
+            select(lots).where(lots.c.wallet_id == wallet_id, lots.c.remaining_won > 0)
+        ).all()
+        return [_lot(row) for row in rows]
+
+    def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
+        rows = self.connection.execute(select(lots).where(lots.c.id.in_(lot_ids))).all()
+        return {row.id: _lot(row) for row in rows}
+
+    def add_lot(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        kind: LotKind,
+        face_won: int,
+        paid_won: int,
+        acquired_at: datetime,
+        expires_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        lot_id = self._insert(
+            lots,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            kind=kind.value,
+            face_won=face_won,
+            paid_won=paid_won,
+            remaining_won=face_won,
+            acquired_at=acquired_at,
+            expires_at=expires_at,
+            source_transaction_id=transaction_id,
+        )
+        self.connection.execute(
+            insert(lot_movements).values(
+                region_id=region_id,
+                transaction_id=transaction_id,
+                lot_id=lot_id,
+                amount_won=face_won,
+            )
+        )
+        return lot_id
+
+    def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None:
+        """Add ``amount_won`` (negative to take) to each lot and record the movement."""
+        changes = [change for change in changes if change.amount_won]
+        if not changes:
+            return
+        for change in changes:
+            self.connection.execute(
+                update(lots)
+                .where(lots.c.id == change.lot_id)
+                .values(remaining_won=lots.c.remaining_won + change.amount_won)
+            )
+        self.connection.execute(
+            insert(lot_movements),
+            [
+                {
+                    "region_id": region_id,
+                    "transaction_id": transaction_id,
+                    "lot_id": c.lot_id,
+                    "amount_won": c.amount_won,
+                }
+                for c in changes
+            ],
+        )
+
+    def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]:
+        """Live-valued lots past their expiry, with their wallet ids, oldest expiry first."""
+        rows = self.connection.execute(
+            select(lots)
+            .where(
+                lots.c.region_id == region_id, lots.c.expires_at <= now, lots.c.remaining_won > 0
+            )
+            .order_by(lots.c.expires_at, lots.c.id)
+            .limit(limit)
+        ).all()
+        return [(row.wallet_id, _lot(row)) for row in rows]
+
+    # -- purchases --------------------------------------------------------------------------
+
+    def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int:
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
+                purchases.c.wallet_id == wallet_id,
+                purchases.c.month.in_(months),
+                purchases.c.cancelled_at.is_(None),
+            )
+        ).scalar_one()
+        return int(total)
+
+    def add_purchase(self, **values: Any) -> int:
+        return self._insert(purchases, **values)
+
+    def purchase(self, purchase_id: int) -> Any:
+        row = self.connection.execute(
+            select(purchases).where(purchases.c.id == purchase_id)
+        ).first()
+        if row is None:
+            raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id)
+        return row
+
+    def mark_purchase_cancelled(self, purchase_id: int, at: datetime, transaction_id: int) -> None:
+        self.connection.execute(
+            update(purchases)
+            .where(purchases.c.id == purchase_id)
+            .values(cancelled_at=at, cancel_transaction_id=transaction_id)
+        )
+
+    # -- payments ---------------------------------------------------------------------------
+
+    def add_payment(self, allocations: Sequence[Take], **values: Any) -> int:
+        payment_id = self._insert(payments, **values)
+        self.connection.execute(
+            insert(payment_allocations),
+            [
+                {
+                    "payment_id": payment_id,
+                    "sequence": sequence,
+                    "region_id": values["region_id"],
+                    "lot_id": take.lot_id,
+                    "amount_won": take.amount_won,
+                    "returned_won": 0,
+                }
+                for sequence, take in enumerate(allocations)
+            ],
+        )
+        return payment_id
+
+    def payment(self, payment_id: int) -> Any:
+        row = self.connection.execute(select(payments).where(payments.c.id == payment_id)).first()
+        if row is None:
+            raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
+        return row
+
+    def allocations(self, payment_id: int) -> list[Allocation]:
+        rows = self.connection.execute(
+            select(payment_allocations).where(payment_allocations.c.payment_id == payment_id)
+        ).all()
+        return [
+            Allocation(row.sequence, row.lot_id, row.amount_won, row.returned_won) for row in rows
+        ]
+
+    def cashback_earned_won(self, wallet_id: int, month: str) -> int:
+        total = self.connection.execute(
+            select(
+                func.coalesce(func.sum(payments.c.cashback_won - payments.c.cashback_clawed_won), 0)
+            ).where(payments.c.wallet_id == wallet_id, payments.c.month == month)
+        ).scalar_one()
+        return int(total)
+
+    def record_payment_cancellation(
+        self,
+        *,
+        payment_id: int,
+        region_id: int,
+        returns: Sequence[AllocationReturn],
+        amount_won: int,
+        clawed_won: int,
+        at: datetime,
+        transaction_id: int,
+    ) -> int:
+        for returned in returns:
+            self.connection.execute(
+                update(payment_allocations)
+                .where(
+                    payment_allocations.c.payment_id == payment_id,
+                    payment_allocations.c.sequence == returned.sequence,
+                )
+                .values(returned_won=payment_allocations.c.returned_won + returned.amount_won)
+            )
+        self.connection.execute(
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(
+                cancelled_won=payments.c.cancelled_won + amount_won,
+                cashback_clawed_won=payments.c.cashback_clawed_won + clawed_won,
+            )
+        )
+        return self._insert(
+            payment_cancellations,
+            region_id=region_id,
+            payment_id=payment_id,
+            amount_won=amount_won,
+            cancelled_at=at,
+            transaction_id=transaction_id,
+        )
+
+    def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]:
+        rows = self.connection.execute(
+            select(cashback_offsets)
+            .where(
+                cashback_offsets.c.cashback_lot_id.in_(cashback_lot_ids),
+                cashback_offsets.c.settled_won < cashback_offsets.c.amount_won,
+            )
+            .order_by(cashback_offsets.c.id)
+        ).all()
+        return [
+            Offset(row.id, row.cashback_lot_id, row.lot_id, row.amount_won - row.settled_won)
+            for row in rows
+        ]
+
+    def add_offsets(
+        self, region_id: int, cashback_lot_id: int, cuts: Sequence[Take], transaction_id: int
+    ) -> None:
+        if cuts:
+            self.connection.execute(
+                insert(cashback_offsets),
+                [
+                    {
+                        "region_id": region_id,
+                        "cashback_lot_id": cashback_lot_id,
+                        "lot_id": cut.lot_id,
+                        "amount_won": cut.amount_won,
+                        "settled_won": 0,
+                        "transaction_id": transaction_id,
+                    }
+                    for cut in cuts
+                ],
+            )
+
+    def settle_offsets(self, settled: Sequence[Take]) -> None:
+        """``settled`` holds (offset id, amount) pairs."""
+        for offset in settled:
+            self.connection.execute(
+                update(cashback_offsets)
+                .where(cashback_offsets.c.id == offset.lot_id)
+                .values(settled_won=cashback_offsets.c.settled_won + offset.amount_won)
+            )
+
+    # -- gifts and refunds ------------------------------------------------------------------
+
+    def gifted_won(self, wallet_id: int, month: str, *, sent: bool) -> int:
+        column = gifts.c.sender_wallet_id if sent else gifts.c.receiver_wallet_id
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(gifts.c.amount_won), 0)).where(
+                column == wallet_id, gifts.c.month == month
+            )
+        ).scalar_one()
+        return int(total)
+
+    def add_gift(self, **values: Any) -> int:
+        return self._insert(gifts, **values)
+
+    def add_refund(self, **values: Any) -> int:
+        return self._insert(refunds, **values)
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(
+        id=row.id,
+        kind=LotKind(row.kind),
+        face_won=row.face_won,
+        paid_won=row.paid_won,
+        remaining_won=row.remaining_won,
+        acquired_at=row.acquired_at,
+        expires_at=row.expires_at,
+    )
