@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from dongne.adapters.db.record_base import RecordsBase
 from dongne.adapters.db.tables import (
@@ -24,14 +24,32 @@ from dongne.adapters.db.tables import (
 from dongne.domain.errors import PaymentNotFound, PurchaseNotFound
 from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Offset, Take
 
+# Hot-path statements are built once: building one costs more client CPU than sending it.
+_LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0)
+_MOVE_LOT = (
+    update(lots)
+    .where(lots.c.id == bindparam("b_lot"))
+    .values(remaining_won=lots.c.remaining_won + bindparam("b_amount"))
+)
+_INSERT_MOVEMENTS = insert(lot_movements)
+_INSERT_ALLOCATIONS = insert(payment_allocations)
+_PURCHASED_FACE = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
+    purchases.c.wallet_id == bindparam("b_wallet"),
+    purchases.c.month.in_(bindparam("b_months", expanding=True)),
+    purchases.c.cancelled_at.is_(None),
+)
+_PURCHASE = select(purchases).where(purchases.c.id == bindparam("b_id"))
+_PAYMENT = select(payments).where(payments.c.id == bindparam("b_id"))
+_ALLOCATIONS = select(payment_allocations).where(
+    payment_allocations.c.payment_id == bindparam("b_id")
+)
+
 
 class HoldingRecords(RecordsBase):
     # -- lots -------------------------------------------------------------------------------
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:
-        rows = self.connection.execute(
-            select(lots).where(lots.c.wallet_id == wallet_id, lots.c.remaining_won > 0)
-        ).all()
+        rows = self.connection.execute(_LIVE_LOTS, {"b_wallet": wallet_id}).all()
         return [_lot(row) for row in rows]
 
     def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
@@ -63,12 +81,13 @@ class HoldingRecords(RecordsBase):
             source_transaction_id=transaction_id,
         )
         self.connection.execute(
-            insert(lot_movements).values(
-                region_id=region_id,
-                transaction_id=transaction_id,
-                lot_id=lot_id,
-                amount_won=face_won,
-            )
+            _INSERT_MOVEMENTS,
+            {
+                "region_id": region_id,
+                "transaction_id": transaction_id,
+                "lot_id": lot_id,
+                "amount_won": face_won,
+            },
         )
         return lot_id
 
@@ -79,12 +98,10 @@ class HoldingRecords(RecordsBase):
             return
         for change in changes:
             self.connection.execute(
-                update(lots)
-                .where(lots.c.id == change.lot_id)
-                .values(remaining_won=lots.c.remaining_won + change.amount_won)
+                _MOVE_LOT, {"b_lot": change.lot_id, "b_amount": change.amount_won}
             )
         self.connection.execute(
-            insert(lot_movements),
+            _INSERT_MOVEMENTS,
             [
                 {
                     "region_id": region_id,
@@ -112,11 +129,7 @@ class HoldingRecords(RecordsBase):
 
     def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int:
         total = self.connection.execute(
-            select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
-                purchases.c.wallet_id == wallet_id,
-                purchases.c.month.in_(months),
-                purchases.c.cancelled_at.is_(None),
-            )
+            _PURCHASED_FACE, {"b_wallet": wallet_id, "b_months": list(months)}
         ).scalar_one()
         return int(total)
 
@@ -124,9 +137,7 @@ class HoldingRecords(RecordsBase):
         return self._insert(purchases, **values)
 
     def purchase(self, purchase_id: int) -> Any:
-        row = self.connection.execute(
-            select(purchases).where(purchases.c.id == purchase_id)
-        ).first()
+        row = self.connection.execute(_PURCHASE, {"b_id": purchase_id}).first()
         if row is None:
             raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id)
         return row
@@ -143,7 +154,7 @@ class HoldingRecords(RecordsBase):
     def add_payment(self, allocations: Sequence[Take], **values: Any) -> int:
         payment_id = self._insert(payments, **values)
         self.connection.execute(
-            insert(payment_allocations),
+            _INSERT_ALLOCATIONS,
             [
                 {
                     "payment_id": payment_id,
@@ -159,15 +170,13 @@ class HoldingRecords(RecordsBase):
         return payment_id
 
     def payment(self, payment_id: int) -> Any:
-        row = self.connection.execute(select(payments).where(payments.c.id == payment_id)).first()
+        row = self.connection.execute(_PAYMENT, {"b_id": payment_id}).first()
         if row is None:
             raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
         return row
 
     def allocations(self, payment_id: int) -> list[Allocation]:
-        rows = self.connection.execute(
-            select(payment_allocations).where(payment_allocations.c.payment_id == payment_id)
-        ).all()
+        rows = self.connection.execute(_ALLOCATIONS, {"b_id": payment_id}).all()
         return [
             Allocation(row.sequence, row.lot_id, row.amount_won, row.returned_won) for row in rows
         ]

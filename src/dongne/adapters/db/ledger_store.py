@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.tables import (
@@ -42,6 +42,39 @@ SHARDED_TYPES = {
     AccountType.BREAKAGE,
 }
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+# Hot-path statements are built once: building one costs more client CPU than its round trip.
+_INSERT_TRANSACTION = insert(ledger_transactions).returning(ledger_transactions.c.id)
+_INSERT_ENTRIES = insert(ledger_entries)
+_BALANCE_ROW = (account_balances.c.account_id == bindparam("b_account")) & (
+    account_balances.c.shard == bindparam("b_shard")
+)
+_CREDIT = (
+    update(account_balances)
+    .where(_BALANCE_ROW)
+    .values(balance_won=account_balances.c.balance_won + bindparam("b_delta"))
+)
+_DEBIT_IF_COVERED = (
+    update(account_balances)
+    .where(_BALANCE_ROW, account_balances.c.balance_won >= bindparam("b_amount"))
+    .values(balance_won=account_balances.c.balance_won - bindparam("b_amount"))
+)
+_STORED_RESPONSE = select(idempotency_keys.c.request_digest, idempotency_keys.c.response).where(
+    idempotency_keys.c.key == bindparam("b_key")
+)
+_STORE_RESPONSE = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.key == bindparam("b_key"))
+    .values(response=bindparam("b_response"), region_id=bindparam("b_region"))
+)
+_CLAIM_KEY = {
+    "postgresql": postgresql.insert(idempotency_keys)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(idempotency_keys.c.key),
+    "sqlite": sqlite.insert(idempotency_keys)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(idempotency_keys.c.key),
+}
 
 
 class BalanceWouldGoNegative(Exception):
@@ -154,13 +187,7 @@ class LedgerStore:
         """Take ``amount_won`` from a single-row account only if it holds that much: the
         atomic test-and-decrement that keeps a budget from being oversold."""
         result = self.connection.execute(
-            update(account_balances)
-            .where(
-                account_balances.c.account_id == account.id,
-                account_balances.c.shard == 0,
-                account_balances.c.balance_won >= amount_won,
-            )
-            .values(balance_won=account_balances.c.balance_won - amount_won)
+            _DEBIT_IF_COVERED, {"b_account": account.id, "b_shard": 0, "b_amount": amount_won}
         )
         return result.rowcount == 1
 
@@ -184,14 +211,16 @@ class LedgerStore:
         merged = balanced(postings)
         self.posted_region_id = region_id
         transaction_id = self.connection.execute(
-            insert(ledger_transactions)
-            .values(
-                region_id=region_id, kind=kind.value, created_at=at, idempotency_key=idempotency_key
-            )
-            .returning(ledger_transactions.c.id)
+            _INSERT_TRANSACTION,
+            {
+                "region_id": region_id,
+                "kind": kind.value,
+                "created_at": at,
+                "idempotency_key": idempotency_key,
+            },
         ).scalar_one()
         self.connection.execute(
-            insert(ledger_entries),
+            _INSERT_ENTRIES,
             [
                 {
                     "region_id": region_id,
@@ -220,17 +249,12 @@ class LedgerStore:
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)
                 continue
-            shard = transaction_id % account.shard_count
-            statement = (
-                update(account_balances)
-                .where(
-                    account_balances.c.account_id == account.id, account_balances.c.shard == shard
-                )
-                .values(balance_won=account_balances.c.balance_won + delta)
-            )
+            row = {"b_account": account.id, "b_shard": transaction_id % account.shard_count}
             if delta < 0 and not account.type.may_go_negative:
-                statement = statement.where(account_balances.c.balance_won >= -delta)
-            if self.connection.execute(statement).rowcount != 1:
+                result = self.connection.execute(_DEBIT_IF_COVERED, {**row, "b_amount": -delta})
+            else:
+                result = self.connection.execute(_CREDIT, {**row, "b_delta": delta})
+            if result.rowcount != 1:
                 raise BalanceWouldGoNegative(f"account {account.id} cannot be debited {-delta}")
 
     def _debit_across_shards(self, account: AccountRef, amount_won: int) -> None:
@@ -273,9 +297,7 @@ class LedgerStore:
             )
         digest = request_digest(operation, request)
         claimed = self.connection.execute(
-            self._insert_ignoring_conflict(idempotency_keys, ["key"]).returning(
-                idempotency_keys.c.key
-            ),
+            _CLAIM_KEY[self._dialect],
             {
                 "key": key,
                 "region_id": None,
@@ -286,11 +308,7 @@ class LedgerStore:
         ).first()
         if claimed is not None:
             return None
-        stored = self.connection.execute(
-            select(idempotency_keys.c.request_digest, idempotency_keys.c.response).where(
-                idempotency_keys.c.key == key
-            )
-        ).one()
+        stored = self.connection.execute(_STORED_RESPONSE, {"b_key": key}).one()
         if stored.request_digest != digest:
             raise IdempotencyKeyReused(
                 "this idempotency key was already used for a different request",
@@ -302,7 +320,6 @@ class LedgerStore:
     def store_response(self, key: str, response: dict[str, Any]) -> None:
         """Keep the response, and the region of the transaction the request posted, if any."""
         self.connection.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.key == key)
-            .values(response=response, region_id=self.posted_region_id)
+            _STORE_RESPONSE,
+            {"b_key": key, "b_response": response, "b_region": self.posted_region_id},
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.holdings import HoldingRecords
@@ -44,6 +44,15 @@ class Wallet:
     citizen_id: int
     account_id: int
     home_region_id: int | None
+
+
+_WALLET = (
+    select(wallets, citizens.c.region_id.label("home_region_id"))
+    .join(citizens, citizens.c.id == wallets.c.citizen_id)
+    .where(wallets.c.id == bindparam("b_wallet"))
+)
+_WALLET_FOR_UPDATE = _WALLET.with_for_update(of=wallets)
+_MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
 class Records(HoldingRecords):
@@ -135,14 +144,8 @@ class Records(HoldingRecords):
             ) from error
 
     def wallet(self, wallet_id: int, *, lock: bool = False) -> Wallet:
-        query = (
-            select(wallets, citizens.c.region_id.label("home_region_id"))
-            .join(citizens, citizens.c.id == wallets.c.citizen_id)
-            .where(wallets.c.id == wallet_id)
-        )
-        if lock and self._postgres:
-            query = query.with_for_update(of=wallets)
-        row = self.connection.execute(query).first()
+        query = _WALLET_FOR_UPDATE if lock and self._postgres else _WALLET
+        row = self.connection.execute(query, {"b_wallet": wallet_id}).first()
         if row is None:
             raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
         return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)
@@ -165,9 +168,7 @@ class Records(HoldingRecords):
 
     def merchant(self, merchant_id: int) -> tuple[Merchant, int]:
         """The merchant and its payable account id."""
-        row = self.connection.execute(
-            select(merchants).where(merchants.c.id == merchant_id)
-        ).first()
+        row = self.connection.execute(_MERCHANT, {"b_merchant": merchant_id}).first()
         if row is None:
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
         merchant = Merchant(
