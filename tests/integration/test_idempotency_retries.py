@@ -1,4 +1,5 @@
-"""run_once runs a transaction again when PostgreSQL aborts it for a conflict, and only then."""
+"""run_once runs a transaction again when PostgreSQL aborts it for a conflict or a budget draw
+lost a race, and only then."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import psycopg.errors
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from dongne.services.idempotency import MAX_ATTEMPTS, run_once
+from dongne.adapters.db.ledger_store import DrawLost
+from dongne.services.idempotency import MAX_ATTEMPTS, MAX_DRAWS_LOST, run_once
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import unique_key
@@ -66,3 +68,14 @@ def test_retries_stop_after_the_last_attempt(uow: UnitOfWork) -> None:
 def test_other_database_errors_are_not_retried(uow: UnitOfWork) -> None:
     with pytest.raises(OperationalError):
         run_failing(uow, [aborted(psycopg.errors.QueryCanceled())])
+
+
+def test_a_lost_budget_draw_is_run_again_reading_the_budget_afresh(uow: UnitOfWork) -> None:
+    result, attempts = run_failing(uow, [DrawLost(), DrawLost()])
+    assert result == Done(3)
+    assert attempts == 3
+
+
+def test_lost_draws_are_not_retried_forever(uow: UnitOfWork) -> None:
+    with pytest.raises(DrawLost):
+        run_failing(uow, [DrawLost()] * MAX_DRAWS_LOST)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from dongne.adapters.db.ledger_store import DrawLost
 from dongne.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ ResultT = TypeVar("ResultT", bound="DataclassInstance")
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 """serialization_failure and deadlock_detected"""
 MAX_ATTEMPTS = 3
+MAX_DRAWS_LOST = 100
 
 
 def run_once(
@@ -36,9 +38,10 @@ def run_once(
     Two first uses racing on SQLite can't happen (writers take the lock at BEGIN); on
     PostgreSQL the loser waits on the key's row, then reads the winner's response. A
     transaction PostgreSQL aborts as a deadlock victim or for a serialization failure is run
-    again, up to ``MAX_ATTEMPTS`` times.
+    again, up to ``MAX_ATTEMPTS`` times, and so is one whose budget draw lost a race.
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    conflicts = draws_lost = 0
+    while True:
         try:
             with uow:
                 stored = uow.ledger.claim_idempotency_key(idempotency_key, operation, request, now)
@@ -48,10 +51,16 @@ def run_once(
                 uow.ledger.store_response(idempotency_key, asdict(result))
                 uow.commit()
                 return result
-        except DBAPIError as error:
-            if attempt == MAX_ATTEMPTS or not is_transient(error):
+        except DrawLost:
+            # Each lost draw means another purchase won the budget: the budget only shrinks,
+            # so the rerun soon sees it short and sells at the policy's terms instead.
+            draws_lost += 1
+            if draws_lost == MAX_DRAWS_LOST:
                 raise
-    raise AssertionError("unreachable")
+        except DBAPIError as error:
+            conflicts += 1
+            if conflicts == MAX_ATTEMPTS or not is_transient(error):
+                raise
 
 
 def is_transient(error: DBAPIError) -> bool:

@@ -61,7 +61,7 @@ def pay_merchant(
             ),
         )
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
-        if cashback and not uow.ledger.draw(budget, cashback):
+        if cashback and uow.ledger.balance(budget.id) < cashback:
             cashback = 0  # an exhausted budget pays no cashback; the payment itself goes ahead
         holder = wallet_account(wallet.account_id)
         payable = AccountRef.of(payable_id, AccountType.MERCHANT_PAYABLE)
@@ -76,7 +76,7 @@ def pay_merchant(
             at=now,
             idempotency_key=idempotency_key,
             accounts_by_id={a.id: a for a in (holder, payable, budget)},
-            already_drawn={budget.id: cashback},
+            drawn_by_caller={budget.id: cashback},
         )
         uow.records.move_lots(
             wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
@@ -108,6 +108,7 @@ def pay_merchant(
             paid_at=now,
             transaction_id=transaction_id,
         )
+        uow.ledger.draw_last(budget, cashback)
         return PaymentResult(
             payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
         )

@@ -77,6 +77,12 @@ _CLAIM_KEY = {
 }
 
 
+class DrawLost(Exception):
+    """The budget held enough when it was read but not when it was drawn from at the end of
+    the transaction: another purchase took it in between. The unit of work rolls back and the
+    operation runs again, reading the budget afresh."""
+
+
 class BalanceWouldGoNegative(Exception):
     """A debit found less on a non-negative account than the domain expected: a race or a
     bug. The unit of work rolls back; the caller sees the domain error it raises instead."""
@@ -99,7 +105,7 @@ def shards_for(account_type: AccountType) -> int:
 
 def _lock_order(change: tuple[AccountRef, int]) -> tuple[bool, int]:
     account = change[0]
-    return (account.type is not AccountType.DISCOUNT_BUDGET, account.id)
+    return (account.type is AccountType.DISCOUNT_BUDGET, account.id)
 
 
 def request_digest(operation: str, request: dict[str, Any]) -> str:
@@ -183,6 +189,12 @@ class LedgerStore:
         ).scalar_one()
         return int(total)
 
+    def draw_last(self, account: AccountRef, amount_won: int) -> None:
+        """Take ``amount_won`` from a budget as the transaction's last write, so its row stays
+        locked only from here to the commit; raise ``DrawLost`` if it no longer holds that."""
+        if amount_won and not self.draw(account, amount_won):
+            raise DrawLost(f"account {account.id} no longer holds {amount_won}")
+
     def draw(self, account: AccountRef, amount_won: int) -> bool:
         """Take ``amount_won`` from a single-row account only if it holds that much: the
         atomic test-and-decrement that keeps a budget from being oversold."""
@@ -202,11 +214,12 @@ class LedgerStore:
         at: datetime,
         idempotency_key: str | None,
         accounts_by_id: dict[int, AccountRef],
-        already_drawn: dict[int, int] | None = None,
+        drawn_by_caller: dict[int, int] | None = None,
     ) -> int:
         """Record a balanced transaction and move the balances it touches; return its id.
 
-        ``already_drawn`` names debits whose balance change ``draw`` already made.
+        ``drawn_by_caller`` names debits whose balance change the caller makes itself with
+        ``draw_last``.
         """
         merged = balanced(postings)
         self.posted_region_id = region_id
@@ -231,7 +244,7 @@ class LedgerStore:
                 for p in merged
             ],
         )
-        drawn = already_drawn or {}
+        drawn = drawn_by_caller or {}
         changes = [
             (accounts_by_id[p.account_id], p.amount_won + drawn.get(p.account_id, 0))
             for p in merged
@@ -243,8 +256,8 @@ class LedgerStore:
         self, transaction_id: int, changes: Sequence[tuple[AccountRef, int]]
     ) -> None:
         """Lock balance rows in one global order, so parallel transactions cannot deadlock:
-        a month's budget first (``draw`` takes it before ``post`` does), then accounts by id,
-        an account's shards in shard order."""
+        accounts by id, an account's shards in shard order, and a month's budget last (as
+        ``draw_last`` does: the budget is the hottest row, so it is held for the shortest time)."""
         for account, delta in sorted(changes, key=_lock_order):
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)
