@@ -21,6 +21,7 @@ from dongne.adapters.db.tables import (
     metadata,
 )
 from dongne.domain.errors import DongneError
+from dongne.domain.program import VoucherProgram
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 from dongne.services.results import (
     GiftResult,
@@ -31,7 +32,7 @@ from dongne.services.results import (
 )
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
-from tests.factories import unique_key
+from tests.factories import World, unique_key
 
 
 def days(count: float) -> datetime:
@@ -203,3 +204,14 @@ def register(
     return setup.register_merchant(
         uow, region_id=region_id, business_number=number, now=now, **request
     )
+
+
+FIVE_YEARS = timedelta(days=5 * 365)
+SECOND = timedelta(seconds=1)
+UNKNOWN_ID = 999_999
+"""An id no test creates."""
+
+
+def world_with(uow: UnitOfWork, **settings: Any) -> World:
+    """A region whose program changes the guideline defaults by ``settings``."""
+    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))

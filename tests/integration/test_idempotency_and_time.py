@@ -18,12 +18,15 @@ from sqlalchemy import Engine, select
 from dongne.adapters.db.tables import idempotency_keys
 from dongne.domain.calendar import SEOUL
 from dongne.domain.merchants import MerchantStatus
-from dongne.domain.program import BudgetExhaustedPolicy, VoucherProgram
+from dongne.domain.program import BudgetExhaustedPolicy
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
 from tests.helpers import (
+    FIVE_YEARS,
+    SECOND,
+    UNKNOWN_ID,
     assert_ledger_sound,
     balance_won,
     buy,
@@ -35,16 +38,8 @@ from tests.helpers import (
     register,
     snapshot,
     transaction_count,
+    world_with,
 )
-
-FIVE_YEARS = timedelta(days=5 * 365)
-SECOND = timedelta(seconds=1)
-UNKNOWN_ID = 999_999
-
-
-def world_with(uow: UnitOfWork, **settings: Any) -> World:
-    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
-
 
 # -- idempotency ---------------------------------------------------------------------------------
 

@@ -7,18 +7,16 @@ cancellation window. ``NOW`` is 12:00 on 26 November 2026 in Seoul, so ``days(5)
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from sqlalchemy import Engine
 
 from dongne.domain.merchants import MerchantStatus
-from dongne.domain.program import VoucherProgram
 from dongne.services import payments, queries, setup
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.helpers import (
+    SECOND,
+    UNKNOWN_ID,
     assert_ledger_sound,
     balance_won,
     budget_won,
@@ -29,16 +27,8 @@ from tests.helpers import (
     refused,
     snapshot,
     wallet_lots,
+    world_with,
 )
-
-FIVE_YEARS = timedelta(days=5 * 365)
-SECOND = timedelta(seconds=1)
-UNKNOWN_ID = 999_999
-
-
-def world_with(uow: UnitOfWork, **settings: Any) -> World:
-    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
-
 
 # -- pay_merchant --------------------------------------------------------------------------------
 

@@ -7,17 +7,19 @@ cancellation window. ``NOW`` is 12:00 on 26 November 2026 in Seoul, so ``days(5)
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
-from dongne.domain.program import RateWindow, VoucherProgram
+from dongne.domain.program import RateWindow
 from dongne.services import purchases, queries
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.helpers import (
+    FIVE_YEARS,
+    SECOND,
+    UNKNOWN_ID,
     LotView,
     assert_ledger_sound,
     balance_won,
@@ -29,16 +31,8 @@ from tests.helpers import (
     refused,
     snapshot,
     wallet_lots,
+    world_with,
 )
-
-FIVE_YEARS = timedelta(days=5 * 365)
-SECOND = timedelta(seconds=1)
-UNKNOWN_ID = 999_999
-
-
-def world_with(uow: UnitOfWork, **settings: Any) -> World:
-    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
-
 
 # -- purchase_vouchers ---------------------------------------------------------------------------
 

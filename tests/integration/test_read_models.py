@@ -8,34 +8,26 @@ cancellation window. ``NOW`` is 12:00 on 26 November 2026 in Seoul, so ``days(5)
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Engine, select, update
 
 from dongne.adapters.db.tables import account_balances, lots, wallets
-from dongne.domain.program import VoucherProgram
 from dongne.services import queries, refunds
 from dongne.services.queries import HistoryLine
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.helpers import (
+    SECOND,
+    UNKNOWN_ID,
     assert_ledger_sound,
     buy,
     days,
     give,
     pay,
     refused,
+    world_with,
 )
-
-FIVE_YEARS = timedelta(days=5 * 365)
-SECOND = timedelta(seconds=1)
-UNKNOWN_ID = 999_999
-
-
-def world_with(uow: UnitOfWork, **settings: Any) -> World:
-    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
-
 
 # -- wallet_balance, wallet_history, account_totals ---------------------------------------------
 

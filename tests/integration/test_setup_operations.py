@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dongne.domain.merchants import MerchantStatus
-from dongne.domain.program import VoucherProgram
 from dongne.services import queries, setup
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
 from tests.helpers import (
+    SECOND,
+    UNKNOWN_ID,
     assert_ledger_sound,
     budget_won,
     days,
@@ -27,15 +28,6 @@ from tests.helpers import (
     register,
     snapshot,
 )
-
-FIVE_YEARS = timedelta(days=5 * 365)
-SECOND = timedelta(seconds=1)
-UNKNOWN_ID = 999_999
-
-
-def world_with(uow: UnitOfWork, **settings: Any) -> World:
-    return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
-
 
 # -- fund_discount_budget ----------------------------------------------------------------------
 
