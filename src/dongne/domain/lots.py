@@ -310,14 +310,13 @@ def redirect_to_offsets(
     clawback, oldest offset first, so a run of cancellations gives back exactly the purchased
     value that was spent. A paying lot that expired meanwhile sends it to its funders."""
     outstanding = {offset.id: offset.outstanding_won for offset in offsets}
+    owed_to = {offset.cashback_lot_id for offset in offsets if offset.outstanding_won}
     restores: list[Take] = []
-    expired = [r for r in plan.expired_returns if not _owed(r.lot_id, offsets, outstanding)]
+    expired = [r for r in plan.expired_returns if r.lot_id not in owed_to]
     settled: list[Take] = []
     returning = [(t.lot_id, t.amount_won, True) for t in plan.restores]
     returning += [
-        (r.lot_id, r.amount_won, False)
-        for r in plan.expired_returns
-        if _owed(r.lot_id, offsets, outstanding)
+        (r.lot_id, r.amount_won, False) for r in plan.expired_returns if r.lot_id in owed_to
     ]
     for lot_id, amount_returning, live in returning:
         amount = amount_returning
@@ -338,10 +337,6 @@ def redirect_to_offsets(
         elif amount:
             expired.append(split_return(lots_by_id[lot_id], amount))
     return Redirected(_merge(restores), expired, settled)
-
-
-def _owed(lot_id: int, offsets: Sequence[Offset], outstanding: dict[int, int]) -> bool:
-    return any(o.cashback_lot_id == lot_id and outstanding[o.id] for o in offsets)
 
 
 def _merge(takes: Sequence[Take]) -> list[Take]:

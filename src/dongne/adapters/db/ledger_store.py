@@ -14,9 +14,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.tables import (
@@ -67,14 +68,23 @@ _STORE_RESPONSE = (
     .where(idempotency_keys.c.key == bindparam("b_key"))
     .values(response=bindparam("b_response"), region_id=bindparam("b_region"))
 )
-_CLAIM_KEY = {
-    "postgresql": postgresql.insert(idempotency_keys)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(idempotency_keys.c.key),
-    "sqlite": sqlite.insert(idempotency_keys)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(idempotency_keys.c.key),
-}
+_BALANCE = select(func.coalesce(func.sum(account_balances.c.balance_won), 0)).where(
+    account_balances.c.account_id == bindparam("b_account")
+)
+
+
+@cache
+def _insert_ignoring_conflict(dialect: str, table: Table, columns: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING on ``columns``, built once per dialect and table."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
+
+
+@cache
+def _claiming_key(dialect: str) -> Any:
+    return _insert_ignoring_conflict(dialect, idempotency_keys, ("key",)).returning(
+        idempotency_keys.c.key
+    )
 
 
 class DrawLost(Exception):
@@ -155,7 +165,7 @@ class LedgerStore:
             "may_go_negative": account_type.may_go_negative,
         }
         self.connection.execute(
-            self._insert_ignoring_conflict(accounts, ["region_id", "key"]), values
+            _insert_ignoring_conflict(self._dialect, accounts, ("region_id", "key")), values
         )
         row = self.connection.execute(
             select(accounts.c.id, accounts.c.shard_count).where(
@@ -173,20 +183,13 @@ class LedgerStore:
             for shard in range(shards)
         ]
         self.connection.execute(
-            self._insert_ignoring_conflict(account_balances, ["account_id", "shard"]), balance_rows
+            _insert_ignoring_conflict(self._dialect, account_balances, ("account_id", "shard")),
+            balance_rows,
         )
         return row
 
-    def _insert_ignoring_conflict(self, table: Any, columns: list[str]) -> Any:
-        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        return dialect_insert(table).on_conflict_do_nothing(index_elements=columns)
-
     def balance(self, account_id: int) -> int:
-        total = self.connection.execute(
-            select(func.coalesce(func.sum(account_balances.c.balance_won), 0)).where(
-                account_balances.c.account_id == account_id
-            )
-        ).scalar_one()
+        total = self.connection.execute(_BALANCE, {"b_account": account_id}).scalar_one()
         return int(total)
 
     def draw_last(self, account: AccountRef, amount_won: int) -> None:
@@ -310,7 +313,7 @@ class LedgerStore:
             )
         digest = request_digest(operation, request)
         claimed = self.connection.execute(
-            _CLAIM_KEY[self._dialect],
+            _claiming_key(self._dialect),
             {
                 "key": key,
                 "region_id": None,
