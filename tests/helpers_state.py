@@ -544,6 +544,8 @@ def region_snapshot(
             )
         elif table is idempotency_keys:
             query = query.where(table.c.key.startswith(key_prefix, autoescape=True))
+        elif "region_id" not in table.c:
+            continue  # the log's tiles, state and checkpoints span regions; counted below
         else:
             query = query.where(table.c.region_id.in_(region_ids))
         query = query.order_by(*table.primary_key.columns)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.log_keys import load_signer
+from dongne.adapters.witness_client import HttpWitness
 from dongne.config import Settings
 from dongne.services.unit_of_work import UnitOfWork
+from dongne.services.witnessing import Published, Witness, publish
+from dongne.tlog.cosignature import CosignatureVerifier
+from dongne.tlog.note import Signer, Verifier
 
 
 @dataclass
@@ -16,9 +23,42 @@ class App:
     settings: Settings
     engine: Engine
     uow: UnitOfWork
+    _signer: Signer | None = field(default=None, init=False, repr=False)
 
     def reader(self) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=True)
+
+    def log_signer(self) -> Signer:
+        """The operator's key; on the embedded default it is created on first use."""
+        if self._signer is None:
+            self._signer = load_signer(self.settings)
+        return self._signer
+
+    def log_verifier(self) -> Verifier:
+        return Verifier.from_key(self.log_signer().verifier_key)
+
+    def witnesses(self) -> list[HttpWitness]:
+        return [HttpWitness.from_setting(s) for s in self.settings.log_witnesses]
+
+    def witness_verifiers(self) -> list[CosignatureVerifier]:
+        return [w.verifier for w in self.witnesses()]
+
+    def publish_log(
+        self,
+        now: datetime,
+        *,
+        min_interval_seconds: float | None = None,
+        witnesses: Sequence[Witness] | None = None,
+    ) -> Published:
+        """Sequence what is queued, sign a checkpoint if one is due, ask the witnesses."""
+        interval = self.settings.log_checkpoint_interval_seconds
+        return publish(
+            self.uow,
+            signer=self.log_signer(),
+            now=now,
+            min_interval_seconds=interval if min_interval_seconds is None else min_interval_seconds,
+            witnesses=self.witnesses() if witnesses is None else witnesses,
+        )
 
 
 def bootstrap(settings: Settings | None = None, *, database_url: str | None = None) -> App:

@@ -7,6 +7,10 @@ import re
 
 import pytest
 
+import dongne.adapters.log_keys
+import dongne.domain.leaf
+import dongne.services.log
+import dongne.tlog.errors
 from dongne.domain import errors
 from dongne.domain.errors import (
     DongneError,
@@ -31,14 +35,16 @@ def every_error_class() -> list[type[DongneError]]:
 ERROR_CLASSES = every_error_class()
 
 
-def test_the_error_tree_holds_every_error_defined_in_the_module() -> None:
+def test_the_error_tree_holds_every_error_defined_anywhere() -> None:
+    modules = (errors, dongne.tlog.errors, dongne.domain.leaf, dongne.services.log)
     defined = {
         obj
-        for obj in vars(errors).values()
+        for module in (*modules, dongne.adapters.log_keys)
+        for obj in vars(module).values()
         if inspect.isclass(obj) and issubclass(obj, DongneError)
     }
     assert defined == set(ERROR_CLASSES)
-    assert len(ERROR_CLASSES) > 30
+    assert len(ERROR_CLASSES) > 40
 
 
 def test_every_error_code_is_distinct() -> None:

@@ -101,6 +101,10 @@ class PaymentNotFound(NotFound):
     code = "PAYMENT_NOT_FOUND"
 
 
+class TransactionNotFound(NotFound):
+    code = "TRANSACTION_NOT_FOUND"
+
+
 class Conflict(DongneError):
     """The request contradicts what is already stored."""
 

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 
 from dongne.adapters.db.engine import is_postgres
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
+from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.records import Records
 from dongne.domain.program import VoucherProgram
 
@@ -17,6 +18,7 @@ class UnitOfWork:
 
     records: Records
     ledger: LedgerStore
+    log: LogStore
     connection: Connection
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
@@ -40,6 +42,7 @@ class UnitOfWork:
         self._pending_accounts = dict(self._account_cache)
         self.records = Records(connection, self._program_cache)
         self.ledger = LedgerStore(connection, self._pending_accounts)
+        self.log = LogStore(connection)
         return self
 
     def __exit__(

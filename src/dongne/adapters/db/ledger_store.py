@@ -26,6 +26,7 @@ from dongne.adapters.db.tables import (
     idempotency_keys,
     ledger_entries,
     ledger_transactions,
+    log_queue,
 )
 from dongne.domain.errors import IdempotencyKeyReused, InvalidInput
 from dongne.domain.ledger import (
@@ -47,6 +48,7 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 200
 # Hot-path statements are built once: building one costs more client CPU than its round trip.
 _INSERT_TRANSACTION = insert(ledger_transactions).returning(ledger_transactions.c.id)
 _INSERT_ENTRIES = insert(ledger_entries)
+_QUEUE_FOR_LOG = insert(log_queue)
 _BALANCE_ROW = (account_balances.c.account_id == bindparam("b_account")) & (
     account_balances.c.shard == bindparam("b_shard")
 )
@@ -246,6 +248,9 @@ class LedgerStore:
                 }
                 for p in merged
             ],
+        )
+        self.connection.execute(
+            _QUEUE_FOR_LOG, {"transaction_id": transaction_id, "region_id": region_id}
         )
         drawn = drawn_by_caller or {}
         changes = [

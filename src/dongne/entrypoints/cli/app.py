@@ -6,21 +6,27 @@ prints its code and message on stderr and exits non-zero; the service has change
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dongne.bootstrap import App, bootstrap
-from dongne.domain.errors import DongneError, InvalidInput
+from dongne.bootstrap import App
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
+from dongne.entrypoints.cli.common import (
+    EXIT_REFUSED,
+    DatabaseUrl,
+    Key,
+    err,
+    key_or_new,
+    now_utc,
+    open_app,
+    out,
+    reports_errors,
+)
 from dongne.entrypoints.cli.demo import run_demo
+from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 
 app = typer.Typer(
@@ -28,50 +34,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-EXIT_INVALID_INPUT = 2
-EXIT_REFUSED = 1
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="DONGNE_DATABASE_URL", help="SQLAlchemy URL."),
-]
-Key = Annotated[
-    str | None,
-    typer.Option("--key", help="Idempotency key; repeat it to retry safely. Default: a new one."),
-]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _key(key: str | None) -> str:
-    return key or f"cli-{uuid.uuid4()}"
-
-
-def _app(database_url: str | None) -> App:
-    return bootstrap(database_url=database_url)
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a DongneError into a message and a non-zero exit status."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except DongneError as error:
-            err.print(f"[bold red]error[/] [{error.code}] {error.message}", highlight=False)
-            status = EXIT_INVALID_INPUT if isinstance(error, InvalidInput) else EXIT_REFUSED
-            raise typer.Exit(status) from error
-
-    return run
+app.add_typer(log_app, name="log")
+app.add_typer(witness_app, name="witness")
+app.command()(audit)
+app.command()(serve)
 
 
 def _show(title: str, record: Any) -> None:
@@ -92,7 +58,7 @@ def _region_id(application: App, code: str) -> int:
 @reports_errors
 def init(database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema."""
-    application = _app(database_url)
+    application = open_app(database_url)
     out.print(f"database ready: {application.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -104,7 +70,7 @@ def demo(
     seed: int = 7,
 ) -> None:
     """Seed a region and run a scripted month of vouchers, then check conservation."""
-    if not run_demo(_app(database_url), citizens=citizens, seed=seed, console=out):
+    if not run_demo(open_app(database_url), citizens=citizens, seed=seed, console=out):
         raise typer.Exit(EXIT_REFUSED)
 
 
@@ -116,14 +82,14 @@ app.add_typer(region_app, name="region")
 @reports_errors
 def region_create(code: str, name: str, database_url: DatabaseUrl = None) -> None:
     """Create a region with a short CODE (e.g. siheung) and its NAME (e.g. 시흥시)."""
-    region_id = setup.create_region(_app(database_url).uow, code=code, name=name, now=_now())
+    region_id = setup.create_region(open_app(database_url).uow, code=code, name=name, now=now_utc())
     out.print(f"region {code} created (id {region_id})")
 
 
 @region_app.command("list")
 @reports_errors
 def region_list(database_url: DatabaseUrl = None) -> None:
-    with _app(database_url).reader() as uow:
+    with open_app(database_url).reader() as uow:
         table = Table("id", "code", "name")
         for region in uow.records.list_regions():
             table.add_row(str(region.id), region.code, region.name)
@@ -159,9 +125,9 @@ def program_create(
         refund_threshold_bp=refund_threshold_bp,
         budget_exhausted_policy=when_budget_exhausted,
     )
-    application = _app(database_url)
+    application = open_app(database_url)
     setup.create_program(
-        application.uow, region_id=_region_id(application, region), program=program, now=_now()
+        application.uow, region_id=_region_id(application, region), program=program, now=now_utc()
     )
     out.print(f"program {brand} created for {region}")
 
@@ -176,14 +142,14 @@ def fund(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Put AMOUNT_WON into REGION's discount budget for a month (this month by default)."""
-    application = _app(database_url)
+    application = open_app(database_url)
     result = setup.fund_discount_budget(
         application.uow,
         region_id=_region_id(application, region),
         amount_won=amount_won,
         month=month,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("budget funded", result)
 
@@ -203,7 +169,7 @@ def merchant_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a merchant with its business registration number (checked)."""
-    application = _app(database_url)
+    application = open_app(database_url)
     merchant_id = setup.register_merchant(
         application.uow,
         region_id=_region_id(application, region),
@@ -211,7 +177,7 @@ def merchant_add(
         business_number=business_number,
         category=category,
         annual_revenue_won=annual_revenue_won,
-        now=_now(),
+        now=now_utc(),
     )
     out.print(f"merchant {name} registered (id {merchant_id})")
 
@@ -223,7 +189,7 @@ def merchant_status(
 ) -> None:
     """Suspend, close, reinstate or cancel a merchant for fraud."""
     setup.set_merchant_status(
-        _app(database_url).uow, merchant_id=merchant_id, status=status, now=_now()
+        open_app(database_url).uow, merchant_id=merchant_id, status=status, now=now_utc()
     )
     out.print(f"merchant {merchant_id} is now {status.value}")
 
@@ -239,7 +205,7 @@ def citizen_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a citizen and open their wallet in REGION."""
-    application = _app(database_url)
+    application = open_app(database_url)
     region_id = _region_id(application, region)
     result = setup.register_citizen(
         application.uow,
@@ -247,8 +213,8 @@ def citizen_add(
         phone=phone,
         home_region_id=region_id if resident else None,
         wallet_region_id=region_id,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("citizen registered", result)
 
@@ -260,11 +226,11 @@ def purchase(
 ) -> None:
     """Buy FACE_WON of vouchers into a wallet (at the discount while the budget lasts)."""
     result = purchases.purchase_vouchers(
-        _app(database_url).uow,
+        open_app(database_url).uow,
         wallet_id=wallet_id,
         face_won=face_won,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("purchase", result)
 
@@ -274,7 +240,10 @@ def purchase(
 def cancel_purchase(purchase_id: int, key: Key = None, database_url: DatabaseUrl = None) -> None:
     """Cancel an untouched purchase within the cancellation window (청약철회)."""
     result = purchases.cancel_purchase(
-        _app(database_url).uow, purchase_id=purchase_id, idempotency_key=_key(key), now=_now()
+        open_app(database_url).uow,
+        purchase_id=purchase_id,
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("purchase cancelled", result)
 
@@ -290,12 +259,12 @@ def pay(
 ) -> None:
     """Pay a merchant from a wallet."""
     result = payments.pay_merchant(
-        _app(database_url).uow,
+        open_app(database_url).uow,
         wallet_id=wallet_id,
         merchant_id=merchant_id,
         amount_won=amount_won,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("payment", result)
 
@@ -312,11 +281,11 @@ def cancel_payment(
 ) -> None:
     """Cancel a payment, fully or in part."""
     result = payments.cancel_payment(
-        _app(database_url).uow,
+        open_app(database_url).uow,
         payment_id=payment_id,
         amount_won=amount_won,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("payment cancelled", result)
 
@@ -332,12 +301,12 @@ def gift(
 ) -> None:
     """Send purchased value to another wallet of the same region (선물하기)."""
     result = gifts.send_gift(
-        _app(database_url).uow,
+        open_app(database_url).uow,
         sender_wallet_id=sender_wallet_id,
         receiver_wallet_id=receiver_wallet_id,
         amount_won=amount_won,
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("gift sent", result)
 
@@ -347,7 +316,10 @@ def gift(
 def refund(wallet_id: int, key: Key = None, database_url: DatabaseUrl = None) -> None:
     """Refund the remaining balance of purchases spent past the threshold (잔액환불)."""
     result = refunds.refund_balance(
-        _app(database_url).uow, wallet_id=wallet_id, idempotency_key=_key(key), now=_now()
+        open_app(database_url).uow,
+        wallet_id=wallet_id,
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("refund", result)
 
@@ -356,12 +328,12 @@ def refund(wallet_id: int, key: Key = None, database_url: DatabaseUrl = None) ->
 @reports_errors
 def expire(region: str, key: Key = None, database_url: DatabaseUrl = None) -> None:
     """Empty the region's lots whose validity has ended."""
-    application = _app(database_url)
+    application = open_app(database_url)
     result = refunds.expire_lots(
         application.uow,
         region_id=_region_id(application, region),
-        idempotency_key=_key(key),
-        now=_now(),
+        idempotency_key=key_or_new(key),
+        now=now_utc(),
     )
     _show("expiry", result)
 
@@ -372,7 +344,7 @@ def balance(wallet_id: int, database_url: DatabaseUrl = None) -> None:
     """A wallet's balance, by kind of value."""
     _show(
         f"wallet {wallet_id}",
-        queries.wallet_balance(_app(database_url).reader(), wallet_id=wallet_id, now=_now()),
+        queries.wallet_balance(open_app(database_url).reader(), wallet_id=wallet_id, now=now_utc()),
     )
 
 
@@ -384,7 +356,9 @@ def history(
     database_url: DatabaseUrl = None,
 ) -> None:
     """A wallet's ledger entries, newest first."""
-    lines = queries.wallet_history(_app(database_url).reader(), wallet_id=wallet_id, limit=limit)
+    lines = queries.wallet_history(
+        open_app(database_url).reader(), wallet_id=wallet_id, limit=limit
+    )
     table = Table("transaction", "kind", "at (UTC)", "amount (won)", title=f"wallet {wallet_id}")
     for line in lines:
         table.add_row(
@@ -402,7 +376,7 @@ def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
     """Check the ledger's invariants: balanced transactions, balances equal to entries, ..."""
-    application = _app(database_url)
+    application = open_app(database_url)
     region_id = _region_id(application, region) if region else None
     problems = queries.ledger_problems(application.reader(), region_id=region_id)
     for problem in problems:

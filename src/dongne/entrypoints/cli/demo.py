@@ -24,6 +24,7 @@ from dongne.domain.calendar import SEOUL
 from dongne.domain.errors import DongneError
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
+from dongne.entrypoints.cli.demo_log import publish_month
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -122,7 +123,8 @@ def run_demo(app: App, *, citizens: int, seed: int, console: Console) -> bool:
             if day == 25:
                 _expire(uow, region_id, keeper, at, tally)
             progress.advance(task)
-    return _report(app, region_id, tally, console)
+    conserved = _report(app, region_id, tally, console)
+    return publish_month(app, tally.purchases[0].transaction_id, console) and conserved
 
 
 def _seed(

@@ -1,0 +1,320 @@
+"""Storage of the verifiable log: the queue, leaves, tiles, the right edge and checkpoints.
+
+The sequencer is the only writer of leaves, tiles and the log state. It holds a lock for the
+whole of its database transaction: on PostgreSQL a transaction-scoped advisory lock (several
+server processes may run sequencers), on SQLite the database write lock that ``BEGIN
+IMMEDIATE`` already took. The state row is also read ``FOR UPDATE`` as a second guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
+
+from dongne.adapters.db.engine import is_postgres
+from dongne.adapters.db.tables import (
+    ledger_entries,
+    ledger_transactions,
+    log_checkpoints,
+    log_cosignatures,
+    log_leaves,
+    log_queue,
+    log_state,
+    log_tiles,
+)
+from dongne.domain.ledger import Posting
+
+SEQUENCER_LOCK_KEY = 0x646F6E676E65
+"""PostgreSQL advisory lock key of the sequencer ("dongne" in ASCII)."""
+
+
+@dataclass(frozen=True)
+class QueuedTransaction:
+    transaction_id: int
+    region_id: int
+    kind: str
+    created_at: datetime
+    idempotency_key: str | None
+    entries: tuple[Posting, ...]
+
+
+@dataclass(frozen=True)
+class StoredLeaf:
+    leaf_index: int
+    transaction_id: int
+    region_id: int
+    salt: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    tree_size: int
+    root_hash: bytes
+    note: str
+    signed_at: datetime
+
+
+_TRANSACTIONS_WITH_ENTRIES = (
+    select(
+        ledger_transactions.c.id,
+        ledger_transactions.c.region_id,
+        ledger_transactions.c.kind,
+        ledger_transactions.c.created_at,
+        ledger_transactions.c.idempotency_key,
+        ledger_entries.c.account_id,
+        ledger_entries.c.amount_won,
+    )
+    .join(ledger_entries, ledger_entries.c.transaction_id == ledger_transactions.c.id)
+    .order_by(ledger_transactions.c.id, ledger_entries.c.account_id)
+)
+
+
+class LogStore:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    # -- sequencing --------------------------------------------------------------------------
+
+    def lock_sequencer(self, *, wait: bool) -> bool:
+        """Become the one sequencer until this database transaction ends; False if busy."""
+        if is_postgres(self.connection.engine):
+            function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+            locked = self.connection.execute(
+                text(f"SELECT {function}(:key)"), {"key": SEQUENCER_LOCK_KEY}
+            ).scalar()
+            if not wait and not locked:
+                return False
+        return True
+
+    def state(self) -> tuple[int, bytes]:
+        row = self.connection.execute(
+            select(log_state.c.tree_size, log_state.c.right_edge)
+            .where(log_state.c.id == 1)
+            .with_for_update()
+        ).one()
+        return int(row.tree_size), bytes(row.right_edge)
+
+    def save_state(self, *, old_size: int, tree_size: int, right_edge: bytes) -> None:
+        updated = self.connection.execute(
+            update(log_state)
+            .where(log_state.c.id == 1, log_state.c.tree_size == old_size)
+            .values(tree_size=tree_size, right_edge=right_edge)
+        ).rowcount
+        if updated != 1:
+            raise RuntimeError("the log grew under the sequencer: two sequencers ran at once")
+
+    def queued_count(self) -> int:
+        return int(
+            self.connection.execute(select(func.count()).select_from(log_queue)).scalar_one()
+        )
+
+    def take_queued(self, limit: int) -> list[QueuedTransaction]:
+        """Remove up to ``limit`` transactions from the queue, oldest first, and load them.
+
+        Exactly the rows read are deleted, so a transaction that commits meanwhile with a lower
+        id stays queued for the next batch.
+        """
+        ids = sorted(
+            self.connection.execute(
+                delete(log_queue)
+                .where(
+                    log_queue.c.transaction_id.in_(
+                        select(log_queue.c.transaction_id)
+                        .order_by(log_queue.c.transaction_id)
+                        .limit(limit)
+                        .scalar_subquery()
+                    )
+                )
+                .returning(log_queue.c.transaction_id)
+            ).scalars()
+        )
+        return self.transactions(ids) if ids else []
+
+    def transactions(self, ids: Sequence[int]) -> list[QueuedTransaction]:
+        rows = self.connection.execute(
+            _TRANSACTIONS_WITH_ENTRIES.where(ledger_transactions.c.id.between(min(ids), max(ids)))
+        ).all()
+        wanted = set(ids)
+        return _group_entries(row for row in rows if row.id in wanted)
+
+    def add_leaves(self, leaves: Sequence[StoredLeaf], at: datetime) -> None:
+        self.connection.execute(
+            insert(log_leaves),
+            [
+                {
+                    "leaf_index": leaf.leaf_index,
+                    "transaction_id": leaf.transaction_id,
+                    "region_id": leaf.region_id,
+                    "salt": leaf.salt,
+                    "leaf_hash": leaf.leaf_hash,
+                    "sequenced_at": at,
+                }
+                for leaf in leaves
+            ],
+        )
+
+    def extend_tiles(self, appended: dict[tuple[int, int], tuple[int, bytes]]) -> None:
+        """Append hashes to tiles: (level, tile index) -> (position of the first, hashes)."""
+        for (level, tile_index), (position, hashes) in appended.items():
+            if position == 0:
+                self.connection.execute(
+                    insert(log_tiles).values(level=level, tile_index=tile_index, hashes=hashes)
+                )
+                continue
+            stored = self.read_tile(level, tile_index)
+            if len(stored) != position * 32:
+                raise RuntimeError(f"tile {level}/{tile_index} holds {len(stored) // 32} hashes")
+            self.connection.execute(
+                update(log_tiles)
+                .where(log_tiles.c.level == level, log_tiles.c.tile_index == tile_index)
+                .values(hashes=stored + hashes)
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def read_tile(self, level: int, tile_index: int) -> bytes:
+        stored = self.connection.execute(
+            _READ_TILE, {"b_level": level, "b_index": tile_index}
+        ).scalar()
+        return bytes(stored) if stored is not None else b""
+
+    def tree_size(self) -> int:
+        return int(
+            self.connection.execute(
+                select(log_state.c.tree_size).where(log_state.c.id == 1)
+            ).scalar_one()
+        )
+
+    def leaf_of_transaction(self, transaction_id: int) -> StoredLeaf | None:
+        row = self.connection.execute(
+            select(log_leaves).where(log_leaves.c.transaction_id == transaction_id)
+        ).first()
+        return _leaf(row) if row else None
+
+    def leaves(self, start: int, stop: int) -> list[StoredLeaf]:
+        rows = self.connection.execute(
+            select(log_leaves)
+            .where(log_leaves.c.leaf_index >= start, log_leaves.c.leaf_index < stop)
+            .order_by(log_leaves.c.leaf_index)
+        ).all()
+        return [_leaf(row) for row in rows]
+
+    def is_queued(self, transaction_id: int) -> bool:
+        return (
+            self.connection.execute(
+                select(log_queue.c.transaction_id).where(
+                    log_queue.c.transaction_id == transaction_id
+                )
+            ).first()
+            is not None
+        )
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.connection.execute(
+            select(log_checkpoints).order_by(log_checkpoints.c.tree_size.desc()).limit(1)
+        ).first()
+        return _checkpoint(row) if row else None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.connection.execute(
+            select(log_checkpoints).order_by(log_checkpoints.c.tree_size)
+        ).all()
+        return [_checkpoint(row) for row in rows]
+
+    def add_checkpoint(
+        self, *, tree_size: int, root_hash: bytes, note: str, at: datetime
+    ) -> StoredCheckpoint:
+        checkpoint_id = self.connection.execute(
+            insert(log_checkpoints)
+            .values(tree_size=tree_size, root_hash=root_hash, note=note, signed_at=at)
+            .returning(log_checkpoints.c.id)
+        ).scalar_one()
+        return StoredCheckpoint(int(checkpoint_id), tree_size, root_hash, note, at)
+
+    def add_cosignature(
+        self, *, checkpoint_id: int, witness: str, signature_line: str, at: datetime
+    ) -> None:
+        self.connection.execute(
+            insert(log_cosignatures).values(
+                checkpoint_id=checkpoint_id,
+                witness=witness,
+                signature_line=signature_line,
+                received_at=at,
+            )
+        )
+
+    def cosignature_lines(self, checkpoint_id: int) -> list[str]:
+        return list(
+            self.connection.execute(
+                select(log_cosignatures.c.signature_line)
+                .where(log_cosignatures.c.checkpoint_id == checkpoint_id)
+                .order_by(log_cosignatures.c.witness)
+            ).scalars()
+        )
+
+    def last_cosigned_size(self, witness: str) -> int:
+        size = self.connection.execute(
+            select(func.max(log_checkpoints.c.tree_size))
+            .join(log_cosignatures, log_cosignatures.c.checkpoint_id == log_checkpoints.c.id)
+            .where(log_cosignatures.c.witness == witness)
+        ).scalar()
+        return int(size or 0)
+
+
+_READ_TILE = select(log_tiles.c.hashes).where(
+    log_tiles.c.level == bindparam("b_level"), log_tiles.c.tile_index == bindparam("b_index")
+)
+
+
+def _group_entries(rows: Iterable[Any]) -> list[QueuedTransaction]:
+    grouped: list[QueuedTransaction] = []
+    current: list[Posting] = []
+    head: Any = None
+    for row in rows:
+        if head is None or row.id != head.id:
+            if head is not None:
+                grouped.append(_queued(head, current))
+            head, current = row, []
+        current.append(Posting(row.account_id, row.amount_won))
+    if head is not None:
+        grouped.append(_queued(head, current))
+    return grouped
+
+
+def _queued(row: Row[Any], entries: list[Posting]) -> QueuedTransaction:
+    return QueuedTransaction(
+        transaction_id=row.id,
+        region_id=row.region_id,
+        kind=row.kind,
+        created_at=row.created_at,
+        idempotency_key=row.idempotency_key,
+        entries=tuple(entries),
+    )
+
+
+def _leaf(row: Row[Any]) -> StoredLeaf:
+    return StoredLeaf(
+        leaf_index=row.leaf_index,
+        transaction_id=row.transaction_id,
+        region_id=row.region_id,
+        salt=bytes(row.salt),
+        leaf_hash=bytes(row.leaf_hash),
+    )
+
+
+def _checkpoint(row: Row[Any]) -> StoredCheckpoint:
+    return StoredCheckpoint(
+        id=row.id,
+        tree_size=row.tree_size,
+        root_hash=bytes(row.root_hash),
+        note=row.note,
+        signed_at=row.signed_at,
+    )

@@ -1,0 +1,69 @@
+"""The FastAPI application and the publisher that runs beside it.
+
+While the server runs, a background thread publishes the log: it sequences what is queued and
+signs a checkpoint at most every ``log_checkpoint_interval_seconds`` while leaves wait, then
+asks the witnesses to cosign. Several server processes may each run one; the sequencer's lock
+lets only one of them work at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from dongne.bootstrap import App
+from dongne.domain.errors import DongneError
+from dongne.entrypoints.api import log_routes
+from dongne.entrypoints.api.errors import install_error_handlers
+
+logger = logging.getLogger("dongne.publisher")
+IDLE_POLL_SECONDS = 0.2
+
+
+class Publisher(threading.Thread):
+    def __init__(self, application: App):
+        super().__init__(name="dongne-log-publisher", daemon=True)
+        self.application = application
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        interval = self.application.settings.log_checkpoint_interval_seconds
+        while not self.stopping.is_set():
+            try:
+                self.application.publish_log(datetime.now(UTC))
+            except (DongneError, OSError) as error:
+                logger.warning("publishing the log failed: %s", error)
+            self.stopping.wait(max(interval, IDLE_POLL_SECONDS))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+def create_app(application: App, *, publish: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        publisher = Publisher(application) if publish else None
+        if publisher:
+            publisher.start()
+        try:
+            yield
+        finally:
+            if publisher:
+                publisher.stop()
+
+    api = FastAPI(
+        title="dongne",
+        summary="Local-currency vouchers on a verifiable double-entry ledger",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    api.state.dongne = application
+    install_error_handlers(api)
+    api.include_router(log_routes.router)
+    return api

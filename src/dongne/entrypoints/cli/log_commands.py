@@ -1,0 +1,225 @@
+"""``dongne log …``, ``dongne witness …``, ``dongne audit`` and ``dongne serve``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from dongne.adapters.log_keys import write_key_pair
+from dongne.adapters.witness_state import WitnessState
+from dongne.domain.errors import InvalidInput
+from dongne.domain.leaf import decode_leaf
+from dongne.entrypoints.api.app import create_app
+from dongne.entrypoints.cli.common import (
+    EXIT_REFUSED,
+    DatabaseUrl,
+    now_utc,
+    open_app,
+    out,
+    reports_errors,
+)
+from dongne.entrypoints.witness.app import create_witness_app
+from dongne.services import audit as auditing
+from dongne.services import log
+from dongne.services.witnessing import witnessed_by
+from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
+from dongne.tlog.errors import MalformedLogData
+from dongne.tlog.note import Verifier
+from dongne.tlog.receipt import parse_receipt, verify_receipt
+
+log_app = typer.Typer(help="The verifiable log: keys, checkpoints, proofs.", no_args_is_help=True)
+witness_app = typer.Typer(help="A tlog-witness that cosigns a log's checkpoints.")
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+WitnessKeys = Annotated[
+    list[str] | None,
+    typer.Option("--witness", help="A witness's verifier key (repeat for each witness)."),
+]
+
+
+@log_app.command("keygen")
+@reports_errors
+def keygen(
+    file: Path,
+    name: Annotated[str, typer.Option(help="Key name: the log's origin line.")] = (
+        "dongne.localhost/log"
+    ),
+    force: Annotated[bool, typer.Option(help="Replace an existing key file.")] = False,
+) -> None:
+    """Write a signed-note key pair: FILE (private, mode 0600) and FILE.pub (to publish)."""
+    verifier_key = write_key_pair(file, name, overwrite=force)
+    out.print(f"private key: {file}\nverifier key ({file}.pub):\n{verifier_key}", highlight=False)
+
+
+@log_app.command("key")
+@reports_errors
+def key(database_url: DatabaseUrl = None) -> None:
+    """Print the log's verifier key (what clients and witnesses pin)."""
+    print(open_app(database_url).log_signer().verifier_key)
+
+
+@log_app.command("publish")
+@reports_errors
+def publish(database_url: DatabaseUrl = None) -> None:
+    """Sequence every queued transaction, sign a checkpoint, and ask the witnesses."""
+    published = open_app(database_url).publish_log(now_utc(), min_interval_seconds=0)
+    out.print(f"sequenced {published.sequenced:,} transactions")
+    if published.checkpoint:
+        out.print(f"signed checkpoint at size {published.checkpoint.tree_size:,}")
+    for witness, outcome in published.witness_outcomes.items():
+        out.print(f"witness {witness}: {outcome}", highlight=False)
+
+
+@log_app.command("prove")
+@reports_errors
+def prove(
+    tx: Annotated[int, typer.Option("--tx", help="Ledger transaction id.")],
+    consistency: Annotated[
+        int | None,
+        typer.Option("--consistency", help="Also prove the log grew from this older size."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a receipt (JSON) proving the transaction is in the log's latest checkpoint."""
+    application = open_app(database_url)
+    application.publish_log(now_utc(), min_interval_seconds=0)
+    receipt = log.prove_transaction(application.reader(), tx, consistency_from=consistency)
+    print(json.dumps(receipt.as_json(), indent=2))
+
+
+@log_app.command("verify-receipt")
+@reports_errors
+def verify_receipt_command(
+    file: Annotated[Path, typer.Argument(help="A receipt from `dongne log prove`; - for stdin.")],
+    log_key: Annotated[str, typer.Option("--key", help="The log's verifier key.")],
+    witnesses: WitnessKeys = None,
+    quorum: Annotated[int, typer.Option(min=0, help="Cosignatures required.")] = 0,
+) -> None:
+    """Check a receipt offline: signature, inclusion, consistency and witness quorum."""
+    receipt = parse_receipt(_read_json(file))
+    checkpoint = verify_receipt(receipt, Verifier.from_key(log_key))
+    cosigners = witnessed_by(
+        receipt.checkpoint, [CosignatureVerifier.from_key(k) for k in witnesses or []]
+    )
+    if len(cosigners) < quorum:
+        out.print(
+            f"[bold red]NOT WITNESSED[/]: {len(cosigners)} of the {quorum} cosignatures"
+            f" required ({', '.join(cosigners) or 'none'})"
+        )
+        raise typer.Exit(EXIT_REFUSED)
+    leaf = decode_leaf(receipt.leaf)
+    out.print(
+        f"[bold green]OK[/]: transaction {leaf.transaction_id} ({leaf.kind}, region"
+        f" {leaf.region_id}) is leaf {receipt.log_index} of {checkpoint.origin} at size"
+        f" {checkpoint.size}",
+        highlight=False,
+    )
+    for entry in leaf.entries:
+        out.print(f"  account {entry.account_id}: {entry.amount_won:+,} won", highlight=False)
+    if receipt.consistency:
+        out.print(f"  and the log at size {receipt.consistency.old_size} is a prefix of it")
+    if cosigners:
+        out.print(f"  cosigned by {', '.join(cosigners)}", highlight=False)
+
+
+def _read_json(file: Path) -> object:
+    text = typer.get_text_stream("stdin").read() if str(file) == "-" else None
+    try:
+        return json.loads(text if text is not None else file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInput(f"cannot read {file}: {error.strerror}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise MalformedLogData(f"{file} is not a JSON receipt: {error}") from error
+
+
+@log_app.command("auditor-token")
+def auditor_token() -> None:
+    """Make a bearer token for entry bundles; put its SHA-256 in DONGNE_LOG_AUDITOR_TOKEN_SHA256."""
+    token = secrets.token_urlsafe(32)
+    out.print(f"token (shown once): {token}", highlight=False)
+    out.print(f"sha256: {hashlib.sha256(token.encode()).hexdigest()}", highlight=False)
+
+
+@reports_errors
+def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> None:
+    """Rebuild the log and every balance from the stored transactions and compare."""
+    application = open_app(database_url)
+    witness_keys = [CosignatureVerifier.from_key(k) for k in witnesses or []]
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("rebuilding the log", total=None)
+        report = auditing.audit(
+            application.reader(),
+            log_key=application.log_verifier(),
+            witness_keys=witness_keys or application.witness_verifiers(),
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    out.print(
+        f"checked {report.leaves_checked:,} leaves of {report.tree_size:,},"
+        f" {report.checkpoints_checked:,} checkpoints and {report.cosignatures_checked:,}"
+        f" cosignatures; {report.queued:,} transactions wait to be sequenced"
+    )
+    if report.passed:
+        out.print("[bold green]AUDIT PASSED[/]: the log and the balances match the ledger")
+        return
+    out.print(f"[bold red]AUDIT FAILED[/]: {report.findings[0]}", highlight=False)
+    for finding in report.findings[1:]:
+        out.print(f"  also: {finding}", highlight=False)
+    raise typer.Exit(EXIT_REFUSED)
+
+
+@reports_errors
+def serve(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the HTTP service (the log's read API) and the log publisher."""
+    application = open_app(database_url)
+    application.log_signer()
+    uvicorn.run(create_app(application), host=host, port=port)
+
+
+@witness_app.command("keygen")
+@reports_errors
+def witness_keygen(
+    file: Path,
+    name: Annotated[str, typer.Option(help="The witness's name, e.g. witness.example.org.")],
+) -> None:
+    """Write a cosigning key pair: FILE (private, mode 0600) and FILE.pub."""
+    if file.exists():
+        raise InvalidInput(f"{file} already exists; a witness's key is never replaced silently")
+    signer_key, verifier_key = generate_cosigner_key(name)
+    file.touch(mode=0o600)
+    file.write_text(signer_key + "\n", encoding="utf-8")
+    Path(f"{file}.pub").write_text(verifier_key + "\n", encoding="utf-8")
+    out.print(f"verifier key ({file}.pub):\n{verifier_key}", highlight=False)
+
+
+@witness_app.command("serve")
+@reports_errors
+def witness_serve(
+    key_file: Annotated[Path, typer.Option("--key", help="The witness's private key file.")],
+    state: Annotated[Path, typer.Option(help="The witness's own SQLite state file.")],
+    logs: Annotated[list[str], typer.Option("--log", help="A watched log's verifier key.")],
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
+) -> None:
+    """Cosign the watched logs' checkpoints when they are consistent with what it saw."""
+    cosigner = Cosigner.from_key(key_file.read_text(encoding="utf-8").strip())
+    verifiers = {v.name: v for v in (Verifier.from_key(k) for k in logs)}
+    api = create_witness_app(WitnessState(state), cosigner=cosigner, logs=verifiers)
+    uvicorn.run(api, host=host, port=port)

@@ -1,0 +1,39 @@
+"""The witness's HTTP face: ``POST /add-checkpoint`` (C2SP tlog-witness)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from dongne.adapters.witness_state import WitnessState
+from dongne.services.witness import add_checkpoint
+from dongne.tlog.cosignature import Cosigner
+from dongne.tlog.note import Verifier
+
+MAX_REQUEST_BYTES = 64 * 1024
+"""A checkpoint, 63 proof lines and a few signatures fit many times over."""
+
+
+def create_witness_app(
+    state: WitnessState, *, cosigner: Cosigner, logs: Mapping[str, Verifier]
+) -> FastAPI:
+    api = FastAPI(title=f"dongne witness {cosigner.name}", version="0.1.0")
+
+    @api.post("/add-checkpoint", response_class=Response)
+    async def add(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_REQUEST_BYTES:
+            return Response("request too large\n", status_code=413, media_type="text/plain")
+        outcome = await run_in_threadpool(
+            add_checkpoint, state, body, logs=logs, cosigner=cosigner, now=datetime.now(UTC)
+        )
+        return Response(outcome.body, status_code=outcome.status, media_type=outcome.content_type)
+
+    @api.get("/key", response_class=Response)
+    def key() -> Response:
+        return Response(cosigner.verifier_key + "\n", media_type="text/plain; charset=utf-8")
+
+    return api
