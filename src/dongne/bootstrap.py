@@ -50,10 +50,14 @@ class App:
         min_interval_seconds: float | None = None,
         witnesses: Sequence[Witness] | None = None,
     ) -> Published:
-        """Sequence what is queued, sign a checkpoint if one is due, ask the witnesses."""
+        """Sequence what is queued, sign a checkpoint if one is due, ask the witnesses.
+
+        It runs in a unit of work of its own: the server's publisher thread calls it, and a
+        UnitOfWork holds its open transaction, so sharing ``self.uow`` across threads breaks.
+        """
         interval = self.settings.log_checkpoint_interval_seconds
         return publish(
-            self.uow,
+            UnitOfWork(self.engine),
             signer=self.log_signer(),
             now=now,
             min_interval_seconds=interval if min_interval_seconds is None else min_interval_seconds,

@@ -9,17 +9,20 @@ from sqlalchemy import Engine, func, select
 
 from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue, log_tiles
 from dongne.services.log import (
+    NotYetInLog,
     prove_transaction,
     sequence_pending,
     served_checkpoint,
     served_entries,
     served_tile,
     sign_checkpoint,
+    witnessed_by,
 )
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import parse_checkpoint
+from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
 from dongne.tlog.merkle import MemoryHashSource, leaf_hash, root_hash
-from dongne.tlog.note import Signer, Verifier, generate_key, open_note
+from dongne.tlog.note import Signer, Verifier, generate_key, open_note, split_note
 from dongne.tlog.receipt import verify_receipt
 from dongne.tlog.tiles import Tile, parse_entry_bundle
 from tests.conftest import NOW
@@ -164,3 +167,30 @@ def test_served_tiles_and_entries_stop_at_the_latest_checkpoint(
     assert bundle is not None
     assert [leaf_hash(entry) for entry in parse_entry_bundle(bundle)] == hashes[:size]
     assert served_checkpoint(uow) == checkpoint.note
+
+
+def test_a_receipt_uses_the_latest_checkpoint_that_enough_witnesses_cosigned(
+    uow: UnitOfWork, world: World, signer: Signer
+) -> None:
+    cosigner = Cosigner.from_key(generate_cosigner_key("w.dongne.localhost")[0])
+    witness = CosignatureVerifier.from_key(cosigner.verifier_key)
+    _transactions(world, 2)
+    sequence_pending(uow, now=NOW)
+    witnessed = sign_checkpoint(uow, signer=signer, now=NOW)
+    assert witnessed is not None
+    with pytest.raises(NotYetInLog, match="cosigned by 1 witnesses"):
+        prove_transaction(uow, 1, witnesses=[witness], quorum=1)
+    with uow:
+        line = cosigner.cosign(split_note(witnessed.note)[0], int(NOW.timestamp()))
+        uow.log.add_cosignature(
+            checkpoint_id=witnessed.id, witness=witness.name, signature_line=line, at=NOW
+        )
+        uow.commit()
+    _transactions(world, 1)
+    sequence_pending(uow, now=NOW)
+    newer = sign_checkpoint(uow, signer=signer, now=NOW + timedelta(seconds=2))
+    assert newer is not None
+    receipt = prove_transaction(uow, 1, witnesses=[witness], quorum=1)
+    assert receipt.tree_size == witnessed.tree_size < newer.tree_size
+    assert witnessed_by(receipt.checkpoint, [witness]) == [witness.name]
+    assert prove_transaction(uow, 1).tree_size == newer.tree_size

@@ -11,16 +11,17 @@ tree is never recomputed from scratch. A checkpoint signs the right edge's root.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from dongne.adapters.db.log_store import QueuedTransaction, StoredCheckpoint, StoredLeaf
 from dongne.domain.calendar import require_aware
-from dongne.domain.errors import Conflict, InvalidInput, TransactionNotFound
+from dongne.domain.errors import Conflict, DongneError, InvalidInput, TransactionNotFound
 from dongne.domain.leaf import SALT_SIZE, ledger_leaf
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import Checkpoint
+from dongne.tlog.cosignature import CosignatureVerifier
 from dongne.tlog.merkle import (
     HASH_SIZE,
     CompactRange,
@@ -30,7 +31,7 @@ from dongne.tlog.merkle import (
     leaf_hash,
     root_hash,
 )
-from dongne.tlog.note import Signer, add_signature_lines, sign_note
+from dongne.tlog.note import Signer, add_signature_lines, sign_note, split_note
 from dongne.tlog.receipt import ConsistencyProof, Receipt
 from dongne.tlog.tiles import (
     TILE_HEIGHT,
@@ -181,16 +182,23 @@ def checkpoint_with_cosignatures(uow: UnitOfWork, checkpoint: StoredCheckpoint) 
 
 
 def prove_transaction(
-    uow: UnitOfWork, transaction_id: int, *, consistency_from: int | None = None
+    uow: UnitOfWork,
+    transaction_id: int,
+    *,
+    consistency_from: int | None = None,
+    witnesses: Sequence[CosignatureVerifier] = (),
+    quorum: int = 0,
 ) -> Receipt:
-    """A receipt for the transaction against the latest checkpoint."""
+    """A receipt for the transaction against the latest checkpoint that counts as witnessed:
+    one with valid cosignatures from at least ``quorum`` of ``witnesses`` (k of n)."""
     with uow:
         found = find_leaf(uow, transaction_id)
-        checkpoint = uow.log.latest_checkpoint()
+        checkpoint = _latest_witnessed(uow, witnesses, quorum)
         if checkpoint is None or checkpoint.tree_size <= found.leaf_index:
             raise NotYetInLog(
                 f"transaction {transaction_id} is leaf {found.leaf_index}, which no checkpoint"
-                " covers yet",
+                + (f" cosigned by {quorum} witnesses" if quorum else "")
+                + " covers yet",
                 transaction_id=transaction_id,
                 leaf_index=found.leaf_index,
             )
@@ -219,6 +227,32 @@ def prove_transaction(
             checkpoint=checkpoint_with_cosignatures(uow, checkpoint),
             consistency=consistency,
         )
+
+
+def _latest_witnessed(
+    uow: UnitOfWork, witnesses: Sequence[CosignatureVerifier], quorum: int
+) -> StoredCheckpoint | None:
+    if quorum == 0:
+        return uow.log.latest_checkpoint()
+    for checkpoint in reversed(uow.log.checkpoints()):
+        if len(witnessed_by(checkpoint_with_cosignatures(uow, checkpoint), witnesses)) >= quorum:
+            return checkpoint
+    return None
+
+
+def witnessed_by(note: str, verifiers: Sequence[CosignatureVerifier]) -> list[str]:
+    """Names of the witnesses whose valid cosignature the note carries (for a k-of-n policy)."""
+    body, lines = split_note(note)
+    names = []
+    for verifier in verifiers:
+        for line in lines:
+            try:
+                if verifier.verify_line(body, line) is not None:
+                    names.append(verifier.name)
+                    break
+            except DongneError:
+                continue
+    return names
 
 
 def served_checkpoint(uow: UnitOfWork) -> str | None:

@@ -126,18 +126,3 @@ def _store_cosignature(
             uow.commit()
         return "cosigned"
     return "answered 200 without a cosignature from its key"
-
-
-def witnessed_by(note: str, verifiers: Sequence[CosignatureVerifier]) -> list[str]:
-    """Names of the configured witnesses whose valid cosignature the served note carries."""
-    body, lines = split_note(note)
-    names = []
-    for verifier in verifiers:
-        for line in lines:
-            try:
-                if verifier.verify_line(body, line) is not None:
-                    names.append(verifier.name)
-                    break
-            except DongneError:
-                continue
-    return names

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from dongne.bootstrap import App
-from dongne.domain.errors import DongneError
 from dongne.entrypoints.api import log_routes
 from dongne.entrypoints.api.errors import install_error_handlers
 
@@ -36,8 +35,8 @@ class Publisher(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.application.publish_log(datetime.now(UTC))
-            except (DongneError, OSError) as error:
-                logger.warning("publishing the log failed: %s", error)
+            except Exception:  # the publisher must outlive a database outage; it retries
+                logger.exception("publishing the log failed; retrying")
             self.stopping.wait(max(interval, IDLE_POLL_SECONDS))
 
     def stop(self) -> None:

@@ -18,7 +18,6 @@ from rich.console import Console
 from dongne.bootstrap import App
 from dongne.entrypoints.witness.local import local_witness
 from dongne.services import audit, log
-from dongne.services.witnessing import witnessed_by
 from dongne.tlog.receipt import verify_receipt
 
 WITNESS_NAMES = ("witness-a.dongne.localhost", "witness-b.dongne.localhost")
@@ -43,9 +42,12 @@ def publish_month(app: App, sample_transaction_id: int, console: Console) -> boo
         f"[green]✓[/] the log sequenced {published.sequenced:,} transactions and signed a"
         f" checkpoint at size {published.checkpoint.tree_size:,} ({log_key.name})"
     )
-    receipt = log.prove_transaction(app.reader(), sample_transaction_id)
+    verifiers = [w.client.verifier for w in witnesses]
+    receipt = log.prove_transaction(
+        app.reader(), sample_transaction_id, witnesses=verifiers, quorum=QUORUM
+    )
     verify_receipt(receipt, log_key)
-    cosigners = witnessed_by(receipt.checkpoint, [w.client.verifier for w in witnesses])
+    cosigners = log.witnessed_by(receipt.checkpoint, verifiers)
     for name, outcome in published.witness_outcomes.items():
         console.print(f"  witness {name}: {outcome}", highlight=False)
     console.print(

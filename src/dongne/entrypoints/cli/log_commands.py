@@ -28,7 +28,6 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.witness.app import create_witness_app
 from dongne.services import audit as auditing
 from dongne.services import log
-from dongne.services.witnessing import witnessed_by
 from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
 from dongne.tlog.errors import MalformedLogData
 from dongne.tlog.note import Verifier
@@ -90,7 +89,13 @@ def prove(
     """Print a receipt (JSON) proving the transaction is in the log's latest checkpoint."""
     application = open_app(database_url)
     application.publish_log(now_utc(), min_interval_seconds=0)
-    receipt = log.prove_transaction(application.reader(), tx, consistency_from=consistency)
+    receipt = log.prove_transaction(
+        application.reader(),
+        tx,
+        consistency_from=consistency,
+        witnesses=application.witness_verifiers(),
+        quorum=application.settings.log_witness_quorum,
+    )
     print(json.dumps(receipt.as_json(), indent=2))
 
 
@@ -105,7 +110,7 @@ def verify_receipt_command(
     """Check a receipt offline: signature, inclusion, consistency and witness quorum."""
     receipt = parse_receipt(_read_json(file))
     checkpoint = verify_receipt(receipt, Verifier.from_key(log_key))
-    cosigners = witnessed_by(
+    cosigners = log.witnessed_by(
         receipt.checkpoint, [CosignatureVerifier.from_key(k) for k in witnesses or []]
     )
     if len(cosigners) < quorum:

@@ -30,7 +30,11 @@ def create_witness_app(
         outcome = await run_in_threadpool(
             add_checkpoint, state, body, logs=logs, cosigner=cosigner, now=datetime.now(UTC)
         )
-        return Response(outcome.body, status_code=outcome.status, media_type=outcome.content_type)
+        # As a header, not media_type: Starlette would append "; charset=utf-8" to any text/*
+        # type, and the spec wants exactly text/x.tlog.size on a 409 (clients compare it).
+        return Response(
+            outcome.body, status_code=outcome.status, headers={"content-type": outcome.content_type}
+        )
 
     @api.get("/key", response_class=Response)
     def key() -> Response:
