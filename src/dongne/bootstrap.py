@@ -49,6 +49,7 @@ class App:
         *,
         min_interval_seconds: float | None = None,
         witnesses: Sequence[Witness] | None = None,
+        wait_for_sequencer: bool = False,
     ) -> Published:
         """Sequence what is queued, sign a checkpoint if one is due, ask the witnesses.
 
@@ -62,6 +63,7 @@ class App:
             now=now,
             min_interval_seconds=interval if min_interval_seconds is None else min_interval_seconds,
             witnesses=self.witnesses() if witnesses is None else witnesses,
+            wait_for_sequencer=wait_for_sequencer,
         )
 
 

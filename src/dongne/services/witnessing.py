@@ -54,8 +54,11 @@ def publish(
     now: datetime,
     min_interval_seconds: float = 0.0,
     witnesses: Sequence[Witness] = (),
+    wait_for_sequencer: bool = False,
 ) -> Published:
-    published = Published(sequenced=sequence_pending(uow, now=now, wait=False))
+    """With ``wait_for_sequencer=False`` (the server's publisher) a busy sequencer elsewhere
+    means this turn signs what is already sequenced; a command waits for it instead."""
+    published = Published(sequenced=sequence_pending(uow, now=now, wait=wait_for_sequencer))
     published.checkpoint = sign_checkpoint(
         uow, signer=signer, now=now, min_interval_seconds=min_interval_seconds
     )

@@ -28,8 +28,9 @@ from dongne.adapters.db.tables import (
 )
 from dongne.domain.ledger import Posting
 
-SEQUENCER_LOCK_KEY = 0x646F6E676E65
-"""PostgreSQL advisory lock key of the sequencer ("dongne" in ASCII)."""
+SEQUENCER_LOCK_KEY = 0x646F6E67
+"""PostgreSQL advisory lock key of the sequencer ("dong" in ASCII); the second key is the
+schema's hash, so logs in different schemas of one database do not wait for each other."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class LogStore:
         if is_postgres(self.connection.engine):
             function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
             locked = self.connection.execute(
-                text(f"SELECT {function}(:key)"), {"key": SEQUENCER_LOCK_KEY}
+                text(f"SELECT {function}(:key, hashtext(current_schema()))"),
+                {"key": SEQUENCER_LOCK_KEY},
             ).scalar()
             if not wait and not locked:
                 return False

@@ -33,7 +33,10 @@ def publish_month(app: App, sample_transaction_id: int, console: Console) -> boo
             for name in WITNESS_NAMES
         ]
         published = app.publish_log(
-            datetime.now(UTC), min_interval_seconds=0, witnesses=[w.client for w in witnesses]
+            datetime.now(UTC),
+            min_interval_seconds=0,
+            witnesses=[w.client for w in witnesses],
+            wait_for_sequencer=True,
         )
     if published.checkpoint is None:
         console.print("[red]✗[/] no checkpoint was signed")

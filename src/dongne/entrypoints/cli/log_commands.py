@@ -68,7 +68,9 @@ def key(database_url: DatabaseUrl = None) -> None:
 @reports_errors
 def publish(database_url: DatabaseUrl = None) -> None:
     """Sequence every queued transaction, sign a checkpoint, and ask the witnesses."""
-    published = open_app(database_url).publish_log(now_utc(), min_interval_seconds=0)
+    published = open_app(database_url).publish_log(
+        now_utc(), min_interval_seconds=0, wait_for_sequencer=True
+    )
     out.print(f"sequenced {published.sequenced:,} transactions")
     if published.checkpoint:
         out.print(f"signed checkpoint at size {published.checkpoint.tree_size:,}")
@@ -88,7 +90,7 @@ def prove(
 ) -> None:
     """Print a receipt (JSON) proving the transaction is in the log's latest checkpoint."""
     application = open_app(database_url)
-    application.publish_log(now_utc(), min_interval_seconds=0)
+    application.publish_log(now_utc(), min_interval_seconds=0, wait_for_sequencer=True)
     receipt = log.prove_transaction(
         application.reader(),
         tx,
