@@ -24,16 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dongne.tlog.checkpoint import parse_checkpoint
 from dongne.tlog.errors import MalformedLogData, SignatureInvalid, VerificationFailed
 from dongne.tlog.note import (
     ED25519_SIGNATURE_SIZE,
-    format_key,
+    SigningKey,
+    VerifyingKey,
     format_signature_line,
-    load_private_key,
-    load_public_key,
     parse_note,
     parse_signature_line,
     raw_seed,
@@ -73,21 +72,11 @@ def generate_cosigner_key(name: str) -> tuple[str, str]:
     return signer_key, Cosigner.from_key(signer_key).verifier_key
 
 
-class Cosigner:
+class Cosigner(SigningKey):
     """A witness's signing key: produces cosignature/v1 lines on checkpoints."""
 
-    __slots__ = ("_key", "key_id", "name", "verifier_key")
-
-    def __init__(self, name: str, key_id: int, key: Ed25519PrivateKey, verifier_key: str) -> None:
-        self.name = name
-        self.key_id = key_id
-        self.verifier_key = verifier_key
-        self._key = key
-
-    @classmethod
-    def from_key(cls, signer_key: str) -> Cosigner:
-        name, key_id, key, public_key = load_private_key(signer_key, COSIGNATURE_ED25519)
-        return cls(name, key_id, key, format_key(name, key_id, COSIGNATURE_ED25519, public_key))
+    __slots__ = ()
+    signature_type = COSIGNATURE_ED25519
 
     def cosign(self, checkpoint_body: str, timestamp: int) -> str:
         """The signature line ``— name base64(key id || timestamp || signature)\\n``."""
@@ -95,25 +84,12 @@ class Cosigner:
         payload = timestamp.to_bytes(_TIMESTAMP_SIZE, "big") + signature
         return format_signature_line(self.name, self.key_id, payload)
 
-    def __repr__(self) -> str:
-        return f"Cosigner({self.name}+{self.key_id:08x})"
 
-
-class CosignatureVerifier:
+class CosignatureVerifier(VerifyingKey):
     """Checks one witness's cosignature/v1 lines; a ``NoteVerifier`` for ``open_note``."""
 
-    __slots__ = ("_key", "key_id", "name", "verifier_key")
-
-    def __init__(self, name: str, key_id: int, key: Ed25519PublicKey, verifier_key: str) -> None:
-        self.name = name
-        self.key_id = key_id
-        self.verifier_key = verifier_key
-        self._key = key
-
-    @classmethod
-    def from_key(cls, verifier_key: str) -> CosignatureVerifier:
-        name, key_id, key = load_public_key(verifier_key, COSIGNATURE_ED25519)
-        return cls(name, key_id, key, verifier_key)
+    __slots__ = ()
+    signature_type = COSIGNATURE_ED25519
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Whether ``signature`` (timestamp || Ed25519) cosigns the checkpoint ``message``."""
@@ -143,9 +119,6 @@ class CosignatureVerifier:
                 witness=self.name,
             )
         return int.from_bytes(parsed.signature[:_TIMESTAMP_SIZE], "big")
-
-    def __repr__(self) -> str:
-        return f"CosignatureVerifier({self.verifier_key})"
 
 
 def cosignature_timestamp(line: str) -> int:

@@ -29,7 +29,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -219,10 +219,11 @@ def generate_key(name: str) -> tuple[str, str]:
     return signer_key, Signer.from_key(signer_key).verifier_key
 
 
-class Signer:
-    """Signs note texts with an Ed25519 key (signature type 0x01)."""
+class SigningKey:
+    """An Ed25519 signing key of one signature type, with its name, id and verifier key."""
 
     __slots__ = ("_key", "key_id", "name", "verifier_key")
+    signature_type: ClassVar[int] = ED25519
 
     def __init__(self, name: str, key_id: int, key: Ed25519PrivateKey, verifier_key: str) -> None:
         self.name = name
@@ -231,21 +232,19 @@ class Signer:
         self._key = key
 
     @classmethod
-    def from_key(cls, signer_key: str) -> Signer:
-        name, key_id, key, public_key = load_private_key(signer_key, ED25519)
-        return cls(name, key_id, key, format_key(name, key_id, ED25519, public_key))
-
-    def sign(self, message: bytes) -> bytes:
-        return self._key.sign(message)
+    def from_key(cls, signer_key: str) -> Self:
+        name, key_id, key, public_key = load_private_key(signer_key, cls.signature_type)
+        return cls(name, key_id, key, format_key(name, key_id, cls.signature_type, public_key))
 
     def __repr__(self) -> str:
-        return f"Signer({self.name}+{self.key_id:08x})"
+        return f"{type(self).__name__}({self.name}+{self.key_id:08x})"
 
 
-class Verifier:
-    """Checks Ed25519 note signatures (signature type 0x01) of one key."""
+class VerifyingKey:
+    """An Ed25519 public key of one signature type, read from its verifier key string."""
 
     __slots__ = ("_key", "key_id", "name", "verifier_key")
+    signature_type: ClassVar[int] = ED25519
 
     def __init__(self, name: str, key_id: int, key: Ed25519PublicKey, verifier_key: str) -> None:
         self.name = name
@@ -254,15 +253,30 @@ class Verifier:
         self._key = key
 
     @classmethod
-    def from_key(cls, verifier_key: str) -> Verifier:
-        name, key_id, key = load_public_key(verifier_key, ED25519)
+    def from_key(cls, verifier_key: str) -> Self:
+        name, key_id, key = load_public_key(verifier_key, cls.signature_type)
         return cls(name, key_id, key, verifier_key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.verifier_key})"
+
+
+class Signer(SigningKey):
+    """Signs note texts with an Ed25519 key (signature type 0x01)."""
+
+    __slots__ = ()
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+
+class Verifier(VerifyingKey):
+    """Checks Ed25519 note signatures (signature type 0x01) of one key."""
+
+    __slots__ = ()
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         return verify_ed25519(self._key, message, signature)
-
-    def __repr__(self) -> str:
-        return f"Verifier({self.verifier_key})"
 
 
 # -- notes -----------------------------------------------------------------------------------
