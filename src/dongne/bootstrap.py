@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.log_keys import load_signer
+from dongne.adapters.secrets import Secrets
 from dongne.adapters.witness_client import HttpWitness
 from dongne.config import Settings
 from dongne.services.unit_of_work import UnitOfWork
@@ -24,6 +25,17 @@ class App:
     engine: Engine
     uow: UnitOfWork
     _signer: Signer | None = field(default=None, init=False, repr=False)
+    _secrets: Secrets | None = field(default=None, init=False, repr=False)
+
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is None:
+            self._secrets = Secrets.from_settings(self.settings)
+        return self._secrets
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work of its own: one per request or thread (a unit of work is not shared)."""
+        return UnitOfWork(self.engine)
 
     def reader(self) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///dongne.db"
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused in production
+"""The secrets' default: fine on a laptop, refused when ``DONGNE_ENVIRONMENT=production``."""
 
 
 class Settings(BaseSettings):
@@ -16,6 +20,20 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite in the working directory unless set",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    environment: Literal["development", "production"] = "development"
+
+    pin_hmac_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
+        description="keys the HMAC that stores payment PINs; kept outside the database",
+    )
+    identity_hmac_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET),
+        description="keys the HMAC that stores national identity numbers and CIs",
+    )
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    pin_attempts_max: int = Field(default=5, ge=1, le=20)
+    payment_code_seconds: int = Field(default=180, ge=30, le=600)
+    webhook_retry_max: int = Field(default=8, ge=1, le=30)
 
     log_origin: str = Field(
         default="dongne.localhost/log",
@@ -43,3 +61,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="SHA-256 (hex) of the bearer tokens that may read entry bundles",
     )
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Self:
+        if self.environment == "production":
+            for name in ("pin_hmac_key", "identity_hmac_key"):
+                secret: SecretStr = getattr(self, name)
+                if secret.get_secret_value() == DEVELOPMENT_SECRET:
+                    raise ValueError(f"DONGNE_{name.upper()} must be set in production")
+        return self

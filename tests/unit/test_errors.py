@@ -8,6 +8,7 @@ import re
 import pytest
 
 import dongne.adapters.log_keys
+import dongne.domain.access
 import dongne.domain.leaf
 import dongne.services.log
 import dongne.tlog.errors
@@ -37,6 +38,7 @@ ERROR_CLASSES = every_error_class()
 
 def test_the_error_tree_holds_every_error_defined_anywhere() -> None:
     modules = (errors, dongne.tlog.errors, dongne.domain.leaf, dongne.services.log)
+    modules = (*modules, dongne.domain.access)
     defined = {
         obj
         for module in (*modules, dongne.adapters.log_keys)

@@ -43,6 +43,12 @@ class InvalidInput(DongneError):
     code = "INVALID_INPUT"
 
 
+class IdempotencyKeyRequired(InvalidInput):
+    """A request that moves money came without an Idempotency-Key."""
+
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+
+
 class InvalidAmount(InvalidInput):
     """An amount is not a positive whole number of won."""
 

@@ -118,7 +118,7 @@ def register_citizen(
             uow.records.region(home_region_id)
         uow.records.region(wallet_region_id)
         citizen_id = uow.records.add_citizen(name.strip(), phone, home_region_id, now)
-        wallet_id = _open_wallet(uow, citizen_id, wallet_region_id, now)
+        wallet_id = open_wallet_for(uow, citizen_id, wallet_region_id, now)
         return CitizenResult(citizen_id, wallet_id, wallet_region_id)
 
     request = {
@@ -146,7 +146,9 @@ def open_wallet(
     def action() -> CitizenResult:
         uow.records.citizen_exists(citizen_id)
         uow.records.region(region_id)
-        return CitizenResult(citizen_id, _open_wallet(uow, citizen_id, region_id, now), region_id)
+        return CitizenResult(
+            citizen_id, open_wallet_for(uow, citizen_id, region_id, now), region_id
+        )
 
     return run_once(
         uow,
@@ -159,7 +161,8 @@ def open_wallet(
     )
 
 
-def _open_wallet(uow: UnitOfWork, citizen_id: int, region_id: int, now: datetime) -> int:
+def open_wallet_for(uow: UnitOfWork, citizen_id: int, region_id: int, now: datetime) -> int:
+    """Open a wallet inside the caller's open unit of work; returns the wallet id."""
     # The wallet account is keyed by citizen: a wallet's id isn't known before its row exists.
     account = uow.ledger.account(region_id, AccountType.WALLET, f"citizen-{citizen_id}")
     return uow.records.add_wallet(citizen_id, region_id, account.id, now)

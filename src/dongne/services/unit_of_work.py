@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from dongne.adapters.db.access_records import AccessRecords
 from dongne.adapters.db.engine import is_postgres
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.log_store import LogStore
@@ -19,6 +20,7 @@ class UnitOfWork:
     records: Records
     ledger: LedgerStore
     log: LogStore
+    access: AccessRecords
     connection: Connection
 
     def __init__(self, engine: Engine, *, read_only: bool = False):
@@ -43,6 +45,7 @@ class UnitOfWork:
         self.records = Records(connection, self._program_cache)
         self.ledger = LedgerStore(connection, self._pending_accounts)
         self.log = LogStore(connection)
+        self.access = AccessRecords(connection)
         return self
 
     def __exit__(

@@ -396,3 +396,7 @@ log_cosignatures = Table(
     Column("signature_line", Text, nullable=False),
     Column("received_at", Timestamp, nullable=False),
 )
+
+# People, keys and payment channels live in their own module; importing it here registers
+# them on ``metadata`` wherever the schema is used (migrations, tests).
+from dongne.adapters.db import access_tables  # noqa: E402, F401

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from dongne.bootstrap import App
 from dongne.entrypoints.api import log_routes
 from dongne.entrypoints.api.errors import install_error_handlers
+from dongne.entrypoints.api.v1 import accounts as v1_accounts
 
 logger = logging.getLogger("dongne.publisher")
 IDLE_POLL_SECONDS = 0.2
@@ -65,4 +66,5 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.state.dongne = application
     install_error_handlers(api)
     api.include_router(log_routes.router)
+    api.include_router(v1_accounts.router, prefix="/api/v1")
     return api

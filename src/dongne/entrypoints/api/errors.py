@@ -6,21 +6,39 @@ handler answers with the status its class maps to and the error's stable ``code`
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from dongne.domain.errors import Conflict, DongneError, InvalidInput, NotFound, RuleViolation
+from dongne.domain.access import Forbidden, PinIncorrect, PinLocked, PinNotSet, Unauthenticated
+from dongne.domain.errors import (
+    Conflict,
+    DongneError,
+    InvalidInput,
+    LedgerUnbalanced,
+    NotFound,
+    RuleViolation,
+)
 from dongne.tlog.errors import VerificationFailed
 
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (PinIncorrect, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PinNotSet, 409),
     (RuleViolation, 422),
     (VerificationFailed, 422),
+    (PinLocked, 423),
+    (LedgerUnbalanced, 500),
 )
+"""Checked in order: the first class the error is an instance of gives the status."""
 
 
 def status_of(error: DongneError) -> int:
@@ -38,8 +56,29 @@ def problem(status: int, code: str, title: str, detail: str, **extra: object) ->
 def install_error_handlers(api: FastAPI) -> None:
     async def handle(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, DongneError)  # noqa: S101 - registered for DongneError only
-        return problem(
+        response = problem(
             status_of(error), error.code, type(error).__name__, error.message, **error.details
+        )
+        if isinstance(error, Unauthenticated):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    async def handle_validation(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for it only
+        fields = [_field_error(item) for item in error.errors()]
+        first = fields[0] if fields else {"field": "", "message": "invalid request"}
+        return problem(
+            422,
+            "INVALID_REQUEST",
+            "Invalid request",
+            f"{first['field']}: {first['message']}",
+            errors=fields,
         )
 
     api.add_exception_handler(DongneError, handle)
+    api.add_exception_handler(RequestValidationError, handle_validation)
+
+
+def _field_error(item: Any) -> dict[str, str]:
+    location = [str(part) for part in item.get("loc", ()) if part not in {"body", "query"}]
+    return {"field": ".".join(location), "message": str(item.get("msg", "invalid"))}

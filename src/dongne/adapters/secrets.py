@@ -1,0 +1,70 @@
+"""Hashing of what must never be stored in clear, with the keys kept outside the database.
+
+- Passwords: argon2id (slow on purpose; only at log-in).
+- Payment PINs: HMAC-SHA256 keyed with ``DONGNE_PIN_HMAC_KEY``. A 6-digit PIN has a million
+  values, so a slow hash would not stop offline guessing, and argon2 on every payment would cap
+  throughput at tens per second; the key outside the database is what protects a stolen table.
+  The user id is part of the message, so equal PINs do not look equal.
+- Identity numbers and CIs: HMAC-SHA256 keyed with ``DONGNE_IDENTITY_HMAC_KEY``, so they can be
+  matched without being kept.
+- Bearer tokens, API keys, payment codes: SHA-256 of a random value shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from dongne.config import Settings
+
+
+@dataclass(frozen=True)
+class Secrets:
+    pin_key: bytes
+    identity_key: bytes
+    passwords: PasswordHasher = field(default_factory=PasswordHasher)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Secrets:
+        return cls(
+            pin_key=settings.pin_hmac_key.get_secret_value().encode(),
+            identity_key=settings.identity_hmac_key.get_secret_value().encode(),
+        )
+
+    def hash_password(self, password: str) -> str:
+        return self.passwords.hash(password)
+
+    def password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.passwords.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def pin_digest(self, user_id: int, pin: str) -> str:
+        return hmac.new(self.pin_key, f"{user_id}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+    def identity_digest(self, identity_number: str) -> str:
+        normalized = identity_number.replace("-", "").strip()
+        return hmac.new(self.identity_key, normalized.encode(), hashlib.sha256).hexdigest()
+
+    def code_digest(self, code: str) -> str:
+        return hmac.new(self.pin_key, f"code:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_token(prefix: str) -> tuple[str, str]:
+    """A random bearer token or API key and the SHA-256 (hex) that is stored."""
+    token = f"{prefix}_{secrets.token_urlsafe(32)}"
+    return token, token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digests_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)

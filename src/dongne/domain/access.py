@@ -1,0 +1,145 @@
+"""Who is asking, and what they may do: the principal behind every API call.
+
+Six kinds of caller: a citizen, a merchant's owner or staff, a region's official (viewer,
+operator or approver), the platform operator, a partner app (API key, scoped to one region and
+to named operations), or nobody. Every rule about who may touch what is a method here, so the
+routes stay thin and the authorization matrix test can read the rules from one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dongne.domain.errors import DongneError, InvalidInput
+
+
+class Unauthenticated(DongneError):
+    """No credentials, or credentials that are wrong, expired or revoked."""
+
+    code = "AUTHENTICATION_REQUIRED"
+
+
+class Forbidden(DongneError):
+    """The caller is known but may not do this (or see this: it is reported as not theirs)."""
+
+    code = "FORBIDDEN"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "INVALID_CREDENTIALS"
+
+
+class PinIncorrect(DongneError):
+    """A wrong payment PIN; ``details['attempts_left']`` says how many remain."""
+
+    code = "PIN_INCORRECT"
+
+
+class PinLocked(DongneError):
+    """Too many wrong PINs: payments are locked until the PIN is reset with the password."""
+
+    code = "PIN_LOCKED"
+
+
+class PinNotSet(DongneError):
+    code = "PIN_NOT_SET"
+
+
+class UserKind(StrEnum):
+    CITIZEN = "citizen"
+    MERCHANT = "merchant"
+    OFFICIAL = "official"
+    OPERATOR = "operator"
+    PARTNER = "partner"
+
+
+class OfficialRole(StrEnum):
+    VIEWER = "viewer"
+    """Reads the region's data."""
+    OPERATOR = "operator"
+    """Also runs the region's day-to-day work (merchants, programs, partners)."""
+    APPROVER = "approver"
+    """Also approves what needs a second pair of eyes (disbursements, settlement holds)."""
+
+
+OFFICIAL_RANK = {OfficialRole.VIEWER: 0, OfficialRole.OPERATOR: 1, OfficialRole.APPROVER: 2}
+
+
+class MerchantRole(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+class PartnerScope(StrEnum):
+    PAYMENT_INTENTS = "payment_intents"
+    STEPS = "steps"
+
+
+PIN = re.compile(r"\d{6}")
+MIN_PASSWORD_LENGTH = 10
+
+
+def check_pin(pin: str) -> str:
+    if not PIN.fullmatch(pin):
+        raise InvalidInput("a payment PIN is exactly 6 digits", field="pin")
+    if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
+        raise InvalidInput("a payment PIN may not be one repeated digit or a run", field="pin")
+    return pin
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    return password
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: UserKind
+    user_id: int | None = None
+    region_id: int | None = None
+    citizen_id: int | None = None
+    merchant_id: int | None = None
+    role: str | None = None
+    partner_id: int | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    def citizen(self) -> int:
+        """The caller's citizen id; only citizens may act as one."""
+        if self.kind is not UserKind.CITIZEN or self.citizen_id is None:
+            raise Forbidden("only a citizen may do this")
+        return self.citizen_id
+
+    def merchant(self, merchant_id: int | None = None, *, owner: bool = False) -> int:
+        """The caller's merchant id, checked against ``merchant_id`` when one is named."""
+        if self.kind is not UserKind.MERCHANT or self.merchant_id is None:
+            raise Forbidden("only a merchant's account may do this")
+        if merchant_id is not None and merchant_id != self.merchant_id:
+            raise Forbidden("this is another merchant's")
+        if owner and self.role != MerchantRole.OWNER:
+            raise Forbidden("only the merchant's owner may do this")
+        return self.merchant_id
+
+    def official(self, region_id: int, *, at_least: OfficialRole = OfficialRole.VIEWER) -> None:
+        """Officials act in their own region only; the operator acts everywhere."""
+        if self.kind is UserKind.OPERATOR:
+            return
+        if self.kind is not UserKind.OFFICIAL or self.region_id != region_id:
+            raise Forbidden("only an official of this region may do this")
+        if OFFICIAL_RANK[OfficialRole(self.role or OfficialRole.VIEWER)] < OFFICIAL_RANK[at_least]:
+            raise Forbidden(f"this needs the {at_least.value} role or higher")
+
+    def operator(self) -> None:
+        if self.kind is not UserKind.OPERATOR:
+            raise Forbidden("only the platform operator may do this")
+
+    def partner(self, scope: PartnerScope) -> int:
+        if self.kind is not UserKind.PARTNER or self.partner_id is None:
+            raise Forbidden("only a partner app may do this")
+        if scope.value not in self.scopes:
+            raise Forbidden(f"this API key is not scoped for {scope.value}")
+        return self.partner_id

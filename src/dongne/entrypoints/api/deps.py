@@ -1,0 +1,69 @@
+"""What every route needs: the app, the caller, the idempotency key, the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from dongne.bootstrap import App
+from dongne.domain.access import Principal, Unauthenticated
+from dongne.domain.errors import IdempotencyKeyRequired, InvalidInput
+from dongne.services import accounts
+from dongne.services.unit_of_work import UnitOfWork
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+def application(request: Request) -> App:
+    app: App = request.app.state.dongne
+    return app
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def unit_of_work(app: Annotated[App, Depends(application)]) -> UnitOfWork:
+    return app.unit_of_work()
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send 'Authorization: Bearer <token or API key>'")
+    return token.strip()
+
+
+def caller(
+    app: Annotated[App, Depends(application)],
+    token: Annotated[str, Depends(bearer_token)],
+) -> Principal:
+    return accounts.authenticate(app.unit_of_work(), token=token, now=now())
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Any unique string up to 200 characters; a retry with the same key"
+            " and body returns the first response, with another body a 409.",
+        ),
+    ] = None,
+) -> str:
+    if key is None or not key.strip():
+        raise IdempotencyKeyRequired("this request moves money: send an Idempotency-Key header")
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInput(
+            f"an Idempotency-Key has at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+        )
+    return key.strip()
+
+
+AppDep = Annotated[App, Depends(application)]
+UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
+CallerDep = Annotated[Principal, Depends(caller)]
+KeyDep = Annotated[str, Depends(idempotency_key)]
+TokenDep = Annotated[str, Depends(bearer_token)]

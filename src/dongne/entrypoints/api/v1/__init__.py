@@ -1,0 +1,1 @@
+"""``/api/v1``: the service citizens' phones, merchants' counters, city offices and partners use."""
