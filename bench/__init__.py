@@ -3,4 +3,8 @@
 Payments and purchases go through the same use cases the CLI calls, one database transaction
 each, on SQLite and on PostgreSQL, sequentially and with parallel clients. Every PostgreSQL
 figure is set against ``pgbench``'s TPC-B-like run on the same server in the same run.
+
+The verifiable log (``bench.log``) is measured against raw ``hashlib`` in the same run: the
+tree alone, the sequencer through each database, inclusion proofs and the audit.
+``python -m bench --only log`` runs that part alone.
 """

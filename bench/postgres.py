@@ -52,6 +52,22 @@ class ScratchDatabase:
             version = connection.execute("SHOW server_version").fetchone()
         return str(version[0]) if version else "?"
 
+    def create_from(self, template: str) -> None:
+        """Create the database as a copy of ``template``, which no one may be connected to."""
+        with self._admin() as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(self.name)))
+            # FILE_COPY (PostgreSQL 15+) copies files instead of writing the copy to the WAL.
+            strategy = " STRATEGY FILE_COPY" if connection.info.server_version >= 150000 else ""
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}" + strategy)
+            connection.execute(create.format(sql.Identifier(self.name), sql.Identifier(template)))
+
+    def server_version(self) -> str:
+        """The server's version; raises psycopg.OperationalError when it is unreachable."""
+        with self._admin() as connection:
+            version = connection.execute("SHOW server_version").fetchone()
+        return str(version[0]) if version else "?"
+
     def drop(self) -> None:
         with self._admin() as connection:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")

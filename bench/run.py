@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event
 
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
+from bench.log import LogBench, LogSettings, log_notes, log_table
 from bench.postgres import ScratchDatabase
 from bench.world import PAYMENT_WON, PURCHASE_WON, Provisioner, WalletSupply
 from dongne.adapters.db.engine import make_engine, migrate
@@ -29,6 +30,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
+PARTS = ("ledger", "log")
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -39,6 +41,8 @@ class Settings:
     duration_s: float
     pgbench_s: int
     processes: bool
+    quick: bool = False
+    parts: tuple[str, ...] = PARTS
 
 
 @dataclass
@@ -51,7 +55,16 @@ class Results:
 
 def parse_arguments(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smoke run: ~1.5 s per figure")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: ~1.5 s per figure, the log's counts divided by 20",
+    )
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        help="run one part: the ledger's services (vs pgbench) or the verifiable log",
+    )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 8)")
     parser.add_argument("--clients", type=int, default=8, help="parallel clients (default 8)")
     parser.add_argument(
@@ -66,6 +79,8 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         duration_s=arguments.duration or (1.5 if arguments.quick else 8.0),
         pgbench_s=2 if arguments.quick else 10,
         processes=not arguments.no_processes,
+        quick=arguments.quick,
+        parts=(arguments.only,) if arguments.only else PARTS,
     )
 
 
@@ -354,13 +369,26 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(settings, console)
     started = time.monotonic()
     load_before = os.getloadavg()[0]
-    bench.sqlite()
-    bench.postgres()
-    bench.results.notes.append(
-        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the"
-        " end (beyond the bench's own clients, that is other work on this machine)"
+    load_note = (
+        f"1-minute load average {load_before:.1f} at the start, {{:.1f}} at the end (beyond the"
+        " bench's own clients, that is other work on this machine)"
     )
-    report(bench.results, settings, console)
+    failed = False
+    if "ledger" in settings.parts:
+        bench.sqlite()
+        bench.postgres()
+        bench.results.notes.append(load_note.format(os.getloadavg()[0]))
+        report(bench.results, settings, console)
+        failed = any(m.failures for m in bench.results.measurements)
+    if "log" in settings.parts:
+        log_started = time.monotonic()
+        log = LogBench(LogSettings.for_run(quick=settings.quick), console, bench.now)
+        log_results = log.run()
+        console.print()
+        console.print(log_table(log_results))
+        for note in [*log_notes(log_results), load_note.format(os.getloadavg()[0])]:
+            console.print(f"[dim]• {note}[/dim]")
+        console.print(f"[dim]• the log's part: {time.monotonic() - log_started:.0f} s[/dim]")
+        failed = failed or not log_results.audits_passed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
-    failed = any(m.failures for m in bench.results.measurements)
     return 1 if failed else 0

@@ -104,25 +104,56 @@ def _sequence_batch(
         if not queued:
             return 0
         tree = CompactRange.from_bytes(old_size, right_edge)
-        leaves = []
-        tiles: dict[tuple[int, int], tuple[int, bytearray]] = {}
+        leaves: list[StoredLeaf] = []
         for transaction in queued:
             salt = random_bytes(SALT_SIZE)
             hashed = leaf_hash(leaf_bytes(transaction, salt))
             leaves.append(
                 StoredLeaf(
-                    tree.size, transaction.transaction_id, transaction.region_id, salt, hashed
+                    old_size + len(leaves),
+                    transaction.transaction_id,
+                    transaction.region_id,
+                    salt,
+                    hashed,
                 )
             )
-            for height, index, node in tree.append(hashed):
-                if height % TILE_HEIGHT == 0:
-                    level, tile_index, position = tile_for_node(height, index)
-                    tiles.setdefault((level, tile_index), (position, bytearray()))[1].extend(node)
+        tiles = append_to_tree(tree, [leaf.leaf_hash for leaf in leaves])
         uow.log.add_leaves(leaves, now)
-        uow.log.extend_tiles({key: (first, bytes(data)) for key, (first, data) in tiles.items()})
+        uow.log.extend_tiles(tiles)
         uow.log.save_state(old_size=old_size, tree_size=tree.size, right_edge=tree.to_bytes())
         uow.commit()
         return len(queued)
+
+
+def append_to_tree(
+    tree: CompactRange, leaf_hashes: Sequence[bytes]
+) -> dict[tuple[int, int], tuple[int, bytes]]:
+    """Append leaf hashes to the tree; return the hashes they add to tiles, as
+    (level, tile index) -> (position of the first one added, the hashes).
+
+    Level 0 holds the leaf hashes themselves, so they are cut into tiles in one go; only the
+    nodes at heights 8, 16, ... are gathered one by one as the appends complete them.
+    """
+    first = tree.size
+    upper: dict[tuple[int, int], tuple[int, bytearray]] = {}
+    for hashed in leaf_hashes:
+        # append lists the nodes it completed by height, from the leaf (height 0) up.
+        for height, index, node in tree.append(hashed)[TILE_HEIGHT::TILE_HEIGHT]:
+            level, tile_index, position = tile_for_node(height, index)
+            upper.setdefault((level, tile_index), (position, bytearray()))[1].extend(node)
+    tiles: dict[tuple[int, int], tuple[int, bytes]] = {}
+    hashes = b"".join(leaf_hashes)
+    start = first
+    while start < tree.size:
+        tile_index, position = divmod(start, TILE_WIDTH)
+        stop = min(tree.size, (tile_index + 1) * TILE_WIDTH)
+        tiles[(0, tile_index)] = (
+            position,
+            hashes[(start - first) * HASH_SIZE : (stop - first) * HASH_SIZE],
+        )
+        start = stop
+    tiles.update({key: (position, bytes(data)) for key, (position, data) in upper.items()})
+    return tiles
 
 
 def sign_checkpoint(

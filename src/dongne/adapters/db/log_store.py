@@ -8,7 +8,7 @@ IMMEDIATE`` already took. The state row is also read ``FOR UPDATE`` as a second 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,18 +61,32 @@ class StoredCheckpoint:
     signed_at: datetime
 
 
-_TRANSACTIONS_WITH_ENTRIES = (
+# A transaction's head and its entries are read apart: joined, every entry row would repeat
+# the head, and its timestamp would be converted once per entry.
+_TRANSACTIONS_BETWEEN = (
     select(
         ledger_transactions.c.id,
         ledger_transactions.c.region_id,
         ledger_transactions.c.kind,
         ledger_transactions.c.created_at,
         ledger_transactions.c.idempotency_key,
-        ledger_entries.c.account_id,
-        ledger_entries.c.amount_won,
     )
-    .join(ledger_entries, ledger_entries.c.transaction_id == ledger_transactions.c.id)
-    .order_by(ledger_transactions.c.id, ledger_entries.c.account_id)
+    .where(ledger_transactions.c.id.between(bindparam("b_low"), bindparam("b_high")))
+    .order_by(ledger_transactions.c.id)
+)
+_ENTRIES_BETWEEN = (
+    select(
+        ledger_entries.c.transaction_id, ledger_entries.c.account_id, ledger_entries.c.amount_won
+    )
+    .where(ledger_entries.c.transaction_id.between(bindparam("b_low"), bindparam("b_high")))
+    .order_by(ledger_entries.c.transaction_id, ledger_entries.c.account_id)
+)
+_LEAF_COLUMNS = (
+    log_leaves.c.leaf_index,
+    log_leaves.c.transaction_id,
+    log_leaves.c.region_id,
+    log_leaves.c.salt,
+    log_leaves.c.leaf_hash,
 )
 
 
@@ -139,11 +153,29 @@ class LogStore:
         return self.transactions(ids) if ids else []
 
     def transactions(self, ids: Sequence[int]) -> list[QueuedTransaction]:
-        rows = self.connection.execute(
-            _TRANSACTIONS_WITH_ENTRIES.where(ledger_transactions.c.id.between(min(ids), max(ids)))
-        ).all()
+        """The transactions with these ids that have entries, by id; entries by account."""
+        bounds = {"b_low": min(ids), "b_high": max(ids)}
         wanted = set(ids)
-        return _group_entries(row for row in rows if row.id in wanted)
+        entries: dict[int, list[Posting]] = {}
+        for transaction_id, account_id, amount_won in self.connection.execute(
+            _ENTRIES_BETWEEN, bounds
+        ).all():
+            if transaction_id in wanted:
+                entries.setdefault(transaction_id, []).append(Posting(account_id, amount_won))
+        return [
+            QueuedTransaction(
+                transaction_id=transaction_id,
+                region_id=region_id,
+                kind=kind,
+                created_at=created_at,
+                idempotency_key=idempotency_key,
+                entries=tuple(entries[transaction_id]),
+            )
+            for transaction_id, region_id, kind, created_at, idempotency_key in (
+                self.connection.execute(_TRANSACTIONS_BETWEEN, bounds).all()
+            )
+            if transaction_id in entries
+        ]
 
     def add_leaves(self, leaves: Sequence[StoredLeaf], at: datetime) -> None:
         self.connection.execute(
@@ -195,13 +227,13 @@ class LogStore:
 
     def leaf_of_transaction(self, transaction_id: int) -> StoredLeaf | None:
         row = self.connection.execute(
-            select(log_leaves).where(log_leaves.c.transaction_id == transaction_id)
+            select(*_LEAF_COLUMNS).where(log_leaves.c.transaction_id == transaction_id)
         ).first()
         return _leaf(row) if row else None
 
     def leaves(self, start: int, stop: int) -> list[StoredLeaf]:
         rows = self.connection.execute(
-            select(log_leaves)
+            select(*_LEAF_COLUMNS)
             .where(log_leaves.c.leaf_index >= start, log_leaves.c.leaf_index < stop)
             .order_by(log_leaves.c.leaf_index)
         ).all()
@@ -276,33 +308,7 @@ _READ_TILE = select(log_tiles.c.hashes).where(
 )
 
 
-def _group_entries(rows: Iterable[Any]) -> list[QueuedTransaction]:
-    grouped: list[QueuedTransaction] = []
-    current: list[Posting] = []
-    head: Any = None
-    for row in rows:
-        if head is None or row.id != head.id:
-            if head is not None:
-                grouped.append(_queued(head, current))
-            head, current = row, []
-        current.append(Posting(row.account_id, row.amount_won))
-    if head is not None:
-        grouped.append(_queued(head, current))
-    return grouped
-
-
-def _queued(row: Row[Any], entries: list[Posting]) -> QueuedTransaction:
-    return QueuedTransaction(
-        transaction_id=row.id,
-        region_id=row.region_id,
-        kind=row.kind,
-        created_at=row.created_at,
-        idempotency_key=row.idempotency_key,
-        entries=tuple(entries),
-    )
-
-
-def _leaf(row: Row[Any]) -> StoredLeaf:
+def _leaf(row: Any) -> StoredLeaf:
     return StoredLeaf(
         leaf_index=row.leaf_index,
         transaction_id=row.transaction_id,
