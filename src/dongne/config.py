@@ -62,6 +62,24 @@ class Settings(BaseSettings):
         description="SHA-256 (hex) of the bearer tokens that may read entry bundles",
     )
 
+    sale_queue_admissions_per_second: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="buyers the sale queue admits per second during a sale; 0 turns it off",
+    )
+    sale_queue_burst: int = Field(
+        default=100, ge=0, description="buyers admitted at once when a sale window opens"
+    )
+    sale_queue_month_start_days: int = Field(
+        default=3, ge=0, le=28, description="the first N Seoul days of a month are a sale"
+    )
+    sale_queue_abandon_seconds: int = Field(
+        default=30, ge=5, le=3600, description="a waiting buyer silent this long loses their place"
+    )
+    sale_queue_admission_seconds: int = Field(
+        default=120, ge=10, le=3600, description="how long an admitted buyer has to buy"
+    )
+
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:
         if self.environment == "production":

@@ -241,3 +241,114 @@ class LedgerUnbalanced(DongneError):
     """A ledger transaction's postings did not sum to zero: a bug, never user input."""
 
     code = "LEDGER_UNBALANCED"
+
+
+class PaymentIntentNotFound(NotFound):
+    """No such payment intent, or one another partner (or citizen) created or approved."""
+
+    code = "PAYMENT_INTENT_NOT_FOUND"
+
+
+class DuplicateOrderReference(Conflict):
+    """The partner already created a payment intent for this order reference."""
+
+    code = "DUPLICATE_ORDER_REFERENCE"
+
+
+class PaymentIntentUnexpectedState(Conflict):
+    """The payment intent's status does not allow this step (``details['status']`` says which)."""
+
+    code = "PAYMENT_INTENT_UNEXPECTED_STATE"
+
+
+class PaymentIntentAlreadyCaptured(PaymentIntentUnexpectedState):
+    """A capture of a payment intent that was already captured: a payment is captured once."""
+
+    code = "PAYMENT_INTENT_ALREADY_CAPTURED"
+
+
+class CaptureExceedsAmount(RuleViolation):
+    """A capture of more than the payment intent's amount (the citizen approved no more)."""
+
+    code = "CAPTURE_EXCEEDS_AMOUNT"
+
+
+class RefundExceedsCaptured(RuleViolation):
+    """A refund of more than what is captured and not yet refunded."""
+
+    code = "REFUND_EXCEEDS_CAPTURED"
+
+
+class WebhookSignatureInvalid(InvalidInput):
+    """A webhook's ``Dongne-Signature`` header is malformed, does not match, or is too old."""
+
+    code = "WEBHOOK_SIGNATURE_INVALID"
+
+
+class InvalidCursor(InvalidInput):
+    """A pagination cursor that this API did not hand out (or that was altered)."""
+
+    code = "INVALID_CURSOR"
+
+
+class RecipientNotFound(NotFound):
+    """No citizen with that phone number has a wallet in the sender's region."""
+
+    code = "RECIPIENT_NOT_FOUND"
+
+
+class QrInvalid(InvalidInput):
+    """A scanned QR payload is not a well-formed dongne merchant code (EMVCo MPM)."""
+
+    code = "QR_INVALID"
+
+
+class QrCrcMismatch(QrInvalid):
+    """A scanned QR payload's CRC (tag 63) does not match: misread or altered."""
+
+    code = "QR_CRC_MISMATCH"
+
+
+class PaymentCodeNotFound(NotFound):
+    """No payment code matches what the merchant scanned."""
+
+    code = "PAYMENT_CODE_NOT_FOUND"
+
+
+class PaymentCodeUsed(Conflict):
+    """A one-time payment code has already paid once."""
+
+    code = "PAYMENT_CODE_USED"
+
+
+class PaymentCodeExpired(RuleViolation):
+    """A one-time payment code is past its expiry; the citizen shows a fresh one."""
+
+    code = "PAYMENT_CODE_EXPIRED"
+
+
+class PaymentRequestNotFound(NotFound):
+    """No remote payment request with this id is visible to the caller."""
+
+    code = "PAYMENT_REQUEST_NOT_FOUND"
+
+
+class PaymentRequestClosed(Conflict):
+    """A remote payment request was already paid or declined."""
+
+    code = "PAYMENT_REQUEST_CLOSED"
+
+
+class PaymentRequestExpired(RuleViolation):
+    """A remote payment request is past its expiry and can no longer be approved."""
+
+    code = "PAYMENT_REQUEST_EXPIRED"
+
+
+class SaleQueueWaiting(DongneError):
+    """A purchase during a sale from a wallet not yet admitted by the sale queue; the wallet
+    now holds a place in line (``details``: position, estimated_wait_seconds,
+    retry_after_seconds). Not a refusal: retrying after ``retry_after_seconds`` keeps the place.
+    """
+
+    code = "SALE_QUEUE_WAITING"

@@ -42,75 +42,13 @@ def pay_merchant(
     now = require_aware(now)
 
     def action() -> PaymentResult:
-        wallet = uow.records.wallet(wallet_id, lock=True)
-        program = uow.records.program(wallet.region_id)
-        program.check_payment_amount(amount_won)
-        merchant, payable_id = uow.records.merchant(merchant_id)
-        merchant.check_accepts_vouchers_of(wallet.region_id, program.excluded_categories)
-        lots = uow.records.wallet_lots(wallet_id)
-        takes = plan_payment(lots, amount_won, merchant, program.revenue_cap_won, now)
-        kinds = {lot.id: lot for lot in lots}
-        purchased_part = sum(t.amount_won for t in takes if kinds[t.lot_id].is_purchased_value)
-        month = seoul_month(now)
-        earns_cashback = purchased_part and program.bonus_mode is BonusMode.CASHBACK
-        cashback = program.cashback_won(
-            purchased_part,
-            seoul_day(now),
-            earned_this_month_won=(
-                uow.records.cashback_earned_won(wallet_id, month) if earns_cashback else 0
-            ),
-        )
-        budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
-        if cashback and uow.ledger.balance(budget.id) < cashback:
-            cashback = 0  # an exhausted budget pays no cashback; the payment itself goes ahead
-        holder = wallet_account(wallet.account_id)
-        payable = AccountRef.of(payable_id, AccountType.MERCHANT_PAYABLE)
-        transaction_id = uow.ledger.post(
-            region_id=wallet.region_id,
-            kind=TransactionKind.PAYMENT,
-            postings=[
-                Posting(holder.id, cashback - amount_won),
-                Posting(payable.id, amount_won),
-                Posting(budget.id, -cashback),
-            ],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={a.id: a for a in (holder, payable, budget)},
-            drawn_by_caller={budget.id: cashback},
-        )
-        uow.records.move_lots(
-            wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
-        )
-        cashback_lot_id = None
-        if cashback:
-            cashback_lot_id = uow.records.add_lot(
-                region_id=wallet.region_id,
-                wallet_id=wallet_id,
-                kind=LotKind.CASHBACK,
-                face_won=cashback,
-                paid_won=0,
-                acquired_at=now,
-                expires_at=now + timedelta(days=program.validity_days),
-                transaction_id=transaction_id,
-            )
-        payment_id = uow.records.add_payment(
-            takes,
-            region_id=wallet.region_id,
+        return pay_merchant_within(
+            uow,
             wallet_id=wallet_id,
             merchant_id=merchant_id,
             amount_won=amount_won,
-            cancelled_won=0,
-            purchased_value_won=purchased_part,
-            cashback_won=cashback,
-            cashback_clawed_won=0,
-            cashback_lot_id=cashback_lot_id,
-            month=month,
-            paid_at=now,
-            transaction_id=transaction_id,
-        )
-        uow.ledger.draw_last(budget, cashback)
-        return PaymentResult(
-            payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
+            idempotency_key=idempotency_key,
+            now=now,
         )
 
     request = {"wallet_id": wallet_id, "merchant_id": merchant_id, "amount_won": amount_won}
@@ -141,53 +79,12 @@ def cancel_payment(
         positive_won(amount_won)
 
     def action() -> PaymentCancellationResult:
-        payment = uow.records.payment(payment_id)
-        wallet = uow.records.wallet(payment.wallet_id, lock=True)
-        payment = uow.records.payment(payment_id)  # again, now that its wallet is locked
-        amount = (
-            amount_won if amount_won is not None else payment.amount_won - payment.cancelled_won
-        )
-        moves = _plan_cancellation(uow, payment, amount, now)
-        region = wallet.region_id
-        holder = wallet_account(wallet.account_id)
-        payable = AccountRef.of(
-            uow.records.merchant(payment.merchant_id)[1], AccountType.MERCHANT_PAYABLE
-        )
-        breakage = uow.ledger.account(region, AccountType.BREAKAGE)
-        budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
-        to_breakage = sum(r.to_citizen_won for r in moves.expired_returns)
-        to_budget = sum(r.to_budget_won for r in moves.expired_returns) + moves.clawback.total_won
-        to_wallet = sum(change.amount_won for change in moves.lot_changes)
-        transaction_id = uow.ledger.post(
-            region_id=region,
-            kind=TransactionKind.PAYMENT_CANCELLATION,
-            postings=[
-                Posting(payable.id, -amount),
-                Posting(holder.id, to_wallet),
-                Posting(breakage.id, to_breakage),
-                Posting(budget.id, to_budget),
-            ],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={a.id: a for a in (payable, holder, breakage, budget)},
-        )
-        uow.records.move_lots(region, transaction_id, moves.lot_changes)
-        uow.records.settle_offsets(moves.settled_offsets)
-        if payment.cashback_lot_id is not None:
-            uow.records.add_offsets(
-                region, payment.cashback_lot_id, moves.clawback.cuts, transaction_id
-            )
-        cancellation_id = uow.records.record_payment_cancellation(
+        return cancel_payment_within(
+            uow,
             payment_id=payment_id,
-            region_id=region,
-            returns=moves.allocation_returns,
-            amount_won=amount,
-            clawed_won=moves.clawback.total_won,
-            at=now,
-            transaction_id=transaction_id,
-        )
-        return PaymentCancellationResult(
-            payment_id, cancellation_id, transaction_id, amount, to_wallet, to_breakage + to_budget
+            amount_won=amount_won,
+            idempotency_key=idempotency_key,
+            now=now,
         )
 
     request = {"payment_id": payment_id, "amount_won": amount_won}
@@ -199,6 +96,147 @@ def cancel_payment(
         now=now,
         result_type=PaymentCancellationResult,
         action=action,
+    )
+
+
+def pay_merchant_within(
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    merchant_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    """``pay_merchant`` inside the caller's open unit of work, so a use case that pays as one
+    step of its own (a payment intent's approval) commits the payment with its other writes.
+    The caller runs it under ``run_once`` and commits."""
+    wallet = uow.records.wallet(wallet_id, lock=True)
+    program = uow.records.program(wallet.region_id)
+    program.check_payment_amount(amount_won)
+    merchant, payable_id = uow.records.merchant(merchant_id)
+    merchant.check_accepts_vouchers_of(wallet.region_id, program.excluded_categories)
+    lots = uow.records.wallet_lots(wallet_id)
+    takes = plan_payment(lots, amount_won, merchant, program.revenue_cap_won, now)
+    kinds = {lot.id: lot for lot in lots}
+    purchased_part = sum(t.amount_won for t in takes if kinds[t.lot_id].is_purchased_value)
+    month = seoul_month(now)
+    earns_cashback = purchased_part and program.bonus_mode is BonusMode.CASHBACK
+    cashback = program.cashback_won(
+        purchased_part,
+        seoul_day(now),
+        earned_this_month_won=(
+            uow.records.cashback_earned_won(wallet_id, month) if earns_cashback else 0
+        ),
+    )
+    budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
+    if cashback and uow.ledger.balance(budget.id) < cashback:
+        cashback = 0  # an exhausted budget pays no cashback; the payment itself goes ahead
+    holder = wallet_account(wallet.account_id)
+    payable = AccountRef.of(payable_id, AccountType.MERCHANT_PAYABLE)
+    transaction_id = uow.ledger.post(
+        region_id=wallet.region_id,
+        kind=TransactionKind.PAYMENT,
+        postings=[
+            Posting(holder.id, cashback - amount_won),
+            Posting(payable.id, amount_won),
+            Posting(budget.id, -cashback),
+        ],
+        at=now,
+        idempotency_key=idempotency_key,
+        accounts_by_id={a.id: a for a in (holder, payable, budget)},
+        drawn_by_caller={budget.id: cashback},
+    )
+    uow.records.move_lots(
+        wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
+    )
+    cashback_lot_id = None
+    if cashback:
+        cashback_lot_id = uow.records.add_lot(
+            region_id=wallet.region_id,
+            wallet_id=wallet_id,
+            kind=LotKind.CASHBACK,
+            face_won=cashback,
+            paid_won=0,
+            acquired_at=now,
+            expires_at=now + timedelta(days=program.validity_days),
+            transaction_id=transaction_id,
+        )
+    payment_id = uow.records.add_payment(
+        takes,
+        region_id=wallet.region_id,
+        wallet_id=wallet_id,
+        merchant_id=merchant_id,
+        amount_won=amount_won,
+        cancelled_won=0,
+        purchased_value_won=purchased_part,
+        cashback_won=cashback,
+        cashback_clawed_won=0,
+        cashback_lot_id=cashback_lot_id,
+        month=month,
+        paid_at=now,
+        transaction_id=transaction_id,
+    )
+    uow.ledger.draw_last(budget, cashback)
+    return PaymentResult(
+        payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
+    )
+
+
+def cancel_payment_within(
+    uow: UnitOfWork,
+    *,
+    payment_id: int,
+    amount_won: int | None,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentCancellationResult:
+    """``cancel_payment`` inside the caller's open unit of work (see ``pay_merchant_within``)."""
+    payment = uow.records.payment(payment_id)
+    wallet = uow.records.wallet(payment.wallet_id, lock=True)
+    payment = uow.records.payment(payment_id)  # again, now that its wallet is locked
+    amount = amount_won if amount_won is not None else payment.amount_won - payment.cancelled_won
+    moves = _plan_cancellation(uow, payment, amount, now)
+    region = wallet.region_id
+    holder = wallet_account(wallet.account_id)
+    payable = AccountRef.of(
+        uow.records.merchant(payment.merchant_id)[1], AccountType.MERCHANT_PAYABLE
+    )
+    breakage = uow.ledger.account(region, AccountType.BREAKAGE)
+    budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+    to_breakage = sum(r.to_citizen_won for r in moves.expired_returns)
+    to_budget = sum(r.to_budget_won for r in moves.expired_returns) + moves.clawback.total_won
+    to_wallet = sum(change.amount_won for change in moves.lot_changes)
+    transaction_id = uow.ledger.post(
+        region_id=region,
+        kind=TransactionKind.PAYMENT_CANCELLATION,
+        postings=[
+            Posting(payable.id, -amount),
+            Posting(holder.id, to_wallet),
+            Posting(breakage.id, to_breakage),
+            Posting(budget.id, to_budget),
+        ],
+        at=now,
+        idempotency_key=idempotency_key,
+        accounts_by_id={a.id: a for a in (payable, holder, breakage, budget)},
+    )
+    uow.records.move_lots(region, transaction_id, moves.lot_changes)
+    uow.records.settle_offsets(moves.settled_offsets)
+    if payment.cashback_lot_id is not None:
+        uow.records.add_offsets(
+            region, payment.cashback_lot_id, moves.clawback.cuts, transaction_id
+        )
+    cancellation_id = uow.records.record_payment_cancellation(
+        payment_id=payment_id,
+        region_id=region,
+        returns=moves.allocation_returns,
+        amount_won=amount,
+        clawed_won=moves.clawback.total_won,
+        at=now,
+        transaction_id=transaction_id,
+    )
+    return PaymentCancellationResult(
+        payment_id, cancellation_id, transaction_id, amount, to_wallet, to_breakage + to_budget
     )
 
 

@@ -20,6 +20,12 @@ from dongne.bootstrap import App
 from dongne.entrypoints.api import log_routes
 from dongne.entrypoints.api.errors import install_error_handlers
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
+from dongne.entrypoints.api.v1 import admin as v1_admin
+from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
+from dongne.entrypoints.api.v1 import payments as v1_payments
+from dongne.entrypoints.api.v1 import receipts as v1_receipts
+from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
+from dongne.entrypoints.api.v1 import wallets as v1_wallets
 
 logger = logging.getLogger("dongne.publisher")
 IDLE_POLL_SECONDS = 0.2
@@ -67,4 +73,10 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     install_error_handlers(api)
     api.include_router(log_routes.router)
     api.include_router(v1_accounts.router, prefix="/api/v1")
+    api.include_router(v1_payment_intents.router, prefix="/api/v1")
+    api.include_router(v1_admin.router, prefix="/api/v1")
+    api.include_router(v1_wallets.router, prefix="/api/v1")
+    api.include_router(v1_receipts.router, prefix="/api/v1")
+    api.include_router(v1_payments.router, prefix="/api/v1")
+    api.include_router(v1_sale_queue.router, prefix="/api/v1")
     return api

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dongne.domain.access import Forbidden, PinIncorrect, PinLocked, PinNotSet, Unauthenticated
 from dongne.domain.errors import (
@@ -20,6 +21,7 @@ from dongne.domain.errors import (
     LedgerUnbalanced,
     NotFound,
     RuleViolation,
+    SaleQueueWaiting,
 )
 from dongne.tlog.errors import VerificationFailed
 
@@ -36,6 +38,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (RuleViolation, 422),
     (VerificationFailed, 422),
     (PinLocked, 423),
+    (SaleQueueWaiting, 429),
     (LedgerUnbalanced, 500),
 )
 """Checked in order: the first class the error is an instance of gives the status."""
@@ -61,6 +64,8 @@ def install_error_handlers(api: FastAPI) -> None:
         )
         if isinstance(error, Unauthenticated):
             response.headers["WWW-Authenticate"] = "Bearer"
+        if "retry_after_seconds" in error.details:
+            response.headers["Retry-After"] = str(error.details["retry_after_seconds"])
         return response
 
     async def handle_validation(request: Request, error: Exception) -> JSONResponse:
@@ -75,8 +80,17 @@ def install_error_handlers(api: FastAPI) -> None:
             errors=fields,
         )
 
+    async def handle_http(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)  # noqa: S101 - registered for it only
+        response = problem(
+            error.status_code, f"HTTP_{error.status_code}", "HTTP error", str(error.detail)
+        )
+        response.headers.update(error.headers or {})
+        return response
+
     api.add_exception_handler(DongneError, handle)
     api.add_exception_handler(RequestValidationError, handle_validation)
+    api.add_exception_handler(StarletteHTTPException, handle_http)
 
 
 def _field_error(item: Any) -> dict[str, str]:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api.errors import problem
+from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import log
 from dongne.tlog.tiles import parse_entries_path, parse_tile_path
 
@@ -22,7 +23,7 @@ SHORT_LIVED = "public, max-age=5"
 TEXT = "text/plain; charset=utf-8"
 OCTETS = "application/octet-stream"
 
-router = APIRouter(prefix="/log", tags=["verifiable log"])
+router = APIRouter(prefix="/log", tags=["verifiable log"], responses=PROBLEMS)
 
 
 def _app(request: Request) -> App:

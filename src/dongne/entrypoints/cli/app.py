@@ -27,6 +27,7 @@ from dongne.entrypoints.cli.common import (
 )
 from dongne.entrypoints.cli.demo import run_demo
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
+from dongne.entrypoints.cli.webhook_commands import webhooks_app
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(log_app, name="log")
 app.add_typer(witness_app, name="witness")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(audit)
 app.command()(serve)
 

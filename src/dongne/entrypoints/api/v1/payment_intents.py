@@ -1,0 +1,209 @@
+"""Payment intents and refunds: partner apps take voucher payments for online orders.
+
+A partner creates an intent with its API key, the citizen approves it with the PIN (on a dongne
+page that calls ``/approve``), and the partner captures, cancels or refunds it. Every change is
+announced by a signed webhook. A partner only ever sees what it created.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from dongne.domain.access import PartnerScope
+from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.v1.problems import PROBLEMS
+from dongne.entrypoints.api.webhook_delivery import delivering_webhooks
+from dongne.services import payment_intents
+
+# Webhooks are delivered while these routes are served (see ``webhook_delivery``).
+router = APIRouter(tags=["payment intents"], lifespan=delivering_webhooks)
+
+
+class NewPaymentIntent(BaseModel):
+    merchant_id: int
+    amount_won: int = Field(gt=0, examples=[15_000])
+    order_reference: str = Field(min_length=1, max_length=100, examples=["order-2026-0001"])
+    return_url: str = Field(min_length=1, max_length=500, examples=["https://shop.example/done"])
+
+
+class Approval(BaseModel):
+    pin: str = Field(min_length=6, max_length=6)
+    wallet_id: int | None = Field(default=None, description="Your wallet in the intent's region")
+
+
+class Capture(BaseModel):
+    amount_won: int | None = Field(
+        default=None, gt=0, description="Capture part of the amount; the rest goes back"
+    )
+
+
+class NewRefund(BaseModel):
+    payment_intent: int
+    amount_won: int = Field(gt=0)
+
+
+class PaymentIntentOut(BaseModel):
+    id: int
+    object: str = "payment_intent"
+    partner_id: int
+    merchant_id: int
+    amount_won: int
+    order_reference: str
+    return_url: str
+    status: str
+    payment_id: int | None
+    captured_won: int
+    refunded_won: int
+    created_at: str
+    updated_at: str
+
+
+class PaymentIntentList(BaseModel):
+    data: list[PaymentIntentOut]
+    next_cursor: str | None
+
+
+class RefundOut(BaseModel):
+    id: int
+    object: str = "refund"
+    payment_intent_id: int
+    amount_won: int
+    status: str
+    created_at: str
+
+
+class RefundList(BaseModel):
+    data: list[RefundOut]
+
+
+def _out(intent: payment_intents.PaymentIntent) -> PaymentIntentOut:
+    return PaymentIntentOut(**vars(intent))
+
+
+@router.post(
+    "/payment_intents", status_code=201, response_model=PaymentIntentOut, responses=PROBLEMS
+)
+def create_payment_intent(
+    body: NewPaymentIntent, app: AppDep, caller: CallerDep, key: KeyDep
+) -> PaymentIntentOut:
+    """Create an intent for an order at a merchant of the partner's region."""
+    intent = payment_intents.create_payment_intent(
+        app.unit_of_work(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        merchant_id=body.merchant_id,
+        amount_won=body.amount_won,
+        order_reference=body.order_reference,
+        return_url=body.return_url,
+        idempotency_key=key,
+        now=now(),
+    )
+    return _out(intent)
+
+
+@router.get("/payment_intents", response_model=PaymentIntentList, responses=PROBLEMS)
+def list_payment_intents(
+    app: AppDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> PaymentIntentList:
+    """The partner's intents, newest first; pass ``next_cursor`` back for the next page."""
+    page = payment_intents.payment_intents_of_partner(
+        app.reader(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        limit=limit,
+        cursor=cursor,
+    )
+    return PaymentIntentList(data=[_out(i) for i in page.data], next_cursor=page.next_cursor)
+
+
+@router.get("/payment_intents/{intent_id}", response_model=PaymentIntentOut, responses=PROBLEMS)
+def get_payment_intent(intent_id: int, app: AppDep, caller: CallerDep) -> PaymentIntentOut:
+    """An intent, for the partner that created it or the citizen who approved it."""
+    return _out(payment_intents.payment_intent(app.reader(), intent_id=intent_id, viewer=caller))
+
+
+@router.post(
+    "/payment_intents/{intent_id}/approve", response_model=PaymentIntentOut, responses=PROBLEMS
+)
+def approve_payment_intent(
+    intent_id: int, body: Approval, app: AppDep, caller: CallerDep, key: KeyDep
+) -> PaymentIntentOut:
+    """The citizen approves with the payment PIN; the amount is held for the partner."""
+    intent = payment_intents.approve_payment_intent(
+        app.unit_of_work(),
+        app.secrets,
+        intent_id=intent_id,
+        citizen_id=caller.citizen(),
+        pin=body.pin,
+        wallet_id=body.wallet_id,
+        pin_attempts_max=app.settings.pin_attempts_max,
+        idempotency_key=key,
+        now=now(),
+    )
+    return _out(intent)
+
+
+@router.post(
+    "/payment_intents/{intent_id}/capture", response_model=PaymentIntentOut, responses=PROBLEMS
+)
+def capture_payment_intent(
+    intent_id: int, app: AppDep, caller: CallerDep, key: KeyDep, body: Capture | None = None
+) -> PaymentIntentOut:
+    """Capture all of the approved amount, or part of it; a payment is captured once."""
+    intent = payment_intents.capture_payment_intent(
+        app.unit_of_work(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        intent_id=intent_id,
+        amount_won=body.amount_won if body else None,
+        idempotency_key=key,
+        now=now(),
+    )
+    return _out(intent)
+
+
+@router.post(
+    "/payment_intents/{intent_id}/cancel", response_model=PaymentIntentOut, responses=PROBLEMS
+)
+def cancel_payment_intent(
+    intent_id: int, app: AppDep, caller: CallerDep, key: KeyDep
+) -> PaymentIntentOut:
+    """Cancel an intent that is not captured yet; a held amount goes back to the wallet."""
+    intent = payment_intents.cancel_payment_intent(
+        app.unit_of_work(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        intent_id=intent_id,
+        idempotency_key=key,
+        now=now(),
+    )
+    return _out(intent)
+
+
+@router.post("/refunds", status_code=201, response_model=RefundOut, responses=PROBLEMS)
+def create_refund(body: NewRefund, app: AppDep, caller: CallerDep, key: KeyDep) -> RefundOut:
+    """Refund part or all of what is captured and not yet refunded."""
+    refund = payment_intents.refund_payment_intent(
+        app.unit_of_work(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        intent_id=body.payment_intent,
+        amount_won=body.amount_won,
+        idempotency_key=key,
+        now=now(),
+    )
+    return RefundOut(**vars(refund))
+
+
+@router.get("/refunds", response_model=RefundList, responses=PROBLEMS)
+def list_refunds(
+    app: AppDep, caller: CallerDep, payment_intent: Annotated[int, Query()]
+) -> RefundList:
+    """The refunds of one of the partner's intents, oldest first."""
+    refunds = payment_intents.refunds_of_intent(
+        app.reader(),
+        partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
+        intent_id=payment_intent,
+    )
+    return RefundList(data=[RefundOut(**vars(r)) for r in refunds])

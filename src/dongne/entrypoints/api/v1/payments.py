@@ -1,0 +1,277 @@
+"""Every way to pay: the merchant's QR, the citizen's one-time code, remote payment requests."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from dongne.entrypoints.api import deps
+from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep
+from dongne.entrypoints.api.pagination import Page, PageDep, page_of
+from dongne.entrypoints.api.v1.problems import PROBLEMS
+from dongne.services import channels
+from dongne.services.results import PaymentResult
+
+router = APIRouter(tags=["payments"])
+
+NowDep = Annotated[datetime, Depends(deps.now)]
+"""The clock as a dependency, so tests move it with ``app.dependency_overrides``."""
+
+PIN_FIELD = Field(min_length=1, max_length=6, examples=["482916"])
+
+
+class MerchantQrOut(BaseModel):
+    payload: str = Field(description="EMVCo Merchant-Presented Mode payload (static)")
+    svg: str = Field(description="The QR code as an SVG document")
+
+
+class QrPayment(BaseModel):
+    payload: str = Field(min_length=1, max_length=512)
+    amount_won: int
+    pin: str = PIN_FIELD
+    wallet_id: int | None = Field(
+        default=None, description="Default: your wallet in the merchant's region"
+    )
+
+
+class PaymentOut(BaseModel):
+    payment_id: int
+    transaction_id: int
+    wallet_id: int
+    merchant_id: int
+    amount_won: int
+    purchased_value_won: int
+    cashback_won: int
+
+
+class NewPaymentCode(BaseModel):
+    wallet_id: int | None = Field(default=None, description="Default: your home-region wallet")
+    pin: str = PIN_FIELD
+
+
+class PaymentCodeOut(BaseModel):
+    code: str = Field(description="18 digits; show as a barcode or the QR")
+    wallet_id: int
+    expires_at: datetime
+    svg: str
+
+
+class CodePayment(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    amount_won: int
+
+
+class NewPaymentRequest(BaseModel):
+    phone: str = Field(max_length=20, examples=["010-1234-5678"])
+    amount_won: int
+    memo: str = Field(default="", max_length=200)
+    expires_in_seconds: int = Field(default=600, ge=60, le=86_400)
+
+
+class PaymentRequestOut(BaseModel):
+    id: int
+    merchant_id: int
+    merchant_name: str
+    wallet_id: int
+    amount_won: int
+    memo: str
+    status: str = Field(description="pending, paid, declined or expired")
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    payment_id: int | None
+
+
+class Approval(BaseModel):
+    pin: str = PIN_FIELD
+
+
+class ApprovalOut(BaseModel):
+    request_id: int
+    payment_id: int
+    transaction_id: int
+    wallet_id: int
+    merchant_id: int
+    amount_won: int
+
+
+def _svg(data: str) -> str:
+    return str(segno.make(data, error="m").svg_inline(scale=4))
+
+
+def _payment(result: PaymentResult) -> PaymentOut:
+    return PaymentOut(**vars(result))
+
+
+def _key(operation: str, caller_id: int | None, key: str) -> str:
+    # Keys are the client's: namespaced by operation and user so two clients' keys never meet.
+    return f"{operation}:{caller_id}:{key}"
+
+
+# -- the merchant's QR ----------------------------------------------------------------------
+
+
+@router.get("/merchants/{merchant_id}/qr", response_model=MerchantQrOut, responses=PROBLEMS)
+def merchant_qr(merchant_id: int, app: AppDep, caller: CallerDep) -> MerchantQrOut:
+    """The merchant's static QR code (EMVCo MPM): its payload and an SVG to print."""
+    payload = channels.merchant_qr_payload(app.reader(), caller=caller, merchant_id=merchant_id)
+    return MerchantQrOut(payload=payload, svg=_svg(payload))
+
+
+@router.get(
+    "/merchants/{merchant_id}/qr.png",
+    response_class=Response,
+    responses={**PROBLEMS, 200: {"content": {"image/png": {}}}},
+)
+def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Response:
+    """The merchant's static QR code as a PNG image."""
+    payload = channels.merchant_qr_payload(app.reader(), caller=caller, merchant_id=merchant_id)
+    image = io.BytesIO()
+    segno.make(payload, error="m").save(image, kind="png", scale=8, border=4)
+    return Response(content=image.getvalue(), media_type="image/png")
+
+
+@router.post("/payments/qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
+def pay_by_qr(
+    body: QrPayment, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+) -> PaymentOut:
+    """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
+    result = channels.pay_by_qr(
+        app.unit_of_work(),
+        app.secrets,
+        citizen_id=caller.citizen(),
+        payload=body.payload,
+        amount_won=body.amount_won,
+        pin=body.pin,
+        wallet_id=body.wallet_id,
+        attempts_max=app.settings.pin_attempts_max,
+        idempotency_key=_key("pay-qr", caller.user_id, key),
+        now=now,
+    )
+    return _payment(result)
+
+
+# -- one-time payment codes -----------------------------------------------------------------
+
+
+@router.post("/payment_codes", status_code=201, response_model=PaymentCodeOut, responses=PROBLEMS)
+def issue_payment_code(
+    body: NewPaymentCode, app: AppDep, caller: CallerDep, now: NowDep
+) -> PaymentCodeOut:
+    """A one-time payment code for the merchant to scan; it expires in a few minutes."""
+    issued = channels.issue_payment_code(
+        app.unit_of_work(),
+        app.secrets,
+        citizen_id=caller.citizen(),
+        wallet_id=body.wallet_id,
+        pin=body.pin,
+        attempts_max=app.settings.pin_attempts_max,
+        lifetime=timedelta(seconds=app.settings.payment_code_seconds),
+        now=now,
+    )
+    return PaymentCodeOut(
+        code=issued.code,
+        wallet_id=issued.wallet_id,
+        expires_at=issued.expires_at,
+        svg=_svg(issued.code),
+    )
+
+
+@router.post("/payments/code", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
+def pay_by_code(
+    body: CodePayment, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+) -> PaymentOut:
+    """Charge a citizen's payment code (merchant owner or staff); each code pays once."""
+    result = channels.pay_by_code(
+        app.unit_of_work(),
+        app.secrets,
+        merchant_id=caller.merchant(),
+        code=body.code,
+        amount_won=body.amount_won,
+        idempotency_key=_key("pay-code", caller.user_id, key),
+        now=now,
+    )
+    return _payment(result)
+
+
+# -- remote payment requests ----------------------------------------------------------------
+
+
+@router.post(
+    "/payment_requests", status_code=201, response_model=PaymentRequestOut, responses=PROBLEMS
+)
+def request_payment(
+    body: NewPaymentRequest, app: AppDep, caller: CallerDep, now: NowDep
+) -> PaymentRequestOut:
+    """Ask a citizen (by phone number) to pay; they approve it in the app."""
+    view = channels.request_payment(
+        app.unit_of_work(),
+        merchant_id=caller.merchant(),
+        phone=body.phone,
+        amount_won=body.amount_won,
+        memo=body.memo,
+        expires_in_seconds=body.expires_in_seconds,
+        now=now,
+    )
+    return PaymentRequestOut(**vars(view))
+
+
+@router.get("/payment_requests", response_model=Page[PaymentRequestOut], responses=PROBLEMS)
+def payment_requests(
+    app: AppDep, caller: CallerDep, page: PageDep, now: NowDep
+) -> Page[PaymentRequestOut]:
+    """Requests to you (a citizen) or from you (a merchant), newest first."""
+    views = channels.payment_requests(
+        app.reader(), caller=caller, after_id=page.after_id, fetch=page.fetch, now=now
+    )
+    return page_of(
+        views, page, id_of=lambda view: view.id, render=lambda v: PaymentRequestOut(**vars(v))
+    )
+
+
+@router.get("/payment_requests/{request_id}", response_model=PaymentRequestOut, responses=PROBLEMS)
+def payment_request(
+    request_id: int, app: AppDep, caller: CallerDep, now: NowDep
+) -> PaymentRequestOut:
+    view = channels.payment_request(app.reader(), caller=caller, request_id=request_id, now=now)
+    return PaymentRequestOut(**vars(view))
+
+
+@router.post(
+    "/payment_requests/{request_id}/approve",
+    status_code=201,
+    response_model=ApprovalOut,
+    responses=PROBLEMS,
+)
+def approve_payment_request(
+    request_id: int, body: Approval, *, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+) -> ApprovalOut:
+    """Pay a request with your PIN."""
+    result = channels.approve_payment_request(
+        app.unit_of_work(),
+        app.secrets,
+        caller=caller,
+        request_id=request_id,
+        pin=body.pin,
+        attempts_max=app.settings.pin_attempts_max,
+        idempotency_key=_key("approve-request", caller.user_id, key),
+        now=now,
+    )
+    return ApprovalOut(**vars(result))
+
+
+@router.post(
+    "/payment_requests/{request_id}/decline", response_model=PaymentRequestOut, responses=PROBLEMS
+)
+def decline_payment_request(
+    request_id: int, app: AppDep, caller: CallerDep, now: NowDep
+) -> PaymentRequestOut:
+    view = channels.decline_payment_request(
+        app.unit_of_work(), caller=caller, request_id=request_id, now=now
+    )
+    return PaymentRequestOut(**vars(view))

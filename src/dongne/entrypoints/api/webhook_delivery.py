@@ -1,0 +1,61 @@
+"""The webhook deliverer that runs beside the API server, like the log publisher.
+
+It is the lifespan of the payment intents router (FastAPI merges a router's lifespan into the
+app's), so it runs wherever the routes that record events are served. Several server processes
+may each run one: ``deliver_due`` claims events with ``SKIP LOCKED`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from dongne.adapters.webhook_sender import HttpWebhookSender
+from dongne.bootstrap import App
+from dongne.services.webhooks import deliver_due
+
+logger = logging.getLogger("dongne.webhooks")
+POLL_SECONDS = 1.0
+
+
+class WebhookDeliverer(threading.Thread):
+    def __init__(self, application: App):
+        super().__init__(name="dongne-webhook-deliverer", daemon=True)
+        self.application = application
+        self.stopping = threading.Event()
+        self.sender = HttpWebhookSender()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                try:
+                    deliver_due(
+                        self.application.unit_of_work(),
+                        self.sender,
+                        now=datetime.now(UTC),
+                        attempts_max=self.application.settings.webhook_retry_max,
+                    )
+                except Exception:  # it must outlive a database outage; events wait in the outbox
+                    logger.exception("delivering webhooks failed; retrying")
+                self.stopping.wait(POLL_SECONDS)
+        finally:
+            self.sender.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
+@asynccontextmanager
+async def delivering_webhooks(api: FastAPI) -> AsyncIterator[None]:
+    deliverer = WebhookDeliverer(api.state.dongne)
+    deliverer.start()
+    try:
+        yield
+    finally:
+        deliverer.stop()

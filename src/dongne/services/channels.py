@@ -1,0 +1,417 @@
+"""Every way to pay a merchant: its QR code, the citizen's one-time payment code, and remote
+payment requests (원격결제).
+
+Each payment goes through ``pay_merchant_within`` inside the channel's own ``run_once``
+transaction, so closing the code or the request and the payment commit together or not at
+all. The PIN is checked first, in a transaction of its own (``accounts.verify_pin``), so a wrong
+PIN is counted even though the payment it guarded is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dongne.adapters.db.channel_records import ChannelRecords, PaymentRequestRow
+from dongne.adapters.secrets import Secrets
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.calendar import require_aware
+from dongne.domain.channels import (
+    PaymentCodeState,
+    PaymentRequestState,
+    RequestStatus,
+    check_may_read_merchant_qr,
+    check_memo,
+    check_request_expiry_seconds,
+    new_payment_code,
+    normalize_payment_code,
+)
+from dongne.domain.emvco import MerchantQr, build_payload, parse_payload
+from dongne.domain.errors import (
+    InvalidInput,
+    MerchantNotEligible,
+    PaymentCodeNotFound,
+    PaymentCodeUsed,
+    PaymentRequestClosed,
+    PaymentRequestNotFound,
+    WalletNotFound,
+)
+from dongne.domain.money import positive_won
+from dongne.services.accounts import verify_pin
+from dongne.services.idempotency import run_once
+from dongne.services.payments import pay_merchant_within
+from dongne.services.results import PaymentResult
+from dongne.services.setup import PHONE
+from dongne.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class IssuedPaymentCode:
+    code: str
+    wallet_id: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentRequestView:
+    id: int
+    merchant_id: int
+    merchant_name: str
+    wallet_id: int
+    amount_won: int
+    memo: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    payment_id: int | None
+
+
+@dataclass(frozen=True)
+class RequestPaymentResult:
+    """What approving a request returns: the payment, and the request it closed."""
+
+    request_id: int
+    payment_id: int
+    transaction_id: int
+    wallet_id: int
+    merchant_id: int
+    amount_won: int
+
+
+# -- the merchant's QR ----------------------------------------------------------------------
+
+
+def merchant_qr_payload(uow: UnitOfWork, *, caller: Principal, merchant_id: int) -> str:
+    """The EMVCo payload of a merchant's static QR code."""
+    with uow:
+        merchant, _ = uow.records.merchant(merchant_id)
+        check_may_read_merchant_qr(caller, merchant_id=merchant_id, region_id=merchant.region_id)
+        city, local_city = ChannelRecords(uow.connection).region_code(merchant.region_id)
+    qr = MerchantQr.for_merchant(
+        merchant_id, name=merchant.name, city=city.upper(), local_city=local_city
+    )
+    return build_payload(qr)
+
+
+def pay_by_qr(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    citizen_id: int,
+    payload: str,
+    amount_won: int,
+    pin: str,
+    wallet_id: int | None,
+    attempts_max: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    """Pay the merchant whose QR the citizen scanned, from their wallet in its region."""
+    now = require_aware(now)
+    merchant_id = parse_payload(payload).merchant_id
+    positive_won(amount_won)
+    with uow:
+        merchant, _ = uow.records.merchant(merchant_id)
+        wallet_id = _own_wallet(uow, citizen_id, wallet_id, region_id=merchant.region_id)
+    verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
+
+    def action() -> PaymentResult:
+        return pay_merchant_within(
+            uow,
+            wallet_id=wallet_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+
+    request = {"wallet_id": wallet_id, "merchant_id": merchant_id, "amount_won": amount_won}
+    return run_once(
+        uow,
+        operation="pay_by_qr",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=PaymentResult,
+        action=action,
+    )
+
+
+def _own_wallet(
+    uow: UnitOfWork, citizen_id: int, wallet_id: int | None, *, region_id: int | None
+) -> int:
+    """The named wallet if it is the citizen's; else their wallet in ``region_id``, else in
+    their home region, else their only one."""
+    wallets = ChannelRecords(uow.connection).wallets_of_citizen(citizen_id)
+    if wallet_id is not None:
+        if wallet_id not in wallets.values():
+            raise WalletNotFound(f"you have no wallet {wallet_id}", wallet_id=wallet_id)
+        return wallet_id
+    if region_id is not None:
+        if region_id not in wallets:
+            raise MerchantNotEligible(
+                "this merchant takes the vouchers of its own region, and you have no wallet there",
+                reason="other_region",
+            )
+        return wallets[region_id]
+    home = ChannelRecords(uow.connection).home_region(citizen_id)
+    if home in wallets:
+        return wallets[home]
+    if len(wallets) == 1:
+        return next(iter(wallets.values()))
+    raise InvalidInput("you have several wallets: name one", field="wallet_id")
+
+
+# -- one-time payment codes -----------------------------------------------------------------
+
+
+def issue_payment_code(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    citizen_id: int,
+    wallet_id: int | None,
+    pin: str,
+    attempts_max: int,
+    lifetime: timedelta,
+    now: datetime,
+) -> IssuedPaymentCode:
+    """A one-time code for the merchant to scan; only its keyed hash is stored."""
+    now = require_aware(now)
+    with uow:
+        wallet_id = _own_wallet(uow, citizen_id, wallet_id, region_id=None)
+    verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
+    code = new_payment_code()
+    expires_at = now + lifetime
+    with uow:
+        wallet = uow.records.wallet(wallet_id)
+        ChannelRecords(uow.connection).add_payment_code(
+            region_id=wallet.region_id,
+            wallet_id=wallet_id,
+            code_hmac=secrets.code_digest(code),
+            created_at=now,
+            expires_at=expires_at,
+        )
+        uow.commit()
+    return IssuedPaymentCode(code, wallet_id, expires_at)
+
+
+def pay_by_code(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    merchant_id: int,
+    code: str,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    """Charge a scanned payment code. The code is locked, paid with and marked used in one
+    transaction: of two counters scanning it at once, one pays and the other is told it is
+    used."""
+    now = require_aware(now)
+    digest = secrets.code_digest(normalize_payment_code(code))
+    positive_won(amount_won)
+
+    def action() -> PaymentResult:
+        records = ChannelRecords(uow.connection)
+        found = records.payment_code(digest, lock=True)
+        if found is None:
+            raise PaymentCodeNotFound("no payment code matches")
+        PaymentCodeState(found.expires_at, found.used_at).check_usable(now)
+        result = pay_merchant_within(
+            uow,
+            wallet_id=found.wallet_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+        if not records.use_payment_code(found.id, at=now, payment_id=result.payment_id):
+            raise PaymentCodeUsed("this payment code has already been used")
+        return result
+
+    request = {"code": digest, "merchant_id": merchant_id, "amount_won": amount_won}
+    return run_once(
+        uow,
+        operation="pay_by_code",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=PaymentResult,
+        action=action,
+    )
+
+
+# -- remote payment requests ----------------------------------------------------------------
+
+
+def request_payment(
+    uow: UnitOfWork,
+    *,
+    merchant_id: int,
+    phone: str,
+    amount_won: int,
+    memo: str,
+    expires_in_seconds: int,
+    now: datetime,
+) -> PaymentRequestView:
+    """Ask the citizen with this phone number to pay, from their wallet in our region."""
+    now = require_aware(now)
+    positive_won(amount_won)
+    memo = check_memo(memo)
+    lifetime = timedelta(seconds=check_request_expiry_seconds(expires_in_seconds))
+    phone = phone.replace("-", "").strip()
+    if not PHONE.match(phone):
+        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
+    with uow:
+        merchant, _ = uow.records.merchant(merchant_id)
+        records = ChannelRecords(uow.connection)
+        wallet_id = records.wallet_by_phone(phone, merchant.region_id)
+        if wallet_id is None:
+            raise WalletNotFound("no citizen with this phone number has a wallet in this region")
+        program = uow.records.program(merchant.region_id)
+        program.check_payment_amount(amount_won)
+        request_id = records.add_payment_request(
+            region_id=merchant.region_id,
+            merchant_id=merchant_id,
+            wallet_id=wallet_id,
+            amount_won=amount_won,
+            memo=memo,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+        row = records.payment_request(request_id)
+        uow.commit()
+    assert row is not None  # noqa: S101 - just inserted in this transaction
+    return _view(row, now)
+
+
+def payment_requests(
+    uow: UnitOfWork, *, caller: Principal, after_id: int | None, fetch: int, now: datetime
+) -> list[PaymentRequestView]:
+    """Up to ``fetch`` requests to the calling citizen, or from the calling merchant, newest
+    first, older than ``after_id`` (the cursor's row) when given."""
+    if caller.kind is UserKind.MERCHANT:
+        scope = {"merchant_id": caller.merchant()}
+    else:
+        scope = {"citizen_id": caller.citizen()}
+    with uow:
+        rows = ChannelRecords(uow.connection).payment_requests(
+            **scope, before_id=after_id, limit=fetch
+        )
+    return [_view(row, now) for row in rows]
+
+
+def payment_request(
+    uow: UnitOfWork, *, caller: Principal, request_id: int, now: datetime
+) -> PaymentRequestView:
+    with uow:
+        row = ChannelRecords(uow.connection).payment_request(request_id)
+    return _view(_visible(row, caller, request_id), now)
+
+
+def approve_payment_request(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    caller: Principal,
+    request_id: int,
+    pin: str,
+    attempts_max: int,
+    idempotency_key: str,
+    now: datetime,
+) -> RequestPaymentResult:
+    """Pay a request; it is closed as paid in the payment's own transaction."""
+    now = require_aware(now)
+    citizen_id = caller.citizen()
+    with uow:
+        _visible(ChannelRecords(uow.connection).payment_request(request_id), caller, request_id)
+    verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
+
+    def action() -> RequestPaymentResult:
+        records = ChannelRecords(uow.connection)
+        row = _visible(records.payment_request(request_id, lock=True), caller, request_id)
+        PaymentRequestState(RequestStatus(row.status), row.expires_at).check_open(now)
+        paid = pay_merchant_within(
+            uow,
+            wallet_id=row.wallet_id,
+            merchant_id=row.merchant_id,
+            amount_won=row.amount_won,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+        decided = records.decide_payment_request(
+            request_id, status=RequestStatus.PAID.value, at=now, payment_id=paid.payment_id
+        )
+        if not decided:
+            raise PaymentRequestClosed("this payment request was decided meanwhile")
+        return RequestPaymentResult(
+            request_id,
+            paid.payment_id,
+            paid.transaction_id,
+            paid.wallet_id,
+            paid.merchant_id,
+            paid.amount_won,
+        )
+
+    return run_once(
+        uow,
+        operation="approve_payment_request",
+        idempotency_key=idempotency_key,
+        request={"request_id": request_id},
+        now=now,
+        result_type=RequestPaymentResult,
+        action=action,
+    )
+
+
+def decline_payment_request(
+    uow: UnitOfWork, *, caller: Principal, request_id: int, now: datetime
+) -> PaymentRequestView:
+    now = require_aware(now)
+    caller.citizen()
+    with uow:
+        records = ChannelRecords(uow.connection)
+        row = _visible(records.payment_request(request_id, lock=True), caller, request_id)
+        PaymentRequestState(RequestStatus(row.status), row.expires_at).check_open(now)
+        if not records.decide_payment_request(
+            request_id, status=RequestStatus.DECLINED.value, at=now, payment_id=None
+        ):
+            raise PaymentRequestClosed("this payment request was decided meanwhile")
+        decided = records.payment_request(request_id)
+        uow.commit()
+    assert decided is not None  # noqa: S101 - read in this transaction
+    return _view(decided, now)
+
+
+def _visible(
+    row: PaymentRequestRow | None, caller: Principal, request_id: int
+) -> PaymentRequestRow:
+    """The request if the caller is its citizen or its merchant; others are told it does not
+    exist, so ids cannot be probed."""
+    mine = row is not None and (
+        (caller.kind is UserKind.CITIZEN and caller.citizen_id == row.citizen_id)
+        or (caller.kind is UserKind.MERCHANT and caller.merchant_id == row.merchant_id)
+    )
+    if row is None or not mine:
+        raise PaymentRequestNotFound(f"no payment request {request_id}", request_id=request_id)
+    return row
+
+
+def _view(row: PaymentRequestRow, now: datetime) -> PaymentRequestView:
+    status = PaymentRequestState(RequestStatus(row.status), row.expires_at).status_at(now)
+    return PaymentRequestView(
+        row.id,
+        row.merchant_id,
+        row.merchant_name,
+        row.wallet_id,
+        row.amount_won,
+        row.memo,
+        status.value,
+        row.created_at,
+        row.expires_at,
+        row.decided_at,
+        row.payment_id,
+    )

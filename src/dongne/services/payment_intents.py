@@ -1,0 +1,435 @@
+"""Partner payments: create an intent, the citizen approves it, the partner captures, cancels
+or refunds it (the rules and states are in ``domain.payment_intents``).
+
+Each step that changes an intent runs under ``run_once`` and writes, in ONE transaction, the
+intent's new state, the ledger movement (``pay_merchant_within`` / ``cancel_payment_within``)
+and the webhook event announcing it: the transactional outbox. Idempotency keys are namespaced
+by the caller, so two partners' keys never collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dongne.adapters.db.access_records import PartnerRow
+from dongne.adapters.db.payment_intent_records import (
+    PaymentIntentRecords,
+    PaymentIntentRow,
+    RefundRow,
+    refund_tag,
+)
+from dongne.adapters.secrets import Secrets
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.calendar import require_aware
+from dongne.domain.errors import (
+    InvalidInput,
+    MerchantNotFound,
+    PaymentIntentNotFound,
+    WalletNotFound,
+)
+from dongne.domain.money import positive_won
+from dongne.domain.payment_intents import (
+    PaymentIntentStatus,
+    amount_to_capture,
+    check_can_approve,
+    check_can_cancel,
+    check_refund,
+)
+from dongne.services import accounts
+from dongne.services.idempotency import run_once
+from dongne.services.payments import cancel_payment_within, pay_merchant_within
+from dongne.services.unit_of_work import UnitOfWork
+from dongne.services.webhooks import record_event
+
+MAX_ORDER_REFERENCE_LENGTH = 100
+MAX_RETURN_URL_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    """An intent as its partner sees it; times are ISO 8601 so a stored idempotent response
+    reads back exactly as it was first returned."""
+
+    id: int
+    partner_id: int
+    merchant_id: int
+    amount_won: int
+    order_reference: str
+    return_url: str
+    status: str
+    payment_id: int | None
+    captured_won: int
+    refunded_won: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: int
+    payment_intent_id: int
+    amount_won: int
+    status: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PaymentIntentPage:
+    data: list[PaymentIntent]
+    next_cursor: str | None
+
+
+def _view(row: PaymentIntentRow) -> PaymentIntent:
+    return PaymentIntent(
+        id=row.id,
+        partner_id=row.partner_id,
+        merchant_id=row.merchant_id,
+        amount_won=row.amount_won,
+        order_reference=row.order_reference,
+        return_url=row.return_url,
+        status=row.status,
+        payment_id=row.payment_id,
+        captured_won=row.captured_won,
+        refunded_won=row.refunded_won,
+        created_at=row.created_at.isoformat(),
+        updated_at=row.updated_at.isoformat(),
+    )
+
+
+def _refund_view(row: RefundRow) -> Refund:
+    return Refund(
+        row.id, row.payment_intent_id, row.amount_won, "succeeded", row.created_at.isoformat()
+    )
+
+
+def _event_object(intent: PaymentIntent) -> dict[str, Any]:
+    return {"object": "payment_intent", **vars(intent)}
+
+
+def _partner(uow: UnitOfWork, partner_id: int) -> PartnerRow:
+    partner = uow.access.partner(partner_id)
+    if partner is None:
+        raise PaymentIntentNotFound("no such partner")
+    return partner
+
+
+def _own_intent(records: PaymentIntentRecords, intent_id: int, partner_id: int) -> PaymentIntentRow:
+    """The partner's intent, locked; another partner's is reported as not found."""
+    intent = records.intent(intent_id, lock=True)
+    if intent.partner_id != partner_id:
+        raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
+    return intent
+
+
+def create_payment_intent(
+    uow: UnitOfWork,
+    *,
+    partner_id: int,
+    merchant_id: int,
+    amount_won: int,
+    order_reference: str,
+    return_url: str,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentIntent:
+    now = require_aware(now)
+    positive_won(amount_won)
+    order_reference = order_reference.strip()
+    if not order_reference or len(order_reference) > MAX_ORDER_REFERENCE_LENGTH:
+        raise InvalidInput("an order reference has 1 to 100 characters", field="order_reference")
+    if (
+        not return_url.startswith(("https://", "http://"))
+        or len(return_url) > MAX_RETURN_URL_LENGTH
+    ):
+        raise InvalidInput("a return URL is http(s), up to 500 characters", field="return_url")
+
+    def action() -> PaymentIntent:
+        partner = _partner(uow, partner_id)
+        merchant, _ = uow.records.merchant(merchant_id)
+        if merchant.region_id != partner.region_id:  # not theirs to see: reported as missing
+            raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+        program = uow.records.program(partner.region_id)
+        merchant.check_accepts_vouchers_of(partner.region_id, program.excluded_categories)
+        records = PaymentIntentRecords(uow.connection)
+        intent_id = records.add_intent(
+            region_id=partner.region_id,
+            partner_id=partner_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            order_reference=order_reference,
+            return_url=return_url,
+            status=PaymentIntentStatus.REQUIRES_APPROVAL.value,
+            captured_won=0,
+            refunded_won=0,
+            created_at=now,
+            updated_at=now,
+        )
+        intent = _view(records.intent(intent_id))
+        record_event(
+            uow, partner, type="payment_intent.created", data=_event_object(intent), now=now
+        )
+        return intent
+
+    request = {
+        "merchant_id": merchant_id,
+        "amount_won": amount_won,
+        "order_reference": order_reference,
+        "return_url": return_url,
+    }
+    return run_once(
+        uow,
+        operation="create_payment_intent",
+        idempotency_key=f"payment_intent.create:{partner_id}:{idempotency_key}",
+        request=request,
+        now=now,
+        result_type=PaymentIntent,
+        action=action,
+    )
+
+
+def approve_payment_intent(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    intent_id: int,
+    citizen_id: int,
+    pin: str,
+    wallet_id: int | None,
+    pin_attempts_max: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentIntent:
+    """The citizen approves with the PIN: the whole amount moves to the merchant now, and the
+    intent waits for the partner's capture."""
+    now = require_aware(now)
+    # In a transaction of its own, so a wrong PIN counts even though nothing else happens.
+    accounts.verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max)
+
+    def action() -> PaymentIntent:
+        records = PaymentIntentRecords(uow.connection)
+        intent = records.intent(intent_id, lock=True)
+        check_can_approve(intent.status)
+        paying_wallet_id = _wallet_for(uow, records, citizen_id, intent.region_id, wallet_id)
+        payment = pay_merchant_within(
+            uow,
+            wallet_id=paying_wallet_id,
+            merchant_id=intent.merchant_id,
+            amount_won=intent.amount_won,
+            idempotency_key=f"payment_intent:{intent_id}:approve",
+            now=now,
+        )
+        records.update_intent(
+            intent_id,
+            status=PaymentIntentStatus.REQUIRES_CAPTURE.value,
+            wallet_id=paying_wallet_id,
+            payment_id=payment.payment_id,
+            updated_at=now,
+        )
+        return _announce(uow, records, intent_id, "payment_intent.amount_capturable_updated", now)
+
+    return run_once(
+        uow,
+        operation="approve_payment_intent",
+        idempotency_key=f"payment_intent.approve:{citizen_id}:{idempotency_key}",
+        request={"payment_intent": intent_id, "wallet_id": wallet_id},
+        now=now,
+        result_type=PaymentIntent,
+        action=action,
+    )
+
+
+def _wallet_for(
+    uow: UnitOfWork,
+    records: PaymentIntentRecords,
+    citizen_id: int,
+    region_id: int,
+    wallet_id: int | None,
+) -> int:
+    """The citizen's wallet in the intent's region: the one named, if it is theirs and there."""
+    if wallet_id is not None:
+        wallet = uow.records.wallet(wallet_id)
+        if wallet.citizen_id == citizen_id and wallet.region_id == region_id:
+            return wallet_id
+    else:
+        found = records.wallet_of_citizen(citizen_id, region_id)
+        if found is not None:
+            return found
+    raise WalletNotFound("you have no wallet in this payment's region", wallet_id=wallet_id)
+
+
+def _announce(
+    uow: UnitOfWork, records: PaymentIntentRecords, intent_id: int, event_type: str, now: datetime
+) -> PaymentIntent:
+    """The intent as it now stands, with its event added to the outbox."""
+    intent = _view(records.intent(intent_id))
+    partner = _partner(uow, intent.partner_id)
+    record_event(uow, partner, type=event_type, data=_event_object(intent), now=now)
+    return intent
+
+
+def capture_payment_intent(
+    uow: UnitOfWork,
+    *,
+    partner_id: int,
+    intent_id: int,
+    amount_won: int | None,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentIntent:
+    """Capture all of the approved amount, or part of it: the rest goes back to the wallet."""
+    now = require_aware(now)
+
+    def action() -> PaymentIntent:
+        records = PaymentIntentRecords(uow.connection)
+        intent = _own_intent(records, intent_id, partner_id)
+        captured = amount_to_capture(intent.status, intent.amount_won, amount_won)
+        if captured < intent.amount_won:
+            assert intent.payment_id is not None  # noqa: S101 - an approved intent has one
+            cancel_payment_within(
+                uow,
+                payment_id=intent.payment_id,
+                amount_won=intent.amount_won - captured,
+                idempotency_key=f"payment_intent:{intent_id}:capture",
+                now=now,
+            )
+        records.update_intent(
+            intent_id,
+            status=PaymentIntentStatus.SUCCEEDED.value,
+            captured_won=captured,
+            updated_at=now,
+        )
+        return _announce(uow, records, intent_id, "payment_intent.succeeded", now)
+
+    return run_once(
+        uow,
+        operation="capture_payment_intent",
+        idempotency_key=f"payment_intent.capture:{partner_id}:{idempotency_key}",
+        request={"payment_intent": intent_id, "amount_won": amount_won},
+        now=now,
+        result_type=PaymentIntent,
+        action=action,
+    )
+
+
+def cancel_payment_intent(
+    uow: UnitOfWork, *, partner_id: int, intent_id: int, idempotency_key: str, now: datetime
+) -> PaymentIntent:
+    """Cancel before capture; an approved intent's whole payment goes back to the wallet."""
+    now = require_aware(now)
+
+    def action() -> PaymentIntent:
+        records = PaymentIntentRecords(uow.connection)
+        intent = _own_intent(records, intent_id, partner_id)
+        check_can_cancel(intent.status)
+        if intent.payment_id is not None:
+            cancel_payment_within(
+                uow,
+                payment_id=intent.payment_id,
+                amount_won=None,
+                idempotency_key=f"payment_intent:{intent_id}:cancel",
+                now=now,
+            )
+        records.update_intent(intent_id, status=PaymentIntentStatus.CANCELED.value, updated_at=now)
+        return _announce(uow, records, intent_id, "payment_intent.canceled", now)
+
+    return run_once(
+        uow,
+        operation="cancel_payment_intent",
+        idempotency_key=f"payment_intent.cancel:{partner_id}:{idempotency_key}",
+        request={"payment_intent": intent_id},
+        now=now,
+        result_type=PaymentIntent,
+        action=action,
+    )
+
+
+def refund_payment_intent(
+    uow: UnitOfWork,
+    *,
+    partner_id: int,
+    intent_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> Refund:
+    """Give back part of what was captured; refunds add up to at most the captured amount."""
+    now = require_aware(now)
+
+    def action() -> Refund:
+        records = PaymentIntentRecords(uow.connection)
+        intent = _own_intent(records, intent_id, partner_id)
+        check_refund(intent.status, intent.captured_won, intent.refunded_won, amount_won)
+        assert intent.payment_id is not None  # noqa: S101 - a captured intent has a payment
+        cancellation = cancel_payment_within(
+            uow,
+            payment_id=intent.payment_id,
+            amount_won=amount_won,
+            idempotency_key=refund_tag(intent_id),
+            now=now,
+        )
+        records.update_intent(
+            intent_id, refunded_won=intent.refunded_won + amount_won, updated_at=now
+        )
+        refund = Refund(
+            cancellation.cancellation_id, intent_id, amount_won, "succeeded", now.isoformat()
+        )
+        partner = _partner(uow, partner_id)
+        record_event(
+            uow,
+            partner,
+            type="refund.succeeded",
+            data={"object": "refund", **vars(refund)},
+            now=now,
+        )
+        return refund
+
+    return run_once(
+        uow,
+        operation="refund_payment_intent",
+        idempotency_key=f"refund.create:{partner_id}:{idempotency_key}",
+        request={"payment_intent": intent_id, "amount_won": amount_won},
+        now=now,
+        result_type=Refund,
+        action=action,
+    )
+
+
+def payment_intent(uow: UnitOfWork, *, intent_id: int, viewer: Principal) -> PaymentIntent:
+    """An intent for its partner, or for the citizen who approved it; others get a 404."""
+    with uow:
+        records = PaymentIntentRecords(uow.connection)
+        intent = records.intent(intent_id)
+        if viewer.kind is UserKind.PARTNER and viewer.partner_id == intent.partner_id:
+            return _view(intent)
+        approved_by_viewer = (
+            viewer.kind is UserKind.CITIZEN
+            and intent.wallet_id is not None
+            and uow.records.wallet(intent.wallet_id).citizen_id == viewer.citizen_id
+        )
+        if approved_by_viewer:
+            return _view(intent)
+    raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
+
+
+def payment_intents_of_partner(
+    uow: UnitOfWork, *, partner_id: int, limit: int, cursor: str | None
+) -> PaymentIntentPage:
+    """Newest first, ``limit`` a page; ``next_cursor`` fetches the next page, None at the end."""
+    if cursor is not None and not cursor.isdigit():
+        raise InvalidInput("the cursor is the next_cursor of a previous page", field="cursor")
+    with uow:
+        rows = PaymentIntentRecords(uow.connection).intents_of_partner(
+            partner_id, limit=limit + 1, before_id=int(cursor) if cursor else None
+        )
+    page = [_view(row) for row in rows[:limit]]
+    return PaymentIntentPage(page, str(page[-1].id) if len(rows) > limit else None)
+
+
+def refunds_of_intent(uow: UnitOfWork, *, partner_id: int, intent_id: int) -> list[Refund]:
+    with uow:
+        records = PaymentIntentRecords(uow.connection)
+        if records.intent(intent_id).partner_id != partner_id:
+            raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
+        return [_refund_view(row) for row in records.refunds(intent_id)]

@@ -1,0 +1,400 @@
+"""Every route × every role → the status the access rules promise.
+
+The route table is read from the published OpenAPI document, and the test fails if a route has
+no row here: a new route cannot ship without saying who may call it. A role the row allows
+must not get 401, 403 or 404 (a money rule may still refuse with 409 or 422); every other role
+must get 401 when anonymous and 403 or 404 otherwise (404 where saying "forbidden" would reveal
+that someone else's resource exists).
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from dongne.adapters.log_keys import write_key_pair
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.domain.access import UserKind
+from dongne.domain.program import VoucherProgram
+from dongne.entrypoints.api.app import create_app
+from dongne.services import accounts, purchases, setup
+from tests.factories import business_number
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test password
+PIN = "482916"
+ROLES = (
+    "anonymous",
+    "citizen",
+    "other_citizen",
+    "merchant",
+    "other_merchant",
+    "official",
+    "other_official",
+    "partner",
+    "other_partner",
+    "operator",
+)
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {"anonymous"}
+CITIZENS = frozenset({"citizen", "other_citizen"})
+MERCHANTS = frozenset({"merchant", "other_merchant"})
+CITY = frozenset({"official", "operator"})
+PARTNER = frozenset({"partner"})
+PARTNERS = frozenset({"partner", "other_partner"})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass
+class World:
+    client: TestClient
+    tokens: dict[str, str]
+    ids: dict[str, Any]
+
+
+Body = dict[str, Any] | Callable[[World, str], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Row:
+    allowed: frozenset[str]
+    body: Body = None
+    query: str = ""
+    unchecked: frozenset[str] = NOBODY
+    """Roles whose answer depends on what ran before (first approval wins, ...)."""
+
+
+def _qr_payment(world: World, role: str) -> dict[str, Any]:
+    return {"payload": world.ids["qr_payload"], "amount_won": 1_000, "pin": PIN}
+
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("POST", "/api/v1/citizens"): Row(
+        EVERYONE,
+        lambda world, role: {
+            "phone": f"010{uuid.uuid4().int % 10**8:08d}",
+            "password": PASSWORD,
+            "name": "새시민",
+            "region_code": "alpha",
+        },
+    ),
+    ("POST", "/api/v1/sessions"): Row(EVERYONE, {"login": "01011110001", "password": PASSWORD}),
+    ("GET", "/api/v1/me"): Row(SIGNED_IN),
+    ("PUT", "/api/v1/me/pin"): Row(CITIZENS, {"password": PASSWORD, "pin": PIN}),
+    ("GET", "/api/v1/me/cash_receipts"): Row(CITIZENS),
+    ("GET", "/api/v1/regions"): Row(frozenset({"operator"})),
+    ("POST", "/api/v1/regions"): Row(
+        frozenset({"operator"}),
+        lambda world, role: {"code": f"r{uuid.uuid4().hex[:8]}", "name": "새고을"},
+    ),
+    ("POST", "/api/v1/regions/{region_id}/officials"): Row(
+        frozenset({"operator"}),
+        lambda world, role: {
+            "login": f"o-{uuid.uuid4().hex[:8]}",
+            "password": PASSWORD,
+            "role": "viewer",
+        },
+    ),
+    ("POST", "/api/v1/regions/{region_id}/merchants"): Row(
+        CITY,
+        lambda world, role: {
+            "name": "새가게",
+            "business_number": business_number(uuid.uuid4().int % 10**8),
+            "category": "bakery",
+            "annual_revenue_won": 1_000_000,
+            "owner_login": f"m-{uuid.uuid4().hex[:8]}",
+            "owner_password": PASSWORD,
+        },
+    ),
+    ("GET", "/api/v1/regions/{region_id}/merchants"): Row(CITY),
+    ("POST", "/api/v1/merchants/{merchant_id}/status"): Row(CITY, {"status": "active"}),
+    ("POST", "/api/v1/merchants/{merchant_id}/staff"): Row(
+        frozenset({"merchant"}),
+        lambda world, role: {"login": f"s-{uuid.uuid4().hex[:8]}", "password": PASSWORD},
+    ),
+    ("POST", "/api/v1/regions/{region_id}/partners"): Row(
+        CITY, {"name": "배달앱", "scopes": ["payment_intents"], "webhook_url": None}
+    ),
+    ("POST", "/api/v1/regions/{region_id}/budget"): Row(CITY, {"amount_won": 1_000}),
+    ("GET", "/api/v1/regions/{region_id}/cash_receipts/export"): Row(
+        CITY, query="?date=2026-11-26"
+    ),
+    ("GET", "/api/v1/wallets"): Row(CITIZENS),
+    ("GET", "/api/v1/wallets/{wallet_id}"): Row(frozenset({"citizen"}) | CITY),
+    ("GET", "/api/v1/wallets/{wallet_id}/transactions"): Row(frozenset({"citizen"}) | CITY),
+    ("POST", "/api/v1/wallets/{wallet_id}/purchases"): Row(
+        frozenset({"citizen"}), {"face_won": 10_000}
+    ),
+    ("POST", "/api/v1/wallets/{wallet_id}/gifts"): Row(
+        frozenset({"citizen"}), {"to_phone": "01011110002", "amount_won": 1_000}
+    ),
+    ("POST", "/api/v1/wallets/{wallet_id}/refund"): Row(frozenset({"citizen"})),
+    ("POST", "/api/v1/purchases/{purchase_id}/cancel"): Row(frozenset({"citizen"})),
+    ("GET", "/api/v1/purchases/{purchase_id}/receipt"): Row(frozenset({"citizen"}) | CITY),
+    ("GET", "/api/v1/payments/{payment_id}/receipt"): Row(
+        frozenset({"citizen", "merchant"}) | CITY
+    ),
+    ("GET", "/api/v1/merchants/{merchant_id}/qr"): Row(frozenset({"merchant"}) | CITY),
+    ("GET", "/api/v1/merchants/{merchant_id}/qr.png"): Row(frozenset({"merchant"}) | CITY),
+    ("POST", "/api/v1/payments/qr"): Row(CITIZENS, _qr_payment),
+    ("POST", "/api/v1/payment_codes"): Row(CITIZENS, {"pin": PIN}),
+    ("POST", "/api/v1/payments/code"): Row(
+        MERCHANTS, lambda world, role: {"code": world.ids["payment_code"], "amount_won": 1_000}
+    ),
+    ("GET", "/api/v1/payment_requests"): Row(CITIZENS | MERCHANTS),
+    ("POST", "/api/v1/payment_requests"): Row(
+        MERCHANTS, {"phone": "01011110001", "amount_won": 1_000, "memo": "케이크"}
+    ),
+    ("GET", "/api/v1/payment_requests/{request_id}"): Row(frozenset({"citizen", "merchant"})),
+    ("POST", "/api/v1/payment_requests/{request_id}/approve"): Row(
+        frozenset({"citizen"}), {"pin": PIN}
+    ),
+    ("POST", "/api/v1/payment_requests/{request_id}/decline"): Row(frozenset({"citizen"})),
+    ("GET", "/api/v1/payment_intents"): Row(PARTNERS),
+    ("POST", "/api/v1/payment_intents"): Row(
+        PARTNER,
+        lambda world, role: {
+            "merchant_id": world.ids["merchant_id"],
+            "amount_won": 5_000,
+            "order_reference": f"order-{uuid.uuid4().hex[:8]}",
+            "return_url": "https://mall.example/return",
+        },
+    ),
+    ("GET", "/api/v1/payment_intents/{intent_id}"): Row(PARTNER, unchecked=CITIZENS),
+    ("POST", "/api/v1/payment_intents/{intent_id}/approve"): Row(CITIZENS, {"pin": PIN}),
+    ("POST", "/api/v1/payment_intents/{intent_id}/capture"): Row(PARTNER, {}),
+    ("POST", "/api/v1/payment_intents/{intent_id}/cancel"): Row(PARTNER),
+    ("GET", "/api/v1/refunds"): Row(PARTNER, query="?payment_intent={intent_id}"),
+    ("POST", "/api/v1/refunds"): Row(
+        PARTNER, lambda world, role: {"payment_intent": world.ids["intent_id"], "amount_won": 1}
+    ),
+    ("POST", "/api/v1/wallets/{wallet_id}/sale_queue"): Row(frozenset({"citizen"})),
+    ("GET", "/api/v1/wallets/{wallet_id}/sale_queue"): Row(frozenset({"citizen"})),
+    ("GET", "/log/checkpoint"): Row(EVERYONE),
+    ("GET", "/log/key"): Row(EVERYONE),
+    ("GET", "/log/tile/{path}"): Row(EVERYONE),
+    ("GET", "/log/tile/entries/{path}"): Row(NOBODY),
+    # Last: it revokes the token it is called with.
+    ("DELETE", "/api/v1/sessions/current"): Row(SIGNED_IN),
+}
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return [(method.upper(), path) for path, operations in paths.items() for method in operations]
+
+
+def test_every_route_has_a_row_in_the_matrix(world: World) -> None:
+    published = set(_routes(world.client))
+    assert published - set(MATRIX) == set(), "routes without a row in the authorization matrix"
+    assert set(MATRIX) - published == set(), "rows for routes that no longer exist"
+
+
+@pytest.mark.parametrize(("method", "path"), list(MATRIX), ids=[f"{m} {p}" for m, p in MATRIX])
+def test_each_role_gets_what_the_matrix_promises(world: World, method: str, path: str) -> None:
+    row = MATRIX[(method, path)]
+    url = (path + row.query).format(**world.ids, path="0/000.p/1")
+    answers: dict[str, int] = {}
+    # Refused roles first: an allowed call may change the state the others would meet.
+    for role in sorted(ROLES, key=lambda r: r in row.allowed):
+        body = row.body(world, role) if callable(row.body) else row.body
+        headers = {"Idempotency-Key": f"matrix-{uuid.uuid4().hex}"}
+        if role != "anonymous":
+            headers["Authorization"] = f"Bearer {world.tokens[role]}"
+        response = world.client.request(method, url, json=body, headers=headers)
+        answers[role] = response.status_code
+        if role in row.unchecked:
+            continue
+        if role in row.allowed:
+            assert response.status_code not in {401, 403, 404}, (role, response.text)
+            assert response.status_code < 500, (role, response.text)
+        elif role == "anonymous":
+            assert response.status_code == 401, (role, response.text)
+        else:
+            assert response.status_code in {403, 404}, (role, response.text)
+    assert answers
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    directory: Path = tmp_path_factory.mktemp("matrix")
+    write_key_pair(directory / "log.key", "matrix.dongne.localhost/log")
+    app = bootstrap(
+        Settings(
+            database_url=f"sqlite:///{directory}/matrix.db",
+            log_origin="matrix.dongne.localhost/log",
+            log_signer_key_path=str(directory / "log.key"),
+            log_witnesses=[],
+        )
+    )
+    with TestClient(create_app(app, publish=False)) as client:
+        yield _build_world(app, client)
+    app.engine.dispose()
+
+
+def _build_world(app: App, client: TestClient) -> World:
+    now = datetime.now(UTC)
+    regions = {
+        code: setup.create_region(app.uow, code=code, name=code, now=now)
+        for code in ("alpha", "beta")
+    }
+    for region in regions.values():
+        setup.create_program(
+            app.uow, region_id=region, program=VoucherProgram(brand_name="시루"), now=now
+        )
+        setup.fund_discount_budget(
+            app.uow,
+            region_id=region,
+            amount_won=1_000_000,
+            idempotency_key=f"fund-{region}",
+            now=now,
+        )
+    alpha = regions["alpha"]
+    ids: dict[str, Any] = {"region_id": alpha}
+    tokens: dict[str, str] = {}
+    for role, phone in (("citizen", "010-1111-0001"), ("other_citizen", "010-1111-0002")):
+        signed_up = accounts.sign_up_citizen(
+            app.uow,
+            app.secrets,
+            phone=phone,
+            password=PASSWORD,
+            name=role,
+            region_id=alpha,
+            identity_number=None,
+            idempotency_key=f"sign-up-{role}",
+            now=now,
+        )
+        accounts.set_pin(
+            app.uow, app.secrets, user_id=signed_up.user_id, password=PASSWORD, pin=PIN
+        )
+        bought = purchases.purchase_vouchers(
+            app.uow,
+            wallet_id=signed_up.wallet_id,
+            face_won=100_000,
+            idempotency_key=f"buy-{role}",
+            now=now,
+        )
+        tokens[role] = _log_in(app, phone.replace("-", ""), None)
+        if role == "citizen":
+            ids["wallet_id"], ids["purchase_id"] = signed_up.wallet_id, bought.purchase_id
+    for role, serial in (("merchant", 1), ("other_merchant", 2)):
+        merchant_id = setup.register_merchant(
+            app.uow,
+            region_id=alpha,
+            name=role,
+            business_number=business_number(serial),
+            category="bakery",
+            annual_revenue_won=100_000_000,
+            now=now,
+        )
+        accounts.create_staff_user(
+            app.uow,
+            app.secrets,
+            kind=UserKind.MERCHANT,
+            login=role,
+            password=PASSWORD,
+            role="owner",
+            region_id=None,
+            merchant_id=merchant_id,
+            now=now,
+        )
+        tokens[role] = _log_in(app, role, None)
+        if role == "merchant":
+            ids["merchant_id"] = merchant_id
+    for role, region in (("official", alpha), ("other_official", regions["beta"])):
+        created = accounts.create_staff_user(
+            app.uow,
+            app.secrets,
+            kind=UserKind.OFFICIAL,
+            login=role,
+            password=PASSWORD,
+            role="approver",
+            region_id=region,
+            merchant_id=None,
+            now=now,
+        )
+        tokens[role] = _log_in(app, role, created.secret)
+    accounts.create_staff_user(
+        app.uow,
+        app.secrets,
+        kind=UserKind.OPERATOR,
+        login="operator",
+        password=PASSWORD,
+        role=None,
+        region_id=None,
+        merchant_id=None,
+        now=now,
+    )
+    tokens["operator"] = _log_in(app, "operator", None)
+    for role, region in (("partner", alpha), ("other_partner", regions["beta"])):
+        tokens[role] = accounts.create_partner(
+            app.uow,
+            region_id=region,
+            name=role,
+            scopes=["payment_intents"],
+            webhook_url=None,
+            now=now,
+        ).secret
+    world = World(client, tokens, ids)
+    _make_resources(world)
+    app.publish_log(now, min_interval_seconds=0, wait_for_sequencer=True)
+    return world
+
+
+def _make_resources(world: World) -> None:
+    def post(role: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = world.client.post(
+            url,
+            json=body,
+            headers={
+                "Authorization": f"Bearer {world.tokens[role]}",
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
+        )
+        assert response.status_code < 300, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    ids = world.ids
+    qr = world.client.get(
+        f"/api/v1/merchants/{ids['merchant_id']}/qr",
+        headers={"Authorization": f"Bearer {world.tokens['merchant']}"},
+    ).json()
+    ids["qr_payload"] = qr["payload"]
+    ids["payment_id"] = post("citizen", "/api/v1/payments/qr", _qr_payment(world, "citizen"))[
+        "payment_id"
+    ]
+    ids["payment_code"] = post("citizen", "/api/v1/payment_codes", {"pin": PIN})["code"]
+    ids["request_id"] = post(
+        "merchant", "/api/v1/payment_requests", {"phone": "01011110001", "amount_won": 1_000}
+    )["id"]
+    ids["intent_id"] = post(
+        "partner",
+        "/api/v1/payment_intents",
+        MATRIX[("POST", "/api/v1/payment_intents")].body(world, "partner"),  # type: ignore[misc,operator]
+    )["id"]
+
+
+def _log_in(app: App, login: str, totp_secret: str | None) -> str:
+    return accounts.log_in(
+        app.unit_of_work(),
+        app.secrets,
+        login=login,
+        password=PASSWORD,
+        totp_code=pyotp.TOTP(totp_secret).now() if totp_secret else None,
+        lifetime=timedelta(hours=1),
+        now=datetime.now(UTC),
+    ).token

@@ -1,0 +1,141 @@
+"""The sale queue against a real database: places, retries, leavers, admissions, and a rush."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from dongne.domain.errors import SaleQueueWaiting
+from dongne.domain.sale_queue import SaleQueuePolicy
+from dongne.services import purchases, sale_queue
+from dongne.services.sale_queue import TicketStatus
+from dongne.services.unit_of_work import UnitOfWork
+from tests.factories import World, unique_key
+
+SALE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+"""09:00 on 1 December in Seoul: the month-start sale."""
+SLOW = SaleQueuePolicy(admissions_per_second=0.001, burst=0)
+"""Admits nobody within a test's few minutes: places only."""
+
+
+def _poll(
+    uow: UnitOfWork, wallet_id: int, seconds: float, policy: SaleQueuePolicy = SLOW
+) -> TicketStatus:
+    moment = SALE + timedelta(seconds=seconds)
+    return sale_queue.join_or_poll(uow, wallet_id=wallet_id, now=moment, policy=policy)
+
+
+def test_buyers_join_in_arrival_order(uow: UnitOfWork, world: World) -> None:
+    first, second = world.citizen(), world.citizen()
+    assert _poll(uow, first, 0).position == 1
+    status = _poll(uow, second, 1)
+    assert (status.position, status.admitted) == (2, False)
+    assert status.expires_at == SALE + timedelta(seconds=1 + SLOW.abandon_seconds)
+
+
+def test_a_retry_keeps_the_same_place(uow: UnitOfWork, world: World) -> None:
+    first, second = world.citizen(), world.citizen()
+    joined = _poll(uow, first, 0)
+    _poll(uow, second, 1)
+    again = _poll(uow, first, 25)
+    assert (again.ticket_id, again.position) == (joined.ticket_id, 1)
+    # The retry refreshed it: polled 25 s in, it is still in line 50 s in.
+    assert _poll(uow, first, 50).position == 1
+
+
+def test_a_buyer_who_leaves_loses_their_place(uow: UnitOfWork, world: World) -> None:
+    leaver, stayer = world.citizen(), world.citizen()
+    _poll(uow, leaver, 0)
+    _poll(uow, stayer, 1)
+    assert _poll(uow, stayer, 30).position == 2
+    assert _poll(uow, stayer, 31).position == 1  # the leaver was silent for over 30 s
+    assert _poll(uow, leaver, 32).position == 2  # back, at the back
+
+
+def test_outside_a_sale_everyone_may_buy_at_once(uow: UnitOfWork, world: World) -> None:
+    wallet = world.citizen()
+    status = sale_queue.join_or_poll(uow, wallet_id=wallet, now=world.now, policy=SLOW)
+    assert status == sale_queue.OUTSIDE_A_SALE
+
+
+def test_buyers_are_admitted_at_the_configured_rate(uow: UnitOfWork, world: World) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=1.0, burst=0)
+    wallets = [world.citizen() for _ in range(3)]
+    positions = [_poll(uow, wallet, 0, policy).position for wallet in wallets]
+    assert positions == [1, 2, 3]
+    assert _poll(uow, wallets[1], 0.999, policy).position == 2
+    after_one_second = _poll(uow, wallets[1], 1, policy)
+    assert (after_one_second.position, after_one_second.estimated_wait_seconds) == (1, 1)
+    admitted = _poll(uow, wallets[0], 1.5, policy)
+    assert (admitted.admitted, admitted.position) == (True, 0)
+    assert admitted.expires_at == SALE + timedelta(seconds=1 + policy.admission_seconds)
+    assert _poll(uow, wallets[1], 2, policy).admitted
+    assert _poll(uow, wallets[2], 2.5, policy).position == 1
+
+
+def test_a_purchase_waits_until_admitted_and_spends_the_admission(
+    uow: UnitOfWork, world: World
+) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=1.0, burst=0)
+    wallet = world.citizen()
+    with pytest.raises(SaleQueueWaiting) as waiting:
+        sale_queue.admit_purchase(uow, wallet_id=wallet, now=SALE, policy=policy)
+    assert waiting.value.details == {
+        "position": 1,
+        "estimated_wait_seconds": 1,
+        "retry_after_seconds": 1,
+    }
+    later = SALE + timedelta(seconds=1)
+    assert sale_queue.admit_purchase(uow, wallet_id=wallet, now=later, policy=policy).admitted
+    purchases.purchase_vouchers(
+        uow, wallet_id=wallet, face_won=100_000, idempotency_key=unique_key(), now=later
+    )
+    assert sale_queue.spend_admission(uow, wallet_id=wallet, now=later)
+    assert not sale_queue.spend_admission(uow, wallet_id=wallet, now=later)
+    # A spent ticket: buying again means queueing again, at the back.
+    again = _poll(uow, wallet, 1.5, policy)
+    assert (again.admitted, again.position) == (False, 1)
+
+
+def test_the_discount_budget_still_decides_who_gets_the_discount(
+    uow: UnitOfWork, world: World
+) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=2)
+    world.fund(10_000, month="2026-12")  # the bonus of one 100,000-won purchase
+    buyers = [world.citizen(), world.citizen()]
+    bonuses = []
+    for wallet in buyers:
+        assert sale_queue.admit_purchase(uow, wallet_id=wallet, now=SALE, policy=policy).admitted
+        bought = purchases.purchase_vouchers(
+            uow, wallet_id=wallet, face_won=100_000, idempotency_key=unique_key(), now=SALE
+        )
+        bonuses.append(bought.bonus_won)
+    assert sorted(bonuses) == [0, 10_000]
+
+
+def test_a_rush_of_parallel_joiners_gets_every_place_exactly_once(
+    engine: Engine, uow: UnitOfWork, world: World
+) -> None:
+    wallets = [world.citizen() for _ in range(50)]
+    start = threading.Barrier(len(wallets))
+    positions: list[int] = []
+    failures: list[BaseException] = []
+
+    def join(wallet_id: int) -> None:
+        try:
+            start.wait()
+            status = _poll(UnitOfWork(engine), wallet_id, 0)
+            positions.append(status.position)
+        except BaseException as error:  # reported below, on the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=join, args=(wallet,)) for wallet in wallets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert sorted(positions) == list(range(1, 51))
