@@ -111,3 +111,20 @@ def test_the_demo_refuses_to_seed_a_database_twice(database: str) -> None:
     status, output = dongne(database, "demo", "--citizens", "10")
     assert status == 1
     assert "ALREADY_EXISTS" in output
+
+
+def test_an_operator_is_created_from_the_command_line_and_can_log_in(database: str) -> None:
+    status, output = dongne(database, "operator", "create", "root", "--password", "long enough pw")
+    assert status == 0, output
+    engine = make_engine(database)
+    try:
+        with UnitOfWork(engine) as uow:
+            user = uow.access.user_by_login("root")
+        assert user is not None
+        assert user.kind == "operator"
+        assert user.password_hash.startswith("$argon2")
+    finally:
+        engine.dispose()
+    status, output = dongne(database, "operator", "create", "root", "--password", "long enough pw")
+    assert status == 1
+    assert "ALREADY_EXISTS" in output

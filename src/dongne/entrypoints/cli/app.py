@@ -14,6 +14,7 @@ from rich.table import Table
 from dongne.bootstrap import App
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
+from dongne.entrypoints.cli.account_commands import operator_app
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(log_app, name="log")
 app.add_typer(witness_app, name="witness")
+app.add_typer(operator_app, name="operator")
 app.add_typer(webhooks_app, name="webhooks")
 app.command()(audit)
 app.command()(serve)
