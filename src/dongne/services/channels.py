@@ -39,7 +39,7 @@ from dongne.domain.errors import (
 from dongne.domain.money import positive_won
 from dongne.services.accounts import verify_pin
 from dongne.services.idempotency import run_once
-from dongne.services.payments import pay_merchant_within
+from dongne.services.payments import pay_merchant, pay_merchant_within
 from dongne.services.results import PaymentResult
 from dongne.services.setup import PHONE
 from dongne.services.unit_of_work import UnitOfWork
@@ -115,26 +115,13 @@ def pay_by_qr(
         merchant, _ = uow.records.merchant(merchant_id)
         wallet_id = _own_wallet(uow, citizen_id, wallet_id, region_id=merchant.region_id)
     verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
-
-    def action() -> PaymentResult:
-        return pay_merchant_within(
-            uow,
-            wallet_id=wallet_id,
-            merchant_id=merchant_id,
-            amount_won=amount_won,
-            idempotency_key=idempotency_key,
-            now=now,
-        )
-
-    request = {"wallet_id": wallet_id, "merchant_id": merchant_id, "amount_won": amount_won}
-    return run_once(
+    return pay_merchant(
         uow,
-        operation="pay_by_qr",
+        wallet_id=wallet_id,
+        merchant_id=merchant_id,
+        amount_won=amount_won,
         idempotency_key=idempotency_key,
-        request=request,
         now=now,
-        result_type=PaymentResult,
-        action=action,
     )
 
 

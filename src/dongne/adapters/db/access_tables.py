@@ -19,21 +19,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from dongne.adapters.db.tables import Id, Timestamp, Won, metadata
-
-
-def _id() -> Column[int]:
-    return Column("id", Id, primary_key=True, autoincrement=True)
-
-
-def _region() -> Column[int]:
-    return Column("region_id", Id, ForeignKey("regions.id"), nullable=False)
-
+from dongne.adapters.db.tables import Id, Timestamp, Won, id_column, metadata, region_column
 
 users = Table(
     "users",
     metadata,
-    _id(),
+    id_column(),
     Column("kind", String(20), nullable=False, comment="citizen, merchant, official, operator"),
     Column("login", String(100), nullable=False, unique=True, comment="a citizen's phone"),
     Column("password_hash", String(200), nullable=False),
@@ -53,8 +44,8 @@ users = Table(
 partners = Table(
     "partners",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("name", String(200), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("key_prefix", String(20), nullable=False, comment="shown in lists to tell keys apart"),
@@ -78,8 +69,8 @@ access_tokens = Table(
 payment_codes = Table(
     "payment_codes",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
     Column("code_hmac", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
@@ -91,8 +82,8 @@ payment_codes = Table(
 payment_requests = Table(
     "payment_requests",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("merchant_id", Id, ForeignKey("merchants.id"), nullable=False, index=True),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
@@ -108,8 +99,8 @@ payment_requests = Table(
 payment_intents = Table(
     "payment_intents",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
     Column("merchant_id", Id, ForeignKey("merchants.id"), nullable=False),
     Column("amount_won", Won, nullable=False),
@@ -131,8 +122,8 @@ payment_intents = Table(
 webhook_events = Table(
     "webhook_events",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
     Column("event_id", String(40), nullable=False, unique=True),
     Column("type", String(60), nullable=False),
@@ -148,8 +139,8 @@ webhook_events = Table(
 cash_receipts = Table(
     "cash_receipts",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("payment_id", Id, ForeignKey("payments.id"), nullable=False, index=True),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
     Column("approval_number", String(20), nullable=False, unique=True),
@@ -162,8 +153,8 @@ cash_receipts = Table(
 sale_tickets = Table(
     "sale_tickets",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("issued_at", Timestamp, nullable=False),
     Column("last_seen_at", Timestamp, nullable=False),

@@ -69,11 +69,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 Timestamp = UtcDateTime
 
 
-def _id() -> Column[int]:
+def id_column() -> Column[int]:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
 
-def _region() -> Column[int]:
+def region_column() -> Column[int]:
     return Column("region_id", Id, ForeignKey("regions.id"), nullable=False)
 
 
@@ -81,7 +81,7 @@ def _region() -> Column[int]:
 regions = Table(
     "regions",
     metadata,
-    _id(),
+    id_column(),
     Column("code", String(40), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -90,7 +90,7 @@ regions = Table(
 voucher_programs = Table(
     "voucher_programs",
     metadata,
-    _id(),
+    id_column(),
     Column("region_id", Id, ForeignKey("regions.id"), nullable=False, unique=True),
     Column("brand_name", String(100), nullable=False),
     Column("settings", JSON, nullable=False),
@@ -100,8 +100,8 @@ voucher_programs = Table(
 accounts = Table(
     "accounts",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("type", String(40), nullable=False),
     Column("key", String(100), nullable=False, comment="e.g. wallet:12, discount_budget:2026-11"),
     Column("shard_count", Integer, nullable=False, default=1),
@@ -115,7 +115,7 @@ account_balances = Table(
     metadata,
     Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
     Column("shard", Integer, primary_key=True),
-    _region(),
+    region_column(),
     Column("balance_won", Won, nullable=False),
     Column("may_go_negative", Boolean, nullable=False),
     CheckConstraint("may_go_negative OR balance_won >= 0", name="balance_not_negative"),
@@ -124,8 +124,8 @@ account_balances = Table(
 ledger_transactions = Table(
     "ledger_transactions",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("kind", String(40), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("idempotency_key", String(200), nullable=True),
@@ -134,8 +134,8 @@ ledger_transactions = Table(
 ledger_entries = Table(
     "ledger_entries",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, index=True),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
@@ -145,7 +145,7 @@ ledger_entries = Table(
 citizens = Table(
     "citizens",
     metadata,
-    _id(),
+    id_column(),
     Column("region_id", Id, ForeignKey("regions.id"), nullable=True, comment="home region"),
     Column("name", String(100), nullable=False),
     Column("phone", String(20), nullable=False, unique=True),
@@ -155,8 +155,8 @@ citizens = Table(
 wallets = Table(
     "wallets",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("citizen_id", Id, ForeignKey("citizens.id"), nullable=False),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", Timestamp, nullable=False),
@@ -166,8 +166,8 @@ wallets = Table(
 merchants = Table(
     "merchants",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("name", String(200), nullable=False),
     Column("business_number", String(10), nullable=False, index=True),
     Column("category", String(40), nullable=False),
@@ -182,8 +182,8 @@ merchants = Table(
 lots = Table(
     "lots",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("face_won", Won, nullable=False),
@@ -204,8 +204,8 @@ lots = Table(
 lot_movements = Table(
     "lot_movements",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
@@ -215,8 +215,8 @@ lot_movements = Table(
 purchases = Table(
     "purchases",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
     Column("face_won", Won, nullable=False),
@@ -236,8 +236,8 @@ purchases = Table(
 payments = Table(
     "payments",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
     Column("merchant_id", Id, ForeignKey("merchants.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
@@ -258,7 +258,7 @@ payment_allocations = Table(
     metadata,
     Column("payment_id", Id, ForeignKey("payments.id"), primary_key=True),
     Column("sequence", Integer, primary_key=True),
-    _region(),
+    region_column(),
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
     Column("amount_won", Won, nullable=False),
     Column("returned_won", Won, nullable=False, default=0),
@@ -269,8 +269,8 @@ payment_allocations = Table(
 cashback_offsets = Table(
     "cashback_offsets",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("cashback_lot_id", Id, ForeignKey("lots.id"), nullable=False, index=True),
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False),
     Column("amount_won", Won, nullable=False),
@@ -284,8 +284,8 @@ cashback_offsets = Table(
 payment_cancellations = Table(
     "payment_cancellations",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("payment_id", Id, ForeignKey("payments.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
     Column("cancelled_at", Timestamp, nullable=False),
@@ -296,8 +296,8 @@ payment_cancellations = Table(
 gifts = Table(
     "gifts",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("sender_wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("receiver_wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("amount_won", Won, nullable=False),
@@ -312,8 +312,8 @@ gifts = Table(
 refunds = Table(
     "refunds",
     metadata,
-    _id(),
-    _region(),
+    id_column(),
+    region_column(),
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False, index=True),
     Column("value_won", Won, nullable=False, comment="voucher value taken out of the wallet"),
     Column("refund_won", Won, nullable=False, comment="paid back to the citizen's bank"),
@@ -346,7 +346,7 @@ log_queue = Table(
         primary_key=True,
         comment="written in the ledger transaction itself, so a committed one is never lost",
     ),
-    _region(),
+    region_column(),
 )
 
 log_leaves = Table(
@@ -354,7 +354,7 @@ log_leaves = Table(
     metadata,
     Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
     Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, unique=True),
-    _region(),
+    region_column(),
     Column("salt", LargeBinary(16), nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
     Column("sequenced_at", Timestamp, nullable=False),
@@ -381,7 +381,7 @@ log_state = Table(
 log_checkpoints = Table(
     "log_checkpoints",
     metadata,
-    _id(),
+    id_column(),
     Column("tree_size", BigInteger, nullable=False, unique=True),
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False, comment="the signed note, operator signature only"),
