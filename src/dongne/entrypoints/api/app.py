@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from dongne.bootstrap import App
 from dongne.entrypoints.api import log_routes
 from dongne.entrypoints.api.errors import install_error_handlers
+from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
@@ -71,6 +72,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     )
     api.state.dongne = application
     install_error_handlers(api)
+    api.add_middleware(BodySizeLimit)
     api.include_router(log_routes.router)
     api.include_router(v1_accounts.router, prefix="/api/v1")
     api.include_router(v1_payment_intents.router, prefix="/api/v1")
