@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event
 
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
+from bench.http import HttpBench, HttpSettings, http_notes, http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
 from bench.postgres import ScratchDatabase
 from bench.world import PAYMENT_WON, PURCHASE_WON, Provisioner, WalletSupply
@@ -30,7 +31,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log")
+PARTS = ("ledger", "log", "http")
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -63,7 +64,8 @@ def parse_arguments(argv: list[str] | None) -> Settings:
     parser.add_argument(
         "--only",
         choices=PARTS,
-        help="run one part: the ledger's services (vs pgbench) or the verifiable log",
+        help="run one part: the ledger's services (vs pgbench), the verifiable log, or payments"
+        " over HTTP (vs pgbench)",
     )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 8)")
     parser.add_argument("--clients", type=int, default=8, help="parallel clients (default 8)")
@@ -390,5 +392,18 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]• {note}[/dim]")
         console.print(f"[dim]• the log's part: {time.monotonic() - log_started:.0f} s[/dim]")
         failed = failed or not log_results.audits_passed
+    if "http" in settings.parts:
+        http_started = time.monotonic()
+        http_settings = HttpSettings.for_run(quick=settings.quick)
+        http_results = HttpBench(http_settings, console, bench.now).run()
+        console.print()
+        console.print(http_table(http_results))
+        for note in [
+            *http_notes(http_results, http_settings),
+            load_note.format(os.getloadavg()[0]),
+        ]:
+            console.print(f"[dim]• {note}[/dim]")
+        console.print(f"[dim]• the HTTP part: {time.monotonic() - http_started:.0f} s[/dim]")
+        failed = failed or http_results.failed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
     return 1 if failed else 0
