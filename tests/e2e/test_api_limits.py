@@ -1,9 +1,11 @@
-"""Request bodies are bounded: an oversized one is a 413 problem, never read whole."""
+"""Bounds: an oversized body is a 413 problem, never read whole; a number beyond what the
+database stores is a 400 problem, never a 500."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,9 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.limits import MAX_REQUEST_BYTES
+from dongne.services import accounts, setup
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -25,6 +30,44 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(app, publish=False)) as client:
         yield client
     app.engine.dispose()
+
+
+@pytest.mark.parametrize("too_large", [2**63, 2**64 + 5, 10**30])
+def test_an_id_beyond_what_the_database_stores_is_a_400_problem(
+    database_url: str, too_large: int
+) -> None:
+    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
+    now = datetime.now(UTC)
+    region = setup.create_region(app.uow, code="limits", name="한계시", now=now)
+    accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone="010-5555-0001",
+        password=PASSWORD,
+        name="시민",
+        region_id=region,
+        identity_number=None,
+        idempotency_key="limits",
+        now=now,
+    )
+    token = accounts.log_in(
+        app.unit_of_work(),
+        app.secrets,
+        login="01055550001",
+        password=PASSWORD,
+        totp_code=None,
+        lifetime=timedelta(minutes=5),
+        now=now,
+    ).token
+    try:
+        with TestClient(create_app(app, publish=False)) as client:
+            response = client.get(
+                f"/api/v1/wallets/{too_large}", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "NUMBER_OUT_OF_RANGE"
+    finally:
+        app.engine.dispose()
 
 
 def test_a_body_over_the_limit_is_refused_with_a_413_problem(client: TestClient) -> None:

@@ -27,6 +27,7 @@ from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1 import wallets as v1_wallets
+from dongne.entrypoints.web import approval as web_approval
 
 logger = logging.getLogger("dongne.publisher")
 IDLE_POLL_SECONDS = 0.2
@@ -81,4 +82,5 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_receipts.router, prefix="/api/v1")
     api.include_router(v1_payments.router, prefix="/api/v1")
     api.include_router(v1_sale_queue.router, prefix="/api/v1")
+    api.include_router(web_approval.router)
     return api

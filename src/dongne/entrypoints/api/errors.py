@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dongne.domain.access import Forbidden, PinIncorrect, PinLocked, PinNotSet, Unauthenticated
@@ -88,9 +89,30 @@ def install_error_handlers(api: FastAPI) -> None:
         response.headers.update(error.headers or {})
         return response
 
+    async def handle_out_of_range(request: Request, error: Exception) -> JSONResponse:
+        # An id or number beyond what the database stores (SQLite: Python's OverflowError;
+        # PostgreSQL: SQLSTATE 22003) can only come from the request: bad input, not a 500.
+        if isinstance(error, DBAPIError) and _sqlstate(error) != NUMERIC_OUT_OF_RANGE:
+            raise error
+        return problem(
+            400,
+            "NUMBER_OUT_OF_RANGE",
+            "Number out of range",
+            "a number in the request is too large",
+        )
+
     api.add_exception_handler(DongneError, handle)
     api.add_exception_handler(RequestValidationError, handle_validation)
+    api.add_exception_handler(OverflowError, handle_out_of_range)
+    api.add_exception_handler(DBAPIError, handle_out_of_range)
     api.add_exception_handler(StarletteHTTPException, handle_http)
+
+
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
 
 
 def _field_error(item: Any) -> dict[str, str]:
