@@ -97,10 +97,20 @@ def shop(application: App) -> Shop:
 def submit(client: TestClient, shop: Shop, intent_id: int, **fields: str | None) -> httpx.Response:
     """Open the page, fill it in (the right answers unless told otherwise), and send it."""
     form = {"phone": shop.phone, "password": PASSWORD, "pin": PIN}
-    form["csrf_token"] = token_of(client.get(f"/pay/{intent_id}"))
+    url = page_url(client, shop, intent_id)
+    form["csrf_token"] = token_of(client.get(url))
     form |= fields
     sent = {name: value for name, value in form.items() if value is not None}
-    return client.post(f"/pay/{intent_id}", data=sent, follow_redirects=False)
+    return client.post(url, data=sent, follow_redirects=False)
+
+
+def page_url(client: TestClient, shop: Shop, intent_id: int) -> str:
+    """The approval URL the partner got (it carries the intent's secret)."""
+    response = client.get(
+        f"/api/v1/payment_intents/{intent_id}", headers=partner_headers(shop.partner_key)
+    )
+    url: str = response.json()["approval_url"]
+    return url
 
 
 def status_for_partner(client: TestClient, shop: Shop, intent_id: int) -> str:
@@ -130,7 +140,7 @@ def test_the_page_shows_the_merchant_the_amount_and_the_order(
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent = create_intent(client, shop, order_reference="order-2026-0042")
-    response = client.get(f"/pay/{intent['id']}")
+    response = client.get(intent["approval_url"])
     assert response.status_code == 200
     page = page_of(response)
     with application.reader() as reader:
@@ -169,9 +179,9 @@ def test_a_double_tap_on_one_form_approves_once(
 ) -> None:
     intent = create_intent(client, shop)
     form = {"phone": shop.phone, "password": PASSWORD, "pin": PIN}
-    form["csrf_token"] = token_of(client.get(f"/pay/{intent['id']}"))
-    first = client.post(f"/pay/{intent['id']}", data=form, follow_redirects=False)
-    second = client.post(f"/pay/{intent['id']}", data=form, follow_redirects=False)
+    form["csrf_token"] = token_of(client.get(intent["approval_url"]))
+    first = client.post(intent["approval_url"], data=form, follow_redirects=False)
+    second = client.post(intent["approval_url"], data=form, follow_redirects=False)
     assert first.status_code == 303, first.text
     # The page is no longer open for approval; the citizen is sent back to the shop.
     assert second.status_code == 409
@@ -253,7 +263,7 @@ def test_a_token_from_another_intents_page_is_refused(
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent, other = create_intent(client, shop), create_intent(client, shop)
-    token = token_of(client.get(f"/pay/{other['id']}"))
+    token = token_of(client.get(other["approval_url"]))
     response = submit(client, shop, intent["id"], csrf_token=token)
     assert_refused_beside(response, 400, "form")
     assert balance_won(application, shop) == BALANCE_WON
@@ -273,10 +283,10 @@ def test_an_intent_already_approved_says_so_and_links_back_to_the_shop(
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent = create_intent(client, shop)
-    token = token_of(client.get(f"/pay/{intent['id']}"))
+    token = token_of(client.get(intent["approval_url"]))
     approve(client, shop, intent["id"])  # in another tab, through the API
 
-    shown = client.get(f"/pay/{intent['id']}")
+    shown = client.get(intent["approval_url"])
     assert shown.status_code == 200
     page = page_of(shown)
     assert page.attributes["closed"]["data-status"] == "requires_capture"
@@ -286,7 +296,7 @@ def test_an_intent_already_approved_says_so_and_links_back_to_the_shop(
     assert "csrf_token" not in shown.text
 
     form = {"phone": shop.phone, "password": PASSWORD, "pin": PIN, "csrf_token": token}
-    late = client.post(f"/pay/{intent['id']}", data=form, follow_redirects=False)
+    late = client.post(intent["approval_url"], data=form, follow_redirects=False)
     assert late.status_code == 409
     assert "closed" in page_of(late).attributes
     assert balance_won(application, shop) == BALANCE_WON - PRICE_WON
@@ -304,3 +314,13 @@ def test_an_unknown_intent_is_a_not_found_page(client: TestClient, intent_id: st
 
 def test_the_pages_are_not_part_of_the_api_schema(client: TestClient) -> None:
     assert not any(path.startswith("/pay") for path in client.get("/openapi.json").json()["paths"])
+
+
+def test_the_page_needs_the_secret_from_the_approval_url(client: TestClient, shop: Shop) -> None:
+    intent = create_intent(client, shop)
+    assert client.get(intent["approval_url"]).status_code == 200
+    for guessed in (f"/pay/{intent['id']}", f"/pay/{intent['id']}?secret=" + "0" * 32):
+        shown = client.get(guessed)
+        assert shown.status_code == 404
+        assert "not-found" in page_of(shown).attributes
+        assert "30,000" not in shown.text

@@ -52,6 +52,15 @@ class Secrets:
         normalized = identity_number.replace("-", "").strip()
         return hmac.new(self.identity_key, normalized.encode(), hashlib.sha256).hexdigest()
 
+    def approval_secret(self, intent_id: int) -> str:
+        """What makes a payment intent's approval page unguessable (ids are sequential).
+        Derived, not stored, so every copy of the intent carries the same one."""
+        mac = hmac.new(self.pin_key, f"payment_intent:{intent_id}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def approval_secret_matches(self, intent_id: int, secret: str) -> bool:
+        return hmac.compare_digest(self.approval_secret(intent_id), secret)
+
     def code_digest(self, code: str) -> str:
         return hmac.new(self.pin_key, f"code:{code}".encode(), hashlib.sha256).hexdigest()
 

@@ -87,8 +87,8 @@ def now() -> datetime:
 
 
 @router.get("/pay/{intent_id}")
-def approval_page(request: Request, intent_id: str, app: AppDep) -> Response:
-    page = _intent_or_none(app, intent_id)
+def approval_page(request: Request, intent_id: str, app: AppDep, secret: str = "") -> Response:
+    page = _intent_or_none(app, intent_id, secret)
     if page is None:
         return _render(request, "not_found.html", {}, 404)
     if page.status != PaymentIntentStatus.REQUIRES_APPROVAL:
@@ -98,9 +98,13 @@ def approval_page(request: Request, intent_id: str, app: AppDep) -> Response:
 
 @router.post("/pay/{intent_id}")
 def submit_approval(
-    request: Request, intent_id: str, app: AppDep, form: Annotated[ApprovalForm, Form()]
+    request: Request,
+    intent_id: str,
+    app: AppDep,
+    form: Annotated[ApprovalForm, Form()],
+    secret: str = "",
 ) -> Response:
-    page = _intent_or_none(app, intent_id)
+    page = _intent_or_none(app, intent_id, secret)
     if page is None:
         return _render(request, "not_found.html", {}, 404)
     if page.status != PaymentIntentStatus.REQUIRES_APPROVAL:
@@ -112,7 +116,7 @@ def submit_approval(
     try:
         intent = _approve(app, page.id, form, key=token.nonce)
     except PaymentIntentUnexpectedState:  # approved elsewhere while this page was open
-        return _closed(request, _intent_or_none(app, intent_id) or page, 409)
+        return _closed(request, _intent_or_none(app, intent_id, secret) or page, 409)
     except DongneError as refused:
         return _form(
             request, app, page, error=_error(refused), phone=form.phone, status=_status(refused)
@@ -154,8 +158,12 @@ def _approve(
         accounts.log_out(app.unit_of_work(), token=session.token, now=now())
 
 
-def _intent_or_none(app: App, intent_id: str) -> IntentPage | None:
+def _intent_or_none(app: App, intent_id: str, secret: str) -> IntentPage | None:
+    """The intent, if the id is one and the URL carries its secret: without the secret, an
+    intent looks like one that does not exist (ids are sequential, so guessable)."""
     if not (intent_id.isascii() and intent_id.isdigit()) or int(intent_id) > MAX_ID:
+        return None
+    if not app.secrets.approval_secret_matches(int(intent_id), secret):
         return None
     try:
         return intent_page(app.reader(), int(intent_id))
@@ -198,6 +206,7 @@ def _form(
     token = csrf.issue(app.secrets.pin_key, page.id, now())
     context = {
         "intent": page,
+        "secret": app.secrets.approval_secret(page.id),
         "csrf_token": token.value,
         "phone": phone,
         "error": error,

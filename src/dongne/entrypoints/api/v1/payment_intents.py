@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from dongne.bootstrap import App
 from dongne.domain.access import PartnerScope
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
@@ -59,6 +60,10 @@ class PaymentIntentOut(BaseModel):
     refunded_won: int
     created_at: str
     updated_at: str
+    approval_url: str = Field(
+        description="Where to send the citizen to approve with the PIN (dongne's page); it"
+        " carries a secret, so share it only with the paying citizen"
+    )
 
 
 class PaymentIntentList(BaseModel):
@@ -79,8 +84,9 @@ class RefundList(BaseModel):
     data: list[RefundOut]
 
 
-def _out(intent: payment_intents.PaymentIntent) -> PaymentIntentOut:
-    return PaymentIntentOut(**vars(intent))
+def _out(intent: payment_intents.PaymentIntent, app: App) -> PaymentIntentOut:
+    url = f"/pay/{intent.id}?secret={app.secrets.approval_secret(intent.id)}"
+    return PaymentIntentOut(**vars(intent), approval_url=url)
 
 
 @router.post(
@@ -100,7 +106,7 @@ def create_payment_intent(
         idempotency_key=key,
         now=now(),
     )
-    return _out(intent)
+    return _out(intent, app)
 
 
 @router.get("/payment_intents", response_model=PaymentIntentList, responses=PROBLEMS)
@@ -117,13 +123,14 @@ def list_payment_intents(
         limit=limit,
         cursor=cursor,
     )
-    return PaymentIntentList(data=[_out(i) for i in page.data], next_cursor=page.next_cursor)
+    return PaymentIntentList(data=[_out(i, app) for i in page.data], next_cursor=page.next_cursor)
 
 
 @router.get("/payment_intents/{intent_id}", response_model=PaymentIntentOut, responses=PROBLEMS)
 def get_payment_intent(intent_id: int, app: AppDep, caller: CallerDep) -> PaymentIntentOut:
     """An intent, for the partner that created it or the citizen who approved it."""
-    return _out(payment_intents.payment_intent(app.reader(), intent_id=intent_id, viewer=caller))
+    intent = payment_intents.payment_intent(app.reader(), intent_id=intent_id, viewer=caller)
+    return _out(intent, app)
 
 
 @router.post(
@@ -144,7 +151,7 @@ def approve_payment_intent(
         idempotency_key=key,
         now=now(),
     )
-    return _out(intent)
+    return _out(intent, app)
 
 
 @router.post(
@@ -162,7 +169,7 @@ def capture_payment_intent(
         idempotency_key=key,
         now=now(),
     )
-    return _out(intent)
+    return _out(intent, app)
 
 
 @router.post(
@@ -179,7 +186,7 @@ def cancel_payment_intent(
         idempotency_key=key,
         now=now(),
     )
-    return _out(intent)
+    return _out(intent, app)
 
 
 @router.post("/refunds", status_code=201, response_model=RefundOut, responses=PROBLEMS)
