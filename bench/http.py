@@ -39,17 +39,11 @@ import httpx
 import psycopg
 from argon2 import PasswordHasher
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from sqlalchemy import Engine
 
 from bench.postgres import ScratchDatabase
+from bench.report import Figure, figures_table, progress_bar
 from bench.world import business_number
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.log_keys import write_key_pair
@@ -97,16 +91,6 @@ class HttpSettings:
         return cls(citizens=600, warmup_s=2.0, duration_s=12.0, pgbench_s=10)
 
 
-@dataclass(frozen=True)
-class Figure:
-    figure: str
-    value: str
-    reference: str = "-"
-    ratio: str = "-"
-    aim: str = "-"
-    notes: str = ""
-
-
 @dataclass
 class HttpResults:
     figures: list[Figure] = field(default_factory=list)
@@ -142,7 +126,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
     lifetime = timedelta(hours=6)
     payloads = []
     tokens = []
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("merchants and their QR codes", total=MERCHANTS)
         for serial in range(1, MERCHANTS + 1):
             merchant_id = setup.register_merchant(
@@ -787,37 +771,13 @@ def _clients_of(label: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-@contextmanager
-def _progress(console: Console) -> Iterator[Progress]:
-    with Progress(
-        "  [progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        yield progress
-
-
 # -- report ----------------------------------------------------------------------------------
 
 
 def http_table(results: HttpResults) -> Table:
-    table = Table(title="payments over HTTP (POST /api/v1/payments/qr) on PostgreSQL")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("reference (same run)")
-    table.add_column("÷ reference", justify="right")
-    table.add_column("aim", justify="right")
-    table.add_column("notes")
-    for figure in results.figures:
-        table.add_row(
-            figure.figure, figure.value, figure.reference, figure.ratio, figure.aim, figure.notes
-        )
-    return table
+    return figures_table(
+        "payments over HTTP (POST /api/v1/payments/qr) on PostgreSQL", results.figures
+    )
 
 
 def http_notes(results: HttpResults, settings: HttpSettings) -> list[str]:

@@ -16,8 +16,8 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,17 +25,11 @@ from typing import Any, Protocol
 
 import psycopg
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
 from bench.postgres import ScratchDatabase
+from bench.report import Figure, figures_table, progress_bar
 from dongne.adapters.db.engine import is_postgres, make_engine, migrate
 from dongne.adapters.db.tables import (
     account_balances,
@@ -100,16 +94,6 @@ class LogSettings:
             proofs=PROOFS // 5 if quick else PROOFS,
             batch_sizes=(SEQUENCE_BATCH_SIZE, LARGE_BATCH),
         )
-
-
-@dataclass(frozen=True)
-class Figure:
-    figure: str
-    value: str
-    reference: str = "-"
-    ratio: str = "-"
-    aim: str = "-"
-    notes: str = ""
 
 
 @dataclass
@@ -514,7 +498,7 @@ class LogBench:
         try:
             migrate(engine)
             funding = make_funding(engine, self.now, label)
-            with _progress(self.console) as progress:
+            with progress_bar(self.console) as progress:
                 task = progress.add_task(f"{backend.name}: {count:,} transactions", total=count)
                 populate(engine, funding, count, lambda n: progress.advance(task, n))
         finally:
@@ -528,7 +512,7 @@ class LogBench:
         backend.settle(url)
         engine = make_engine(url, pool_size=2)
         try:
-            with _progress(self.console) as progress:
+            with progress_bar(self.console) as progress:
                 task = progress.add_task(f"sequencing, batch {batch_size:,}", total=count)
                 began, cpu = time.perf_counter(), time.process_time()
                 done = sequence_pending(
@@ -703,7 +687,7 @@ class LogBench:
                 f"  {count:,} sequenced transactions and a checkpoint ready"
                 f" [dim]({time.monotonic() - began:.1f} s set-up)[/dim]"
             )
-            with _progress(self.console) as progress:
+            with progress_bar(self.console) as progress:
                 task = progress.add_task("audit", total=count)
                 began, cpu = time.perf_counter(), time.process_time()
                 report = audit(
@@ -735,37 +719,11 @@ class LogBench:
         self.results.audits_passed &= report.passed
 
 
-@contextmanager
-def _progress(console: Console) -> Iterator[Progress]:
-    with Progress(
-        "  [progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        yield progress
-
-
 # -- report ----------------------------------------------------------------------------------
 
 
 def log_table(results: LogResults) -> Table:
-    table = Table(title="the verifiable log: sequencing, proofs and the audit")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("reference (same run)")
-    table.add_column("÷ reference", justify="right")
-    table.add_column("aim", justify="right")
-    table.add_column("notes")
-    for figure in results.figures:
-        table.add_row(
-            figure.figure, figure.value, figure.reference, figure.ratio, figure.aim, figure.notes
-        )
-    return table
+    return figures_table("the verifiable log: sequencing, proofs and the audit", results.figures)
 
 
 def log_notes(results: LogResults) -> list[str]:

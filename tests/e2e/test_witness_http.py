@@ -23,9 +23,9 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.witness.app import MAX_REQUEST_BYTES
 from dongne.entrypoints.witness.local import LocalWitness, local_witness
-from dongne.services.log import served_checkpoint, tile_source, witnessed_by
+from dongne.services.log import served_checkpoint, tile_source
 from dongne.tlog.checkpoint import Checkpoint
-from dongne.tlog.cosignature import CosignatureVerifier
+from dongne.tlog.cosignature import CosignatureVerifier, witnessed_by
 from dongne.tlog.merkle import MemoryHashSource, consistency_proof
 from dongne.tlog.note import Signer, generate_key, sign_note, split_note
 from dongne.tlog.witness import (

@@ -16,11 +16,15 @@ from dongne.services.log import (
     served_entries,
     served_tile,
     sign_checkpoint,
-    witnessed_by,
 )
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import parse_checkpoint
-from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
+from dongne.tlog.cosignature import (
+    CosignatureVerifier,
+    Cosigner,
+    generate_cosigner_key,
+    witnessed_by,
+)
 from dongne.tlog.merkle import MemoryHashSource, leaf_hash, root_hash
 from dongne.tlog.note import Signer, Verifier, generate_key, open_note, split_note
 from dongne.tlog.receipt import verify_receipt

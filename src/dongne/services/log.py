@@ -17,11 +17,11 @@ from datetime import datetime
 
 from dongne.adapters.db.log_store import QueuedTransaction, StoredCheckpoint, StoredLeaf
 from dongne.domain.calendar import require_aware
-from dongne.domain.errors import Conflict, DongneError, InvalidInput, TransactionNotFound
+from dongne.domain.errors import Conflict, InvalidInput, TransactionNotFound
 from dongne.domain.leaf import SALT_SIZE, ledger_leaf
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import Checkpoint
-from dongne.tlog.cosignature import CosignatureVerifier
+from dongne.tlog.cosignature import CosignatureVerifier, witnessed_by
 from dongne.tlog.merkle import (
     HASH_SIZE,
     CompactRange,
@@ -31,7 +31,7 @@ from dongne.tlog.merkle import (
     leaf_hash,
     root_hash,
 )
-from dongne.tlog.note import Signer, add_signature_lines, sign_note, split_note
+from dongne.tlog.note import Signer, add_signature_lines, sign_note
 from dongne.tlog.receipt import ConsistencyProof, Receipt
 from dongne.tlog.tiles import (
     TILE_HEIGHT,
@@ -269,21 +269,6 @@ def _latest_witnessed(
         if len(witnessed_by(checkpoint_with_cosignatures(uow, checkpoint), witnesses)) >= quorum:
             return checkpoint
     return None
-
-
-def witnessed_by(note: str, verifiers: Sequence[CosignatureVerifier]) -> list[str]:
-    """Names of the witnesses whose valid cosignature the note carries (for a k-of-n policy)."""
-    body, lines = split_note(note)
-    names = []
-    for verifier in verifiers:
-        for line in lines:
-            try:
-                if verifier.verify_line(body, line) is not None:
-                    names.append(verifier.name)
-                    break
-            except DongneError:
-                continue
-    return names
 
 
 def served_checkpoint(uow: UnitOfWork) -> str | None:

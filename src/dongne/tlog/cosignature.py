@@ -37,6 +37,7 @@ from dongne.tlog.note import (
     parse_signature_line,
     raw_seed,
     signer_key_from_seed,
+    split_note,
     verify_ed25519,
 )
 
@@ -152,4 +153,21 @@ def count_cosignatures(
                 if verifier.name not in names:
                     names.append(verifier.name)
                 break
+    return names
+
+
+def witnessed_by(note: str, verifiers: Sequence[CosignatureVerifier]) -> list[str]:
+    """Names of the witnesses whose valid cosignature the note carries, in ``verifiers``'
+    order. Unlike ``count_cosignatures`` a line that fails is skipped, not fatal: a served
+    note or a receipt is still judged by the cosignatures that do verify."""
+    body, lines = split_note(note)
+    names = []
+    for verifier in verifiers:
+        for line in lines:
+            try:
+                if verifier.verify_line(body, line) is not None:
+                    names.append(verifier.name)
+                    break
+            except (VerificationFailed, MalformedLogData):
+                continue
     return names

@@ -18,6 +18,7 @@ from rich.console import Console
 from dongne.bootstrap import App
 from dongne.entrypoints.witness.local import local_witness
 from dongne.services import audit, log
+from dongne.tlog.cosignature import witnessed_by
 from dongne.tlog.receipt import verify_receipt
 
 WITNESS_NAMES = ("witness-a.dongne.localhost", "witness-b.dongne.localhost")
@@ -50,7 +51,7 @@ def publish_month(app: App, sample_transaction_id: int, console: Console) -> boo
         app.reader(), sample_transaction_id, witnesses=verifiers, quorum=QUORUM
     )
     verify_receipt(receipt, log_key)
-    cosigners = log.witnessed_by(receipt.checkpoint, verifiers)
+    cosigners = witnessed_by(receipt.checkpoint, verifiers)
     for name, outcome in published.witness_outcomes.items():
         console.print(f"  witness {name}: {outcome}", highlight=False)
     console.print(

@@ -28,7 +28,12 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.witness.app import create_witness_app
 from dongne.services import audit as auditing
 from dongne.services import log
-from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
+from dongne.tlog.cosignature import (
+    CosignatureVerifier,
+    Cosigner,
+    generate_cosigner_key,
+    witnessed_by,
+)
 from dongne.tlog.errors import MalformedLogData
 from dongne.tlog.note import Verifier
 from dongne.tlog.receipt import parse_receipt, verify_receipt
@@ -112,7 +117,7 @@ def verify_receipt_command(
     """Check a receipt offline: signature, inclusion, consistency and witness quorum."""
     receipt = parse_receipt(_read_json(file))
     checkpoint = verify_receipt(receipt, Verifier.from_key(log_key))
-    cosigners = log.witnessed_by(
+    cosigners = witnessed_by(
         receipt.checkpoint, [CosignatureVerifier.from_key(k) for k in witnesses or []]
     )
     if len(cosigners) < quorum:
