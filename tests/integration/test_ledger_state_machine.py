@@ -842,7 +842,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert queries.ledger_problems(self.uow) == []
         for wallet_id in self.model.wallets:
             held = [lot for lot in self.model.lots.values() if lot.wallet_id == wallet_id]
-            by_kind = dict.fromkeys(("purchased", "gifted", "cashback"), 0)
+            by_kind = dict.fromkeys(("purchased", "gifted", "cashback", "reward", "allowance"), 0)
             for lot in held:
                 by_kind[lot.kind] += lot.remaining
             usable = sum(lot.remaining for lot in held if lot.live(self.now))

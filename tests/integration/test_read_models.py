@@ -43,7 +43,13 @@ def test_a_wallet_balance_counts_expired_value_only_until_the_expiry_job_runs(
     expired = queries.wallet_balance(uow, wallet_id=wallet, now=days(30))
     assert (live.balance_won, live.usable_won) == (70_000, 70_000)
     assert (expired.balance_won, expired.usable_won) == (70_000, 0)
-    assert expired.by_kind_won == {"purchased": 70_000, "gifted": 0, "cashback": 0}
+    assert expired.by_kind_won == {
+        "purchased": 70_000,
+        "gifted": 0,
+        "cashback": 0,
+        "reward": 0,
+        "allowance": 0,
+    }
     refunds.expire_lots(uow, region_id=world.region_id, idempotency_key=unique_key(), now=days(30))
     after = queries.wallet_balance(uow, wallet_id=wallet, now=days(30))
     assert (after.balance_won, after.usable_won) == (0, 0)

@@ -427,7 +427,13 @@ def test_cashback_comes_from_the_budget_within_a_monthly_cap_and_goes_back_on_ca
         "merchant_payable": 240_000,
     }
     balance = queries.wallet_balance(uow, wallet_id=citizen, now=days(5) + HOUR)
-    assert balance.by_kind_won == {"purchased": 75_000, "gifted": 0, "cashback": 5_000}
+    assert balance.by_kind_won == {
+        "purchased": 75_000,
+        "gifted": 0,
+        "cashback": 5_000,
+        "reward": 0,
+        "allowance": 0,
+    }
     assert_ledger_sound(uow)
 
 
@@ -449,7 +455,13 @@ def test_cancelling_every_payment_gives_back_all_purchased_value_even_if_cashbac
 
     # Nothing was bought in the end: the citizen holds the 300,000 she paid for, no points.
     balance = queries.wallet_balance(uow, wallet_id=citizen, now=NOW + 4 * HOUR)
-    assert balance.by_kind_won == {"purchased": 300_000, "gifted": 0, "cashback": 0}
+    assert balance.by_kind_won == {
+        "purchased": 300_000,
+        "gifted": 0,
+        "cashback": 0,
+        "reward": 0,
+        "allowance": 0,
+    }
     refunds.expire_lots(uow, region_id=region, idempotency_key=unique_key(), now=days(40))
     assert books(uow, region) == {
         "city_funding": -100_000,

@@ -85,7 +85,10 @@ def test_balanced_keeps_every_accounts_net_amount(
     assert sum(p.amount_won for p in merged) == 0
 
 
-@pytest.mark.parametrize("account_type", [AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK])
+@pytest.mark.parametrize(
+    "account_type",
+    [AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK, AccountType.MERCHANT_BANK],
+)
 def test_accounts_for_the_outside_world_may_go_negative(account_type: AccountType) -> None:
     assert account_type.may_go_negative
 
@@ -97,6 +100,8 @@ def test_accounts_for_the_outside_world_may_go_negative(account_type: AccountTyp
         AccountType.MERCHANT_PAYABLE,
         AccountType.DISCOUNT_BUDGET,
         AccountType.BREAKAGE,
+        AccountType.ALLOWANCE_BUDGET,
+        AccountType.REWARDS_BUDGET,
     ],
 )
 def test_accounts_that_hold_value_for_someone_may_not_go_negative(
@@ -107,8 +112,12 @@ def test_accounts_that_hold_value_for_someone_may_not_go_negative(
 
 def test_every_account_type_is_classified() -> None:
     negative = {t for t in AccountType if t.may_go_negative}
-    assert negative == {AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK}
-    assert len(AccountType) == 6
+    assert negative == {
+        AccountType.CITY_FUNDING,
+        AccountType.CITIZEN_BANK,
+        AccountType.MERCHANT_BANK,
+    }
+    assert len(AccountType) == 9
 
 
 # Money ---------------------------------------------------------------------------------------

@@ -29,11 +29,23 @@ class AccountType(StrEnum):
     """Money the city put into its budgets (external, goes negative)."""
     CITIZEN_BANK = "citizen_bank"
     """Citizens' linked bank accounts: purchases come from it, refunds go to it (external)."""
+    ALLOWANCE_BUDGET = "allowance_budget"
+    """One policy allowance program's money (owner: the program id): grants are drawn from
+    it and unspent value comes back to it at expiry."""
+    REWARDS_BUDGET = "rewards_budget"
+    """The region's walking-reward money: points are drawn from it and expire back into it."""
+    MERCHANT_BANK = "merchant_bank"
+    """Merchants' bank accounts: settlement transfers go to it (external)."""
 
     @property
     def may_go_negative(self) -> bool:
-        return self in {AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK}
+        return self in _EXTERNAL
 
+
+_EXTERNAL = frozenset(
+    {AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK, AccountType.MERCHANT_BANK}
+)
+"""Accounts that stand for the world outside: they may go negative."""
 
 MERCHANT_BALANCE_SHARDS = 8
 """A popular merchant's payable is spread over this many balance rows, so parallel payments
@@ -49,6 +61,11 @@ class TransactionKind(StrEnum):
     GIFT = "gift"
     REFUND = "refund"
     EXPIRY = "expiry"
+    ALLOWANCE_FUNDING = "allowance_funding"
+    ALLOWANCE_GRANT = "allowance_grant"
+    REWARDS_FUNDING = "rewards_funding"
+    REWARD = "reward"
+    SETTLEMENT = "settlement"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 A lot remembers its ``face`` (the value it was created with), what was ``paid`` for it (the
 rest of the face was a bonus from the discount budget), what ``remaining`` value it holds and
 when it ``expires_at``. Purchased and gifted lots are *purchased value*: refundable, limited by
-the holding limit, usable only below the revenue cap. Cashback is bonus value ("points").
+the holding limit, usable only below the revenue cap. Cashback and walking rewards are
+*points*. Allowance lots are *restricted funds*: a policy program's grant, usable only where
+its ``LotRestriction`` allows, never refunded or gifted. A lot with a ``funder_account_id``
+gives what expires back to that account (the program's budget) instead of the discount budget.
 """
 
 from __future__ import annotations
@@ -29,10 +32,37 @@ class LotKind(StrEnum):
     PURCHASED = "purchased"
     GIFTED = "gifted"
     CASHBACK = "cashback"
+    REWARD = "reward"
+    """Walking-reward points."""
+    ALLOWANCE = "allowance"
+    """A policy allowance grant (restricted funds)."""
 
 
 PURCHASED_VALUE = frozenset({LotKind.PURCHASED, LotKind.GIFTED})
 """Value bought with money: refundable, and what the holding limit counts."""
+
+
+@dataclass(frozen=True)
+class LotRestriction:
+    """Where an allowance program's grant may be spent. ``allowed_categories`` of ``None``
+    means any category the region's vouchers take; otherwise only those listed, which may
+    include categories excluded from ordinary vouchers. ``denied_categories`` always wins."""
+
+    program_id: int
+    allowed_categories: frozenset[str] | None = None
+    denied_categories: frozenset[str] = frozenset()
+    usable_above_revenue_cap: bool = False
+
+    def allows(self, merchant: Merchant, excluded: frozenset[str], revenue_cap_won: int) -> bool:
+        category = merchant.category
+        if category in self.denied_categories:
+            return False
+        if self.allowed_categories is None:
+            if category in excluded:
+                return False
+        elif category not in self.allowed_categories:
+            return False
+        return self.usable_above_revenue_cap or merchant.annual_revenue_won <= revenue_cap_won
 
 
 @dataclass(frozen=True)
@@ -44,6 +74,8 @@ class Lot:
     remaining_won: int
     acquired_at: datetime
     expires_at: datetime
+    restriction: LotRestriction | None = None
+    funder_account_id: int | None = None
 
     def is_live(self, now: datetime) -> bool:
         return self.remaining_won > 0 and now < self.expires_at
@@ -52,9 +84,14 @@ class Lot:
     def is_purchased_value(self) -> bool:
         return self.kind in PURCHASED_VALUE
 
-    def usable_at(self, merchant: Merchant, revenue_cap_won: int) -> bool:
-        """Discount-funded value may not be spent at merchants above the revenue cap."""
-        return merchant.annual_revenue_won <= revenue_cap_won
+    def usable_at(
+        self, merchant: Merchant, revenue_cap_won: int, excluded: frozenset[str] = frozenset()
+    ) -> bool:
+        """Restricted funds follow their program; other value may not be spent at an excluded
+        category, nor (being discount-funded) at merchants above the revenue cap."""
+        if self.restriction is not None:
+            return self.restriction.allows(merchant, excluded, revenue_cap_won)
+        return merchant.category not in excluded and merchant.annual_revenue_won <= revenue_cap_won
 
     def paid_share_won(self, value_won: int) -> int:
         """The part of ``value_won`` of this lot that the citizen paid for (rounded down)."""
@@ -74,9 +111,11 @@ class Take:
 
 
 def _spending_rank(lot: Lot) -> tuple[int, datetime, int]:
+    if lot.restriction is not None:
+        return (0, lot.expires_at, lot.id)
     if lot.is_purchased_value:
-        return (1, lot.acquired_at, lot.id)
-    return (0, lot.expires_at, lot.id)
+        return (2, lot.acquired_at, lot.id)
+    return (1, lot.expires_at, lot.id)
 
 
 def total_live_won(lots: Iterable[Lot], now: datetime) -> int:
@@ -101,20 +140,42 @@ def take_in_order(lots: Sequence[Lot], amount_won: int) -> list[Take]:
 
 
 def plan_payment(
-    lots: Sequence[Lot], amount_won: int, merchant: Merchant, revenue_cap_won: int, now: datetime
+    lots: Sequence[Lot],
+    amount_won: int,
+    merchant: Merchant,
+    revenue_cap_won: int,
+    now: datetime,
+    *,
+    excluded_categories: frozenset[str] = frozenset(),
 ) -> list[Take]:
-    """Which lots a payment spends: points first, soonest expiry first; then purchased value,
-    oldest first. (Restricted allowance funds, spent before both, arrive with allowances.)"""
+    """Which lots a payment spends: restricted funds valid at this merchant first, soonest
+    expiry first; then points, soonest expiry first; then purchased value, oldest first."""
     positive_won(amount_won)
     live = [lot for lot in lots if lot.is_live(now)]
+    excluded = merchant.category in excluded_categories
+    if excluded and not any(lot.restriction is not None for lot in live):
+        raise MerchantNotEligible(
+            f"{merchant.name}'s category ({merchant.category}) does not take vouchers",
+            reason="excluded_category",
+        )
     usable = sorted(
-        (lot for lot in live if lot.usable_at(merchant, revenue_cap_won)), key=_spending_rank
+        (lot for lot in live if lot.usable_at(merchant, revenue_cap_won, excluded_categories)),
+        key=_spending_rank,
     )
     available = sum(lot.remaining_won for lot in usable)
     if not usable and live:
+        if excluded:
+            raise MerchantNotEligible(
+                f"{merchant.name}'s category ({merchant.category}) does not take vouchers",
+                reason="excluded_category",
+            )
+        if merchant.annual_revenue_won > revenue_cap_won:
+            raise MerchantNotEligible(
+                f"{merchant.name}'s annual revenue is above the cap for discounted vouchers",
+                reason="revenue_cap",
+            )
         raise MerchantNotEligible(
-            f"{merchant.name}'s annual revenue is above the cap for discounted vouchers",
-            reason="revenue_cap",
+            f"nothing this wallet holds may be spent at {merchant.name}", reason="restricted"
         )
     if available < amount_won:
         raise InsufficientBalance(
@@ -159,11 +220,23 @@ class Return:
     amount_won: int
     to_citizen_won: int
     to_budget_won: int
+    funder_account_id: int | None = None
+    """Where ``to_budget_won`` goes: the lot's own funder, or the discount budget if None."""
 
 
 def split_return(lot: Lot, amount_won: int) -> Return:
     paid_share = lot.paid_share_won(amount_won)
-    return Return(lot.id, amount_won, paid_share, amount_won - paid_share)
+    return Return(lot.id, amount_won, paid_share, amount_won - paid_share, lot.funder_account_id)
+
+
+def to_funders(returns: Iterable[Return]) -> dict[int | None, int]:
+    """The bonus shares of ``returns`` per funder account (None: the discount budget)."""
+    per_funder: dict[int | None, int] = {}
+    for returned in returns:
+        if returned.to_budget_won:
+            funder = returned.funder_account_id
+            per_funder[funder] = per_funder.get(funder, 0) + returned.to_budget_won
+    return per_funder
 
 
 def plan_refund(lots: Sequence[Lot], threshold_bp: int, now: datetime) -> list[Return]:

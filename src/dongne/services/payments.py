@@ -19,6 +19,7 @@ from dongne.domain.lots import (
     plan_payment,
     plan_payment_cancellation,
     redirect_to_offsets,
+    to_funders,
 )
 from dongne.domain.money import positive_won
 from dongne.domain.program import BonusMode
@@ -115,9 +116,17 @@ def pay_merchant_within(
     program = uow.records.program(wallet.region_id)
     program.check_payment_amount(amount_won)
     merchant, payable_id = uow.records.merchant(merchant_id)
-    merchant.check_accepts_vouchers_of(wallet.region_id, program.excluded_categories)
+    # Excluded categories are checked per lot: an allowance may be usable where vouchers are not.
+    merchant.check_accepts_vouchers_of(wallet.region_id, frozenset())
     lots = uow.records.wallet_lots(wallet_id)
-    takes = plan_payment(lots, amount_won, merchant, program.revenue_cap_won, now)
+    takes = plan_payment(
+        lots,
+        amount_won,
+        merchant,
+        program.revenue_cap_won,
+        now,
+        excluded_categories=program.excluded_categories,
+    )
     kinds = {lot.id: lot for lot in lots}
     purchased_part = sum(t.amount_won for t in takes if kinds[t.lot_id].is_purchased_value)
     month = seoul_month(now)
@@ -204,8 +213,9 @@ def cancel_payment_within(
     )
     breakage = uow.ledger.account(region, AccountType.BREAKAGE)
     budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+    funders = uow.ledger.funders(region, seoul_month(now), to_funders(moves.expired_returns))
     to_breakage = sum(r.to_citizen_won for r in moves.expired_returns)
-    to_budget = sum(r.to_budget_won for r in moves.expired_returns) + moves.clawback.total_won
+    to_budget = sum(amount for _, amount in funders) + moves.clawback.total_won
     to_wallet = sum(change.amount_won for change in moves.lot_changes)
     transaction_id = uow.ledger.post(
         region_id=region,
@@ -214,11 +224,14 @@ def cancel_payment_within(
             Posting(payable.id, -amount),
             Posting(holder.id, to_wallet),
             Posting(breakage.id, to_breakage),
-            Posting(budget.id, to_budget),
+            Posting(budget.id, moves.clawback.total_won),
+            *(Posting(funder.id, returned) for funder, returned in funders),
         ],
         at=now,
         idempotency_key=idempotency_key,
-        accounts_by_id={a.id: a for a in (payable, holder, breakage, budget)},
+        accounts_by_id={
+            a.id: a for a in (payable, holder, breakage, budget, *(f for f, _ in funders))
+        },
     )
     uow.records.move_lots(region, transaction_id, moves.lot_changes)
     uow.records.settle_offsets(moves.settled_offsets)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from dongne.domain.calendar import require_aware, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
-from dongne.domain.lots import Take, plan_refund, split_return
+from dongne.domain.lots import Take, plan_refund, split_return, to_funders
 from dongne.services.idempotency import run_once
 from dongne.services.purchases import wallet_account
 from dongne.services.results import ExpiryResult, RefundResult
@@ -86,12 +86,13 @@ def expire_lots(
             for w in sorted(per_wallet)
         }
         breakage = uow.ledger.account(region_id, AccountType.BREAKAGE)
-        budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, seoul_month(now))
+        funders = uow.ledger.funders(region_id, seoul_month(now), to_funders(r for _, r in returns))
         to_breakage = sum(r.to_citizen_won for _, r in returns)
-        to_budget = sum(r.to_budget_won for _, r in returns)
+        to_budget = sum(amount for _, amount in funders)
         postings = [Posting(holders[w].id, -value) for w, value in per_wallet.items()]
-        postings += [Posting(breakage.id, to_breakage), Posting(budget.id, to_budget)]
-        accounts = {a.id: a for a in (*holders.values(), breakage, budget)}
+        postings.append(Posting(breakage.id, to_breakage))
+        postings += [Posting(funder.id, amount) for funder, amount in funders]
+        accounts = {a.id: a for a in (*holders.values(), breakage, *(f for f, _ in funders))}
         transaction_id = uow.ledger.post(
             region_id=region_id,
             kind=TransactionKind.EXPIRY,

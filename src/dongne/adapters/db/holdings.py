@@ -22,7 +22,15 @@ from dongne.adapters.db.tables import (
     refunds,
 )
 from dongne.domain.errors import PaymentNotFound, PurchaseNotFound
-from dongne.domain.lots import Allocation, AllocationReturn, Lot, LotKind, Offset, Take
+from dongne.domain.lots import (
+    Allocation,
+    AllocationReturn,
+    Lot,
+    LotKind,
+    LotRestriction,
+    Offset,
+    Take,
+)
 
 # Hot-path statements are built once: building one costs more client CPU than sending it.
 _LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0)
@@ -67,6 +75,8 @@ class HoldingRecords(RecordsBase):
         acquired_at: datetime,
         expires_at: datetime,
         transaction_id: int,
+        restriction: LotRestriction | None = None,
+        funder_account_id: int | None = None,
     ) -> int:
         lot_id = self._insert(
             lots,
@@ -79,6 +89,8 @@ class HoldingRecords(RecordsBase):
             acquired_at=acquired_at,
             expires_at=expires_at,
             source_transaction_id=transaction_id,
+            restriction=restriction_to_json(restriction),
+            funder_account_id=funder_account_id,
         )
         self.connection.execute(
             _INSERT_MOVEMENTS,
@@ -295,4 +307,30 @@ def _lot(row: Any) -> Lot:
         remaining_won=row.remaining_won,
         acquired_at=row.acquired_at,
         expires_at=row.expires_at,
+        restriction=restriction_from_json(row.restriction),
+        funder_account_id=row.funder_account_id,
+    )
+
+
+def restriction_to_json(restriction: LotRestriction | None) -> dict[str, Any] | None:
+    if restriction is None:
+        return None
+    allowed = restriction.allowed_categories
+    return {
+        "program_id": restriction.program_id,
+        "allowed_categories": None if allowed is None else sorted(allowed),
+        "denied_categories": sorted(restriction.denied_categories),
+        "usable_above_revenue_cap": restriction.usable_above_revenue_cap,
+    }
+
+
+def restriction_from_json(data: dict[str, Any] | None) -> LotRestriction | None:
+    if data is None:
+        return None
+    allowed = data["allowed_categories"]
+    return LotRestriction(
+        program_id=data["program_id"],
+        allowed_categories=None if allowed is None else frozenset(allowed),
+        denied_categories=frozenset(data["denied_categories"]),
+        usable_above_revenue_cap=data["usable_above_revenue_cap"],
     )

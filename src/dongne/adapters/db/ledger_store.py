@@ -42,6 +42,7 @@ SHARDED_TYPES = {
     AccountType.CITIZEN_BANK,
     AccountType.CITY_FUNDING,
     AccountType.BREAKAGE,
+    AccountType.MERCHANT_BANK,
 }
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -189,6 +190,27 @@ class LedgerStore:
             balance_rows,
         )
         return row
+
+    def account_by_id(self, account_id: int) -> AccountRef:
+        row = self.connection.execute(
+            select(accounts.c.type, accounts.c.shard_count).where(accounts.c.id == account_id)
+        ).one()
+        return AccountRef(account_id, AccountType(row.type), row.shard_count)
+
+    def funders(
+        self, region_id: int, month: str, per_funder: dict[int | None, int]
+    ) -> list[tuple[AccountRef, int]]:
+        """The accounts that get back the bonus shares of returned value (see
+        ``lots.to_funders``): a lot's own funder, or else the month's discount budget."""
+        return [
+            (
+                self.account(region_id, AccountType.DISCOUNT_BUDGET, month)
+                if funder is None
+                else self.account_by_id(funder),
+                amount,
+            )
+            for funder, amount in per_funder.items()
+        ]
 
     def balance(self, account_id: int) -> int:
         total = self.connection.execute(_BALANCE, {"b_account": account_id}).scalar_one()

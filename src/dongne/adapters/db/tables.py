@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -176,6 +177,18 @@ merchants = Table(
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("status_changed_at", Timestamp, nullable=False),
+    Column("address", String(300), nullable=True),
+    Column("phone", String(20), nullable=True, index=True),
+    Column("bank_code", String(3), nullable=True, comment="the bank's 3-digit code (e.g. 004)"),
+    Column("bank_account_number", String(20), nullable=True, index=True),
+    Column("bank_account_holder", String(100), nullable=True),
+    Column(
+        "settlement_held",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="a fraud alert holds this merchant's settlement until an official clears it",
+    ),
     CheckConstraint("annual_revenue_won >= 0", name="revenue_not_negative"),
 )
 
@@ -192,6 +205,19 @@ lots = Table(
     Column("acquired_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
     Column("source_transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column(
+        "restriction",
+        JSON,
+        nullable=True,
+        comment="an allowance's program and where it may be spent (lots.LotRestriction)",
+    ),
+    Column(
+        "funder_account_id",
+        Id,
+        ForeignKey("accounts.id"),
+        nullable=True,
+        comment="gets back what expires (else the discount budget)",
+    ),
     CheckConstraint("face_won > 0", name="face_positive"),
     CheckConstraint("paid_won >= 0 AND paid_won <= face_won", name="paid_within_face"),
     CheckConstraint(
@@ -397,6 +423,14 @@ log_cosignatures = Table(
     Column("received_at", Timestamp, nullable=False),
 )
 
-# People, keys and payment channels live in their own module; importing it here registers
-# them on ``metadata`` wherever the schema is used (migrations, tests).
-from dongne.adapters.db import access_tables  # noqa: E402, F401
+# People, keys and payment channels, and each city program (allowances, walking rewards,
+# merchant onboarding, settlement, fraud detection) keep their tables in modules of their own;
+# importing them here registers them on ``metadata`` wherever the schema is used.
+from dongne.adapters.db import (  # noqa: E402, F401
+    access_tables,
+    allowance_tables,
+    fraud_tables,
+    merchant_application_tables,
+    settlement_tables,
+    walking_tables,
+)
