@@ -22,10 +22,15 @@ from dongne.entrypoints.api.errors import install_error_handlers
 from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
+from dongne.entrypoints.api.v1 import allowances as v1_allowances
+from dongne.entrypoints.api.v1 import fraud as v1_fraud
+from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
+from dongne.entrypoints.api.v1 import settlement as v1_settlement
+from dongne.entrypoints.api.v1 import walking as v1_walking
 from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.web import approval as web_approval
 
@@ -82,5 +87,10 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_receipts.router, prefix="/api/v1")
     api.include_router(v1_payments.router, prefix="/api/v1")
     api.include_router(v1_sale_queue.router, prefix="/api/v1")
+    api.include_router(v1_merchant_applications.router, prefix="/api/v1")
+    api.include_router(v1_allowances.router, prefix="/api/v1")
+    api.include_router(v1_walking.router, prefix="/api/v1")
+    api.include_router(v1_settlement.router, prefix="/api/v1")
+    api.include_router(v1_fraud.router, prefix="/api/v1")
     api.include_router(web_approval.router)
     return api

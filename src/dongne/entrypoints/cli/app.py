@@ -15,6 +15,7 @@ from dongne.bootstrap import App
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
 from dongne.entrypoints.cli.account_commands import operator_app
+from dongne.entrypoints.cli.allowance_commands import allowance_app
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
@@ -27,7 +28,11 @@ from dongne.entrypoints.cli.common import (
     reports_errors,
 )
 from dongne.entrypoints.cli.demo import run_demo
+from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
+from dongne.entrypoints.cli.merchant_application_commands import application_app
+from dongne.entrypoints.cli.settlement_commands import settlement_app
+from dongne.entrypoints.cli.walking_commands import walking_app
 from dongne.entrypoints.cli.webhook_commands import webhooks_app
 from dongne.services import gifts, payments, purchases, queries, refunds, setup
 
@@ -40,6 +45,11 @@ app.add_typer(log_app, name="log")
 app.add_typer(witness_app, name="witness")
 app.add_typer(operator_app, name="operator")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(allowance_app, name="allowance")
+app.add_typer(walking_app, name="walking")
+app.add_typer(application_app, name="application")
+app.add_typer(settlement_app, name="settlement")
+app.add_typer(fraud_app, name="fraud")
 app.command()(audit)
 app.command()(serve)
 
