@@ -32,8 +32,32 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     pin_attempts_max: int = Field(default=5, ge=1, le=20)
+    login_failures_max: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="wrong passwords for one login within the window before log-ins pause",
+    )
+    login_failure_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="the window, opened by a login's first wrong password, that failures count in",
+    )
     payment_code_seconds: int = Field(default=180, ge=30, le=600)
     webhook_retry_max: int = Field(default=8, ge=1, le=30)
+    webhook_allow_private_addresses: bool | None = Field(
+        default=None,
+        description="let partners' webhooks go to loopback, private, link-local, multicast and"
+        " reserved addresses; unset, allowed in development and refused in production (SSRF)",
+    )
+    payment_intent_approval_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="a partner's payment intent awaits the citizen's approval this long, then"
+        " expires",
+    )
 
     log_origin: str = Field(
         default="dongne.localhost/log",
@@ -65,10 +89,15 @@ class Settings(BaseSettings):
     sale_queue_admissions_per_second: float = Field(
         default=0.0,
         ge=0.0,
+        le=100_000.0,
         description="buyers the sale queue admits per second during a sale; 0 turns it off",
     )
     sale_queue_burst: int = Field(
-        default=100, ge=0, description="buyers admitted at once when a sale window opens"
+        default=100,
+        ge=0,
+        le=1_000_000,
+        description="buyers admitted at once when a sale window opens, and the most a quiet"
+        " line saves up",
     )
     sale_queue_month_start_days: int = Field(
         default=3, ge=0, le=28, description="the first N Seoul days of a month are a sale"
@@ -79,6 +108,13 @@ class Settings(BaseSettings):
     sale_queue_admission_seconds: int = Field(
         default=120, ge=10, le=3600, description="how long an admitted buyer has to buy"
     )
+
+    @property
+    def allow_private_webhook_addresses(self) -> bool:
+        """``webhook_allow_private_addresses``, or its default for the environment."""
+        if self.webhook_allow_private_addresses is None:
+            return self.environment != "production"
+        return self.webhook_allow_private_addresses
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:

@@ -94,6 +94,7 @@ def add_partner(
         name="동네배달",
         scopes=list(scopes),
         webhook_url=webhook_url,
+        allow_private_webhook_addresses=app.settings.allow_private_webhook_addresses,
         now=now(),
     )
 

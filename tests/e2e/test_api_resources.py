@@ -418,6 +418,8 @@ def test_officials_register_partners_and_approvers_fund_the_budget(
     )
     _problem(client.post(url, json=partner, headers=region.viewer), 403, "FORBIDDEN")
     _problem(client.post(url, json=partner, headers=elsewhere.approver), 403, "FORBIDDEN")
+    loopback = partner | {"webhook_url": "http://127.0.0.1:8080/hooks"}
+    assert client.post(url, json=loopback, headers=region.approver).status_code == 201  # dev
 
     budget = f"{API}/regions/{region.id}/budget"
     _problem(
@@ -455,6 +457,22 @@ def test_officials_register_partners_and_approvers_fund_the_budget(
     assert first.json()["budget_balance_won"] == 1_000_000
     changed = client.post(budget, json={"amount_won": 2_000_000}, headers=headers)
     _problem(changed, 409, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_with_private_addresses_refused_a_partner_cannot_aim_webhooks_inside(
+    application: App, platform: Platform, client: TestClient
+) -> None:
+    application.settings = application.settings.model_copy(
+        update={"webhook_allow_private_addresses": False}
+    )
+    region = platform.region()
+    url = f"{API}/regions/{region.id}/partners"
+    partner = {"name": "배달특급", "scopes": ["payment_intents"]}
+    for inside in ("http://169.254.169.254/latest", "http://[::1]:80/", "http://localhost/"):
+        refused = client.post(url, json=partner | {"webhook_url": inside}, headers=region.approver)
+        assert _problem(refused, 400, "WEBHOOK_URL_NOT_ALLOWED")["field"] == "webhook_url"
+    public = partner | {"webhook_url": "https://hooks.shop.example/dongne"}
+    assert client.post(url, json=public, headers=region.approver).status_code == 201
 
 
 # -- wallets ---------------------------------------------------------------------------------

@@ -139,3 +139,23 @@ def test_another_citizens_wallet_is_not_found(
 
 def test_joining_needs_a_login(client: TestClient) -> None:
     assert client.get(f"{API}/wallets/1/sale_queue").status_code == 401
+
+
+def test_a_retried_purchase_gets_its_first_answer_after_spending_the_admission(
+    application: App, client: TestClient, region_id: int
+) -> None:
+    wallet, headers = _citizen(application, client, region_id)
+    key = {**headers, "Idempotency-Key": unique_key("buy")}
+    url = f"{API}/wallets/{wallet}/purchases"
+    first = client.post(url, json={"face_won": 10_000}, headers=key)
+    assert first.status_code == 201, first.text
+
+    # The admission is spent: the same request again is answered as the first time, not 429.
+    retried = client.post(url, json={"face_won": 10_000}, headers=key)
+    assert (retried.status_code, retried.json()) == (201, first.json())
+    # The same key for another purchase is still a conflict, and a new key waits in line.
+    reused = client.post(url, json={"face_won": 20_000}, headers=key)
+    assert (reused.status_code, reused.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    another = {**headers, "Idempotency-Key": unique_key("buy")}
+    again = client.post(url, json={"face_won": 10_000}, headers=another)
+    assert (again.status_code, again.json()["code"]) == (429, "SALE_QUEUE_WAITING")

@@ -79,7 +79,8 @@ def application(database_url: str) -> Iterator[App]:
 
 @pytest.fixture
 def sender() -> Iterator[HttpWebhookSender]:
-    sender = HttpWebhookSender(timeout_seconds=5)
+    # The receiver listens on loopback: a development setting (production refuses it).
+    sender = HttpWebhookSender(timeout_seconds=5, allow_private_addresses=True)
     yield sender
     sender.close()
 
@@ -157,6 +158,21 @@ def test_an_event_failing_every_attempt_becomes_a_dead_letter(
     assert _deliver(application, sender, at + timedelta(days=1)) == webhooks.DeliveryReport(0, 0)
     [dead] = webhooks.dead_letters(application.reader(), partner_id=shop.partner_id, attempts_max=3)
     assert (dead.attempts, dead.delivered_at, dead.last_error) == (3, None, "HTTP 500")
+
+
+def test_in_production_an_event_for_a_loopback_receiver_is_refused_and_never_sent(
+    application: App, receiver: Receiver
+) -> None:
+    shop = set_up_shop(application, webhook_url=receiver.url)  # registered in development
+    _create_intent(application, shop)
+    guarded = HttpWebhookSender(timeout_seconds=5, allow_private_addresses=False)
+    try:
+        assert _deliver(application, guarded, T0) == webhooks.DeliveryReport(0, 1)
+    finally:
+        guarded.close()
+    assert receiver.received == []
+    [event] = webhooks.events_of_partner(application.reader(), partner_id=shop.partner_id)
+    assert event.last_error == "refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address"
 
 
 def test_events_of_a_partner_without_a_webhook_url_are_kept_but_not_sent(

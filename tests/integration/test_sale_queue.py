@@ -76,6 +76,20 @@ def test_buyers_are_admitted_at_the_configured_rate(uow: UnitOfWork, world: Worl
     assert _poll(uow, wallets[2], 2.5, policy).position == 1
 
 
+def test_a_quiet_spell_saves_up_no_more_than_the_burst(uow: UnitOfWork, world: World) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=1.0, burst=2)
+    early = world.citizen()
+    assert _poll(uow, early, 0, policy).admitted
+    # Ten quiet minutes: 600 admissions' worth of time, but the bucket holds only the burst.
+    crowd = [world.citizen() for _ in range(4)]
+    statuses = [_poll(uow, wallet, 600, policy) for wallet in crowd]
+    assert [status.admitted for status in statuses] == [True, True, False, False]
+    assert [_poll(uow, wallet, 600, policy).position for wallet in crowd[2:]] == [1, 2]
+    # Then the rate again: one more a second.
+    assert _poll(uow, crowd[2], 601, policy).admitted
+    assert _poll(uow, crowd[3], 601.5, policy).position == 1
+
+
 def test_a_purchase_waits_until_admitted_and_spends_the_admission(
     uow: UnitOfWork, world: World
 ) -> None:

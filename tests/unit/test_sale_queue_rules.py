@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,16 +11,18 @@ from hypothesis import strategies as st
 
 from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.domain.sale_queue import (
+    AdmissionSlots,
     QueueTicket,
     SaleQueuePolicy,
     admission_expires_at,
-    allowed_admissions,
+    after_admitting,
     estimated_wait_seconds,
     fcfs_key,
     free_admissions,
     is_waiting,
     may_buy,
     must_rejoin,
+    opening_slots,
     plan_queue,
     poll_after_seconds,
     sale_window_opened_at,
@@ -109,17 +112,51 @@ def test_a_used_ticket_is_spent() -> None:
     assert must_rejoin(used, T0 + timedelta(seconds=2), POLICY, DECEMBER_FIRST_SEOUL)
 
 
-def test_admissions_grow_by_the_rate_after_the_burst() -> None:
-    assert allowed_admissions(POLICY, T0, T0) == 3
-    assert allowed_admissions(POLICY, T0, T0 + timedelta(seconds=0.5) - MICROSECOND) == 3
-    assert allowed_admissions(POLICY, T0, T0 + timedelta(seconds=0.5)) == 4
-    assert allowed_admissions(POLICY, T0, T0 - timedelta(seconds=5)) == 3
+def test_a_window_opens_with_the_burst_and_then_admits_at_the_rate() -> None:
+    opened = opening_slots(POLICY, T0)
+    assert free_admissions(POLICY, opened, T0) == 3
+    after_burst = after_admitting(POLICY, opened, T0, 3)
+    assert free_admissions(POLICY, after_burst, T0 + timedelta(seconds=0.5) - MICROSECOND) == 0
+    assert free_admissions(POLICY, after_burst, T0 + timedelta(seconds=0.5)) == 1
+    assert free_admissions(POLICY, after_burst, T0 + timedelta(seconds=1)) == 2
 
 
-def test_no_free_admissions_once_the_allowance_is_used() -> None:
-    assert free_admissions(POLICY, T0, T0, admitted_so_far=2) == 1
-    assert free_admissions(POLICY, T0, T0, admitted_so_far=3) == 0
-    assert free_admissions(POLICY, T0, T0, admitted_so_far=9) == 0
+def test_without_a_burst_the_first_admission_waits_one_interval() -> None:
+    policy = SaleQueuePolicy(admissions_per_second=2.0, burst=0)
+    opened = opening_slots(policy, T0)
+    assert free_admissions(policy, opened, T0) == 0
+    assert free_admissions(policy, opened, T0 + timedelta(seconds=0.5) - MICROSECOND) == 0
+    assert free_admissions(policy, opened, T0 + timedelta(seconds=0.5)) == 1
+
+
+def test_an_idle_line_saves_up_no_more_than_the_burst() -> None:
+    after_burst = after_admitting(POLICY, opening_slots(POLICY, T0), T0, 3)
+    an_hour_later = T0 + timedelta(hours=1)
+    # 7,200 admissions' worth of time has passed; the bucket holds only the burst.
+    assert free_admissions(POLICY, after_burst, an_hour_later) == 3
+    drained = after_admitting(POLICY, after_burst, an_hour_later, 3)
+    assert free_admissions(POLICY, drained, an_hour_later) == 0
+    assert free_admissions(POLICY, drained, an_hour_later + timedelta(seconds=0.5)) == 1
+
+
+def test_an_idle_line_without_a_burst_saves_up_one_admission() -> None:
+    policy = SaleQueuePolicy(admissions_per_second=2.0, burst=0)
+    opened = opening_slots(policy, T0)
+    assert free_admissions(policy, opened, T0 + timedelta(hours=1)) == 1
+
+
+def test_no_free_admissions_once_the_bucket_is_used() -> None:
+    opened = opening_slots(POLICY, T0)
+    assert free_admissions(POLICY, after_admitting(POLICY, opened, T0, 2), T0) == 1
+    assert free_admissions(POLICY, after_admitting(POLICY, opened, T0, 3), T0) == 0
+    assert after_admitting(POLICY, opened, T0, 0) == opened
+
+
+def test_a_rate_that_is_no_round_number_of_microseconds_still_opens_with_the_burst() -> None:
+    for rate in (0.3, 3.0, 7.0, 0.1):
+        for burst in (1, 2, 3, 10):
+            policy = SaleQueuePolicy(admissions_per_second=rate, burst=burst)
+            assert free_admissions(policy, opening_slots(policy, T0), T0) == burst
 
 
 def test_the_estimated_wait_is_the_place_over_the_rate_rounded_up() -> None:
@@ -149,8 +186,7 @@ def test_ties_in_issue_time_go_by_ticket_id() -> None:
         now=T0,
         policy=POLICY,
         window_opened_at=DECEMBER_FIRST_SEOUL,
-        epoch=T0,
-        admitted_so_far=3,
+        slots=AdmissionSlots(T0 + timedelta(seconds=1)),
     )
     assert plan.positions == {1: 1, 2: 2}
 
@@ -180,27 +216,23 @@ def _tickets(specs: list[tuple[int, int, bool]]) -> list[QueueTicket]:
 @given(
     specs=tickets_strategy,
     now_seconds=st.integers(min_value=0, max_value=300),
-    admitted_so_far=st.integers(min_value=0, max_value=400),
+    next_slot_seconds=st.integers(min_value=-300, max_value=300),
     rate=st.floats(min_value=0.01, max_value=50),
     burst=st.integers(min_value=0, max_value=10),
 )
 def test_a_pass_ranks_every_waiting_ticket_once_in_arrival_order_within_the_allowance(
     specs: list[tuple[int, int, bool]],
     now_seconds: int,
-    admitted_so_far: int,
+    next_slot_seconds: int,
     rate: float,
     burst: int,
 ) -> None:
     policy = SaleQueuePolicy(admissions_per_second=rate, burst=burst)
     now = T0 + timedelta(seconds=now_seconds)
+    slots = AdmissionSlots(T0 + timedelta(seconds=next_slot_seconds))
     tickets = _tickets(specs)
     plan = plan_queue(
-        tickets,
-        now=now,
-        policy=policy,
-        window_opened_at=DECEMBER_FIRST_SEOUL,
-        epoch=T0,
-        admitted_so_far=admitted_so_far,
+        tickets, now=now, policy=policy, window_opened_at=DECEMBER_FIRST_SEOUL, slots=slots
     )
     waiting = sorted(
         (t for t in tickets if is_waiting(t, now, policy, DECEMBER_FIRST_SEOUL)), key=fcfs_key
@@ -213,23 +245,31 @@ def test_a_pass_ranks_every_waiting_ticket_once_in_arrival_order_within_the_allo
     line = [t.id for t in waiting]
     assert list(plan.admitted_ids) == line[: len(plan.admitted_ids)]
     assert sorted(plan.positions, key=plan.positions.__getitem__) == line[len(plan.admitted_ids) :]
-    # Never more than the bucket allows.
-    allowed = allowed_admissions(policy, T0, now)
-    assert admitted_so_far + len(plan.admitted_ids) <= max(allowed, admitted_so_far)
+    # As many as the bucket allows, never more than it holds; the slots it took are gone.
+    # (Slots are rounded up to the microsecond: one may fall free a microsecond late.)
+    free = free_admissions(policy, slots, now)
+    left = free - len(plan.admitted_ids)
+    assert len(plan.admitted_ids) == min(free, len(waiting)) <= max(burst, 1)
+    assert left - 1 <= free_admissions(policy, plan.slots, now) <= left
+    assert free_admissions(policy, plan.slots, now + MICROSECOND) >= left
 
 
 @given(
-    arrivals=st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=60),
-    polls=st.lists(st.integers(min_value=0, max_value=90), min_size=1, max_size=30),
+    arrivals=st.lists(st.integers(min_value=0, max_value=600), min_size=1, max_size=60),
+    polls=st.lists(st.integers(min_value=0, max_value=900), min_size=1, max_size=30),
     rate=st.floats(min_value=0.05, max_value=5),
     burst=st.integers(min_value=0, max_value=5),
 )
-def test_admissions_over_time_never_exceed_the_allowance(
+def test_admissions_in_any_stretch_of_time_never_exceed_the_burst_plus_the_rate(
     arrivals: list[int], polls: list[int], rate: float, burst: int
 ) -> None:
+    """Also across a quiet spell: the line saves up no more than the burst meanwhile."""
     policy = SaleQueuePolicy(admissions_per_second=rate, burst=burst, abandon_seconds=3_600)
     admitted: dict[int, datetime] = {}
-    for second in sorted(polls):
+    passes: list[tuple[datetime, int]] = []
+    instants = sorted(set(polls))
+    slots = opening_slots(policy, T0 + timedelta(seconds=instants[0]))
+    for second in instants:
         now = T0 + timedelta(seconds=second)
         present = [
             _ticket(
@@ -239,12 +279,17 @@ def test_admissions_over_time_never_exceed_the_allowance(
             if arrival <= second
         ]
         plan = plan_queue(
-            present,
-            now=now,
-            policy=policy,
-            window_opened_at=DECEMBER_FIRST_SEOUL,
-            epoch=T0,
-            admitted_so_far=len(admitted),
+            present, now=now, policy=policy, window_opened_at=DECEMBER_FIRST_SEOUL, slots=slots
         )
+        slots = plan.slots
         admitted.update(dict.fromkeys(plan.admitted_ids, now))
-        assert len(admitted) <= allowed_admissions(policy, T0, now)
+        passes.append((now, len(plan.admitted_ids)))
+    for start, (since, _) in enumerate(passes):
+        for end in range(start, len(passes)):
+            until = passes[end][0]
+            in_stretch = sum(count for _, count in passes[start : end + 1])
+            seconds = (until - since).total_seconds()
+            assert in_stretch <= max(burst, 1) + math.floor(rate * seconds + 1e-9)
+    opened = passes[0][0]
+    seconds_open = (passes[-1][0] - opened).total_seconds()
+    assert len(admitted) <= burst + math.floor(rate * seconds_open + 1e-9)

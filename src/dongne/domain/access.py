@@ -31,6 +31,13 @@ class InvalidCredentials(Unauthenticated):
     code = "INVALID_CREDENTIALS"
 
 
+class LoginThrottled(DongneError):
+    """Too many wrong passwords for this login lately: log-ins are refused, even with the right
+    password, until the window ends (``details['retry_after_seconds']``)."""
+
+    code = "LOGIN_THROTTLED"
+
+
 class PinIncorrect(DongneError):
     """A wrong payment PIN; ``details['attempts_left']`` says how many remain."""
 

@@ -4,15 +4,35 @@
 
     DongneError                       code: a stable machine-readable string
     ├── InvalidInput                  a malformed argument (INVALID_INPUT, INVALID_AMOUNT, ...)
+    │   ├── IdempotencyKeyRequired, InvalidAmount, InvalidPurchaseUnit, InvalidBusinessNumber
+    │   ├── InvalidProgramSettings, InvalidCursor, WebhookSignatureInvalid
+    │   ├── WebhookUrlNotAllowed      a webhook aimed at a private address (production)
+    │   └── QrInvalid
+    │       └── QrCrcMismatch
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
+    │   ├── RegionNotFound, ProgramNotFound, CitizenNotFound, WalletNotFound, MerchantNotFound
+    │   ├── PurchaseNotFound, PaymentNotFound, TransactionNotFound, RecipientNotFound
+    │   └── PaymentIntentNotFound, PaymentCodeNotFound, PaymentRequestNotFound
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
-    └── RuleViolation                 a money rule refused the operation
-        ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
-        ├── BudgetExhausted, InsufficientBalance, MerchantNotEligible, PaymentLimitExceeded
-        ├── CancellationWindowClosed, PurchaseAlreadyUsed, PurchaseAlreadyCancelled
-        ├── CancellationExceedsPayment, GiftSendLimitExceeded, GiftReceiveLimitExceeded
-        ├── GiftNotAllowed, RefundThresholdNotMet, NothingToRefund, MerchantBanned
-        └── LedgerUnbalanced          an internal invariant: a transaction did not sum to zero
+    │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
+    │   ├── PaymentCodeUsed, PaymentRequestClosed
+    │   └── PaymentIntentUnexpectedState
+    │       └── PaymentIntentAlreadyCaptured
+    ├── RuleViolation                 a money rule refused the operation
+    │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
+    │   ├── BudgetExhausted, InsufficientBalance, MerchantNotEligible, PaymentLimitExceeded
+    │   ├── CancellationWindowClosed, PurchaseAlreadyUsed, PurchaseAlreadyCancelled
+    │   ├── CancellationExceedsPayment, GiftSendLimitExceeded, GiftReceiveLimitExceeded
+    │   ├── GiftNotAllowed, RefundThresholdNotMet, NothingToRefund, MerchantBanned
+    │   ├── CaptureExceedsAmount, RefundExceedsCaptured, PaymentIntentExpired
+    │   └── PaymentCodeExpired, PaymentRequestExpired
+    ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
+    ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
+    └── (in ``domain.access``, beside the roles they guard)
+        ├── Unauthenticated           AUTHENTICATION_REQUIRED
+        │   └── InvalidCredentials
+        ├── Forbidden, LoginThrottled
+        └── PinIncorrect, PinLocked, PinNotSet
 
 Each error carries its ``code``, a human ``message`` and ``details`` (the numbers that explain
 it). Entry points map codes to exit statuses and HTTP problems; nothing in here knows of them.
@@ -267,6 +287,13 @@ class PaymentIntentAlreadyCaptured(PaymentIntentUnexpectedState):
     code = "PAYMENT_INTENT_ALREADY_CAPTURED"
 
 
+class PaymentIntentExpired(RuleViolation):
+    """An approval of a payment intent at or after its ``expires_at``: the citizen took too
+    long, and the partner creates a new intent (``details['expired_at']`` says when)."""
+
+    code = "PAYMENT_INTENT_EXPIRED"
+
+
 class CaptureExceedsAmount(RuleViolation):
     """A capture of more than the payment intent's amount (the citizen approved no more)."""
 
@@ -283,6 +310,14 @@ class WebhookSignatureInvalid(InvalidInput):
     """A webhook's ``Dongne-Signature`` header is malformed, does not match, or is too old."""
 
     code = "WEBHOOK_SIGNATURE_INVALID"
+
+
+class WebhookUrlNotAllowed(InvalidInput):
+    """A webhook URL that points at a loopback, private, link-local, multicast or reserved
+    address, refused in production so a partner cannot aim dongne at its own network
+    (``details['reason']`` says which)."""
+
+    code = "WEBHOOK_URL_NOT_ALLOWED"
 
 
 class InvalidCursor(InvalidInput):

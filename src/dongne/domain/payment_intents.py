@@ -3,21 +3,31 @@
 The life of an intent (Stripe's names, with manual capture)::
 
     requires_approval --approve (PIN)--> requires_capture --capture X--> succeeded --refund Y-->
-            |                                  |
-            +--------------cancel--------------+--> canceled
+        |   |                                  |
+        |   +--------------cancel--------------+--> canceled
+        |
+        +--(expires_at passes)--> expired   (read as such; nothing is written)
 
 Approval moves the whole amount from the wallet to the merchant at once, so the money is
 really held; capturing X of it gives back the rest, and a refund gives back part of what was
 captured. What is refunded never exceeds what was captured, which never exceeds the amount.
+
+An intent awaits approval until its ``expires_at`` (set when it is created), so an abandoned
+checkout does not stay payable for ever. Expired is final: like ``canceled``, nothing was held,
+and it can be neither approved nor canceled. Like an expired payment request it is read as such
+(``status_at``) rather than written, so no sweeper has to run for reads to be right.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
+from dongne.domain.calendar import require_aware
 from dongne.domain.errors import (
     CaptureExceedsAmount,
     PaymentIntentAlreadyCaptured,
+    PaymentIntentExpired,
     PaymentIntentUnexpectedState,
     RefundExceedsCaptured,
 )
@@ -29,9 +39,24 @@ class PaymentIntentStatus(StrEnum):
     REQUIRES_CAPTURE = "requires_capture"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
+    EXPIRED = "expired"
+    """Never stored: an intent still awaiting approval, read at or after its ``expires_at``."""
 
 
-def check_can_approve(status: str) -> None:
+def status_at(status: str, expires_at: datetime, now: datetime) -> str:
+    """The status as of ``now``: an unapproved intent past its expiry reads as expired."""
+    if status == PaymentIntentStatus.REQUIRES_APPROVAL and require_aware(now) >= expires_at:
+        return PaymentIntentStatus.EXPIRED.value
+    return status
+
+
+def check_can_approve(status: str, expires_at: datetime, now: datetime) -> None:
+    """Only an intent awaiting approval, strictly before its expiry, can be approved."""
+    if status_at(status, expires_at, now) == PaymentIntentStatus.EXPIRED:
+        raise PaymentIntentExpired(
+            "this payment intent has expired; the partner creates a new one",
+            expired_at=expires_at.isoformat(),
+        )
     if status != PaymentIntentStatus.REQUIRES_APPROVAL:
         raise PaymentIntentUnexpectedState(
             f"a payment intent that is {status} cannot be approved", current_status=status

@@ -6,8 +6,11 @@ and are admitted first come, first served at the rate the system sustains:
 
 - a sale window is on during the first ``month_start_days`` Seoul days of a month, and on
   every day a promotion (a rate window above the program's base rate) covers;
-- admissions follow a token bucket without a cap on saved credit: by time ``t`` at most
-  ``burst + floor(rate x seconds since the window's first ticket)`` tickets are admitted;
+- admissions follow a token bucket (GCRA): the window's first poll finds ``burst``
+  admissions free, and after that one more every ``1 / rate`` seconds. The counter keeps the
+  instant the next admission slot falls free (``next_slot_at``), not the window's start, so a
+  line that stays empty for a while saves up at most ``max(burst, 1)`` admissions: a quiet
+  spell never lets a crowd through at once beyond the rate;
 - a waiting ticket that is not polled for ``abandon_seconds`` has left and loses its place;
   one that keeps polling keeps it;
 - an admission lasts ``admission_seconds`` to buy; a used or lapsed admission is spent.
@@ -22,6 +25,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from fractions import Fraction
 
 from dongne.domain.calendar import SEOUL, require_aware, seoul_day
 from dongne.domain.program import VoucherProgram
@@ -126,17 +130,62 @@ def must_rejoin(
     )
 
 
-def allowed_admissions(policy: SaleQueuePolicy, epoch: datetime, now: datetime) -> int:
-    """How many tickets may have been admitted by ``now`` since the window's first ticket."""
-    elapsed_microseconds = max(0, (now - epoch) // timedelta(microseconds=1))
-    return policy.burst + math.floor(policy.admissions_per_second * elapsed_microseconds / 1e6)
+@dataclass(frozen=True)
+class AdmissionSlots:
+    """The bucket's state: ``next_slot_at`` is when the next admission falls free, unless
+    credit saved up during a quiet spell (at most ``saved_credit_max``) makes it sooner."""
+
+    next_slot_at: datetime
 
 
-def free_admissions(
-    policy: SaleQueuePolicy, epoch: datetime, now: datetime, admitted_so_far: int
-) -> int:
-    """How many more tickets may be admitted now."""
-    return max(0, allowed_admissions(policy, epoch, now) - admitted_so_far)
+def _slot_interval_microseconds(policy: SaleQueuePolicy) -> Fraction:
+    """``1 / rate`` in microseconds, exactly: the float rate's exact value, so the boundaries
+    below never move by a rounding error."""
+    return Fraction(1_000_000) / Fraction(policy.admissions_per_second)
+
+
+def saved_credit_max(policy: SaleQueuePolicy) -> int:
+    """The most admissions an idle line saves up: the opening burst, and at least the one
+    admission the rate itself earns."""
+    return max(policy.burst, 1)
+
+
+def opening_slots(policy: SaleQueuePolicy, opened_at: datetime) -> AdmissionSlots:
+    """The bucket of a window whose first poll is at ``opened_at``: ``burst`` admissions free
+    at once (none with a zero burst: the first one then falls free ``1 / rate`` seconds on)."""
+    interval = _slot_interval_microseconds(policy)
+    if policy.burst == 0:
+        return AdmissionSlots(opened_at + timedelta(microseconds=math.ceil(interval)))
+    # As if burst - 1 slots had fallen free before: this one and those make the burst.
+    saved = math.ceil(interval * (policy.burst - 1))
+    return AdmissionSlots(opened_at - timedelta(microseconds=saved))
+
+
+def _earliest_slot(policy: SaleQueuePolicy, slots: AdmissionSlots, now: datetime) -> datetime:
+    """The first free slot, with saved credit capped at ``saved_credit_max``."""
+    saved = math.ceil(_slot_interval_microseconds(policy) * (saved_credit_max(policy) - 1))
+    return max(slots.next_slot_at, require_aware(now) - timedelta(microseconds=saved))
+
+
+def free_admissions(policy: SaleQueuePolicy, slots: AdmissionSlots, now: datetime) -> int:
+    """How many tickets may be admitted at ``now``: the slots ``earliest + ceil(k / rate)``
+    (k = 0, 1, ...) that have fallen free by then."""
+    earliest = _earliest_slot(policy, slots, now)
+    if earliest > now:
+        return 0
+    elapsed_microseconds = (now - earliest) // timedelta(microseconds=1)
+    return 1 + math.floor(elapsed_microseconds / _slot_interval_microseconds(policy))
+
+
+def after_admitting(
+    policy: SaleQueuePolicy, slots: AdmissionSlots, now: datetime, admitted: int
+) -> AdmissionSlots:
+    """The bucket once ``admitted`` (at most ``free_admissions``) tickets took a slot at
+    ``now``. Rounded up to the microsecond, so rounding never admits beyond the rate."""
+    if admitted <= 0:
+        return slots
+    taken = math.ceil(_slot_interval_microseconds(policy) * admitted)
+    return AdmissionSlots(_earliest_slot(policy, slots, now) + timedelta(microseconds=taken))
 
 
 def estimated_wait_seconds(position: int, policy: SaleQueuePolicy) -> int:
@@ -166,6 +215,8 @@ class QueuePlan:
     """The tickets admitted by this pass, in line order."""
     positions: dict[int, int]
     """Each still-waiting ticket's place in line, 1 for the next to be admitted."""
+    slots: AdmissionSlots
+    """The bucket after this pass."""
 
 
 def plan_queue(
@@ -174,16 +225,16 @@ def plan_queue(
     now: datetime,
     policy: SaleQueuePolicy,
     window_opened_at: datetime,
-    epoch: datetime,
-    admitted_so_far: int,
+    slots: AdmissionSlots,
 ) -> QueuePlan:
     """One admission pass: admit the head of the line while the bucket allows, rank the rest."""
     waiting = sorted(
         (t for t in tickets if is_waiting(t, now, policy, window_opened_at)), key=fcfs_key
     )
-    free = free_admissions(policy, epoch, now, admitted_so_far)
+    free = free_admissions(policy, slots, now)
     admitted, still_waiting = waiting[:free], waiting[free:]
     return QueuePlan(
         admitted_ids=tuple(ticket.id for ticket in admitted),
         positions={ticket.id: rank for rank, ticket in enumerate(still_waiting, start=1)},
+        slots=after_admitting(policy, slots, now, len(admitted)),
     )

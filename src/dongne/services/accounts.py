@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pyotp
 
 from dongne.adapters.db.access_records import UserRow
+from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.secrets import Secrets, new_token, token_digest
 from dongne.domain.access import (
     InvalidCredentials,
@@ -30,9 +31,15 @@ from dongne.domain.access import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import AlreadyExists, InvalidInput
+from dongne.domain.login_throttle import LoginThrottlePolicy, after_failure, check_may_try
+from dongne.domain.webhook_urls import check_webhook_url
 from dongne.services.idempotency import run_once
 from dongne.services.setup import PHONE, open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
+
+DEFAULT_LOGIN_THROTTLE = LoginThrottlePolicy()
+MAX_LOGIN_LENGTH = 100
+"""As long as the users table keeps a login; a longer one cannot be anyone's."""
 
 
 @dataclass(frozen=True)
@@ -128,31 +135,65 @@ def create_staff_user(
     now: datetime,
 ) -> NewCredential:
     """An official, merchant or operator account; officials get a TOTP secret (returned)."""
+    draft = draft_staff_user(secrets, kind=kind, password=password, role=role)
+    with uow:
+        created = create_staff_user_within(
+            uow, draft, login=login, region_id=region_id, merchant_id=merchant_id, now=now
+        )
+        uow.commit()
+    return created
+
+
+@dataclass(frozen=True)
+class StaffUserDraft:
+    """A staff account's checked role and hashed password, made before any transaction opens:
+    hashing a password is slow on purpose, and no lock should wait for it."""
+
+    kind: UserKind
+    role: str | None
+    password_hash: str
+    totp_secret: str | None
+
+
+def draft_staff_user(
+    secrets: Secrets, *, kind: UserKind, password: str, role: str | None
+) -> StaffUserDraft:
     password_hash = secrets.hash_password(check_password(password))
     if kind is UserKind.OFFICIAL:
         role = OfficialRole(role).value if role in set(OfficialRole) else _bad_role(role)
     elif kind is UserKind.MERCHANT:
         role = MerchantRole(role).value if role in set(MerchantRole) else _bad_role(role)
     totp_secret = pyotp.random_base32() if kind is UserKind.OFFICIAL else None
-    with uow:
-        if region_id is not None:
-            uow.records.region(region_id)
-        if merchant_id is not None:
-            region_id = uow.records.merchant(merchant_id)[0].region_id
-        if uow.access.user_by_login(login) is not None:
-            raise AlreadyExists(f"the login {login!r} is taken", field="login")
-        user_id = uow.access.add_user(
-            kind=kind.value,
-            login=login,
-            password_hash=password_hash,
-            role=role,
-            region_id=region_id,
-            merchant_id=merchant_id,
-            totp_secret=totp_secret,
-            created_at=require_aware(now),
-        )
-        uow.commit()
-    return NewCredential(user_id, totp_secret or "")
+    return StaffUserDraft(kind, role, password_hash, totp_secret)
+
+
+def create_staff_user_within(
+    uow: UnitOfWork,
+    draft: StaffUserDraft,
+    *,
+    login: str,
+    region_id: int | None,
+    merchant_id: int | None,
+    now: datetime,
+) -> NewCredential:
+    """``create_staff_user`` inside the caller's open unit of work, which commits it."""
+    if region_id is not None:
+        uow.records.region(region_id)
+    if merchant_id is not None:
+        region_id = uow.records.merchant(merchant_id)[0].region_id
+    if uow.access.user_by_login(login) is not None:
+        raise AlreadyExists(f"the login {login!r} is taken", field="login")
+    user_id = uow.access.add_user(
+        kind=draft.kind.value,
+        login=login,
+        password_hash=draft.password_hash,
+        role=draft.role,
+        region_id=region_id,
+        merchant_id=merchant_id,
+        totp_secret=draft.totp_secret,
+        created_at=require_aware(now),
+    )
+    return NewCredential(user_id, draft.totp_secret or "")
 
 
 def _bad_role(role: str | None) -> str:
@@ -168,24 +209,50 @@ def log_in(
     totp_code: str | None,
     lifetime: timedelta,
     now: datetime,
+    throttle: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE,
 ) -> Session:
-    """A bearer token for a user whose password (and, for officials, TOTP code) matches."""
+    """A bearer token for a user whose password (and, for officials, TOTP code) matches.
+
+    Wrong passwords and codes are counted per login (``domain.login_throttle``): past
+    ``throttle.failures_max`` in its window, log-ins for that login are refused with
+    ``LoginThrottled`` until the window ends. A failure's count commits before it is reported.
+    """
     now = require_aware(now)
     if PHONE.match(login.replace("-", "").strip()):
         login = login.replace("-", "").strip()
+    if not login or len(login) > MAX_LOGIN_LENGTH:
+        raise InvalidCredentials("the login or the password is wrong")
     with uow:
+        failures = LoginThrottleRecords(uow.connection)
+        count = failures.locked_count(login, now)
+        check_may_try(count, now, throttle)
         user = uow.access.user_by_login(login)
-        if user is None or not secrets.password_matches(user.password_hash, password):
-            raise InvalidCredentials("the login or the password is wrong")
-        if user.totp_secret and not (
-            totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now)
-        ):
-            raise InvalidCredentials("officials log in with a current TOTP code", field="totp")
+        refusal = _log_in_refusal(secrets, user, password, totp_code, now)
+        if refusal is not None:
+            failures.save(login, after_failure(count, now, throttle))
+            failures.forget_windows_before(now - throttle.window)
+            uow.commit()
+            raise refusal
+        assert user is not None  # noqa: S101 - _log_in_refusal refuses a missing user
+        failures.clear(login)
         token, digest = new_token("dgt")
         expires_at = now + lifetime
         uow.access.add_token(digest, user.id, now, expires_at)
         uow.commit()
     return Session(token, expires_at, principal_of(user))
+
+
+def _log_in_refusal(
+    secrets: Secrets, user: UserRow | None, password: str, totp_code: str | None, now: datetime
+) -> InvalidCredentials | None:
+    """Why these credentials do not log ``user`` in, or None if they do."""
+    if user is None or not secrets.password_matches(user.password_hash, password):
+        return InvalidCredentials("the login or the password is wrong")
+    if user.totp_secret and not (
+        totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now)
+    ):
+        return InvalidCredentials("officials log in with a current TOTP code", field="totp")
+    return None
 
 
 def log_out(uow: UnitOfWork, *, token: str, now: datetime) -> None:
@@ -207,22 +274,39 @@ def principal_of(user: UserRow) -> Principal:
 
 def authenticate(uow: UnitOfWork, *, token: str, now: datetime) -> Principal:
     """The principal behind a bearer token or a partner API key."""
-    digest = token_digest(token)
     with uow:
-        if token.startswith("dgk_"):
-            partner = uow.access.partner_by_key(digest)
-            if partner is None:
-                raise Unauthenticated("this API key is unknown or revoked")
-            return Principal(
-                kind=UserKind.PARTNER,
-                region_id=partner.region_id,
-                partner_id=partner.id,
-                scopes=frozenset(partner.scopes),
-            )
-        user = uow.access.user_of_token(digest, require_aware(now))
-        if user is None:
-            raise Unauthenticated("the token is unknown, expired or revoked")
-        return principal_of(user)
+        return authenticate_within(uow, token=token, now=now).principal
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    user: UserRow | None
+    """The user's row (None for a partner's API key)."""
+
+
+def authenticate_within(
+    uow: UnitOfWork, *, token: str, now: datetime, lock_user: bool = False
+) -> Authenticated:
+    """``authenticate`` inside the caller's open unit of work, so a payment checks its caller
+    in its own transaction. ``lock_user`` reads the user's row under its lock, ready for
+    ``check_pin_within``, in the same statement."""
+    digest = token_digest(token)
+    if token.startswith("dgk_"):
+        partner = uow.access.partner_by_key(digest)
+        if partner is None:
+            raise Unauthenticated("this API key is unknown or revoked")
+        principal = Principal(
+            kind=UserKind.PARTNER,
+            region_id=partner.region_id,
+            partner_id=partner.id,
+            scopes=frozenset(partner.scopes),
+        )
+        return Authenticated(principal, None)
+    user = uow.access.user_of_token(digest, require_aware(now), for_update=lock_user)
+    if user is None:
+        raise Unauthenticated("the token is unknown, expired or revoked")
+    return Authenticated(principal_of(user), user)
 
 
 def set_pin(uow: UnitOfWork, secrets: Secrets, *, user_id: int, password: str, pin: str) -> None:
@@ -243,18 +327,30 @@ def verify_pin(
     payment it guarded is refused; the count resets on a right one."""
     with uow:
         user = uow.access.user_of_citizen(citizen_id, for_update=True)
-        if user is None or user.pin_hmac is None:
-            raise PinNotSet("set a payment PIN first")
-        if user.pin_failures >= attempts_max:
-            raise PinLocked("payments are locked after too many wrong PINs; reset the PIN")
-        if secrets.pin_digest(user.id, pin) == user.pin_hmac:
-            if user.pin_failures:
-                uow.access.update_user(user.id, pin_failures=0)
-                uow.commit()
-            return
-        failures = user.pin_failures + 1
-        uow.access.update_user(user.id, pin_failures=failures)
+        check_pin_within(uow, secrets, user, pin=pin, attempts_max=attempts_max)
+
+
+def check_pin_within(
+    uow: UnitOfWork, secrets: Secrets, user: UserRow | None, *, pin: str, attempts_max: int
+) -> bool:
+    """Check a payment PIN against ``user``'s row, read under its lock in the caller's open
+    unit of work, before the transaction has written anything: a wrong try is counted and the
+    transaction committed at once (then ``PinIncorrect`` or ``PinLocked``), so the count
+    survives the refused payment. A right PIN after wrong ones resets the count and commits
+    too; True says so, and that the caller's transaction is over."""
+    if user is None or user.pin_hmac is None:
+        raise PinNotSet("set a payment PIN first")
+    if user.pin_failures >= attempts_max:
+        raise PinLocked("payments are locked after too many wrong PINs; reset the PIN")
+    if secrets.pin_digest(user.id, pin) == user.pin_hmac:
+        if not user.pin_failures:
+            return False
+        uow.access.update_user(user.id, pin_failures=0)
         uow.commit()
+        return True
+    failures = user.pin_failures + 1
+    uow.access.update_user(user.id, pin_failures=failures)
+    uow.commit()
     if failures >= attempts_max:
         raise PinLocked("that was the last try: payments are locked until the PIN is reset")
     raise PinIncorrect("the PIN is wrong", attempts_left=attempts_max - failures)
@@ -268,15 +364,18 @@ def create_partner(
     scopes: list[str],
     webhook_url: str | None,
     now: datetime,
+    allow_private_webhook_addresses: bool = False,
 ) -> NewCredential:
-    """A partner app with an API key (shown once) scoped to one region and named operations."""
+    """A partner app with an API key (shown once) scoped to one region and named operations.
+    Its webhook URL may point at a private address only where that is allowed (not in
+    production: ``domain.webhook_urls``)."""
     if not name.strip():
         raise InvalidInput("a partner needs a name", field="name")
     known = {scope.value for scope in PartnerScope}
     if not scopes or not set(scopes) <= known:
         raise InvalidInput(f"scopes are some of {sorted(known)}", field="scopes")
-    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
-        raise InvalidInput("a webhook URL is http(s)", field="webhook_url")
+    if webhook_url is not None:
+        check_webhook_url(webhook_url, allow_private_addresses=allow_private_webhook_addresses)
     key, digest = new_token("dgk")
     webhook_secret, _ = new_token("whsec")
     with uow:

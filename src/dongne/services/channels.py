@@ -3,8 +3,12 @@ payment requests (원격결제).
 
 Each payment goes through ``pay_merchant_within`` inside the channel's own ``run_once``
 transaction, so closing the code or the request and the payment commit together or not at
-all. The PIN is checked first, in a transaction of its own (``accounts.verify_pin``), so a wrong
-PIN is counted even though the payment it guarded is refused.
+all. The PIN is checked first, and a wrong one is counted (committed) even though the payment
+it guarded is refused. The two payments at the counter, the hot path, do everything in one
+transaction, authentication included: the PIN is checked on the user's row locked as the
+bearer token is read, before anything is written, so a wrong try commits just its count
+(``accounts.check_pin_within``). The other channels check it in a transaction of its own
+(``accounts.verify_pin``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dongne.adapters.db.channel_records import ChannelRecords, PaymentRequestRow
+from dongne.adapters.db.records import Wallet
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.calendar import require_aware
@@ -37,9 +42,15 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
-from dongne.services.accounts import verify_pin
-from dongne.services.idempotency import run_once
-from dongne.services.payments import pay_merchant, pay_merchant_within
+from dongne.services.accounts import authenticate_within, check_pin_within, verify_pin
+from dongne.services.idempotency import (
+    RunAgain,
+    once_within,
+    run_in_transaction,
+    run_once,
+    scoped_key,
+)
+from dongne.services.payments import pay_merchant_within
 from dongne.services.results import PaymentResult
 from dongne.services.setup import PHONE
 from dongne.services.unit_of_work import UnitOfWork
@@ -98,7 +109,7 @@ def pay_by_qr(
     uow: UnitOfWork,
     secrets: Secrets,
     *,
-    citizen_id: int,
+    token: str,
     payload: str,
     amount_won: int,
     pin: str,
@@ -107,41 +118,71 @@ def pay_by_qr(
     idempotency_key: str,
     now: datetime,
 ) -> PaymentResult:
-    """Pay the merchant whose QR the citizen scanned, from their wallet in its region."""
+    """Pay the merchant whose QR the citizen scanned, from their wallet in its region.
+
+    One transaction does it all, in the order a refusal is reported: the bearer token (the
+    user's row locked for the PIN), the merchant, the wallet (locked), the PIN, the
+    idempotency key (the client's, scoped to the caller here) and the payment."""
     now = require_aware(now)
-    merchant_id = parse_payload(payload).merchant_id
-    positive_won(amount_won)
-    with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
-        wallet_id = _own_wallet(uow, citizen_id, wallet_id, region_id=merchant.region_id)
-    verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
-    return pay_merchant(
-        uow,
-        wallet_id=wallet_id,
-        merchant_id=merchant_id,
-        amount_won=amount_won,
-        idempotency_key=idempotency_key,
-        now=now,
+
+    def attempt() -> PaymentResult:
+        caller = authenticate_within(uow, token=token, now=now, lock_user=True)
+        citizen_id = caller.principal.citizen()
+        merchant_id = parse_payload(payload).merchant_id
+        positive_won(amount_won)
+        merchant = uow.records.merchant(merchant_id)
+        wallet = _own_wallet_for(uow, citizen_id, wallet_id, region_id=merchant[0].region_id)
+        if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
+            raise RunAgain
+        key = scoped_key("pay-qr", caller.principal.user_id, idempotency_key)
+        return once_within(
+            uow,
+            operation="pay_merchant",
+            idempotency_key=key,
+            request={"wallet_id": wallet.id, "merchant_id": merchant_id, "amount_won": amount_won},
+            now=now,
+            result_type=PaymentResult,
+            action=lambda: pay_merchant_within(
+                uow,
+                wallet_id=wallet.id,
+                merchant_id=merchant_id,
+                amount_won=amount_won,
+                idempotency_key=key,
+                now=now,
+                locked_wallet=wallet,
+                merchant_found=merchant,
+            ),
+        )
+
+    return run_in_transaction(uow, attempt)
+
+
+def _own_wallet_for(
+    uow: UnitOfWork, citizen_id: int, wallet_id: int | None, *, region_id: int
+) -> Wallet:
+    """The named wallet if it is the citizen's, else their wallet in ``region_id``, locked for
+    the payment that follows."""
+    wallet = uow.records.citizen_wallet(
+        citizen_id, wallet_id=wallet_id, region_id=region_id, lock=True
+    )
+    if wallet is not None:
+        return wallet
+    if wallet_id is not None:
+        raise WalletNotFound(f"you have no wallet {wallet_id}", wallet_id=wallet_id)
+    raise MerchantNotEligible(
+        "this merchant takes the vouchers of its own region, and you have no wallet there",
+        reason="other_region",
     )
 
 
-def _own_wallet(
-    uow: UnitOfWork, citizen_id: int, wallet_id: int | None, *, region_id: int | None
-) -> int:
-    """The named wallet if it is the citizen's; else their wallet in ``region_id``, else in
-    their home region, else their only one."""
+def _own_wallet(uow: UnitOfWork, citizen_id: int, wallet_id: int | None) -> int:
+    """The named wallet if it is the citizen's; else their wallet in their home region, else
+    their only one."""
     wallets = ChannelRecords(uow.connection).wallets_of_citizen(citizen_id)
     if wallet_id is not None:
         if wallet_id not in wallets.values():
             raise WalletNotFound(f"you have no wallet {wallet_id}", wallet_id=wallet_id)
         return wallet_id
-    if region_id is not None:
-        if region_id not in wallets:
-            raise MerchantNotEligible(
-                "this merchant takes the vouchers of its own region, and you have no wallet there",
-                reason="other_region",
-            )
-        return wallets[region_id]
     home = ChannelRecords(uow.connection).home_region(citizen_id)
     if home in wallets:
         return wallets[home]
@@ -157,31 +198,34 @@ def issue_payment_code(
     uow: UnitOfWork,
     secrets: Secrets,
     *,
-    citizen_id: int,
+    token: str,
     wallet_id: int | None,
     pin: str,
     attempts_max: int,
     lifetime: timedelta,
     now: datetime,
 ) -> IssuedPaymentCode:
-    """A one-time code for the merchant to scan; only its keyed hash is stored."""
+    """A one-time code for the merchant to scan; only its keyed hash is stored. The bearer
+    token, the wallet, the PIN and the code are one transaction, as in ``pay_by_qr``."""
     now = require_aware(now)
-    with uow:
-        wallet_id = _own_wallet(uow, citizen_id, wallet_id, region_id=None)
-    verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
-    code = new_payment_code()
     expires_at = now + lifetime
-    with uow:
-        wallet = uow.records.wallet(wallet_id)
+
+    def attempt() -> IssuedPaymentCode:
+        caller = authenticate_within(uow, token=token, now=now, lock_user=True)
+        own_wallet_id = _own_wallet(uow, caller.principal.citizen(), wallet_id)
+        if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
+            raise RunAgain
+        code = new_payment_code()
         ChannelRecords(uow.connection).add_payment_code(
-            region_id=wallet.region_id,
-            wallet_id=wallet_id,
+            region_id=uow.records.wallet(own_wallet_id).region_id,
+            wallet_id=own_wallet_id,
             code_hmac=secrets.code_digest(code),
             created_at=now,
             expires_at=expires_at,
         )
-        uow.commit()
-    return IssuedPaymentCode(code, wallet_id, expires_at)
+        return IssuedPaymentCode(code, own_wallet_id, expires_at)
+
+    return run_in_transaction(uow, attempt)
 
 
 def pay_by_code(
@@ -200,35 +244,89 @@ def pay_by_code(
     now = require_aware(now)
     digest = secrets.code_digest(normalize_payment_code(code))
     positive_won(amount_won)
-
-    def action() -> PaymentResult:
-        records = ChannelRecords(uow.connection)
-        found = records.payment_code(digest, lock=True)
-        if found is None:
-            raise PaymentCodeNotFound("no payment code matches")
-        PaymentCodeState(found.expires_at, found.used_at).check_usable(now)
-        result = pay_merchant_within(
-            uow,
-            wallet_id=found.wallet_id,
-            merchant_id=merchant_id,
-            amount_won=amount_won,
-            idempotency_key=idempotency_key,
-            now=now,
-        )
-        if not records.use_payment_code(found.id, at=now, payment_id=result.payment_id):
-            raise PaymentCodeUsed("this payment code has already been used")
-        return result
-
-    request = {"code": digest, "merchant_id": merchant_id, "amount_won": amount_won}
     return run_once(
         uow,
         operation="pay_by_code",
         idempotency_key=idempotency_key,
-        request=request,
+        request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
         now=now,
         result_type=PaymentResult,
-        action=action,
+        action=lambda: _pay_with_code(
+            uow,
+            digest,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            idempotency_key=idempotency_key,
+            now=now,
+        ),
     )
+
+
+def charge_payment_code(
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    token: str,
+    code: str,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    """``pay_by_code`` for the merchant's staff behind a bearer token, checked in the
+    payment's own transaction; ``idempotency_key`` is the client's, scoped to the caller."""
+    now = require_aware(now)
+
+    def attempt() -> PaymentResult:
+        caller = authenticate_within(uow, token=token, now=now).principal
+        merchant_id = caller.merchant()
+        digest = secrets.code_digest(normalize_payment_code(code))
+        positive_won(amount_won)
+        key = scoped_key("pay-code", caller.user_id, idempotency_key)
+        return once_within(
+            uow,
+            operation="pay_by_code",
+            idempotency_key=key,
+            request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
+            now=now,
+            result_type=PaymentResult,
+            action=lambda: _pay_with_code(
+                uow,
+                digest,
+                merchant_id=merchant_id,
+                amount_won=amount_won,
+                idempotency_key=key,
+                now=now,
+            ),
+        )
+
+    return run_in_transaction(uow, attempt)
+
+
+def _pay_with_code(
+    uow: UnitOfWork,
+    digest: str,
+    *,
+    merchant_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> PaymentResult:
+    records = ChannelRecords(uow.connection)
+    found = records.payment_code(digest, lock=True)
+    if found is None:
+        raise PaymentCodeNotFound("no payment code matches")
+    PaymentCodeState(found.expires_at, found.used_at).check_usable(now)
+    result = pay_merchant_within(
+        uow,
+        wallet_id=found.wallet_id,
+        merchant_id=merchant_id,
+        amount_won=amount_won,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    if not records.use_payment_code(found.id, at=now, payment_id=result.payment_id):
+        raise PaymentCodeUsed("this payment code has already been used")
+    return result
 
 
 # -- remote payment requests ----------------------------------------------------------------

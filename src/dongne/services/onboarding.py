@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dongne.adapters.secrets import Secrets
-from dongne.domain.access import MerchantRole, UserKind, check_password
+from dongne.domain.access import MerchantRole, UserKind
 from dongne.domain.errors import AlreadyExists
 from dongne.services import accounts, setup
 from dongne.services.unit_of_work import UnitOfWork
@@ -31,35 +31,29 @@ def register_merchant_with_owner(
     owner_password: str,
     now: datetime,
 ) -> OnboardedMerchant:
-    """Register the merchant, then its owner's login.
+    """Register the merchant and its owner's login in one transaction: both or neither.
 
-    The owner's password and login are checked first, so a request that fails on them
-    registers no merchant. The two writes are separate transactions (each service commits its
-    own): should another request take the login in the instant between them, the merchant
-    stays registered without an owner and the call fails with ALREADY_EXISTS on the login.
+    The owner's password is checked and hashed before the transaction opens (hashing is slow
+    on purpose, and no lock should wait for it). A login already taken, or any refusal of the
+    merchant, rolls back everything, so no merchant is ever left without an owner.
     """
-    check_password(owner_password)
+    draft = accounts.draft_staff_user(
+        secrets, kind=UserKind.MERCHANT, password=owner_password, role=MerchantRole.OWNER.value
+    )
     with uow:
         if uow.access.user_by_login(owner_login) is not None:
             raise AlreadyExists(f"the login {owner_login!r} is taken", field="owner_login")
-    merchant_id = setup.register_merchant(
-        uow,
-        region_id=region_id,
-        name=name,
-        business_number=business_number,
-        category=category,
-        annual_revenue_won=annual_revenue_won,
-        now=now,
-    )
-    owner = accounts.create_staff_user(
-        uow,
-        secrets,
-        kind=UserKind.MERCHANT,
-        login=owner_login,
-        password=owner_password,
-        role=MerchantRole.OWNER.value,
-        region_id=None,
-        merchant_id=merchant_id,
-        now=now,
-    )
+        merchant_id = setup.register_merchant_within(
+            uow,
+            region_id=region_id,
+            name=name,
+            business_number=business_number,
+            category=category,
+            annual_revenue_won=annual_revenue_won,
+            now=now,
+        )
+        owner = accounts.create_staff_user_within(
+            uow, draft, login=owner_login, region_id=None, merchant_id=merchant_id, now=now
+        )
+        uow.commit()
     return OnboardedMerchant(merchant_id, owner.id)

@@ -5,12 +5,19 @@ Each step that changes an intent runs under ``run_once`` and writes, in ONE tran
 intent's new state, the ledger movement (``pay_merchant_within`` / ``cancel_payment_within``)
 and the webhook event announcing it: the transactional outbox. Idempotency keys are namespaced
 by the caller, so two partners' keys never collide.
+
+An approval that a money rule refuses (``RuleViolation``: too little balance, a merchant that
+can no longer take vouchers, a payment over the limit) rolls back whole, and then records a
+``payment_intent.payment_failed`` event in a transaction of its own: the refusal is final for
+that attempt, and the partner hears of it. The intent still awaits approval until it expires,
+so the citizen may top up and try again. A wrong PIN is not a payment failure: it is the
+citizen's to correct, and counted by ``accounts.verify_pin``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dongne.adapters.db.access_records import PartnerRow
@@ -26,7 +33,9 @@ from dongne.domain.calendar import require_aware
 from dongne.domain.errors import (
     InvalidInput,
     MerchantNotFound,
+    PaymentIntentExpired,
     PaymentIntentNotFound,
+    RuleViolation,
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
@@ -36,6 +45,7 @@ from dongne.domain.payment_intents import (
     check_can_approve,
     check_can_cancel,
     check_refund,
+    status_at,
 )
 from dongne.services import accounts
 from dongne.services.idempotency import run_once
@@ -64,6 +74,8 @@ class PaymentIntent:
     refunded_won: int
     created_at: str
     updated_at: str
+    expires_at: str | None = None
+    """Awaiting approval until then. None only in responses stored before intents expired."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,8 @@ class PaymentIntentPage:
     next_cursor: str | None
 
 
-def _view(row: PaymentIntentRow) -> PaymentIntent:
+def _view(row: PaymentIntentRow, now: datetime) -> PaymentIntent:
+    """The intent as of ``now`` (an unapproved one past its expiry reads as expired)."""
     return PaymentIntent(
         id=row.id,
         partner_id=row.partner_id,
@@ -89,12 +102,13 @@ def _view(row: PaymentIntentRow) -> PaymentIntent:
         amount_won=row.amount_won,
         order_reference=row.order_reference,
         return_url=row.return_url,
-        status=row.status,
+        status=status_at(row.status, row.expires_at, now),
         payment_id=row.payment_id,
         captured_won=row.captured_won,
         refunded_won=row.refunded_won,
         created_at=row.created_at.isoformat(),
         updated_at=row.updated_at.isoformat(),
+        expires_at=row.expires_at.isoformat(),
     )
 
 
@@ -133,9 +147,13 @@ def create_payment_intent(
     return_url: str,
     idempotency_key: str,
     now: datetime,
+    approval_minutes: int = 30,
 ) -> PaymentIntent:
+    """The intent awaits the citizen's approval for ``approval_minutes``, then expires."""
     now = require_aware(now)
     positive_won(amount_won)
+    if approval_minutes < 1:
+        raise InvalidInput("an intent awaits approval at least a minute", field="approval_minutes")
     order_reference = order_reference.strip()
     if not order_reference or len(order_reference) > MAX_ORDER_REFERENCE_LENGTH:
         raise InvalidInput("an order reference has 1 to 100 characters", field="order_reference")
@@ -165,8 +183,9 @@ def create_payment_intent(
             refunded_won=0,
             created_at=now,
             updated_at=now,
+            expires_at=now + timedelta(minutes=approval_minutes),
         )
-        intent = _view(records.intent(intent_id))
+        intent = _view(records.intent(intent_id), now)
         record_event(
             uow, partner, type="payment_intent.created", data=_event_object(intent), now=now
         )
@@ -210,7 +229,7 @@ def approve_payment_intent(
     def action() -> PaymentIntent:
         records = PaymentIntentRecords(uow.connection)
         intent = records.intent(intent_id, lock=True)
-        check_can_approve(intent.status)
+        check_can_approve(intent.status, intent.expires_at, now)
         paying_wallet_id = _wallet_for(uow, records, citizen_id, intent.region_id, wallet_id)
         payment = pay_merchant_within(
             uow,
@@ -229,15 +248,36 @@ def approve_payment_intent(
         )
         return _announce(uow, records, intent_id, "payment_intent.amount_capturable_updated", now)
 
-    return run_once(
-        uow,
-        operation="approve_payment_intent",
-        idempotency_key=f"payment_intent.approve:{citizen_id}:{idempotency_key}",
-        request={"payment_intent": intent_id, "wallet_id": wallet_id},
-        now=now,
-        result_type=PaymentIntent,
-        action=action,
-    )
+    try:
+        return run_once(
+            uow,
+            operation="approve_payment_intent",
+            idempotency_key=f"payment_intent.approve:{citizen_id}:{idempotency_key}",
+            request={"payment_intent": intent_id, "wallet_id": wallet_id},
+            now=now,
+            result_type=PaymentIntent,
+            action=action,
+        )
+    except RuleViolation as refused:
+        # An expired intent is not a failed payment: its status says what happened.
+        if not isinstance(refused, PaymentIntentExpired):
+            _record_payment_failed(uow, intent_id, refused, now)
+        raise
+
+
+def _record_payment_failed(
+    uow: UnitOfWork, intent_id: int, refused: RuleViolation, now: datetime
+) -> None:
+    """The outbox event for an approval a money rule refused, after that approval rolled
+    back: in a transaction of its own, so the event commits although the payment did not."""
+    with uow:
+        records = PaymentIntentRecords(uow.connection)
+        intent = _view(records.intent(intent_id), now)
+        data = _event_object(intent)
+        data["last_payment_error"] = {"code": refused.code, "message": refused.message}
+        partner = _partner(uow, intent.partner_id)
+        record_event(uow, partner, type="payment_intent.payment_failed", data=data, now=now)
+        uow.commit()
 
 
 def _wallet_for(
@@ -263,7 +303,7 @@ def _announce(
     uow: UnitOfWork, records: PaymentIntentRecords, intent_id: int, event_type: str, now: datetime
 ) -> PaymentIntent:
     """The intent as it now stands, with its event added to the outbox."""
-    intent = _view(records.intent(intent_id))
+    intent = _view(records.intent(intent_id), now)
     partner = _partner(uow, intent.partner_id)
     record_event(uow, partner, type=event_type, data=_event_object(intent), now=now)
     return intent
@@ -284,7 +324,8 @@ def capture_payment_intent(
     def action() -> PaymentIntent:
         records = PaymentIntentRecords(uow.connection)
         intent = _own_intent(records, intent_id, partner_id)
-        captured = amount_to_capture(intent.status, intent.amount_won, amount_won)
+        status = status_at(intent.status, intent.expires_at, now)
+        captured = amount_to_capture(status, intent.amount_won, amount_won)
         if captured < intent.amount_won:
             assert intent.payment_id is not None  # noqa: S101 - an approved intent has one
             cancel_payment_within(
@@ -322,7 +363,7 @@ def cancel_payment_intent(
     def action() -> PaymentIntent:
         records = PaymentIntentRecords(uow.connection)
         intent = _own_intent(records, intent_id, partner_id)
-        check_can_cancel(intent.status)
+        check_can_cancel(status_at(intent.status, intent.expires_at, now))
         if intent.payment_id is not None:
             cancel_payment_within(
                 uow,
@@ -396,34 +437,38 @@ def refund_payment_intent(
     )
 
 
-def payment_intent(uow: UnitOfWork, *, intent_id: int, viewer: Principal) -> PaymentIntent:
+def payment_intent(
+    uow: UnitOfWork, *, intent_id: int, viewer: Principal, now: datetime
+) -> PaymentIntent:
     """An intent for its partner, or for the citizen who approved it; others get a 404."""
+    now = require_aware(now)
     with uow:
         records = PaymentIntentRecords(uow.connection)
         intent = records.intent(intent_id)
         if viewer.kind is UserKind.PARTNER and viewer.partner_id == intent.partner_id:
-            return _view(intent)
+            return _view(intent, now)
         approved_by_viewer = (
             viewer.kind is UserKind.CITIZEN
             and intent.wallet_id is not None
             and uow.records.wallet(intent.wallet_id).citizen_id == viewer.citizen_id
         )
         if approved_by_viewer:
-            return _view(intent)
+            return _view(intent, now)
     raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
 
 
 def payment_intents_of_partner(
-    uow: UnitOfWork, *, partner_id: int, limit: int, cursor: str | None
+    uow: UnitOfWork, *, partner_id: int, limit: int, cursor: str | None, now: datetime
 ) -> PaymentIntentPage:
     """Newest first, ``limit`` a page; ``next_cursor`` fetches the next page, None at the end."""
+    now = require_aware(now)
     if cursor is not None and not cursor.isdigit():
         raise InvalidInput("the cursor is the next_cursor of a previous page", field="cursor")
     with uow:
         rows = PaymentIntentRecords(uow.connection).intents_of_partner(
             partner_id, limit=limit + 1, before_id=int(cursor) if cursor else None
         )
-    page = [_view(row) for row in rows[:limit]]
+    page = [_view(row, now) for row in rows[:limit]]
     return PaymentIntentPage(page, str(page[-1].id) if len(rows) > limit else None)
 
 

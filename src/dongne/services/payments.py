@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dongne.adapters.db.ledger_store import AccountRef
+from dongne.adapters.db.records import Wallet
 from dongne.domain.calendar import require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (
@@ -21,6 +22,7 @@ from dongne.domain.lots import (
     redirect_to_offsets,
     to_funders,
 )
+from dongne.domain.merchants import Merchant
 from dongne.domain.money import positive_won
 from dongne.domain.program import BonusMode
 from dongne.services.idempotency import run_once
@@ -108,14 +110,18 @@ def pay_merchant_within(
     amount_won: int,
     idempotency_key: str,
     now: datetime,
+    locked_wallet: Wallet | None = None,
+    merchant_found: tuple[Merchant, int] | None = None,
 ) -> PaymentResult:
     """``pay_merchant`` inside the caller's open unit of work, so a use case that pays as one
     step of its own (a payment intent's approval) commits the payment with its other writes.
-    The caller runs it under ``run_once`` and commits."""
-    wallet = uow.records.wallet(wallet_id, lock=True)
+    The caller runs it under ``run_once`` and commits. A caller that has already read the
+    wallet (under its lock) or the merchant (with its payable account id) in this
+    transaction passes them, so they are not read twice."""
+    wallet = locked_wallet or uow.records.wallet(wallet_id, lock=True)
     program = uow.records.program(wallet.region_id)
     program.check_payment_amount(amount_won)
-    merchant, payable_id = uow.records.merchant(merchant_id)
+    merchant, payable_id = merchant_found or uow.records.merchant(merchant_id)
     # Excluded categories are checked per lot: an allowance may be usable where vouchers are not.
     merchant.check_accepts_vouchers_of(wallet.region_id, frozenset())
     lots = uow.records.wallet_lots(wallet_id)

@@ -94,11 +94,24 @@ def purchase_vouchers(
         uow,
         operation="purchase",
         idempotency_key=idempotency_key,
-        request={"wallet_id": wallet_id, "face_won": face_won},
+        request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
         now=now,
         result_type=PurchaseResult,
         action=action,
     )
+
+
+def stored_purchase(
+    uow: UnitOfWork, *, wallet_id: int, face_won: int, idempotency_key: str
+) -> PurchaseResult | None:
+    """The answer of a purchase already made with this key and request, without buying: a
+    retry whose first attempt went through must get that answer even where it could no longer
+    buy (its sale-queue admission was spent by that very purchase). Read only. The same key
+    with another request is ``IdempotencyKeyReused``, as ``purchase_vouchers`` would say."""
+    request = {"wallet_id": wallet_id, "face_won": face_won}
+    with uow:
+        stored = uow.ledger.stored_response(idempotency_key, "purchase", request)
+    return None if stored is None else PurchaseResult(**stored)
 
 
 def cancel_purchase(

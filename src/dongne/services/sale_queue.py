@@ -2,9 +2,10 @@
 
 Every poll of a region's line runs under one lock, the region's counter row (``SELECT ... FOR
 UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``): it
-holds the admissions the current sale window has made, so two parallel pollers can never hand
-out the same place or admit past the bucket. Each poll refreshes the caller's ticket, admits
-the head of the line as far as the bucket allows, then ranks the caller. The discount budget is
+holds the bucket of the current sale window (when its next admission slot falls free), so two
+parallel pollers can never hand out the same place or admit past the bucket. Each poll
+refreshes the caller's ticket, admits the head of the line as far as the bucket allows, then
+ranks the caller. The discount budget is
 not the queue's business: an admitted buyer still buys through ``purchase_vouchers``, which
 draws the budget atomically.
 """
@@ -36,27 +37,31 @@ from dongne.adapters.db.tables import Id, Timestamp
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting
 from dongne.domain.sale_queue import (
+    AdmissionSlots,
     QueueTicket,
     SaleQueuePolicy,
     admission_expires_at,
+    after_admitting,
     estimated_wait_seconds,
     free_admissions,
     line_cutoff,
     may_buy,
     must_rejoin,
+    opening_slots,
     place_lost_at,
     poll_after_seconds,
     sale_window_opened_at,
 )
 from dongne.services.unit_of_work import UnitOfWork
 
-# Created by migration 0005. Kept off the shared metadata: only this service reads it.
+# Created by migration 0005 (next_slot_at by 0012). Kept off the shared metadata: only this
+# service reads it.
 sale_queue_counters = Table(
     "sale_queue_counters",
     MetaData(),
     Column("region_id", Id, primary_key=True),
     Column("window_opened_at", Timestamp, nullable=False),
-    Column("epoch_at", Timestamp, nullable=False),
+    Column("next_slot_at", Timestamp, nullable=False),
     Column("admitted_count", Integer, nullable=False),
 )
 
@@ -97,12 +102,6 @@ class _Line:
         )
 
 
-@dataclass(frozen=True)
-class _Counter:
-    epoch_at: datetime
-    admitted_count: int
-
-
 def join_or_poll(
     uow: UnitOfWork, *, wallet_id: int, now: datetime, policy: SaleQueuePolicy
 ) -> TicketStatus:
@@ -116,9 +115,9 @@ def join_or_poll(
         if opened is None:
             return OUTSIDE_A_SALE
         line = _Line(region_id, opened, now, policy)
-        counter = _locked_counter(uow, line)
+        slots = _locked_slots(uow, line)
         ticket_id = _joined_ticket(uow, line, wallet_id)
-        _admit_head_of_line(uow, line, counter)
+        _admit_head_of_line(uow, line, slots)
         status = _status(uow, line, ticket_id)
         uow.commit()
         return status
@@ -157,10 +156,11 @@ def spend_admission(uow: UnitOfWork, *, wallet_id: int, now: datetime) -> bool:
     return bool(spent)
 
 
-def _locked_counter(uow: UnitOfWork, line: _Line) -> _Counter:
-    """The region's counter row, locked; reset when a new sale window has opened."""
+def _locked_slots(uow: UnitOfWork, line: _Line) -> AdmissionSlots:
+    """The region's bucket, its counter row locked; reset when a new sale window has opened."""
     region_id, opened, now = line.region_id, line.opened, line.now
-    first = {"region_id": region_id, "window_opened_at": opened, "epoch_at": now}
+    fresh = opening_slots(line.policy, now)
+    first = {"region_id": region_id, "window_opened_at": opened, "next_slot_at": fresh.next_slot_at}
     dialect_insert: Any = postgres_insert if uow.is_postgres else sqlite_insert
     # Two first pollers may race to create the row; the loser's insert does nothing.
     uow.connection.execute(
@@ -171,13 +171,13 @@ def _locked_counter(uow: UnitOfWork, line: _Line) -> _Counter:
     query = select(sale_queue_counters).where(sale_queue_counters.c.region_id == region_id)
     row = uow.connection.execute(query.with_for_update() if uow.is_postgres else query).one()
     if row.window_opened_at == opened:
-        return _Counter(row.epoch_at, row.admitted_count)
+        return AdmissionSlots(row.next_slot_at)
     uow.connection.execute(
         update(sale_queue_counters)
         .where(sale_queue_counters.c.region_id == region_id)
-        .values(window_opened_at=opened, epoch_at=now, admitted_count=0)
+        .values(window_opened_at=opened, next_slot_at=fresh.next_slot_at, admitted_count=0)
     )
-    return _Counter(now, 0)
+    return fresh
 
 
 def _ticket_of(row: Any) -> QueueTicket:
@@ -207,8 +207,10 @@ def _joined_ticket(uow: UnitOfWork, line: _Line, wallet_id: int) -> int:
     return int(row.id)
 
 
-def _admit_head_of_line(uow: UnitOfWork, line: _Line, counter: _Counter) -> None:
-    free = free_admissions(line.policy, counter.epoch_at, line.now, counter.admitted_count)
+def _admit_head_of_line(uow: UnitOfWork, line: _Line, slots: AdmissionSlots) -> None:
+    """Admit as many of the line's head as the bucket has free slots. An empty line takes no
+    slot, and the credit it saves up meanwhile is capped by the domain's bucket."""
+    free = free_admissions(line.policy, slots, line.now)
     if not free:
         return
     head = uow.connection.execute(
@@ -226,7 +228,12 @@ def _admit_head_of_line(uow: UnitOfWork, line: _Line, counter: _Counter) -> None
     uow.connection.execute(
         update(sale_queue_counters)
         .where(sale_queue_counters.c.region_id == line.region_id)
-        .values(admitted_count=sale_queue_counters.c.admitted_count + len(admitted_ids))
+        .values(
+            next_slot_at=after_admitting(
+                line.policy, slots, line.now, len(admitted_ids)
+            ).next_slot_at,
+            admitted_count=sale_queue_counters.c.admitted_count + len(admitted_ids),
+        )
     )
 
 

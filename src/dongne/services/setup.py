@@ -59,6 +59,32 @@ def register_merchant(
     annual_revenue_won: int,
     now: datetime,
 ) -> int:
+    with uow:
+        merchant_id = register_merchant_within(
+            uow,
+            region_id=region_id,
+            name=name,
+            business_number=business_number,
+            category=category,
+            annual_revenue_won=annual_revenue_won,
+            now=now,
+        )
+        uow.commit()
+        return merchant_id
+
+
+def register_merchant_within(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    name: str,
+    business_number: str,
+    category: str,
+    annual_revenue_won: int,
+    now: datetime,
+) -> int:
+    """``register_merchant`` inside the caller's open unit of work, which commits (or not) with
+    the rest of its work."""
     now = require_aware(now)
     digits = normalize_business_number(business_number)
     check_category(category)
@@ -66,24 +92,21 @@ def register_merchant(
         raise InvalidInput("a merchant needs a name", field="name")
     if isinstance(annual_revenue_won, bool) or annual_revenue_won < 0:
         raise InvalidInput("annual revenue cannot be negative", field="annual_revenue_won")
-    with uow:
-        uow.records.region(region_id)
-        registrations = uow.records.registrations(region_id, digits)
-        fraud = [at for status, at in registrations if status is MerchantStatus.CANCELLED_FOR_FRAUD]
-        check_may_register(digits, fraud, now)
-        if any(status is not MerchantStatus.CANCELLED_FOR_FRAUD for status, _ in registrations):
-            raise AlreadyExists(
-                f"business {digits} is already registered in this region", business_number=digits
-            )
-        payable = uow.ledger.account(
-            region_id, AccountType.MERCHANT_PAYABLE, f"{digits}.{len(registrations)}"
+    uow.records.region(region_id)
+    registrations = uow.records.registrations(region_id, digits)
+    fraud = [at for status, at in registrations if status is MerchantStatus.CANCELLED_FOR_FRAUD]
+    check_may_register(digits, fraud, now)
+    if any(status is not MerchantStatus.CANCELLED_FOR_FRAUD for status, _ in registrations):
+        raise AlreadyExists(
+            f"business {digits} is already registered in this region", business_number=digits
         )
-        merchant = Merchant(
-            0, region_id, name.strip(), digits, category, annual_revenue_won, MerchantStatus.ACTIVE
-        )
-        merchant_id = uow.records.add_merchant(merchant, payable.id, now)
-        uow.commit()
-        return merchant_id
+    payable = uow.ledger.account(
+        region_id, AccountType.MERCHANT_PAYABLE, f"{digits}.{len(registrations)}"
+    )
+    merchant = Merchant(
+        0, region_id, name.strip(), digits, category, annual_revenue_won, MerchantStatus.ACTIVE
+    )
+    return uow.records.add_merchant(merchant, payable.id, now)
 
 
 def set_merchant_status(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from dongne.adapters.db.access_tables import access_tokens, partners, users
 
@@ -41,6 +41,17 @@ class PartnerRow:
 
 _USER_COLUMNS = [users.c[name] for name in UserRow.__dataclass_fields__]
 _PARTNER_COLUMNS = [partners.c[name] for name in PartnerRow.__dataclass_fields__]
+# Every authenticated request runs this: built once (building costs more than sending).
+_USER_OF_TOKEN = (
+    select(*_USER_COLUMNS)
+    .join(access_tokens, access_tokens.c.user_id == users.c.id)
+    .where(
+        access_tokens.c.token_hash == bindparam("b_token_hash"),
+        access_tokens.c.expires_at > bindparam("b_now"),
+        access_tokens.c.revoked_at.is_(None),
+    )
+)
+_USER_OF_TOKEN_FOR_UPDATE = _USER_OF_TOKEN.with_for_update(of=users)
 
 
 def _user(row: Row[Any]) -> UserRow:
@@ -94,16 +105,12 @@ class AccessRecords:
             )
         )
 
-    def user_of_token(self, token_hash: str, now: datetime) -> UserRow | None:
-        row = self.connection.execute(
-            select(*_USER_COLUMNS)
-            .join(access_tokens, access_tokens.c.user_id == users.c.id)
-            .where(
-                access_tokens.c.token_hash == token_hash,
-                access_tokens.c.expires_at > now,
-                access_tokens.c.revoked_at.is_(None),
-            )
-        ).first()
+    def user_of_token(
+        self, token_hash: str, now: datetime, *, for_update: bool = False
+    ) -> UserRow | None:
+        """The user of a live token; ``for_update`` locks the user's row (not the token's)."""
+        query = _USER_OF_TOKEN_FOR_UPDATE if for_update else _USER_OF_TOKEN
+        row = self.connection.execute(query, {"b_token_hash": token_hash, "b_now": now}).first()
         return _user(row) if row else None
 
     def revoke_token(self, token_hash: str, now: datetime) -> None:

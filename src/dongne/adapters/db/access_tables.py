@@ -113,6 +113,12 @@ payment_intents = Table(
     Column("refunded_won", Won, nullable=False, server_default="0"),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column(
+        "expires_at",
+        Timestamp,
+        nullable=False,
+        comment="awaiting approval until then; read as expired after",
+    ),
     UniqueConstraint("partner_id", "order_reference", name="uq_payment_intents_order"),
     CheckConstraint("amount_won > 0", name="amount_positive"),
     CheckConstraint("captured_won >= 0 AND captured_won <= amount_won", name="captured_within"),

@@ -360,6 +360,22 @@ class LedgerStore:
         response: dict[str, Any] = stored.response
         return response
 
+    def stored_response(
+        self, key: str, operation: str, request: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The committed response of ``key``'s first use, without claiming it: None if the
+        key is unused; ``IdempotencyKeyReused`` if it was used for another request."""
+        stored = self.connection.execute(_STORED_RESPONSE, {"b_key": key}).first()
+        if stored is None:
+            return None
+        if stored.request_digest != request_digest(operation, request):
+            raise IdempotencyKeyReused(
+                "this idempotency key was already used for a different request",
+                idempotency_key=key,
+            )
+        response: dict[str, Any] | None = stored.response
+        return response
+
     def store_response(self, key: str, response: dict[str, Any]) -> None:
         """Keep the response, and the region of the transaction the request posted, if any."""
         self.connection.execute(

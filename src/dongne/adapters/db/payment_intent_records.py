@@ -35,6 +35,7 @@ class PaymentIntentRow:
     refunded_won: int
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,19 @@ _WALLET = (
     .where(wallets.c.id == bindparam("b_wallet"))
 )
 _WALLET_FOR_UPDATE = _WALLET.with_for_update(of=wallets)
+_CITIZEN_WALLET = (
+    select(wallets, citizens.c.region_id.label("home_region_id"))
+    .join(citizens, citizens.c.id == wallets.c.citizen_id)
+    .where(wallets.c.citizen_id == bindparam("b_citizen"))
+)
+_CITIZEN_WALLET_BY_ID = _CITIZEN_WALLET.where(wallets.c.id == bindparam("b_wallet"))
+_CITIZEN_WALLET_IN_REGION = _CITIZEN_WALLET.where(wallets.c.region_id == bindparam("b_region"))
+_CITIZEN_WALLET_QUERIES = {
+    (by_id, lock): (query.with_for_update(of=wallets) if lock else query)
+    for by_id, query in ((True, _CITIZEN_WALLET_BY_ID), (False, _CITIZEN_WALLET_IN_REGION))
+    for lock in (True, False)
+}
+"""(by wallet id?, locked?) -> query"""
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
@@ -148,6 +161,18 @@ class Records(HoldingRecords):
         row = self.connection.execute(query, {"b_wallet": wallet_id}).first()
         if row is None:
             raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+        return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)
+
+    def citizen_wallet(
+        self, citizen_id: int, *, wallet_id: int | None, region_id: int, lock: bool = False
+    ) -> Wallet | None:
+        """The citizen's wallet ``wallet_id`` or, without one, their wallet in ``region_id``:
+        None if they have no such wallet. ``lock`` as in ``wallet``."""
+        query = _CITIZEN_WALLET_QUERIES[wallet_id is not None, lock and self._postgres]
+        values = {"b_citizen": citizen_id, "b_wallet": wallet_id, "b_region": region_id}
+        row = self.connection.execute(query, values).first()
+        if row is None:
+            return None
         return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)
 
     # -- merchants --------------------------------------------------------------------------

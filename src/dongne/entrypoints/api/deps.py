@@ -1,4 +1,8 @@
-"""What every route needs: the app, the caller, the idempotency key, the clock."""
+"""What every route needs: the app, the caller, the idempotency key, the clock.
+
+The ones that only read the request are ``async``: FastAPI runs a plain ``def`` dependency on
+a worker thread, and a hop there and back costs more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from dongne.services.unit_of_work import UnitOfWork
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 
-def application(request: Request) -> App:
+async def application(request: Request) -> App:
     app: App = request.app.state.dongne
     return app
 
@@ -29,7 +33,7 @@ def unit_of_work(app: Annotated[App, Depends(application)]) -> UnitOfWork:
     return app.unit_of_work()
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send 'Authorization: Bearer <token or API key>'")
@@ -43,7 +47,7 @@ def caller(
     return accounts.authenticate(app.unit_of_work(), token=token, now=now())
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(

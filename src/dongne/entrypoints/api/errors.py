@@ -14,7 +14,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dongne.domain.access import Forbidden, PinIncorrect, PinLocked, PinNotSet, Unauthenticated
+from dongne.domain.access import (
+    Forbidden,
+    LoginThrottled,
+    PinIncorrect,
+    PinLocked,
+    PinNotSet,
+    Unauthenticated,
+)
 from dongne.domain.errors import (
     Conflict,
     DongneError,
@@ -40,6 +47,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (VerificationFailed, 422),
     (PinLocked, 423),
     (SaleQueueWaiting, 429),
+    (LoginThrottled, 429),
     (LedgerUnbalanced, 500),
 )
 """Checked in order: the first class the error is an instance of gives the status."""

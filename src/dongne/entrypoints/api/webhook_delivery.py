@@ -28,7 +28,9 @@ class WebhookDeliverer(threading.Thread):
         super().__init__(name="dongne-webhook-deliverer", daemon=True)
         self.application = application
         self.stopping = threading.Event()
-        self.sender = HttpWebhookSender()
+        self.sender = HttpWebhookSender(
+            allow_private_addresses=application.settings.allow_private_webhook_addresses
+        )
 
     def run(self) -> None:
         try:

@@ -22,7 +22,9 @@ def deliver(
 ) -> None:
     """Send the events that are due, once each (one pass; the API server does this itself)."""
     application = open_app(database_url)
-    sender = HttpWebhookSender()
+    sender = HttpWebhookSender(
+        allow_private_addresses=application.settings.allow_private_webhook_addresses
+    )
     try:
         report = webhooks.deliver_due(
             application.unit_of_work(),

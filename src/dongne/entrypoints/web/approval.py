@@ -23,12 +23,14 @@ from dongne.domain.access import PIN, InvalidCredentials, PinIncorrect, PinLocke
 from dongne.domain.errors import (
     DongneError,
     InvalidInput,
+    PaymentIntentExpired,
     PaymentIntentNotFound,
     PaymentIntentUnexpectedState,
 )
 from dongne.domain.payment_intents import PaymentIntentStatus
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
+from dongne.entrypoints.api.v1.accounts import login_throttle_of
 from dongne.entrypoints.web import csrf
 from dongne.entrypoints.web.queries import IntentPage, intent_page
 from dongne.services import accounts, payment_intents
@@ -66,6 +68,7 @@ KOREAN_MESSAGES = {
     "WALLET_NOT_FOUND": "이 지역의 지갑이 없습니다.",
     "FORBIDDEN": "시민 계정으로만 결제할 수 있습니다.",
     "FORM_EXPIRED": "결제 화면이 만료되었습니다. 다시 입력해 주세요.",
+    "LOGIN_THROTTLED": "비밀번호를 여러 번 틀렸습니다. 잠시 후 다시 시도해 주세요.",
     "INVALID_INPUT:phone": "휴대폰 번호는 010-1234-5678 형식으로 입력해 주세요.",
     "INVALID_INPUT:pin": "결제 비밀번호는 숫자 6자리입니다.",
 }
@@ -115,7 +118,8 @@ def submit_approval(
         return _form(request, app, page, error=error, phone=form.phone, status=400)
     try:
         intent = _approve(app, page.id, form, key=token.nonce)
-    except PaymentIntentUnexpectedState:  # approved elsewhere while this page was open
+    # Approved elsewhere, or expired, while this page was open.
+    except (PaymentIntentUnexpectedState, PaymentIntentExpired):
         return _closed(request, _intent_or_none(app, intent_id, secret) or page, 409)
     except DongneError as refused:
         return _form(
@@ -141,6 +145,7 @@ def _approve(
         totp_code=None,
         lifetime=SESSION_LIFETIME,
         now=now(),
+        throttle=login_throttle_of(app.settings),
     )
     try:
         return payment_intents.approve_payment_intent(
@@ -166,7 +171,7 @@ def _intent_or_none(app: App, intent_id: str, secret: str) -> IntentPage | None:
     if not app.secrets.approval_secret_matches(int(intent_id), secret):
         return None
     try:
-        return intent_page(app.reader(), int(intent_id))
+        return intent_page(app.reader(), int(intent_id), now())
     except PaymentIntentNotFound:
         return None
 

@@ -7,8 +7,10 @@ A read model for a page, not a use case: it changes nothing. It lives beside the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
+from dongne.domain.payment_intents import status_at
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -22,8 +24,8 @@ class IntentPage:
     status: str
 
 
-def intent_page(uow: UnitOfWork, intent_id: int) -> IntentPage:
-    """Raises ``PaymentIntentNotFound`` for an unknown id."""
+def intent_page(uow: UnitOfWork, intent_id: int, now: datetime) -> IntentPage:
+    """Raises ``PaymentIntentNotFound`` for an unknown id. The status is as of ``now``."""
     with uow:
         intent = PaymentIntentRecords(uow.connection).intent(intent_id)
         merchant, _ = uow.records.merchant(intent.merchant_id)
@@ -33,5 +35,5 @@ def intent_page(uow: UnitOfWork, intent_id: int) -> IntentPage:
         intent.amount_won,
         intent.order_reference,
         intent.return_url,
-        intent.status,
+        status_at(intent.status, intent.expires_at, now),
     )

@@ -269,6 +269,7 @@ def create_partner(
         name=body.name,
         scopes=[scope.value for scope in body.scopes],
         webhook_url=body.webhook_url,
+        allow_private_webhook_addresses=app.settings.allow_private_webhook_addresses,
         now=now(),
     )
     return PartnerCreated(

@@ -60,6 +60,10 @@ class PaymentIntentOut(BaseModel):
     refunded_won: int
     created_at: str
     updated_at: str
+    expires_at: str | None = Field(
+        description="The intent awaits approval until then; after it, an unapproved intent"
+        " reads as status expired and can no longer be approved"
+    )
     approval_url: str = Field(
         description="Where to send the citizen to approve with the PIN (dongne's page); it"
         " carries a secret, so share it only with the paying citizen"
@@ -105,6 +109,7 @@ def create_payment_intent(
         return_url=body.return_url,
         idempotency_key=key,
         now=now(),
+        approval_minutes=app.settings.payment_intent_approval_minutes,
     )
     return _out(intent, app)
 
@@ -122,6 +127,7 @@ def list_payment_intents(
         partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
         limit=limit,
         cursor=cursor,
+        now=now(),
     )
     return PaymentIntentList(data=[_out(i, app) for i in page.data], next_cursor=page.next_cursor)
 
@@ -129,7 +135,9 @@ def list_payment_intents(
 @router.get("/payment_intents/{intent_id}", response_model=PaymentIntentOut, responses=PROBLEMS)
 def get_payment_intent(intent_id: int, app: AppDep, caller: CallerDep) -> PaymentIntentOut:
     """An intent, for the partner that created it or the citizen who approved it."""
-    intent = payment_intents.payment_intent(app.reader(), intent_id=intent_id, viewer=caller)
+    intent = payment_intents.payment_intent(
+        app.reader(), intent_id=intent_id, viewer=caller, now=now()
+    )
     return _out(intent, app)
 
 

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from dongne.entrypoints.api import deps
-from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep
+from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import channels
+from dongne.services.idempotency import scoped_key
 from dongne.services.results import PaymentResult
 
 router = APIRouter(tags=["payments"])
@@ -108,11 +109,6 @@ def _payment(result: PaymentResult) -> PaymentOut:
     return PaymentOut(**vars(result))
 
 
-def _key(operation: str, caller_id: int | None, key: str) -> str:
-    # Keys are the client's: namespaced by operation and user so two clients' keys never meet.
-    return f"{operation}:{caller_id}:{key}"
-
-
 # -- the merchant's QR ----------------------------------------------------------------------
 
 
@@ -138,19 +134,20 @@ def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Respons
 
 @router.post("/payments/qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
 def pay_by_qr(
-    body: QrPayment, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+    body: QrPayment, app: AppDep, token: TokenDep, key: KeyDep, now: NowDep
 ) -> PaymentOut:
     """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
+    # The token is checked by the service, in the payment's own transaction (the hot path).
     result = channels.pay_by_qr(
         app.unit_of_work(),
         app.secrets,
-        citizen_id=caller.citizen(),
+        token=token,
         payload=body.payload,
         amount_won=body.amount_won,
         pin=body.pin,
         wallet_id=body.wallet_id,
         attempts_max=app.settings.pin_attempts_max,
-        idempotency_key=_key("pay-qr", caller.user_id, key),
+        idempotency_key=key,
         now=now,
     )
     return _payment(result)
@@ -161,13 +158,13 @@ def pay_by_qr(
 
 @router.post("/payment_codes", status_code=201, response_model=PaymentCodeOut, responses=PROBLEMS)
 def issue_payment_code(
-    body: NewPaymentCode, app: AppDep, caller: CallerDep, now: NowDep
+    body: NewPaymentCode, app: AppDep, token: TokenDep, now: NowDep
 ) -> PaymentCodeOut:
     """A one-time payment code for the merchant to scan; it expires in a few minutes."""
     issued = channels.issue_payment_code(
         app.unit_of_work(),
         app.secrets,
-        citizen_id=caller.citizen(),
+        token=token,
         wallet_id=body.wallet_id,
         pin=body.pin,
         attempts_max=app.settings.pin_attempts_max,
@@ -184,16 +181,16 @@ def issue_payment_code(
 
 @router.post("/payments/code", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
 def pay_by_code(
-    body: CodePayment, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+    body: CodePayment, app: AppDep, token: TokenDep, key: KeyDep, now: NowDep
 ) -> PaymentOut:
     """Charge a citizen's payment code (merchant owner or staff); each code pays once."""
-    result = channels.pay_by_code(
+    result = channels.charge_payment_code(
         app.unit_of_work(),
         app.secrets,
-        merchant_id=caller.merchant(),
+        token=token,
         code=body.code,
         amount_won=body.amount_won,
-        idempotency_key=_key("pay-code", caller.user_id, key),
+        idempotency_key=key,
         now=now,
     )
     return _payment(result)
@@ -259,7 +256,7 @@ def approve_payment_request(
         request_id=request_id,
         pin=body.pin,
         attempts_max=app.settings.pin_attempts_max,
-        idempotency_key=_key("approve-request", caller.user_id, key),
+        idempotency_key=scoped_key("approve-request", caller.user_id, key),
         now=now,
     )
     return ApprovalOut(**vars(result))

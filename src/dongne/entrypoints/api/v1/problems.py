@@ -28,5 +28,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         409: "Conflicts with the current state, or an Idempotency-Key reused with another body",
         422: "Refused by a money rule, or a request that does not match the schema",
         423: "Payments locked after too many wrong PINs",
+        429: "Too many requests: the sale queue's line, or too many wrong passwords for a"
+        " login (Retry-After says when to try again)",
     }.items()
 }

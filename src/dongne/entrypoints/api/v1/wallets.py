@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from dongne.domain.access import Principal
+from dongne.domain.errors import SaleQueueWaiting
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
@@ -150,17 +151,33 @@ def buy_vouchers(
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
     resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
     moment = now()
+    idempotency_key = scoped_key("purchase", caller, key)
     # During a sale the queue decides when this wallet may buy (429 with Retry-After until
     # then); the discount budget still decides, atomically, who gets the discount.
-    v1_sale_queue.ensure_admitted(app, wallet_id, moment)
-    bought = purchases.purchase_vouchers(
-        app.unit_of_work(),
-        wallet_id=wallet_id,
-        face_won=body.face_won,
-        idempotency_key=scoped_key("purchase", caller, key),
-        now=moment,
-    )
-    v1_sale_queue.spend_admission(app, wallet_id, moment)
+    try:
+        v1_sale_queue.ensure_admitted(app, wallet_id, moment)
+    except SaleQueueWaiting:
+        # A retry of a purchase that went through (and spent the admission) is answered as
+        # the first time. Looked up only on refusal, so an admitted purchase pays no extra
+        # read; the admission is spent after the purchase commits, so this read sees it.
+        replayed = purchases.stored_purchase(
+            app.reader(),
+            wallet_id=wallet_id,
+            face_won=body.face_won,
+            idempotency_key=idempotency_key,
+        )
+        if replayed is None:
+            raise
+        bought = replayed
+    else:
+        bought = purchases.purchase_vouchers(
+            app.unit_of_work(),
+            wallet_id=wallet_id,
+            face_won=body.face_won,
+            idempotency_key=idempotency_key,
+            now=moment,
+        )
+        v1_sale_queue.spend_admission(app, wallet_id, moment)
     return PurchaseOut(
         purchase_id=bought.purchase_id,
         transaction_id=bought.transaction_id,

@@ -1,0 +1,115 @@
+"""Wrong passwords counted in the database: log-ins pause per login, across processes."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from dongne.adapters.secrets import Secrets
+from dongne.config import Settings
+from dongne.domain.access import InvalidCredentials, LoginThrottled
+from dongne.domain.login_throttle import LoginThrottlePolicy
+from dongne.services import accounts
+from dongne.services.unit_of_work import UnitOfWork
+from tests.factories import World, unique_key
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test password
+WRONG = "not the password"
+SECRETS = Secrets.from_settings(Settings())
+POLICY = LoginThrottlePolicy(failures_max=3, window_seconds=900)
+
+
+def _citizen(uow: UnitOfWork, world: World) -> str:
+    phone = f"010{uuid.uuid4().int % 10**8:08d}"
+    accounts.sign_up_citizen(
+        uow,
+        SECRETS,
+        phone=phone,
+        password=PASSWORD,
+        name="시민",
+        region_id=world.region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=world.now,
+    )
+    return phone
+
+
+def _log_in(
+    uow: UnitOfWork, world: World, login: str, password: str, seconds: float
+) -> accounts.Session:
+    return accounts.log_in(
+        uow,
+        SECRETS,
+        login=login,
+        password=password,
+        totp_code=None,
+        lifetime=timedelta(hours=1),
+        now=world.now + timedelta(seconds=seconds),
+        throttle=POLICY,
+    )
+
+
+def test_after_the_limit_even_the_right_password_waits_for_the_window(
+    uow: UnitOfWork, world: World
+) -> None:
+    phone = _citizen(uow, world)
+    for second in range(3):
+        with pytest.raises(InvalidCredentials):
+            _log_in(uow, world, phone, WRONG, second)
+    with pytest.raises(LoginThrottled) as throttled:
+        _log_in(uow, world, phone, PASSWORD, 60)
+    assert throttled.value.details == {"retry_after_seconds": 840}
+    assert _log_in(uow, world, phone, PASSWORD, 900).token
+
+
+def test_a_successful_log_in_clears_the_count(uow: UnitOfWork, world: World) -> None:
+    phone = _citizen(uow, world)
+    for second in range(2):
+        with pytest.raises(InvalidCredentials):
+            _log_in(uow, world, phone, WRONG, second)
+    _log_in(uow, world, phone, PASSWORD, 10)
+    for second in range(2):
+        with pytest.raises(InvalidCredentials):
+            _log_in(uow, world, phone, WRONG, 20 + second)
+    assert _log_in(uow, world, phone, PASSWORD, 30).token
+
+
+def test_guesses_at_a_login_nobody_has_are_counted_too(uow: UnitOfWork, world: World) -> None:
+    for second in range(3):
+        with pytest.raises(InvalidCredentials):
+            _log_in(uow, world, "nobody-here", WRONG, second)
+    with pytest.raises(LoginThrottled):
+        _log_in(uow, world, "nobody-here", WRONG, 5)
+    # Another login is not affected.
+    assert _log_in(uow, world, _citizen(uow, world), PASSWORD, 5).token
+
+
+def test_parallel_guesses_are_counted_one_by_one_and_never_past_the_limit(
+    engine: Engine, world: World, uow: UnitOfWork
+) -> None:
+    phone = _citizen(uow, world)
+    start = threading.Barrier(12)
+    outcomes: list[str] = []
+    failures: list[BaseException] = []
+
+    def guess() -> None:
+        try:
+            start.wait()
+            _log_in(UnitOfWork(engine), world, phone, WRONG, 1)
+        except (InvalidCredentials, LoginThrottled) as refused:
+            outcomes.append(refused.code)
+        except BaseException as error:  # reported below, on the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert sorted(outcomes) == ["INVALID_CREDENTIALS"] * 3 + ["LOGIN_THROTTLED"] * 9
