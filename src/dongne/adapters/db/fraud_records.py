@@ -1,0 +1,234 @@
+"""Reading what the fraud rules look at, and writing alerts, holds and the scan cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
+from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.tables import citizens, merchants, payments, purchases, wallets
+from dongne.domain.errors import PaymentNotFound
+from dongne.domain.fraud import AlertStatus, FraudAlertNotFound, Hit, PaymentFact
+
+
+@dataclass(frozen=True)
+class CheckedPayment:
+    """A payment and what the rules compare it with."""
+
+    fact: PaymentFact
+    region_id: int
+    wallet_id: int
+    citizen_phone: str | None
+    merchant_phone: str | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    region_id: int
+    rule: str
+    subject: str
+    period: str
+    merchant_id: int
+    citizen_id: int | None
+    payment_id: int | None
+    details: dict[str, Any]
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by_user_id: int | None
+    note: str | None
+
+
+_ALERT_COLUMNS = [fraud_alerts.c[name] for name in AlertRow.__dataclass_fields__]
+_PAYMENT = (
+    select(
+        payments.c.id,
+        payments.c.region_id,
+        payments.c.wallet_id,
+        payments.c.merchant_id,
+        payments.c.amount_won,
+        payments.c.paid_at,
+        wallets.c.citizen_id,
+        citizens.c.phone.label("citizen_phone"),
+        merchants.c.phone.label("merchant_phone"),
+    )
+    .join(wallets, wallets.c.id == payments.c.wallet_id)
+    .join(citizens, citizens.c.id == wallets.c.citizen_id)
+    .join(merchants, merchants.c.id == payments.c.merchant_id)
+)
+
+
+class FraudRecords(RecordsBase):
+    # -- what the rules read ----------------------------------------------------------------
+
+    def checked_payment(self, payment_id: int) -> CheckedPayment:
+        row = self.connection.execute(_PAYMENT.where(payments.c.id == payment_id)).first()
+        if row is None:
+            raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
+        fact = PaymentFact(row.id, row.citizen_id, row.merchant_id, row.amount_won, row.paid_at)
+        return CheckedPayment(
+            fact, row.region_id, row.wallet_id, row.citizen_phone, row.merchant_phone
+        )
+
+    def earlier_payment_times(
+        self, wallet_id: int, merchant_id: int, since: datetime, payment_id: int
+    ) -> list[datetime]:
+        """When the wallet paid the merchant from ``since`` on, other than ``payment_id``."""
+        rows = self.connection.execute(
+            select(payments.c.paid_at).where(
+                payments.c.wallet_id == wallet_id,
+                payments.c.merchant_id == merchant_id,
+                payments.c.paid_at >= since,
+                payments.c.id != payment_id,
+            )
+        ).all()
+        return [row.paid_at for row in rows]
+
+    def last_purchase_at(self, wallet_id: int, at: datetime) -> datetime | None:
+        found: datetime | None = self.connection.execute(
+            select(func.max(purchases.c.purchased_at)).where(
+                purchases.c.wallet_id == wallet_id, purchases.c.purchased_at <= at
+            )
+        ).scalar_one()
+        return found
+
+    def takings_won(self, merchant_id: int, start: datetime, end: datetime) -> int:
+        """The merchant's voucher payments with instants in ``[start, end)``."""
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(payments.c.amount_won), 0)).where(
+                payments.c.merchant_id == merchant_id,
+                payments.c.paid_at >= start,
+                payments.c.paid_at < end,
+            )
+        ).scalar_one()
+        return int(total)
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    def add_alert(
+        self, hit: Hit, *, region_id: int, payment_id: int | None, at: datetime
+    ) -> int | None:
+        """The new alert's id, or None when one of that rule, subject and window exists."""
+        dialect_insert = postgresql.insert if self._postgres else sqlite.insert
+        statement = (
+            dialect_insert(fraud_alerts)
+            .on_conflict_do_nothing(index_elements=["region_id", "rule", "subject", "period"])
+            .returning(fraud_alerts.c.id)
+        )
+        inserted = self.connection.execute(
+            statement,
+            {
+                "region_id": region_id,
+                "rule": hit.rule.value,
+                "subject": hit.subject,
+                "period": hit.period,
+                "merchant_id": hit.merchant_id,
+                "citizen_id": hit.citizen_id,
+                "payment_id": payment_id,
+                "details": hit.details,
+                "status": AlertStatus.OPEN.value,
+                "created_at": at,
+            },
+        ).first()
+        return None if inserted is None else int(inserted.id)
+
+    def alert(self, alert_id: int, *, lock: bool = False) -> AlertRow:
+        query = select(*_ALERT_COLUMNS).where(fraud_alerts.c.id == alert_id)
+        if lock and self._postgres:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            raise FraudAlertNotFound(f"no fraud alert {alert_id}", alert_id=alert_id)
+        return AlertRow(*row)
+
+    def alerts(
+        self, region_id: int, status: AlertStatus | None, after_id: int, limit: int
+    ) -> list[AlertRow]:
+        query = (
+            select(*_ALERT_COLUMNS)
+            .where(fraud_alerts.c.region_id == region_id, fraud_alerts.c.id > after_id)
+            .order_by(fraud_alerts.c.id)
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(fraud_alerts.c.status == status.value)
+        return [AlertRow(*row) for row in self.connection.execute(query)]
+
+    def resolve(
+        self,
+        alert_id: int,
+        status: AlertStatus,
+        *,
+        user_id: int | None,
+        note: str | None,
+        at: datetime,
+    ) -> bool:
+        """Resolve an open alert; False if it was resolved already."""
+        result = self.connection.execute(
+            update(fraud_alerts)
+            .where(fraud_alerts.c.id == alert_id, fraud_alerts.c.status == AlertStatus.OPEN.value)
+            .values(status=status.value, resolved_at=at, resolved_by_user_id=user_id, note=note)
+        )
+        return result.rowcount == 1
+
+    def open_alert_count(self, merchant_id: int) -> int:
+        count = self.connection.execute(
+            select(func.count()).where(
+                fraud_alerts.c.merchant_id == merchant_id,
+                fraud_alerts.c.status == AlertStatus.OPEN.value,
+            )
+        ).scalar_one()
+        return int(count)
+
+    def set_settlement_held(self, merchant_id: int, held: bool) -> None:
+        self.connection.execute(
+            update(merchants).where(merchants.c.id == merchant_id).values(settlement_held=held)
+        )
+
+    # -- the batch scan ---------------------------------------------------------------------
+
+    def scan_cursor(self, region_id: int, at: datetime) -> int:
+        """The last payment id the region's scan checked, its row locked (PostgreSQL) so two
+        scans of one region take turns."""
+        dialect_insert = postgresql.insert if self._postgres else sqlite.insert
+        self.connection.execute(
+            dialect_insert(fraud_scan_cursors).on_conflict_do_nothing(index_elements=["region_id"]),
+            {"region_id": region_id, "last_payment_id": 0, "scanned_at": at},
+        )
+        query = select(fraud_scan_cursors.c.last_payment_id).where(
+            fraud_scan_cursors.c.region_id == region_id
+        )
+        if self._postgres:
+            query = query.with_for_update()
+        return int(self.connection.execute(query).scalar_one())
+
+    def move_scan_cursor(self, region_id: int, last_payment_id: int, at: datetime) -> None:
+        self.connection.execute(
+            update(fraud_scan_cursors)
+            .where(fraud_scan_cursors.c.region_id == region_id)
+            .values(last_payment_id=last_payment_id, scanned_at=at)
+        )
+
+    def payment_ids_after(
+        self, region_id: int, after_id: int, paid_before: datetime, limit: int
+    ) -> list[int]:
+        """Ids of the region's payments after ``after_id``, in order, up to the first one paid
+        after ``paid_before`` (whose transaction may be young: an older id may still commit)."""
+        rows = self.connection.execute(
+            select(payments.c.id, payments.c.paid_at)
+            .where(payments.c.region_id == region_id, payments.c.id > after_id)
+            .order_by(payments.c.id)
+            .limit(limit)
+        ).all()
+        ids = []
+        for row in rows:
+            if row.paid_at > paid_before:
+                break
+            ids.append(row.id)
+        return ids
