@@ -4,11 +4,26 @@ with 413 instead of being read into memory (checked on Content-Length and while 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_REQUEST_BYTES = 64 * 1024
+LARGER_BODIES: dict[str, int] = {}
+"""Path patterns (regular expressions) of the few routes that take files, with their bound."""
+
+
+def allow_larger_body(path_pattern: str, max_bytes: int) -> None:
+    """Let requests to paths matching ``path_pattern`` carry up to ``max_bytes``."""
+    LARGER_BODIES[path_pattern] = max_bytes
+
+
+def _bound(path: str, default: int) -> int:
+    for pattern, max_bytes in LARGER_BODIES.items():
+        if re.fullmatch(pattern, path):
+            return max_bytes
+    return default
 
 
 class BodySizeLimit:
@@ -20,9 +35,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = _bound(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await _too_large(send, max_bytes)
             return
         # Read the (bounded) body first, then replay it: a route's own body parsing would
         # turn an error raised mid-stream into a generic 400.
@@ -34,8 +50,8 @@ class BodySizeLimit:
                 break
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
-                await _too_large(send, self.max_bytes)
+            if received > max_bytes:
+                await _too_large(send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

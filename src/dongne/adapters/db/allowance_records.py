@@ -1,0 +1,686 @@
+"""Records of policy allowance programs: programs, uploads and their rows, grants.
+
+Disbursement and expiry touch thousands of wallets per database transaction, so they write in
+sets: one statement per table per chunk (``executemany``, which psycopg pipelines), never one
+round trip per wallet. ``post_batch`` is the ledger posting they use for that: the same
+balanced transaction, entries, log queue row and balance moves as ``LedgerStore.post``, with the
+wallets' balance rows moved by one ``executemany`` in account order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+
+from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.allowance_tables import (
+    allowance_grants,
+    allowance_programs,
+    recipient_rows,
+    recipient_uploads,
+)
+from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.tables import (
+    account_balances,
+    ledger_entries,
+    ledger_transactions,
+    log_queue,
+    lot_movements,
+    lots,
+    merchants,
+    payment_allocations,
+    payments,
+    wallets,
+)
+from dongne.domain.allowances import (
+    AllowanceProgram,
+    AllowanceProgramNotFound,
+    AllowanceTerms,
+    Preview,
+    RecipientUploadNotFound,
+    RowStatus,
+)
+from dongne.domain.ledger import Posting, TransactionKind, balanced
+from dongne.domain.lots import LotKind
+
+ROW_BATCH = 5_000
+PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
+
+_CREDIT = (
+    update(account_balances)
+    .where(account_balances.c.account_id == bindparam("b_account"), account_balances.c.shard == 0)
+    .values(balance_won=account_balances.c.balance_won + bindparam("b_amount"))
+)
+_DEBIT_IF_COVERED = (
+    update(account_balances)
+    .where(
+        account_balances.c.account_id == bindparam("b_account"),
+        account_balances.c.shard == 0,
+        account_balances.c.balance_won >= bindparam("b_amount"),
+    )
+    .values(balance_won=account_balances.c.balance_won - bindparam("b_amount"))
+)
+_MOVE_LOT = (
+    update(lots)
+    .where(lots.c.id == bindparam("b_lot"))
+    .values(remaining_won=lots.c.remaining_won + bindparam("b_amount"))
+)
+
+
+_NEXT_LOT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, :b_count)"
+)
+
+
+class BatchDebitRefused(Exception):
+    """A debit in a batch found less than it takes: the unit of work rolls back."""
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__(f"account {account_id} does not hold what the batch takes")
+        self.account_id = account_id
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: int
+    region_id: int
+    program_id: int
+    filename: str
+    uploaded_at: datetime
+    counts: dict[str, int]
+    total_won: int
+    status: str
+    next_row: int
+    paid_count: int
+    pending_count: int
+    skipped_count: int
+    paid_won: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PayableRow:
+    row_number: int
+    identity_hmac: str
+    amount_won: int
+    granted: bool = False
+    """The program granted this person already (through another list)."""
+
+
+@dataclass(frozen=True)
+class WalletRef:
+    wallet_id: int
+    account_id: int
+
+
+@dataclass(frozen=True)
+class ExpiringLot:
+    lot_id: int
+    wallet_id: int
+    account_id: int
+    remaining_won: int
+
+
+@dataclass(frozen=True)
+class PendingGrant:
+    grant_id: int
+    program_id: int
+    amount_won: int
+
+
+class AllowanceRecords(RecordsBase):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+
+    # -- programs ---------------------------------------------------------------------------
+
+    def add_program(self, region_id: int, terms: AllowanceTerms, at: datetime) -> int:
+        """The program's row; its accounts are named after its id, so they are set next."""
+        allowed = terms.allowed_categories
+        return self._insert(
+            allowance_programs,
+            region_id=region_id,
+            name=terms.name,
+            amount_per_recipient_won=terms.amount_per_recipient_won,
+            allowed_categories=None if allowed is None else sorted(allowed),
+            denied_categories=sorted(terms.denied_categories),
+            usable_above_revenue_cap=terms.usable_above_revenue_cap,
+            valid_from=terms.valid_from,
+            valid_until=terms.valid_until,
+            budget_account_id=None,
+            pending_account_id=None,
+            created_at=at,
+        )
+
+    def set_program_accounts(self, program_id: int, budget: int, pending: int) -> None:
+        self.connection.execute(
+            update(allowance_programs)
+            .where(allowance_programs.c.id == program_id)
+            .values(budget_account_id=budget, pending_account_id=pending)
+        )
+
+    def program(self, program_id: int, *, lock: bool = False) -> AllowanceProgram:
+        query = select(allowance_programs).where(allowance_programs.c.id == program_id)
+        if lock and self._postgres:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            raise AllowanceProgramNotFound(
+                f"no allowance program {program_id}", program_id=program_id
+            )
+        return _program(row)
+
+    def programs(self, region_id: int) -> list[AllowanceProgram]:
+        rows = self.connection.execute(
+            select(allowance_programs)
+            .where(allowance_programs.c.region_id == region_id)
+            .order_by(allowance_programs.c.id)
+        ).all()
+        return [_program(row) for row in rows]
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    def add_upload(
+        self, region_id: int, program_id: int, filename: str, preview: Preview, at: datetime
+    ) -> int:
+        counts = preview.counts
+        upload_id = self._insert(
+            recipient_uploads,
+            region_id=region_id,
+            program_id=program_id,
+            filename=filename[:200],
+            uploaded_at=at,
+            row_count=len(preview.rows),
+            matched_count=counts[RowStatus.MATCHED.value],
+            unmatched_count=counts[RowStatus.UNMATCHED.value],
+            duplicate_count=counts[RowStatus.DUPLICATE.value],
+            invalid_count=counts[RowStatus.INVALID.value],
+            total_won=preview.total_won,
+            status="previewed",
+            next_row=0,
+            paid_count=0,
+            pending_count=0,
+            skipped_count=0,
+            paid_won=0,
+        )
+        for start in range(0, len(preview.rows), ROW_BATCH):
+            self.connection.execute(
+                insert(recipient_rows),
+                [
+                    {
+                        "upload_id": upload_id,
+                        "row_number": row.row_number,
+                        "region_id": region_id,
+                        "identity_hmac": row.identity_hmac,
+                        "name": row.name[:100],
+                        "phone": row.phone[:20],
+                        "amount_won": row.amount_won,
+                        "status": row.status.value,
+                        "reason": row.reason,
+                    }
+                    for row in preview.rows[start : start + ROW_BATCH]
+                ],
+            )
+        return upload_id
+
+    def upload(self, upload_id: int, *, lock: bool = False) -> Upload:
+        query = select(recipient_uploads).where(recipient_uploads.c.id == upload_id)
+        if lock and self._postgres:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            raise RecipientUploadNotFound(f"no recipient upload {upload_id}", upload_id=upload_id)
+        return _upload(row)
+
+    def rows(self, upload_id: int, *, status: str | None, after_row: int, limit: int) -> list[Any]:
+        query = select(recipient_rows).where(
+            recipient_rows.c.upload_id == upload_id, recipient_rows.c.row_number > after_row
+        )
+        if status is not None:
+            query = query.where(recipient_rows.c.status == status)
+        return list(
+            self.connection.execute(query.order_by(recipient_rows.c.row_number).limit(limit))
+        )
+
+    def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]:
+        """The next payable rows, each saying whether the program already granted the person.
+
+        The check is a subquery per row on the grants' unique index (program, person), not one
+        ``IN`` over the chunk: during a large run the grants grow faster than their planner
+        statistics, and an ``IN`` list then gets matched against every grant of the program.
+        """
+        granted = (
+            select(allowance_grants.c.id)
+            .where(
+                allowance_grants.c.program_id == upload.program_id,
+                allowance_grants.c.identity_hmac == recipient_rows.c.identity_hmac,
+            )
+            .exists()
+        )
+        rows = self.connection.execute(
+            select(
+                recipient_rows.c.row_number,
+                recipient_rows.c.identity_hmac,
+                recipient_rows.c.amount_won,
+                granted.label("granted"),
+            )
+            .where(
+                recipient_rows.c.upload_id == upload.id,
+                recipient_rows.c.row_number > after_row,
+                recipient_rows.c.status.in_(PAYABLE_STATUSES),
+            )
+            .order_by(recipient_rows.c.row_number)
+            .limit(limit)
+        ).all()
+        return [
+            PayableRow(row.row_number, row.identity_hmac, row.amount_won, bool(row.granted))
+            for row in rows
+        ]
+
+    def still_to_pay(self, upload: Upload) -> tuple[int, int]:
+        """(people, won) the upload has still to pay after its last committed row, leaving out
+        people the program has granted meanwhile (through another upload)."""
+        granted = select(allowance_grants.c.id).where(
+            allowance_grants.c.program_id == upload.program_id,
+            allowance_grants.c.identity_hmac == recipient_rows.c.identity_hmac,
+        )
+        people, total = self.connection.execute(
+            select(func.count(), func.coalesce(func.sum(recipient_rows.c.amount_won), 0)).where(
+                recipient_rows.c.upload_id == upload.id,
+                recipient_rows.c.row_number > upload.next_row,
+                recipient_rows.c.status.in_(PAYABLE_STATUSES),
+                ~granted.exists(),
+            )
+        ).one()
+        return int(people), int(total)
+
+    def mark_started(self, upload_id: int, at: datetime) -> None:
+        self.connection.execute(
+            update(recipient_uploads)
+            .where(recipient_uploads.c.id == upload_id, recipient_uploads.c.started_at.is_(None))
+            .values(status="disbursing", started_at=at)
+        )
+
+    def advance(
+        self, upload_id: int, *, next_row: int, paid: int, pending: int, skipped: int, won: int
+    ) -> None:
+        self.connection.execute(
+            update(recipient_uploads)
+            .where(recipient_uploads.c.id == upload_id)
+            .values(
+                next_row=next_row,
+                paid_count=recipient_uploads.c.paid_count + paid,
+                pending_count=recipient_uploads.c.pending_count + pending,
+                skipped_count=recipient_uploads.c.skipped_count + skipped,
+                paid_won=recipient_uploads.c.paid_won + won,
+            )
+        )
+
+    def mark_finished(self, upload_id: int, at: datetime) -> None:
+        self.connection.execute(
+            update(recipient_uploads)
+            .where(recipient_uploads.c.id == upload_id)
+            .values(status="disbursed", finished_at=at)
+        )
+
+    # -- people and wallets -----------------------------------------------------------------
+
+    def wallets_of(self, region_id: int, identities: Sequence[str]) -> dict[str, WalletRef]:
+        """The wallets in ``region_id`` of the people with these identity HMACs."""
+        if not identities:
+            return {}
+        rows = self.connection.execute(
+            select(users.c.identity_hmac, wallets.c.id, wallets.c.account_id)
+            .join(wallets, wallets.c.citizen_id == users.c.citizen_id)
+            .where(wallets.c.region_id == region_id, users.c.identity_hmac.in_(identities))
+        ).all()
+        return {row.identity_hmac: WalletRef(row.id, row.account_id) for row in rows}
+
+    def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
+        """Lock wallet rows in id order, as every operation on a wallet does first."""
+        ids = sorted(set(wallet_ids))
+        if ids and self._postgres:
+            self.connection.execute(
+                select(wallets.c.id)
+                .where(wallets.c.id.in_(ids))
+                .order_by(wallets.c.id)
+                .with_for_update()
+            ).all()
+
+    def identity_of_citizen(self, citizen_id: int) -> str | None:
+        return self.connection.execute(
+            select(users.c.identity_hmac).where(users.c.citizen_id == citizen_id)
+        ).scalar_one_or_none()
+
+    # -- grants -----------------------------------------------------------------------------
+
+    def granted(self, program_id: int, identities: Sequence[str]) -> set[str]:
+        if not identities:
+            return set()
+        rows = self.connection.execute(
+            select(allowance_grants.c.identity_hmac).where(
+                allowance_grants.c.program_id == program_id,
+                allowance_grants.c.identity_hmac.in_(identities),
+            )
+        ).scalars()
+        return set(rows)
+
+    def add_grants(self, grants: Sequence[dict[str, Any]]) -> None:
+        if grants:
+            self.connection.execute(insert(allowance_grants), list(grants))
+
+    def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]:
+        rows = self.connection.execute(
+            select(
+                allowance_grants.c.id, allowance_grants.c.program_id, allowance_grants.c.amount_won
+            )
+            .where(
+                allowance_grants.c.identity_hmac == identity_hmac,
+                allowance_grants.c.status == "pending",
+                allowance_grants.c.region_id == region_id,
+            )
+            .order_by(allowance_grants.c.id)
+        ).all()
+        return [PendingGrant(row.id, row.program_id, row.amount_won) for row in rows]
+
+    def settle_grant(
+        self,
+        grant_id: int,
+        *,
+        status: str,
+        transaction_id: int,
+        at: datetime,
+        wallet_id: int | None = None,
+        lot_id: int | None = None,
+    ) -> None:
+        self.connection.execute(
+            update(allowance_grants)
+            .where(allowance_grants.c.id == grant_id)
+            .values(
+                status=status,
+                wallet_id=wallet_id,
+                lot_id=lot_id,
+                settled_transaction_id=transaction_id,
+                settled_at=at,
+            )
+        )
+
+    def unclaimed_won(self, program_id: int) -> int:
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(allowance_grants.c.amount_won), 0)).where(
+                allowance_grants.c.program_id == program_id, allowance_grants.c.status == "pending"
+            )
+        ).scalar_one()
+        return int(total)
+
+    def close_pending(self, program_id: int, transaction_id: int, at: datetime) -> int:
+        result = self.connection.execute(
+            update(allowance_grants)
+            .where(
+                allowance_grants.c.program_id == program_id, allowance_grants.c.status == "pending"
+            )
+            .values(status="unclaimed", settled_transaction_id=transaction_id, settled_at=at)
+        )
+        return int(result.rowcount)
+
+    # -- lots -------------------------------------------------------------------------------
+
+    def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert allowance lots and their opening movements (in each lot's source
+        transaction); their ids in the given order."""
+        if not values:
+            return []
+        if self._postgres:
+            # Ids drawn from the sequence first, then one pipelined executemany: much cheaper
+            # than INSERT … RETURNING in parameter order, which sorts every batch server-side.
+            ids = list(self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(values)}).scalars())
+            self.connection.execute(
+                insert(lots),
+                [{**value, "id": lot_id} for lot_id, value in zip(ids, values, strict=True)],
+            )
+        else:
+            ids = list(
+                self.connection.execute(
+                    insert(lots).returning(lots.c.id, sort_by_parameter_order=True), list(values)
+                ).scalars()
+            )
+        self.connection.execute(
+            insert(lot_movements),
+            [
+                {
+                    "region_id": value["region_id"],
+                    "transaction_id": value["source_transaction_id"],
+                    "lot_id": lot_id,
+                    "amount_won": value["face_won"],
+                }
+                for lot_id, value in zip(ids, values, strict=True)
+            ],
+        )
+        return ids
+
+    def expiring_lots(
+        self, funder_account_id: int, now: datetime, after_lot_id: int, limit: int
+    ) -> list[ExpiringLot]:
+        rows = self.connection.execute(
+            select(
+                lots.c.id,
+                lots.c.wallet_id,
+                wallets.c.account_id,
+                lots.c.remaining_won,
+            )
+            .join(wallets, wallets.c.id == lots.c.wallet_id)
+            .where(
+                lots.c.funder_account_id == funder_account_id,
+                lots.c.kind == LotKind.ALLOWANCE.value,
+                lots.c.id > after_lot_id,
+                lots.c.remaining_won > 0,
+                lots.c.expires_at <= now,
+            )
+            .order_by(lots.c.id)
+            .limit(limit)
+        ).all()
+        return [ExpiringLot(*row) for row in rows]
+
+    def take_from_lots(self, region_id: int, taken: Sequence[tuple[int, int, int]]) -> None:
+        """Take (lot id, amount, in transaction) from each lot and record the movements."""
+        self.connection.execute(
+            _MOVE_LOT, [{"b_lot": lot_id, "b_amount": -amount} for lot_id, amount, _ in taken]
+        )
+        self.connection.execute(
+            insert(lot_movements),
+            [
+                {
+                    "region_id": region_id,
+                    "transaction_id": transaction_id,
+                    "lot_id": lot_id,
+                    "amount_won": -amount,
+                }
+                for lot_id, amount, transaction_id in taken
+            ],
+        )
+
+    # -- the ledger, in sets ----------------------------------------------------------------
+
+    def post_batches(
+        self,
+        *,
+        region_id: int,
+        kind: TransactionKind,
+        groups: Sequence[Iterable[Posting]],
+        at: datetime,
+        debit_checked: frozenset[int] | set[int],
+    ) -> list[int]:
+        """Record one balanced transaction per group of postings; return their ids in order.
+
+        Kept to about a hundred postings each: PostgreSQL's deferred check that a transaction
+        sums to zero runs once per entry over all of its transaction's entries, so its cost
+        grows with the square of a transaction's size. Accounts in ``debit_checked`` may not
+        go negative: their debits only happen if covered (else ``BatchDebitRefused``, and the
+        caller's unit of work rolls back). Balance rows are changed once per account, in
+        account id order, the order every posting locks them in.
+        """
+        merged = [balanced(group) for group in groups]
+        if not merged:
+            return []
+        ids = list(
+            self.connection.execute(
+                insert(ledger_transactions).returning(
+                    ledger_transactions.c.id, sort_by_parameter_order=True
+                ),
+                [
+                    {"region_id": region_id, "kind": kind.value, "created_at": at}
+                    | {"idempotency_key": None}
+                    for _ in merged
+                ],
+            ).scalars()
+        )
+        self.connection.execute(
+            insert(ledger_entries),
+            [
+                {
+                    "region_id": region_id,
+                    "transaction_id": transaction_id,
+                    "account_id": p.account_id,
+                    "amount_won": p.amount_won,
+                }
+                for transaction_id, group in zip(ids, merged, strict=True)
+                for p in group
+            ],
+        )
+        self.connection.execute(
+            insert(log_queue),
+            [{"transaction_id": transaction_id, "region_id": region_id} for transaction_id in ids],
+        )
+        totals: dict[int, int] = {}
+        for group in merged:
+            for posting in group:
+                totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
+        changes = [Posting(account, amount) for account, amount in sorted(totals.items()) if amount]
+        for checked, run in _runs(changes, debit_checked):
+            if not checked:
+                self.connection.execute(
+                    _CREDIT, [{"b_account": p.account_id, "b_amount": p.amount_won} for p in run]
+                )
+                continue
+            moved = self.connection.execute(
+                _DEBIT_IF_COVERED,
+                [{"b_account": p.account_id, "b_amount": -p.amount_won} for p in run],
+            ).rowcount
+            if moved != len(run):
+                raise BatchDebitRefused(run[0].account_id)
+        return ids
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def grant_totals(self, program_id: int) -> dict[str, tuple[int, int]]:
+        """(people, won) per grant status."""
+        rows = self.connection.execute(
+            select(
+                allowance_grants.c.status,
+                func.count(),
+                func.coalesce(func.sum(allowance_grants.c.amount_won), 0),
+            )
+            .where(allowance_grants.c.program_id == program_id)
+            .group_by(allowance_grants.c.status)
+        ).all()
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+    def account_flows(self, account_id: int) -> dict[str, tuple[int, int]]:
+        """(credits, debits) of an account per transaction kind."""
+        amount = ledger_entries.c.amount_won
+        positive = func.coalesce(func.sum(amount).filter(amount > 0), 0)
+        negative = func.coalesce(func.sum(amount).filter(amount < 0), 0)
+        rows = self.connection.execute(
+            select(ledger_transactions.c.kind, positive, negative)
+            .join(ledger_transactions, ledger_transactions.c.id == ledger_entries.c.transaction_id)
+            .where(ledger_entries.c.account_id == account_id)
+            .group_by(ledger_transactions.c.kind)
+        ).all()
+        return {row[0]: (int(row[1]), int(-row[2])) for row in rows}
+
+    def spent_by_category(self, funder_account_id: int) -> dict[str, int]:
+        """What the program's lots paid merchants, net of cancellations, per category."""
+        net = func.sum(payment_allocations.c.amount_won - payment_allocations.c.returned_won)
+        rows = self.connection.execute(
+            select(merchants.c.category, net)
+            .select_from(payment_allocations)
+            .join(lots, lots.c.id == payment_allocations.c.lot_id)
+            .join(payments, payments.c.id == payment_allocations.c.payment_id)
+            .join(merchants, merchants.c.id == payments.c.merchant_id)
+            .where(lots.c.funder_account_id == funder_account_id)
+            .group_by(merchants.c.category)
+            .order_by(merchants.c.category)
+        ).all()
+        return {row[0]: int(row[1]) for row in rows if row[1]}
+
+    def expired_from_lots_won(self, funder_account_id: int) -> int:
+        total = self.connection.execute(
+            select(func.coalesce(func.sum(-lot_movements.c.amount_won), 0))
+            .join(lots, lots.c.id == lot_movements.c.lot_id)
+            .join(
+                ledger_transactions,
+                and_(
+                    ledger_transactions.c.id == lot_movements.c.transaction_id,
+                    ledger_transactions.c.kind == TransactionKind.EXPIRY.value,
+                ),
+            )
+            .where(lots.c.funder_account_id == funder_account_id, lot_movements.c.amount_won < 0)
+        ).scalar_one()
+        return int(total)
+
+
+def _program(row: Any) -> AllowanceProgram:
+    allowed = row.allowed_categories
+    terms = AllowanceTerms(
+        name=row.name,
+        amount_per_recipient_won=row.amount_per_recipient_won,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        allowed_categories=None if allowed is None else frozenset(allowed),
+        denied_categories=frozenset(row.denied_categories),
+        usable_above_revenue_cap=row.usable_above_revenue_cap,
+    )
+    return AllowanceProgram(
+        row.id, row.region_id, terms, row.budget_account_id, row.pending_account_id
+    )
+
+
+def _upload(row: Any) -> Upload:
+    counts = {status.value: getattr(row, f"{status.value}_count") for status in RowStatus}
+    return Upload(
+        id=row.id,
+        region_id=row.region_id,
+        program_id=row.program_id,
+        filename=row.filename,
+        uploaded_at=row.uploaded_at,
+        counts=counts,
+        total_won=row.total_won,
+        status=row.status,
+        next_row=row.next_row,
+        paid_count=row.paid_count,
+        pending_count=row.pending_count,
+        skipped_count=row.skipped_count,
+        paid_won=row.paid_won,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _runs(
+    postings: Sequence[Posting], debit_checked: frozenset[int] | set[int]
+) -> list[tuple[bool, list[Posting]]]:
+    """Postings (in account order) cut into runs of checked debits and of plain moves, so each
+    run is one ``executemany`` and the rows are still changed in account order."""
+    runs: list[tuple[bool, list[Posting]]] = []
+    for posting in postings:
+        checked = posting.amount_won < 0 and posting.account_id in debit_checked
+        if runs and runs[-1][0] == checked:
+            runs[-1][1].append(posting)
+        else:
+            runs.append((checked, [posting]))
+    return runs

@@ -1,0 +1,393 @@
+"""Policy allowance programs (정책수당): the rules of a program, its recipient list and its grants.
+
+A program pays ``amount_per_recipient_won`` (or a row's own amount) to each person on an
+uploaded list, from a budget funded into the program's own account. Its money is *restricted*:
+each grant becomes an allowance lot that only the program's merchant categories take, that is
+never refunded or gifted, and that gives back what is unspent to the program's budget when the
+validity window closes. A person is known by an identity key (the PASS CI or a resident
+registration number) that is turned into an HMAC as it is read; only the HMAC is kept.
+
+Who may do what (the same for the API and the CLI): a region's viewers read programs, previews,
+progress and reports; operators create uploads and run the expiry job; approvers create and
+fund programs and disburse them, because those move the city's money; the platform operator
+may do everything everywhere.
+
+::
+
+    InvalidInput  ── InvalidAllowanceProgram, RecipientFileInvalid ── RecipientFileTooLarge
+    NotFound      ── AllowanceProgramNotFound, RecipientUploadNotFound
+    RuleViolation ── AllowanceBudgetShort, AllowanceNotValidNow, AllowanceProgramStillValid
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from dongne.domain.access import OfficialRole, Principal
+from dongne.domain.calendar import require_aware
+from dongne.domain.errors import InvalidInput, NotFound, RuleViolation
+from dongne.domain.lots import LotRestriction
+from dongne.domain.merchants import CATEGORIES
+
+MAX_NAME_LENGTH = 100
+MAX_GRANT_WON = 100_000_000
+"""No allowance pays one person more than this: a guard against a typo in a list's amount."""
+MAX_BUDGET_WON = 10**15
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+class InvalidAllowanceProgram(InvalidInput):
+    """A program's terms are malformed: no name, a non-positive amount, an unknown category,
+    a category both allowed and denied, or a validity window that ends before it starts."""
+
+    code = "INVALID_ALLOWANCE_PROGRAM"
+
+
+class RecipientFileInvalid(InvalidInput):
+    """An uploaded recipient list cannot be read at all: not CSV or XLSX, neither UTF-8 nor
+    CP949, no header with the identity, name and phone columns, or no rows
+    (``details['reason']`` says which). Nothing is stored."""
+
+    code = "RECIPIENT_FILE_INVALID"
+
+
+class RecipientFileTooLarge(RecipientFileInvalid):
+    """An uploaded recipient list is larger than ``details['limit_bytes']``."""
+
+    code = "RECIPIENT_FILE_TOO_LARGE"
+
+
+class AllowanceProgramNotFound(NotFound):
+    code = "ALLOWANCE_PROGRAM_NOT_FOUND"
+
+
+class RecipientUploadNotFound(NotFound):
+    code = "RECIPIENT_UPLOAD_NOT_FOUND"
+
+
+class AllowanceBudgetShort(RuleViolation):
+    """The program's budget does not cover what the list still has to pay
+    (``details['budget_won']`` against ``details['needed_won']``); nothing was paid."""
+
+    code = "ALLOWANCE_BUDGET_SHORT"
+
+
+class AllowanceNotValidNow(RuleViolation):
+    """A disbursement before the program's validity starts or once it has ended."""
+
+    code = "ALLOWANCE_NOT_VALID_NOW"
+
+
+class AllowanceProgramStillValid(RuleViolation):
+    """The expiry job was asked to run before the program's validity ended."""
+
+    code = "ALLOWANCE_PROGRAM_STILL_VALID"
+
+
+# -- who may do what -------------------------------------------------------------------------
+
+
+class AllowanceAction(StrEnum):
+    READ = "read"
+    UPLOAD = "upload"
+    EXPIRE = "expire"
+    FUND = "fund"
+    DISBURSE = "disburse"
+
+
+REQUIRED_ROLE = {
+    AllowanceAction.READ: OfficialRole.VIEWER,
+    AllowanceAction.UPLOAD: OfficialRole.OPERATOR,
+    AllowanceAction.EXPIRE: OfficialRole.OPERATOR,
+    AllowanceAction.FUND: OfficialRole.APPROVER,
+    AllowanceAction.DISBURSE: OfficialRole.APPROVER,
+}
+
+
+def authorize(caller: Principal, region_id: int, action: AllowanceAction) -> None:
+    """Officials of the program's region with the action's role, or the platform operator."""
+    caller.official(region_id, at_least=REQUIRED_ROLE[action])
+
+
+# -- programs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowanceTerms:
+    """What an official decides when creating a program."""
+
+    name: str
+    amount_per_recipient_won: int
+    valid_from: datetime
+    valid_until: datetime
+    allowed_categories: frozenset[str] | None = None
+    denied_categories: frozenset[str] = frozenset()
+    usable_above_revenue_cap: bool = False
+
+
+@dataclass(frozen=True)
+class AllowanceProgram:
+    id: int
+    region_id: int
+    terms: AllowanceTerms
+    budget_account_id: int
+    pending_account_id: int
+
+    def restriction(self) -> LotRestriction:
+        terms = self.terms
+        return LotRestriction(
+            program_id=self.id,
+            allowed_categories=terms.allowed_categories,
+            denied_categories=terms.denied_categories,
+            usable_above_revenue_cap=terms.usable_above_revenue_cap,
+        )
+
+    def is_valid_at(self, now: datetime) -> bool:
+        """Inside ``[valid_from, valid_until)``: the start counts, the end does not."""
+        return self.terms.valid_from <= now < self.terms.valid_until
+
+
+def check_terms(terms: AllowanceTerms) -> AllowanceTerms:
+    name = terms.name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise InvalidAllowanceProgram(
+            f"a program needs a name of 1 to {MAX_NAME_LENGTH} characters", field="name"
+        )
+    check_grant_amount(terms.amount_per_recipient_won, field_name="amount_per_recipient_won")
+    allowed, denied = terms.allowed_categories, terms.denied_categories
+    unknown = sorted((set(allowed or ()) | set(denied)) - set(CATEGORIES))
+    if unknown:
+        raise InvalidAllowanceProgram(
+            f"unknown merchant categories: {', '.join(unknown)}", field="categories"
+        )
+    if allowed is not None and not allowed:
+        raise InvalidAllowanceProgram(
+            "allowed categories, when given, name at least one", field="allowed_categories"
+        )
+    both = sorted(set(allowed or ()) & set(denied))
+    if both:
+        raise InvalidAllowanceProgram(
+            f"categories both allowed and denied: {', '.join(both)}", field="categories"
+        )
+    valid_from, valid_until = require_aware(terms.valid_from), require_aware(terms.valid_until)
+    if valid_until <= valid_from:
+        raise InvalidAllowanceProgram(
+            "a program's validity ends after it starts", field="valid_until"
+        )
+    return AllowanceTerms(
+        name,
+        terms.amount_per_recipient_won,
+        valid_from,
+        valid_until,
+        allowed,
+        denied,
+        terms.usable_above_revenue_cap,
+    )
+
+
+def check_budget(amount_won: int) -> int:
+    if isinstance(amount_won, bool) or not isinstance(amount_won, int) or amount_won <= 0:
+        raise InvalidAllowanceProgram("a budget is a positive whole number of won", field="budget")
+    if amount_won > MAX_BUDGET_WON:
+        raise InvalidAllowanceProgram(f"a budget is at most {MAX_BUDGET_WON:,}", field="budget")
+    return amount_won
+
+
+def check_grant_amount(amount_won: int, *, field_name: str = "amount_won") -> int:
+    if isinstance(amount_won, bool) or not isinstance(amount_won, int):
+        raise InvalidAllowanceProgram("an amount is a whole number of won", field=field_name)
+    if not 0 < amount_won <= MAX_GRANT_WON:
+        raise InvalidAllowanceProgram(
+            f"an amount per person is 1 to {MAX_GRANT_WON:,} won", field=field_name
+        )
+    return amount_won
+
+
+def check_may_disburse(program: AllowanceProgram, now: datetime) -> None:
+    if not program.is_valid_at(now):
+        raise AllowanceNotValidNow(
+            "a program pays only inside its validity window",
+            valid_from=program.terms.valid_from.isoformat(),
+            valid_until=program.terms.valid_until.isoformat(),
+        )
+
+
+def check_may_expire(program: AllowanceProgram, now: datetime) -> None:
+    if now < program.terms.valid_until:
+        raise AllowanceProgramStillValid(
+            "the program's validity has not ended yet",
+            valid_until=program.terms.valid_until.isoformat(),
+        )
+
+
+def check_budget_covers(budget_won: int, needed_won: int) -> None:
+    if budget_won < needed_won:
+        raise AllowanceBudgetShort(
+            f"the budget holds {budget_won:,} won; the list needs {needed_won:,}",
+            budget_won=budget_won,
+            needed_won=needed_won,
+        )
+
+
+# -- identity keys and recipient rows --------------------------------------------------------
+
+_CI = re.compile(r"[A-Za-z0-9+/]{86}==")
+"""The PASS connecting information: 64 bytes, written as 88 characters of base64."""
+_RESIDENT_NUMBER = re.compile(r"(\d{6})-?(\d{7})")
+_CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000}
+_CENTURY |= {"8": 2000, "9": 1800, "0": 1800}
+_PHONE = re.compile(r"010\d{8}|01[16789]\d{7,8}")
+"""010 numbers have 11 digits; the older 011-019 ones 10 or 11."""
+
+
+class MalformedRow(ValueError):
+    """One row's field is malformed; the reason is safe to show (it never repeats an id)."""
+
+
+def normalize_identity_key(raw: str) -> str:
+    """A CI as is, or a resident registration number as 13 digits; refuse anything else.
+
+    The resident number's last digit is not checked: numbers issued since October 2020 have
+    random digits there, so the old check digit would refuse real people.
+    """
+    text = raw.strip()
+    if _CI.fullmatch(text):
+        return text
+    match = _RESIDENT_NUMBER.fullmatch(text.replace(" ", ""))
+    if match is None:
+        raise MalformedRow("the identity key is neither a CI (88 characters) nor 13 digits")
+    birth, rest = match.groups()
+    year = _CENTURY[rest[0]] + int(birth[:2])
+    try:
+        date(year, int(birth[2:4]), int(birth[4:6]))
+    except ValueError:
+        raise MalformedRow("the resident registration number has no valid birth date") from None
+    return birth + rest
+
+
+def normalize_phone(raw: str) -> str:
+    phone = re.sub(r"[\s-]", "", raw)
+    if not _PHONE.fullmatch(phone):
+        raise MalformedRow("the phone number is not a mobile number like 010-1234-5678")
+    return phone
+
+
+def normalize_name(raw: str) -> str:
+    name = raw.strip()
+    if not name:
+        raise MalformedRow("the name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise MalformedRow(f"the name is longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def parse_amount(raw: str) -> int | None:
+    """An empty cell means the program's amount; otherwise whole won (commas allowed)."""
+    text = raw.strip().replace(",", "")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise MalformedRow("the amount is not a whole number of won")
+    amount = int(text)
+    if not 0 < amount <= MAX_GRANT_WON:
+        raise MalformedRow(f"the amount is not between 1 and {MAX_GRANT_WON:,} won")
+    return amount
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    """One row of a list as read: the identity already hashed, or the reason it is invalid."""
+
+    row_number: int
+    identity_hmac: str | None
+    name: str
+    phone: str
+    amount_won: int | None
+    problem: str | None = None
+
+
+class RowStatus(StrEnum):
+    MATCHED = "matched"
+    """The person has a wallet in the region: paid into it."""
+    UNMATCHED = "unmatched"
+    """No wallet in the region yet: a pending grant, received at sign-up."""
+    DUPLICATE = "duplicate"
+    """The person is already on this list, or already granted by this program: not paid."""
+    INVALID = "invalid"
+    """A malformed field: not paid."""
+
+
+PAYABLE = frozenset({RowStatus.MATCHED, RowStatus.UNMATCHED})
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    row_number: int
+    identity_hmac: str | None
+    name: str
+    phone: str
+    amount_won: int
+    status: RowStatus
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Preview:
+    rows: list[PreviewRow]
+    counts: dict[str, int] = field(default_factory=dict)
+    total_won: int = 0
+
+
+def classify(
+    rows: Iterable[RecipientRow],
+    *,
+    default_amount_won: int,
+    with_wallet: set[str] | frozenset[str],
+    already_granted: set[str] | frozenset[str],
+) -> Preview:
+    """Sort each row into matched, unmatched, duplicate or invalid, with its reason; the total
+    is what the payable rows come to."""
+    first_row: dict[str, int] = {}
+    classified = []
+    for row in rows:
+        amount = row.amount_won if row.amount_won is not None else default_amount_won
+        status, reason = _status_of(row, first_row, with_wallet, already_granted)
+        if row.identity_hmac is not None and row.identity_hmac not in first_row:
+            first_row[row.identity_hmac] = row.row_number
+        classified.append(
+            PreviewRow(
+                row.row_number, row.identity_hmac, row.name, row.phone, amount, status, reason
+            )
+        )
+    return summarize(classified)
+
+
+def _status_of(
+    row: RecipientRow,
+    first_row: dict[str, int],
+    with_wallet: set[str] | frozenset[str],
+    already_granted: set[str] | frozenset[str],
+) -> tuple[RowStatus, str | None]:
+    if row.problem is not None or row.identity_hmac is None:
+        return RowStatus.INVALID, row.problem or "no identity key"
+    if row.identity_hmac in first_row:
+        return RowStatus.DUPLICATE, f"the same person as row {first_row[row.identity_hmac]}"
+    if row.identity_hmac in already_granted:
+        return RowStatus.DUPLICATE, "already granted by this program"
+    if row.identity_hmac in with_wallet:
+        return RowStatus.MATCHED, None
+    return RowStatus.UNMATCHED, "no wallet in the region yet: granted when they sign up"
+
+
+def summarize(rows: Sequence[PreviewRow]) -> Preview:
+    counts = {status.value: 0 for status in RowStatus}
+    for row in rows:
+        counts[row.status.value] += 1
+    total = sum(row.amount_won for row in rows if row.status in PAYABLE)
+    return Preview(list(rows), counts, total)

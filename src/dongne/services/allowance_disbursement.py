@@ -1,0 +1,432 @@
+"""Disbursing an allowance program's list, and returning what is unspent when it expires.
+
+Disbursement is one action in many transactions. It first checks, changing nothing, that the
+program is valid now and that its budget covers everyone the list still has to pay; then it
+pays the list in chunks, each chunk one database transaction: under the program's row lock
+(so a program's grants are written one chunk at a time), it skips people the program already
+granted, locks the chunk's wallets in id order, posts ALLOWANCE_GRANT transactions of a hundred
+postings (budget to wallets, and to the pending account for people without a wallet), adds the
+allowance lots and the grants (UNIQUE per program and person), and moves the upload's
+``next_row`` past the chunk. A crash loses at most the chunk in flight, which rolled back
+whole, and the next run starts after the last chunk that committed: nobody is paid twice and
+nobody is skipped.
+
+The expiry job, once the validity has ended, returns the grants nobody claimed and then empties
+the program's lots, chunk by chunk, into the program's budget (its ``funder_account_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from dongne.adapters.db.allowance_records import (
+    AllowanceRecords,
+    BatchDebitRefused,
+    PayableRow,
+    Upload,
+    WalletRef,
+)
+from dongne.adapters.db.holdings import restriction_to_json
+from dongne.domain.access import Principal
+from dongne.domain.allowances import (
+    AllowanceAction,
+    AllowanceBudgetShort,
+    AllowanceProgram,
+    authorize,
+    check_budget_covers,
+    check_may_disburse,
+    check_may_expire,
+)
+from dongne.domain.calendar import require_aware
+from dongne.domain.ledger import Posting, TransactionKind
+from dongne.domain.lots import LotKind
+from dongne.services.idempotency import run_in_transaction
+from dongne.services.unit_of_work import UnitOfWork
+
+CHUNK_SIZE = 2_000
+"""Grants per database transaction: large enough that a million take minutes, not hours;
+small enough that a crash re-does seconds of work and locks stay short."""
+
+POSTINGS_PER_TRANSACTION = 100
+"""Grants (or expired lots) per ledger transaction: the deferred check that a transaction
+balances costs the square of its size on PostgreSQL, so a chunk posts several small ones."""
+
+Progress = Callable[[Upload], None]
+
+
+@dataclass(frozen=True)
+class DisbursementPlan:
+    upload_id: int
+    program_id: int
+    people: int
+    needed_won: int
+    budget_won: int
+
+
+@dataclass(frozen=True)
+class DisbursementResult:
+    upload_id: int
+    program_id: int
+    status: str
+    paid_count: int
+    pending_count: int
+    skipped_count: int
+    paid_won: int
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """What one chunk's transaction did: the upload as it left it, whether rows remain."""
+
+    upload: Upload
+    more: bool
+
+
+@dataclass(frozen=True)
+class _Expired:
+    count: int
+    won: int
+    after_lot_id: int = 0
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    program_id: int
+    lots_expired: int
+    expired_won: int
+    unclaimed_count: int
+    unclaimed_won: int
+
+
+def disburse(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    upload_id: int,
+    now: datetime,
+    chunk_size: int = CHUNK_SIZE,
+    on_progress: Progress | None = None,
+) -> DisbursementResult:
+    """Check, then pay the whole list (approvers); run it again after a crash to finish."""
+    start_disbursement(uow, caller, upload_id=upload_id, now=now)
+    return run_disbursement(
+        uow, upload_id=upload_id, now=now, chunk_size=chunk_size, on_progress=on_progress
+    )
+
+
+def start_disbursement(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    upload_id: int,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> DisbursementPlan:
+    """Refuse, changing nothing, unless the caller may, the program is valid now and its budget
+    covers everyone still to pay; then mark the upload as being disbursed."""
+    now = require_aware(now)
+    request = {"upload_id": upload_id}
+
+    def attempt() -> DisbursementPlan:
+        records = AllowanceRecords(uow.connection)
+        upload = records.upload(upload_id)
+        program = records.program(upload.program_id, lock=True)
+        authorize(caller, program.region_id, AllowanceAction.DISBURSE)
+        if idempotency_key is not None:
+            stored = uow.ledger.claim_idempotency_key(
+                idempotency_key, "disburse_allowance", request, now
+            )
+            if stored is not None:
+                return DisbursementPlan(**stored)
+        upload = records.upload(upload_id, lock=True)
+        people, needed = records.still_to_pay(upload)
+        budget = uow.ledger.balance(program.budget_account_id)
+        plan = DisbursementPlan(upload_id, program.id, people, needed, budget)
+        if upload.status != "disbursed":
+            check_may_disburse(program, now)
+            check_budget_covers(budget, needed)
+            records.mark_started(upload_id, now)
+        if idempotency_key is not None:
+            uow.ledger.store_response(idempotency_key, asdict(plan))
+        return plan
+
+    return run_in_transaction(uow, attempt)
+
+
+def run_disbursement(
+    uow: UnitOfWork,
+    *,
+    upload_id: int,
+    now: datetime,
+    chunk_size: int = CHUNK_SIZE,
+    on_progress: Progress | None = None,
+) -> DisbursementResult:
+    """Pay a started upload's rows after its ``next_row``, a chunk per transaction."""
+    now = require_aware(now)
+    while True:
+        chunk = run_in_transaction(uow, lambda: _pay_chunk(uow, upload_id, now, chunk_size))
+        upload = chunk.upload
+        if on_progress is not None:
+            on_progress(upload)
+        if not chunk.more:
+            return DisbursementResult(
+                upload.id,
+                upload.program_id,
+                upload.status,
+                upload.paid_count,
+                upload.pending_count,
+                upload.skipped_count,
+                upload.paid_won,
+            )
+
+
+def _pay_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) -> _Chunk:
+    records = AllowanceRecords(uow.connection)
+    program = records.program(records.upload(upload_id).program_id, lock=True)
+    upload = records.upload(upload_id, lock=True)
+    if upload.status == "previewed":
+        check_may_disburse(program, now)  # run without start_disbursement: refuse the same
+    rows = records.payable_rows(upload, upload.next_row, chunk_size)
+    if not rows:
+        if upload.status != "disbursed":
+            records.mark_finished(upload_id, now)
+        return _Chunk(records.upload(upload_id), more=False)
+    fresh = [row for row in rows if not row.granted]
+    wallets = records.wallets_of(program.region_id, [row.identity_hmac for row in fresh])
+    records.lock_wallets(wallet.wallet_id for wallet in wallets.values())
+    paid, pending, won = _grant(records, program, fresh, wallets, upload_id=upload_id, now=now)
+    records.advance(
+        upload_id,
+        next_row=rows[-1].row_number,
+        paid=paid,
+        pending=pending,
+        skipped=len(rows) - len(fresh),
+        won=won,
+    )
+    return _Chunk(records.upload(upload_id), more=True)
+
+
+def _grant(
+    records: AllowanceRecords,
+    program: AllowanceProgram,
+    rows: list[PayableRow],
+    wallets: dict[str, WalletRef],
+    *,
+    upload_id: int,
+    now: datetime,
+) -> tuple[int, int, int]:
+    """Pay the chunk's rows, ``POSTINGS_PER_TRANSACTION`` to a ledger transaction (budget to
+    wallets, and to the pending account for people without one); returns (into wallets,
+    pending, won)."""
+    if not rows:
+        return 0, 0, 0
+    groups = [
+        rows[start : start + POSTINGS_PER_TRANSACTION]
+        for start in range(0, len(rows), POSTINGS_PER_TRANSACTION)
+    ]
+    try:
+        transaction_ids = records.post_batches(
+            region_id=program.region_id,
+            kind=TransactionKind.ALLOWANCE_GRANT,
+            groups=[_grant_postings(program, group, wallets) for group in groups],
+            at=now,
+            debit_checked={program.budget_account_id},
+        )
+    except BatchDebitRefused:
+        # Only a concurrent disbursement of another list of the program gets here: the check
+        # at the start saw enough. The chunk rolls back; what committed before stays paid.
+        raise AllowanceBudgetShort(
+            "the budget no longer covers this chunk of the list",
+            needed_won=sum(row.amount_won for row in rows),
+        ) from None
+    transaction_of = {
+        row.row_number: transaction_id
+        for transaction_id, group in zip(transaction_ids, groups, strict=True)
+        for row in group
+    }
+    into_wallets = [row for row in rows if row.identity_hmac in wallets]
+    restriction = restriction_to_json(program.restriction())
+    lot_ids = records.add_lots(
+        [
+            _lot(
+                program,
+                wallets[row.identity_hmac],
+                row,
+                restriction=restriction,
+                transaction_id=transaction_of[row.row_number],
+                now=now,
+            )
+            for row in into_wallets
+        ]
+    )
+    lot_of = {row.row_number: lot_id for row, lot_id in zip(into_wallets, lot_ids, strict=True)}
+    records.add_grants(
+        [
+            {
+                "region_id": program.region_id,
+                "program_id": program.id,
+                "identity_hmac": row.identity_hmac,
+                "upload_id": upload_id,
+                "row_number": row.row_number,
+                "amount_won": row.amount_won,
+                "status": "granted" if row.row_number in lot_of else "pending",
+                "wallet_id": wallets[row.identity_hmac].wallet_id
+                if row.row_number in lot_of
+                else None,
+                "lot_id": lot_of.get(row.row_number),
+                "transaction_id": transaction_of[row.row_number],
+                "granted_at": now,
+                "settled_transaction_id": None,
+                "settled_at": None,
+            }
+            for row in rows
+        ]
+    )
+    return len(into_wallets), len(rows) - len(into_wallets), sum(row.amount_won for row in rows)
+
+
+def _grant_postings(
+    program: AllowanceProgram, rows: list[PayableRow], wallets: dict[str, WalletRef]
+) -> list[Posting]:
+    pending = sum(row.amount_won for row in rows if row.identity_hmac not in wallets)
+    postings = [Posting(program.budget_account_id, -sum(row.amount_won for row in rows))]
+    postings += [
+        Posting(wallets[row.identity_hmac].account_id, row.amount_won)
+        for row in rows
+        if row.identity_hmac in wallets
+    ]
+    postings.append(Posting(program.pending_account_id, pending))
+    return postings
+
+
+def _lot(
+    program: AllowanceProgram,
+    wallet: WalletRef,
+    row: PayableRow,
+    *,
+    restriction: dict[str, Any] | None,
+    transaction_id: int,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "region_id": program.region_id,
+        "wallet_id": wallet.wallet_id,
+        "kind": LotKind.ALLOWANCE.value,
+        "face_won": row.amount_won,
+        "paid_won": 0,
+        "remaining_won": row.amount_won,
+        "acquired_at": now,
+        "expires_at": program.terms.valid_until,
+        "source_transaction_id": transaction_id,
+        "restriction": restriction,
+        "funder_account_id": program.budget_account_id,
+    }
+
+
+def progress(uow: UnitOfWork, caller: Principal, *, upload_id: int) -> Upload:
+    with uow:
+        upload = AllowanceRecords(uow.connection).upload(upload_id)
+    authorize(caller, upload.region_id, AllowanceAction.READ)
+    return upload
+
+
+# -- expiry ------------------------------------------------------------------------------------
+
+
+def expire_program(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    program_id: int,
+    now: datetime,
+    chunk_size: int = 5_000,
+    on_progress: Callable[[int], None] | None = None,
+) -> ExpiryReport:
+    """Once the validity has ended, return unclaimed grants and every lot's unspent value to
+    the program's budget (operators). Running it again returns only what is left."""
+    now = require_aware(now)
+    with uow:
+        program = AllowanceRecords(uow.connection).program(program_id)
+    authorize(caller, program.region_id, AllowanceAction.EXPIRE)
+    check_may_expire(program, now)
+    unclaimed = run_in_transaction(uow, lambda: _return_unclaimed(uow, program, now))
+    lots_expired = expired_won = 0
+    step = _Expired(0, 0, after_lot_id=0)
+    while True:
+        step = run_in_transaction(
+            uow,
+            partial(
+                _expire_chunk, uow, program, now, after_lot_id=step.after_lot_id, limit=chunk_size
+            ),
+        )
+        if step.count == 0:
+            break
+        lots_expired, expired_won = lots_expired + step.count, expired_won + step.won
+        if on_progress is not None:
+            on_progress(lots_expired)
+    return ExpiryReport(program_id, lots_expired, expired_won, unclaimed.count, unclaimed.won)
+
+
+def _return_unclaimed(uow: UnitOfWork, program: AllowanceProgram, now: datetime) -> _Expired:
+    records = AllowanceRecords(uow.connection)
+    records.program(program.id, lock=True)
+    total = records.unclaimed_won(program.id)
+    if total == 0:
+        return _Expired(0, 0)
+    budget = uow.ledger.account_by_id(program.budget_account_id)
+    pending = uow.ledger.account_by_id(program.pending_account_id)
+    transaction_id = uow.ledger.post(
+        region_id=program.region_id,
+        kind=TransactionKind.EXPIRY,
+        postings=[Posting(pending.id, -total), Posting(budget.id, total)],
+        at=now,
+        idempotency_key=None,
+        accounts_by_id={budget.id: budget, pending.id: pending},
+    )
+    return _Expired(records.close_pending(program.id, transaction_id, now), total)
+
+
+def _expire_chunk(
+    uow: UnitOfWork, program: AllowanceProgram, now: datetime, *, after_lot_id: int, limit: int
+) -> _Expired:
+    records = AllowanceRecords(uow.connection)
+    found = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
+    if not found:
+        return _Expired(0, 0, after_lot_id)
+    records.lock_wallets(lot.wallet_id for lot in found)
+    # Re-read under the wallets' locks: a payment may have spent from a lot meanwhile.
+    lots = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
+    lots = [lot for lot in lots if lot.lot_id <= found[-1].lot_id]
+    if not lots:
+        return _Expired(0, 0, found[-1].lot_id)
+    # Allowance lots were never paid for (paid_won is 0): all of what is left is the budget's.
+    groups = [
+        lots[start : start + POSTINGS_PER_TRANSACTION]
+        for start in range(0, len(lots), POSTINGS_PER_TRANSACTION)
+    ]
+    postings = [
+        [Posting(lot.account_id, -lot.remaining_won) for lot in group]
+        + [Posting(program.budget_account_id, sum(lot.remaining_won for lot in group))]
+        for group in groups
+    ]
+    transaction_ids = records.post_batches(
+        region_id=program.region_id,
+        kind=TransactionKind.EXPIRY,
+        groups=postings,
+        at=now,
+        debit_checked={lot.account_id for lot in lots},
+    )
+    records.take_from_lots(
+        program.region_id,
+        [
+            (lot.lot_id, lot.remaining_won, transaction_id)
+            for transaction_id, group in zip(transaction_ids, groups, strict=True)
+            for lot in group
+        ],
+    )
+    total = sum(lot.remaining_won for lot in lots)
+    return _Expired(len(lots), total, found[-1].lot_id)

@@ -1,0 +1,400 @@
+"""Policy allowance programs: creating and funding them, uploading a recipient list and its
+preview, claiming pending grants at sign-up, and the report per program.
+
+Disbursement and the expiry job, which run in many transactions, are in
+``allowance_disbursement``. Every use case takes the caller's ``Principal`` and asks
+``domain.allowances.authorize`` once it knows the program's region, so the API and the CLI
+apply the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dongne.adapters.db.allowance_records import AllowanceRecords, Upload
+from dongne.adapters.db.ledger_store import AccountRef
+from dongne.domain.access import Principal
+from dongne.domain.allowances import (
+    AllowanceAction,
+    AllowanceNotValidNow,
+    AllowanceProgram,
+    AllowanceTerms,
+    RecipientRow,
+    authorize,
+    check_budget,
+    check_terms,
+    classify,
+)
+from dongne.domain.calendar import require_aware
+from dongne.domain.ledger import AccountType, Posting, TransactionKind
+from dongne.domain.lots import LotKind
+from dongne.services.idempotency import run_once
+from dongne.services.unit_of_work import UnitOfWork
+
+LOOKUP_BATCH = 5_000
+"""Identity HMACs looked up per query while a list is matched."""
+
+
+@dataclass(frozen=True)
+class ProgramFunded:
+    program_id: int
+    region_id: int
+    transaction_id: int
+    amount_won: int
+    budget_won: int
+
+
+@dataclass(frozen=True)
+class UploadSummary:
+    upload_id: int
+    program_id: int
+    counts: dict[str, int]
+    total_won: int
+    budget_won: int
+    covered: bool
+    shortfall_won: int
+
+
+@dataclass(frozen=True)
+class AllowanceReport:
+    program_id: int
+    name: str
+    funded_won: int
+    balance_won: int
+    granted_count: int
+    granted_won: int
+    pending_count: int
+    pending_won: int
+    unclaimed_count: int
+    unclaimed_won: int
+    spent_won: int
+    spent_by_category_won: dict[str, int] = field(default_factory=dict)
+    expired_won: int = 0
+    returned_won: int = 0
+
+
+def budget_accounts(uow: UnitOfWork, region_id: int, program_id: int) -> tuple[AccountRef, ...]:
+    """The program's budget and the account that holds what people without a wallet are owed."""
+    return (
+        uow.ledger.account(region_id, AccountType.ALLOWANCE_BUDGET, program_id),
+        uow.ledger.account(region_id, AccountType.ALLOWANCE_BUDGET, f"{program_id}-pending"),
+    )
+
+
+def create_program(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    region_id: int,
+    terms: AllowanceTerms,
+    budget_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> ProgramFunded:
+    """Create a program and fund its budget from the city, in one transaction (approvers)."""
+    authorize(caller, region_id, AllowanceAction.FUND)
+    terms = check_terms(terms)
+    check_budget(budget_won)
+    now = require_aware(now)
+
+    def action() -> ProgramFunded:
+        uow.records.region(region_id)
+        records = AllowanceRecords(uow.connection)
+        program_id = records.add_program(region_id, terms, now)
+        budget, pending = budget_accounts(uow, region_id, program_id)
+        records.set_program_accounts(program_id, budget.id, pending.id)
+        return _fund(
+            uow,
+            region_id=region_id,
+            program_id=program_id,
+            budget=budget,
+            amount_won=budget_won,
+            now=now,
+        )
+
+    request = {"region_id": region_id, "terms": repr(terms), "budget_won": budget_won}
+    return run_once(
+        uow,
+        operation="create_allowance_program",
+        idempotency_key=idempotency_key,
+        request=request,
+        now=now,
+        result_type=ProgramFunded,
+        action=action,
+    )
+
+
+def fund_program(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    program_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+) -> ProgramFunded:
+    """Put more city money into a program's budget (approvers)."""
+    check_budget(amount_won)
+    now = require_aware(now)
+    with uow:
+        program = AllowanceRecords(uow.connection).program(program_id)
+    authorize(caller, program.region_id, AllowanceAction.FUND)
+
+    def action() -> ProgramFunded:
+        budget = uow.ledger.account_by_id(program.budget_account_id)
+        return _fund(
+            uow,
+            region_id=program.region_id,
+            program_id=program_id,
+            budget=budget,
+            amount_won=amount_won,
+            now=now,
+        )
+
+    return run_once(
+        uow,
+        operation="fund_allowance_program",
+        idempotency_key=idempotency_key,
+        request={"program_id": program_id, "amount_won": amount_won},
+        now=now,
+        result_type=ProgramFunded,
+        action=action,
+    )
+
+
+def _fund(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    program_id: int,
+    budget: AccountRef,
+    amount_won: int,
+    now: datetime,
+) -> ProgramFunded:
+    city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
+    transaction_id = uow.ledger.post(
+        region_id=region_id,
+        kind=TransactionKind.ALLOWANCE_FUNDING,
+        postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
+        at=now,
+        idempotency_key=None,
+        accounts_by_id={budget.id: budget, city.id: city},
+    )
+    balance = uow.ledger.balance(budget.id)
+    return ProgramFunded(program_id, region_id, transaction_id, amount_won, balance)
+
+
+def get_program(uow: UnitOfWork, caller: Principal, *, program_id: int) -> AllowanceProgram:
+    with uow:
+        program = AllowanceRecords(uow.connection).program(program_id)
+    authorize(caller, program.region_id, AllowanceAction.READ)
+    return program
+
+
+def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> None:
+    """Refuse a caller who may not upload to this program, before their file is read."""
+    with uow:
+        program = AllowanceRecords(uow.connection).program(program_id)
+    authorize(caller, program.region_id, AllowanceAction.UPLOAD)
+
+
+def list_programs(uow: UnitOfWork, caller: Principal, *, region_id: int) -> list[AllowanceProgram]:
+    authorize(caller, region_id, AllowanceAction.READ)
+    with uow:
+        return AllowanceRecords(uow.connection).programs(region_id)
+
+
+# -- uploads and previews ----------------------------------------------------------------------
+
+
+def upload_recipients(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    program_id: int,
+    filename: str,
+    rows: Sequence[RecipientRow],
+    now: datetime,
+) -> UploadSummary:
+    """Match a read list against wallets and grants, and keep it with its preview (operators).
+
+    Nothing moves yet: matched rows will be paid into wallets, unmatched ones become pending
+    grants, duplicate and invalid rows are not paid. Changes nothing if the caller may not.
+    """
+    now = require_aware(now)
+    with uow:
+        records = AllowanceRecords(uow.connection)
+        program = records.program(program_id)
+        authorize(caller, program.region_id, AllowanceAction.UPLOAD)
+        if now >= program.terms.valid_until:
+            raise AllowanceNotValidNow(
+                "the program's validity has ended: it takes no more recipients",
+                valid_until=program.terms.valid_until.isoformat(),
+            )
+        identities = sorted({row.identity_hmac for row in rows if row.identity_hmac})
+        with_wallet: set[str] = set()
+        granted: set[str] = set()
+        for start in range(0, len(identities), LOOKUP_BATCH):
+            batch = identities[start : start + LOOKUP_BATCH]
+            with_wallet |= set(records.wallets_of(program.region_id, batch))
+            granted |= records.granted(program_id, batch)
+        preview = classify(
+            rows,
+            default_amount_won=program.terms.amount_per_recipient_won,
+            with_wallet=with_wallet,
+            already_granted=granted,
+        )
+        upload_id = records.add_upload(program.region_id, program_id, filename, preview, now)
+        budget = uow.ledger.balance(program.budget_account_id)
+        uow.commit()
+    return UploadSummary(
+        upload_id,
+        program_id,
+        preview.counts,
+        preview.total_won,
+        budget,
+        budget >= preview.total_won,
+        max(0, preview.total_won - budget),
+    )
+
+
+@dataclass(frozen=True)
+class UploadView:
+    upload: Upload
+    budget_won: int
+    rows: list[Any]
+
+
+def view_upload(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    upload_id: int,
+    status: str | None = None,
+    after_row: int = 0,
+    limit: int = 100,
+) -> UploadView:
+    """An upload's preview and the progress of its disbursement, with a page of its rows."""
+    with uow:
+        records = AllowanceRecords(uow.connection)
+        upload = records.upload(upload_id)
+        authorize(caller, upload.region_id, AllowanceAction.READ)
+        program = records.program(upload.program_id)
+        rows = records.rows(upload_id, status=status, after_row=after_row, limit=limit)
+        return UploadView(upload, uow.ledger.balance(program.budget_account_id), rows)
+
+
+# -- pending grants ----------------------------------------------------------------------------
+
+
+def claim_pending_grants_within(
+    uow: UnitOfWork, *, citizen_id: int, region_id: int, now: datetime
+) -> int:
+    """Pay a citizen the grants that waited for their wallet in ``region_id``; returns how
+    many. Runs inside the caller's unit of work (sign-up, opening a wallet). A grant of a
+    program whose validity has ended stays for the expiry job, which returns it."""
+    records = AllowanceRecords(uow.connection)
+    identity = records.identity_of_citizen(citizen_id)
+    if identity is None:
+        return 0
+    grants = records.pending_grants(region_id, identity)
+    if not grants:
+        return 0
+    wallet = uow.records.citizen_wallet(citizen_id, wallet_id=None, region_id=region_id, lock=True)
+    if wallet is None:
+        return 0
+    programs = {g.program_id: records.program(g.program_id) for g in grants}
+    claimable = [g for g in grants if now < programs[g.program_id].terms.valid_until]
+    if not claimable:
+        return 0
+    holder = AccountRef.of(wallet.account_id, AccountType.WALLET)
+    pending = {
+        p.pending_account_id: uow.ledger.account_by_id(p.pending_account_id)
+        for p in programs.values()
+    }
+    postings = [Posting(holder.id, sum(g.amount_won for g in claimable))]
+    postings += [
+        Posting(programs[g.program_id].pending_account_id, -g.amount_won) for g in claimable
+    ]
+    transaction_id = uow.ledger.post(
+        region_id=region_id,
+        kind=TransactionKind.ALLOWANCE_GRANT,
+        postings=postings,
+        at=now,
+        idempotency_key=None,
+        accounts_by_id={holder.id: holder, **pending},
+    )
+    for grant in claimable:
+        program = programs[grant.program_id]
+        lot_id = uow.records.add_lot(
+            region_id=region_id,
+            wallet_id=wallet.id,
+            kind=LotKind.ALLOWANCE,
+            face_won=grant.amount_won,
+            paid_won=0,
+            acquired_at=now,
+            expires_at=program.terms.valid_until,
+            transaction_id=transaction_id,
+            restriction=program.restriction(),
+            funder_account_id=program.budget_account_id,
+        )
+        records.settle_grant(
+            grant.grant_id,
+            status="claimed",
+            transaction_id=transaction_id,
+            at=now,
+            wallet_id=wallet.id,
+            lot_id=lot_id,
+        )
+    return len(claimable)
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+def program_report(uow: UnitOfWork, caller: Principal, *, program_id: int) -> AllowanceReport:
+    """Granted, pending, spent (by merchant category), expired and returned, per program."""
+    with uow:
+        records = AllowanceRecords(uow.connection)
+        program = records.program(program_id)
+        authorize(caller, program.region_id, AllowanceAction.READ)
+        grants = records.grant_totals(program_id)
+        flows = records.account_flows(program.budget_account_id)
+        by_category = records.spent_by_category(program.budget_account_id)
+        expired = records.expired_from_lots_won(program.budget_account_id)
+        balance = uow.ledger.balance(program.budget_account_id)
+
+    def totals(*statuses: str) -> tuple[int, int]:
+        pairs = [grants.get(status, (0, 0)) for status in statuses]
+        return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+
+    granted, pending, unclaimed = (
+        totals("granted", "claimed"),
+        totals("pending"),
+        totals("unclaimed"),
+    )
+    funded = flows.get(TransactionKind.ALLOWANCE_FUNDING.value, (0, 0))[0]
+    returned = sum(
+        credits
+        for kind, (credits, _) in flows.items()
+        if kind != TransactionKind.ALLOWANCE_FUNDING.value
+    )
+    return AllowanceReport(
+        program_id=program_id,
+        name=program.terms.name,
+        funded_won=funded,
+        balance_won=balance,
+        granted_count=granted[0],
+        granted_won=granted[1],
+        pending_count=pending[0],
+        pending_won=pending[1],
+        unclaimed_count=unclaimed[0],
+        unclaimed_won=unclaimed[1],
+        spent_won=sum(by_category.values()),
+        spent_by_category_won=by_category,
+        expired_won=expired,
+        returned_won=returned,
+    )
