@@ -18,10 +18,17 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, event
 
+from bench.allowances import run_allowances
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
 from bench.http import HttpBench, HttpSettings, http_notes, http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
 from bench.postgres import ScratchDatabase
+from bench.settlement import (
+    SettlementBench,
+    SettlementSettings,
+    settlement_notes,
+    settlement_table,
+)
 from bench.world import PAYMENT_WON, PURCHASE_WON, Provisioner, WalletSupply
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.services.payments import pay_merchant
@@ -31,7 +38,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log", "http")
+PARTS = ("ledger", "log", "http", "settlement", "allowances")
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -64,8 +71,9 @@ def parse_arguments(argv: list[str] | None) -> Settings:
     parser.add_argument(
         "--only",
         choices=PARTS,
-        help="run one part: the ledger's services (vs pgbench), the verifiable log, or payments"
-        " over HTTP (vs pgbench)",
+        help="run one part: the ledger's services (vs pgbench), the verifiable log, payments"
+        " over HTTP (vs pgbench), a day's settlement (vs a GROUP BY), or a 1,000,000-recipient"
+        " allowance disbursement and its expiry (vs a COPY)",
     )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 8)")
     parser.add_argument("--clients", type=int, default=8, help="parallel clients (default 8)")
@@ -405,5 +413,17 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]• {note}[/dim]")
         console.print(f"[dim]• the HTTP part: {time.monotonic() - http_started:.0f} s[/dim]")
         failed = failed or http_results.failed
+    if "settlement" in settings.parts:
+        settlement_started = time.monotonic()
+        settlement_settings = SettlementSettings.for_run(quick=settings.quick)
+        settlement_results = SettlementBench(settlement_settings, console, bench.now).run()
+        console.print()
+        console.print(settlement_table(settlement_results))
+        for note in settlement_notes(settlement_results):
+            console.print(f"[dim]• {note}[/dim]")
+        console.print(f"[dim]• settlement: {time.monotonic() - settlement_started:.0f} s[/dim]")
+        failed = failed or settlement_results.failed
+    if "allowances" in settings.parts:
+        failed = run_allowances(console, bench.now, quick=settings.quick) or failed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
     return 1 if failed else 0

@@ -69,6 +69,12 @@ class LotModel:
     remaining: int
     acquired_at: datetime
     expires_at: datetime
+    denied: frozenset[str] | None = None
+    """An allowance lot's denied categories (None: not restricted); it takes any other."""
+    above_cap: bool = False
+    """An allowance lot usable at merchants above the revenue cap."""
+    funder: str | None = None
+    """The label of the account that gets back what expires (None: the month's budget)."""
 
     def live(self, now: datetime) -> bool:
         return self.remaining > 0 and now < self.expires_at
@@ -173,6 +179,8 @@ class CancellationPlan:
     """(offset id, value it got back)"""
     cuts: list[tuple[int, int]]
     """(lot id, value cut from its restore to pay the clawback): the new offsets"""
+    to_others: dict[str, int] = field(default_factory=dict)
+    """Expired pieces of lots with a funder of their own (allowances): label -> value"""
 
 
 @dataclass
@@ -197,10 +205,15 @@ class _Funders:
 
     breakage: int = 0
     budget: int = 0
+    others: Counter[str] = field(default_factory=Counter)
+    """What goes back to lots' own funders (an allowance program's budget), per label."""
 
     def add(self, lot: LotModel, amount: int) -> None:
         self.breakage += lot.paid_share(amount)
-        self.budget += amount - lot.paid_share(amount)
+        if lot.funder is None:
+            self.budget += amount - lot.paid_share(amount)
+        else:
+            self.others[lot.funder] += amount - lot.paid_share(amount)
 
 
 @dataclass(frozen=True)
@@ -208,6 +221,9 @@ class Expiry:
     lot_ids: list[int]
     to_breakage: int
     to_budget: int
+    """To the month's budget and to lots' own funders, together (as the job reports it)"""
+    to_others: dict[str, int] = field(default_factory=dict)
+    """The part of ``to_budget`` that goes to lots' own funders, per label"""
 
 
 @dataclass
@@ -240,6 +256,9 @@ class RegionModel:
             "breakage": "breakage",
             "city": "city_funding",
             "bank": "citizen_bank",
+            "merchant_bank": "merchant_bank",
+            "fees": "settlement_fees",
+            "allowance": "allowance_budget",
         }
         totals: Counter[str] = Counter()
         for label, balance in self.balances.items():
@@ -349,15 +368,22 @@ class RegionModel:
         ):
             raise Expect(errors.MerchantNotEligible)
         live = self.live_lots(wallet_id, now)
-        usable = live if merchant.revenue <= program.revenue_cap_won else []
+        below_cap = merchant.revenue <= program.revenue_cap_won
+        usable = [
+            lot
+            for lot in live
+            if (below_cap or lot.above_cap)
+            and (lot.denied is None or merchant.category not in lot.denied)
+        ]
         if live and not usable:
             raise Expect(errors.MerchantNotEligible)
         if sum(lot.remaining for lot in usable) < amount:
             raise Expect(errors.InsufficientBalance)
+        restricted = sorted((lot for lot in usable if lot.denied is not None), key=_by_expiry)
         points = sorted((lot for lot in usable if lot.kind == "cashback"), key=_by_expiry)
         bought = sorted((lot for lot in usable if lot.purchased_value), key=_by_age)
         takes, left = [], amount
-        for lot in points + bought:
+        for lot in restricted + points + bought:
             if not left:
                 break
             taken = min(left, lot.remaining)
@@ -423,7 +449,7 @@ class RegionModel:
         clawed = owed - short
         return CancellationPlan(
             wanted, pieces, kept, from_lot, funders.breakage, funders.budget + clawed, clawed,
-            settled, cuts,
+            settled, cuts, dict(funders.others),
         )  # fmt: skip
 
     def _return(
@@ -514,9 +540,11 @@ class RegionModel:
             (lot for lot in self.lots.values() if lot.remaining and lot.expires_at <= now),
             key=lambda lot: (lot.expires_at, lot.id),
         )[:limit]
-        to_breakage = sum(lot.paid_share(lot.remaining) for lot in due)
-        to_budget = sum(lot.remaining for lot in due) - to_breakage
-        return Expiry([lot.id for lot in due], to_breakage, to_budget)
+        funders = _Funders()
+        for lot in due:
+            funders.add(lot, lot.remaining)
+        to_budget = funders.budget + sum(funders.others.values())
+        return Expiry([lot.id for lot in due], funders.breakage, to_budget, dict(funders.others))
 
 
 def _by_age(lot: LotModel) -> tuple[datetime, int]:
@@ -559,6 +587,7 @@ def region_snapshot(
 
 
 _LABELS = {"breakage": "breakage", "city_funding": "city", "citizen_bank": "bank"}
+_LABELS |= {"merchant_bank": "merchant_bank", "settlement_fees": "fees"}
 
 
 def stored_rows(connection: Connection, region_id: int) -> dict[str, Any]:
@@ -590,6 +619,8 @@ def stored_rows(connection: Connection, region_id: int) -> dict[str, Any]:
             label = f"payable:{merchant_of[account_id]}"
         elif account_type == "discount_budget":
             label = f"budget:{key.split(':', 1)[1]}"
+        elif account_type == "allowance_budget":
+            label = f"allowance:{key.split(':', 1)[1]}"
         else:
             label = _LABELS[account_type]
         if balance:

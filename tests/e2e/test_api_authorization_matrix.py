@@ -19,15 +19,19 @@ from typing import Any
 
 import pyotp
 import pytest
+from sqlalchemy import update
 from starlette.exceptions import StarletteDeprecationWarning
 
+from dongne.adapters.db.tables import merchants
 from dongne.adapters.log_keys import write_key_pair
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
+from dongne.domain.calendar import seoul_day
+from dongne.domain.fraud import FraudSettings
 from dongne.domain.program import VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, purchases, setup
+from dongne.services import accounts, fraud, payments, purchases, settlement, setup
 from tests.factories import business_number
 
 with warnings.catch_warnings():
@@ -183,10 +187,76 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/wallets/{wallet_id}/sale_queue"): Row(frozenset({"citizen"})),
     ("GET", "/api/v1/wallets/{wallet_id}/sale_queue"): Row(frozenset({"citizen"})),
+    ("PUT", "/api/v1/regions/{region_id}/walking_program"): Row(
+        CITY,
+        {
+            "tiers": [{"steps": 10_000, "points_won": 100}],
+            "daily_cap_won": 100,
+            "monthly_cap_won": 3_000,
+        },
+    ),
+    ("GET", "/api/v1/regions/{region_id}/walking_program"): Row(CITY),
+    ("POST", "/api/v1/regions/{region_id}/walking_budget"): Row(CITY, {"amount_won": 1_000}),
+    ("POST", "/api/v1/step_reports"): Row(
+        PARTNER,
+        lambda world, role: {
+            "phone": "01011110001",
+            "date": seoul_day(datetime.now(UTC)).isoformat(),
+            "steps": 10_000,
+        },
+    ),
+    ("POST", "/api/v1/regions/{region_id}/merchant_applications"): Row(
+        EVERYONE,
+        lambda world, role: {
+            "name": "새가게",
+            "business_number": business_number(uuid.uuid4().int % 10**8),
+            "category": "bakery",
+            "annual_revenue_won": 1_000_000,
+            "address": "시흥시 시청로 20",
+            "bank_code": "004",
+            "bank_account_number": "123456789012",
+            "bank_account_holder": "김동네",
+        },
+    ),
+    ("GET", "/api/v1/regions/{region_id}/merchant_applications"): Row(CITY),
+    ("GET", "/api/v1/merchant_applications/{application_id}"): Row(CITY),
+    ("POST", "/api/v1/merchant_applications/{application_id}/approve"): Row(CITY),
+    ("POST", "/api/v1/merchant_applications/{application_id}/reject"): Row(
+        CITY, {"reason": "관외 사업장"}
+    ),
+    ("POST", "/api/v1/regions/{region_id}/settlements"): Row(
+        CITY, lambda world, role: {"business_day": world.ids["business_day"]}
+    ),
+    ("GET", "/api/v1/regions/{region_id}/settlements"): Row(CITY),
+    ("GET", "/api/v1/regions/{region_id}/settlements/{business_day}"): Row(CITY),
+    ("GET", "/api/v1/regions/{region_id}/settlements/{business_day}/transfers.csv"): Row(CITY),
+    ("GET", "/api/v1/regions/{region_id}/settlements/{business_day}/reconciliation"): Row(CITY),
+    ("GET", "/api/v1/merchants/{merchant_id}/settlements"): Row(frozenset({"merchant"}) | CITY),
+    ("GET", "/api/v1/regions/{region_id}/fraud_alerts"): Row(CITY),
+    ("POST", "/api/v1/regions/{region_id}/fraud_scan"): Row(CITY),
+    ("GET", "/api/v1/fraud_alerts/{alert_id}"): Row(CITY),
+    ("POST", "/api/v1/fraud_alerts/{alert_id}/hold"): Row(CITY),
+    ("POST", "/api/v1/fraud_alerts/{alert_id}/clear"): Row(CITY, {"note": "확인함"}),
+    ("POST", "/api/v1/fraud_alerts/{alert_id}/suspend"): Row(CITY, {"note": "깡 의심"}),
+    ("POST", "/api/v1/regions/{region_id}/allowance_programs"): Row(
+        CITY, lambda world, role: _allowance_program()
+    ),
+    ("GET", "/api/v1/regions/{region_id}/allowance_programs"): Row(CITY),
+    ("GET", "/api/v1/allowance_programs/{program_id}"): Row(CITY),
+    ("POST", "/api/v1/allowance_programs/{program_id}/budget"): Row(CITY, {"amount_won": 1_000}),
+    ("POST", "/api/v1/allowance_programs/{program_id}/uploads"): Row(CITY),
+    ("GET", "/api/v1/allowance_uploads/{upload_id}"): Row(CITY),
+    ("POST", "/api/v1/allowance_uploads/{upload_id}/disbursement"): Row(CITY),
+    ("GET", "/api/v1/allowance_uploads/{upload_id}/progress"): Row(CITY),
+    ("POST", "/api/v1/allowance_programs/{program_id}/expiry"): Row(CITY),
+    ("GET", "/api/v1/allowance_programs/{program_id}/report"): Row(CITY),
     ("GET", "/log/checkpoint"): Row(EVERYONE),
     ("GET", "/log/key"): Row(EVERYONE),
     ("GET", "/log/tile/{path}"): Row(EVERYONE),
     ("GET", "/log/tile/entries/{path}"): Row(NOBODY),
+    # Late, and in this order: the official suspends the shared merchant, then reinstates it.
+    ("POST", "/api/v1/merchants/{merchant_id}/suspend"): Row(CITY),
+    ("POST", "/api/v1/merchants/{merchant_id}/reinstate"): Row(CITY),
     # Last: it revokes the token it is called with.
     ("DELETE", "/api/v1/sessions/current"): Row(SIGNED_IN),
 }
@@ -344,7 +414,7 @@ def _build_world(app: App, client: TestClient) -> World:
             app.uow,
             region_id=region,
             name=role,
-            scopes=["payment_intents"],
+            scopes=["payment_intents", "steps"],
             webhook_url=None,
             now=now,
         ).secret
@@ -369,6 +439,7 @@ def _make_resources(world: World) -> None:
         return result
 
     ids = world.ids
+    _make_settlement_and_fraud_resources(world)
     qr = world.client.get(
         f"/api/v1/merchants/{ids['merchant_id']}/qr",
         headers={"Authorization": f"Bearer {world.tokens['merchant']}"},
@@ -386,6 +457,85 @@ def _make_resources(world: World) -> None:
         "/api/v1/payment_intents",
         MATRIX[("POST", "/api/v1/payment_intents")].body(world, "partner"),  # type: ignore[misc,operator]
     )["id"]
+    walking_program = world.client.put(
+        f"/api/v1/regions/{ids['region_id']}/walking_program",
+        json=MATRIX[("PUT", "/api/v1/regions/{region_id}/walking_program")].body,
+        headers={"Authorization": f"Bearer {world.tokens['official']}"},
+    )
+    assert walking_program.status_code == 200, walking_program.text
+    ids["application_id"] = post(
+        "official",
+        f"/api/v1/regions/{ids['region_id']}/merchant_applications",
+        MATRIX[("POST", "/api/v1/regions/{region_id}/merchant_applications")].body(world, "x"),  # type: ignore[misc,operator]
+    )["id"]
+
+
+def _make_settlement_and_fraud_resources(world: World) -> None:
+    """Yesterday's settlement run, and an alert: a shop whose phone is the citizen's."""
+    app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
+    ids, now = world.ids, datetime.now(UTC)
+    yesterday = seoul_day(now) - timedelta(days=1)
+    settlement.settle_day(
+        app.uow,
+        region_id=ids["region_id"],
+        business_day=yesterday,
+        idempotency_key="matrix-settlement",
+        now=now,
+    )
+    ids["business_day"] = yesterday.isoformat()
+    suspect = setup.register_merchant(
+        app.uow,
+        region_id=ids["region_id"],
+        name="suspect",
+        business_number=business_number(3),
+        category="bakery",
+        annual_revenue_won=100_000_000,
+        now=now,
+    )
+    with app.engine.begin() as connection:
+        connection.execute(
+            update(merchants).where(merchants.c.id == suspect).values(phone="01011110001")
+        )
+    paid = payments.pay_merchant(
+        app.uow,
+        wallet_id=ids["wallet_id"],
+        merchant_id=suspect,
+        amount_won=1_000,
+        idempotency_key="matrix-suspect-payment",
+        now=now,
+    )
+    (ids["alert_id"],) = fraud.check_payment(app.uow, paid.payment_id, FraudSettings())
+
+    _make_allowance_resources(world)
+
+
+def _allowance_program() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "name": "청년수당",
+        "amount_per_recipient_won": 100_000,
+        "budget_won": 1_000_000,
+        "valid_from": (now - timedelta(days=1)).isoformat(),
+        "valid_until": (now + timedelta(days=30)).isoformat(),
+    }
+
+
+def _make_allowance_resources(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens['official']}"}
+    created = world.client.post(
+        f"/api/v1/regions/{world.ids['region_id']}/allowance_programs",
+        json=_allowance_program(),
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert created.status_code == 201, created.text
+    world.ids["program_id"] = created.json()["program_id"]
+    uploaded = world.client.post(
+        f"/api/v1/allowance_programs/{world.ids['program_id']}/uploads",
+        files={"file": ("list.csv", "ci,이름,전화번호\n900101-1234567,김,010-1234-5678\n")},
+        headers=headers,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    world.ids["upload_id"] = uploaded.json()["upload_id"]
 
 
 def _log_in(app: App, login: str, totp_secret: str | None) -> str:

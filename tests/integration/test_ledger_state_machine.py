@@ -19,6 +19,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -34,15 +35,34 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 
-from dongne.adapters.db.tables import cashback_offsets, lots
+from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.allowance_tables import allowance_grants
+from dongne.adapters.db.tables import cashback_offsets, lots, merchants, wallets
+from dongne.adapters.secrets import Secrets
 from dongne.domain import errors
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.allowances import (
+    AllowanceBudgetShort,
+    AllowanceNotValidNow,
+    AllowanceProgramStillValid,
+    AllowanceTerms,
+    RecipientRow,
+)
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, RateWindow, VoucherProgram
-from dongne.services import gifts, queries, refunds, setup
+from dongne.domain.settlement import (
+    SettlementAlreadyRun,
+    SettlementDayNotOver,
+    SettlementOutOfOrder,
+)
+from dongne.services import accounts, gifts, queries, refunds, settlement, settlement_reports, setup
+from dongne.services import allowances as allowance_service
 from dongne.services import payments as payment_service
 from dongne.services import purchases as purchase_service
+from dongne.services.allowance_disbursement import disburse as disburse_allowance
+from dongne.services.allowance_disbursement import expire_program as expire_allowance_program
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number
@@ -58,12 +78,17 @@ from tests.helpers_state import (
     RegionModel,
     WalletModel,
     region_snapshot,
+    seoul_day_of,
     seoul_month_of,
     stored_rows,
 )
 from tests.helpers_state import Allocation as AllocationModel
 
 MISSING_ID = 999_999_999
+ALLOWANCE_CALLER = Principal(UserKind.OPERATOR, user_id=1)
+PASSWORD = "correct horse battery"  # noqa: S105 - a test password
+ALLOWANCE_SECRETS = Secrets(pin_key=b"state-machine-pin", identity_key=b"state-machine-identity")
+_identities = itertools.count(1)
 _phones = itertools.count(10_000_000)
 
 programs = st.builds(
@@ -135,6 +160,68 @@ class Done:
     at another time is another request."""
 
 
+@dataclass
+class SettlementModel:
+    """Daily settlement from DESIGN.md: per merchant, what the day (and any unsettled day
+    before it) took net of cancellations plus what was carried, paid out up to what the
+    payable holds unless the merchant is held or has no bank account."""
+
+    settled: set[date] = dataclass_field(default_factory=set)
+    settled_until: datetime | None = None
+    carried: dict[int, int] = dataclass_field(default_factory=dict)
+
+    def predict(
+        self,
+        day: date,
+        now: datetime,
+        flows: list[tuple[datetime, int, int]],
+        balances: Any,
+        *,
+        banked: set[int],
+    ) -> dict[int, int]:
+        if day in self.settled:
+            raise Expect(SettlementAlreadyRun)
+        if self.settled and day < max(self.settled):
+            raise Expect(SettlementOutOfOrder)
+        if day >= seoul_day_of(now):
+            raise Expect(SettlementDayNotOver)
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=SEOUL)
+        start = self.settled_until
+        net: dict[int, int] = {}
+        for at, merchant_id, amount in flows:
+            if at < end and (start is None or at >= start):
+                net[merchant_id] = net.get(merchant_id, 0) + amount
+        paid_out = {}
+        carried = {}
+        for merchant_id in set(net) | set(self.carried):
+            due = self.carried.get(merchant_id, 0) + net.get(merchant_id, 0)
+            payable = balances[f"payable:{merchant_id}"]
+            base = max(0, min(due, payable)) if merchant_id in banked else 0
+            if base:
+                paid_out[merchant_id] = base
+            if due - base:
+                carried[merchant_id] = due - base
+        self.settled.add(day)
+        self.settled_until, self.carried = end, carried
+        return paid_out
+
+
+@dataclass
+class AllowanceState:
+    """The machine's policy allowance program: who has an identity on record, who was
+    granted, and the grants still waiting for a wallet."""
+
+    program_id: int
+    until: datetime
+    denied: frozenset[str]
+    above_cap: bool
+    label: str
+    identity_of_wallet: dict[int, str] = dataclass_field(default_factory=dict)
+    granted: set[str] = dataclass_field(default_factory=set)
+    pending: dict[str, int] = dataclass_field(default_factory=dict)
+    signed_up: set[str] = dataclass_field(default_factory=set)
+
+
 class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, engine: Engine):
         super().__init__()
@@ -151,6 +238,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.foreign_wallet = WalletModel(0, 0, resident=False)
         self.unchanged_since: dict[str, list[tuple[Any, ...]]] | None = None
         """The snapshot taken after the last refusal, while nothing has changed since."""
+        self.flows: list[tuple[datetime, int, int]] = []
+        """(instant, merchant id, +payment or -cancellation) for the settlement model."""
+        self.settlement = SettlementModel()
 
     # -- set up -----------------------------------------------------------------------------
 
@@ -475,6 +565,7 @@ class LedgerMachine(RuleBasedStateMachine):
             created[0] if created else None, plan.month,
             [AllocationModel(lot_id, taken) for lot_id, taken in plan.takes],
         )  # fmt: skip
+        self.flows.append((self.now, merchant_id, amount))
         self.model.move(
             {
                 f"wallet:{wallet_id}": plan.cashback - amount,
@@ -516,7 +607,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert (result.amount_won, result.restored_won, result.returned_to_funders_won) == (
             plan.amount,
             restored - plan.from_cashback_lot,
-            plan.to_breakage + plan.to_budget,
+            plan.to_breakage + plan.to_budget + sum(plan.to_others.values()),
         )
         for index, piece in plan.pieces:
             paid.allocations[index].returned += piece
@@ -531,12 +622,14 @@ class LedgerMachine(RuleBasedStateMachine):
         for offset_id, moved in plan.settled:
             offsets[offset_id].settled += moved
         self.bind_offsets(result.transaction_id, paid.cashback_lot_id, plan.cuts)
+        self.flows.append((self.now, paid.merchant_id, -plan.amount))
         self.model.move(
             {
                 f"payable:{paid.merchant_id}": -plan.amount,
                 f"wallet:{paid.wallet_id}": restored - plan.from_cashback_lot,
                 "breakage": plan.to_breakage,
                 f"budget:{seoul_month_of(self.now)}": plan.to_budget,
+                **plan.to_others,
             }
         )
 
@@ -652,13 +745,68 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert result.value_won == expiry.to_breakage + expiry.to_budget
         month = seoul_month_of(self.now)
-        deltas = {"breakage": expiry.to_breakage, f"budget:{month}": expiry.to_budget}
+        to_month = expiry.to_budget - sum(expiry.to_others.values())
+        deltas = {"breakage": expiry.to_breakage, f"budget:{month}": to_month, **expiry.to_others}
         for lot_id in expiry.lot_ids:
             lot = self.model.lots[lot_id]
             label = f"wallet:{lot.wallet_id}"
             deltas[label] = deltas.get(label, 0) - lot.remaining
             lot.remaining = 0
         self.model.move(deltas)
+
+    # -- settlement -------------------------------------------------------------------------
+
+    @rule(
+        days_back=st.sampled_from([0, 1, 1, 2, 3]),
+        hold=st.sampled_from([False, False, True]),
+        next_morning=st.booleans(),
+    )
+    def settle_a_day(self, days_back: int, hold: bool, next_morning: bool) -> None:
+        """Settle a Seoul day (today's is refused, as are settled and earlier ones), now or at
+        01:00 the next Seoul morning. Only the local shop has bank details, and its settlement
+        may be held."""
+        if next_morning:
+            tomorrow = seoul_day_of(self.now) + timedelta(days=1)
+            self.now = datetime.combine(tomorrow, datetime.min.time(), tzinfo=SEOUL).astimezone(
+                UTC
+            ) + timedelta(hours=1)
+        local = self.merchant_ids["local"]
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(merchants)
+                .where(merchants.c.id == local)
+                .values(
+                    bank_code="004",
+                    bank_account_number="1002",
+                    bank_account_holder="빵",
+                    settlement_held=hold,
+                )
+            )
+        self.unchanged_since = None
+        day = seoul_day_of(self.now) - timedelta(days=days_back)
+        request = {
+            "region_id": self.model.region_id,
+            "business_day": day,
+            "idempotency_key": self.key(),
+            "now": self.now,
+        }
+        try:
+            paid_out = self.settlement.predict(
+                day, self.now, self.flows, self.model.balances, banked=set() if hold else {local}
+            )
+        except Expect as expected:
+            self.fails(expected.error, settlement.settle_day, **request)
+            return
+        result = self.succeeds("settle", settlement.settle_day, **request)
+        assert result.transfer_won == sum(paid_out.values())
+        self.model.move(
+            {f"payable:{m}": -won for m, won in paid_out.items()}
+            | {"merchant_bank": sum(paid_out.values())}
+        )
+        reconciled = settlement_reports.reconcile(
+            self.uow, region_id=self.model.region_id, business_day=day
+        )
+        assert reconciled.problems == []
 
     # -- the clock --------------------------------------------------------------------------
 
@@ -686,6 +834,202 @@ class LedgerMachine(RuleBasedStateMachine):
         later = [moment for moment in candidates if moment > self.now]
         if later:
             self.now = min(later)
+
+    # -- policy allowances ------------------------------------------------------------------
+
+    allowance: AllowanceState | None = None
+
+    def allowance_program(self, days: int, denied: bool, above_cap: bool) -> AllowanceState:
+        """The region's allowance program (10,000 won a person, 60,000 won of budget), created
+        on first use with a validity of ``days`` from now."""
+        if self.allowance is None:
+            until, refused = self.now + timedelta(days=days), frozenset({"cafe"} if denied else ())
+            terms = AllowanceTerms("재난지원금", 10_000, self.now, until, None, refused, above_cap)
+            created = allowance_service.create_program(
+                self.uow, ALLOWANCE_CALLER, region_id=self.model.region_id, terms=terms,
+                budget_won=60_000, idempotency_key=self.key(), now=self.now,
+            )  # fmt: skip
+            self.unchanged_since = None
+            label = f"allowance:{created.program_id}"
+            self.model.move({label: 60_000, "city": -60_000})
+            self.allowance = AllowanceState(created.program_id, until, refused, above_cap, label)
+        return self.allowance
+
+    def identity_for(self, state: AllowanceState, wallet_id: int) -> str:
+        """The wallet's citizen's identity number, put on record (as its HMAC) on first use."""
+        if wallet_id not in state.identity_of_wallet:
+            identity = f"7001011{next(_identities):06d}"
+            with self.engine.begin() as connection:
+                citizen_id = connection.execute(
+                    select(wallets.c.citizen_id).where(wallets.c.id == wallet_id)
+                ).scalar_one()
+                user = {
+                    "kind": "citizen",
+                    "login": f"{self.prefix}-{identity}",
+                    "password_hash": "never logs in",
+                    "citizen_id": citizen_id,
+                    "identity_hmac": ALLOWANCE_SECRETS.identity_digest(identity),
+                    "created_at": self.now,
+                }
+                connection.execute(insert(users).values(**user))
+            self.unchanged_since = None
+            state.identity_of_wallet[wallet_id] = identity
+        return state.identity_of_wallet[wallet_id]
+
+    @rule(
+        days=st.sampled_from([3, 30]),
+        denied=st.booleans(),
+        above_cap=st.booleans(),
+        picks=st.lists(wallet_picks, max_size=3),
+        newcomers=st.integers(0, 2),
+        amount=st.sampled_from([None, None, 5_000, 30_000]),
+    )
+    def grant_allowances(  # noqa: PLR0917 - hypothesis passes the rule's draws by keyword
+        self,
+        days: int,
+        denied: bool,
+        above_cap: bool,
+        picks: list[int],
+        newcomers: int,
+        amount: int | None,
+    ) -> None:
+        """Upload a list (some wallets' citizens, maybe twice, and people without a wallet)
+        and disburse it: refused when the budget is short or the validity has ended."""
+        state = self.allowance_program(days, denied, above_cap)
+        people = [self.identity_for(state, self.wallet_at(pick)) for pick in picks]
+        people += [f"7101011{next(_identities):06d}" for _ in range(newcomers)]
+        rows = [
+            RecipientRow(number, ALLOWANCE_SECRETS.identity_digest(identity), "수급자",
+                         "01012345678", amount)
+            for number, identity in enumerate(people, start=2)
+        ]  # fmt: skip
+        request = {"caller": ALLOWANCE_CALLER, "program_id": state.program_id}
+        request |= {"filename": "list.csv", "rows": rows, "now": self.now}
+        if self.now >= state.until:
+            self.fails(AllowanceNotValidNow, allowance_service.upload_recipients, **request)
+            return
+        summary = allowance_service.upload_recipients(self.uow, **request)
+        self.unchanged_since = None
+        wallet_of = {identity: w for w, identity in state.identity_of_wallet.items()}
+        payable = list(dict.fromkeys(p for p in people if p not in state.granted))
+        matched = [p for p in payable if p in wallet_of]
+        assert summary.counts == {
+            "matched": len(matched),
+            "unmatched": len(payable) - len(matched),
+            "duplicate": len(people) - len(payable),
+            "invalid": 0,
+        }
+        each = amount or 10_000
+        disbursal = {"caller": ALLOWANCE_CALLER, "upload_id": summary.upload_id, "now": self.now}
+        if each * len(payable) > self.model.balances[state.label]:
+            self.fails(AllowanceBudgetShort, disburse_allowance, **disbursal)
+            return
+        result = disburse_allowance(self.uow, **disbursal)
+        assert (result.paid_count, result.pending_count) == (
+            len(matched),
+            len(payable) - len(matched),
+        )
+        if not payable:
+            return
+        with self.engine.connect() as connection:
+            (transaction_id,) = connection.execute(
+                select(allowance_grants.c.transaction_id)
+                .where(allowance_grants.c.upload_id == summary.upload_id)
+                .distinct()
+            ).scalars()
+        expected = [NewLot(wallet_of[p], "allowance", each, 0, state.until) for p in matched]
+        self.bind_allowance_lots(state, transaction_id, expected)
+        deltas = {state.label: -each * len(payable)}
+        deltas[f"{state.label}-pending"] = each * (len(payable) - len(matched))
+        for person in matched:
+            deltas[f"wallet:{wallet_of[person]}"] = (
+                deltas.get(f"wallet:{wallet_of[person]}", 0) + each
+            )
+        self.model.move(deltas)
+        state.granted |= set(payable)
+        state.pending |= {p: each for p in payable if p not in wallet_of}
+
+    def bind_allowance_lots(
+        self, state: AllowanceState, transaction_id: int, expected: list[NewLot]
+    ) -> None:
+        for lot_id in self.bind_lots(transaction_id, expected):
+            lot = self.model.lots[lot_id]
+            lot.denied, lot.above_cap, lot.funder = state.denied, state.above_cap, state.label
+
+    @precondition(
+        lambda self: (
+            self.allowance is not None
+            and set(self.allowance.pending) - self.allowance.signed_up
+            and len(self.model.wallets) < 6
+        )
+    )
+    @rule()
+    def sign_up_a_recipient(self) -> None:
+        """Someone with a grant waiting signs up: it is paid into the new wallet while the
+        program is valid; afterwards it waits for the expiry job."""
+        state = self.allowance
+        assert state is not None
+        identity = min(set(state.pending) - state.signed_up)
+        phone = f"01{next(_phones):09d}"
+        result = self.succeeds(
+            "sign_up",
+            accounts.sign_up_citizen,
+            secrets=ALLOWANCE_SECRETS,
+            phone=phone,
+            password=PASSWORD,
+            name="수급자",
+            region_id=self.model.region_id,
+            identity_number=identity,
+            idempotency_key=self.key(),
+            now=self.now,
+        )
+        state.signed_up.add(identity)
+        self.model.wallets[result.wallet_id] = WalletModel(
+            result.wallet_id, self.model.region_id, resident=True
+        )
+        state.identity_of_wallet[result.wallet_id] = identity
+        if self.now >= state.until:
+            return
+        amount = state.pending.pop(identity)
+        with self.engine.connect() as connection:
+            transaction_id = connection.execute(
+                select(allowance_grants.c.settled_transaction_id).where(
+                    allowance_grants.c.program_id == state.program_id,
+                    allowance_grants.c.identity_hmac == ALLOWANCE_SECRETS.identity_digest(identity),
+                )
+            ).scalar_one()
+        expected = [NewLot(result.wallet_id, "allowance", amount, 0, state.until)]
+        self.bind_allowance_lots(state, transaction_id, expected)
+        self.model.move({f"{state.label}-pending": -amount, f"wallet:{result.wallet_id}": amount})
+
+    @precondition(lambda self: self.allowance is not None)
+    @rule()
+    def expire_the_allowance(self) -> None:
+        """Before the end of validity the job is refused; from it, unspent lots and unclaimed
+        grants go back to the program's budget (again: nothing more)."""
+        state = self.allowance
+        assert state is not None
+        request = {"caller": ALLOWANCE_CALLER, "program_id": state.program_id, "now": self.now}
+        if self.now < state.until:
+            self.fails(AllowanceProgramStillValid, expire_allowance_program, **request)
+            return
+        report = expire_allowance_program(self.uow, **request)
+        self.unchanged_since = None
+        due = [
+            lot for lot in self.model.lots.values() if lot.funder == state.label and lot.remaining
+        ]
+        unclaimed = sum(state.pending.values())
+        assert (report.lots_expired, report.expired_won, report.unclaimed_won) == (
+            len(due), sum(lot.remaining for lot in due), unclaimed,
+        )  # fmt: skip
+        deltas = {state.label: sum(lot.remaining for lot in due) + unclaimed}
+        deltas[f"{state.label}-pending"] = -unclaimed
+        for lot in due:
+            label = f"wallet:{lot.wallet_id}"
+            deltas[label] = deltas.get(label, 0) - lot.remaining
+            lot.remaining = 0
+        self.model.move(deltas)
+        state.pending.clear()
 
     # -- idempotency and mistakes -----------------------------------------------------------
 

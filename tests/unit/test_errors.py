@@ -9,7 +9,12 @@ import pytest
 
 import dongne.adapters.log_keys
 import dongne.domain.access
+import dongne.domain.allowances
+import dongne.domain.fraud
 import dongne.domain.leaf
+import dongne.domain.merchant_applications
+import dongne.domain.settlement
+import dongne.domain.walking
 import dongne.services.log
 import dongne.tlog.errors
 from dongne.domain import errors
@@ -37,8 +42,18 @@ ERROR_CLASSES = every_error_class()
 
 
 def test_the_error_tree_holds_every_error_defined_anywhere() -> None:
-    modules = (errors, dongne.tlog.errors, dongne.domain.leaf, dongne.services.log)
-    modules = (*modules, dongne.domain.access)
+    modules = (
+        errors,
+        dongne.tlog.errors,
+        dongne.domain.leaf,
+        dongne.services.log,
+        dongne.domain.access,
+        dongne.domain.allowances,
+        dongne.domain.settlement,
+        dongne.domain.fraud,
+        dongne.domain.walking,
+        dongne.domain.merchant_applications,
+    )
     defined = {
         obj
         for module in (*modules, dongne.adapters.log_keys)

@@ -33,6 +33,7 @@ from dongne.domain.calendar import require_aware
 from dongne.domain.errors import AlreadyExists, InvalidInput
 from dongne.domain.login_throttle import LoginThrottlePolicy, after_failure, check_may_try
 from dongne.domain.webhook_urls import check_webhook_url
+from dongne.services.allowances import claim_pending_grants_within
 from dongne.services.idempotency import run_once
 from dongne.services.setup import PHONE, open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
@@ -108,6 +109,8 @@ def sign_up_citizen(
             cash_receipt_number=phone,
             created_at=now,
         )
+        # The wallet opened before the identity was on record: its pending allowances now.
+        claim_pending_grants_within(uow, citizen_id=citizen_id, region_id=region_id, now=now)
         return SignedUp(user_id, citizen_id, wallet_id)
 
     request = {"phone": phone, "name": name.strip(), "region_id": region_id}

@@ -17,6 +17,7 @@ from dongne.domain.merchants import (
 )
 from dongne.domain.money import positive_won
 from dongne.domain.program import VoucherProgram
+from dongne.services.allowances import claim_pending_grants_within
 from dongne.services.idempotency import run_once
 from dongne.services.results import CitizenResult, FundingResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -188,7 +189,10 @@ def open_wallet_for(uow: UnitOfWork, citizen_id: int, region_id: int, now: datet
     """Open a wallet inside the caller's open unit of work; returns the wallet id."""
     # The wallet account is keyed by citizen: a wallet's id isn't known before its row exists.
     account = uow.ledger.account(region_id, AccountType.WALLET, f"citizen-{citizen_id}")
-    return uow.records.add_wallet(citizen_id, region_id, account.id, now)
+    wallet_id = uow.records.add_wallet(citizen_id, region_id, account.id, now)
+    # Allowances granted before the wallet existed are paid into it now.
+    claim_pending_grants_within(uow, citizen_id=citizen_id, region_id=region_id, now=now)
+    return wallet_id
 
 
 def fund_discount_budget(
