@@ -109,6 +109,47 @@ class Settings(BaseSettings):
         default=120, ge=10, le=3600, description="how long an admitted buyer has to buy"
     )
 
+    settlement_fee_tiers: list[tuple[int | None, int]] = Field(
+        default_factory=list,
+        description="merchant fee by annual revenue: [[up_to_revenue_won or null, rate_bp], …]"
+        " in rising order, the last open (null); empty: no fee. Zeropay's tiers are"
+        " [[800000000, 0], [1200000000, 30], [null, 50]]",
+    )
+    fraud_repeat_count: int = Field(
+        default=3, ge=2, le=1000, description="payments by one citizen to one merchant that alert"
+    )
+    fraud_repeat_window_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="… when made within this many minutes"
+    )
+    fraud_round_amount_unit_won: int = Field(
+        default=10_000, ge=1, description="a payment that is a multiple of this is round"
+    )
+    fraud_round_amount_min_won: int = Field(
+        default=100_000, ge=1, description="round payments below this never alert"
+    )
+    fraud_round_after_purchase_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a round payment this soon after a purchase"
+    )
+    fraud_spike_ratio_percent: int = Field(
+        default=500,
+        ge=100,
+        description="a merchant's day of voucher takings above this % of its usual day alerts",
+    )
+    fraud_spike_baseline_days: int = Field(
+        default=28, ge=1, le=365, description="the days before that make the usual day"
+    )
+    fraud_spike_min_takings_won: int = Field(
+        default=1_000_000, ge=0, description="days with less than this never count as a spike"
+    )
+    fraud_alert_holds_settlement: bool = Field(
+        default=False, description="hold the merchant's settlement as soon as an alert opens"
+    )
+    fraud_check_online: bool = Field(
+        default=True,
+        description="check each payment made over the API against the fraud rules right after"
+        " answering it; off: only `dongne fraud scan` (the batch) checks payments",
+    )
+
     @property
     def allow_private_webhook_addresses(self) -> bool:
         """``webhook_allow_private_addresses``, or its default for the environment."""

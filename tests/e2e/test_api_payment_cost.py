@@ -24,6 +24,7 @@ from sqlalchemy import Engine, event, func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.fraud_tables import fraud_alerts
 from dongne.adapters.db.tables import payments
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -141,7 +142,18 @@ def _citizen(application: App, world: World) -> tuple[str, int]:
 
 @pytest.fixture
 def shop(database_url: str) -> Iterator[Shop]:
-    application = bootstrap(Settings(database_url=database_url))
+    """The tests count the payment's own statements: the online fraud check, which runs after
+    the answer is sent, is off here and tested on its own below."""
+    yield from _open_shop(Settings(database_url=database_url, fraud_check_online=False))
+
+
+@pytest.fixture
+def watched_shop(database_url: str) -> Iterator[Shop]:
+    yield from _open_shop(Settings(database_url=database_url))
+
+
+def _open_shop(settings: Settings) -> Iterator[Shop]:
+    application = bootstrap(settings)
     world = World(application.uow, NOW)
     merchant_id = world.merchant()
     api = create_app(application, publish=False)
@@ -272,3 +284,29 @@ def test_a_payment_code_is_issued_and_charged_in_one_transaction_each(shop: Shop
         )
     assert paid.status_code == 201, paid.text
     assert shop.tally.transactions == 1, shop.tally.listing()
+
+
+def test_each_payment_is_checked_for_fraud_after_its_answer_outside_its_transaction(
+    watched_shop: Shop,
+) -> None:
+    """Three payments by one citizen to one merchant within the hour is the repeated-payments
+    rule's threshold: the third answer is a plain 201, and the alert exists once it is sent."""
+    for number in range(2):
+        assert _pay(watched_shop, unique_key(f"paid-{number}")).status_code == 201
+    assert _alerts(watched_shop) == []
+    with watched_shop.tally.counting():
+        third = _pay(watched_shop, unique_key("third"))
+    assert third.status_code == 201, third.text
+    assert _alerts(watched_shop) == [("repeated_payments", third.json()["payment_id"])]
+    assert watched_shop.tally.transactions == 2, "the payment's, then the fraud check's own"
+    replayed = _pay(watched_shop, third.request.headers["Idempotency-Key"])
+    assert replayed.json() == third.json()
+    assert len(_alerts(watched_shop)) == 1, "a replayed payment opens no second alert"
+
+
+def _alerts(shop: Shop) -> list[tuple[str, int]]:
+    with shop.app.engine.connect() as connection:
+        rows = connection.execute(
+            select(fraud_alerts.c.rule, fraud_alerts.c.payment_id).order_by(fraud_alerts.c.id)
+        ).all()
+    return [(row.rule, row.payment_id) for row in rows]

@@ -74,3 +74,44 @@ def test_postgres_refuses_to_commit_an_unbalanced_transaction(
         )
         with pytest.raises(DBAPIError, match="does not sum to zero"):
             transaction.commit()
+
+
+def test_postgres_checks_every_ledger_transaction_of_a_database_transaction(
+    uow: UnitOfWork, engine: Engine
+) -> None:
+    """The balance check skips the other entries of a ledger transaction it found balanced;
+    the next ledger transaction in the same database transaction is still checked."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the deferred balance trigger is PostgreSQL's")
+    world = World(uow, NOW)
+    first, second = world.citizen(), world.citizen()
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        accounts = [
+            connection.execute(
+                text("SELECT account_id FROM wallets WHERE id = :w"), {"w": wallet}
+            ).scalar_one()
+            for wallet in (first, second)
+        ]
+        for amounts in ((5, -5), (5, -4)):
+            transaction_id = connection.execute(
+                text(
+                    "INSERT INTO ledger_transactions (region_id, kind, created_at)"
+                    " VALUES (:r, 'payment', now()) RETURNING id"
+                ),
+                {"r": world.region_id},
+            ).scalar_one()
+            connection.execute(
+                insert(ledger_entries),
+                [
+                    {
+                        "region_id": world.region_id,
+                        "transaction_id": transaction_id,
+                        "account_id": account,
+                        "amount_won": amount,
+                    }
+                    for account, amount in zip(accounts, amounts, strict=True)
+                ],
+            )
+        with pytest.raises(DBAPIError, match=f"ledger transaction {transaction_id} does not"):
+            transaction.commit()

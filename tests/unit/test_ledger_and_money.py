@@ -93,15 +93,19 @@ def test_accounts_for_the_outside_world_may_go_negative(account_type: AccountTyp
     assert account_type.may_go_negative
 
 
+def test_a_merchant_payable_may_go_negative_when_a_settled_payment_is_cancelled() -> None:
+    assert AccountType.MERCHANT_PAYABLE.may_go_negative
+
+
 @pytest.mark.parametrize(
     "account_type",
     [
         AccountType.WALLET,
-        AccountType.MERCHANT_PAYABLE,
         AccountType.DISCOUNT_BUDGET,
         AccountType.BREAKAGE,
         AccountType.ALLOWANCE_BUDGET,
         AccountType.REWARDS_BUDGET,
+        AccountType.SETTLEMENT_FEES,
     ],
 )
 def test_accounts_that_hold_value_for_someone_may_not_go_negative(
@@ -116,8 +120,9 @@ def test_every_account_type_is_classified() -> None:
         AccountType.CITY_FUNDING,
         AccountType.CITIZEN_BANK,
         AccountType.MERCHANT_BANK,
+        AccountType.MERCHANT_PAYABLE,
     }
-    assert len(AccountType) == 9
+    assert len(AccountType) == 10
 
 
 # Money ---------------------------------------------------------------------------------------

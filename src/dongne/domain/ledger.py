@@ -20,7 +20,9 @@ class AccountType(StrEnum):
     WALLET = "wallet"
     """Voucher value a citizen holds in one region (sum of the wallet's lots)."""
     MERCHANT_PAYABLE = "merchant_payable"
-    """What the region owes a merchant until settlement."""
+    """What the region owes a merchant until settlement. A citizen may cancel a payment after
+    the merchant was settled for it: when that is more than the merchant has taken since, the
+    payable goes negative (the merchant owes it back) and the next settlements deduct it."""
     DISCOUNT_BUDGET = "discount_budget"
     """A month's bonus money: purchases' discounts and cashback are drawn from it."""
     BREAKAGE = "breakage"
@@ -36,16 +38,24 @@ class AccountType(StrEnum):
     """The region's walking-reward money: points are drawn from it and expire back into it."""
     MERCHANT_BANK = "merchant_bank"
     """Merchants' bank accounts: settlement transfers go to it (external)."""
+    SETTLEMENT_FEES = "settlement_fees"
+    """Fees withheld from merchants' settlements by revenue tier (0% unless configured)."""
 
     @property
     def may_go_negative(self) -> bool:
-        return self in _EXTERNAL
+        return self in _MAY_GO_NEGATIVE
 
 
-_EXTERNAL = frozenset(
-    {AccountType.CITY_FUNDING, AccountType.CITIZEN_BANK, AccountType.MERCHANT_BANK}
+_MAY_GO_NEGATIVE = frozenset(
+    {
+        AccountType.CITY_FUNDING,
+        AccountType.CITIZEN_BANK,
+        AccountType.MERCHANT_BANK,
+        AccountType.MERCHANT_PAYABLE,
+    }
 )
-"""Accounts that stand for the world outside: they may go negative."""
+"""The world outside (external accounts), and merchant payables, which are settled claims in
+either direction."""
 
 MERCHANT_BALANCE_SHARDS = 8
 """A popular merchant's payable is spread over this many balance rows, so parallel payments

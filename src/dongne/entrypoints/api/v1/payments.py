@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import segno
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
 from dongne.entrypoints.api import deps
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
+from dongne.entrypoints.api.fraud_watch import watch_payment
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import channels
@@ -134,7 +135,13 @@ def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Respons
 
 @router.post("/payments/qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
 def pay_by_qr(
-    body: QrPayment, app: AppDep, token: TokenDep, key: KeyDep, now: NowDep
+    body: QrPayment,
+    *,
+    app: AppDep,
+    token: TokenDep,
+    key: KeyDep,
+    now: NowDep,
+    background: BackgroundTasks,
 ) -> PaymentOut:
     """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
     # The token is checked by the service, in the payment's own transaction (the hot path).
@@ -150,6 +157,7 @@ def pay_by_qr(
         idempotency_key=key,
         now=now,
     )
+    watch_payment(app, background, result.payment_id)
     return _payment(result)
 
 
@@ -181,7 +189,13 @@ def issue_payment_code(
 
 @router.post("/payments/code", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
 def pay_by_code(
-    body: CodePayment, app: AppDep, token: TokenDep, key: KeyDep, now: NowDep
+    body: CodePayment,
+    *,
+    app: AppDep,
+    token: TokenDep,
+    key: KeyDep,
+    now: NowDep,
+    background: BackgroundTasks,
 ) -> PaymentOut:
     """Charge a citizen's payment code (merchant owner or staff); each code pays once."""
     result = channels.charge_payment_code(
@@ -193,6 +207,7 @@ def pay_by_code(
         idempotency_key=key,
         now=now,
     )
+    watch_payment(app, background, result.payment_id)
     return _payment(result)
 
 
@@ -246,7 +261,14 @@ def payment_request(
     responses=PROBLEMS,
 )
 def approve_payment_request(
-    request_id: int, body: Approval, *, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
+    request_id: int,
+    body: Approval,
+    *,
+    app: AppDep,
+    caller: CallerDep,
+    key: KeyDep,
+    now: NowDep,
+    background: BackgroundTasks,
 ) -> ApprovalOut:
     """Pay a request with your PIN."""
     result = channels.approve_payment_request(
@@ -259,6 +281,7 @@ def approve_payment_request(
         idempotency_key=scoped_key("approve-request", caller.user_id, key),
         now=now,
     )
+    watch_payment(app, background, result.payment_id)
     return ApprovalOut(**vars(result))
 
 
