@@ -16,19 +16,17 @@ empties the million lots back into the budget in chunks of 5,000.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
 
-from bench.postgres import ScratchDatabase
-from bench.report import Figure, figures_table, progress_bar
+from bench.postgres import ScratchDatabase, migrated_scratch
+from bench.report import Figure, PartResults, figures_table, progress_bar
 from dongne.adapters.db.allowance_records import Upload
-from dongne.adapters.db.engine import make_engine, migrate
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
 from dongne.services import allowances, setup
@@ -50,37 +48,17 @@ class AllowanceSettings:
         return cls(50_000 if quick else 1_000_000)
 
 
-@dataclass
-class AllowanceResults:
-    figures: list[Figure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failed: bool = False
-
-
 class AllowanceBench:
     def __init__(self, settings: AllowanceSettings, console: Console, now: datetime):
         self.settings = settings
         self.console = console
         self.now = now
-        self.results = AllowanceResults()
+        self.results = PartResults()
 
-    def run(self) -> AllowanceResults:
-        admin = ScratchDatabase.from_environment()
-        try:
-            version = admin.server_version()
-        except psycopg.OperationalError as error:
-            self.results.notes.append(f"allowances skipped: PostgreSQL unreachable: {error}")
-            return self.results
-        scratch = ScratchDatabase(admin.admin_url, SCRATCH)
-        scratch.create()
-        engine = make_engine(scratch.url, pool_size=2)
-        try:
-            migrate(engine)
-            self.results.notes.append(f"allowances on PostgreSQL {version}, database {SCRATCH}")
-            self._measure(engine, scratch)
-        finally:
-            engine.dispose()
-            scratch.drop()
+    def run(self) -> PartResults:
+        with migrated_scratch(SCRATCH, "allowances", self.results.notes) as scratch:
+            if scratch is not None:
+                self._measure(*scratch)
         return self.results
 
     def _measure(self, engine: Engine, scratch: ScratchDatabase) -> None:
@@ -245,11 +223,11 @@ def _copy_reference(engine: Engine, upload_id: int) -> float:
     return took
 
 
-def allowance_table(results: AllowanceResults) -> Table:
+def allowance_table(results: PartResults) -> Table:
     return figures_table("policy allowances on PostgreSQL", results.figures)
 
 
-def allowance_notes(results: AllowanceResults) -> list[str]:
+def allowance_notes(results: PartResults) -> list[str]:
     return [
         "the list is seeded untimed; the disbursement's time includes its up-front check",
         "COPY writes the same grant rows into a table without indexes or constraints: a"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 
-from dongne.adapters.db.engine import normalize_url
+from dongne.adapters.db.engine import make_engine, migrate, normalize_url
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 URL_VARIABLE = "DONGNE_BENCH_POSTGRES_URL"
@@ -107,3 +110,28 @@ class ScratchDatabase:
         if not found:
             raise RuntimeError(f"no tps line in pgbench's output:\n{output}")
         return float(found.group(1))
+
+
+@contextmanager
+def migrated_scratch(
+    name: str, part: str, notes: list[str]
+) -> Iterator[tuple[Engine, ScratchDatabase] | None]:
+    """A fresh, migrated scratch database ``name`` for one bench part, dropped afterwards; None
+    (with a note) when PostgreSQL cannot be reached, so the other parts still run."""
+    admin = ScratchDatabase.from_environment()
+    try:
+        version = admin.server_version()
+    except psycopg.OperationalError as error:
+        notes.append(f"{part} skipped: PostgreSQL unreachable: {error}")
+        yield None
+        return
+    scratch = ScratchDatabase(admin.admin_url, name)
+    scratch.create()
+    engine = make_engine(scratch.url, pool_size=2)
+    try:
+        migrate(engine)
+        notes.append(f"{part} on PostgreSQL {version}, database {name}")
+        yield engine, scratch
+    finally:
+        engine.dispose()
+        scratch.drop()

@@ -1,10 +1,11 @@
-"""What the log and HTTP parts share: a figure, the table that prints figures, a progress bar."""
+"""What the bench parts share: a figure, a part's results, the table that prints figures, a
+progress bar."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import (
@@ -15,6 +16,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+
+
+@dataclass
+class PartResults:
+    """What one part measured, the notes it prints under its table, and whether it failed."""
+
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,15 @@ carried amounts, the locked payable balance rows, a line per merchant, ledger tr
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import psycopg
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
 
-from bench.postgres import ScratchDatabase
-from bench.report import Figure, figures_table
-from dongne.adapters.db.engine import make_engine, migrate
+from bench.postgres import ScratchDatabase, migrated_scratch
+from bench.report import Figure, PartResults, figures_table
 from dongne.domain.calendar import seoul_day, seoul_month
 from dongne.domain.ledger import AccountType
 from dongne.domain.program import VoucherProgram
@@ -48,40 +46,20 @@ class SettlementSettings:
         return cls(50_000, 1_000) if quick else cls(1_000_000, 10_000)
 
 
-@dataclass
-class SettlementResults:
-    figures: list[Figure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    failed: bool = False
-
-
 class SettlementBench:
     def __init__(self, settings: SettlementSettings, console: Console, now: datetime):
         self.settings = settings
         self.console = console
         self.now = now
-        self.results = SettlementResults()
+        self.results = PartResults()
 
-    def run(self) -> SettlementResults:
-        admin = ScratchDatabase.from_environment()
-        try:
-            version = admin.server_version()
-        except psycopg.OperationalError as error:
-            self.results.notes.append(f"settlement skipped: PostgreSQL unreachable: {error}")
-            return self.results
-        scratch = ScratchDatabase(admin.admin_url, SCRATCH)
-        scratch.create()
-        engine = make_engine(scratch.url)
-        try:
-            self.results.notes.append(f"settlement on PostgreSQL {version}, database {SCRATCH}")
-            self._measure(engine, scratch)
-        finally:
-            engine.dispose()
-            scratch.drop()
+    def run(self) -> PartResults:
+        with migrated_scratch(SCRATCH, "settlement", self.results.notes) as scratch:
+            if scratch is not None:
+                self._measure(*scratch)
         return self.results
 
     def _measure(self, engine: Engine, scratch: ScratchDatabase) -> None:
-        migrate(engine)
         count, merchants = self.settings.payments, self.settings.merchants
         self.console.print(
             f"[bold]Settlement[/bold] ({count:,} payments, {merchants:,} merchants, PostgreSQL)"
@@ -277,11 +255,11 @@ def _seed(engine: Engine, now: datetime, day: date, count: int, merchants: int) 
     return region_id, int(expected)
 
 
-def settlement_table(results: SettlementResults) -> Table:
+def settlement_table(results: PartResults) -> Table:
     return figures_table("daily settlement (PostgreSQL)", results.figures)
 
 
-def settlement_notes(results: SettlementResults) -> list[str]:
+def settlement_notes(results: PartResults) -> list[str]:
     return [
         "settlement: payments and cancellations seeded untimed with INSERT … SELECT"
         " generate_series over one Seoul day, the merchants' payables credited by one balanced"
