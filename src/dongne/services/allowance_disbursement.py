@@ -23,9 +23,9 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from dongne.adapters.db.allowance_batches import BatchDebitRefused
 from dongne.adapters.db.allowance_records import (
     AllowanceRecords,
-    BatchDebitRefused,
     PayableRow,
     Upload,
     WalletRef,
