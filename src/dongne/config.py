@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         description="the operator's signed-note private key file; on SQLite, <database>.log-key"
         " beside the database (created on first use) unless set",
     )
+    token_file: str | None = Field(
+        default=None,
+        description="where `dongne login` keeps its token (mode 0600); by default <database>.token"
+        " beside a SQLite database, else $XDG_CONFIG_HOME/dongne/token",
+    )
+    xdg_config_home: str | None = Field(
+        default=None,
+        validation_alias="XDG_CONFIG_HOME",
+        description="the user's configuration folder (freedesktop.org); ~/.config unless set",
+    )
     log_checkpoint_interval_seconds: float = Field(
         default=1.0,
         ge=0.0,

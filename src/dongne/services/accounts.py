@@ -15,6 +15,7 @@ import pyotp
 from dongne.adapters.db.access_records import UserRow
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.secrets import Secrets, new_token, token_digest
+from dongne.config import Settings
 from dongne.domain.access import (
     InvalidCredentials,
     MerchantRole,
@@ -83,8 +84,10 @@ def sign_up_citizen(
     identity_number: str | None,
     idempotency_key: str,
     now: datetime,
+    resident: bool = True,
 ) -> SignedUp:
-    """A citizen account with a wallet in ``region_id``; the identity number only as an HMAC."""
+    """A citizen account with a wallet in ``region_id``, their home region unless they are
+    not ``resident`` there; the identity number only as an HMAC."""
     phone = _normalized_phone(phone)
     password_hash = secrets.hash_password(check_password(password))
     identity = secrets.identity_digest(identity_number) if identity_number else None
@@ -98,7 +101,8 @@ def sign_up_citizen(
             raise AlreadyExists("this phone number already has an account", field="phone")
         if identity and uow.access.identity_taken(identity):
             raise AlreadyExists("this person already has an account", field="identity_number")
-        citizen_id = uow.records.add_citizen(name.strip(), phone, region_id, now)
+        home_region_id = region_id if resident else None
+        citizen_id = uow.records.add_citizen(name.strip(), phone, home_region_id, now)
         wallet_id = open_wallet_for(uow, citizen_id, region_id, now)
         user_id = uow.access.add_user(
             kind=UserKind.CITIZEN.value,
@@ -113,7 +117,9 @@ def sign_up_citizen(
         claim_pending_grants_within(uow, citizen_id=citizen_id, region_id=region_id, now=now)
         return SignedUp(user_id, citizen_id, wallet_id)
 
-    request = {"phone": phone, "name": name.strip(), "region_id": region_id}
+    request: dict[str, object] = {"phone": phone, "name": name.strip(), "region_id": region_id}
+    if not resident:
+        request["resident"] = False
     return run_once(
         uow,
         operation="sign_up_citizen",
@@ -395,3 +401,27 @@ def create_partner(
         )
         uow.commit()
     return NewCredential(partner_id, key)
+
+
+TOTP_ISSUER = "dongne"
+"""The issuer an authenticator app shows beside an official's login."""
+
+
+def totp_provisioning_uri(secret: str, login: str) -> str:
+    """The otpauth:// URI of an official's TOTP secret, for an authenticator app's QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=login, issuer_name=TOTP_ISSUER)
+
+
+def login_throttle_of(settings: Settings) -> LoginThrottlePolicy:
+    return LoginThrottlePolicy(
+        failures_max=settings.login_failures_max,
+        window_seconds=settings.login_failure_window_minutes * 60,
+    )
+
+
+def requires_totp(uow: UnitOfWork, *, login: str) -> bool:
+    """Whether logging in as ``login`` asks for a TOTP code (officials), so a prompt can ask
+    for one before the attempt instead of spending a try on a refusal."""
+    with uow:
+        user = uow.access.user_by_login(login)
+    return user is not None and bool(user.totp_secret)

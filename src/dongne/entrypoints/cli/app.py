@@ -1,49 +1,57 @@
 """The ``dongne`` command: set a region up, move money, read balances, run the demo.
 
-Each command parses its arguments, calls one service and renders the result. A domain error
-prints its code and message on stderr and exits non-zero; the service has changed nothing.
+Each command parses its arguments, calls one service and renders the result (``--json`` for
+scripts). A domain error prints its code and message on stderr and exits non-zero; the service
+has changed nothing. Services are imported inside the commands, so that ``dongne --help`` does
+not load the database and web stacks.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dongne.bootstrap import App
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.entrypoints.cli.account_commands import operator_app
+from dongne.entrypoints.cli import wallet_commands
+from dongne.entrypoints.cli.account_commands import (
+    citizen_add,
+    log_in,
+    log_out,
+    official_app,
+    operator_app,
+)
 from dongne.entrypoints.cli.allowance_commands import allowance_app
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
+    Field,
     Key,
+    command_group,
     err,
+    json_output,
     key_or_new,
     now_utc,
     open_app,
-    out,
+    region_id_of,
     reports_errors,
+    say,
+    show_record,
+    show_rows,
 )
-from dongne.entrypoints.cli.demo import run_demo
 from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
 from dongne.entrypoints.cli.settlement_commands import settlement_app
 from dongne.entrypoints.cli.walking_commands import walking_app
 from dongne.entrypoints.cli.webhook_commands import webhooks_app
-from dongne.services import gifts, payments, purchases, queries, refunds, setup
 
-app = typer.Typer(
-    help="dongne: local-currency vouchers on a verifiable double-entry ledger.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+app = command_group("dongne: local-currency vouchers on a verifiable double-entry ledger.")
 app.add_typer(log_app, name="log")
 app.add_typer(witness_app, name="witness")
 app.add_typer(operator_app, name="operator")
+app.add_typer(official_app, name="official")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(allowance_app, name="allowance")
 app.add_typer(walking_app, name="walking")
@@ -52,28 +60,26 @@ app.add_typer(settlement_app, name="settlement")
 app.add_typer(fraud_app, name="fraud")
 app.command()(audit)
 app.command()(serve)
-
-
-def _show(title: str, record: Any) -> None:
-    table = Table(title=title, show_header=False)
-    for name, value in vars(record).items():
-        table.add_row(
-            name, f"{value:,}" if isinstance(value, int) and name.endswith("_won") else str(value)
-        )
-    out.print(table)
-
-
-def _region_id(application: App, code: str) -> int:
-    with application.reader() as uow:
-        return uow.records.region_by_code(code).id
+app.command("login")(log_in)
+app.command("logout")(log_out)
+app.command("citizen")(citizen_add)
+app.command()(wallet_commands.purchase)
+app.command("cancel-purchase")(wallet_commands.cancel_purchase)
+app.command()(wallet_commands.pay)
+app.command("cancel-payment")(wallet_commands.cancel_payment)
+app.command()(wallet_commands.gift)
+app.command()(wallet_commands.refund)
+app.command()(wallet_commands.expire)
+app.command()(wallet_commands.balance)
+app.command()(wallet_commands.history)
 
 
 @app.command()
 @reports_errors
 def init(database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema."""
-    application = open_app(database_url)
-    out.print(f"database ready: {application.engine.url.render_as_string(hide_password=True)}")
+    url = open_app(database_url).engine.url.render_as_string(hide_password=True)
+    say(f"database ready: {url}", database_url=url)
 
 
 @app.command()
@@ -84,11 +90,14 @@ def demo(
     seed: int = 7,
 ) -> None:
     """Seed a region and run a scripted month of vouchers, then check conservation."""
+    from dongne.entrypoints.cli.common import out
+    from dongne.entrypoints.cli.demo import run_demo
+
     if not run_demo(open_app(database_url), citizens=citizens, seed=seed, console=out):
         raise typer.Exit(EXIT_REFUSED)
 
 
-region_app = typer.Typer(help="Regions (지자체).", no_args_is_help=True)
+region_app = command_group("Regions (지자체).")
 app.add_typer(region_app, name="region")
 
 
@@ -96,18 +105,22 @@ app.add_typer(region_app, name="region")
 @reports_errors
 def region_create(code: str, name: str, database_url: DatabaseUrl = None) -> None:
     """Create a region with a short CODE (e.g. siheung) and its NAME (e.g. 시흥시)."""
+    from dongne.services import setup
+
     region_id = setup.create_region(open_app(database_url).uow, code=code, name=name, now=now_utc())
-    out.print(f"region {code} created (id {region_id})")
+    say(f"region {code} created (id {region_id})", region_id=region_id, code=code)
+
+
+REGIONS = (Field("id", "id"), Field("code", "code"), Field("name", "name"))
 
 
 @region_app.command("list")
 @reports_errors
 def region_list(database_url: DatabaseUrl = None) -> None:
+    """Every region."""
     with open_app(database_url).reader() as uow:
-        table = Table("id", "code", "name")
-        for region in uow.records.list_regions():
-            table.add_row(str(region.id), region.code, region.name)
-    out.print(table)
+        regions = [vars(region) for region in uow.records.list_regions()]
+    show_rows(REGIONS, regions)
 
 
 @app.command("program")
@@ -127,6 +140,8 @@ def program_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Give REGION its voucher program (defaults: the national guideline)."""
+    from dongne.services import setup
+
     program = VoucherProgram(
         brand_name=brand,
         bonus_mode=mode,
@@ -141,9 +156,9 @@ def program_create(
     )
     application = open_app(database_url)
     setup.create_program(
-        application.uow, region_id=_region_id(application, region), program=program, now=now_utc()
+        application.uow, region_id=region_id_of(application, region), program=program, now=now_utc()
     )
-    out.print(f"program {brand} created for {region}")
+    say(f"program {brand} created for {region}", region=region, brand=brand)
 
 
 @app.command("fund")
@@ -156,19 +171,21 @@ def fund(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Put AMOUNT_WON into REGION's discount budget for a month (this month by default)."""
+    from dongne.services import setup
+
     application = open_app(database_url)
     result = setup.fund_discount_budget(
         application.uow,
-        region_id=_region_id(application, region),
+        region_id=region_id_of(application, region),
         amount_won=amount_won,
         month=month,
         idempotency_key=key_or_new(key),
         now=now_utc(),
     )
-    _show("budget funded", result)
+    show_record("budget funded", result)
 
 
-merchant_app = typer.Typer(help="Merchants (가맹점).", no_args_is_help=True)
+merchant_app = command_group("Merchants (가맹점).")
 app.add_typer(merchant_app, name="merchant")
 
 
@@ -183,17 +200,19 @@ def merchant_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a merchant with its business registration number (checked)."""
+    from dongne.services import setup
+
     application = open_app(database_url)
     merchant_id = setup.register_merchant(
         application.uow,
-        region_id=_region_id(application, region),
+        region_id=region_id_of(application, region),
         name=name,
         business_number=business_number,
         category=category,
         annual_revenue_won=annual_revenue_won,
         now=now_utc(),
     )
-    out.print(f"merchant {name} registered (id {merchant_id})")
+    say(f"merchant {name} registered (id {merchant_id})", merchant_id=merchant_id, name=name)
 
 
 @merchant_app.command("status")
@@ -202,186 +221,12 @@ def merchant_status(
     merchant_id: int, status: MerchantStatus, database_url: DatabaseUrl = None
 ) -> None:
     """Suspend, close, reinstate or cancel a merchant for fraud."""
+    from dongne.services import setup
+
     setup.set_merchant_status(
         open_app(database_url).uow, merchant_id=merchant_id, status=status, now=now_utc()
     )
-    out.print(f"merchant {merchant_id} is now {status.value}")
-
-
-@app.command("citizen")
-@reports_errors
-def citizen_add(
-    region: str,
-    name: str,
-    phone: str,
-    resident: Annotated[bool, typer.Option(help="Lives in REGION.")] = True,
-    key: Key = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Register a citizen and open their wallet in REGION."""
-    application = open_app(database_url)
-    region_id = _region_id(application, region)
-    result = setup.register_citizen(
-        application.uow,
-        name=name,
-        phone=phone,
-        home_region_id=region_id if resident else None,
-        wallet_region_id=region_id,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("citizen registered", result)
-
-
-@app.command()
-@reports_errors
-def purchase(
-    wallet_id: int, face_won: int, key: Key = None, database_url: DatabaseUrl = None
-) -> None:
-    """Buy FACE_WON of vouchers into a wallet (at the discount while the budget lasts)."""
-    result = purchases.purchase_vouchers(
-        open_app(database_url).uow,
-        wallet_id=wallet_id,
-        face_won=face_won,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("purchase", result)
-
-
-@app.command("cancel-purchase")
-@reports_errors
-def cancel_purchase(purchase_id: int, key: Key = None, database_url: DatabaseUrl = None) -> None:
-    """Cancel an untouched purchase within the cancellation window (청약철회)."""
-    result = purchases.cancel_purchase(
-        open_app(database_url).uow,
-        purchase_id=purchase_id,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("purchase cancelled", result)
-
-
-@app.command()
-@reports_errors
-def pay(
-    wallet_id: int,
-    merchant_id: int,
-    amount_won: int,
-    key: Key = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Pay a merchant from a wallet."""
-    result = payments.pay_merchant(
-        open_app(database_url).uow,
-        wallet_id=wallet_id,
-        merchant_id=merchant_id,
-        amount_won=amount_won,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("payment", result)
-
-
-@app.command("cancel-payment")
-@reports_errors
-def cancel_payment(
-    payment_id: int,
-    amount_won: Annotated[
-        int | None, typer.Option("--amount", help="Default: all that is left.")
-    ] = None,
-    key: Key = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Cancel a payment, fully or in part."""
-    result = payments.cancel_payment(
-        open_app(database_url).uow,
-        payment_id=payment_id,
-        amount_won=amount_won,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("payment cancelled", result)
-
-
-@app.command()
-@reports_errors
-def gift(
-    sender_wallet_id: int,
-    receiver_wallet_id: int,
-    amount_won: int,
-    key: Key = None,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """Send purchased value to another wallet of the same region (선물하기)."""
-    result = gifts.send_gift(
-        open_app(database_url).uow,
-        sender_wallet_id=sender_wallet_id,
-        receiver_wallet_id=receiver_wallet_id,
-        amount_won=amount_won,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("gift sent", result)
-
-
-@app.command()
-@reports_errors
-def refund(wallet_id: int, key: Key = None, database_url: DatabaseUrl = None) -> None:
-    """Refund the remaining balance of purchases spent past the threshold (잔액환불)."""
-    result = refunds.refund_balance(
-        open_app(database_url).uow,
-        wallet_id=wallet_id,
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("refund", result)
-
-
-@app.command()
-@reports_errors
-def expire(region: str, key: Key = None, database_url: DatabaseUrl = None) -> None:
-    """Empty the region's lots whose validity has ended."""
-    application = open_app(database_url)
-    result = refunds.expire_lots(
-        application.uow,
-        region_id=_region_id(application, region),
-        idempotency_key=key_or_new(key),
-        now=now_utc(),
-    )
-    _show("expiry", result)
-
-
-@app.command()
-@reports_errors
-def balance(wallet_id: int, database_url: DatabaseUrl = None) -> None:
-    """A wallet's balance, by kind of value."""
-    _show(
-        f"wallet {wallet_id}",
-        queries.wallet_balance(open_app(database_url).reader(), wallet_id=wallet_id, now=now_utc()),
-    )
-
-
-@app.command()
-@reports_errors
-def history(
-    wallet_id: int,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-    database_url: DatabaseUrl = None,
-) -> None:
-    """A wallet's ledger entries, newest first."""
-    lines = queries.wallet_history(
-        open_app(database_url).reader(), wallet_id=wallet_id, limit=limit
-    )
-    table = Table("transaction", "kind", "at (UTC)", "amount (won)", title=f"wallet {wallet_id}")
-    for line in lines:
-        table.add_row(
-            str(line.transaction_id),
-            line.kind,
-            f"{line.at:%Y-%m-%d %H:%M:%S}",
-            f"{line.amount_won:+,}",
-        )
-    out.print(table)
+    say(f"merchant {merchant_id} is now {status.value}", merchant_id=merchant_id, status=status)
 
 
 @app.command()
@@ -390,14 +235,18 @@ def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
     """Check the ledger's invariants: balanced transactions, balances equal to entries, ..."""
+    from dongne.services import queries
+
     application = open_app(database_url)
-    region_id = _region_id(application, region) if region else None
+    region_id = region_id_of(application, region) if region else None
     problems = queries.ledger_problems(application.reader(), region_id=region_id)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}")
+    if not problems or json_output():
+        message = "[green]✓[/] the ledger balances: every invariant holds"
+        say(message, balances=not problems, problems=problems)
     if problems:
         raise typer.Exit(EXIT_REFUSED)
-    out.print("[green]✓[/] the ledger balances: every invariant holds")
 
 
 def main() -> None:

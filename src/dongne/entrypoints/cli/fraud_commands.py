@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from dongne.adapters.db.fraud_records import AlertRow
-from dongne.domain.errors import InvalidInput
 from dongne.domain.fraud import AlertStatus
-from dongne.entrypoints.cli.common import DatabaseUrl, now_utc, open_app, out, reports_errors
-from dongne.entrypoints.cli.settlement_commands import RegionCode, region_id_of
-from dongne.services import fraud
-
-fraud_app = typer.Typer(
-    help="Fraud detection: scan payments, list alerts, hold, clear or suspend.",
-    no_args_is_help=True,
+from dongne.entrypoints.cli.common import (
+    DatabaseUrl,
+    Field,
+    command_group,
+    now_utc,
+    open_app,
+    region_id_of,
+    reports_errors,
+    say,
+    show_rows,
+    status_filter,
 )
+
+if TYPE_CHECKING:
+    from dongne.adapters.db.fraud_records import AlertRow
+
+fraud_app = command_group("Fraud detection: scan payments, list alerts, hold, clear or suspend.")
+RegionCode = Annotated[str, typer.Argument(help="The region's code, e.g. siheung.")]
 AlertId = Annotated[int, typer.Argument(help="The alert's id.")]
 Note = Annotated[str | None, typer.Option("--note", help="Why (kept with the alert).")]
 
+ALERTS = (
+    Field("id", "id"),
+    Field("rule", "rule"),
+    Field("subject", "subject"),
+    Field("period", "period"),
+    Field("status", "status"),
+    Field("details", "details_shown", wraps=True),
+    Field("opened", "created_at"),
+)
+
 
 def _show(rows: list[AlertRow]) -> None:
-    table = Table("id", "rule", "subject", "period", "status", "details", "opened")
+    shown = []
     for row in rows:
         details = ", ".join(f"{name}={value}" for name, value in row.details.items())
-        table.add_row(
-            str(row.id),
-            row.rule,
-            row.subject,
-            row.period,
-            row.status,
-            details,
-            row.created_at.isoformat(timespec="seconds"),
-        )
-    out.print(table)
+        shown.append(asdict(row) | {"details_shown": details})
+    show_rows(ALERTS, shown)
 
 
 @fraud_app.command("scan")
@@ -46,6 +56,8 @@ def scan(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Check the region's payments that no scan has checked yet against every rule."""
+    from dongne.services import fraud
+
     application = open_app(database_url)
     result = fraud.scan_payments(
         application.unit_of_work(),
@@ -54,9 +66,10 @@ def scan(
         now=now_utc(),
         limit=limit,
     )
-    out.print(
+    say(
         f"checked {result.payments_checked} payments (up to id {result.last_payment_id}),"
-        f" opened {len(result.alerts_opened)} alerts"
+        f" opened {len(result.alerts_opened)} alerts",
+        **asdict(result),
     )
 
 
@@ -64,11 +77,13 @@ def scan(
 @reports_errors
 def check(payment_id: int, database_url: DatabaseUrl = None) -> None:
     """Check one payment now (what the online hook does after a payment commits)."""
+    from dongne.services import fraud
+
     application = open_app(database_url)
     opened = fraud.check_payment(
         application.unit_of_work(), payment_id, fraud.fraud_settings_from(application.settings)
     )
-    out.print(f"opened alerts: {', '.join(map(str, opened)) or 'none'}")
+    say(f"opened alerts: {', '.join(map(str, opened)) or 'none'}", alerts_opened=opened)
 
 
 @fraud_app.command("alerts")
@@ -81,11 +96,10 @@ def alerts(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The region's alerts."""
+    from dongne.services import fraud
+
+    wanted = status_filter(status, AlertStatus)
     application = open_app(database_url)
-    known = {item.value for item in AlertStatus}
-    if status != "all" and status not in known:
-        raise InvalidInput(f"--status is one of {', '.join(sorted(known))} or all", field="status")
-    wanted = None if status == "all" else AlertStatus(status)
     rows = fraud.list_alerts(
         application.reader(), region_id=region_id_of(application, region), status=wanted
     )
@@ -96,18 +110,26 @@ def alerts(
 @reports_errors
 def hold(alert_id: AlertId, database_url: DatabaseUrl = None) -> None:
     """Hold the alerted merchant's settlement (the alert stays open)."""
-    application = open_app(database_url)
-    row = fraud.hold_settlement(application.unit_of_work(), alert_id=alert_id, now=now_utc())
-    out.print(f"settlement of merchant {row.merchant_id} held")
+    from dongne.services import fraud
+
+    row = fraud.hold_settlement(
+        open_app(database_url).unit_of_work(), alert_id=alert_id, now=now_utc()
+    )
+    say(f"settlement of merchant {row.merchant_id} held", **asdict(row))
 
 
 @fraud_app.command("clear")
 @reports_errors
 def clear(alert_id: AlertId, note: Note = None, database_url: DatabaseUrl = None) -> None:
     """Close the alert as a false alarm; the hold is released when no open alert remains."""
-    application = open_app(database_url)
+    from dongne.services import fraud
+
     row = fraud.clear_alert(
-        application.unit_of_work(), alert_id=alert_id, user_id=None, note=note, now=now_utc()
+        open_app(database_url).unit_of_work(),
+        alert_id=alert_id,
+        user_id=None,
+        note=note,
+        now=now_utc(),
     )
     _show([row])
 
@@ -116,8 +138,13 @@ def clear(alert_id: AlertId, note: Note = None, database_url: DatabaseUrl = None
 @reports_errors
 def suspend(alert_id: AlertId, note: Note = None, database_url: DatabaseUrl = None) -> None:
     """Suspend the alerted merchant and close the alert; its settlement stays held."""
-    application = open_app(database_url)
+    from dongne.services import fraud
+
     row = fraud.suspend_merchant(
-        application.unit_of_work(), alert_id=alert_id, user_id=None, note=note, now=now_utc()
+        open_app(database_url).unit_of_work(),
+        alert_id=alert_id,
+        user_id=None,
+        note=note,
+        now=now_utc(),
     )
     _show([row])

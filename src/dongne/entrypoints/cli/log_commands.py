@@ -9,37 +9,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from dongne.adapters.log_keys import write_key_pair
-from dongne.adapters.witness_state import WitnessState
 from dongne.domain.errors import InvalidInput
-from dongne.domain.leaf import decode_leaf
-from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
+    command_group,
     now_utc,
     open_app,
     out,
     reports_errors,
+    reports_errors_only,
+    say,
 )
-from dongne.entrypoints.witness.app import create_witness_app
-from dongne.services import audit as auditing
-from dongne.services import log
-from dongne.tlog.cosignature import (
-    CosignatureVerifier,
-    Cosigner,
-    generate_cosigner_key,
-    witnessed_by,
-)
-from dongne.tlog.errors import MalformedLogData
-from dongne.tlog.note import Verifier
-from dongne.tlog.receipt import parse_receipt, verify_receipt
 
-log_app = typer.Typer(help="The verifiable log: keys, checkpoints, proofs.", no_args_is_help=True)
-witness_app = typer.Typer(help="A tlog-witness that cosigns a log's checkpoints.")
+log_app = command_group("The verifiable log: keys, checkpoints, proofs.")
+witness_app = command_group("A tlog-witness that cosigns a log's checkpoints.")
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 WitnessKeys = Annotated[
@@ -49,7 +34,7 @@ WitnessKeys = Annotated[
 
 
 @log_app.command("keygen")
-@reports_errors
+@reports_errors_only
 def keygen(
     file: Path,
     name: Annotated[str, typer.Option(help="Key name: the log's origin line.")] = (
@@ -58,12 +43,14 @@ def keygen(
     force: Annotated[bool, typer.Option(help="Replace an existing key file.")] = False,
 ) -> None:
     """Write a signed-note key pair: FILE (private, mode 0600) and FILE.pub (to publish)."""
+    from dongne.adapters.log_keys import write_key_pair
+
     verifier_key = write_key_pair(file, name, overwrite=force)
     out.print(f"private key: {file}\nverifier key ({file}.pub):\n{verifier_key}", highlight=False)
 
 
 @log_app.command("key")
-@reports_errors
+@reports_errors_only
 def key(database_url: DatabaseUrl = None) -> None:
     """Print the log's verifier key (what clients and witnesses pin)."""
     print(open_app(database_url).log_signer().verifier_key)
@@ -76,15 +63,20 @@ def publish(database_url: DatabaseUrl = None) -> None:
     published = open_app(database_url).publish_log(
         now_utc(), min_interval_seconds=0, wait_for_sequencer=True
     )
-    out.print(f"sequenced {published.sequenced:,} transactions")
+    lines = [f"sequenced {published.sequenced:,} transactions"]
     if published.checkpoint:
-        out.print(f"signed checkpoint at size {published.checkpoint.tree_size:,}")
-    for witness, outcome in published.witness_outcomes.items():
-        out.print(f"witness {witness}: {outcome}", highlight=False)
+        lines.append(f"signed checkpoint at size {published.checkpoint.tree_size:,}")
+    lines += [f"witness {name}: {outcome}" for name, outcome in published.witness_outcomes.items()]
+    say(
+        "\n".join(lines),
+        sequenced=published.sequenced,
+        checkpoint_size=published.checkpoint.tree_size if published.checkpoint else None,
+        witnesses={name: str(outcome) for name, outcome in published.witness_outcomes.items()},
+    )
 
 
 @log_app.command("prove")
-@reports_errors
+@reports_errors_only
 def prove(
     tx: Annotated[int, typer.Option("--tx", help="Ledger transaction id.")],
     consistency: Annotated[
@@ -94,6 +86,8 @@ def prove(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Print a receipt (JSON) proving the transaction is in the log's latest checkpoint."""
+    from dongne.services import log
+
     application = open_app(database_url)
     application.publish_log(now_utc(), min_interval_seconds=0, wait_for_sequencer=True)
     receipt = log.prove_transaction(
@@ -107,7 +101,7 @@ def prove(
 
 
 @log_app.command("verify-receipt")
-@reports_errors
+@reports_errors_only
 def verify_receipt_command(
     file: Annotated[Path, typer.Argument(help="A receipt from `dongne log prove`; - for stdin.")],
     log_key: Annotated[str, typer.Option("--key", help="The log's verifier key.")],
@@ -115,6 +109,11 @@ def verify_receipt_command(
     quorum: Annotated[int, typer.Option(min=0, help="Cosignatures required.")] = 0,
 ) -> None:
     """Check a receipt offline: signature, inclusion, consistency and witness quorum."""
+    from dongne.domain.leaf import decode_leaf
+    from dongne.tlog.cosignature import CosignatureVerifier, witnessed_by
+    from dongne.tlog.note import Verifier
+    from dongne.tlog.receipt import parse_receipt, verify_receipt
+
     receipt = parse_receipt(_read_json(file))
     checkpoint = verify_receipt(receipt, Verifier.from_key(log_key))
     cosigners = witnessed_by(
@@ -142,6 +141,8 @@ def verify_receipt_command(
 
 
 def _read_json(file: Path) -> object:
+    from dongne.tlog.errors import MalformedLogData
+
     text = typer.get_text_stream("stdin").read() if str(file) == "-" else None
     try:
         return json.loads(text if text is not None else file.read_text(encoding="utf-8"))
@@ -159,9 +160,14 @@ def auditor_token() -> None:
     out.print(f"sha256: {hashlib.sha256(token.encode()).hexdigest()}", highlight=False)
 
 
-@reports_errors
+@reports_errors_only
 def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> None:
     """Rebuild the log and every balance from the stored transactions and compare."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from dongne.services import audit as auditing
+    from dongne.tlog.cosignature import CosignatureVerifier
+
     application = open_app(database_url)
     witness_keys = [CosignatureVerifier.from_key(k) for k in witnesses or []]
     with Progress(
@@ -193,25 +199,31 @@ def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> No
     raise typer.Exit(EXIT_REFUSED)
 
 
-@reports_errors
+@reports_errors_only
 def serve(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the HTTP service (the log's read API) and the log publisher."""
+    import uvicorn
+
+    from dongne.entrypoints.api.app import create_app
+
     application = open_app(database_url)
     application.log_signer()
     uvicorn.run(create_app(application), host=host, port=port)
 
 
 @witness_app.command("keygen")
-@reports_errors
+@reports_errors_only
 def witness_keygen(
     file: Path,
     name: Annotated[str, typer.Option(help="The witness's name, e.g. witness.example.org.")],
 ) -> None:
     """Write a cosigning key pair: FILE (private, mode 0600) and FILE.pub."""
+    from dongne.tlog.cosignature import generate_cosigner_key
+
     if file.exists():
         raise InvalidInput(f"{file} already exists; a witness's key is never replaced silently")
     signer_key, verifier_key = generate_cosigner_key(name)
@@ -222,7 +234,7 @@ def witness_keygen(
 
 
 @witness_app.command("serve")
-@reports_errors
+@reports_errors_only
 def witness_serve(
     key_file: Annotated[Path, typer.Option("--key", help="The witness's private key file.")],
     state: Annotated[Path, typer.Option(help="The witness's own SQLite state file.")],
@@ -231,6 +243,13 @@ def witness_serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
 ) -> None:
     """Cosign the watched logs' checkpoints when they are consistent with what it saw."""
+    import uvicorn
+
+    from dongne.adapters.witness_state import WitnessState
+    from dongne.entrypoints.witness.app import create_witness_app
+    from dongne.tlog.cosignature import Cosigner
+    from dongne.tlog.note import Verifier
+
     cosigner = Cosigner.from_key(key_file.read_text(encoding="utf-8").strip())
     verifiers = {v.name: v for v in (Verifier.from_key(k) for k in logs)}
     api = create_witness_app(WitnessState(state), cosigner=cosigner, logs=verifiers)

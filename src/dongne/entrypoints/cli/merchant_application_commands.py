@@ -4,26 +4,29 @@ reinstate.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dongne.bootstrap import App
 from dongne.domain.merchant_applications import ApplicationStatus
 from dongne.domain.merchants import CATEGORIES, format_business_number
-from dongne.entrypoints.cli.common import DatabaseUrl, now_utc, open_app, out, reports_errors
-from dongne.services import merchant_applications
-
-application_app = typer.Typer(
-    help="Merchant onboarding: list applications, approve, reject, suspend, reinstate.",
-    no_args_is_help=True,
+from dongne.entrypoints.cli.common import (
+    DatabaseUrl,
+    Field,
+    command_group,
+    now_utc,
+    open_app,
+    region_id_of,
+    reports_errors,
+    say,
+    show_rows,
+    status_filter,
 )
 
-
-def _region_id(application: App, code: str) -> int:
-    with application.reader() as uow:
-        return uow.records.region_by_code(code).id
+application_app = command_group(
+    "Merchant onboarding: list applications, approve, reject, suspend, reinstate."
+)
 
 
 @application_app.command("submit")
@@ -42,11 +45,13 @@ def submit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Apply to REGION as a merchant (an owner login is asked for over the API only)."""
+    from dongne.services import merchant_applications
+
     application = open_app(database_url)
     application_id = merchant_applications.apply_for_merchant(
         application.uow,
         application.secrets,
-        region_id=_region_id(application, region),
+        region_id=region_id_of(application, region),
         name=name,
         business_number=business_number,
         category=category,
@@ -58,39 +63,57 @@ def submit(
         bank_account_holder=account_holder,
         now=now_utc(),
     )
-    out.print(f"application {application_id} received; it waits for an official")
+    say(
+        f"application {application_id} received; it waits for an official",
+        application_id=application_id,
+    )
+
+
+APPLICATIONS = (
+    Field("id", "id"),
+    Field("name", "name"),
+    Field("business number", "business_number_shown"),
+    Field("category", "category"),
+    Field("revenue", "annual_revenue_won", money=True),
+    Field("status", "status_shown", wraps=True),
+    Field("merchant", "merchant_id"),
+)
 
 
 @application_app.command("list")
 @reports_errors
 def list_applications(
     region: str,
-    status: Annotated[ApplicationStatus | None, typer.Option(help="Only these.")] = None,
+    status: Annotated[str, typer.Option(help="pending, approved, rejected or all.")] = "all",
     database_url: DatabaseUrl = None,
 ) -> None:
     """List REGION's merchant applications, oldest first."""
+    from dongne.services import merchant_applications
+
+    wanted = status_filter(status, ApplicationStatus)
     application = open_app(database_url)
     rows = merchant_applications.applications(
-        application.reader(), region_id=_region_id(application, region), status=status
+        application.reader(), region_id=region_id_of(application, region), status=wanted
     )
-    table = Table("id", "name", "business number", "category", "revenue", "status", "merchant")
+    shown = []
     for row in rows:
-        table.add_row(
-            str(row.id),
-            row.name,
-            format_business_number(row.business_number),
-            row.category,
-            f"{row.annual_revenue_won:,}",
-            row.status.value + (f": {row.rejection_reason}" if row.rejection_reason else ""),
-            str(row.merchant_id or ""),
+        reason = f": {row.rejection_reason}" if row.rejection_reason else ""
+        shown.append(
+            asdict(row)
+            | {
+                "business_number_shown": format_business_number(row.business_number),
+                "status_shown": row.status.value + reason,
+            }
         )
-    out.print(table)
+    show_rows(APPLICATIONS, shown)
 
 
 @application_app.command("approve")
 @reports_errors
 def approve(application_id: int, database_url: DatabaseUrl = None) -> None:
     """Approve an application: its merchant is registered, active, with its bank account."""
+    from dongne.services import merchant_applications
+
     approval = merchant_applications.approve_application(
         open_app(database_url).uow,
         application_id=application_id,
@@ -98,7 +121,10 @@ def approve(application_id: int, database_url: DatabaseUrl = None) -> None:
         now=now_utc(),
     )
     owner = f", owner login user {approval.owner_user_id}" if approval.owner_user_id else ""
-    out.print(f"application {application_id} approved: merchant {approval.merchant_id}{owner}")
+    say(
+        f"application {application_id} approved: merchant {approval.merchant_id}{owner}",
+        **asdict(approval),
+    )
 
 
 @application_app.command("reject")
@@ -109,6 +135,8 @@ def reject(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Reject an application, saying why."""
+    from dongne.services import merchant_applications
+
     merchant_applications.reject_application(
         open_app(database_url).uow,
         application_id=application_id,
@@ -116,24 +144,28 @@ def reject(
         decided_by_user_id=None,
         now=now_utc(),
     )
-    out.print(f"application {application_id} rejected")
+    say(f"application {application_id} rejected", application_id=application_id, status="rejected")
 
 
 @application_app.command("suspend")
 @reports_errors
 def suspend(merchant_id: int, database_url: DatabaseUrl = None) -> None:
     """Suspend an active merchant: it takes no payments until reinstated."""
+    from dongne.services import merchant_applications
+
     merchant_applications.suspend_merchant(
         open_app(database_url).uow, merchant_id=merchant_id, now=now_utc()
     )
-    out.print(f"merchant {merchant_id} suspended")
+    say(f"merchant {merchant_id} suspended", merchant_id=merchant_id, status="suspended")
 
 
 @application_app.command("reinstate")
 @reports_errors
 def reinstate(merchant_id: int, database_url: DatabaseUrl = None) -> None:
     """Reinstate a suspended merchant."""
+    from dongne.services import merchant_applications
+
     merchant_applications.reinstate_merchant(
         open_app(database_url).uow, merchant_id=merchant_id, now=now_utc()
     )
-    out.print(f"merchant {merchant_id} reinstated")
+    say(f"merchant {merchant_id} reinstated", merchant_id=merchant_id, status="active")

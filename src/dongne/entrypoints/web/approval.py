@@ -30,10 +30,10 @@ from dongne.domain.errors import (
 from dongne.domain.payment_intents import PaymentIntentStatus
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
-from dongne.entrypoints.api.v1.accounts import login_throttle_of
 from dongne.entrypoints.web import csrf
 from dongne.entrypoints.web.queries import IntentPage, intent_page
 from dongne.services import accounts, payment_intents
+from dongne.services.accounts import login_throttle_of
 from dongne.services.setup import PHONE
 
 # Pages, not API: kept out of /openapi.json (and so out of the API's authorization matrix).

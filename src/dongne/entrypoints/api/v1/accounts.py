@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from dongne.config import Settings
-from dongne.domain.login_throttle import LoginThrottlePolicy
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import accounts
@@ -81,13 +79,6 @@ def sign_up(body: SignUp, app: AppDep, key: KeyDep) -> SignedUp:
     return SignedUp(**vars(signed_up))
 
 
-def login_throttle_of(settings: Settings) -> LoginThrottlePolicy:
-    return LoginThrottlePolicy(
-        failures_max=settings.login_failures_max,
-        window_seconds=settings.login_failure_window_minutes * 60,
-    )
-
-
 @router.post("/sessions", status_code=201, response_model=SessionOut, responses=PROBLEMS)
 def log_in(body: LogIn, app: AppDep) -> SessionOut:
     """Log in; the bearer token expires after the configured lifetime."""
@@ -99,7 +90,7 @@ def log_in(body: LogIn, app: AppDep) -> SessionOut:
         totp_code=body.totp,
         lifetime=timedelta(minutes=app.settings.access_token_minutes),
         now=now(),
-        throttle=login_throttle_of(app.settings),
+        throttle=accounts.login_throttle_of(app.settings),
     )
     return SessionOut(
         token=session.token, expires_at=session.expires_at, kind=session.principal.kind.value
