@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api import log_routes
+from dongne.entrypoints.api.docs_pages import install_docs_pages
 from dongne.entrypoints.api.errors import install_error_handlers
 from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
@@ -75,9 +76,12 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
         summary="Local-currency vouchers on a verifiable double-entry ledger",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_docs_pages
+        redoc_url=None,
     )
     api.state.dongne = application
     install_error_handlers(api)
+    install_docs_pages(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(log_routes.router)
     api.include_router(v1_accounts.router, prefix="/api/v1")

@@ -1,19 +1,21 @@
 """``dongne demo``: a region, its merchants and citizens, and one scripted month of vouchers.
 
-The story (November 2026 in 시흥, voucher brand 시루): the city funds a discount budget that
-runs out during the month-start rush, after which vouchers sell at face value; citizens pay
-merchants, one payment is partly cancelled, one purchase is cancelled within 7 days, one
-citizen gifts value to another, one refunds the rest of a voucher spent past 60%, and a
-voucher bought five years ago expires. It ends by checking that money is conserved.
+The story (last month in 시흥, voucher brand 시루, so its dates never go stale): shops apply
+with their bank accounts and are approved; the city funds a discount budget that runs out
+during the month-start rush, after which vouchers sell at face value; citizens pay merchants,
+one payment is partly cancelled, one purchase is cancelled within 7 days, one citizen gifts
+value to another, one refunds the rest of a voucher spent past 60%, and a voucher bought five
+years ago expires. Beside it run the city programs (``demo_programs``): a youth allowance paid
+from an uploaded list, walking rewards every day, a cash-out that the fraud rules flag, and
+the month's settlement paying every merchant but the held one. Every figure printed is
+checked to add up, and the demo ends by checking that money is conserved.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from rich.console import Console
 from rich.progress import Progress
@@ -24,13 +26,13 @@ from dongne.domain.calendar import SEOUL
 from dongne.domain.errors import DongneError
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
+from dongne.entrypoints.cli import demo_programs as programs
+from dongne.entrypoints.cli import demo_vouchers as vouchers
 from dongne.entrypoints.cli.demo_log import publish_month
-from dongne.services import gifts, payments, purchases, queries, refunds, setup
-from dongne.services.results import PurchaseResult
+from dongne.entrypoints.cli.demo_programs import Tally, key
+from dongne.services import payments, purchases, queries, setup
 from dongne.services.unit_of_work import UnitOfWork
 
-MONTH_START = datetime(2026, 11, 1, 9, 0, tzinfo=SEOUL).astimezone(UTC)
-DAYS = 30
 BUDGET_WON = 6_000_000
 MERCHANTS = [
     ("동네빵집", "bakery"),
@@ -55,6 +57,9 @@ MERCHANTS = [
     ("대형식자재마트", "grocery"),
 ]
 """18 ordinary shops, one large mart (excluded) and one grocer above the revenue cap."""
+BOOKSTORE = 8
+COLLUDING = 9
+"""The 미용실 whose owner takes a round voucher payment back as cash mid-month."""
 ABOVE_CAP_WON = 3_500_000_000
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
 GIVEN = [
@@ -73,8 +78,9 @@ GIVEN = [
 ]
 
 
-def _key() -> str:
-    return f"demo-{uuid.uuid4()}"
+def demo_month(today: date) -> date:
+    """The first day of the month before ``today``'s: a month that has fully happened."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 def _business_number(serial: int) -> str:
@@ -82,78 +88,130 @@ def _business_number(serial: int) -> str:
     return head + str(business_number_check_digit(head))
 
 
-@dataclass
-class Tally:
-    purchases: list[PurchaseResult] = field(default_factory=list)
-    budget_ran_out_on: str | None = None
-    payments: int = 0
-    paid_won: int = 0
-    refused: Counter[str] = field(default_factory=Counter)
-    story: list[tuple[str, str]] = field(default_factory=list)
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo did (``tally``) and whether every check and invariant held (``ok``)."""
+
+    ok: bool
+    tally: Tally
+    region_id: int
+    month: date
 
 
 def run_demo(app: App, *, citizens: int, seed: int, console: Console) -> bool:
-    """Run the demo; return whether every invariant held at the end."""
+    """Run the demo on last month; return whether every invariant held at the end."""
+    return run_demo_month(app, citizens=citizens, seed=seed, console=console).ok
+
+
+def run_demo_month(
+    app: App, *, citizens: int, seed: int, console: Console, today: date | None = None
+) -> DemoOutcome:
     rng = random.Random(seed)
-    uow = app.uow
-    region_id, merchant_ids, wallets = _seed(app, citizens, rng, console)
-    refunder, giver, canceller, payer, keeper = wallets[:5]
-    crowd = wallets[5:]
-    bakery = merchant_ids[0]
+    first = demo_month(today or datetime.now(SEOUL).date())
+    month_start = datetime.combine(first, time(9), tzinfo=SEOUL).astimezone(UTC)
+    days = ((first + timedelta(days=31)).replace(day=1) - first).days
     tally = Tally()
+    region_id, merchant_ids, wallets = _seed(app, citizens, rng, month_start, tally, console)
+    official = programs.official(app, region_id, month_start - timedelta(days=1))
+    programs.start_walking(app, region_id, month_start - timedelta(days=1))
+    walkers = wallets[6 : 6 + programs.WALKERS]
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("a month of vouchers", total=DAYS)
-        for day in range(DAYS):
-            now = MONTH_START + timedelta(days=day)
-            if day == 0:
-                for wallet_id, face in ((refunder, 100_000), (giver, 200_000), (payer, 100_000)):
-                    _story_purchase(uow, tally, wallet_id, face, now)
-            _buy(uow, rng, crowd, now, day, tally)
-            _pay(uow, rng, crowd, merchant_ids, now + timedelta(hours=4), tally)
-            at = now + timedelta(hours=8)
-            if day == 3:
-                _pay_then_cancel_part(uow, payer, bakery, at, tally)
-                _story_purchase(uow, tally, canceller, 100_000, at)
-            if day == 5:
-                _cancel_last_purchase_of(uow, canceller, at, tally)
-            if day == 10:
-                _gift(uow, giver, wallets[-1], at, tally)
-            if day == 20:
-                _spend_then_refund(uow, refunder, bakery, at, tally)
-            if day == 25:
-                _expire(uow, region_id, keeper, at, tally)
+        task = progress.add_task(f"{first:%Y-%m}: a month of vouchers and programs", total=days)
+        for day in range(days):
+            now = month_start + timedelta(days=day)
+            _live_day(app, rng, day, now, region_id, merchant_ids, wallets, tally)
+            programs.walk_day(
+                app, region_id, walkers, rng, first + timedelta(days=day), now + _EVENING, tally
+            )
+            if day == 9:
+                programs.allowance(
+                    app,
+                    official,
+                    region_id=region_id,
+                    shop_id=merchant_ids[3],
+                    other_shop_id=merchant_ids[BOOKSTORE],
+                    now=now + timedelta(hours=8),
+                    tally=tally,
+                )
             progress.advance(task)
-    conserved = _report(app, region_id, tally, console)
-    return publish_month(app, tally.purchases[0].transaction_id, console) and conserved
+    after = month_start + timedelta(days=days)
+    programs.finish_walking(app, region_id, len(walkers), tally)
+    programs.scan_and_hold(app, region_id, merchant_ids[COLLUDING], after, tally)
+    last_day = first + timedelta(days=days - 1)
+    programs.settle_month(app, region_id, last_day, after + timedelta(hours=1), tally)
+    conserved = _report(app, region_id, first, tally, console)
+    published = publish_month(app, tally.purchases[0].transaction_id, console)
+    return DemoOutcome(conserved and published, tally, region_id, first)
+
+
+_EVENING = timedelta(hours=12)
+"""Step reports arrive at 21:00 Seoul, when the day's walking is done."""
+
+
+def _live_day(
+    app: App,
+    rng: random.Random,
+    day: int,
+    now: datetime,
+    region_id: int,
+    merchant_ids: list[int],
+    wallets: list[int],
+    tally: Tally,
+) -> None:
+    """One day of the crowd buying and paying, and the voucher stories due that day."""
+    uow = app.uow
+    refunder, giver, canceller, payer, keeper, colluder = wallets[:6]
+    crowd = wallets[6:]
+    bakery = merchant_ids[0]
+    if day == 0:
+        for wallet_id, face in ((refunder, 100_000), (giver, 200_000), (payer, 100_000)):
+            vouchers.story_purchase(uow, tally, wallet_id, face, now)
+    _buy(uow, rng, crowd, now, day, tally)
+    _pay(uow, rng, crowd, merchant_ids, now + timedelta(hours=4), tally)
+    at = now + timedelta(hours=8)
+    if day == 3:
+        vouchers.pay_then_cancel_part(uow, payer, bakery, at, tally)
+        vouchers.story_purchase(uow, tally, canceller, 100_000, at)
+    if day == 5:
+        vouchers.cancel_last_purchase_of(uow, canceller, at, tally)
+    if day == 10:
+        vouchers.gift(uow, giver, wallets[-1], at, tally)
+    if day == 14:
+        programs.collude(app, colluder, merchant_ids[COLLUDING], at, tally)
+    if day == 20:
+        vouchers.spend_then_refund(uow, refunder, bakery, at, tally)
+    if day == 25:
+        vouchers.expire(uow, region_id, keeper, at, tally)
 
 
 def _seed(
-    app: App, citizens: int, rng: random.Random, console: Console
+    app: App,
+    citizens: int,
+    rng: random.Random,
+    month_start: datetime,
+    tally: Tally,
+    console: Console,
 ) -> tuple[int, list[int], list[int]]:
     uow = app.uow
-    seeded_at = MONTH_START - timedelta(days=5 * 365 - 20)
+    seeded_at = month_start - timedelta(days=5 * 365 - 20)
     region_id = setup.create_region(uow, code="siheung", name="시흥시", now=seeded_at)
     program = VoucherProgram(
         brand_name="시루",
         rate_windows=(
-            RateWindow(MONTH_START.date(), (MONTH_START + timedelta(days=2)).date(), 1_500),
+            RateWindow(month_start.date(), (month_start + timedelta(days=2)).date(), 1_500),
         ),
     )
     setup.create_program(uow, region_id=region_id, program=program, now=seeded_at)
-    merchant_ids = [
-        setup.register_merchant(
-            uow,
-            region_id=region_id,
-            name=name,
-            business_number=_business_number(serial),
-            category=category,
-            annual_revenue_won=ABOVE_CAP_WON
-            if serial == 19
-            else rng.randrange(50_000_000, 900_000_000),
-            now=seeded_at,
+    shops = [
+        (
+            name,
+            category,
+            _business_number(serial),
+            ABOVE_CAP_WON if serial == 19 else rng.randrange(50_000_000, 900_000_000),
         )
         for serial, (name, category) in enumerate(MERCHANTS)
     ]
+    merchant_ids = programs.onboard_merchants(app, region_id, shops, seeded_at, tally)
     wallets = [
         setup.register_citizen(
             uow,
@@ -161,7 +219,7 @@ def _seed(
             phone=f"0105{serial:07d}",
             home_region_id=region_id if serial % 20 else None,
             wallet_region_id=region_id,
-            idempotency_key=_key(),
+            idempotency_key=key(),
             now=seeded_at,
         ).wallet_id
         for serial in range(citizens)
@@ -169,15 +227,15 @@ def _seed(
     # A voucher bought five years ago and never used (its keeper is wallets[4], who never
     # pays): it expires during the demo month.
     purchases.purchase_vouchers(
-        uow, wallet_id=wallets[4], face_won=30_000, idempotency_key=_key(), now=seeded_at
+        uow, wallet_id=wallets[4], face_won=30_000, idempotency_key=key(), now=seeded_at
     )
     setup.fund_discount_budget(
         uow,
         region_id=region_id,
         amount_won=BUDGET_WON,
-        month="2026-11",
-        idempotency_key=_key(),
-        now=MONTH_START - timedelta(days=1),
+        month=f"{month_start.astimezone(SEOUL):%Y-%m}",
+        idempotency_key=key(),
+        now=month_start - timedelta(days=1),
     )
     console.print(
         f"seeded 시흥시: program 시루, {len(merchant_ids)} merchants,"
@@ -198,7 +256,7 @@ def _buy(
                 uow,
                 wallet_id=wallet_id,
                 face_won=face,
-                idempotency_key=_key(),
+                idempotency_key=key(),
                 now=now + timedelta(seconds=offset),
             )
         except DongneError as error:
@@ -225,7 +283,7 @@ def _pay(
                 wallet_id=wallet_id,
                 merchant_id=rng.choice(merchant_ids),
                 amount_won=amount,
-                idempotency_key=_key(),
+                idempotency_key=key(),
                 now=now + timedelta(seconds=offset),
             )
         except DongneError as error:
@@ -235,121 +293,14 @@ def _pay(
         tally.paid_won += amount
 
 
-def _story_purchase(
-    uow: UnitOfWork, tally: Tally, wallet_id: int, face_won: int, now: datetime
-) -> PurchaseResult:
-    result = purchases.purchase_vouchers(
-        uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=_key(), now=now
-    )
-    tally.purchases.append(result)
-    return result
-
-
-def _pay_then_cancel_part(
-    uow: UnitOfWork, wallet_id: int, merchant_id: int, now: datetime, tally: Tally
-) -> None:
-    payment = payments.pay_merchant(
-        uow,
-        wallet_id=wallet_id,
-        merchant_id=merchant_id,
-        amount_won=30_000,
-        idempotency_key=_key(),
-        now=now,
-    )
-    tally.payments += 1
-    tally.paid_won += payment.amount_won
-    cancelled = payments.cancel_payment(
-        uow,
-        payment_id=payment.payment_id,
-        amount_won=12_000,
-        idempotency_key=_key(),
-        now=now + timedelta(hours=1),
-    )
-    tally.paid_won -= cancelled.amount_won
-    tally.story.append(
-        (
-            "payment cancellation",
-            f"wallet {wallet_id} paid 30,000 at the bakery and cancelled 12,000 of it;"
-            f" {cancelled.restored_won:,} went back into the lots it came from",
-        )
-    )
-
-
-def _cancel_last_purchase_of(uow: UnitOfWork, wallet_id: int, now: datetime, tally: Tally) -> None:
-    purchase = next(p for p in reversed(tally.purchases) if p.wallet_id == wallet_id)
-    result = purchases.cancel_purchase(
-        uow, purchase_id=purchase.purchase_id, idempotency_key=_key(), now=now
-    )
-    tally.story.append(
-        (
-            "purchase cancellation (청약철회)",
-            f"wallet {wallet_id} cancelled an untouched purchase of"
-            f" {purchase.face_won:,} two days later: {result.refunded_won:,} paid"
-            f" back, {result.returned_to_budget_won:,} bonus back to the budget",
-        )
-    )
-
-
-def _gift(uow: UnitOfWork, sender: int, receiver: int, now: datetime, tally: Tally) -> None:
-    result = gifts.send_gift(
-        uow,
-        sender_wallet_id=sender,
-        receiver_wallet_id=receiver,
-        amount_won=50_000,
-        idempotency_key=_key(),
-        now=now,
-    )
-    tally.story.append(
-        ("gift (선물하기)", f"wallet {sender} sent {result.amount_won:,} to wallet {receiver}")
-    )
-
-
-def _spend_then_refund(
-    uow: UnitOfWork, wallet_id: int, merchant_id: int, now: datetime, tally: Tally
-) -> None:
-    payments.pay_merchant(
-        uow,
-        wallet_id=wallet_id,
-        merchant_id=merchant_id,
-        amount_won=65_000,
-        idempotency_key=_key(),
-        now=now,
-    )
-    tally.payments += 1
-    tally.paid_won += 65_000
-    result = refunds.refund_balance(
-        uow, wallet_id=wallet_id, idempotency_key=_key(), now=now + timedelta(hours=1)
-    )
-    tally.story.append(
-        (
-            "balance refund (잔액환불)",
-            f"wallet {wallet_id} spent 65% of 100,000 and refunded the remaining"
-            f" {result.value_won:,}: {result.refund_won:,} to the bank,"
-            f" {result.returned_to_budget_won:,} back to the budget",
-        )
-    )
-
-
-def _expire(uow: UnitOfWork, region_id: int, keeper: int, now: datetime, tally: Tally) -> None:
-    result = refunds.expire_lots(uow, region_id=region_id, idempotency_key=_key(), now=now)
-    tally.story.append(
-        (
-            "expiry",
-            f"{result.lots_expired} lot(s) past their 5-year validity (wallet"
-            f" {keeper}'s voucher from 2021) expired: {result.to_breakage_won:,} to"
-            f" breakage, {result.to_budget_won:,} back to the budget",
-        )
-    )
-
-
-def _report(app: App, region_id: int, tally: Tally, console: Console) -> bool:
-    sold = Table(title="시흥시 · 시루 · November 2026", show_header=False)
+def _report(app: App, region_id: int, month: date, tally: Tally, console: Console) -> bool:
+    sold = Table(title=f"시흥시 · 시루 · {month:%Y-%m}", show_header=False)
     face = sum(p.face_won for p in tally.purchases)
-    bonus = sum(p.bonus_won for p in tally.purchases)
     discounted = sum(1 for p in tally.purchases if p.bonus_won)
+    totals = queries.account_totals(app.reader(), region_id=region_id)
     sold.add_row("purchases", f"{len(tally.purchases):,} ({discounted:,} at a discount)")
     sold.add_row("face value sold", f"{face:,} won")
-    sold.add_row("discount given", f"{bonus:,} won of a {BUDGET_WON:,} won budget")
+    sold.add_row("discount budget", _discount_budget_line(tally, totals.get("discount_budget", 0)))
     sold.add_row("budget ran out on", tally.budget_ran_out_on or "never")
     sold.add_row("payments", f"{tally.payments:,} for {tally.paid_won:,} won (net of cancellation)")
     for reason, count in sorted(tally.refused.items()):
@@ -357,7 +308,8 @@ def _report(app: App, region_id: int, tally: Tally, console: Console) -> bool:
     for title, line in tally.story:
         sold.add_row(title, line)
     console.print(sold)
-    totals = queries.account_totals(app.reader(), region_id=region_id)
+    for claim, holds in tally.checks:
+        console.print(f"[green]✓[/] {claim}" if holds else f"[red]✗[/] {claim}")
     accounts = Table("account", "balance (won)", title="the ledger, by account")
     for name, total in sorted(totals.items()):
         accounts.add_row(name, f"{total:,}")
@@ -365,7 +317,7 @@ def _report(app: App, region_id: int, tally: Tally, console: Console) -> bool:
     console.print(accounts)
     problems = queries.ledger_problems(app.reader(), region_id=region_id)
     counts = queries.region_counts(app.reader(), region_id=region_id)
-    if problems or sum(totals.values()):
+    if problems or sum(totals.values()) or not all(holds for _, holds in tally.checks):
         for problem in problems:
             console.print(f"[red]✗[/] {problem}")
         return False
@@ -374,3 +326,19 @@ def _report(app: App, region_id: int, tally: Tally, console: Console) -> bool:
         " zero, the accounts sum to zero, every balance equals its entries and its lots"
     )
     return True
+
+
+def _discount_budget_line(tally: Tally, left_won: int) -> str:
+    """Funded + returned − given = left. The bonus a cancellation, refund or expiry returns
+    goes back to the budget and can be given again, so "given" may exceed "funded"."""
+    given = sum(p.bonus_won for p in tally.purchases)
+    returned = sum(tally.returned_to_budget_won.values())
+    parts = ", ".join(f"{why} {won:,}" for why, won in sorted(tally.returned_to_budget_won.items()))
+    tally.check(
+        "discount budget: funded + returned − given = what the ledger holds",
+        BUDGET_WON + returned - given == left_won,
+    )
+    return (
+        f"funded {BUDGET_WON:,} + returned {returned:,} ({parts}) − given at purchase"
+        f" {given:,} = {left_won:,} won left"
+    )
