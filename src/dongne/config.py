@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         description="the window, opened by a login's first wrong password, that failures count in",
     )
     payment_code_seconds: int = Field(default=180, ge=30, le=600)
+    dynamic_qr_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="a merchant's dynamic QR code (one sale's amount) can be paid this long",
+    )
     webhook_retry_max: int = Field(default=8, ge=1, le=30)
     webhook_allow_private_addresses: bool | None = Field(
         default=None,

@@ -158,6 +158,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/payments/code"): Row(
         MERCHANTS, lambda world, role: {"code": world.ids["payment_code"], "amount_won": 1_000}
     ),
+    ("POST", "/api/v1/dynamic_qrs"): Row(MERCHANTS, {"amount_won": 1_000}),
+    ("GET", "/api/v1/dynamic_qrs/{dynamic_qr_id}"): Row(frozenset({"merchant"})),
+    ("GET", "/api/v1/dynamic_qrs/{dynamic_qr_id}/qr.png"): Row(frozenset({"merchant"})),
+    ("POST", "/api/v1/payments/dynamic_qr"): Row(
+        CITIZENS,
+        lambda world, role: {"payload": world.ids["dynamic_qr_payload"], "pin": PIN},
+    ),
     ("GET", "/api/v1/payment_requests"): Row(CITIZENS | MERCHANTS),
     ("POST", "/api/v1/payment_requests"): Row(
         MERCHANTS, {"phone": "01011110001", "amount_won": 1_000, "memo": "케이크"}
@@ -449,6 +456,8 @@ def _make_resources(world: World) -> None:
         "payment_id"
     ]
     ids["payment_code"] = post("citizen", "/api/v1/payment_codes", {"pin": PIN})["code"]
+    sale = post("merchant", "/api/v1/dynamic_qrs", {"amount_won": 1_000})
+    ids["dynamic_qr_id"], ids["dynamic_qr_payload"] = sale["id"], sale["payload"]
     ids["request_id"] = post(
         "merchant", "/api/v1/payment_requests", {"phone": "01011110001", "amount_won": 1_000}
     )["id"]

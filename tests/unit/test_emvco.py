@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,12 @@ from dongne.domain.channels import (
     new_payment_code,
     normalize_payment_code,
 )
+from dongne.domain.dynamic_qr import (
+    REFERENCE_ALPHABET,
+    DynamicQrState,
+    DynamicQrStatus,
+    new_reference,
+)
 from dongne.domain.emvco import (
     MerchantQr,
     build_payload,
@@ -25,6 +32,8 @@ from dongne.domain.emvco import (
     parse_payload,
 )
 from dongne.domain.errors import (
+    DynamicQrExpired,
+    DynamicQrPaid,
     InvalidInput,
     PaymentCodeExpired,
     PaymentCodeUsed,
@@ -33,6 +42,7 @@ from dongne.domain.errors import (
     QrCrcMismatch,
     QrInvalid,
 )
+from dongne.domain.romanization import romanize
 
 EMVCO_EXAMPLE = (
     "00020101021229300012D156000000000510A93FO3230Q31280012D15600000001030812345678520441115802CN"
@@ -43,7 +53,7 @@ EMVCO_EXAMPLE = (
 characters, CRC A13A."""
 
 BAKERY = MerchantQr.for_merchant(
-    42, name="행복빵집 Happy Bakery", city="SIHEUNG", local_city="시흥시"
+    42, name="행복빵집 Happy Bakery", latin_name="Happy Bakery", city="SIHEUNG", local_city="시흥시"
 )
 
 
@@ -83,7 +93,7 @@ def test_a_long_name_is_cut_to_25_characters_and_a_korean_one_kept_in_the_langua
     None
 ):
     qr = MerchantQr.for_merchant(7, name="가" * 30, city="a-very-long-city-name")
-    assert qr.name == "MERCHANT 7"
+    assert qr.name == "Ga" + "ga" * 11 + "g"
     assert qr.local_name == "가" * 25
     assert qr.city == "a-very-long-cit"
     assert parse_payload(build_payload(qr)) == qr
@@ -251,3 +261,141 @@ def test_a_payment_request_is_open_while_pending_and_unexpired() -> None:
         assert state.status_at(expires_at) is decided
         with pytest.raises(PaymentRequestClosed):
             state.check_open(NOW)
+
+
+# -- tag 59: the merchant's name in Latin letters -------------------------------------------
+
+EMV_COMMON_CHARACTERS = re.compile(r"[\x20-\x7e]{1,25}")
+
+
+def tag_59(payload: str) -> str:
+    return dict(parse_data_objects(payload))["59"]
+
+
+def test_a_korean_name_is_romanized_in_tag_59_and_kept_whole_in_tag_64() -> None:
+    payload = build_payload(MerchantQr.for_merchant(5, name="가나시 가게0", city="SIHEUNG"))
+    assert tag_59(payload) == "Ganasi Gage0"
+    language = dict(parse_data_objects(dict(parse_data_objects(payload))["64"]))
+    assert language == {"00": "KO", "01": "가나시 가게0"}
+
+
+def test_the_merchants_own_latin_name_goes_in_tag_59() -> None:
+    qr = MerchantQr.for_merchant(5, name="시루베이커리", latin_name="Siru Bakery", city="X")
+    assert tag_59(build_payload(qr)) == "Siru Bakery"
+    assert qr.local_name == "시루베이커리"
+
+
+def test_a_long_romanized_name_is_cut_at_a_word_not_inside_one() -> None:
+    qr = MerchantQr.for_merchant(5, name="행복빵집 Happy Bakery", city="X")
+    assert qr.name == "Haengbokppangjip Happy"
+
+
+hangul_words = st.lists(
+    st.text(alphabet=st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3), min_size=1),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(words=hangul_words)
+def test_tag_59_of_a_korean_name_is_its_romanization_readable_and_within_the_spec(
+    words: list[str],
+) -> None:
+    name = " ".join(words)
+    shown = tag_59(build_payload(MerchantQr.for_merchant(9, name=name, city="SIHEUNG")))
+    assert EMV_COMMON_CHARACTERS.fullmatch(shown)
+    romanized = romanize(name)
+    assert romanized.startswith(shown)
+    assert len(romanized) == len(shown) or len(shown) == 25 or romanized[len(shown)] == " "
+
+
+# -- dynamic codes: one sale's amount and reference -----------------------------------------
+
+REFERENCE = "K7QX2M4RTB6YH3WZP5NA"
+SALE = BAKERY.for_sale(amount_won=12_000, reference=REFERENCE)
+
+
+def test_a_dynamic_payload_carries_its_amount_and_reference_and_reads_back() -> None:
+    payload = build_payload(SALE)
+    assert payload.startswith("000201010212" + "26190009kr.dongne010242")
+    assert "520400005303410" + "540512000" + "5802KR" in payload
+    assert "62240520" + REFERENCE + "64" in payload
+    assert payload[-4:] == crc_of(payload[:-4])
+    assert parse_payload(payload) == SALE
+    assert SALE.is_dynamic
+    assert not BAKERY.is_dynamic
+
+
+@given(
+    amount_won=st.integers(min_value=1, max_value=10**13 - 1),
+    reference=st.text(alphabet=REFERENCE_ALPHABET, min_size=1, max_size=25),
+)
+def test_every_dynamic_code_round_trips(amount_won: int, reference: str) -> None:
+    sale = BAKERY.for_sale(amount_won=amount_won, reference=reference)
+    payload = build_payload(sale)
+    assert parse_payload(payload) == sale
+    assert payload[-4:] == crc_of(payload[:-4])
+
+
+def test_a_new_reference_is_random_and_fits_tag_62() -> None:
+    references = {new_reference() for _ in range(100)}
+    assert len(references) == 100
+    for reference in references:
+        assert len(reference) == 20
+        assert set(reference) <= set(REFERENCE_ALPHABET)
+
+
+@pytest.mark.parametrize("amount", ["12000.", "12000.00"])
+def test_an_amount_with_a_decimal_mark_and_no_decimals_is_whole_won(amount: str) -> None:
+    body = "000201010212" + ACCOUNT + "5204000053034105" + data_object("54", amount)[1:]
+    body += "5802KR5905Shop16007SIHEUNG" + data_object("62", data_object("05", "REF"))
+    assert parse_payload(with_crc(body)).amount_won == 12_000
+
+
+SALE_HEAD = "000201010212" + ACCOUNT + "52040000530341"
+SALE_TAIL = "5802KR5905Shop16007SIHEUNG"
+SALE_REF = "62070503REF"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (SALE_HEAD + "0" + SALE_TAIL + SALE_REF, "dynamic without an amount"),
+        (SALE_HEAD + "054031000" + SALE_TAIL, "dynamic without a reference"),
+        (SALE_HEAD + "054031000" + SALE_TAIL + "62070103REF", "no reference label"),
+        (SALE_HEAD + "05401" + "0" + SALE_TAIL + SALE_REF, "zero won"),
+        (SALE_HEAD + "0540512.50" + SALE_TAIL + SALE_REF, "decimals KRW has not"),
+        (SALE_HEAD + "05403abc" + SALE_TAIL + SALE_REF, "not a number"),
+        (SALE_HEAD + "05414" + "1" * 14 + SALE_TAIL + SALE_REF, "more than 13 characters"),
+        (HEADER + ACCOUNT + "520400005303410" + "54031000" + SALE_TAIL, "static with an amount"),
+    ],
+)
+def test_a_malformed_dynamic_payload_is_refused(body: str, why: str) -> None:
+    with pytest.raises(QrInvalid) as refused:
+        parse_payload(with_crc(body))
+    assert not isinstance(refused.value, QrCrcMismatch), why
+
+
+def test_building_refuses_a_sale_without_its_amount_or_reference() -> None:
+    with pytest.raises(QrInvalid):
+        build_payload(MerchantQr(1, "Shop", "CITY", amount_won=1_000))
+    with pytest.raises(QrInvalid):
+        build_payload(MerchantQr(1, "Shop", "CITY", reference="REF"))
+    with pytest.raises(QrInvalid):
+        build_payload(BAKERY.for_sale(amount_won=0, reference="REF"))
+    with pytest.raises(QrInvalid):
+        build_payload(BAKERY.for_sale(amount_won=1_000, reference="R" * 26))
+
+
+def test_a_dynamic_code_is_payable_once_until_it_expires() -> None:
+    expires_at = NOW + timedelta(minutes=5)
+    pending = DynamicQrState(expires_at, None)
+    pending.check_payable(expires_at - timedelta(seconds=1))
+    assert pending.status_at(NOW) is DynamicQrStatus.PENDING
+    assert pending.status_at(expires_at) is DynamicQrStatus.EXPIRED
+    with pytest.raises(DynamicQrExpired):
+        pending.check_payable(expires_at)
+    paid = DynamicQrState(expires_at, NOW)
+    assert paid.status_at(expires_at) is DynamicQrStatus.PAID
+    with pytest.raises(DynamicQrPaid):
+        paid.check_payable(expires_at)

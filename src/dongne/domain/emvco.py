@@ -1,13 +1,18 @@
 """The merchant's QR code: an EMV QR Code (EMVCo QRCPS, Merchant-Presented Mode) payload.
 
 A payload is a run of data objects, each a 2-digit ID, a 2-digit length and the value. dongne
-writes a static code (the citizen types the amount) with these objects, in this order:
+writes two kinds. A static code, printed once, where the citizen types the amount; and a
+dynamic one, shown by a counter or kiosk for one sale, that carries the amount and the sale's
+reference. Their objects, in this order:
 
-    00 payload format indicator "01"      01 point of initiation "11" (static)
+    00 payload format indicator "01"      01 point of initiation "11" (static), "12" (dynamic)
     26 merchant account information: 00 = "kr.dongne" (the scheme's globally unique id),
        01 = dongne's merchant id
-    52 merchant category code             53 currency "410" (KRW)      58 country "KR"
+    52 merchant category code             53 currency "410" (KRW)
+    54 transaction amount (dynamic only): whole won in digits, KRW having no minor unit
+    58 country "KR"
     59 merchant name (at most 25)         60 merchant city (at most 15)
+    62 additional data (dynamic only): 05 = reference label, the sale's random reference
     64 language template: 00 "KO", 01 the name in Korean, 02 the city in Korean
     63 CRC: CRC-16/CCITT-FALSE over the whole payload up to and including "6304", 4 hex digits
 
@@ -15,15 +20,17 @@ Lengths count characters, not bytes: the spec's "S" (string) format says a UTF-8
 may take up to four bytes but "the length must be equal to the number of characters in the
 value" (the spec's own example writes "0104最佳运输"). The CRC is computed over the UTF-8 bytes.
 Tags 59 and 60 are "ans": the EMV common character set (printable ASCII), so a Korean name
-goes in template 64 and tag 59 carries its ASCII letters, or "MERCHANT <id>" when it has none.
+goes in template 64 and tag 59 carries the merchant's Latin name: the one it registered, or
+else its name romanized (``domain.romanization``), cut to 25 characters at a word.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dongne.domain.errors import QrCrcMismatch, QrInvalid
+from dongne.domain.romanization import romanize
 
 SCHEME_ID = "kr.dongne"
 """Sub-object 00 of our merchant account template: who may read the rest of it."""
@@ -38,9 +45,16 @@ KOREA = "KR"
 STATIC = "11"
 DYNAMIC = "12"
 DEFAULT_CATEGORY_CODE = "0000"
+AMOUNT_TAG = "54"
+ADDITIONAL_DATA_TAG = "62"
+REFERENCE_LABEL_TAG = "05"
+AMOUNT_LENGTH_MAX = 13
+REFERENCE_LENGTH_MAX = 25
 
 _ANS = re.compile(r"[\x20-\x7e]*")
 _DIGITS = re.compile(r"\d+")
+_AMOUNT = re.compile(r"(\d+)(?:\.0*)?")
+"""Whole won; the spec lets a "." mark decimals, and KRW has none to mark."""
 _MANDATORY = ("00", "52", "53", "58", "59", "60", "63")
 _MERCHANT_ACCOUNT_TAGS = frozenset(f"{tag:02d}" for tag in range(2, 52))
 
@@ -97,6 +111,14 @@ class MerchantQr:
     category_code: str = DEFAULT_CATEGORY_CODE
     local_name: str | None = None
     local_city: str | None = None
+    amount_won: int | None = None
+    """Set on a dynamic code only: the sale's amount, which the payer cannot change."""
+    reference: str | None = None
+    """Set on a dynamic code only: the sale's random reference (tag 62, sub-object 05)."""
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.amount_won is not None
 
     @classmethod
     def for_merchant(
@@ -105,12 +127,15 @@ class MerchantQr:
         *,
         name: str,
         city: str,
+        latin_name: str | None = None,
         local_city: str | None = None,
         category_code: str = DEFAULT_CATEGORY_CODE,
     ) -> MerchantQr:
-        """Fit a merchant's names to the spec: ASCII in 59/60, cut to 25/15 characters, and
-        the Korean name (when it is not plain ASCII) in the language template."""
-        ascii_name = _ascii(name)[:NAME_LENGTH_MAX].strip() or f"MERCHANT {merchant_id}"
+        """Fit a merchant's names to the spec: ASCII in 59/60 (the Latin name, else the name
+        romanized), cut to 25/15 characters, and the Korean name (when it is not plain ASCII)
+        in the language template."""
+        latin = _ascii(latin_name or "") or _ascii(romanize(name))
+        ascii_name = _fit_words(latin, NAME_LENGTH_MAX) or f"MERCHANT {merchant_id}"
         ascii_city = _ascii(city)[:CITY_LENGTH_MAX].strip() or "KOREA"
         local_name = name.strip()[:LOCAL_NAME_LENGTH_MAX].strip() if not name.isascii() else None
         local_city = (local_city or "").strip()[:LOCAL_CITY_LENGTH_MAX].strip() or None
@@ -123,9 +148,27 @@ class MerchantQr:
             local_city if local_name else None,
         )
 
+    def for_sale(self, *, amount_won: int, reference: str) -> MerchantQr:
+        """This merchant's dynamic code for one sale of ``amount_won``."""
+        return replace(self, amount_won=amount_won, reference=reference)
+
 
 def _ascii(text: str) -> str:
     return " ".join("".join(c for c in text if " " <= c <= "~").split())
+
+
+def _fit_words(text: str, length_max: int) -> str:
+    """``text`` cut to ``length_max`` characters at the end of a word, so no word is left
+    half written; a first word too long on its own is cut."""
+    if len(text) <= length_max:
+        return text
+    fitted = ""
+    for word in text.split(" "):
+        candidate = f"{fitted} {word}" if fitted else word
+        if len(candidate) > length_max:
+            break
+        fitted = candidate
+    return fitted or text[:length_max].strip()
 
 
 def build_payload(qr: MerchantQr) -> str:
@@ -136,17 +179,21 @@ def build_payload(qr: MerchantQr) -> str:
         raise QrInvalid("a merchant city is at most 15 printable ASCII characters")
     if not re.fullmatch(r"\d{4}", qr.category_code):
         raise QrInvalid("a merchant category code is 4 digits")
+    _check_sale(qr)
     account = data_object("00", SCHEME_ID) + data_object("01", str(qr.merchant_id))
     payload = (
         data_object("00", "01")
-        + data_object("01", STATIC)
+        + data_object("01", DYNAMIC if qr.is_dynamic else STATIC)
         + data_object(MERCHANT_ACCOUNT_TAG, account)
         + data_object("52", qr.category_code)
         + data_object("53", KRW)
-        + data_object("58", KOREA)
-        + data_object("59", qr.name)
-        + data_object("60", qr.city)
     )
+    if qr.amount_won is not None:
+        payload += data_object(AMOUNT_TAG, str(qr.amount_won))
+    payload += data_object("58", KOREA) + data_object("59", qr.name) + data_object("60", qr.city)
+    if qr.reference is not None:
+        reference = data_object(REFERENCE_LABEL_TAG, qr.reference)
+        payload += data_object(ADDITIONAL_DATA_TAG, reference)
     if qr.local_name:
         language = data_object("00", "KO") + data_object("01", qr.local_name)
         if qr.local_city:
@@ -177,7 +224,50 @@ def parse_payload(payload: str) -> MerchantQr:
     _check_header(values)
     merchant_id = _dongne_merchant_id(values)
     local_name, local_city = _language_template(values.get("64"))
-    return MerchantQr(merchant_id, values["59"], values["60"], values["52"], local_name, local_city)
+    amount_won, reference = _sale(values)
+    return MerchantQr(
+        merchant_id,
+        values["59"],
+        values["60"],
+        values["52"],
+        local_name,
+        local_city,
+        amount_won,
+        reference,
+    )
+
+
+def _check_sale(qr: MerchantQr) -> None:
+    """A dynamic code has both an amount and a reference; a static one neither."""
+    if (qr.amount_won is None) != (qr.reference is None):
+        raise QrInvalid("a dynamic QR code carries both the amount and the sale's reference")
+    if qr.amount_won is not None and not 0 < qr.amount_won < 10**AMOUNT_LENGTH_MAX:
+        raise QrInvalid("a QR code's amount is a positive whole number of won, 13 digits at most")
+    if qr.reference is not None and (
+        not 0 < len(qr.reference) <= REFERENCE_LENGTH_MAX or not _ANS.fullmatch(qr.reference)
+    ):
+        raise QrInvalid("a sale's reference is 1 to 25 printable ASCII characters")
+
+
+def _sale(values: dict[str, str]) -> tuple[int | None, str | None]:
+    """The amount and reference of a dynamic code, refused unless both are there and well
+    formed; (None, None) for a static one, which carries neither."""
+    dynamic = values.get("01") == DYNAMIC
+    amount_text = values.get(AMOUNT_TAG)
+    template = values.get(ADDITIONAL_DATA_TAG)
+    if not dynamic:
+        if amount_text is not None:
+            raise QrInvalid("a static QR code carries no amount: the payer types it")
+        return None, None
+    if amount_text is None or template is None:
+        raise QrInvalid("a dynamic QR code carries its amount (54) and reference (62)")
+    amount = _AMOUNT.fullmatch(amount_text)
+    if amount is None or len(amount_text) > AMOUNT_LENGTH_MAX or int(amount.group(1)) == 0:
+        raise QrInvalid("a QR code's amount is a positive whole number of won", tag=AMOUNT_TAG)
+    reference = dict(parse_data_objects(template)).get(REFERENCE_LABEL_TAG)
+    if reference is None:
+        raise QrInvalid("a dynamic QR code names its sale (62, reference label 05)")
+    return int(amount.group(1)), reference
 
 
 def _check_header(values: dict[str, str]) -> None:

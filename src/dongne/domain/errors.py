@@ -12,10 +12,11 @@
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
     │   ├── RegionNotFound, ProgramNotFound, CitizenNotFound, WalletNotFound, MerchantNotFound
     │   ├── PurchaseNotFound, PaymentNotFound, TransactionNotFound, RecipientNotFound
-    │   └── PaymentIntentNotFound, PaymentCodeNotFound, PaymentRequestNotFound
+    │   ├── PaymentIntentNotFound, PaymentCodeNotFound, PaymentRequestNotFound
+    │   └── DynamicQrNotFound
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
-    │   ├── PaymentCodeUsed, PaymentRequestClosed
+    │   ├── PaymentCodeUsed, PaymentRequestClosed, DynamicQrPaid
     │   └── PaymentIntentUnexpectedState
     │       └── PaymentIntentAlreadyCaptured
     ├── RuleViolation                 a money rule refused the operation
@@ -25,7 +26,7 @@
     │   ├── CancellationExceedsPayment, GiftSendLimitExceeded, GiftReceiveLimitExceeded
     │   ├── GiftNotAllowed, RefundThresholdNotMet, NothingToRefund, MerchantBanned
     │   ├── CaptureExceedsAmount, RefundExceedsCaptured, PaymentIntentExpired
-    │   └── PaymentCodeExpired, PaymentRequestExpired
+    │   └── PaymentCodeExpired, PaymentRequestExpired, DynamicQrExpired
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     └── (in ``domain.access``, beside the roles they guard)
@@ -378,6 +379,24 @@ class PaymentRequestExpired(RuleViolation):
     """A remote payment request is past its expiry and can no longer be approved."""
 
     code = "PAYMENT_REQUEST_EXPIRED"
+
+
+class DynamicQrNotFound(NotFound):
+    """No dynamic QR code (one sale's) is the caller's, or matches the scanned payload."""
+
+    code = "DYNAMIC_QR_NOT_FOUND"
+
+
+class DynamicQrPaid(Conflict):
+    """A dynamic QR code has already been paid: it pays one sale, once."""
+
+    code = "DYNAMIC_QR_PAID"
+
+
+class DynamicQrExpired(RuleViolation):
+    """A dynamic QR code is past its expiry; the merchant shows a new one."""
+
+    code = "DYNAMIC_QR_EXPIRED"
 
 
 class SaleQueueWaiting(DongneError):

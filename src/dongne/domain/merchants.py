@@ -43,6 +43,24 @@ CATEGORIES = {
 (``program.EXCLUDED_CATEGORIES_DEFAULT``); they can still register, for allowances."""
 
 
+LATIN_NAME_LENGTH_MAX = 25
+"""The QR code's tag 59 holds at most 25 characters."""
+
+
+def check_latin_name(name_latin: str | None) -> str | None:
+    """A merchant's Latin name as its QR code will show it, or None when none is given."""
+    if name_latin is None or not name_latin.strip():
+        return None
+    name_latin = " ".join(name_latin.split())
+    if len(name_latin) > LATIN_NAME_LENGTH_MAX or not all(" " <= c <= "~" for c in name_latin):
+        raise InvalidInput(
+            f"a merchant's Latin name is at most {LATIN_NAME_LENGTH_MAX} letters, digits, spaces"
+            " and ASCII punctuation (e.g. Siru Bakery)",
+            field="name_latin",
+        )
+    return name_latin
+
+
 def check_category(category: str) -> None:
     if category not in CATEGORIES:
         raise InvalidInput(
@@ -95,6 +113,8 @@ class Merchant:
     category: str
     annual_revenue_won: int
     status: MerchantStatus
+    name_latin: str | None = None
+    """The name in Latin letters its QR code shows (tag 59); None: the name romanized."""
 
     def check_accepts_vouchers_of(
         self, region_id: int, excluded_categories: frozenset[str]

@@ -39,6 +39,7 @@ from dongne.domain.errors import (
     PaymentCodeUsed,
     PaymentRequestClosed,
     PaymentRequestNotFound,
+    QrInvalid,
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
@@ -98,11 +99,22 @@ def merchant_qr_payload(uow: UnitOfWork, *, caller: Principal, merchant_id: int)
     with uow:
         merchant, _ = uow.records.merchant(merchant_id)
         check_may_read_merchant_qr(caller, merchant_id=merchant_id, region_id=merchant.region_id)
-        city, local_city = ChannelRecords(uow.connection).region_code(merchant.region_id)
-    qr = MerchantQr.for_merchant(
-        merchant_id, name=merchant.name, city=city.upper(), local_city=local_city
-    )
+        qr = merchant_qr_within(uow, merchant_id)
     return build_payload(qr)
+
+
+def merchant_qr_within(uow: UnitOfWork, merchant_id: int) -> MerchantQr:
+    """What the merchant's codes say of it, static and dynamic alike: tag 59 its Latin name
+    (or its name romanized), tag 64 its Korean name, tag 60 its region."""
+    merchant, _ = uow.records.merchant(merchant_id)
+    city, local_city = ChannelRecords(uow.connection).region_code(merchant.region_id)
+    return MerchantQr.for_merchant(
+        merchant_id,
+        name=merchant.name,
+        latin_name=merchant.name_latin,
+        city=city.upper(),
+        local_city=local_city,
+    )
 
 
 def pay_by_qr(
@@ -128,10 +140,13 @@ def pay_by_qr(
     def attempt() -> PaymentResult:
         caller = authenticate_within(uow, token=token, now=now, lock_user=True)
         citizen_id = caller.principal.citizen()
-        merchant_id = parse_payload(payload).merchant_id
+        scanned = parse_payload(payload)
+        if scanned.is_dynamic:
+            raise QrInvalid("this QR code is for one sale: pay it as a dynamic QR code")
+        merchant_id = scanned.merchant_id
         positive_won(amount_won)
         merchant = uow.records.merchant(merchant_id)
-        wallet = _own_wallet_for(uow, citizen_id, wallet_id, region_id=merchant[0].region_id)
+        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=merchant[0].region_id)
         if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
             raise RunAgain
         key = scoped_key("pay-qr", caller.principal.user_id, idempotency_key)
@@ -157,7 +172,7 @@ def pay_by_qr(
     return run_in_transaction(uow, attempt)
 
 
-def _own_wallet_for(
+def own_wallet_for(
     uow: UnitOfWork, citizen_id: int, wallet_id: int | None, *, region_id: int
 ) -> Wallet:
     """The named wallet if it is the citizen's, else their wallet in ``region_id``, locked for

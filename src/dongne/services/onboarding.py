@@ -30,6 +30,7 @@ def register_merchant_with_owner(
     owner_login: str,
     owner_password: str,
     now: datetime,
+    name_latin: str | None = None,
 ) -> OnboardedMerchant:
     """Register the merchant and its owner's login in one transaction: both or neither.
 
@@ -51,6 +52,7 @@ def register_merchant_with_owner(
             category=category,
             annual_revenue_won=annual_revenue_won,
             now=now,
+            name_latin=name_latin,
         )
         owner = accounts.create_staff_user_within(
             uow, draft, login=owner_login, region_id=None, merchant_id=merchant_id, now=now

@@ -12,6 +12,7 @@ from dongne.domain.merchants import (
     Merchant,
     MerchantStatus,
     check_category,
+    check_latin_name,
     check_may_register,
     normalize_business_number,
 )
@@ -59,6 +60,7 @@ def register_merchant(
     category: str,
     annual_revenue_won: int,
     now: datetime,
+    name_latin: str | None = None,
 ) -> int:
     with uow:
         merchant_id = register_merchant_within(
@@ -69,6 +71,7 @@ def register_merchant(
             category=category,
             annual_revenue_won=annual_revenue_won,
             now=now,
+            name_latin=name_latin,
         )
         uow.commit()
         return merchant_id
@@ -83,14 +86,17 @@ def register_merchant_within(
     category: str,
     annual_revenue_won: int,
     now: datetime,
+    name_latin: str | None = None,
 ) -> int:
     """``register_merchant`` inside the caller's open unit of work, which commits (or not) with
-    the rest of its work."""
+    the rest of its work. ``name_latin`` is what its QR code shows in Latin letters; without
+    one, the QR code romanizes the name."""
     now = require_aware(now)
     digits = normalize_business_number(business_number)
     check_category(category)
     if not name.strip():
         raise InvalidInput("a merchant needs a name", field="name")
+    name_latin = check_latin_name(name_latin)
     if isinstance(annual_revenue_won, bool) or annual_revenue_won < 0:
         raise InvalidInput("annual revenue cannot be negative", field="annual_revenue_won")
     uow.records.region(region_id)
@@ -105,7 +111,14 @@ def register_merchant_within(
         region_id, AccountType.MERCHANT_PAYABLE, f"{digits}.{len(registrations)}"
     )
     merchant = Merchant(
-        0, region_id, name.strip(), digits, category, annual_revenue_won, MerchantStatus.ACTIVE
+        0,
+        region_id,
+        name.strip(),
+        digits,
+        category,
+        annual_revenue_won,
+        MerchantStatus.ACTIVE,
+        name_latin,
     )
     return uow.records.add_merchant(merchant, payable.id, now)
 

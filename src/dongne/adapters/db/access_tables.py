@@ -96,6 +96,28 @@ payment_requests = Table(
     CheckConstraint("amount_won > 0", name="amount_positive"),
 )
 
+dynamic_qrs = Table(
+    "dynamic_qrs",
+    metadata,
+    id_column(),
+    region_column(),
+    Column("merchant_id", Id, ForeignKey("merchants.id"), nullable=False, index=True),
+    Column("amount_won", Won, nullable=False),
+    Column(
+        "reference",
+        String(25),
+        nullable=False,
+        unique=True,
+        comment="random, in the payload's tag 62; kept in clear as the counter shows it openly",
+    ),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("paid_at", Timestamp, nullable=True),
+    Column("payment_id", Id, ForeignKey("payments.id"), nullable=True),
+    CheckConstraint("amount_won > 0", name="amount_positive"),
+    CheckConstraint("(paid_at IS NULL) = (payment_id IS NULL)", name="paid_with_payment"),
+)
+
 payment_intents = Table(
     "payment_intents",
     metadata,

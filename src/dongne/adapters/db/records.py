@@ -182,6 +182,7 @@ class Records(HoldingRecords):
             merchants,
             region_id=merchant.region_id,
             name=merchant.name,
+            name_latin=merchant.name_latin,
             business_number=merchant.business_number,
             category=merchant.category,
             annual_revenue_won=merchant.annual_revenue_won,
@@ -204,6 +205,7 @@ class Records(HoldingRecords):
             row.category,
             row.annual_revenue_won,
             MerchantStatus(row.status),
+            row.name_latin,
         )
         return merchant, row.account_id
 

@@ -170,6 +170,12 @@ merchants = Table(
     id_column(),
     region_column(),
     Column("name", String(200), nullable=False),
+    Column(
+        "name_latin",
+        String(25),
+        nullable=True,
+        comment="the name in Latin letters for QR tag 59; unset, the name is romanized",
+    ),
     Column("business_number", String(10), nullable=False, index=True),
     Column("category", String(40), nullable=False),
     Column("annual_revenue_won", Won, nullable=False),

@@ -24,6 +24,7 @@ from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
 from dongne.entrypoints.api.v1 import allowances as v1_allowances
+from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
@@ -90,6 +91,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_wallets.router, prefix="/api/v1")
     api.include_router(v1_receipts.router, prefix="/api/v1")
     api.include_router(v1_payments.router, prefix="/api/v1")
+    api.include_router(v1_dynamic_qr.router, prefix="/api/v1")
     api.include_router(v1_sale_queue.router, prefix="/api/v1")
     api.include_router(v1_merchant_applications.router, prefix="/api/v1")
     api.include_router(v1_allowances.router, prefix="/api/v1")

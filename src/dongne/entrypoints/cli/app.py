@@ -197,6 +197,10 @@ def merchant_add(
     business_number: str,
     category: Annotated[str, typer.Argument(help=f"One of: {', '.join(CATEGORIES)}")],
     annual_revenue_won: Annotated[int, typer.Option("--revenue")] = 0,
+    name_latin: Annotated[
+        str | None,
+        typer.Option("--name-latin", help="Its name in Latin letters for the QR code (max 25)"),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a merchant with its business registration number (checked)."""
@@ -211,6 +215,7 @@ def merchant_add(
         category=category,
         annual_revenue_won=annual_revenue_won,
         now=now_utc(),
+        name_latin=name_latin,
     )
     say(f"merchant {name} registered (id {merchant_id})", merchant_id=merchant_id, name=name)
 

@@ -57,6 +57,12 @@ class OfficialCreated(BaseModel):
 
 class NewMerchant(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["시루베이커리"])
+    name_latin: str | None = Field(
+        default=None,
+        max_length=25,
+        examples=["Siru Bakery"],
+        description="The name in Latin letters its QR code shows; default: the name romanized",
+    )
     business_number: str = Field(
         max_length=12, examples=["123-45-67891"], description="사업자등록번호, check digit valid"
     )
@@ -70,6 +76,7 @@ class MerchantOut(BaseModel):
     id: int
     region_id: int
     name: str
+    name_latin: str | None
     business_number: str
     category: str
     annual_revenue_won: int
@@ -197,6 +204,7 @@ def register_merchant(
         owner_login=body.owner_login,
         owner_password=body.owner_password,
         now=now(),
+        name_latin=body.name_latin,
     )
     merchant = resource_queries.merchant_row(app.reader(), onboarded.merchant_id)
     return MerchantCreated(merchant=_merchant_out(merchant), owner_user_id=onboarded.owner_user_id)
