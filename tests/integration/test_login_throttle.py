@@ -6,12 +6,13 @@ import threading
 import uuid
 from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import Engine
 
 from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
-from dongne.domain.access import InvalidCredentials, LoginThrottled
+from dongne.domain.access import InvalidCredentials, LoginThrottled, UserKind
 from dongne.domain.login_throttle import LoginThrottlePolicy
 from dongne.services import accounts
 from dongne.services.unit_of_work import UnitOfWork
@@ -113,3 +114,55 @@ def test_parallel_guesses_are_counted_one_by_one_and_never_past_the_limit(
         thread.join()
     assert not failures
     assert sorted(outcomes) == ["INVALID_CREDENTIALS"] * 3 + ["LOGIN_THROTTLED"] * 9
+
+
+def _official(uow: UnitOfWork, world: World) -> tuple[str, pyotp.TOTP]:
+    login = f"official-{uuid.uuid4().hex[:8]}"
+    created = accounts.create_staff_user(
+        uow,
+        SECRETS,
+        kind=UserKind.OFFICIAL,
+        login=login,
+        password=PASSWORD,
+        role="viewer",
+        region_id=world.region_id,
+        merchant_id=None,
+        now=world.now,
+    )
+    return login, pyotp.TOTP(created.secret)
+
+
+@pytest.mark.parametrize("steps_off", [-1, 0, 1])
+def test_an_official_s_code_from_the_neighbouring_time_step_still_logs_in(
+    uow: UnitOfWork, world: World, steps_off: int
+) -> None:
+    login, totp = _official(uow, world)
+    code = totp.at(world.now + timedelta(seconds=30 * steps_off))
+    session = accounts.log_in(
+        uow,
+        SECRETS,
+        login=login,
+        password=PASSWORD,
+        totp_code=code,
+        lifetime=timedelta(hours=1),
+        now=world.now,
+    )
+    assert session.token
+
+
+@pytest.mark.parametrize("steps_off", [-2, 2])
+def test_an_official_s_code_two_time_steps_away_is_refused(
+    uow: UnitOfWork, world: World, steps_off: int
+) -> None:
+    login, totp = _official(uow, world)
+    code = totp.at(world.now + timedelta(seconds=30 * steps_off))
+    with pytest.raises(InvalidCredentials):
+        accounts.log_in(
+            uow,
+            SECRETS,
+            login=login,
+            password=PASSWORD,
+            totp_code=code,
+            lifetime=timedelta(hours=1),
+            now=world.now,
+        )

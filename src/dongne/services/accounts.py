@@ -257,8 +257,11 @@ def _log_in_refusal(
     """Why these credentials do not log ``user`` in, or None if they do."""
     if user is None or not secrets.password_matches(user.password_hash, password):
         return InvalidCredentials("the login or the password is wrong")
+    # One 30-second step either side (RFC 6238 section 5.2): a code typed as its window closes,
+    # or on a phone whose clock is a little off, still counts.
     if user.totp_secret and not (
-        totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now)
+        totp_code
+        and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now, valid_window=1)
     ):
         return InvalidCredentials("officials log in with a current TOTP code", field="totp")
     return None
