@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,3 +113,22 @@ def test_an_official_scans_reads_and_clears_an_alert(database: str, yesterday: s
     assert (status, "FRAUD_ALERT_RESOLVED" in output) == (1, True)
     assert dongne(database, "fraud", "alerts", "siheung", "--status", "bogus")[0] == 2
     assert dongne(database, "fraud", "check", "1")[1].strip() == "opened alerts: none"
+
+
+def test_a_round_payment_right_after_a_purchase_at_the_cli_opens_an_alert_at_once(
+    database: str,
+) -> None:
+    for command in (
+        ("region", "create", "siheung", "시흥시"),
+        ("program", "siheung", "--brand", "시루"),
+        ("fund", "siheung", "50000"),
+        ("merchant", "add", "siheung", "동네빵집", "123-45-67891", "bakery", "--revenue", "1000"),
+        ("citizen", "siheung", "김민준", "010-1234-5678"),
+        ("purchase", "1", "200000"),
+        ("pay", "1", "1", "200000"),
+    ):
+        status, output = dongne(database, *command)
+        assert status == 0, output
+    status, output = dongne(database, "fraud", "alerts", "siheung", "--json")
+    assert status == 0, output
+    assert [alert["rule"] for alert in json.loads(output)] == ["round_after_purchase"]

@@ -14,6 +14,7 @@ from dongne.entrypoints.cli.common import (
     DatabaseUrl,
     Field,
     Key,
+    err,
     key_or_new,
     now_utc,
     open_app,
@@ -63,11 +64,12 @@ def pay(
     key: Key = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Pay a merchant from a wallet."""
-    from dongne.services import payments
+    """Pay a merchant from a wallet; the payment is then checked against the fraud rules."""
+    from dongne.services import fraud, payments
 
+    application = open_app(database_url)
     result = payments.pay_merchant(
-        open_app(database_url).uow,
+        application.uow,
         wallet_id=wallet_id,
         merchant_id=merchant_id,
         amount_won=amount_won,
@@ -75,6 +77,12 @@ def pay(
         now=now_utc(),
     )
     show_record("payment", result)
+    # As the API does after answering: the payment stands, and the batch scan (which leaves
+    # the last minute of payments for later) would not see it yet.
+    if application.settings.fraud_check_online:
+        settings = fraud.fraud_settings_from(application.settings)
+        for alert_id in fraud.check_payment(application.uow, result.payment_id, settings):
+            err.print(f"fraud alert {alert_id} opened (이상거래 알림): dongne fraud alerts")
 
 
 @reports_errors
