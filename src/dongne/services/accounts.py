@@ -260,8 +260,7 @@ def _log_in_refusal(
     # One 30-second step either side (RFC 6238 section 5.2): a code typed as its window closes,
     # or on a phone whose clock is a little off, still counts.
     if user.totp_secret and not (
-        totp_code
-        and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now, valid_window=1)
+        totp_code and pyotp.TOTP(user.totp_secret).verify(totp_code, for_time=now, valid_window=1)
     ):
         return InvalidCredentials("officials log in with a current TOTP code", field="totp")
     return None

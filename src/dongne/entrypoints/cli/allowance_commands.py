@@ -9,7 +9,7 @@ the platform operator may do all of it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,8 +54,13 @@ def create(
     name: str,
     amount_won: Annotated[int, typer.Argument(help="Won per recipient")],
     budget_won: Annotated[int, typer.Argument(help="Won funded from the city")],
-    valid_from: Annotated[datetime, typer.Option(help="ISO 8601 with an offset")],
-    valid_until: Annotated[datetime, typer.Option(help="ISO 8601 with an offset")],
+    valid_from: Annotated[
+        datetime | None, typer.Option(help="ISO 8601 with an offset; now when left out")
+    ] = None,
+    valid_until: Annotated[datetime | None, typer.Option(help="ISO 8601 with an offset")] = None,
+    valid_days: Annotated[
+        int | None, typer.Option(min=1, help="Valid for this many days from --valid-from")
+    ] = None,
     allow: Annotated[list[str] | None, typer.Option(help="Only these categories")] = None,
     deny: Annotated[list[str] | None, typer.Option(help="Never these categories")] = None,
     above_cap: Annotated[bool, typer.Option(help="Usable above the revenue cap")] = False,
@@ -66,8 +71,7 @@ def create(
     """Create a program and fund its budget (approvers)."""
     from dongne.services import allowances
 
-    if valid_from.tzinfo is None or valid_until.tzinfo is None:
-        raise InvalidInput("give the validity with a UTC offset, e.g. 2026-12-01T00:00:00+09:00")
+    valid_from, valid_until = _validity(valid_from, valid_until, valid_days)
     application = open_app(database_url)
     created = allowances.create_program(
         application.unit_of_work(),
@@ -89,6 +93,19 @@ def create(
     values = {"program_id": created.program_id, "region_id": created.region_id, "name": name}
     values |= {"amount_per_recipient_won": amount_won, "budget_won": created.budget_won}
     show_record("allowance program", values | {"transaction_id": created.transaction_id})
+
+
+def _validity(
+    valid_from: datetime | None, valid_until: datetime | None, valid_days: int | None
+) -> tuple[datetime, datetime]:
+    """The validity window from either an end or a number of days; the start defaults to now."""
+    if (valid_until is None) == (valid_days is None):
+        raise InvalidInput("give either --valid-until or --valid-days", field="valid_until")
+    start = valid_from or now_utc()
+    end = valid_until or start + timedelta(days=valid_days or 0)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("give the validity with a UTC offset, e.g. 2026-12-01T00:00:00+09:00")
+    return start, end
 
 
 @allowance_app.command("fund")
