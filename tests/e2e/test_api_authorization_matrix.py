@@ -85,6 +85,12 @@ def _qr_payment(world: World, role: str) -> dict[str, Any]:
     return {"payload": world.ids["qr_payload"], "amount_won": 1_000, "pin": PIN}
 
 
+def _intent_approval(world: World, role: str) -> dict[str, Any]:
+    """The PIN and the secret of the intent's approval_url, which the partner gave the payer."""
+    app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
+    return {"pin": PIN, "secret": app.secrets.approval_secret(world.ids["intent_id"])}
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/citizens"): Row(
         EVERYONE,
@@ -178,7 +184,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         },
     ),
     ("GET", "/api/v1/payment_intents/{intent_id}"): Row(PARTNER, unchecked=CITIZENS),
-    ("POST", "/api/v1/payment_intents/{intent_id}/approve"): Row(CITIZENS, {"pin": PIN}),
+    ("POST", "/api/v1/payment_intents/{intent_id}/approve"): Row(CITIZENS, _intent_approval),
     ("POST", "/api/v1/payment_intents/{intent_id}/capture"): Row(PARTNER, {}),
     ("POST", "/api/v1/payment_intents/{intent_id}/cancel"): Row(PARTNER),
     ("GET", "/api/v1/refunds"): Row(PARTNER, query="?payment_intent={intent_id}"),

@@ -12,6 +12,11 @@ can no longer take vouchers, a payment over the limit) rolls back whole, and the
 that attempt, and the partner hears of it. The intent still awaits approval until it expires,
 so the citizen may top up and try again. A wrong PIN is not a payment failure: it is the
 citizen's to correct, and counted by ``accounts.verify_pin``.
+
+Approving takes the intent's secret (the one in its ``approval_url``), whatever the route: ids
+are sequential, so without it any citizen of the region could pay, and so see, a stranger's
+order. A wrong secret reads as a missing intent and is checked before the PIN, so it costs no
+try.
 """
 
 from __future__ import annotations
@@ -213,6 +218,7 @@ def approve_payment_intent(
     secrets: Secrets,
     *,
     intent_id: int,
+    secret: str,
     citizen_id: int,
     pin: str,
     wallet_id: int | None,
@@ -221,8 +227,10 @@ def approve_payment_intent(
     now: datetime,
 ) -> PaymentIntent:
     """The citizen approves with the PIN: the whole amount moves to the merchant now, and the
-    intent waits for the partner's capture."""
+    intent waits for the partner's capture. ``secret`` proves the partner sent them here."""
     now = require_aware(now)
+    if not secrets.approval_secret_matches(intent_id, secret):
+        raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
     # In a transaction of its own, so a wrong PIN counts even though nothing else happens.
     accounts.verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max)
 
