@@ -306,7 +306,12 @@ def test_each_role_gets_what_the_matrix_promises(world: World, method: str, path
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    directory: Path = tmp_path_factory.mktemp("matrix")
+    yield from every_role_world(tmp_path_factory.mktemp("matrix"))
+
+
+def every_role_world(directory: Path) -> Iterator[World]:
+    """Two regions with a person of every role and one of each resource, served over HTTP
+    until the generator is closed."""
     write_key_pair(directory / "log.key", "matrix.dongne.localhost/log")
     app = bootstrap(
         Settings(

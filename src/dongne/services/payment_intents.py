@@ -53,7 +53,7 @@ from dongne.domain.payment_intents import (
     status_at,
 )
 from dongne.services import accounts
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import run_once, scoped_key
 from dongne.services.payments import cancel_payment_within, pay_merchant_within
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.webhooks import record_event
@@ -205,7 +205,7 @@ def create_payment_intent(
     return run_once(
         uow,
         operation="create_payment_intent",
-        idempotency_key=f"payment_intent.create:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.create", partner_id, idempotency_key),
         request=request,
         now=now,
         result_type=PaymentIntent,
@@ -260,7 +260,7 @@ def approve_payment_intent(
         return run_once(
             uow,
             operation="approve_payment_intent",
-            idempotency_key=f"payment_intent.approve:{citizen_id}:{idempotency_key}",
+            idempotency_key=scoped_key("payment_intent.approve", citizen_id, idempotency_key),
             request={"payment_intent": intent_id, "wallet_id": wallet_id},
             now=now,
             result_type=PaymentIntent,
@@ -354,7 +354,7 @@ def capture_payment_intent(
     return run_once(
         uow,
         operation="capture_payment_intent",
-        idempotency_key=f"payment_intent.capture:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.capture", partner_id, idempotency_key),
         request={"payment_intent": intent_id, "amount_won": amount_won},
         now=now,
         result_type=PaymentIntent,
@@ -386,7 +386,7 @@ def cancel_payment_intent(
     return run_once(
         uow,
         operation="cancel_payment_intent",
-        idempotency_key=f"payment_intent.cancel:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.cancel", partner_id, idempotency_key),
         request={"payment_intent": intent_id},
         now=now,
         result_type=PaymentIntent,
@@ -437,7 +437,7 @@ def refund_payment_intent(
     return run_once(
         uow,
         operation="refund_payment_intent",
-        idempotency_key=f"refund.create:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("refund.create", partner_id, idempotency_key),
         request={"payment_intent": intent_id, "amount_won": amount_won},
         now=now,
         result_type=Refund,
