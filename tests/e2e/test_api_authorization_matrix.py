@@ -3,12 +3,14 @@
 The route table is read from the published OpenAPI document, and the test fails if a route has
 no row here: a new route cannot ship without saying who may call it. A role the row allows
 must not get 401, 403 or 404 (a money rule may still refuse with 409 or 422); every other role
-must get 401 when anonymous and 403 or 404 otherwise (404 where saying "forbidden" would reveal
-that someone else's resource exists).
+must get 401 when anonymous and 403 or 404 otherwise: 404 where only ownership or region
+refuses (another citizen, merchant, region's official or partner), and in every case the very
+answer the same role gets for ids that do not exist, so a refusal never tells which ids exist.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from sqlalchemy import update
@@ -301,7 +304,44 @@ def test_each_role_gets_what_the_matrix_promises(world: World, method: str, path
             assert response.status_code == 401, (role, response.text)
         else:
             assert response.status_code in {403, 404}, (role, response.text)
+            if _is_someone_elses(role, row):
+                assert response.status_code == 404, (role, response.text)
+            missing = _ask_about_missing_ids(world, method, path, row, role)
+            assert _blanked(response) == _blanked(missing), (role, response.text, missing.text)
     assert answers
+
+
+def _is_someone_elses(role: str, row: Row) -> bool:
+    """The role may call the route, but this resource (or region) is another's: the same kind
+    of caller is allowed, so only ownership or region refuses it, and that answers 404."""
+    return role.startswith("other_") and role.removeprefix("other_") in row.allowed
+
+
+MISSING_ID = 987_654_321
+
+
+def _ask_about_missing_ids(
+    world: World, method: str, path: str, row: Row, role: str
+) -> httpx.Response:
+    """The same call with every id in it one that does not exist."""
+    ids = {
+        name: MISSING_ID if name.endswith("_id") and isinstance(value, int) else value
+        for name, value in world.ids.items()
+    }
+    elsewhere = World(world.client, world.tokens, ids)
+    body = row.body(elsewhere, role) if callable(row.body) else row.body
+    headers = {
+        "Idempotency-Key": f"matrix-{uuid.uuid4().hex}",
+        "Authorization": f"Bearer {world.tokens[role]}",
+    }
+    url = (path + row.query).format(**ids, path="0/000.p/1")
+    return world.client.request(method, url, json=body, headers=headers)
+
+
+def _blanked(response: httpx.Response) -> tuple[int, str]:
+    """Status and body with numbers blanked: a refusal must not tell an existing resource from
+    a missing one (ids and the numbers derived from them are allowed to differ)."""
+    return response.status_code, re.sub(r"\d+", "#", response.text)
 
 
 @pytest.fixture(scope="module")
