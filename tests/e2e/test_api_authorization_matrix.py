@@ -3,12 +3,14 @@
 The route table is read from the published OpenAPI document, and the test fails if a route has
 no row here: a new route cannot ship without saying who may call it. A role the row allows
 must not get 401, 403 or 404 (a money rule may still refuse with 409 or 422); every other role
-must get 401 when anonymous and 403 or 404 otherwise (404 where saying "forbidden" would reveal
-that someone else's resource exists).
+must get 401 when anonymous and 403 or 404 otherwise: 404 where only ownership or region
+refuses (another citizen, merchant, region's official or partner), and in every case the very
+answer the same role gets for ids that do not exist, so a refusal never tells which ids exist.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from sqlalchemy import update
@@ -83,6 +86,12 @@ class Row:
 
 def _qr_payment(world: World, role: str) -> dict[str, Any]:
     return {"payload": world.ids["qr_payload"], "amount_won": 1_000, "pin": PIN}
+
+
+def _intent_approval(world: World, role: str) -> dict[str, Any]:
+    """The PIN and the secret of the intent's approval_url, which the partner gave the payer."""
+    app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
+    return {"pin": PIN, "secret": app.secrets.approval_secret(world.ids["intent_id"])}
 
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -185,7 +194,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         },
     ),
     ("GET", "/api/v1/payment_intents/{intent_id}"): Row(PARTNER, unchecked=CITIZENS),
-    ("POST", "/api/v1/payment_intents/{intent_id}/approve"): Row(CITIZENS, {"pin": PIN}),
+    ("POST", "/api/v1/payment_intents/{intent_id}/approve"): Row(CITIZENS, _intent_approval),
     ("POST", "/api/v1/payment_intents/{intent_id}/capture"): Row(PARTNER, {}),
     ("POST", "/api/v1/payment_intents/{intent_id}/cancel"): Row(PARTNER),
     ("GET", "/api/v1/refunds"): Row(PARTNER, query="?payment_intent={intent_id}"),
@@ -302,12 +311,54 @@ def test_each_role_gets_what_the_matrix_promises(world: World, method: str, path
             assert response.status_code == 401, (role, response.text)
         else:
             assert response.status_code in {403, 404}, (role, response.text)
+            if _is_someone_elses(role, row):
+                assert response.status_code == 404, (role, response.text)
+            missing = _ask_about_missing_ids(world, method, path, row, role)
+            assert _blanked(response) == _blanked(missing), (role, response.text, missing.text)
     assert answers
+
+
+def _is_someone_elses(role: str, row: Row) -> bool:
+    """The role may call the route, but this resource (or region) is another's: the same kind
+    of caller is allowed, so only ownership or region refuses it, and that answers 404."""
+    return role.startswith("other_") and role.removeprefix("other_") in row.allowed
+
+
+MISSING_ID = 987_654_321
+
+
+def _ask_about_missing_ids(
+    world: World, method: str, path: str, row: Row, role: str
+) -> httpx.Response:
+    """The same call with every id in it one that does not exist."""
+    ids = {
+        name: MISSING_ID if name.endswith("_id") and isinstance(value, int) else value
+        for name, value in world.ids.items()
+    }
+    elsewhere = World(world.client, world.tokens, ids)
+    body = row.body(elsewhere, role) if callable(row.body) else row.body
+    headers = {
+        "Idempotency-Key": f"matrix-{uuid.uuid4().hex}",
+        "Authorization": f"Bearer {world.tokens[role]}",
+    }
+    url = (path + row.query).format(**ids, path="0/000.p/1")
+    return world.client.request(method, url, json=body, headers=headers)
+
+
+def _blanked(response: httpx.Response) -> tuple[int, str]:
+    """Status and body with numbers blanked: a refusal must not tell an existing resource from
+    a missing one (ids and the numbers derived from them are allowed to differ)."""
+    return response.status_code, re.sub(r"\d+", "#", response.text)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    directory: Path = tmp_path_factory.mktemp("matrix")
+    yield from every_role_world(tmp_path_factory.mktemp("matrix"))
+
+
+def every_role_world(directory: Path) -> Iterator[World]:
+    """Two regions with a person of every role and one of each resource, served over HTTP
+    until the generator is closed."""
     write_key_pair(directory / "log.key", "matrix.dongne.localhost/log")
     app = bootstrap(
         Settings(

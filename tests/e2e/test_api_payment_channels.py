@@ -145,11 +145,13 @@ class Setting:
             headers={**self.merchant_auth, "Idempotency-Key": unique_key()},
         )
 
-    def request_payment(self, citizen: Citizen, **body: object) -> httpx.Response:
+    def request_payment(
+        self, citizen: Citizen, key: str | None = None, **body: object
+    ) -> httpx.Response:
         return self.client.post(
             "/api/v1/payment_requests",
             json={"phone": citizen.phone, "amount_won": 7_000, "memo": "택배비", **body},
-            headers=self.merchant_auth,
+            headers={**self.merchant_auth, "Idempotency-Key": key or unique_key()},
         )
 
     def approve(self, citizen: Citizen, request_id: int, pin: str = PIN) -> httpx.Response:
@@ -395,6 +397,27 @@ def test_two_counters_racing_on_one_code_make_exactly_one_payment(setting: Setti
 # -- remote payment requests ----------------------------------------------------------------
 
 
+def test_a_retried_payment_request_is_one_request_and_is_paid_once(setting: Setting) -> None:
+    key = unique_key("request")
+    first = setting.request_payment(setting.citizen, key)
+    assert first.status_code == 201, first.text
+    retried = setting.request_payment(setting.citizen, key)
+    assert (retried.status_code, retried.json()) == (201, first.json())
+    listed = setting.client.get("/api/v1/payment_requests", headers=setting.citizen.auth)
+    assert [request["id"] for request in listed.json()["data"]] == [first.json()["id"]]
+    for request_id in {first.json()["id"], retried.json()["id"]}:
+        assert setting.approve(setting.citizen, request_id).status_code == 201
+    assert setting.payment_count() == 1
+    other = setting.request_payment(setting.citizen, key, amount_won=8_000)
+    assert_problem(other, 409, "IDEMPOTENCY_KEY_REUSED")
+    keyless = setting.client.post(
+        "/api/v1/payment_requests",
+        json={"phone": setting.citizen.phone, "amount_won": 7_000},
+        headers=setting.merchant_auth,
+    )
+    assert_problem(keyless, 400, "IDEMPOTENCY_KEY_REQUIRED")
+
+
 def test_a_citizen_approves_a_merchants_payment_request(setting: Setting) -> None:
     created = setting.request_payment(setting.citizen)
     assert created.status_code == 201, created.text
@@ -461,7 +484,7 @@ def test_a_payment_request_refuses_every_bad_input(setting: Setting) -> None:
     as_citizen = setting.client.post(
         "/api/v1/payment_requests",
         json={"phone": setting.citizen.phone, "amount_won": 1_000},
-        headers=setting.citizen.auth,
+        headers={**setting.citizen.auth, "Idempotency-Key": unique_key()},
     )
     assert_problem(as_citizen, 403, "FORBIDDEN")
     assert_problem(setting.approve(setting.citizen, 999_999), 404, "PAYMENT_REQUEST_NOT_FOUND")

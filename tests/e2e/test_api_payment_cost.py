@@ -245,6 +245,9 @@ def test_the_same_key_replays_its_payment_and_another_body_conflicts(shop: Shop)
     other = _pay(shop, key, amount_won=2_000)
     assert other.status_code == 409, other.text
     assert other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    # The stored key is scoped by operation and user id: none of that is the caller's to see.
+    assert "pay-qr" not in other.text
+    assert set(other.json()) == {"type", "title", "status", "code", "detail"}
     assert _payment_count(shop) == 1
 
 

@@ -28,6 +28,7 @@ from tests.e2e.test_api_payment_intents import (
     event_types,
     now,
     partner_headers,
+    secret_of,
     set_up_shop,
 )
 from tests.e2e.test_web_approval import page_of
@@ -75,10 +76,13 @@ def _intent_created(app: App, shop: Shop, minutes_ago: float) -> int:
     return created.id
 
 
-def _approve(client: TestClient, shop: Shop, intent_id: int) -> Any:
+def _approve(application: App, client: TestClient, shop: Shop, intent_id: int) -> Any:
     headers = citizen_headers(client, shop.phone) | {"Idempotency-Key": unique_key("approve")}
+    secret = application.secrets.approval_secret(intent_id)
     return client.post(
-        f"/api/v1/payment_intents/{intent_id}/approve", json={"pin": PIN}, headers=headers
+        f"/api/v1/payment_intents/{intent_id}/approve",
+        json={"pin": PIN, "secret": secret},
+        headers=headers,
     )
 
 
@@ -118,7 +122,7 @@ def test_an_unapproved_intent_past_its_expiry_reads_as_expired_and_cannot_be_app
         expired: "expired",
     }
 
-    refused = _approve(client, shop, expired)
+    refused = _approve(application, client, shop, expired)
     assert_problem(refused, 422, "PAYMENT_INTENT_EXPIRED")
     assert refused.json()["expired_at"] == fetched["expires_at"]
     assert balance_won(application, shop) == BALANCE_WON
@@ -130,7 +134,7 @@ def test_an_unapproved_intent_past_its_expiry_reads_as_expired_and_cannot_be_app
     assert canceled.json()["current_status"] == "expired"
     assert _failure_events(application, shop.partner_id) == []
 
-    assert _approve(client, shop, live).json()["status"] == "requires_capture"
+    assert _approve(application, client, shop, live).json()["status"] == "requires_capture"
 
 
 def test_the_approval_page_of_an_expired_intent_says_so(
@@ -149,7 +153,7 @@ def test_an_approval_refused_for_the_balance_is_announced_as_a_failed_payment(
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent = create_intent(client, shop, amount_won=BALANCE_WON + 10_000)
-    refused = _approve(client, shop, intent["id"])
+    refused = _approve(application, client, shop, intent["id"])
     assert_problem(refused, 422, "INSUFFICIENT_BALANCE")
     assert balance_won(application, shop) == BALANCE_WON
 
@@ -169,7 +173,9 @@ def test_a_wrong_pin_is_not_a_failed_payment(
     intent = create_intent(client, shop)
     headers = citizen_headers(client, shop.phone) | {"Idempotency-Key": unique_key("approve")}
     response = client.post(
-        f"/api/v1/payment_intents/{intent['id']}/approve", json={"pin": "135792"}, headers=headers
+        f"/api/v1/payment_intents/{intent['id']}/approve",
+        json={"pin": "135792", "secret": secret_of(intent)},
+        headers=headers,
     )
     assert_problem(response, 403, "PIN_INCORRECT")
     assert _failure_events(application, shop.partner_id) == []

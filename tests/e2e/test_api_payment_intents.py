@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -129,10 +130,17 @@ def create_intent(
     return body
 
 
-def approve(client: TestClient, shop: Shop, intent_id: int) -> dict[str, Any]:
+def secret_of(intent: dict[str, Any]) -> str:
+    """The secret the partner got in the intent's approval_url and passes to the citizen."""
+    return str(parse_qs(urlsplit(intent["approval_url"]).query)["secret"][0])
+
+
+def approve(client: TestClient, shop: Shop, intent: dict[str, Any]) -> dict[str, Any]:
     headers = citizen_headers(client, shop.phone) | {"Idempotency-Key": unique_key("approve")}
     response = client.post(
-        f"/api/v1/payment_intents/{intent_id}/approve", json={"pin": PIN}, headers=headers
+        f"/api/v1/payment_intents/{intent['id']}/approve",
+        json={"pin": PIN, "secret": secret_of(intent)},
+        headers=headers,
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -202,7 +210,7 @@ def test_the_whole_flow_moves_money_once_and_records_every_event(
 ) -> None:
     created = create_intent(client, shop)
     assert (created["status"], created["captured_won"]) == ("requires_approval", 0)
-    approved = approve(client, shop, created["id"])
+    approved = approve(client, shop, created)
     assert approved["status"] == "requires_capture"
     assert balance_won(application, shop) == BALANCE_WON - PRICE_WON
 
@@ -240,7 +248,7 @@ def _assert_the_books_still_audit(app: App) -> None:
 
 def test_a_second_capture_is_refused_with_a_clear_code(client: TestClient, shop: Shop) -> None:
     intent = create_intent(client, shop)
-    approve(client, shop, intent["id"])
+    approve(client, shop, intent)
     assert capture(client, shop, intent["id"]).status_code == 200
     assert_problem(capture(client, shop, intent["id"]), 409, "PAYMENT_INTENT_ALREADY_CAPTURED")
 
@@ -250,7 +258,7 @@ def test_a_capture_before_approval_or_above_the_amount_is_refused(
 ) -> None:
     intent = create_intent(client, shop)
     assert_problem(capture(client, shop, intent["id"]), 409, "PAYMENT_INTENT_UNEXPECTED_STATE")
-    approve(client, shop, intent["id"])
+    approve(client, shop, intent)
     assert_problem(
         capture(client, shop, intent["id"], PRICE_WON + 1), 422, "CAPTURE_EXCEEDS_AMOUNT"
     )
@@ -260,7 +268,7 @@ def test_repeated_partial_refunds_reach_the_captured_amount_and_not_one_won_more
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent = create_intent(client, shop)
-    approve(client, shop, intent["id"])
+    approve(client, shop, intent)
     capture(client, shop, intent["id"], 20_000)
     for amount in (7_000, 7_000, 6_000):
         assert refund(client, shop, intent["id"], amount).status_code == 201
@@ -276,7 +284,7 @@ def test_an_over_refund_is_refused_and_moves_nothing(
     application: App, client: TestClient, shop: Shop
 ) -> None:
     intent = create_intent(client, shop)
-    approve(client, shop, intent["id"])
+    approve(client, shop, intent)
     capture(client, shop, intent["id"], 10_000)
     assert_problem(refund(client, shop, intent["id"], 10_001), 422, "REFUND_EXCEEDS_CAPTURED")
     assert balance_won(application, shop) == BALANCE_WON - 10_000
@@ -287,7 +295,7 @@ def test_cancel_before_capture_gives_the_held_amount_back_and_cannot_be_captured
 ) -> None:
     pending = create_intent(client, shop)
     approved = create_intent(client, shop)
-    approve(client, shop, approved["id"])
+    approve(client, shop, approved)
     for intent in (pending, approved):
         response = client.post(
             f"/api/v1/payment_intents/{intent['id']}/cancel",
@@ -390,7 +398,9 @@ def test_a_wrong_pin_approves_nothing(application: App, client: TestClient, shop
     intent = create_intent(client, shop)
     headers = citizen_headers(client, shop.phone) | {"Idempotency-Key": unique_key("approve")}
     response = client.post(
-        f"/api/v1/payment_intents/{intent['id']}/approve", json={"pin": "135792"}, headers=headers
+        f"/api/v1/payment_intents/{intent['id']}/approve",
+        json={"pin": "135792", "secret": secret_of(intent)},
+        headers=headers,
     )
     assert_problem(response, 403, "PIN_INCORRECT")
     assert balance_won(application, shop) == BALANCE_WON

@@ -284,7 +284,7 @@ def test_an_intent_already_approved_says_so_and_links_back_to_the_shop(
 ) -> None:
     intent = create_intent(client, shop)
     token = token_of(client.get(intent["approval_url"]))
-    approve(client, shop, intent["id"])  # in another tab, through the API
+    approve(client, shop, intent)  # in another tab, through the API
 
     shown = client.get(intent["approval_url"])
     assert shown.status_code == 200

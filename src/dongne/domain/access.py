@@ -22,7 +22,8 @@ class Unauthenticated(DongneError):
 
 
 class Forbidden(DongneError):
-    """The caller is known but may not do this (or see this: it is reported as not theirs)."""
+    """The caller is known but their role may not do this. Never raised for someone else's
+    thing or region: that is its not-found, so a refusal tells no one what exists."""
 
     code = "FORBIDDEN"
 

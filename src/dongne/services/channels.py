@@ -347,6 +347,50 @@ def _pay_with_code(
 # -- remote payment requests ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _StoredPaymentRequest:
+    """A new request as stored with its idempotency key: times in ISO 8601, for JSON."""
+
+    id: int
+    merchant_id: int
+    merchant_name: str
+    wallet_id: int
+    amount_won: int
+    memo: str
+    status: str
+    created_at: str
+    expires_at: str
+
+    @classmethod
+    def of(cls, view: PaymentRequestView) -> _StoredPaymentRequest:
+        return cls(
+            view.id,
+            view.merchant_id,
+            view.merchant_name,
+            view.wallet_id,
+            view.amount_won,
+            view.memo,
+            view.status,
+            view.created_at.isoformat(),
+            view.expires_at.isoformat(),
+        )
+
+    def view(self) -> PaymentRequestView:
+        return PaymentRequestView(
+            self.id,
+            self.merchant_id,
+            self.merchant_name,
+            self.wallet_id,
+            self.amount_won,
+            self.memo,
+            self.status,
+            datetime.fromisoformat(self.created_at),
+            datetime.fromisoformat(self.expires_at),
+            decided_at=None,
+            payment_id=None,
+        )
+
+
 def request_payment(
     uow: UnitOfWork,
     *,
@@ -355,9 +399,12 @@ def request_payment(
     amount_won: int,
     memo: str,
     expires_in_seconds: int,
+    idempotency_key: str,
     now: datetime,
 ) -> PaymentRequestView:
-    """Ask the citizen with this phone number to pay, from their wallet in our region."""
+    """Ask the citizen with this phone number to pay, from their wallet in our region. Once
+    per ``idempotency_key`` (scoped to the merchant): a retried request is one the citizen
+    could otherwise approve, and pay, twice."""
     now = require_aware(now)
     positive_won(amount_won)
     memo = check_memo(memo)
@@ -365,7 +412,8 @@ def request_payment(
     phone = phone.replace("-", "").strip()
     if not PHONE.match(phone):
         raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
-    with uow:
+
+    def action() -> _StoredPaymentRequest:
         merchant, _ = uow.records.merchant(merchant_id)
         records = ChannelRecords(uow.connection)
         wallet_id = records.wallet_by_phone(phone, merchant.region_id)
@@ -383,9 +431,24 @@ def request_payment(
             expires_at=now + lifetime,
         )
         row = records.payment_request(request_id)
-        uow.commit()
-    assert row is not None  # noqa: S101 - just inserted in this transaction
-    return _view(row, now)
+        assert row is not None  # noqa: S101 - just inserted in this transaction
+        return _StoredPaymentRequest.of(_view(row, now))
+
+    stored = run_once(
+        uow,
+        operation="request_payment",
+        idempotency_key=scoped_key("request-payment", merchant_id, idempotency_key),
+        request={
+            "phone": phone,
+            "amount_won": amount_won,
+            "memo": memo,
+            "expires_in_seconds": expires_in_seconds,
+        },
+        now=now,
+        result_type=_StoredPaymentRequest,
+        action=action,
+    )
+    return stored.view()
 
 
 def payment_requests(

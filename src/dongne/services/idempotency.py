@@ -30,9 +30,11 @@ class RunAgain(Exception):
 
 
 def scoped_key(operation: str, user_id: int | None, key: str) -> str:
-    """A client's key namespaced by operation and user, so two clients' keys never meet;
-    hashed when the client's key (up to 200 characters) would make it too long to store."""
-    scoped = f"{operation}:{user_id}:{key}"
+    """A client's key namespaced by operation and user (or partner, or merchant: whoever owns
+    the key), so two clients' keys never meet; ``None`` for an anonymous caller. Hashed when
+    the client's key (up to 200 characters) would make it too long to store: every client key
+    the API accepts must fit, so a scope is never prefixed to it any other way."""
+    scoped = f"{operation}:{key}" if user_id is None else f"{operation}:{user_id}:{key}"
     if len(scoped) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         return scoped
     return f"{operation}:sha256:{hashlib.sha256(scoped.encode()).hexdigest()}"

@@ -12,6 +12,11 @@ can no longer take vouchers, a payment over the limit) rolls back whole, and the
 that attempt, and the partner hears of it. The intent still awaits approval until it expires,
 so the citizen may top up and try again. A wrong PIN is not a payment failure: it is the
 citizen's to correct, and counted by ``accounts.verify_pin``.
+
+Approving takes the intent's secret (the one in its ``approval_url``), whatever the route: ids
+are sequential, so without it any citizen of the region could pay, and so see, a stranger's
+order. A wrong secret reads as a missing intent and is checked before the PIN, so it costs no
+try.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from dongne.domain.payment_intents import (
     status_at,
 )
 from dongne.services import accounts
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import run_once, scoped_key
 from dongne.services.payments import cancel_payment_within, pay_merchant_within
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.webhooks import record_event
@@ -200,7 +205,7 @@ def create_payment_intent(
     return run_once(
         uow,
         operation="create_payment_intent",
-        idempotency_key=f"payment_intent.create:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.create", partner_id, idempotency_key),
         request=request,
         now=now,
         result_type=PaymentIntent,
@@ -213,6 +218,7 @@ def approve_payment_intent(
     secrets: Secrets,
     *,
     intent_id: int,
+    secret: str,
     citizen_id: int,
     pin: str,
     wallet_id: int | None,
@@ -221,8 +227,10 @@ def approve_payment_intent(
     now: datetime,
 ) -> PaymentIntent:
     """The citizen approves with the PIN: the whole amount moves to the merchant now, and the
-    intent waits for the partner's capture."""
+    intent waits for the partner's capture. ``secret`` proves the partner sent them here."""
     now = require_aware(now)
+    if not secrets.approval_secret_matches(intent_id, secret):
+        raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
     # In a transaction of its own, so a wrong PIN counts even though nothing else happens.
     accounts.verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max)
 
@@ -252,7 +260,7 @@ def approve_payment_intent(
         return run_once(
             uow,
             operation="approve_payment_intent",
-            idempotency_key=f"payment_intent.approve:{citizen_id}:{idempotency_key}",
+            idempotency_key=scoped_key("payment_intent.approve", citizen_id, idempotency_key),
             request={"payment_intent": intent_id, "wallet_id": wallet_id},
             now=now,
             result_type=PaymentIntent,
@@ -346,7 +354,7 @@ def capture_payment_intent(
     return run_once(
         uow,
         operation="capture_payment_intent",
-        idempotency_key=f"payment_intent.capture:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.capture", partner_id, idempotency_key),
         request={"payment_intent": intent_id, "amount_won": amount_won},
         now=now,
         result_type=PaymentIntent,
@@ -378,7 +386,7 @@ def cancel_payment_intent(
     return run_once(
         uow,
         operation="cancel_payment_intent",
-        idempotency_key=f"payment_intent.cancel:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("payment_intent.cancel", partner_id, idempotency_key),
         request={"payment_intent": intent_id},
         now=now,
         result_type=PaymentIntent,
@@ -429,7 +437,7 @@ def refund_payment_intent(
     return run_once(
         uow,
         operation="refund_payment_intent",
-        idempotency_key=f"refund.create:{partner_id}:{idempotency_key}",
+        idempotency_key=scoped_key("refund.create", partner_id, idempotency_key),
         request={"payment_intent": intent_id, "amount_won": amount_won},
         now=now,
         result_type=Refund,

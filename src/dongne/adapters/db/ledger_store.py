@@ -45,6 +45,9 @@ SHARDED_TYPES = {
     AccountType.MERCHANT_BANK,
 }
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
+_KEY_REUSED = "this idempotency key was already used for a different request"
+"""Without the key: the stored one is scoped by operation and user id (``pay-qr:29:…``), which
+are the platform's, not the caller's; the caller knows the key it sent."""
 
 # Hot-path statements are built once: building one costs more client CPU than its round trip.
 _INSERT_TRANSACTION = insert(ledger_transactions).returning(ledger_transactions.c.id)
@@ -353,10 +356,7 @@ class LedgerStore:
             return None
         stored = self.connection.execute(_STORED_RESPONSE, {"b_key": key}).one()
         if stored.request_digest != digest:
-            raise IdempotencyKeyReused(
-                "this idempotency key was already used for a different request",
-                idempotency_key=key,
-            )
+            raise IdempotencyKeyReused(_KEY_REUSED)
         response: dict[str, Any] = stored.response
         return response
 
@@ -369,10 +369,7 @@ class LedgerStore:
         if stored is None:
             return None
         if stored.request_digest != request_digest(operation, request):
-            raise IdempotencyKeyReused(
-                "this idempotency key was already used for a different request",
-                idempotency_key=key,
-            )
+            raise IdempotencyKeyReused(_KEY_REUSED)
         response: dict[str, Any] | None = stored.response
         return response
 

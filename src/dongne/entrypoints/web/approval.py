@@ -117,7 +117,7 @@ def submit_approval(
         error = {"field": "form", "code": "FORM_EXPIRED", "message": "this form has expired"}
         return _form(request, app, page, error=error, phone=form.phone, status=400)
     try:
-        intent = _approve(app, page.id, form, key=token.nonce)
+        intent = _approve(app, page.id, form, secret=secret, key=token.nonce)
     # Approved elsewhere, or expired, while this page was open.
     except (PaymentIntentUnexpectedState, PaymentIntentExpired):
         return _closed(request, _intent_or_none(app, intent_id, secret) or page, 409)
@@ -129,7 +129,7 @@ def submit_approval(
 
 
 def _approve(
-    app: App, intent_id: int, form: ApprovalForm, *, key: str
+    app: App, intent_id: int, form: ApprovalForm, *, secret: str, key: str
 ) -> payment_intents.PaymentIntent:
     login = form.phone.replace("-", "").strip()
     if not PHONE.match(login):
@@ -152,6 +152,7 @@ def _approve(
             app.unit_of_work(),
             app.secrets,
             intent_id=intent_id,
+            secret=secret,
             citizen_id=session.principal.citizen(),
             pin=form.pin,
             wallet_id=None,

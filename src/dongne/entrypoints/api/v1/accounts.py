@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import accounts
+from dongne.services.idempotency import scoped_key
 
 router = APIRouter(tags=["accounts"])
 
@@ -73,7 +74,7 @@ def sign_up(body: SignUp, app: AppDep, key: KeyDep) -> SignedUp:
         name=body.name,
         region_id=region_id,
         identity_number=body.identity_number,
-        idempotency_key=f"sign-up:{key}",
+        idempotency_key=scoped_key("sign-up", None, key),
         now=now(),
     )
     return SignedUp(**vars(signed_up))

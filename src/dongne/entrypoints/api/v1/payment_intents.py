@@ -31,6 +31,11 @@ class NewPaymentIntent(BaseModel):
 
 
 class Approval(BaseModel):
+    secret: str = Field(
+        max_length=64,
+        description="The `secret` of the intent's approval_url: it proves the partner sent"
+        " this citizen to pay it; without it, or with a wrong one, the intent is not found",
+    )
     pin: str = Field(min_length=6, max_length=6)
     wallet_id: int | None = Field(default=None, description="Your wallet in the intent's region")
 
@@ -147,11 +152,14 @@ def get_payment_intent(intent_id: int, app: AppDep, caller: CallerDep) -> Paymen
 def approve_payment_intent(
     intent_id: int, body: Approval, app: AppDep, caller: CallerDep, key: KeyDep
 ) -> PaymentIntentOut:
-    """The citizen approves with the payment PIN; the amount is held for the partner."""
+    """The citizen approves with the payment PIN and the secret of the intent's approval_url;
+    the amount is held for the partner. A missing or wrong secret answers 404, like an intent
+    that does not exist, and costs no PIN try."""
     intent = payment_intents.approve_payment_intent(
         app.unit_of_work(),
         app.secrets,
         intent_id=intent_id,
+        secret=body.secret,
         citizen_id=caller.citizen(),
         pin=body.pin,
         wallet_id=body.wallet_id,

@@ -218,9 +218,10 @@ def pay_by_code(
     "/payment_requests", status_code=201, response_model=PaymentRequestOut, responses=PROBLEMS
 )
 def request_payment(
-    body: NewPaymentRequest, app: AppDep, caller: CallerDep, now: NowDep
+    body: NewPaymentRequest, app: AppDep, caller: CallerDep, key: KeyDep, now: NowDep
 ) -> PaymentRequestOut:
-    """Ask a citizen (by phone number) to pay; they approve it in the app."""
+    """Ask a citizen (by phone number) to pay; they approve it in the app. A retry with the
+    same Idempotency-Key and body answers the first request, not a second one."""
     view = channels.request_payment(
         app.unit_of_work(),
         merchant_id=caller.merchant(),
@@ -228,6 +229,7 @@ def request_payment(
         amount_won=body.amount_won,
         memo=body.memo,
         expires_in_seconds=body.expires_in_seconds,
+        idempotency_key=key,
         now=now,
     )
     return PaymentRequestOut(**vars(view))
