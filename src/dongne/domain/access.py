@@ -12,7 +12,13 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dongne.domain.errors import DongneError, InvalidInput
+from dongne.domain.errors import (
+    DongneError,
+    InvalidInput,
+    MerchantNotFound,
+    NotFound,
+    RegionNotFound,
+)
 
 
 class Unauthenticated(DongneError):
@@ -123,21 +129,44 @@ class Principal:
         return self.citizen_id
 
     def merchant(self, merchant_id: int | None = None, *, owner: bool = False) -> int:
-        """The caller's merchant id, checked against ``merchant_id`` when one is named."""
+        """The caller's merchant id, checked against ``merchant_id`` when one is named: another
+        merchant's reads as a merchant that does not exist."""
         if self.kind is not UserKind.MERCHANT or self.merchant_id is None:
             raise Forbidden("only a merchant's account may do this")
         if merchant_id is not None and merchant_id != self.merchant_id:
-            raise Forbidden("this is another merchant's")
+            raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
         if owner and self.role != MerchantRole.OWNER:
             raise Forbidden("only the merchant's owner may do this")
         return self.merchant_id
 
-    def official(self, region_id: int, *, at_least: OfficialRole = OfficialRole.VIEWER) -> None:
-        """Officials act in their own region only; the operator acts everywhere."""
+    def is_official_of(self, region_id: int) -> bool:
+        """An official of the region (any role), or the platform operator."""
+        if self.kind is UserKind.OPERATOR:
+            return True
+        return self.kind is UserKind.OFFICIAL and self.region_id == region_id
+
+    def official(
+        self,
+        region_id: int,
+        *,
+        at_least: OfficialRole = OfficialRole.VIEWER,
+        missing: NotFound | None = None,
+    ) -> None:
+        """Officials act in their own region only; the operator acts everywhere.
+
+        Another region reads as one that does not exist. For a thing looked up first (an
+        alert, a program), ``missing`` is the error the lookup raises for an id that does not
+        exist, and anyone but the region's officials gets it: the answer must not tell an
+        existing thing from a missing one. Too low a role in one's own region is a 403, which
+        says nothing of what exists."""
+        if not self.is_official_of(region_id):
+            if missing is not None:
+                raise missing
+            if self.kind is not UserKind.OFFICIAL:
+                raise Forbidden("only an official of this region may do this")
+            raise RegionNotFound(f"no region {region_id}", region_id=region_id)
         if self.kind is UserKind.OPERATOR:
             return
-        if self.kind is not UserKind.OFFICIAL or self.region_id != region_id:
-            raise Forbidden("only an official of this region may do this")
         if OFFICIAL_RANK[OfficialRole(self.role or OfficialRole.VIEWER)] < OFFICIAL_RANK[at_least]:
             raise Forbidden(f"this needs the {at_least.value} role or higher")
 

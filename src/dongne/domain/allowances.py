@@ -71,6 +71,16 @@ class RecipientUploadNotFound(NotFound):
     code = "RECIPIENT_UPLOAD_NOT_FOUND"
 
 
+def program_not_found(program_id: int) -> AllowanceProgramNotFound:
+    """What a program that does not exist is, and so what another region's program is."""
+    return AllowanceProgramNotFound(f"no allowance program {program_id}", program_id=program_id)
+
+
+def upload_not_found(upload_id: int) -> RecipientUploadNotFound:
+    """What an upload that does not exist is, and so what another region's upload is."""
+    return RecipientUploadNotFound(f"no recipient upload {upload_id}", upload_id=upload_id)
+
+
 class AllowanceBudgetShort(RuleViolation):
     """The program's budget does not cover what the list still has to pay
     (``details['budget_won']`` against ``details['needed_won']``); nothing was paid."""
@@ -110,9 +120,12 @@ REQUIRED_ROLE = {
 }
 
 
-def authorize(caller: Principal, region_id: int, action: AllowanceAction) -> None:
-    """Officials of the program's region with the action's role, or the platform operator."""
-    caller.official(region_id, at_least=REQUIRED_ROLE[action])
+def authorize(
+    caller: Principal, region_id: int, action: AllowanceAction, *, missing: NotFound | None = None
+) -> None:
+    """Officials of the program's region with the action's role, or the platform operator.
+    ``missing``: the not-found of the program or upload asked for, which anyone else gets."""
+    caller.official(region_id, at_least=REQUIRED_ROLE[action], missing=missing)
 
 
 # -- programs --------------------------------------------------------------------------------

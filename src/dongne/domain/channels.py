@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from dongne.domain.access import Forbidden, Principal, UserKind
+from dongne.domain.access import Principal, UserKind
 from dongne.domain.errors import (
     InvalidInput,
+    MerchantNotFound,
     PaymentCodeExpired,
     PaymentCodeUsed,
     PaymentRequestClosed,
@@ -119,11 +120,10 @@ def check_memo(memo: str) -> str:
 
 
 def check_may_read_merchant_qr(caller: Principal, *, merchant_id: int, region_id: int) -> None:
-    """The merchant's own people print it; its region's officials and the operator check it."""
-    if caller.kind is UserKind.MERCHANT:
-        caller.merchant(merchant_id)
+    """The merchant's own people print it; its region's officials and the operator check it.
+    To anyone else it is a merchant that does not exist."""
+    if caller.kind is UserKind.MERCHANT and caller.merchant_id == merchant_id:
         return
-    if caller.kind in {UserKind.OFFICIAL, UserKind.OPERATOR}:
-        caller.official(region_id)
+    if caller.is_official_of(region_id):
         return
-    raise Forbidden("only the merchant, its region's officials and the operator may read it")
+    raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)

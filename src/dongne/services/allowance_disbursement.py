@@ -40,6 +40,8 @@ from dongne.domain.allowances import (
     check_budget_covers,
     check_may_disburse,
     check_may_expire,
+    program_not_found,
+    upload_not_found,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import Posting, TransactionKind
@@ -136,7 +138,9 @@ def start_disbursement(
         records = AllowanceRecords(uow.connection)
         upload = records.upload(upload_id)
         program = records.program(upload.program_id, lock=True)
-        authorize(caller, program.region_id, AllowanceAction.DISBURSE)
+        authorize(
+            caller, program.region_id, AllowanceAction.DISBURSE, missing=upload_not_found(upload_id)
+        )
         if idempotency_key is not None:
             stored = uow.ledger.claim_idempotency_key(
                 idempotency_key, "disburse_allowance", request, now
@@ -331,7 +335,7 @@ def _lot(
 def progress(uow: UnitOfWork, caller: Principal, *, upload_id: int) -> Upload:
     with uow:
         upload = AllowanceRecords(uow.connection).upload(upload_id)
-    authorize(caller, upload.region_id, AllowanceAction.READ)
+    authorize(caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id))
     return upload
 
 
@@ -352,7 +356,9 @@ def expire_program(
     now = require_aware(now)
     with uow:
         program = AllowanceRecords(uow.connection).program(program_id)
-    authorize(caller, program.region_id, AllowanceAction.EXPIRE)
+    authorize(
+        caller, program.region_id, AllowanceAction.EXPIRE, missing=program_not_found(program.id)
+    )
     check_may_expire(program, now)
     unclaimed = run_in_transaction(uow, lambda: _return_unclaimed(uow, program, now))
     lots_expired = expired_won = 0

@@ -27,6 +27,8 @@ from dongne.domain.allowances import (
     check_budget,
     check_terms,
     classify,
+    program_not_found,
+    upload_not_found,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
@@ -141,7 +143,9 @@ def fund_program(
     now = require_aware(now)
     with uow:
         program = AllowanceRecords(uow.connection).program(program_id)
-    authorize(caller, program.region_id, AllowanceAction.FUND)
+    authorize(
+        caller, program.region_id, AllowanceAction.FUND, missing=program_not_found(program.id)
+    )
 
     def action() -> ProgramFunded:
         budget = uow.ledger.account_by_id(program.budget_account_id)
@@ -190,7 +194,9 @@ def _fund(
 def get_program(uow: UnitOfWork, caller: Principal, *, program_id: int) -> AllowanceProgram:
     with uow:
         program = AllowanceRecords(uow.connection).program(program_id)
-    authorize(caller, program.region_id, AllowanceAction.READ)
+    authorize(
+        caller, program.region_id, AllowanceAction.READ, missing=program_not_found(program.id)
+    )
     return program
 
 
@@ -198,7 +204,9 @@ def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> 
     """Refuse a caller who may not upload to this program, before their file is read."""
     with uow:
         program = AllowanceRecords(uow.connection).program(program_id)
-    authorize(caller, program.region_id, AllowanceAction.UPLOAD)
+    authorize(
+        caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
+    )
 
 
 def list_programs(uow: UnitOfWork, caller: Principal, *, region_id: int) -> list[AllowanceProgram]:
@@ -228,7 +236,9 @@ def upload_recipients(
     with uow:
         records = AllowanceRecords(uow.connection)
         program = records.program(program_id)
-        authorize(caller, program.region_id, AllowanceAction.UPLOAD)
+        authorize(
+            caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
+        )
         if now >= program.terms.valid_until:
             raise AllowanceNotValidNow(
                 "the program's validity has ended: it takes no more recipients",
@@ -281,7 +291,9 @@ def view_upload(
     with uow:
         records = AllowanceRecords(uow.connection)
         upload = records.upload(upload_id)
-        authorize(caller, upload.region_id, AllowanceAction.READ)
+        authorize(
+            caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id)
+        )
         program = records.program(upload.program_id)
         rows = records.rows(upload_id, status=status, after_row=after_row, limit=limit)
         return UploadView(upload, uow.ledger.balance(program.budget_account_id), rows)
@@ -360,7 +372,9 @@ def program_report(uow: UnitOfWork, caller: Principal, *, program_id: int) -> Al
     with uow:
         records = AllowanceRecords(uow.connection)
         program = records.program(program_id)
-        authorize(caller, program.region_id, AllowanceAction.READ)
+        authorize(
+            caller, program.region_id, AllowanceAction.READ, missing=program_not_found(program.id)
+        )
         grants = records.grant_totals(program_id)
         flows = records.account_flows(program.budget_account_id)
         by_category = records.spent_by_category(program.budget_account_id)

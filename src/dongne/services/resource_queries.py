@@ -15,7 +15,7 @@ from typing import Any
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.records import Wallet
-from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
+from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.errors import (
     InvalidInput,
     MerchantNotFound,
@@ -31,11 +31,7 @@ from dongne.tlog.cosignature import CosignatureVerifier
 
 
 def is_official_of(caller: Principal, region_id: int) -> bool:
-    try:
-        caller.official(region_id, at_least=OfficialRole.VIEWER)
-    except Forbidden:
-        return False
-    return True
+    return caller.is_official_of(region_id)
 
 
 def visible_wallet(uow: UnitOfWork, caller: Principal, wallet_id: int, *, acting: bool) -> Wallet:
@@ -64,6 +60,18 @@ def merchant_region(uow: UnitOfWork, caller: Principal, merchant_id: int) -> int
     if is_official_of(caller, merchant.region_id):
         return merchant.region_id
     raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+
+
+def merchant_region_for_officials(
+    uow: UnitOfWork, caller: Principal, merchant_id: int, *, at_least: OfficialRole
+) -> int:
+    """The merchant's region, for its region's officials with ``at_least`` that role; to
+    anyone else (the merchant included) a merchant that does not exist."""
+    with uow:
+        merchant, _ = uow.records.merchant(merchant_id)
+    missing = MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+    caller.official(merchant.region_id, at_least=at_least, missing=missing)
+    return merchant.region_id
 
 
 def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> Any:

@@ -23,11 +23,11 @@ from dongne.adapters.db.tables import (
 )
 from dongne.domain.allowances import (
     AllowanceProgram,
-    AllowanceProgramNotFound,
     AllowanceTerms,
     Preview,
-    RecipientUploadNotFound,
     RowStatus,
+    program_not_found,
+    upload_not_found,
 )
 
 ROW_BATCH = 5_000
@@ -115,9 +115,7 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         if row is None:
-            raise AllowanceProgramNotFound(
-                f"no allowance program {program_id}", program_id=program_id
-            )
+            raise program_not_found(program_id)
         return _program(row)
 
     def programs(self, region_id: int) -> list[AllowanceProgram]:
@@ -179,7 +177,7 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         if row is None:
-            raise RecipientUploadNotFound(f"no recipient upload {upload_id}", upload_id=upload_id)
+            raise upload_not_found(upload_id)
         return _upload(row)
 
     def rows(self, upload_id: int, *, status: str | None, after_row: int, limit: int) -> list[Any]:

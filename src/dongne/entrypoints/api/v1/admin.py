@@ -227,8 +227,9 @@ def set_merchant_status(
     body: NewStatus, app: AppDep, caller: CallerDep, merchant_id: int = MerchantId
 ) -> MerchantOut:
     """Suspend, close, reactivate or cancel a merchant (officials of its region, operator+)."""
-    region_id = resource_queries.merchant_region(app.reader(), caller, merchant_id)
-    caller.official(region_id, at_least=OfficialRole.OPERATOR)
+    resource_queries.merchant_region_for_officials(
+        app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
+    )
     setup.set_merchant_status(
         app.unit_of_work(), merchant_id=merchant_id, status=body.status, now=now()
     )

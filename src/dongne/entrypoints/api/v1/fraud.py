@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole, Principal
-from dongne.domain.fraud import AlertStatus
+from dongne.domain.fraud import AlertStatus, FraudAlertNotFound
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import fraud
@@ -62,8 +62,14 @@ def _out(row: AlertRow) -> AlertOut:
 
 def _alert_to_act_on(app: App, caller: Principal, alert_id: int) -> AlertRow:
     row = fraud.alert(app.reader(), alert_id=alert_id)
-    caller.official(row.region_id, at_least=OfficialRole.OPERATOR)
+    caller.official(row.region_id, at_least=OfficialRole.OPERATOR, missing=_missing(alert_id))
     return row
+
+
+def _missing(alert_id: int) -> FraudAlertNotFound:
+    """What an alert of another region is, to anyone but its officials: one that does not
+    exist (the same error the lookup raises)."""
+    return FraudAlertNotFound(f"no fraud alert {alert_id}", alert_id=alert_id)
 
 
 @router.get("/regions/{region_id}/fraud_alerts", response_model=list[AlertOut], responses=PROBLEMS)
@@ -88,7 +94,7 @@ def list_alerts(
 def show_alert(app: AppDep, caller: CallerDep, alert_id: AlertId) -> AlertOut:
     """One alert (officials of its region)."""
     row = fraud.alert(app.reader(), alert_id=alert_id)
-    caller.official(row.region_id)
+    caller.official(row.region_id, missing=_missing(alert_id))
     return _out(row)
 
 

@@ -210,8 +210,9 @@ def reject(
 def suspend(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> MerchantStatusOut:
     """Suspend an active merchant: it takes no payments until reinstated (officials of its
     region, operator role or higher)."""
-    region_id = resource_queries.merchant_region(app.reader(), caller, merchant_id)
-    caller.official(region_id, at_least=OfficialRole.OPERATOR)
+    resource_queries.merchant_region_for_officials(
+        app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
+    )
     status = merchant_applications.suspend_merchant(
         app.unit_of_work(), merchant_id=merchant_id, now=now()
     )
@@ -223,8 +224,9 @@ def suspend(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> Me
 )
 def reinstate(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> MerchantStatusOut:
     """Reinstate a suspended merchant (officials of its region, operator role or higher)."""
-    region_id = resource_queries.merchant_region(app.reader(), caller, merchant_id)
-    caller.official(region_id, at_least=OfficialRole.OPERATOR)
+    resource_queries.merchant_region_for_officials(
+        app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
+    )
     status = merchant_applications.reinstate_merchant(
         app.unit_of_work(), merchant_id=merchant_id, now=now()
     )
