@@ -293,7 +293,7 @@ def test_a_qr_payment_refuses_every_bad_input(setting: Setting) -> None:
         headers={**setting.merchant_auth, "Idempotency-Key": unique_key()},
     )
     assert_problem(as_merchant, 403, "FORBIDDEN")
-    assert_problem(setting.pay_by_qr(citizen, payload, amount_won=0), 400, "INVALID_AMOUNT")
+    assert_problem(setting.pay_by_qr(citizen, payload, amount_won=0), 422, "INVALID_REQUEST")
     too_much = setting.pay_by_qr(citizen, payload, amount_won=900_000)
     assert too_much.status_code == 422, too_much.text
     assert setting.payment_count() == 0
@@ -480,7 +480,7 @@ def test_a_payment_request_refuses_every_bad_input(setting: Setting) -> None:
     assert_problem(too_short, 422, "INVALID_REQUEST")
     too_long = setting.request_payment(setting.citizen, expires_in_seconds=86_401)
     assert_problem(too_long, 422, "INVALID_REQUEST")
-    assert_problem(setting.request_payment(setting.citizen, amount_won=-1), 400, "INVALID_AMOUNT")
+    assert_problem(setting.request_payment(setting.citizen, amount_won=-1), 422, "INVALID_REQUEST")
     as_citizen = setting.client.post(
         "/api/v1/payment_requests",
         json={"phone": setting.citizen.phone, "amount_won": 1_000},

@@ -174,7 +174,7 @@ def test_a_partner_reports_steps_and_the_citizen_gets_points_once_a_day(
     assert (more["status"], more["points_won"], more["granted_today_won"]) == ("granted", 50, 100)
     assert report(12_000).json()["status"] == "no_new_points"
     _problem(report(10_000, today + timedelta(days=1)), 400, "STEP_REPORT_DATE_OUT_OF_RANGE")
-    _problem(report(-1), 400, "INVALID_STEP_COUNT")
+    _problem(report(-1), 422, "INVALID_REQUEST")
     stranger = {"phone": "010-5555-9999", "date": str(today), "steps": 10_000}
     _problem(
         http.post(f"{API}/step_reports", json=stranger, headers=_key(partner)),

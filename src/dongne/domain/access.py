@@ -91,13 +91,23 @@ class PartnerScope(StrEnum):
     STEPS = "steps"
 
 
-PIN = re.compile(r"\d{6}")
+PIN = re.compile(r"[0-9]{6}")
+"""Six ASCII digits: ``\\d`` would also take full-width and other scripts' digits, which no
+keypad sends and no stored PIN can match."""
 MIN_PASSWORD_LENGTH = 10
 
 
-def check_pin(pin: str) -> str:
+def check_pin_format(pin: str) -> str:
+    """Refuse what cannot be a PIN at all, before it is compared: a malformed PIN is a typing
+    slip, not a guess, and must not cost one of the citizen's tries."""
     if not PIN.fullmatch(pin):
         raise InvalidInput("a payment PIN is exactly 6 digits", field="pin")
+    return pin
+
+
+def check_pin(pin: str) -> str:
+    """A PIN that may be set: well formed, and not one repeated digit or a run."""
+    check_pin_format(pin)
     if len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210":
         raise InvalidInput("a payment PIN may not be one repeated digit or a run", field="pin")
     return pin

@@ -21,12 +21,12 @@ may do everything everywhere.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
+from dongne.domain import people
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput, NotFound, RuleViolation
@@ -250,45 +250,25 @@ def check_budget_covers(budget_won: int, needed_won: int) -> None:
 
 # -- identity keys and recipient rows --------------------------------------------------------
 
-_CI = re.compile(r"[A-Za-z0-9+/]{86}==")
-"""The PASS connecting information: 64 bytes, written as 88 characters of base64."""
-_RESIDENT_NUMBER = re.compile(r"(\d{6})-?(\d{7})")
-_CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000}
-_CENTURY |= {"8": 2000, "9": 1800, "0": 1800}
-_PHONE = re.compile(r"010\d{8}|01[16789]\d{7,8}")
-"""010 numbers have 11 digits; the older 011-019 ones 10 or 11."""
-
 
 class MalformedRow(ValueError):
     """One row's field is malformed; the reason is safe to show (it never repeats an id)."""
 
 
 def normalize_identity_key(raw: str) -> str:
-    """A CI as is, or a resident registration number as 13 digits; refuse anything else.
-
-    The resident number's last digit is not checked: numbers issued since October 2020 have
-    random digits there, so the old check digit would refuse real people.
-    """
-    text = raw.strip()
-    if _CI.fullmatch(text):
-        return text
-    match = _RESIDENT_NUMBER.fullmatch(text.replace(" ", ""))
-    if match is None:
-        raise MalformedRow("the identity key is neither a CI (88 characters) nor 13 digits")
-    birth, rest = match.groups()
-    year = _CENTURY[rest[0]] + int(birth[:2])
+    """A CI as is, or a resident registration number as 13 digits (``domain.people``'s rule,
+    the one sign-up uses, so a list finds the people who signed up)."""
     try:
-        date(year, int(birth[2:4]), int(birth[4:6]))
-    except ValueError:
-        raise MalformedRow("the resident registration number has no valid birth date") from None
-    return birth + rest
+        return people.normalize_identity_number(raw)
+    except InvalidInput as error:
+        raise MalformedRow(error.message) from None
 
 
 def normalize_phone(raw: str) -> str:
-    phone = re.sub(r"[\s-]", "", raw)
-    if not _PHONE.fullmatch(phone):
-        raise MalformedRow("the phone number is not a mobile number like 010-1234-5678")
-    return phone
+    try:
+        return people.normalize_phone(raw)
+    except InvalidInput:
+        raise MalformedRow("the phone number is not a mobile number like 010-1234-5678") from None
 
 
 def normalize_name(raw: str) -> str:

@@ -5,10 +5,12 @@ Defaults are the national guideline values (DESIGN.md section 2); every one is a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from dongne.domain.calendar import seoul_day
 from dongne.domain.errors import (
     AnnualLimitExceeded,
     BudgetExhausted,
@@ -16,6 +18,7 @@ from dongne.domain.errors import (
     GiftReceiveLimitExceeded,
     GiftSendLimitExceeded,
     HoldingLimitExceeded,
+    InvalidInput,
     InvalidProgramSettings,
     InvalidPurchaseUnit,
     MonthlyLimitExceeded,
@@ -262,3 +265,27 @@ class VoucherProgram:
                 remaining_won=lot.remaining_won,
                 face_won=lot.face_won,
             )
+
+
+BUDGET_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+BUDGET_MONTHS_AHEAD = 12
+"""A discount budget is for one month's sales. Money put into a month that is over can never
+be sold (the month just ended is allowed, so a retry that lands after midnight at a month's
+end is not refused), and a city plans its voucher budget for a year at most: a month further
+ahead (``9999-12``) is a typing slip that would lock city money away."""
+
+
+def check_budget_month(month: str, now: datetime) -> str:
+    """``month`` (YYYY-MM) if a discount budget may be funded for it at ``now``."""
+    match = BUDGET_MONTH.fullmatch(month)
+    if match is None:
+        raise InvalidInput("a month is written YYYY-MM", field="month")
+    current = seoul_day(now)
+    offset = (int(match[1]) - current.year) * 12 + int(match[2]) - current.month
+    if not -1 <= offset <= BUDGET_MONTHS_AHEAD:
+        raise InvalidInput(
+            f"a budget is for the month just ended, this month or one of the next"
+            f" {BUDGET_MONTHS_AHEAD}",
+            field="month",
+        )
+    return month

@@ -29,14 +29,16 @@ from dongne.domain.access import (
     UserKind,
     check_password,
     check_pin,
+    check_pin_format,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import AlreadyExists, InvalidInput
 from dongne.domain.login_throttle import LoginThrottlePolicy, after_failure, check_may_try
+from dongne.domain.people import is_mobile_phone, normalize_identity_number, normalize_phone
 from dongne.domain.webhook_urls import check_webhook_url
 from dongne.services.allowances import claim_pending_grants_within
 from dongne.services.idempotency import run_once
-from dongne.services.setup import PHONE, open_wallet_for
+from dongne.services.setup import open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
 
 DEFAULT_LOGIN_THROTTLE = LoginThrottlePolicy()
@@ -66,13 +68,6 @@ class NewCredential:
     secret: str
 
 
-def _normalized_phone(phone: str) -> str:
-    normalized = phone.replace("-", "").strip()
-    if not PHONE.match(normalized):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
-    return normalized
-
-
 def sign_up_citizen(
     uow: UnitOfWork,
     secrets: Secrets,
@@ -88,9 +83,13 @@ def sign_up_citizen(
 ) -> SignedUp:
     """A citizen account with a wallet in ``region_id``, their home region unless they are
     not ``resident`` there; the identity number only as an HMAC."""
-    phone = _normalized_phone(phone)
+    phone = normalize_phone(phone)
     password_hash = secrets.hash_password(check_password(password))
-    identity = secrets.identity_digest(identity_number) if identity_number else None
+    identity = (
+        secrets.identity_digest(normalize_identity_number(identity_number))
+        if identity_number
+        else None
+    )
     if not name.strip():
         raise InvalidInput("a citizen needs a name", field="name")
     now = require_aware(now)
@@ -227,8 +226,8 @@ def log_in(
     ``LoginThrottled`` until the window ends. A failure's count commits before it is reported.
     """
     now = require_aware(now)
-    if PHONE.match(login.replace("-", "").strip()):
-        login = login.replace("-", "").strip()
+    if is_mobile_phone(login):
+        login = normalize_phone(login)
     if not login or len(login) > MAX_LOGIN_LENGTH:
         raise InvalidCredentials("the login or the password is wrong")
     with uow:
@@ -349,6 +348,7 @@ def check_pin_within(
     transaction committed at once (then ``PinIncorrect`` or ``PinLocked``), so the count
     survives the refused payment. A right PIN after wrong ones resets the count and commits
     too; True says so, and that the caller's transaction is over."""
+    check_pin_format(pin)
     if user is None or user.pin_hmac is None:
         raise PinNotSet("set a payment PIN first")
     if user.pin_failures >= attempts_max:

@@ -43,6 +43,7 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
+from dongne.domain.people import normalize_phone
 from dongne.services.accounts import authenticate_within, check_pin_within, verify_pin
 from dongne.services.idempotency import (
     RunAgain,
@@ -53,7 +54,6 @@ from dongne.services.idempotency import (
 )
 from dongne.services.payments import pay_merchant_within
 from dongne.services.results import PaymentResult
-from dongne.services.setup import PHONE
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -409,9 +409,7 @@ def request_payment(
     positive_won(amount_won)
     memo = check_memo(memo)
     lifetime = timedelta(seconds=check_request_expiry_seconds(expires_in_seconds))
-    phone = phone.replace("-", "").strip()
-    if not PHONE.match(phone):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
+    phone = normalize_phone(phone)
 
     def action() -> _StoredPaymentRequest:
         merchant, _ = uow.records.merchant(merchant_id)

@@ -17,15 +17,14 @@ from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.records import Wallet
 from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.errors import (
-    InvalidInput,
     MerchantNotFound,
     PaymentNotFound,
     PurchaseNotFound,
     RecipientNotFound,
     WalletNotFound,
 )
+from dongne.domain.people import normalize_phone
 from dongne.services.log import NotYetInLog, prove_transaction
-from dongne.services.setup import PHONE
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.cosignature import CosignatureVerifier
 
@@ -176,9 +175,7 @@ def history_page(
 
 def gift_recipient_wallet(uow: UnitOfWork, phone: str, region_id: int) -> int:
     """The wallet in ``region_id`` of the citizen with this phone number."""
-    normalized = phone.replace("-", "").strip()
-    if not PHONE.match(normalized):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="to_phone")
+    normalized = normalize_phone(phone, field="to_phone")
     with uow:
         wallet_id = ListingRecords(uow.connection).wallet_of_phone(normalized, region_id)
     if wallet_id is None:

@@ -17,15 +17,14 @@ from dongne.domain.merchants import (
     normalize_business_number,
 )
 from dongne.domain.money import positive_won
-from dongne.domain.program import VoucherProgram
+from dongne.domain.people import normalize_phone
+from dongne.domain.program import VoucherProgram, check_budget_month
 from dongne.services.allowances import claim_pending_grants_within
 from dongne.services.idempotency import run_once
 from dongne.services.results import CitizenResult, FundingResult
 from dongne.services.unit_of_work import UnitOfWork
 
 REGION_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-PHONE = re.compile(r"^01[0-9]{8,9}$")
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def create_region(uow: UnitOfWork, *, code: str, name: str, now: datetime) -> int:
@@ -143,9 +142,7 @@ def register_citizen(
     now: datetime,
 ) -> CitizenResult:
     """Register a citizen and open their wallet in ``wallet_region_id``, in one transaction."""
-    phone = phone.replace("-", "").strip()
-    if not PHONE.match(phone):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
+    phone = normalize_phone(phone)
     if not name.strip():
         raise InvalidInput("a citizen needs a name", field="name")
     now = require_aware(now)
@@ -224,8 +221,7 @@ def fund_discount_budget(
     # after midnight at a month's end is the same request, and gets the first response back.
     request = {"region_id": region_id, "amount_won": amount_won, "month": month}
     month = month or seoul_month(now)
-    if not MONTH.match(month):
-        raise InvalidInput("a month is written YYYY-MM", field="month")
+    check_budget_month(month, now)
 
     def action() -> FundingResult:
         uow.records.program(region_id)

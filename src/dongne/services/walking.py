@@ -20,6 +20,7 @@ from dongne.domain.errors import InvalidInput, WalletNotFound
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind
 from dongne.domain.money import positive_won
+from dongne.domain.people import normalize_phone
 from dongne.domain.walking import (
     GrantStatus,
     WalkerNotFound,
@@ -29,7 +30,6 @@ from dongne.domain.walking import (
 )
 from dongne.services.idempotency import run_once
 from dongne.services.purchases import wallet_account
-from dongne.services.setup import PHONE
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -254,10 +254,7 @@ def _walker_phone(phone: str | None, wallet_id: int | None) -> str | None:
         raise InvalidInput("name the citizen by phone or by wallet_id, not both", field="phone")
     if phone is None:
         return None
-    normalized = phone.replace("-", "").strip()
-    if not PHONE.match(normalized):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
-    return normalized
+    return normalize_phone(phone)
 
 
 def _grant(

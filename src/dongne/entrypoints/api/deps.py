@@ -13,7 +13,6 @@ from fastapi import Depends, Header, Request
 
 from dongne.bootstrap import App
 from dongne.domain.access import Principal, Unauthenticated
-from dongne.domain.errors import IdempotencyKeyRequired, InvalidInput
 from dongne.services import accounts
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -47,23 +46,27 @@ def caller(
     return accounts.authenticate(app.unit_of_work(), token=token, now=now())
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$"
+"""1 to 200 visible ASCII characters (so characters and bytes count the same), the form the
+IETF draft for this header gives it: a UUID, a ULID, ``order-2026-0001``."""
+
+
 async def idempotency_key(
     key: Annotated[
-        str | None,
+        str,
         Header(
-            alias="Idempotency-Key",
-            description="Any unique string up to 200 characters; a retry with the same key"
-            " and body returns the first response, with another body a 409.",
+            alias=IDEMPOTENCY_KEY,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Required. Any unique string of 1 to 200 visible ASCII characters; a"
+            " retry with the same key and body returns the first response, with another body a"
+            " 409.",
         ),
-    ] = None,
+    ],
 ) -> str:
-    if key is None or not key.strip():
-        raise IdempotencyKeyRequired("this request moves money: send an Idempotency-Key header")
-    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidInput(
-            f"an Idempotency-Key has at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
-        )
-    return key.strip()
+    # Declared required, so the OpenAPI document says so; a request without the header is
+    # answered as ``IdempotencyKeyRequired`` by the validation handler (``errors.py``).
+    return key
 
 
 AppDep = Annotated[App, Depends(application)]

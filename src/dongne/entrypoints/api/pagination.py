@@ -18,6 +18,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from dongne.domain.errors import InvalidCursor
+from dongne.entrypoints.api.fields import Text
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -64,7 +65,7 @@ class PageRequest:
 def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None,
+        Text | None,
         Query(max_length=40, description="the next_cursor of the previous page"),
     ] = None,
 ) -> PageRequest:

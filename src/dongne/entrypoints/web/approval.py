@@ -28,13 +28,13 @@ from dongne.domain.errors import (
     PaymentIntentUnexpectedState,
 )
 from dongne.domain.payment_intents import PaymentIntentStatus
+from dongne.domain.people import normalize_phone
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
 from dongne.entrypoints.web.queries import IntentPage, intent_page
 from dongne.services import accounts, payment_intents
 from dongne.services.accounts import login_throttle_of
-from dongne.services.setup import PHONE
 
 # Pages, not API: kept out of /openapi.json (and so out of the API's authorization matrix).
 router = APIRouter(include_in_schema=False)
@@ -131,9 +131,7 @@ def submit_approval(
 def _approve(
     app: App, intent_id: int, form: ApprovalForm, *, secret: str, key: str
 ) -> payment_intents.PaymentIntent:
-    login = form.phone.replace("-", "").strip()
-    if not PHONE.match(login):
-        raise InvalidInput("a phone number looks like 010-1234-5678", field="phone")
+    login = normalize_phone(form.phone)
     # A malformed PIN is refused here so it does not cost one of the citizen's tries.
     if not PIN.fullmatch(form.pin):
         raise InvalidInput("a payment PIN is exactly 6 digits", field="pin")

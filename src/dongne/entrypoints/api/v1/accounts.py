@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep, now
+from dongne.entrypoints.api.fields import NewPassword, Pin, RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import accounts
 from dongne.services.idempotency import scoped_key
@@ -15,9 +16,9 @@ from dongne.services.idempotency import scoped_key
 router = APIRouter(tags=["accounts"])
 
 
-class SignUp(BaseModel):
+class SignUp(RequestModel):
     phone: str = Field(max_length=20, examples=["010-1234-5678"])
-    password: str = Field(min_length=1, max_length=200)
+    password: NewPassword
     name: str = Field(min_length=1, max_length=100)
     region_code: str = Field(min_length=1, max_length=40, examples=["siheung"])
     identity_number: str | None = Field(
@@ -33,7 +34,7 @@ class SignedUp(BaseModel):
     wallet_id: int
 
 
-class LogIn(BaseModel):
+class LogIn(RequestModel):
     login: str = Field(min_length=1, max_length=100, description="A citizen's phone number")
     password: str = Field(min_length=1, max_length=200)
     totp: str | None = Field(default=None, max_length=10, description="Officials only")
@@ -55,9 +56,9 @@ class Me(BaseModel):
     partner_id: int | None
 
 
-class NewPin(BaseModel):
+class NewPin(RequestModel):
     password: str = Field(min_length=1, max_length=200)
-    pin: str = Field(min_length=6, max_length=6, examples=["482916"])
+    pin: Pin
 
 
 @router.post("/citizens", status_code=201, response_model=SignedUp, responses=PROBLEMS)

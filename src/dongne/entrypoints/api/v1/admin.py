@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from dongne.domain.access import MerchantRole, OfficialRole, PartnerScope, UserKind
 from dongne.domain.merchants import MerchantStatus
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import Month, NewPassword, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
@@ -30,7 +31,7 @@ RegionId = Path(description="The region's id", ge=1)
 MerchantId = Path(description="The merchant's id", ge=1)
 
 
-class NewRegion(BaseModel):
+class NewRegion(RequestModel):
     code: str = Field(max_length=40, examples=["siheung"], description="lowercase, 2-40 chars")
     name: str = Field(max_length=200, examples=["시흥시"])
 
@@ -41,9 +42,9 @@ class RegionOut(BaseModel):
     name: str
 
 
-class NewOfficial(BaseModel):
+class NewOfficial(RequestModel):
     login: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=200, description="at least 10 characters")
+    password: NewPassword
     role: OfficialRole = Field(examples=["operator"])
 
 
@@ -55,7 +56,7 @@ class OfficialCreated(BaseModel):
     otpauth_uri: str = Field(description="The same secret as an otpauth:// URI (for a QR code)")
 
 
-class NewMerchant(BaseModel):
+class NewMerchant(RequestModel):
     name: str = Field(min_length=1, max_length=200, examples=["시루베이커리"])
     name_latin: str | None = Field(
         default=None,
@@ -67,9 +68,9 @@ class NewMerchant(BaseModel):
         max_length=12, examples=["123-45-67891"], description="사업자등록번호, check digit valid"
     )
     category: str = Field(max_length=40, examples=["bakery"])
-    annual_revenue_won: int = Field(ge=0, examples=[120_000_000])
+    annual_revenue_won: Won = Field(examples=[120_000_000])
     owner_login: str = Field(min_length=1, max_length=100)
-    owner_password: str = Field(min_length=1, max_length=200)
+    owner_password: NewPassword
 
 
 class MerchantOut(BaseModel):
@@ -89,13 +90,13 @@ class MerchantCreated(BaseModel):
     owner_user_id: int
 
 
-class NewStatus(BaseModel):
+class NewStatus(RequestModel):
     status: MerchantStatus
 
 
-class NewStaff(BaseModel):
+class NewStaff(RequestModel):
     login: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=200)
+    password: NewPassword
 
 
 class UserCreated(BaseModel):
@@ -103,7 +104,7 @@ class UserCreated(BaseModel):
     login: str
 
 
-class NewPartner(BaseModel):
+class NewPartner(RequestModel):
     name: str = Field(min_length=1, max_length=200, examples=["배달특급"])
     scopes: list[PartnerScope] = Field(min_length=1, examples=[["payment_intents"]])
     webhook_url: str | None = Field(default=None, max_length=500)
@@ -115,11 +116,9 @@ class PartnerCreated(BaseModel):
     webhook_secret: str = Field(description="Verify our webhooks' HMAC signatures with it")
 
 
-class NewFunding(BaseModel):
-    amount_won: int = Field(gt=0, examples=[50_000_000])
-    month: str | None = Field(
-        default=None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; this Seoul month if absent"
-    )
+class NewFunding(RequestModel):
+    amount_won: PositiveWon = Field(examples=[50_000_000])
+    month: Month | None = Field(default=None, description="This Seoul month if absent")
 
 
 class FundingOut(BaseModel):

@@ -26,6 +26,7 @@ from dongne.domain.access import Principal
 from dongne.domain.allowances import AllowanceProgram, AllowanceTerms, RecipientFileInvalid
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
@@ -44,17 +45,17 @@ allow_larger_body(
 )
 
 
-class NewProgram(BaseModel):
+class NewProgram(RequestModel):
     name: str = Field(min_length=1, max_length=100, examples=["청년기본소득"])
-    amount_per_recipient_won: int = Field(gt=0, examples=[250_000])
-    budget_won: int = Field(gt=0, examples=[1_000_000_000], description="funded from the city")
+    amount_per_recipient_won: PositiveWon = Field(examples=[250_000])
+    budget_won: PositiveWon = Field(examples=[1_000_000_000], description="funded from the city")
     valid_from: datetime
     valid_until: datetime = Field(description="unspent value returns to the budget then")
     allowed_categories: list[str] | None = Field(
         default=None, description="only these merchant categories; null: any voucher category"
     )
     denied_categories: list[str] = Field(default_factory=list)
-    usable_above_revenue_cap: bool = False
+    usable_above_revenue_cap: Flag = False
 
 
 class ProgramOut(BaseModel):
@@ -69,8 +70,8 @@ class ProgramOut(BaseModel):
     usable_above_revenue_cap: bool
 
 
-class NewFunding(BaseModel):
-    amount_won: int = Field(gt=0, examples=[10_000_000])
+class NewFunding(RequestModel):
+    amount_won: PositiveWon = Field(examples=[10_000_000])
 
 
 class FundedOut(BaseModel):

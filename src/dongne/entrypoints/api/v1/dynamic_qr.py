@@ -10,16 +10,19 @@ from fastapi import APIRouter, BackgroundTasks, Response
 from pydantic import BaseModel, Field
 
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
+from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel
 from dongne.entrypoints.api.fraud_watch import watch_payment
-from dongne.entrypoints.api.v1.payments import PIN_FIELD, NowDep, PaymentOut
+from dongne.entrypoints.api.v1.payments import NowDep, PaymentOut
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import dynamic_qr
 
 router = APIRouter(tags=["payments"])
 
 
-class NewDynamicQr(BaseModel):
-    amount_won: int = Field(examples=[12_000], description="The sale's amount; the payer pays it")
+class NewDynamicQr(RequestModel):
+    amount_won: PositiveWon = Field(
+        examples=[12_000], description="The sale's amount; the payer pays it"
+    )
 
 
 class DynamicQrOut(BaseModel):
@@ -35,10 +38,10 @@ class DynamicQrOut(BaseModel):
     payment_id: int | None
 
 
-class DynamicQrPayment(BaseModel):
+class DynamicQrPayment(RequestModel):
     payload: str = Field(min_length=1, max_length=512)
-    pin: str = PIN_FIELD
-    wallet_id: int | None = Field(
+    pin: Pin
+    wallet_id: Id | None = Field(
         default=None, description="Default: your wallet in the merchant's region"
     )
 

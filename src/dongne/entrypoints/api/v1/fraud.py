@@ -18,6 +18,7 @@ from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
+from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import fraud
 
@@ -45,7 +46,7 @@ class AlertOut(BaseModel):
     note: str | None
 
 
-class Resolution(BaseModel):
+class Resolution(RequestModel):
     note: str | None = Field(default=None, max_length=500)
 
 

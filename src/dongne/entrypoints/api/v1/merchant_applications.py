@@ -19,6 +19,7 @@ from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.merchant_applications import ApplicationStatus, MerchantApplicationNotFound
 from dongne.domain.merchants import MerchantStatus
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
+from dongne.entrypoints.api.fields import NewPassword, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import merchant_applications, resource_queries
@@ -32,13 +33,13 @@ ApplicationId = Path(description="The application's id", ge=1)
 MerchantId = Path(description="The merchant's id", ge=1)
 
 
-class NewApplication(BaseModel):
+class NewApplication(RequestModel):
     name: str = Field(min_length=1, max_length=200, examples=["시루베이커리"])
     business_number: str = Field(
         max_length=12, examples=["220-81-62517"], description="사업자등록번호, check digit valid"
     )
     category: str = Field(max_length=40, examples=["bakery"])
-    annual_revenue_won: int = Field(ge=0, examples=[120_000_000])
+    annual_revenue_won: Won = Field(examples=[120_000_000])
     address: str = Field(min_length=1, max_length=300, examples=["경기도 시흥시 시청로 20"])
     phone: str | None = Field(default=None, max_length=20, examples=["031-310-2114"])
     bank_code: str = Field(max_length=3, examples=["004"], description="The bank's 3 digits")
@@ -47,9 +48,7 @@ class NewApplication(BaseModel):
     owner_login: str | None = Field(
         default=None, max_length=100, description="A login for the owner, made on approval"
     )
-    owner_password: str | None = Field(
-        default=None, max_length=200, description="With owner_login; at least 10 characters"
-    )
+    owner_password: NewPassword | None = Field(default=None, description="With owner_login")
 
 
 class ApplicationOut(BaseModel):
@@ -84,7 +83,7 @@ class Approved(BaseModel):
     owner_user_id: int | None
 
 
-class Rejection(BaseModel):
+class Rejection(RequestModel):
     reason: str = Field(max_length=500, examples=["사업장 소재지가 관외입니다"])
 
 

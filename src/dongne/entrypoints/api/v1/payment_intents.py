@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from dongne.bootstrap import App
 from dongne.domain.access import PartnerScope
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel, Text
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.webhook_delivery import delivering_webhooks
 from dongne.services import payment_intents
@@ -23,32 +24,32 @@ from dongne.services import payment_intents
 router = APIRouter(tags=["payment intents"], lifespan=delivering_webhooks)
 
 
-class NewPaymentIntent(BaseModel):
-    merchant_id: int
-    amount_won: int = Field(gt=0, examples=[15_000])
+class NewPaymentIntent(RequestModel):
+    merchant_id: Id
+    amount_won: PositiveWon = Field(examples=[15_000])
     order_reference: str = Field(min_length=1, max_length=100, examples=["order-2026-0001"])
     return_url: str = Field(min_length=1, max_length=500, examples=["https://shop.example/done"])
 
 
-class Approval(BaseModel):
+class Approval(RequestModel):
     secret: str = Field(
         max_length=64,
         description="The `secret` of the intent's approval_url: it proves the partner sent"
         " this citizen to pay it; without it, or with a wrong one, the intent is not found",
     )
-    pin: str = Field(min_length=6, max_length=6)
-    wallet_id: int | None = Field(default=None, description="Your wallet in the intent's region")
+    pin: Pin
+    wallet_id: Id | None = Field(default=None, description="Your wallet in the intent's region")
 
 
-class Capture(BaseModel):
-    amount_won: int | None = Field(
-        default=None, gt=0, description="Capture part of the amount; the rest goes back"
+class Capture(RequestModel):
+    amount_won: PositiveWon | None = Field(
+        default=None, description="Capture part of the amount; the rest goes back"
     )
 
 
-class NewRefund(BaseModel):
-    payment_intent: int
-    amount_won: int = Field(gt=0)
+class NewRefund(RequestModel):
+    payment_intent: Id
+    amount_won: PositiveWon
 
 
 class PaymentIntentOut(BaseModel):
@@ -124,7 +125,7 @@ def list_payment_intents(
     app: AppDep,
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[Text | None, Query(max_length=20)] = None,
 ) -> PaymentIntentList:
     """The partner's intents, newest first; pass ``next_cursor`` back for the next page."""
     page = payment_intents.payment_intents_of_partner(

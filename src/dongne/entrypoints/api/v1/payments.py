@@ -8,10 +8,11 @@ from typing import Annotated
 
 import segno
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from dongne.entrypoints.api import deps
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
+from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel
 from dongne.entrypoints.api.fraud_watch import watch_payment
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
@@ -24,19 +25,17 @@ router = APIRouter(tags=["payments"])
 NowDep = Annotated[datetime, Depends(deps.now)]
 """The clock as a dependency, so tests move it with ``app.dependency_overrides``."""
 
-PIN_FIELD = Field(min_length=1, max_length=6, examples=["482916"])
-
 
 class MerchantQrOut(BaseModel):
     payload: str = Field(description="EMVCo Merchant-Presented Mode payload (static)")
     svg: str = Field(description="The QR code as an SVG document")
 
 
-class QrPayment(BaseModel):
+class QrPayment(RequestModel):
     payload: str = Field(min_length=1, max_length=512)
-    amount_won: int
-    pin: str = PIN_FIELD
-    wallet_id: int | None = Field(
+    amount_won: PositiveWon
+    pin: Pin
+    wallet_id: Id | None = Field(
         default=None, description="Default: your wallet in the merchant's region"
     )
 
@@ -51,9 +50,9 @@ class PaymentOut(BaseModel):
     cashback_won: int
 
 
-class NewPaymentCode(BaseModel):
-    wallet_id: int | None = Field(default=None, description="Default: your home-region wallet")
-    pin: str = PIN_FIELD
+class NewPaymentCode(RequestModel):
+    wallet_id: Id | None = Field(default=None, description="Default: your home-region wallet")
+    pin: Pin
 
 
 class PaymentCodeOut(BaseModel):
@@ -63,16 +62,16 @@ class PaymentCodeOut(BaseModel):
     svg: str
 
 
-class CodePayment(BaseModel):
+class CodePayment(RequestModel):
     code: str = Field(min_length=1, max_length=40)
-    amount_won: int
+    amount_won: PositiveWon
 
 
-class NewPaymentRequest(BaseModel):
+class NewPaymentRequest(RequestModel):
     phone: str = Field(max_length=20, examples=["010-1234-5678"])
-    amount_won: int
+    amount_won: PositiveWon
     memo: str = Field(default="", max_length=200)
-    expires_in_seconds: int = Field(default=600, ge=60, le=86_400)
+    expires_in_seconds: StrictInt = Field(default=600, ge=60, le=86_400)
 
 
 class PaymentRequestOut(BaseModel):
@@ -89,8 +88,8 @@ class PaymentRequestOut(BaseModel):
     payment_id: int | None
 
 
-class Approval(BaseModel):
-    pin: str = PIN_FIELD
+class Approval(RequestModel):
+    pin: Pin
 
 
 class ApprovalOut(BaseModel):

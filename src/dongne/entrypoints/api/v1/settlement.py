@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from dongne.adapters.db.settlement_records import RunRow
 from dongne.domain.access import OfficialRole
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import resource_queries, settlement, settlement_reports
@@ -27,7 +28,7 @@ RegionId = Annotated[int, Path(description="The region's id", ge=1)]
 BusinessDay = Annotated[date, Path(description="The Seoul business day, YYYY-MM-DD")]
 
 
-class NewSettlement(BaseModel):
+class NewSettlement(RequestModel):
     business_day: date = Field(description="A Seoul day that has ended, YYYY-MM-DD")
 
 

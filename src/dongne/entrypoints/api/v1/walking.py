@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from dongne.domain.access import OfficialRole, PartnerScope
 from dongne.domain.walking import GrantStatus, Tier, WalkingProgram
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import Count, Flag, Id, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import walking
@@ -25,25 +26,25 @@ router = APIRouter(tags=["walking rewards"])
 RegionId = Path(description="The region's id", ge=1)
 
 
-class TierIn(BaseModel):
-    steps: int = Field(examples=[10_000], description="A day's steps that reach this tier")
-    points_won: int = Field(examples=[100], description="The day's points at this tier")
+class TierIn(RequestModel):
+    steps: Count = Field(examples=[10_000], description="A day's steps that reach this tier")
+    points_won: Won = Field(examples=[100], description="The day's points at this tier")
 
 
-class WalkingProgramIn(BaseModel):
+class WalkingProgramIn(RequestModel):
     tiers: list[TierIn] = Field(
         min_length=1,
         max_length=20,
         description="Ascending; a day earns its highest tier reached (totals, not sums)",
     )
-    daily_cap_won: int = Field(examples=[100])
-    monthly_cap_won: int = Field(examples=[3_000])
-    yearly_cap_won: int | None = Field(default=None, examples=[20_000])
-    validity_days: int = Field(default=365, description="Points expire this long after grant")
-    report_window_days: int = Field(
+    daily_cap_won: Won = Field(examples=[100])
+    monthly_cap_won: Won = Field(examples=[3_000])
+    yearly_cap_won: Won | None = Field(default=None, examples=[20_000])
+    validity_days: Count = Field(default=365, description="Points expire this long after grant")
+    report_window_days: Count = Field(
         default=7, description="A day may be reported until this many days after it"
     )
-    active: bool = True
+    active: Flag = True
 
 
 class WalkingProgramOut(WalkingProgramIn):
@@ -51,8 +52,8 @@ class WalkingProgramOut(WalkingProgramIn):
     budget_balance_won: int = Field(description="What the rewards budget holds now")
 
 
-class NewRewardsFunding(BaseModel):
-    amount_won: int = Field(gt=0, examples=[10_000_000])
+class NewRewardsFunding(RequestModel):
+    amount_won: PositiveWon = Field(examples=[10_000_000])
 
 
 class RewardsFundingOut(BaseModel):
@@ -62,13 +63,13 @@ class RewardsFundingOut(BaseModel):
     budget_balance_won: int
 
 
-class NewStepReport(BaseModel):
+class NewStepReport(RequestModel):
     phone: str | None = Field(
         default=None, max_length=20, examples=["010-2345-6789"], description="or wallet_id"
     )
-    wallet_id: int | None = Field(default=None, ge=1, description="or phone")
+    wallet_id: Id | None = Field(default=None, description="or phone")
     date: datetime.date = Field(description="The Seoul day walked (YYYY-MM-DD)")
-    steps: int = Field(examples=[10_532], description="The day's count so far")
+    steps: Count = Field(examples=[10_532], description="The day's count so far")
 
 
 class StepReportOut(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from dongne.domain.access import Principal
 from dongne.domain.errors import SaleQueueWaiting
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1.problems import PROBLEMS
@@ -57,8 +58,8 @@ class HistoryLineOut(BaseModel):
     amount_won: int = Field(description="Positive into the wallet, negative out of it")
 
 
-class NewPurchase(BaseModel):
-    face_won: int = Field(gt=0, examples=[100_000], description="A multiple of the unit")
+class NewPurchase(RequestModel):
+    face_won: PositiveWon = Field(examples=[100_000], description="A multiple of the unit")
 
 
 class PurchaseOut(BaseModel):
@@ -86,9 +87,9 @@ class RefundOut(BaseModel):
     returned_to_budget_won: int
 
 
-class NewGift(BaseModel):
+class NewGift(RequestModel):
     to_phone: str = Field(max_length=20, examples=["010-2345-6789"])
-    amount_won: int = Field(gt=0, examples=[30_000])
+    amount_won: PositiveWon = Field(examples=[30_000])
 
 
 class GiftOut(BaseModel):
