@@ -112,7 +112,7 @@ def test_a_dynamic_qr_refuses_strangers_forgeries_and_bad_input(setting: Setting
     assert_problem(
         pay(setting, setting.citizen, sale["payload"], pin=WRONG_PIN), 403, "PIN_INCORRECT"
     )
-    assert_problem(create(setting, 0), 400, "INVALID_AMOUNT")
+    assert_problem(create(setting, 0), 422, "INVALID_REQUEST")
     no_key = setting.client.post(
         "/api/v1/dynamic_qrs", json={"amount_won": 1_000}, headers=setting.merchant_auth
     )

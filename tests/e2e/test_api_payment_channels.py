@@ -221,8 +221,11 @@ def test_the_merchant_qr_is_for_its_staff_its_officials_and_the_operator(setting
     staff = setting.new_merchant_user(setting.merchant_id, role="staff")
     assert setting.client.get(path, headers=staff).status_code == 200
     other_merchant = setting.new_merchant_user(setting.world.merchant())
-    assert_problem(setting.client.get(path, headers=other_merchant), 403, "FORBIDDEN")
-    assert_problem(setting.client.get(path, headers=setting.citizen.auth), 403, "FORBIDDEN")
+    # Another merchant's QR answers as a merchant that does not exist.
+    assert_problem(setting.client.get(path, headers=other_merchant), 404, "MERCHANT_NOT_FOUND")
+    assert_problem(
+        setting.client.get(path, headers=setting.citizen.auth), 404, "MERCHANT_NOT_FOUND"
+    )
     assert_problem(setting.client.get(path), 401, "AUTHENTICATION_REQUIRED")
     for kind, region_id in (
         (UserKind.OFFICIAL, setting.world.region_id),

@@ -323,7 +323,7 @@ def test_officials_run_their_own_regions_merchants_and_no_other(
     assert [merchant["id"] for merchant in listed] == merchant_ids
     assert {merchant["status"] for merchant in listed} == {"active"}
     other = client.get(f"{API}/regions/{region.id}/merchants", headers=elsewhere.viewer)
-    _problem(other, 403, "FORBIDDEN")
+    _problem(other, 404, "REGION_NOT_FOUND")
 
     merchant = {
         "name": "가게",
@@ -339,7 +339,7 @@ def test_officials_run_their_own_regions_merchants_and_no_other(
     )
     good = merchant | {"business_number": business_number(424242)}
     _problem(client.post(url, json=good, headers=region.viewer), 403, "FORBIDDEN")
-    _problem(client.post(url, json=good, headers=elsewhere.approver), 403, "FORBIDDEN")
+    _problem(client.post(url, json=good, headers=elsewhere.approver), 404, "REGION_NOT_FOUND")
     mart = good | {"category": "spaceport"}
     _problem(client.post(url, json=mart, headers=region.approver), 400, "INVALID_INPUT")
     taken = good | {"owner_login": "owner-x", "owner_password": "short"}
@@ -386,7 +386,7 @@ def test_a_merchant_owner_adds_staff_and_staff_cannot(
     body = {"login": "clerk-2", "password": PASSWORD}
     url = f"{API}/merchants/{merchant_id}/staff"
     _problem(client.post(url, json=body, headers=staff), 403, "FORBIDDEN")
-    _problem(client.post(url, json=body, headers=other_owner), 403, "FORBIDDEN")
+    _problem(client.post(url, json=body, headers=other_owner), 404, "MERCHANT_NOT_FOUND")
     _problem(client.post(url, json=body, headers=region.approver), 403, "FORBIDDEN")
     taken = {"login": "clerk-1", "password": PASSWORD}
     _problem(client.post(url, json=taken, headers=owner), 409, "ALREADY_EXISTS")
@@ -417,7 +417,7 @@ def test_officials_register_partners_and_approvers_fund_the_budget(
         "INVALID_INPUT",
     )
     _problem(client.post(url, json=partner, headers=region.viewer), 403, "FORBIDDEN")
-    _problem(client.post(url, json=partner, headers=elsewhere.approver), 403, "FORBIDDEN")
+    _problem(client.post(url, json=partner, headers=elsewhere.approver), 404, "REGION_NOT_FOUND")
     loopback = partner | {"webhook_url": "http://127.0.0.1:8080/hooks"}
     assert client.post(url, json=loopback, headers=region.approver).status_code == 201  # dev
 
@@ -434,8 +434,8 @@ def test_officials_register_partners_and_approvers_fund_the_budget(
     )
     _problem(
         client.post(budget, json={"amount_won": 1_000}, headers=_key(elsewhere.approver)),
-        403,
-        "FORBIDDEN",
+        404,
+        "REGION_NOT_FOUND",
     )
     _problem(
         client.post(budget, json={"amount_won": 0}, headers=_key(region.approver)),
@@ -760,6 +760,8 @@ def test_cash_receipts_cover_the_purchased_part_and_cancellations_take_it_back(
     )
     _problem(client.get(export_url, headers=region.viewer), 422, "INVALID_REQUEST")
     _problem(
-        client.get(export_url, params={"date": today}, headers=elsewhere.viewer), 403, "FORBIDDEN"
+        client.get(export_url, params={"date": today}, headers=elsewhere.viewer),
+        404,
+        "REGION_NOT_FOUND",
     )
     _problem(client.get(export_url, params={"date": today}, headers=citizen), 403, "FORBIDDEN")
