@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.engine import make_engine
 from dongne.adapters.db.tables import ledger_transactions, payments, purchases
 from dongne.domain.errors import BudgetExhausted, InsufficientBalance
 from dongne.domain.ledger import AccountType
@@ -27,7 +27,7 @@ from dongne.services.payments import cancel_payment, pay_merchant
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.results import PaymentResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresSchema, database_url_for
+from tests.conftest import NOW, PostgresDatabase, database_url_for
 from tests.factories import World, unique_key
 
 pytestmark = pytest.mark.postgres
@@ -40,10 +40,9 @@ MONTH = "2026-11"  # the Seoul month of NOW
 @pytest.fixture
 def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
     target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresSchema)
+    assert isinstance(target, PostgresDatabase)  # a copy of the migrated template
     with target as url:
         engine = make_engine(url, pool_size=MAX_CLIENTS)
-        migrate(engine)
         yield engine
         engine.dispose()
 

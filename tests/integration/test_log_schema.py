@@ -15,9 +15,9 @@ from tests.factories import World
 
 
 def test_transactions_committed_before_the_log_existed_are_queued_by_its_migration(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         migrate(engine, "0002")
         with engine.begin() as connection:

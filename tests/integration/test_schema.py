@@ -13,8 +13,8 @@ from tests.conftest import NOW
 from tests.factories import World, unique_key
 
 
-def test_migrations_create_every_table(engine: Engine) -> None:
-    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+def test_migrations_create_every_table(freshly_migrated_engine: Engine) -> None:
+    assert set(metadata.tables) <= set(inspect(freshly_migrated_engine).get_table_names())
 
 
 def test_ledger_entries_are_append_only(uow: UnitOfWork, engine: Engine) -> None:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.engine import make_engine
 from dongne.adapters.db.walking_tables import walking_grants
 from dongne.domain.errors import IdempotencyKeyReused
 from dongne.domain.ledger import AccountType
@@ -25,7 +25,7 @@ from dongne.domain.walking import (
 )
 from dongne.services import queries, refunds, setup, walking
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresSchema, database_url_for
+from tests.conftest import NOW, PostgresDatabase, database_url_for
 from tests.factories import World, unique_key
 
 TODAY = date(2026, 11, 26)  # the Seoul day of NOW
@@ -251,10 +251,9 @@ CLIENTS = 8
 @pytest.fixture
 def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
     target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresSchema)
+    assert isinstance(target, PostgresDatabase)  # a copy of the migrated template
     with target as url:
         engine = make_engine(url, pool_size=CLIENTS + 2)
-        migrate(engine)
         yield engine
         engine.dispose()
 

@@ -76,6 +76,8 @@ def test_private_addresses_are_allowed_by_default_only_outside_production() -> N
         environment="production",
         pin_hmac_key="p" * 32,
         identity_hmac_key="i" * 32,
+        password_hash_time_cost=3,  # the tests' environment sets a cost production refuses
+        password_hash_memory_kib=65_536,
     )
     assert production.pin_hmac_key.get_secret_value() != DEVELOPMENT_SECRET
     assert not production.allow_private_webhook_addresses

@@ -1,0 +1,181 @@
+"""Throwaway databases on the test PostgreSQL, copied from a template migrated once a process.
+
+Why a database per test made with ``CREATE DATABASE … TEMPLATE``, and why drops run on a thread
+of their own, is told in ``tests/conftest.py``. Needs PostgreSQL 13 or later (``DROP DATABASE …
+WITH (FORCE)``, so a test's leftover connections cannot keep its database alive).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import sys
+import threading
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from dongne.adapters.db.engine import make_engine, migrate, normalize_url
+
+PREFIX = "dongne_test_"
+TEMPLATE_PREFIX = "dongne_template_"
+_LABEL = re.compile(r"^dongne tests: host=(?P<host>\S+) pid=(?P<pid>\d+)$")
+
+
+def _psycopg_dsn(url: str) -> str:
+    return (
+        make_url(normalize_url(url))
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class PostgresDatabases:
+    """This process's template (migrated on first use) and the databases copied from it."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.label = f"dongne tests: host={socket.gethostname()} pid={os.getpid()}"
+        try:
+            self._admin = psycopg.connect(_psycopg_dsn(base_url), autocommit=True)
+        except psycopg.OperationalError as error:
+            pytest.fail(f"PostgreSQL at {base_url} is unreachable: {error}", pytrace=False)
+        self._template: str | None = None
+        self._dropper = _Dropper(_psycopg_dsn(base_url))
+        for name in self._left_by_killed_runs():
+            self._dropper.put(name)
+
+    def url(self, name: str) -> str:
+        url = make_url(normalize_url(self.base_url)).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    def copy(self) -> PostgresDatabase:
+        """A database the test will own, copied from the migrated template."""
+        return PostgresDatabase(self, template=self.template())
+
+    def empty(self) -> PostgresDatabase:
+        return PostgresDatabase(self, template=None)
+
+    def template(self) -> str:
+        if self._template is None:
+            name = self.create(TEMPLATE_PREFIX, template=None)
+            engine = make_engine(self.url(name), pool_size=1)
+            try:
+                migrate(engine)
+            finally:
+                # CREATE DATABASE … TEMPLATE refuses a template anyone is connected to (it
+                # waits up to 5 s for closing connections to go).
+                engine.dispose()
+            self._template = name
+        return self._template
+
+    def create(self, prefix: str, *, template: str | None) -> str:
+        name = f"{prefix}{uuid.uuid4().hex[:16]}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        self._admin.execute(create)
+        label = sql.SQL("COMMENT ON DATABASE {} IS {}")
+        self._admin.execute(label.format(sql.Identifier(name), sql.Literal(self.label)))
+        return name
+
+    def drop_later(self, name: str) -> None:
+        self._dropper.put(name)
+
+    def close(self) -> None:
+        """Wait for the drops, then drop the template: nothing this process made is left."""
+        if self._template is not None:
+            self._dropper.put(self._template)
+            self._template = None
+        failures = self._dropper.close()
+        self._admin.close()
+        if failures:
+            print("could not drop test databases:", *failures, sep="\n  ", file=sys.stderr)
+
+    def _left_by_killed_runs(self) -> list[str]:
+        """Test databases this host's processes made and did not live to drop."""
+        rows = self._admin.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
+            " WHERE starts_with(datname, %s) OR starts_with(datname, %s)",
+            (PREFIX, TEMPLATE_PREFIX),
+        ).fetchall()
+        host = socket.gethostname()
+        left = []
+        for name, label in rows:
+            found = _LABEL.match(label or "")
+            if found and found["host"] == host and not _process_is_alive(int(found["pid"])):
+                left.append(name)
+        return left
+
+
+class PostgresDatabase:
+    """One test's database: created on entering, dropped (on the dropper's thread) on leaving."""
+
+    def __init__(self, databases: PostgresDatabases, *, template: str | None):
+        self.databases = databases
+        self.template = template
+        self.name: str | None = None
+
+    def __enter__(self) -> str:
+        self.name = self.databases.create(PREFIX, template=self.template)
+        return self.databases.url(self.name)
+
+    def __exit__(self, *_: object) -> None:
+        if self.name is not None:
+            self.databases.drop_later(self.name)
+            self.name = None
+
+
+class _Dropper:
+    """Drops databases on threads of its own, so a test does not wait for the checkpoint.
+
+    Several threads, because PostgreSQL serves drops that wait at once with one checkpoint:
+    one thread fell behind the tests (26 drops took 30 s after 15 s of tests, on a busy
+    machine), four keep up."""
+
+    THREADS = 4
+
+    def __init__(self, dsn: str):
+        self._dsn = dsn
+        self._names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._failures: list[str] = []
+        self._threads = [
+            threading.Thread(target=self._run, name=f"drop-test-databases-{n}", daemon=True)
+            for n in range(self.THREADS)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def put(self, name: str) -> None:
+        self._names.put(name)
+
+    def close(self) -> list[str]:
+        for _ in self._threads:
+            self._names.put(None)
+        for thread in self._threads:
+            thread.join()
+        return self._failures
+
+    def _run(self) -> None:
+        while (name := self._names.get()) is not None:
+            try:
+                with psycopg.connect(self._dsn, autocommit=True) as connection:
+                    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                    connection.execute(drop.format(sql.Identifier(name)))
+            except psycopg.Error as error:  # reported at the end; the thread must go on
+                self._failures.append(f"{name}: {error}")
