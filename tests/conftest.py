@@ -58,7 +58,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 """A fixed instant (12:00 in Seoul, 26 November 2026) that tests count from."""
 
-__all__ = ["NOW", "PostgresDatabase", "database_url_for"]
+__all__ = ["NOW", "PostgresDatabase", "database_url_for", "migrated_sqlite_url"]
 
 
 def postgres_base_url() -> str | None:
@@ -124,6 +124,12 @@ TEMPLATES = _Templates()
 def pytest_sessionfinish() -> None:
     """Runs after a failure or Ctrl-C too (not after a kill: the next run sweeps those)."""
     TEMPLATES.close()
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """A SQLite database at ``path``, copied from the migrated template, for tests that name
+    their database file (the CLI's)."""
+    return TEMPLATES.sqlite_copy(path)
 
 
 def database_url_for(
