@@ -20,7 +20,7 @@ migrates once, into a template, on first use, and every test gets a copy of the 
   of their own while the next tests run (PostgreSQL serves drops waiting together with one
   checkpoint); the session's end waits for them and drops the template, also after a failure
   or Ctrl-C. Databases left by a run killed outright are dropped by the next run on the same
-  host (each is labelled with its host and process id; only dead processes' are touched).
+  host (each one's name carries its host and process id; only dead processes' are touched).
   The user in ``DONGNE_TEST_POSTGRES_URL`` must be allowed to create databases.
 
 Fixtures: ``database_url`` (a migrated copy: what ``bootstrap`` is given, whose own migrating
@@ -32,6 +32,7 @@ Password hashing is made cheap through the settings (below), never by a code pat
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sqlite3
@@ -121,9 +122,17 @@ def _migrated_sqlite_file(path: Path) -> Path:
 TEMPLATES = _Templates()
 
 
-def pytest_sessionfinish() -> None:
-    """Runs after a failure or Ctrl-C too (not after a kill: the next run sweeps those)."""
-    TEMPLATES.close()
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish() -> Iterator[None]:
+    """After the session's fixtures are torn down, also after a failure or Ctrl-C (and at exit
+    if even that was cut short; what a kill leaves, the next run sweeps)."""
+    try:
+        return (yield)
+    finally:
+        TEMPLATES.close()
+
+
+atexit.register(TEMPLATES.close)
 
 
 def migrated_sqlite_url(path: Path) -> str:
