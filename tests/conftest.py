@@ -9,17 +9,19 @@ migrates once, into a template, on first use, and every test gets a copy of the 
 - SQLite: the template is a file, checkpointed (no ``-wal``/``-shm`` left) once migrated; a test
   copies it to ``<tmp_path>/dongne.db``, in about a millisecond.
 - PostgreSQL: the template is a database, ``dongne_template_*``, and a test gets
-  ``CREATE DATABASE dongne_test_* TEMPLATE …`` (40–150 ms, against 0.4–0.6 s to migrate, and
-  0.35 s just to replay the migrations' statements, which is what cloning a schema would cost).
-  A whole database is copied, so whatever the migrations made, in any schema (functions,
-  triggers, sequences, ``alembic_version``), comes along with no list to keep. The template
+  ``CREATE DATABASE dongne_test_* TEMPLATE …`` (STRATEGY WAL_LOG, PostgreSQL 15's default):
+  0.05–0.1 s, against 0.4–0.7 s to migrate a schema, and 0.25–0.4 s to clone one (replaying
+  the migrations' statements, or a ``pg_dump`` of it), measured on the 2-core test machine. A
+  whole database is copied, so whatever the migrations made, in any schema (functions,
+  triggers, sequences, ``alembic_version``), comes along with no list to keep up. The template
   stays unconnected after migrating, as ``CREATE DATABASE … TEMPLATE`` demands, and each
-  worker has its own, so workers never wait on each other's. ``DROP DATABASE`` forces a
-  checkpoint (0.1–0.5 s, seconds when the machine is busy), so drops happen on a thread of
-  their own while the next tests run; at the end of the session the drops are waited for and
-  the template is dropped too, also after a failure or Ctrl-C. Databases left by a run that was
-  killed outright are dropped by the next run on the same host (each is labelled with its
-  host and process id, and only dead processes' are touched).
+  worker has its own, so workers never wait on each other. ``DROP DATABASE`` forces a
+  checkpoint (0.05–0.5 s alone, seconds on a busy machine), so the drops run on a few threads
+  of their own while the next tests run (PostgreSQL serves drops waiting together with one
+  checkpoint); the session's end waits for them and drops the template, also after a failure
+  or Ctrl-C. Databases left by a run killed outright are dropped by the next run on the same
+  host (each one's name carries its host and process id; only dead processes' are touched).
+  The user in ``DONGNE_TEST_POSTGRES_URL`` must be allowed to create databases.
 
 Fixtures: ``database_url`` (a migrated copy: what ``bootstrap`` is given, whose own migrating
 then has nothing to do), ``engine`` and ``uow`` over it; ``empty_database_url`` for the tests of
@@ -30,6 +32,7 @@ Password hashing is made cheap through the settings (below), never by a code pat
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sqlite3
@@ -56,7 +59,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 """A fixed instant (12:00 in Seoul, 26 November 2026) that tests count from."""
 
-__all__ = ["NOW", "PostgresDatabase", "database_url_for"]
+__all__ = ["NOW", "PostgresDatabase", "database_url_for", "migrated_sqlite_url"]
 
 
 def postgres_base_url() -> str | None:
@@ -119,9 +122,23 @@ def _migrated_sqlite_file(path: Path) -> Path:
 TEMPLATES = _Templates()
 
 
-def pytest_sessionfinish() -> None:
-    """Runs after a failure or Ctrl-C too (not after a kill: the next run sweeps those)."""
-    TEMPLATES.close()
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish() -> Iterator[None]:
+    """After the session's fixtures are torn down, also after a failure or Ctrl-C (and at exit
+    if even that was cut short; what a kill leaves, the next run sweeps)."""
+    try:
+        return (yield)
+    finally:
+        TEMPLATES.close()
+
+
+atexit.register(TEMPLATES.close)
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """A SQLite database at ``path``, copied from the migrated template, for tests that name
+    their database file (the CLI's)."""
+    return TEMPLATES.sqlite_copy(path)
 
 
 def database_url_for(

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///dongne.db"
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused in production
 """The secrets' default: fine on a laptop, refused when ``DONGNE_ENVIRONMENT=production``."""
+PASSWORD_HASH_FLOORS = {"password_hash_time_cost": 2, "password_hash_memory_kib": 19_456}
+"""The cheapest argon2id production accepts: OWASP's minimum (2 passes over 19 MiB)."""
 
 
 class Settings(BaseSettings):
@@ -29,6 +31,20 @@ class Settings(BaseSettings):
     identity_hmac_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRET),
         description="keys the HMAC that stores national identity numbers and CIs",
+    )
+    password_hash_time_cost: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="argon2id passes over memory per password hash; the default is argon2-cffi's"
+        " (RFC 9106's low-memory profile); production refuses less than 2",
+    )
+    password_hash_memory_kib: int = Field(
+        default=65_536,
+        ge=1_024,
+        le=4_194_304,
+        description="argon2id memory per password hash, in KiB (64 MiB by default); production"
+        " refuses less than 19,456 (19 MiB). Tests set both low to hash in milliseconds",
     )
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     pin_attempts_max: int = Field(default=5, ge=1, le=20)
@@ -180,4 +196,7 @@ class Settings(BaseSettings):
                 secret: SecretStr = getattr(self, name)
                 if secret.get_secret_value() == DEVELOPMENT_SECRET:
                     raise ValueError(f"DONGNE_{name.upper()} must be set in production")
+            for name, floor in PASSWORD_HASH_FLOORS.items():
+                if getattr(self, name) < floor:
+                    raise ValueError(f"DONGNE_{name.upper()} is at least {floor} in production")
         return self

@@ -11,13 +11,14 @@ from dongne.adapters.db.engine import make_engine
 from dongne.entrypoints.cli.app import app
 from dongne.services import queries
 from dongne.services.unit_of_work import UnitOfWork
+from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/cli.db"
+    return migrated_sqlite_url(tmp_path / "cli.db")
 
 
 def dongne(database: str, *args: str) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.entrypoints.cli.app import app
 from dongne.services import accounts, setup
+from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
@@ -49,7 +50,7 @@ def _token(database: str, kind: UserKind, login: str, role: str | None) -> str:
 
 @pytest.fixture
 def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/cli.db"
+    url = migrated_sqlite_url(tmp_path / "cli.db")
     application = bootstrap(Settings(database_url=url))
     setup.create_region(application.uow, code="siheung", name="시흥시", now=datetime.now(UTC))
     accounts.sign_up_citizen(

@@ -8,13 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from dongne.entrypoints.cli.app import app
+from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path}/cli.db"
+    url = migrated_sqlite_url(tmp_path / "cli.db")
     for command in (
         ("region", "create", "siheung", "시흥시"),
         ("program", "siheung", "--brand", "시루"),

@@ -21,6 +21,7 @@ from typer.testing import CliRunner, Result
 
 from dongne.entrypoints.cli.app import app
 from dongne.tlog.cosignature import CosignatureVerifier
+from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -38,7 +39,7 @@ def database_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def database(database_file: Path) -> str:
-    return f"sqlite:///{database_file}"
+    return migrated_sqlite_url(database_file)
 
 
 def dongne(database: str, *args: str) -> Result:

@@ -15,13 +15,14 @@ from dongne.bootstrap import bootstrap
 from dongne.domain.calendar import seoul_day
 from dongne.entrypoints.cli.app import app
 from dongne.services import payments, purchases
+from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def database(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/cli.db"
+    return migrated_sqlite_url(tmp_path / "cli.db")
 
 
 def dongne(database: str, *args: str) -> tuple[int, str]:

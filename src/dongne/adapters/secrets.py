@@ -1,6 +1,8 @@
 """Hashing of what must never be stored in clear, with the keys kept outside the database.
 
-- Passwords: argon2id (slow on purpose; only at log-in).
+- Passwords: argon2id (slow on purpose; only at log-in), as costly as the settings say
+  (``DONGNE_PASSWORD_HASH_TIME_COST`` and ``_MEMORY_KIB``; production has a floor). A hash
+  carries its own parameters, so hashes made at another cost still verify.
 - Payment PINs: HMAC-SHA256 keyed with ``DONGNE_PIN_HMAC_KEY``. A 6-digit PIN has a million
   values, so a slow hash would not stop offline guessing, and argon2 on every payment would cap
   throughput at tens per second; the key outside the database is what protects a stolen table.
@@ -34,6 +36,10 @@ class Secrets:
         return cls(
             pin_key=settings.pin_hmac_key.get_secret_value().encode(),
             identity_key=settings.identity_hmac_key.get_secret_value().encode(),
+            passwords=PasswordHasher(
+                time_cost=settings.password_hash_time_cost,
+                memory_cost=settings.password_hash_memory_kib,
+            ),
         )
 
     def hash_password(self, password: str) -> str:
