@@ -15,7 +15,7 @@ from dongne.adapters.db.tables import lots
 from dongne.adapters.recipient_files import read_recipients
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
-from dongne.domain.allowances import AllowanceTerms
+from dongne.domain.allowances import AllowanceProgramNotFound, AllowanceTerms
 from dongne.domain.errors import MerchantNotEligible
 from dongne.services import accounts, allowances, payments, queries
 from dongne.services.allowance_disbursement import disburse, expire_program, run_disbursement
@@ -325,8 +325,14 @@ def test_only_the_regions_officials_with_the_right_role_may_act(
     stranger = Principal(
         UserKind.OFFICIAL, user_id=3, region_id=world.region_id + 999, role="approver"
     )
-    for caller in (viewer, stranger, Principal(UserKind.CITIZEN, user_id=4, citizen_id=1)):
-        with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden):
+        allowances.upload_recipients(
+            world.uow, viewer, program_id=program_id, filename="l", rows=rows, now=NOW
+        )
+    # Anyone but the region's officials is told the program does not exist, as for a missing
+    # id: a refusal must not say what exists.
+    for caller in (stranger, Principal(UserKind.CITIZEN, user_id=4, citizen_id=1)):
+        with pytest.raises(AllowanceProgramNotFound):
             allowances.upload_recipients(
                 world.uow, caller, program_id=program_id, filename="l", rows=rows, now=NOW
             )

@@ -7,17 +7,15 @@ BEGIN IMMEDIATE, so these races only exist on PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.engine import make_engine
 from dongne.adapters.db.tables import ledger_transactions, payments, purchases
 from dongne.domain.errors import BudgetExhausted, InsufficientBalance
 from dongne.domain.ledger import AccountType
@@ -27,24 +25,15 @@ from dongne.services.payments import cancel_payment, pay_merchant
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.results import PaymentResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresDatabase, database_url_for
+from tests.conftest import NOW
 from tests.factories import World, unique_key
+from tests.integration.conftest import PARALLEL_CLIENTS_MAX
 
 pytestmark = pytest.mark.postgres
 
-MAX_CLIENTS = 32
+MAX_CLIENTS = PARALLEL_CLIENTS_MAX
 RACE_TIMEOUT_S = 60.0
 MONTH = "2026-11"  # the Seoul month of NOW
-
-
-@pytest.fixture
-def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
-    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresDatabase)  # a copy of the migrated template
-    with target as url:
-        engine = make_engine(url, pool_size=MAX_CLIENTS)
-        yield engine
-        engine.dispose()
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,13 @@ BEGIN IMMEDIATE, so the race only exists there), as ``test_concurrency`` does.
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.db.tables import payments
 from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
@@ -34,7 +31,7 @@ from dongne.services import accounts, channels, purchases, setup
 from dongne.services.dynamic_qr import create_dynamic_qr, dynamic_qr, pay_dynamic_qr
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresSchema, database_url_for
+from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
 from tests.helpers import assert_ledger_sound, balance_won, payable_won, world_with
 from tests.integration.test_concurrency import race, unexpected
@@ -329,17 +326,6 @@ def test_a_latin_name_outside_the_qr_character_set_or_too_long_is_refused(
 
 
 # -- two citizens racing on one code, on PostgreSQL ------------------------------------------
-
-
-@pytest.fixture
-def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
-    target = database_url_for("postgres", tmp_path)
-    assert isinstance(target, PostgresSchema)
-    with target as url:
-        engine = make_engine(url, pool_size=8)
-        migrate(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.mark.postgres

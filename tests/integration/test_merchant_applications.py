@@ -4,17 +4,14 @@ category and revenue."""
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
-from dongne.adapters.db.engine import make_engine
 from dongne.adapters.db.tables import merchants
 from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
@@ -39,7 +36,7 @@ from dongne.domain.merchants import MerchantStatus
 from dongne.services import accounts, merchant_applications, payments, purchases, setup
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresDatabase, database_url_for
+from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
@@ -318,16 +315,6 @@ def test_an_onboarded_merchant_above_the_revenue_cap_is_refused_purchased_value(
 
 
 # -- real parallel officials on PostgreSQL ----------------------------------------------------
-
-
-@pytest.fixture
-def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
-    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresDatabase)  # a copy of the migrated template
-    with target as url:
-        engine = make_engine(url, pool_size=6)
-        yield engine
-        engine.dispose()
 
 
 @pytest.mark.postgres

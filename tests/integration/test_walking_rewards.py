@@ -3,15 +3,12 @@ and parallel reports of one citizen's day that must not grant twice."""
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.engine import make_engine
 from dongne.adapters.db.walking_tables import walking_grants
 from dongne.domain.errors import IdempotencyKeyReused
 from dongne.domain.ledger import AccountType
@@ -25,7 +22,7 @@ from dongne.domain.walking import (
 )
 from dongne.services import queries, refunds, setup, walking
 from dongne.services.unit_of_work import UnitOfWork
-from tests.conftest import NOW, PostgresDatabase, database_url_for
+from tests.conftest import NOW
 from tests.factories import World, unique_key
 
 TODAY = date(2026, 11, 26)  # the Seoul day of NOW
@@ -246,16 +243,6 @@ def test_reports_out_of_the_window_or_to_a_paused_program_change_nothing(world: 
 # -- real parallel clients on PostgreSQL ------------------------------------------------------
 
 CLIENTS = 8
-
-
-@pytest.fixture
-def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
-    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresDatabase)  # a copy of the migrated template
-    with target as url:
-        engine = make_engine(url, pool_size=CLIENTS + 2)
-        yield engine
-        engine.dispose()
 
 
 def _in_parallel(

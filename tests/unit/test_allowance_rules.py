@@ -28,7 +28,7 @@ from dongne.domain.allowances import (
     normalize_phone,
     parse_amount,
 )
-from dongne.domain.errors import DongneError
+from dongne.domain.errors import DongneError, RegionNotFound
 from dongne.domain.lots import Lot, LotKind
 from dongne.domain.merchants import Merchant, MerchantStatus
 
@@ -206,12 +206,15 @@ def test_officials_act_in_their_region_by_role_and_the_operator_everywhere() -> 
         (official(OfficialRole.VIEWER), AllowanceAction.UPLOAD),
         (official(OfficialRole.OPERATOR), AllowanceAction.DISBURSE),
         (official(OfficialRole.OPERATOR), AllowanceAction.FUND),
-        (official(OfficialRole.APPROVER, region=8), AllowanceAction.READ),
         (Principal(UserKind.CITIZEN, user_id=2, citizen_id=3), AllowanceAction.READ),
     ]
     for caller, action in refusals:
         with pytest.raises(Forbidden):
             authorize(caller, 7, action)
+    # Another region's official is told the region does not exist: a refusal must not say
+    # what exists elsewhere.
+    with pytest.raises(RegionNotFound):
+        authorize(official(OfficialRole.APPROVER, region=8), 7, AllowanceAction.READ)
 
 
 def test_an_allowance_lot_follows_its_programs_categories() -> None:
