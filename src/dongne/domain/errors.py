@@ -7,18 +7,40 @@
     │   ├── IdempotencyKeyRequired, InvalidAmount, InvalidPurchaseUnit, InvalidBusinessNumber
     │   ├── InvalidProgramSettings, InvalidCursor, WebhookSignatureInvalid
     │   ├── WebhookUrlNotAllowed      a webhook aimed at a private address (production)
-    │   └── QrInvalid
-    │       └── QrCrcMismatch
+    │   ├── QrInvalid
+    │   │   └── QrCrcMismatch
+    │   ├── InvalidAllowanceProgram                       [domain.allowances]
+    │   ├── RecipientFileInvalid                          [domain.allowances]
+    │   │   └── RecipientFileTooLarge                     [domain.allowances]
+    │   ├── InvalidBankAccount, RejectionReasonRequired   [domain.merchant_applications]
+    │   ├── InvalidFeeTiers                               [domain.settlement]
+    │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
+    │   ├── StepReportDateOutOfRange                      [domain.walking]
+    │   ├── MalformedLeaf                                 [domain.leaf]
+    │   ├── MalformedLogData                              [tlog.errors]
+    │   └── LogKeyMismatch                                [adapters.log_keys]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
     │   ├── RegionNotFound, ProgramNotFound, CitizenNotFound, WalletNotFound, MerchantNotFound
     │   ├── PurchaseNotFound, PaymentNotFound, TransactionNotFound, RecipientNotFound
     │   ├── PaymentIntentNotFound, PaymentCodeNotFound, PaymentRequestNotFound
-    │   └── DynamicQrNotFound
+    │   ├── DynamicQrNotFound
+    │   ├── AllowanceProgramNotFound, RecipientUploadNotFound  [domain.allowances]
+    │   ├── FraudAlertNotFound                            [domain.fraud]
+    │   ├── MerchantApplicationNotFound                   [domain.merchant_applications]
+    │   ├── SettlementNotFound                            [domain.settlement]
+    │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
+    │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
     │   ├── PaymentCodeUsed, PaymentRequestClosed, DynamicQrPaid
-    │   └── PaymentIntentUnexpectedState
-    │       └── PaymentIntentAlreadyCaptured
+    │   ├── PaymentIntentUnexpectedState
+    │   │   └── PaymentIntentAlreadyCaptured
+    │   ├── FraudAlertResolved                            [domain.fraud]
+    │   ├── MerchantApplicationDecided                    [domain.merchant_applications]
+    │   ├── MerchantApplicationPending                    [domain.merchant_applications]
+    │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
+    │   ├── SettlementAlreadyRun                          [domain.settlement]
+    │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
     │   ├── BudgetExhausted, InsufficientBalance, MerchantNotEligible, PaymentLimitExceeded
@@ -26,14 +48,24 @@
     │   ├── CancellationExceedsPayment, GiftSendLimitExceeded, GiftReceiveLimitExceeded
     │   ├── GiftNotAllowed, RefundThresholdNotMet, NothingToRefund, MerchantBanned
     │   ├── CaptureExceedsAmount, RefundExceedsCaptured, PaymentIntentExpired
-    │   └── PaymentCodeExpired, PaymentRequestExpired, DynamicQrExpired
+    │   ├── PaymentCodeExpired, PaymentRequestExpired, DynamicQrExpired
+    │   ├── AllowanceBudgetShort, AllowanceNotValidNow    [domain.allowances]
+    │   ├── AllowanceProgramStillValid                    [domain.allowances]
+    │   ├── SettlementOutOfOrder, SettlementDayNotOver    [domain.settlement]
+    │   └── WalkingProgramInactive                        [domain.walking]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
-    └── (in ``domain.access``, beside the roles they guard)
-        ├── Unauthenticated           AUTHENTICATION_REQUIRED
-        │   └── InvalidCredentials
-        ├── Forbidden, LoginThrottled
-        └── PinIncorrect, PinLocked, PinNotSet
+    ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
+    │   └── InvalidCredentials                            [domain.access]
+    ├── Forbidden, LoginThrottled                         [domain.access]
+    ├── PinIncorrect, PinLocked, PinNotSet                [domain.access]
+    └── VerificationFailed            a signature or proof that does not hold   [tlog.errors]
+        └── SignatureInvalid, ProofInvalid                [tlog.errors]
+
+A class marked ``[module]`` is defined in ``dongne.<module>``, beside the rules that raise it;
+the others are defined here. ``tests/unit/test_errors.py`` imports every module of the package
+and fails when a ``DongneError`` subclass is missing from this drawing or drawn under another
+parent than its base, so a new error class is drawn here in the same commit.
 
 Each error carries its ``code``, a human ``message`` and ``details`` (the numbers that explain
 it). Entry points map codes to exit statuses and HTTP problems; nothing in here knows of them.

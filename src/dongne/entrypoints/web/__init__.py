@@ -1,7 +1,9 @@
 """Server-rendered pages (Jinja2): what a citizen opens in a phone's browser.
 
-Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather than
-problem+json, so a refused request comes back as the same page with the message next to the
-field it concerns; the status still comes from the one error table in ``api/errors.py``.
-Plain HTML forms, no JavaScript needed: they work on every phone.
+For now the approval page of partner payments (``/pay/{id}``): it shows the order and takes
+the phone, the password and the payment PIN. Pages follow the API's rule: parse the form, call
+a service, render. They speak HTML rather than problem+json, so a refused request comes back
+as the same page with the message next to the field it concerns; the status still comes from
+the one error table in ``api/errors.py``. Plain HTML forms with a CSRF token, no JavaScript
+needed: they work on every phone.
 """
