@@ -7,10 +7,11 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from dongne.adapters.db.access_records import AccessRecords
-from dongne.adapters.db.engine import is_postgres
+from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.records import Records
+from dongne.domain.errors import AlreadyExists
 from dongne.domain.program import VoucherProgram
 
 
@@ -60,6 +61,11 @@ class UnitOfWork:
         finally:
             self._transaction = None
             self.connection.close()
+        if exc is not None and is_unique_violation(exc):
+            # Two requests made the same thing at once (a login, a phone, a region code): each
+            # looked first and found nothing, and the database let one in. The other is told it
+            # exists, as it would have been a moment later; its transaction is rolled back.
+            raise AlreadyExists("this already exists: another request made it first") from exc
 
     def commit(self) -> None:
         if self._transaction is None:

@@ -9,9 +9,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+UNIQUE_VIOLATION = "23505"
 
 
 def normalize_url(url: str) -> str:
@@ -54,6 +56,16 @@ def _sqlite_engine(url: str) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """A UNIQUE constraint refused the row: on PostgreSQL SQLSTATE 23505, on SQLite the
+    constraint's message (the sqlite3 module carries no SQLSTATE)."""
+    if not isinstance(error, IntegrityError):
+        return False
+    if getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+        return True
+    return "UNIQUE constraint failed" in str(error.orig)
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
