@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from tests.fakes import FakeWorld, assert_money_is_conserved
-
-NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
-"""12:00 in Seoul, 26 November 2026, as the database tests count from."""
+from tests.unit.services.steps import NOW
 
 DATABASE_FIXTURES = frozenset(
     {"database_url", "empty_database_url", "engine", "freshly_migrated_engine", "uow"}

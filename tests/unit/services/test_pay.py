@@ -10,38 +10,10 @@ from dongne.domain.errors import IdempotencyKeyReused, InsufficientBalance, Merc
 from dongne.domain.lots import LotKind
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BonusMode, VoucherProgram
-from dongne.services.payments import pay_merchant
-from dongne.services.purchases import purchase_vouchers
-from dongne.services.results import PaymentResult
 from tests.fakes import FakeWorld, assert_money_is_conserved
-from tests.unit.services.conftest import NOW
+from tests.unit.services.steps import NOW, buy, pay, remaining_by_kind
 
 CASHBACK = VoucherProgram(brand_name="시루", bonus_mode=BonusMode.CASHBACK)
-
-
-def buy(world: FakeWorld, wallet_id: int, face_won: int, key: str = "buy") -> int:
-    """Buy vouchers; returns the purchased lot's id."""
-    bought = purchase_vouchers(
-        world.uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=key, now=NOW
-    )
-    return bought.lot_id
-
-
-def pay(
-    world: FakeWorld, wallet_id: int, merchant_id: int, amount_won: int, key: str = "pay"
-) -> PaymentResult:
-    return pay_merchant(
-        world.uow,
-        wallet_id=wallet_id,
-        merchant_id=merchant_id,
-        amount_won=amount_won,
-        idempotency_key=key,
-        now=NOW,
-    )
-
-
-def remaining_by_kind(world: FakeWorld, wallet_id: int) -> dict[LotKind, int]:
-    return {lot.kind: lot.remaining_won for lot in world.lots(wallet_id)}
 
 
 def test_payment_spends_allowance_then_points_then_purchased_value(world: FakeWorld) -> None:
@@ -66,8 +38,8 @@ def test_payment_spends_allowance_then_points_then_purchased_value(world: FakeWo
 
 def test_payment_uses_oldest_purchased_value_first(world: FakeWorld) -> None:
     wallet, shop = world.citizen(), world.merchant()
-    first = buy(world, wallet, 20_000, key="first")
-    second = buy(world, wallet, 20_000, key="second")
+    first = buy(world, wallet, 20_000, key="first").lot_id
+    second = buy(world, wallet, 20_000, key="second").lot_id
 
     pay(world, wallet, shop, 25_000)
 
