@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dongne.domain.lots import LotKind
+from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.services.payments import cancel_payment, pay_merchant
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.results import PaymentCancellationResult, PaymentResult, PurchaseResult
@@ -12,6 +13,9 @@ from tests.fakes import FakeWorld
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 """12:00 in Seoul, 26 November 2026, as the database tests count from."""
+
+CASHBACK = VoucherProgram(brand_name="시루", bonus_mode=BonusMode.CASHBACK)
+"""A program whose bonus is cashback on payments rather than a discount on purchases."""
 
 
 def buy(

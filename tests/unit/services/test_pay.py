@@ -9,11 +9,9 @@ import pytest
 from dongne.domain.errors import IdempotencyKeyReused, InsufficientBalance, MerchantNotEligible
 from dongne.domain.lots import LotKind
 from dongne.domain.merchants import MerchantStatus
-from dongne.domain.program import BonusMode, VoucherProgram
+from dongne.domain.program import VoucherProgram
 from tests.fakes import FakeWorld, assert_money_is_conserved
-from tests.unit.services.steps import NOW, buy, pay, remaining_by_kind
-
-CASHBACK = VoucherProgram(brand_name="시루", bonus_mode=BonusMode.CASHBACK)
+from tests.unit.services.steps import CASHBACK, NOW, buy, pay, remaining_by_kind
 
 
 def test_payment_spends_allowance_then_points_then_purchased_value(world: FakeWorld) -> None:
