@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dongne.domain.lots import LotKind
@@ -16,6 +17,9 @@ NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
 CASHBACK = VoucherProgram(brand_name="시루", bonus_mode=BonusMode.CASHBACK)
 """A program whose bonus is cashback on payments rather than a discount on purchases."""
+
+MakeWorld = Callable[[VoucherProgram], FakeWorld]
+"""The ``make_world`` fixture: a region with this program, its money checked after the test."""
 
 
 def buy(

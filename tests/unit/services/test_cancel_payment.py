@@ -12,7 +12,7 @@ from dongne.domain.errors import CancellationExceedsPayment
 from dongne.domain.ledger import AccountType
 from dongne.domain.lots import LotKind
 from tests.fakes import FakeWorld, assert_money_is_conserved
-from tests.unit.services.steps import CASHBACK, NOW, buy, cancel, pay, remaining_by_kind
+from tests.unit.services.steps import CASHBACK, NOW, MakeWorld, buy, cancel, pay, remaining_by_kind
 
 
 def test_cancelling_a_payment_puts_back_exactly_what_each_lot_gave(world: FakeWorld) -> None:
@@ -102,8 +102,8 @@ def test_purchased_value_that_expired_meanwhile_splits_between_breakage_and_budg
     assert world.wallet_balance(wallet) == 50_000
 
 
-def test_cancelling_a_payment_takes_its_cashback_back() -> None:
-    world = FakeWorld(now=NOW, program=CASHBACK)
+def test_cancelling_a_payment_takes_its_cashback_back(make_world: MakeWorld) -> None:
+    world = make_world(CASHBACK)
     wallet, shop = world.citizen(), world.merchant()
     world.fund(50_000)
     buy(world, wallet, 100_000)

@@ -11,7 +11,7 @@ from dongne.domain.lots import LotKind
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import VoucherProgram
 from tests.fakes import FakeWorld, assert_money_is_conserved
-from tests.unit.services.steps import CASHBACK, NOW, buy, pay, remaining_by_kind
+from tests.unit.services.steps import CASHBACK, MakeWorld, buy, pay, remaining_by_kind
 
 
 def test_payment_spends_allowance_then_points_then_purchased_value(world: FakeWorld) -> None:
@@ -124,8 +124,8 @@ def test_a_key_reused_for_another_payment_is_refused(world: FakeWorld) -> None:
     assert world.wallet_balance(wallet) == 6_000
 
 
-def test_cashback_is_drawn_from_the_budget_into_a_cashback_lot() -> None:
-    world = FakeWorld(now=NOW, program=CASHBACK)
+def test_cashback_is_drawn_from_the_budget_into_a_cashback_lot(make_world: MakeWorld) -> None:
+    world = make_world(CASHBACK)
     wallet, shop = world.citizen(), world.merchant()
     world.fund(50_000)
     buy(world, wallet, 100_000)
@@ -139,8 +139,10 @@ def test_cashback_is_drawn_from_the_budget_into_a_cashback_lot() -> None:
     assert_money_is_conserved(world.uow.committed)
 
 
-def test_an_exhausted_budget_pays_no_cashback_but_the_payment_goes_ahead() -> None:
-    world = FakeWorld(now=NOW, program=CASHBACK)
+def test_an_exhausted_budget_pays_no_cashback_but_the_payment_goes_ahead(
+    make_world: MakeWorld,
+) -> None:
+    world = make_world(CASHBACK)
     wallet, shop = world.citizen(), world.merchant()
     world.fund(2_999)
     buy(world, wallet, 100_000)

@@ -18,7 +18,7 @@ from dongne.domain.ledger import AccountType
 from dongne.domain.program import BudgetExhaustedPolicy, VoucherProgram
 from dongne.services.purchases import cancel_purchase
 from tests.fakes import FakeWorld
-from tests.unit.services.steps import NOW, buy, pay
+from tests.unit.services.steps import NOW, MakeWorld, buy, pay
 
 
 def test_purchase_draws_the_discount_from_this_months_budget(world: FakeWorld) -> None:
@@ -88,11 +88,11 @@ def test_a_budget_that_covers_the_discount_to_the_won_sells_at_the_discount(
     assert world.balance(world.budget()) == 0
 
 
-def test_an_exhausted_budget_stops_sales_when_the_program_says_so() -> None:
+def test_an_exhausted_budget_stops_sales_when_the_program_says_so(make_world: MakeWorld) -> None:
     program = VoucherProgram(
         brand_name="시루", budget_exhausted_policy=BudgetExhaustedPolicy.STOP_SELLING
     )
-    world = FakeWorld(now=NOW, program=program)
+    world = make_world(program)
     wallet = world.citizen()
     world.fund(4_999)
     before = deepcopy(world.uow.committed)
