@@ -53,7 +53,7 @@ def wallet_to_act_on(uow: UnitOfWork, caller: Principal, wallet_id: int) -> Wall
 def merchant_region(uow: UnitOfWork, caller: Principal, merchant_id: int) -> int:
     """The merchant's region, if the caller is an official there (or the merchant itself)."""
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
     if caller.kind is UserKind.MERCHANT and caller.merchant_id == merchant_id:
         return merchant.region_id
     if is_official_of(caller, merchant.region_id):
@@ -67,7 +67,7 @@ def merchant_region_for_officials(
     """The merchant's region, for its region's officials with ``at_least`` that role; to
     anyone else (the merchant included) a merchant that does not exist."""
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
     missing = MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
     caller.official(merchant.region_id, at_least=at_least, missing=missing)
     return merchant.region_id
