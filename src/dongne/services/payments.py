@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from dongne.adapters.db.holding_rows import PaymentRecord
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.records import MerchantWithPayable, Wallet
 from dongne.domain.calendar import require_aware, seoul_day, seoul_month
@@ -269,7 +269,7 @@ class _CancellationMoves:
 
 
 def _plan_cancellation(
-    uow: UnitOfWork, payment: Any, amount: int, now: datetime
+    uow: UnitOfWork, payment: PaymentRecord, amount: int, now: datetime
 ) -> _CancellationMoves:
     """Where each won of a cancellation goes: back into its lots (or, for spent cashback that
     was already paid back, into the lots that paid it), to the funders of expired lots, and

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.records import Wallet
 from dongne.domain.access import OfficialRole, Principal, UserKind
@@ -73,8 +74,8 @@ def merchant_region_for_officials(
     return merchant.region_id
 
 
-def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> Any:
-    """The purchase row, if its wallet is the caller's or in the official's region."""
+def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> PurchaseRecord:
+    """The purchase, if its wallet is the caller's or in the official's region."""
     with uow:
         purchase = uow.records.purchase(purchase_id)
         try:
@@ -84,8 +85,8 @@ def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> 
         return purchase
 
 
-def payment_of_caller(uow: UnitOfWork, caller: Principal, payment_id: int) -> Any:
-    """The payment row, if the caller paid it, took it, or is an official of its region."""
+def payment_of_caller(uow: UnitOfWork, caller: Principal, payment_id: int) -> PaymentRecord:
+    """The payment, if the caller paid it, took it, or is an official of its region."""
     with uow:
         payment = uow.records.payment(payment_id)
         took_it = caller.kind is UserKind.MERCHANT and caller.merchant_id == payment.merchant_id
