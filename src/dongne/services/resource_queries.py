@@ -12,9 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
+from dongne.adapters.db.cash_receipt_records import (
+    CashReceiptRecords,
+    CashReceiptRow,
+    ExportedCashReceipt,
+)
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
-from dongne.adapters.db.listing_records import ListingRecords
+from dongne.adapters.db.listing_records import (
+    CitizenWalletRow,
+    ListingRecords,
+    MerchantRow,
+    RegionRow,
+    WalletEntryRow,
+)
 from dongne.adapters.db.records import Wallet
 from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.errors import (
@@ -131,12 +141,12 @@ def log_standing(
     return LogStanding(leaf.leaf_index, receipt.as_json())
 
 
-def regions_page(uow: UnitOfWork, *, after_id: int | None, fetch: int) -> list[Any]:
+def regions_page(uow: UnitOfWork, *, after_id: int | None, fetch: int) -> list[RegionRow]:
     with uow:
         return ListingRecords(uow.connection).regions(after_id=after_id, fetch=fetch)
 
 
-def merchant_row(uow: UnitOfWork, merchant_id: int) -> Any:
+def merchant_row(uow: UnitOfWork, merchant_id: int) -> MerchantRow:
     with uow:
         row = ListingRecords(uow.connection).merchant(merchant_id)
     if row is None:
@@ -146,7 +156,7 @@ def merchant_row(uow: UnitOfWork, merchant_id: int) -> Any:
 
 def merchants_page(
     uow: UnitOfWork, region_id: int, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[MerchantRow]:
     with uow:
         uow.records.region(region_id)
         return ListingRecords(uow.connection).merchants_of_region(
@@ -156,7 +166,7 @@ def merchants_page(
 
 def wallets_page(
     uow: UnitOfWork, caller: Principal, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[CitizenWalletRow]:
     citizen_id = caller.citizen()
     with uow:
         return ListingRecords(uow.connection).wallets_of_citizen(
@@ -166,7 +176,7 @@ def wallets_page(
 
 def history_page(
     uow: UnitOfWork, caller: Principal, wallet_id: int, *, before_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[WalletEntryRow]:
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=False)
         return ListingRecords(uow.connection).wallet_entries(
@@ -188,7 +198,7 @@ def gift_recipient_wallet(uow: UnitOfWork, phone: str, region_id: int) -> int:
 
 def cash_receipts_page(
     uow: UnitOfWork, caller: Principal, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[CashReceiptRow]:
     citizen_id = caller.citizen()
     with uow:
         return CashReceiptRecords(uow.connection).receipts_of_citizen(
@@ -198,7 +208,7 @@ def cash_receipts_page(
 
 def cash_receipts_issued_between(
     uow: UnitOfWork, region_id: int, start: datetime, end: datetime
-) -> list[Any]:
+) -> list[ExportedCashReceipt]:
     with uow:
         uow.records.region(region_id)
         return CashReceiptRecords(uow.connection).receipts_issued_between(region_id, start, end)
