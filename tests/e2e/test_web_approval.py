@@ -144,7 +144,7 @@ def test_the_page_shows_the_merchant_the_amount_and_the_order(
     assert response.status_code == 200
     page = page_of(response)
     with application.reader() as reader:
-        merchant_name = reader.records.merchant(shop.merchant_id)[0].name
+        merchant_name = reader.records.merchant(shop.merchant_id).merchant.name
     assert page.text["merchant"] == merchant_name
     assert page.text["amount"] == "30,000원"
     assert page.text["order-reference"] == "order-2026-0042"

@@ -99,7 +99,7 @@ def balance_of(uow: UnitOfWork, region_id: int, account_type: AccountType, owner
 
 def payable_of(uow: UnitOfWork, merchant_id: int) -> int:
     with uow:
-        return uow.ledger.balance(uow.records.merchant(merchant_id)[1])
+        return uow.ledger.balance(uow.records.merchant(merchant_id).payable_account_id)
 
 
 def count(engine: Engine, query: Any) -> int:

@@ -176,7 +176,7 @@ def test_a_business_may_not_apply_twice_while_waiting_or_once_registered(world: 
 def test_a_business_cancelled_for_fraud_may_not_apply_for_a_year(world: World) -> None:
     merchant_id = world.merchant()
     with world.uow:
-        digits = world.uow.records.merchant(merchant_id)[0].business_number
+        digits = world.uow.records.merchant(merchant_id).merchant.business_number
     setup.set_merchant_status(
         world.uow, merchant_id=merchant_id, status=MerchantStatus.CANCELLED_FOR_FRAUD, now=world.now
     )

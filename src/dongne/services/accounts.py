@@ -188,7 +188,7 @@ def create_staff_user_within(
     if region_id is not None:
         uow.records.region(region_id)
     if merchant_id is not None:
-        region_id = uow.records.merchant(merchant_id)[0].region_id
+        region_id = uow.records.merchant(merchant_id).merchant.region_id
     if uow.access.user_by_login(login) is not None:
         raise AlreadyExists(f"the login {login!r} is taken", field="login")
     user_id = uow.access.add_user(

@@ -30,7 +30,7 @@ from dongne.adapters.db.allowance_records import (
     Upload,
     WalletRef,
 )
-from dongne.adapters.db.holdings import restriction_to_json
+from dongne.adapters.db.holding_rows import restriction_to_json
 from dongne.domain.access import Principal
 from dongne.domain.allowances import (
     AllowanceAction,

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from dongne.adapters.db.cash_receipt_records import (
+    CancellationWithoutReceipt,
     CashReceiptRecords,
     NewCashReceipt,
+    PaymentWithoutReceipt,
     cancellation_approval_number,
     payment_approval_number,
 )
@@ -72,7 +73,7 @@ def issue_cash_receipts(uow: UnitOfWork, now: datetime) -> int:
             return issued
 
 
-def _payment_receipt(row: Any) -> NewCashReceipt:
+def _payment_receipt(row: PaymentWithoutReceipt) -> NewCashReceipt:
     return NewCashReceipt(
         region_id=row.region_id,
         payment_id=row.id,
@@ -85,7 +86,7 @@ def _payment_receipt(row: Any) -> NewCashReceipt:
 
 
 def _cancellation_receipts(
-    records: CashReceiptRecords, cancellations: Sequence[Any]
+    records: CashReceiptRecords, cancellations: Sequence[CancellationWithoutReceipt]
 ) -> list[NewCashReceipt]:
     receipts = []
     for row in cancellations:

@@ -97,7 +97,7 @@ class RequestPaymentResult:
 def merchant_qr_payload(uow: UnitOfWork, *, caller: Principal, merchant_id: int) -> str:
     """The EMVCo payload of a merchant's static QR code."""
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
         check_may_read_merchant_qr(caller, merchant_id=merchant_id, region_id=merchant.region_id)
         qr = merchant_qr_within(uow, merchant_id)
     return build_payload(qr)
@@ -106,7 +106,7 @@ def merchant_qr_payload(uow: UnitOfWork, *, caller: Principal, merchant_id: int)
 def merchant_qr_within(uow: UnitOfWork, merchant_id: int) -> MerchantQr:
     """What the merchant's codes say of it, static and dynamic alike: tag 59 its Latin name
     (or its name romanized), tag 64 its Korean name, tag 60 its region."""
-    merchant, _ = uow.records.merchant(merchant_id)
+    merchant = uow.records.merchant(merchant_id).merchant
     city, local_city = ChannelRecords(uow.connection).region_code(merchant.region_id)
     return MerchantQr.for_merchant(
         merchant_id,
@@ -145,8 +145,9 @@ def pay_by_qr(
             raise QrInvalid("this QR code is for one sale: pay it as a dynamic QR code")
         merchant_id = scanned.merchant_id
         positive_won(amount_won)
-        merchant = uow.records.merchant(merchant_id)
-        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=merchant[0].region_id)
+        merchant_found = uow.records.merchant(merchant_id)
+        region_id = merchant_found.merchant.region_id
+        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=region_id)
         if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
             raise RunAgain
         key = scoped_key("pay-qr", caller.principal.user_id, idempotency_key)
@@ -165,7 +166,7 @@ def pay_by_qr(
                 idempotency_key=key,
                 now=now,
                 locked_wallet=wallet,
-                merchant_found=merchant,
+                merchant_found=merchant_found,
             ),
         )
 
@@ -412,7 +413,7 @@ def request_payment(
     phone = normalize_phone(phone)
 
     def action() -> _StoredPaymentRequest:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
         records = ChannelRecords(uow.connection)
         wallet_id = records.wallet_by_phone(phone, merchant.region_id)
         if wallet_id is None:

@@ -69,7 +69,7 @@ def create_dynamic_qr(
     positive_won(amount_won)
 
     def action() -> CreatedDynamicQr:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
         uow.records.program(merchant.region_id).check_payment_amount(amount_won)
         dynamic_qr_id = DynamicQrRecords(uow.connection).add(
             region_id=merchant.region_id,
@@ -135,8 +135,9 @@ def pay_dynamic_qr(
         citizen_id = caller.principal.citizen()
         records = DynamicQrRecords(uow.connection)
         found = _scanned_code(records, parse_payload(payload))
-        merchant = uow.records.merchant(found.merchant_id)
-        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=merchant[0].region_id)
+        merchant_found = uow.records.merchant(found.merchant_id)
+        region_id = merchant_found.merchant.region_id
+        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=region_id)
         if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
             raise RunAgain
         key = scoped_key("pay-dynamic-qr", caller.principal.user_id, idempotency_key)
@@ -153,7 +154,7 @@ def pay_dynamic_qr(
                 idempotency_key=key,
                 now=now,
                 locked_wallet=wallet,
-                merchant_found=merchant,
+                merchant_found=merchant_found,
             )
             if not records.mark_paid(code.id, at=now, payment_id=paid.payment_id):
                 raise DynamicQrPaid("this QR code has already been paid")

@@ -206,12 +206,12 @@ def reinstate_merchant(uow: UnitOfWork, *, merchant_id: int, now: datetime) -> M
 def _change_status(uow: UnitOfWork, merchant_id: int, action: str, now: datetime) -> MerchantStatus:
     now = require_aware(now)
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
         after = check_status_change(merchant_id, merchant.status, action)
         records = MerchantApplicationRecords(uow.connection)
         if not records.change_merchant_status(merchant_id, merchant.status, after, now):
             # Its status changed between the read and the update: report what it is now.
-            current, _ = uow.records.merchant(merchant_id)
+            current = uow.records.merchant(merchant_id).merchant
             check_status_change(merchant_id, current.status, action)
             raise MerchantStatusChangeNotAllowed(
                 f"merchant {merchant_id} changed status meanwhile", merchant_id=merchant_id

@@ -170,7 +170,7 @@ def create_payment_intent(
 
     def action() -> PaymentIntent:
         partner = _partner(uow, partner_id)
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
         if merchant.region_id != partner.region_id:  # not theirs to see: reported as missing
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
         program = uow.records.program(partner.region_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from dongne.adapters.db.holding_rows import PaymentRecord
 from dongne.adapters.db.ledger_store import AccountRef
-from dongne.adapters.db.records import Wallet
+from dongne.adapters.db.records import MerchantWithPayable, Wallet
 from dongne.domain.calendar import require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (
@@ -22,7 +22,6 @@ from dongne.domain.lots import (
     redirect_to_offsets,
     to_funders,
 )
-from dongne.domain.merchants import Merchant
 from dongne.domain.money import positive_won
 from dongne.domain.program import BonusMode
 from dongne.services.idempotency import run_once
@@ -111,7 +110,7 @@ def pay_merchant_within(
     idempotency_key: str,
     now: datetime,
     locked_wallet: Wallet | None = None,
-    merchant_found: tuple[Merchant, int] | None = None,
+    merchant_found: MerchantWithPayable | None = None,
 ) -> PaymentResult:
     """``pay_merchant`` inside the caller's open unit of work, so a use case that pays as one
     step of its own (a payment intent's approval) commits the payment with its other writes.
@@ -121,7 +120,8 @@ def pay_merchant_within(
     wallet = locked_wallet or uow.records.wallet(wallet_id, lock=True)
     program = uow.records.program(wallet.region_id)
     program.check_payment_amount(amount_won)
-    merchant, payable_id = merchant_found or uow.records.merchant(merchant_id)
+    merchant_found = merchant_found or uow.records.merchant(merchant_id)
+    merchant = merchant_found.merchant
     # Excluded categories are checked per lot: an allowance may be usable where vouchers are not.
     merchant.check_accepts_vouchers_of(wallet.region_id, frozenset())
     lots = uow.records.wallet_lots(wallet_id)
@@ -148,7 +148,7 @@ def pay_merchant_within(
     if cashback and uow.ledger.balance(budget.id) < cashback:
         cashback = 0  # an exhausted budget pays no cashback; the payment itself goes ahead
     holder = wallet_account(wallet.account_id)
-    payable = AccountRef.of(payable_id, AccountType.MERCHANT_PAYABLE)
+    payable = AccountRef.of(merchant_found.payable_account_id, AccountType.MERCHANT_PAYABLE)
     transaction_id = uow.ledger.post(
         region_id=wallet.region_id,
         kind=TransactionKind.PAYMENT,
@@ -215,7 +215,7 @@ def cancel_payment_within(
     region = wallet.region_id
     holder = wallet_account(wallet.account_id)
     payable = AccountRef.of(
-        uow.records.merchant(payment.merchant_id)[1], AccountType.MERCHANT_PAYABLE
+        uow.records.merchant(payment.merchant_id).payable_account_id, AccountType.MERCHANT_PAYABLE
     )
     breakage = uow.ledger.account(region, AccountType.BREAKAGE)
     budget = uow.ledger.account(region, AccountType.DISCOUNT_BUDGET, seoul_month(now))
@@ -269,7 +269,7 @@ class _CancellationMoves:
 
 
 def _plan_cancellation(
-    uow: UnitOfWork, payment: Any, amount: int, now: datetime
+    uow: UnitOfWork, payment: PaymentRecord, amount: int, now: datetime
 ) -> _CancellationMoves:
     """Where each won of a cancellation goes: back into its lots (or, for spent cashback that
     was already paid back, into the lots that paid it), to the funders of expired lots, and

@@ -12,8 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
-from dongne.adapters.db.listing_records import ListingRecords
+from dongne.adapters.db.cash_receipt_records import (
+    CashReceiptRecords,
+    CashReceiptRow,
+    ExportedCashReceipt,
+)
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
+from dongne.adapters.db.listing_records import (
+    CitizenWalletRow,
+    ListingRecords,
+    MerchantRow,
+    RegionRow,
+    WalletEntryRow,
+)
 from dongne.adapters.db.records import Wallet
 from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.errors import (
@@ -53,7 +64,7 @@ def wallet_to_act_on(uow: UnitOfWork, caller: Principal, wallet_id: int) -> Wall
 def merchant_region(uow: UnitOfWork, caller: Principal, merchant_id: int) -> int:
     """The merchant's region, if the caller is an official there (or the merchant itself)."""
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
     if caller.kind is UserKind.MERCHANT and caller.merchant_id == merchant_id:
         return merchant.region_id
     if is_official_of(caller, merchant.region_id):
@@ -67,14 +78,14 @@ def merchant_region_for_officials(
     """The merchant's region, for its region's officials with ``at_least`` that role; to
     anyone else (the merchant included) a merchant that does not exist."""
     with uow:
-        merchant, _ = uow.records.merchant(merchant_id)
+        merchant = uow.records.merchant(merchant_id).merchant
     missing = MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
     caller.official(merchant.region_id, at_least=at_least, missing=missing)
     return merchant.region_id
 
 
-def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> Any:
-    """The purchase row, if its wallet is the caller's or in the official's region."""
+def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> PurchaseRecord:
+    """The purchase, if its wallet is the caller's or in the official's region."""
     with uow:
         purchase = uow.records.purchase(purchase_id)
         try:
@@ -84,8 +95,8 @@ def purchase_of_caller(uow: UnitOfWork, caller: Principal, purchase_id: int) -> 
         return purchase
 
 
-def payment_of_caller(uow: UnitOfWork, caller: Principal, payment_id: int) -> Any:
-    """The payment row, if the caller paid it, took it, or is an official of its region."""
+def payment_of_caller(uow: UnitOfWork, caller: Principal, payment_id: int) -> PaymentRecord:
+    """The payment, if the caller paid it, took it, or is an official of its region."""
     with uow:
         payment = uow.records.payment(payment_id)
         took_it = caller.kind is UserKind.MERCHANT and caller.merchant_id == payment.merchant_id
@@ -130,12 +141,12 @@ def log_standing(
     return LogStanding(leaf.leaf_index, receipt.as_json())
 
 
-def regions_page(uow: UnitOfWork, *, after_id: int | None, fetch: int) -> list[Any]:
+def regions_page(uow: UnitOfWork, *, after_id: int | None, fetch: int) -> list[RegionRow]:
     with uow:
         return ListingRecords(uow.connection).regions(after_id=after_id, fetch=fetch)
 
 
-def merchant_row(uow: UnitOfWork, merchant_id: int) -> Any:
+def merchant_row(uow: UnitOfWork, merchant_id: int) -> MerchantRow:
     with uow:
         row = ListingRecords(uow.connection).merchant(merchant_id)
     if row is None:
@@ -145,7 +156,7 @@ def merchant_row(uow: UnitOfWork, merchant_id: int) -> Any:
 
 def merchants_page(
     uow: UnitOfWork, region_id: int, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[MerchantRow]:
     with uow:
         uow.records.region(region_id)
         return ListingRecords(uow.connection).merchants_of_region(
@@ -155,7 +166,7 @@ def merchants_page(
 
 def wallets_page(
     uow: UnitOfWork, caller: Principal, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[CitizenWalletRow]:
     citizen_id = caller.citizen()
     with uow:
         return ListingRecords(uow.connection).wallets_of_citizen(
@@ -165,7 +176,7 @@ def wallets_page(
 
 def history_page(
     uow: UnitOfWork, caller: Principal, wallet_id: int, *, before_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[WalletEntryRow]:
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=False)
         return ListingRecords(uow.connection).wallet_entries(
@@ -187,7 +198,7 @@ def gift_recipient_wallet(uow: UnitOfWork, phone: str, region_id: int) -> int:
 
 def cash_receipts_page(
     uow: UnitOfWork, caller: Principal, *, after_id: int | None, fetch: int
-) -> list[Any]:
+) -> list[CashReceiptRow]:
     citizen_id = caller.citizen()
     with uow:
         return CashReceiptRecords(uow.connection).receipts_of_citizen(
@@ -197,7 +208,7 @@ def cash_receipts_page(
 
 def cash_receipts_issued_between(
     uow: UnitOfWork, region_id: int, start: datetime, end: datetime
-) -> list[Any]:
+) -> list[ExportedCashReceipt]:
     with uow:
         uow.records.region(region_id)
         return CashReceiptRecords(uow.connection).receipts_issued_between(region_id, start, end)

@@ -68,12 +68,36 @@ class AccessRecords:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def add_user(self, **values: Any) -> int:
-        return int(
-            self.connection.execute(
-                insert(users).values(**values).returning(users.c.id)
-            ).scalar_one()
+    def add_user(
+        self,
+        *,
+        kind: str,
+        login: str,
+        password_hash: str,
+        created_at: datetime,
+        region_id: int | None = None,
+        citizen_id: int | None = None,
+        merchant_id: int | None = None,
+        role: str | None = None,
+        totp_secret: str | None = None,
+        identity_hmac: str | None = None,
+        cash_receipt_number: str | None = None,
+    ) -> int:
+        """A user of ``kind``; the columns another kind does not use stay NULL."""
+        inserting = insert(users).values(
+            kind=kind,
+            login=login,
+            password_hash=password_hash,
+            created_at=created_at,
+            region_id=region_id,
+            citizen_id=citizen_id,
+            merchant_id=merchant_id,
+            role=role,
+            totp_secret=totp_secret,
+            identity_hmac=identity_hmac,
+            cash_receipt_number=cash_receipt_number,
         )
+        return int(self.connection.execute(inserting.returning(users.c.id)).scalar_one())
 
     def user(self, user_id: int, *, for_update: bool = False) -> UserRow | None:
         query = select(*_USER_COLUMNS).where(users.c.id == user_id)
@@ -120,12 +144,29 @@ class AccessRecords:
             .values(revoked_at=now)
         )
 
-    def add_partner(self, **values: Any) -> int:
-        return int(
-            self.connection.execute(
-                insert(partners).values(**values).returning(partners.c.id)
-            ).scalar_one()
+    def add_partner(
+        self,
+        *,
+        region_id: int,
+        name: str,
+        key_hash: str,
+        key_prefix: str,
+        scopes: list[str],
+        webhook_url: str | None,
+        webhook_secret: str,
+        created_at: datetime,
+    ) -> int:
+        inserting = insert(partners).values(
+            region_id=region_id,
+            name=name,
+            key_hash=key_hash,
+            key_prefix=key_prefix,
+            scopes=scopes,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            created_at=created_at,
         )
+        return int(self.connection.execute(inserting.returning(partners.c.id)).scalar_one())
 
     def partner(self, partner_id: int) -> PartnerRow | None:
         row = self.connection.execute(

@@ -9,11 +9,11 @@ or two runs at once, insert nothing twice (INSERT … ON CONFLICT DO NOTHING on 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, exists, select
+from sqlalchemy import ColumnElement, Exists, Row, String, cast, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -51,7 +51,55 @@ class NewCashReceipt:
     issued_at: datetime
 
 
-def _has_receipt(approval_base: int, id_column: Any) -> Any:
+@dataclass(frozen=True)
+class PaymentWithoutReceipt:
+    """A payment with a purchased-value part and no cash receipt yet; ``receipt_number`` is
+    the payer's registered number, if they gave one."""
+
+    id: int
+    region_id: int
+    wallet_id: int
+    purchased_value_won: int
+    paid_at: datetime
+    receipt_number: str | None
+
+
+@dataclass(frozen=True)
+class CancellationWithoutReceipt:
+    """A cancellation of such a payment, with no cash receipt yet."""
+
+    id: int
+    payment_id: int
+    cancelled_at: datetime
+    region_id: int
+    wallet_id: int
+    receipt_number: str | None
+
+
+@dataclass(frozen=True)
+class CashReceiptRow:
+    id: int
+    region_id: int
+    payment_id: int
+    wallet_id: int
+    approval_number: str
+    amount_won: int
+    receipt_number: str | None
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportedCashReceipt(CashReceiptRow):
+    """A receipt as the tax authority's file lists it, with the merchant's business number."""
+
+    business_number: str
+
+
+def _receipt_fields(row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    return {field.name: getattr(row, field.name) for field in fields(CashReceiptRow)}
+
+
+def _has_receipt(approval_base: int, id_column: ColumnElement[int]) -> Exists:
     approval = cast(approval_base + id_column, String)
     return exists().where(cash_receipts.c.approval_number == approval)
 
@@ -65,7 +113,7 @@ _RECEIPT_NUMBER = (
 
 
 class CashReceiptRecords(RecordsBase):
-    def payments_without_receipt(self, limit: int) -> list[Any]:
+    def payments_without_receipt(self, limit: int) -> list[PaymentWithoutReceipt]:
         """Payments with a purchased-value part and no receipt yet, oldest first."""
         query = (
             select(
@@ -83,9 +131,19 @@ class CashReceiptRecords(RecordsBase):
             .order_by(payments.c.id)
             .limit(limit)
         )
-        return list(self.connection.execute(query).all())
+        return [
+            PaymentWithoutReceipt(
+                row.id,
+                row.region_id,
+                row.wallet_id,
+                row.purchased_value_won,
+                row.paid_at,
+                row.receipt_number,
+            )
+            for row in self.connection.execute(query).all()
+        ]
 
-    def cancellations_without_receipt(self, limit: int) -> list[Any]:
+    def cancellations_without_receipt(self, limit: int) -> list[CancellationWithoutReceipt]:
         """Cancellations of payments that had a purchased-value part, with no receipt yet.
 
         A cancellation that gave back no purchased value (only points) gets no receipt and is
@@ -108,7 +166,17 @@ class CashReceiptRecords(RecordsBase):
             .order_by(payment_cancellations.c.id)
             .limit(limit)
         )
-        return list(self.connection.execute(query).all())
+        return [
+            CancellationWithoutReceipt(
+                row.id,
+                row.payment_id,
+                row.cancelled_at,
+                row.region_id,
+                row.wallet_id,
+                row.receipt_number,
+            )
+            for row in self.connection.execute(query).all()
+        ]
 
     def allocation_kinds(self, payment_id: int) -> list[tuple[int, str]]:
         """(amount, lot kind) of each piece the payment took, in the order it took them."""
@@ -140,7 +208,7 @@ class CashReceiptRecords(RecordsBase):
 
     def receipts_of_citizen(
         self, citizen_id: int, *, after_id: int | None, fetch: int
-    ) -> list[Any]:
+    ) -> list[CashReceiptRow]:
         query = (
             select(cash_receipts)
             .join(wallets, wallets.c.id == cash_receipts.c.wallet_id)
@@ -148,9 +216,12 @@ class CashReceiptRecords(RecordsBase):
         )
         if after_id is not None:
             query = query.where(cash_receipts.c.id > after_id)
-        return list(self.connection.execute(query.order_by(cash_receipts.c.id).limit(fetch)).all())
+        rows = self.connection.execute(query.order_by(cash_receipts.c.id).limit(fetch)).all()
+        return [CashReceiptRow(**_receipt_fields(row)) for row in rows]
 
-    def receipts_issued_between(self, region_id: int, start: datetime, end: datetime) -> list[Any]:
+    def receipts_issued_between(
+        self, region_id: int, start: datetime, end: datetime
+    ) -> list[ExportedCashReceipt]:
         """The region's receipts issued in [start, end), with the merchant's business number."""
         query = (
             select(cash_receipts, merchants.c.business_number)
@@ -163,4 +234,7 @@ class CashReceiptRecords(RecordsBase):
             )
             .order_by(cash_receipts.c.issued_at, cash_receipts.c.id)
         )
-        return list(self.connection.execute(query).all())
+        return [
+            ExportedCashReceipt(**_receipt_fields(row), business_number=row.business_number)
+            for row in self.connection.execute(query).all()
+        ]

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from dongne.adapters.db.holding_rows import (
+    PaymentRecord,
+    PurchaseRecord,
+    lot_record,
+    payment_record,
+    purchase_record,
+    restriction_to_json,
+)
 from dongne.adapters.db.record_base import RecordsBase
 from dongne.adapters.db.tables import (
     cashback_offsets,
@@ -58,11 +65,11 @@ class HoldingRecords(RecordsBase):
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:
         rows = self.connection.execute(_LIVE_LOTS, {"b_wallet": wallet_id}).all()
-        return [_lot(row) for row in rows]
+        return [lot_record(row) for row in rows]
 
     def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
         rows = self.connection.execute(select(lots).where(lots.c.id.in_(lot_ids))).all()
-        return {row.id: _lot(row) for row in rows}
+        return {row.id: lot_record(row) for row in rows}
 
     def add_lot(
         self,
@@ -135,7 +142,7 @@ class HoldingRecords(RecordsBase):
             .order_by(lots.c.expires_at, lots.c.id)
             .limit(limit)
         ).all()
-        return [(row.wallet_id, _lot(row)) for row in rows]
+        return [(row.wallet_id, lot_record(row)) for row in rows]
 
     # -- purchases --------------------------------------------------------------------------
 
@@ -145,14 +152,37 @@ class HoldingRecords(RecordsBase):
         ).scalar_one()
         return int(total)
 
-    def add_purchase(self, **values: Any) -> int:
-        return self._insert(purchases, **values)
+    def add_purchase(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        lot_id: int,
+        face_won: int,
+        paid_won: int,
+        bonus_won: int,
+        month: str,
+        purchased_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        return self._insert(
+            purchases,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            lot_id=lot_id,
+            face_won=face_won,
+            paid_won=paid_won,
+            bonus_won=bonus_won,
+            month=month,
+            purchased_at=purchased_at,
+            transaction_id=transaction_id,
+        )
 
-    def purchase(self, purchase_id: int) -> Any:
+    def purchase(self, purchase_id: int) -> PurchaseRecord:
         row = self.connection.execute(_PURCHASE, {"b_id": purchase_id}).first()
         if row is None:
             raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id)
-        return row
+        return purchase_record(row)
 
     def mark_purchase_cancelled(self, purchase_id: int, at: datetime, transaction_id: int) -> None:
         self.connection.execute(
@@ -163,15 +193,46 @@ class HoldingRecords(RecordsBase):
 
     # -- payments ---------------------------------------------------------------------------
 
-    def add_payment(self, allocations: Sequence[Take], **values: Any) -> int:
-        payment_id = self._insert(payments, **values)
+    def add_payment(
+        self,
+        allocations: Sequence[Take],
+        *,
+        region_id: int,
+        wallet_id: int,
+        merchant_id: int,
+        amount_won: int,
+        cancelled_won: int,
+        purchased_value_won: int,
+        cashback_won: int,
+        cashback_clawed_won: int,
+        cashback_lot_id: int | None,
+        month: str,
+        paid_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        """The payment and the lots it took from (``allocations``, in order)."""
+        payment_id = self._insert(
+            payments,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            cancelled_won=cancelled_won,
+            purchased_value_won=purchased_value_won,
+            cashback_won=cashback_won,
+            cashback_clawed_won=cashback_clawed_won,
+            cashback_lot_id=cashback_lot_id,
+            month=month,
+            paid_at=paid_at,
+            transaction_id=transaction_id,
+        )
         self.connection.execute(
             _INSERT_ALLOCATIONS,
             [
                 {
                     "payment_id": payment_id,
                     "sequence": sequence,
-                    "region_id": values["region_id"],
+                    "region_id": region_id,
                     "lot_id": take.lot_id,
                     "amount_won": take.amount_won,
                     "returned_won": 0,
@@ -181,11 +242,11 @@ class HoldingRecords(RecordsBase):
         )
         return payment_id
 
-    def payment(self, payment_id: int) -> Any:
+    def payment(self, payment_id: int) -> PaymentRecord:
         row = self.connection.execute(_PAYMENT, {"b_id": payment_id}).first()
         if row is None:
             raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
-        return row
+        return payment_record(row)
 
     def allocations(self, payment_id: int) -> list[Allocation]:
         rows = self.connection.execute(_ALLOCATIONS, {"b_id": payment_id}).all()
@@ -291,46 +352,45 @@ class HoldingRecords(RecordsBase):
         ).scalar_one()
         return int(total)
 
-    def add_gift(self, **values: Any) -> int:
-        return self._insert(gifts, **values)
+    def add_gift(
+        self,
+        *,
+        region_id: int,
+        sender_wallet_id: int,
+        receiver_wallet_id: int,
+        amount_won: int,
+        month: str,
+        sent_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        return self._insert(
+            gifts,
+            region_id=region_id,
+            sender_wallet_id=sender_wallet_id,
+            receiver_wallet_id=receiver_wallet_id,
+            amount_won=amount_won,
+            month=month,
+            sent_at=sent_at,
+            transaction_id=transaction_id,
+        )
 
-    def add_refund(self, **values: Any) -> int:
-        return self._insert(refunds, **values)
-
-
-def _lot(row: Any) -> Lot:
-    return Lot(
-        id=row.id,
-        kind=LotKind(row.kind),
-        face_won=row.face_won,
-        paid_won=row.paid_won,
-        remaining_won=row.remaining_won,
-        acquired_at=row.acquired_at,
-        expires_at=row.expires_at,
-        restriction=restriction_from_json(row.restriction),
-        funder_account_id=row.funder_account_id,
-    )
-
-
-def restriction_to_json(restriction: LotRestriction | None) -> dict[str, Any] | None:
-    if restriction is None:
-        return None
-    allowed = restriction.allowed_categories
-    return {
-        "program_id": restriction.program_id,
-        "allowed_categories": None if allowed is None else sorted(allowed),
-        "denied_categories": sorted(restriction.denied_categories),
-        "usable_above_revenue_cap": restriction.usable_above_revenue_cap,
-    }
-
-
-def restriction_from_json(data: dict[str, Any] | None) -> LotRestriction | None:
-    if data is None:
-        return None
-    allowed = data["allowed_categories"]
-    return LotRestriction(
-        program_id=data["program_id"],
-        allowed_categories=None if allowed is None else frozenset(allowed),
-        denied_categories=frozenset(data["denied_categories"]),
-        usable_above_revenue_cap=data["usable_above_revenue_cap"],
-    )
+    def add_refund(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        value_won: int,
+        refund_won: int,
+        refunded_at: datetime,
+        transaction_id: int,
+    ) -> int:
+        """``value_won`` taken out of the wallet, ``refund_won`` of it paid to the citizen."""
+        return self._insert(
+            refunds,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            value_won=value_won,
+            refund_won=refund_won,
+            refunded_at=refunded_at,
+            transaction_id=transaction_id,
+        )

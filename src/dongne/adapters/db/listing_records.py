@@ -7,9 +7,11 @@ is a parameter of every query, never a filter applied afterwards.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Row, Select, select
 
 from dongne.adapters.db.record_base import RecordsBase
 from dongne.adapters.db.tables import (
@@ -20,35 +22,116 @@ from dongne.adapters.db.tables import (
     regions,
     wallets,
 )
+from dongne.domain.merchants import MerchantStatus
 
 
-def _after(query: Select[Any], column: Any, after_id: int | None, fetch: int) -> Select[Any]:
+@dataclass(frozen=True)
+class RegionRow:
+    id: int
+    code: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MerchantRow:
+    id: int
+    region_id: int
+    name: str
+    name_latin: str | None
+    business_number: str
+    category: str
+    annual_revenue_won: int
+    status: MerchantStatus
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CitizenWalletRow:
+    """One of a citizen's wallets, as their list shows it."""
+
+    id: int
+    region_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WalletEntryRow:
+    """One line of a wallet's history: its account's entry in a ledger transaction."""
+
+    entry_id: int
+    transaction_id: int
+    kind: str
+    created_at: datetime
+    amount_won: int
+
+
+_MERCHANT_COLUMNS = (
+    merchants.c.id,
+    merchants.c.region_id,
+    merchants.c.name,
+    merchants.c.name_latin,
+    merchants.c.business_number,
+    merchants.c.category,
+    merchants.c.annual_revenue_won,
+    merchants.c.status,
+    merchants.c.created_at,
+)
+
+
+def _merchant(row: Row[*tuple[Any, ...]]) -> MerchantRow:
+    return MerchantRow(
+        id=row.id,
+        region_id=row.region_id,
+        name=row.name,
+        name_latin=row.name_latin,
+        business_number=row.business_number,
+        category=row.category,
+        annual_revenue_won=row.annual_revenue_won,
+        status=MerchantStatus(row.status),
+        created_at=row.created_at,
+    )
+
+
+def _after(
+    query: Select[Any], column: ColumnElement[int], after_id: int | None, fetch: int
+) -> Select[Any]:
     if after_id is not None:
         query = query.where(column > after_id)
     return query.order_by(column).limit(fetch)
 
 
 class ListingRecords(RecordsBase):
-    def regions(self, *, after_id: int | None, fetch: int) -> list[Any]:
+    def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]:
         query = select(regions.c.id, regions.c.code, regions.c.name, regions.c.created_at)
-        return list(self.connection.execute(_after(query, regions.c.id, after_id, fetch)).all())
+        rows = self.connection.execute(_after(query, regions.c.id, after_id, fetch)).all()
+        return [RegionRow(row.id, row.code, row.name, row.created_at) for row in rows]
 
-    def merchant(self, merchant_id: int) -> Any:
-        return self.connection.execute(
-            select(merchants).where(merchants.c.id == merchant_id)
+    def merchant(self, merchant_id: int) -> MerchantRow | None:
+        row = self.connection.execute(
+            select(*_MERCHANT_COLUMNS).where(merchants.c.id == merchant_id)
         ).first()
+        return None if row is None else _merchant(row)
 
-    def merchants_of_region(self, region_id: int, *, after_id: int | None, fetch: int) -> list[Any]:
-        query = select(merchants).where(merchants.c.region_id == region_id)
-        return list(self.connection.execute(_after(query, merchants.c.id, after_id, fetch)).all())
+    def merchants_of_region(
+        self, region_id: int, *, after_id: int | None, fetch: int
+    ) -> list[MerchantRow]:
+        query = select(*_MERCHANT_COLUMNS).where(merchants.c.region_id == region_id)
+        rows = self.connection.execute(_after(query, merchants.c.id, after_id, fetch)).all()
+        return [_merchant(row) for row in rows]
 
-    def wallets_of_citizen(self, citizen_id: int, *, after_id: int | None, fetch: int) -> list[Any]:
+    def wallets_of_citizen(
+        self, citizen_id: int, *, after_id: int | None, fetch: int
+    ) -> list[CitizenWalletRow]:
         query = select(wallets.c.id, wallets.c.region_id, wallets.c.created_at).where(
             wallets.c.citizen_id == citizen_id
         )
-        return list(self.connection.execute(_after(query, wallets.c.id, after_id, fetch)).all())
+        rows = self.connection.execute(_after(query, wallets.c.id, after_id, fetch)).all()
+        return [CitizenWalletRow(row.id, row.region_id, row.created_at) for row in rows]
 
-    def wallet_entries(self, account_id: int, *, before_id: int | None, fetch: int) -> list[Any]:
+    def wallet_entries(
+        self, account_id: int, *, before_id: int | None, fetch: int
+    ) -> list[WalletEntryRow]:
         """The wallet account's ledger entries, newest first (by entry id)."""
         query = (
             select(
@@ -64,7 +147,12 @@ class ListingRecords(RecordsBase):
         if before_id is not None:
             query = query.where(ledger_entries.c.id < before_id)
         query = query.order_by(ledger_entries.c.id.desc()).limit(fetch)
-        return list(self.connection.execute(query).all())
+        return [
+            WalletEntryRow(
+                row.entry_id, row.transaction_id, row.kind, row.created_at, row.amount_won
+            )
+            for row in self.connection.execute(query).all()
+        ]
 
     def wallet_of_phone(self, phone: str, region_id: int) -> int | None:
         """The wallet in ``region_id`` of the citizen with this phone number, if any."""

@@ -46,6 +46,14 @@ class Wallet:
     home_region_id: int | None
 
 
+@dataclass(frozen=True)
+class MerchantWithPayable:
+    """A merchant and the id of its payable account, which a payment credits."""
+
+    merchant: Merchant
+    payable_account_id: int
+
+
 _WALLET = (
     select(wallets, citizens.c.region_id.label("home_region_id"))
     .join(citizens, citizens.c.id == wallets.c.citizen_id)
@@ -192,8 +200,7 @@ class Records(HoldingRecords):
             status_changed_at=at,
         )
 
-    def merchant(self, merchant_id: int) -> tuple[Merchant, int]:
-        """The merchant and its payable account id."""
+    def merchant(self, merchant_id: int) -> MerchantWithPayable:
         row = self.connection.execute(_MERCHANT, {"b_merchant": merchant_id}).first()
         if row is None:
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
@@ -207,7 +214,7 @@ class Records(HoldingRecords):
             MerchantStatus(row.status),
             row.name_latin,
         )
-        return merchant, row.account_id
+        return MerchantWithPayable(merchant, row.account_id)
 
     def registrations(
         self, region_id: int, business_number: str

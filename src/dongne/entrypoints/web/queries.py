@@ -28,7 +28,7 @@ def intent_page(uow: UnitOfWork, intent_id: int, now: datetime) -> IntentPage:
     """Raises ``PaymentIntentNotFound`` for an unknown id. The status is as of ``now``."""
     with uow:
         intent = PaymentIntentRecords(uow.connection).intent(intent_id)
-        merchant, _ = uow.records.merchant(intent.merchant_id)
+        merchant = uow.records.merchant(intent.merchant_id).merchant
     return IntentPage(
         intent.id,
         merchant.name,
