@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.domain.errors import PaymentNotFound, PurchaseNotFound
 from dongne.domain.lots import (
     Allocation,
@@ -28,8 +28,6 @@ from tests.fakes.state import (
     MovementRow,
     OffsetRow,
     PaymentCancellationRow,
-    PaymentRow,
-    PurchaseRow,
     RefundRow,
 )
 
@@ -121,12 +119,37 @@ class FakeHoldingRecords:
             if p.wallet_id == wallet_id and p.month in months and p.cancelled_at is None
         )
 
-    def add_purchase(self, **values: Any) -> int:
+    def add_purchase(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        lot_id: int,
+        face_won: int,
+        paid_won: int,
+        bonus_won: int,
+        month: str,
+        purchased_at: datetime,
+        transaction_id: int,
+    ) -> int:
         purchase_id = self._state.next_id("purchases")
-        self._state.purchases[purchase_id] = PurchaseRow(id=purchase_id, **values)
+        self._state.purchases[purchase_id] = PurchaseRecord(
+            id=purchase_id,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            lot_id=lot_id,
+            face_won=face_won,
+            paid_won=paid_won,
+            bonus_won=bonus_won,
+            month=month,
+            purchased_at=purchased_at,
+            transaction_id=transaction_id,
+            cancelled_at=None,
+            cancel_transaction_id=None,
+        )
         return purchase_id
 
-    def purchase(self, purchase_id: int) -> PurchaseRow:
+    def purchase(self, purchase_id: int) -> PurchaseRecord:
         row = self._state.purchases.get(purchase_id)
         if row is None:
             raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id)
@@ -140,16 +163,46 @@ class FakeHoldingRecords:
 
     # -- payments ---------------------------------------------------------------------------
 
-    def add_payment(self, allocations: Sequence[Take], **values: Any) -> int:
+    def add_payment(
+        self,
+        allocations: Sequence[Take],
+        *,
+        region_id: int,
+        wallet_id: int,
+        merchant_id: int,
+        amount_won: int,
+        cancelled_won: int,
+        purchased_value_won: int,
+        cashback_won: int,
+        cashback_clawed_won: int,
+        cashback_lot_id: int | None,
+        month: str,
+        paid_at: datetime,
+        transaction_id: int,
+    ) -> int:
         payment_id = self._state.next_id("payments")
-        self._state.payments[payment_id] = PaymentRow(id=payment_id, **values)
+        self._state.payments[payment_id] = PaymentRecord(
+            id=payment_id,
+            region_id=region_id,
+            wallet_id=wallet_id,
+            merchant_id=merchant_id,
+            amount_won=amount_won,
+            cancelled_won=cancelled_won,
+            purchased_value_won=purchased_value_won,
+            cashback_won=cashback_won,
+            cashback_clawed_won=cashback_clawed_won,
+            cashback_lot_id=cashback_lot_id,
+            month=month,
+            paid_at=paid_at,
+            transaction_id=transaction_id,
+        )
         self._state.allocations[payment_id] = [
             Allocation(sequence, take.lot_id, take.amount_won, 0)
             for sequence, take in enumerate(allocations)
         ]
         return payment_id
 
-    def payment(self, payment_id: int) -> PaymentRow:
+    def payment(self, payment_id: int) -> PaymentRecord:
         row = self._state.payments.get(payment_id)
         if row is None:
             raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
@@ -234,12 +287,42 @@ class FakeHoldingRecords:
             and g.month == month
         )
 
-    def add_gift(self, **values: Any) -> int:
+    def add_gift(
+        self,
+        *,
+        region_id: int,
+        sender_wallet_id: int,
+        receiver_wallet_id: int,
+        amount_won: int,
+        month: str,
+        sent_at: datetime,
+        transaction_id: int,
+    ) -> int:
         gift_id = self._state.next_id("gifts")
-        self._state.gifts[gift_id] = GiftRow(id=gift_id, **values)
+        self._state.gifts[gift_id] = GiftRow(
+            gift_id,
+            region_id,
+            sender_wallet_id,
+            receiver_wallet_id,
+            amount_won,
+            month,
+            sent_at,
+            transaction_id,
+        )
         return gift_id
 
-    def add_refund(self, **values: Any) -> int:
+    def add_refund(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        value_won: int,
+        refund_won: int,
+        refunded_at: datetime,
+        transaction_id: int,
+    ) -> int:
         refund_id = self._state.next_id("refunds")
-        self._state.refunds[refund_id] = RefundRow(id=refund_id, **values)
+        self._state.refunds[refund_id] = RefundRow(
+            refund_id, region_id, wallet_id, value_won, refund_won, refunded_at, transaction_id
+        )
         return refund_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from dongne.adapters.db.records import Region, Wallet
+from dongne.adapters.db.records import MerchantWithPayable, Region, Wallet
 from dongne.domain.errors import (
     AlreadyExists,
     CitizenNotFound,
@@ -114,12 +114,12 @@ class FakeRecords(FakeHoldingRecords):
         )
         return merchant_id
 
-    def merchant(self, merchant_id: int) -> tuple[Merchant, int]:
+    def merchant(self, merchant_id: int) -> MerchantWithPayable:
         """The merchant and its payable account id."""
         row = self._state.merchants.get(merchant_id)
         if row is None:
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
-        return row.merchant, row.account_id
+        return MerchantWithPayable(row.merchant, row.account_id)
 
     def registrations(
         self, region_id: int, business_number: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.records import Region
 from dongne.domain.ledger import AccountType
 from dongne.domain.lots import Allocation, Lot
@@ -91,39 +92,6 @@ class MovementRow:
 
 
 @dataclass(frozen=True)
-class PurchaseRow:
-    id: int
-    region_id: int
-    wallet_id: int
-    lot_id: int
-    face_won: int
-    paid_won: int
-    bonus_won: int
-    month: str
-    purchased_at: datetime
-    transaction_id: int
-    cancelled_at: datetime | None = None
-    cancel_transaction_id: int | None = None
-
-
-@dataclass(frozen=True)
-class PaymentRow:
-    id: int
-    region_id: int
-    wallet_id: int
-    merchant_id: int
-    amount_won: int
-    cancelled_won: int
-    purchased_value_won: int
-    cashback_won: int
-    cashback_clawed_won: int
-    cashback_lot_id: int | None
-    month: str
-    paid_at: datetime
-    transaction_id: int
-
-
-@dataclass(frozen=True)
 class PaymentCancellationRow:
     id: int
     region_id: int
@@ -188,8 +156,8 @@ class FakeState:
     merchants: dict[int, MerchantRow] = field(default_factory=dict)
     lots: dict[int, LotRow] = field(default_factory=dict)
     lot_movements: list[MovementRow] = field(default_factory=list)
-    purchases: dict[int, PurchaseRow] = field(default_factory=dict)
-    payments: dict[int, PaymentRow] = field(default_factory=dict)
+    purchases: dict[int, PurchaseRecord] = field(default_factory=dict)
+    payments: dict[int, PaymentRecord] = field(default_factory=dict)
     allocations: dict[int, list[Allocation]] = field(default_factory=dict)
     """By payment id, in the order the payment took them."""
     payment_cancellations: dict[int, PaymentCancellationRow] = field(default_factory=dict)
