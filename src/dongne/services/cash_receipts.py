@@ -25,13 +25,13 @@ from datetime import datetime
 from typing import Any
 
 from dongne.adapters.db.cash_receipt_records import (
-    CashReceiptRecords,
     NewCashReceipt,
     cancellation_approval_number,
     payment_approval_number,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.lots import PURCHASED_VALUE, LotKind
+from dongne.services.ports import CashReceiptStore
 from dongne.services.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 1_000
@@ -56,7 +56,7 @@ def issue_cash_receipts(uow: UnitOfWork, now: datetime) -> int:
     issued = 0
     while True:
         with uow:
-            records = CashReceiptRecords(uow.connection)
+            records = uow.cash_receipts
             payments = records.payments_without_receipt(BATCH_SIZE)
             cancellations = records.cancellations_without_receipt(BATCH_SIZE)
             for_payments = [_payment_receipt(row) for row in payments]
@@ -85,7 +85,7 @@ def _payment_receipt(row: Any) -> NewCashReceipt:
 
 
 def _cancellation_receipts(
-    records: CashReceiptRecords, cancellations: Sequence[Any]
+    records: CashReceiptStore, cancellations: Sequence[Any]
 ) -> list[NewCashReceipt]:
     receipts = []
     for row in cancellations:
