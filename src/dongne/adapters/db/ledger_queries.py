@@ -3,6 +3,7 @@ own health check, and what the audit asks of the stored transactions. They chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -159,8 +160,16 @@ class LedgerQueries(RecordsBase):
             )
         ).all()
         problems += [f"account {a} shard {s} is negative" for a, s in negative]
+        return problems + self._lot_problems(scoped, stored)
+
+    def _lot_problems(
+        self, scoped: Callable[[Select[Any], Table], Select[Any]], stored: dict[int, int]
+    ) -> list[str]:
+        """Lots that are negative or disagree with their movements, and wallets whose balance
+        (``stored``, by account) differs from the value of their lots."""
+        problems = []
         movement_sums: dict[int, int] = dict(
-            run(
+            self.connection.execute(
                 scoped(
                     select(lot_movements.c.lot_id, func.sum(lot_movements.c.amount_won)).group_by(
                         lot_movements.c.lot_id
@@ -169,7 +178,7 @@ class LedgerQueries(RecordsBase):
                 )
             ).all()
         )
-        lot_rows = run(
+        lot_rows = self.connection.execute(
             scoped(select(lots.c.id, lots.c.wallet_id, lots.c.remaining_won), lots)
         ).all()
         wallet_lot_value: dict[int, int] = {}
@@ -182,7 +191,7 @@ class LedgerQueries(RecordsBase):
                     f" {movement_sums.get(lot_id, 0)}"
                 )
             wallet_lot_value[wallet_id] = wallet_lot_value.get(wallet_id, 0) + remaining
-        for wallet_id, account_id in run(
+        for wallet_id, account_id in self.connection.execute(
             scoped(select(wallets.c.id, wallets.c.account_id), wallets)
         ):
             if stored.get(account_id, 0) != wallet_lot_value.get(wallet_id, 0):
