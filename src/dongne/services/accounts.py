@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import pyotp
 
 from dongne.adapters.db.access_records import UserRow
-from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.secrets import Secrets, new_token, token_digest
 from dongne.config import Settings
 from dongne.domain.access import (
@@ -231,7 +230,7 @@ def log_in(
     if not login or len(login) > MAX_LOGIN_LENGTH:
         raise InvalidCredentials("the login or the password is wrong")
     with uow:
-        failures = LoginThrottleRecords(uow.connection)
+        failures = uow.login_throttle
         count = failures.locked_count(login, now)
         check_may_try(count, now, throttle)
         user = uow.access.user_by_login(login)

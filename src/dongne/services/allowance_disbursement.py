@@ -25,7 +25,6 @@ from typing import Any
 
 from dongne.adapters.db.allowance_batches import BatchDebitRefused
 from dongne.adapters.db.allowance_records import (
-    AllowanceRecords,
     PayableRow,
     Upload,
     WalletRef,
@@ -47,6 +46,7 @@ from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import Posting, TransactionKind
 from dongne.domain.lots import LotKind
 from dongne.services.idempotency import run_in_transaction
+from dongne.services.ports import AllowanceStore
 from dongne.services.unit_of_work import UnitOfWork
 
 CHUNK_SIZE = 2_000
@@ -135,7 +135,7 @@ def start_disbursement(
     request = {"upload_id": upload_id}
 
     def attempt() -> DisbursementPlan:
-        records = AllowanceRecords(uow.connection)
+        records = uow.allowances
         upload = records.upload(upload_id)
         program = records.program(upload.program_id, lock=True)
         authorize(
@@ -190,7 +190,7 @@ def run_disbursement(
 
 
 def _pay_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) -> _Chunk:
-    records = AllowanceRecords(uow.connection)
+    records = uow.allowances
     program = records.program(records.upload(upload_id).program_id, lock=True)
     upload = records.upload(upload_id, lock=True)
     if upload.status == "previewed":
@@ -216,7 +216,7 @@ def _pay_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) 
 
 
 def _grant(
-    records: AllowanceRecords,
+    records: AllowanceStore,
     program: AllowanceProgram,
     rows: list[PayableRow],
     wallets: dict[str, WalletRef],
@@ -334,7 +334,7 @@ def _lot(
 
 def progress(uow: UnitOfWork, caller: Principal, *, upload_id: int) -> Upload:
     with uow:
-        upload = AllowanceRecords(uow.connection).upload(upload_id)
+        upload = uow.allowances.upload(upload_id)
     authorize(caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id))
     return upload
 
@@ -355,7 +355,7 @@ def expire_program(
     the program's budget (operators). Running it again returns only what is left."""
     now = require_aware(now)
     with uow:
-        program = AllowanceRecords(uow.connection).program(program_id)
+        program = uow.allowances.program(program_id)
     authorize(
         caller, program.region_id, AllowanceAction.EXPIRE, missing=program_not_found(program.id)
     )
@@ -379,7 +379,7 @@ def expire_program(
 
 
 def _return_unclaimed(uow: UnitOfWork, program: AllowanceProgram, now: datetime) -> _Expired:
-    records = AllowanceRecords(uow.connection)
+    records = uow.allowances
     records.program(program.id, lock=True)
     total = records.unclaimed_won(program.id)
     if total == 0:
@@ -400,7 +400,7 @@ def _return_unclaimed(uow: UnitOfWork, program: AllowanceProgram, now: datetime)
 def _expire_chunk(
     uow: UnitOfWork, program: AllowanceProgram, now: datetime, *, after_lot_id: int, limit: int
 ) -> _Expired:
-    records = AllowanceRecords(uow.connection)
+    records = uow.allowances
     found = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
     if not found:
         return _Expired(0, 0, after_lot_id)

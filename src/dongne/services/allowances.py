@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dongne.adapters.db.allowance_records import AllowanceRecords, Upload
+from dongne.adapters.db.allowance_records import Upload
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.access import Principal
 from dongne.domain.allowances import (
@@ -104,7 +104,7 @@ def create_program(
 
     def action() -> ProgramFunded:
         uow.records.region(region_id)
-        records = AllowanceRecords(uow.connection)
+        records = uow.allowances
         program_id = records.add_program(region_id, terms, now)
         budget, pending = budget_accounts(uow, region_id, program_id)
         records.set_program_accounts(program_id, budget.id, pending.id)
@@ -142,7 +142,7 @@ def fund_program(
     check_budget(amount_won)
     now = require_aware(now)
     with uow:
-        program = AllowanceRecords(uow.connection).program(program_id)
+        program = uow.allowances.program(program_id)
     authorize(
         caller, program.region_id, AllowanceAction.FUND, missing=program_not_found(program.id)
     )
@@ -193,7 +193,7 @@ def _fund(
 
 def get_program(uow: UnitOfWork, caller: Principal, *, program_id: int) -> AllowanceProgram:
     with uow:
-        program = AllowanceRecords(uow.connection).program(program_id)
+        program = uow.allowances.program(program_id)
     authorize(
         caller, program.region_id, AllowanceAction.READ, missing=program_not_found(program.id)
     )
@@ -203,7 +203,7 @@ def get_program(uow: UnitOfWork, caller: Principal, *, program_id: int) -> Allow
 def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> None:
     """Refuse a caller who may not upload to this program, before their file is read."""
     with uow:
-        program = AllowanceRecords(uow.connection).program(program_id)
+        program = uow.allowances.program(program_id)
     authorize(
         caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
     )
@@ -212,7 +212,7 @@ def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> 
 def list_programs(uow: UnitOfWork, caller: Principal, *, region_id: int) -> list[AllowanceProgram]:
     authorize(caller, region_id, AllowanceAction.READ)
     with uow:
-        return AllowanceRecords(uow.connection).programs(region_id)
+        return uow.allowances.programs(region_id)
 
 
 # -- uploads and previews ----------------------------------------------------------------------
@@ -234,7 +234,7 @@ def upload_recipients(
     """
     now = require_aware(now)
     with uow:
-        records = AllowanceRecords(uow.connection)
+        records = uow.allowances
         program = records.program(program_id)
         authorize(
             caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
@@ -289,7 +289,7 @@ def view_upload(
 ) -> UploadView:
     """An upload's preview and the progress of its disbursement, with a page of its rows."""
     with uow:
-        records = AllowanceRecords(uow.connection)
+        records = uow.allowances
         upload = records.upload(upload_id)
         authorize(
             caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id)
@@ -308,7 +308,7 @@ def claim_pending_grants_within(
     """Pay a citizen the grants that waited for their wallet in ``region_id``; returns how
     many. Runs inside the caller's unit of work (sign-up, opening a wallet). A grant of a
     program whose validity has ended stays for the expiry job, which returns it."""
-    records = AllowanceRecords(uow.connection)
+    records = uow.allowances
     identity = records.identity_of_citizen(citizen_id)
     if identity is None:
         return 0
@@ -370,7 +370,7 @@ def claim_pending_grants_within(
 def program_report(uow: UnitOfWork, caller: Principal, *, program_id: int) -> AllowanceReport:
     """Granted, pending, spent (by merchant category), expired and returned, per program."""
     with uow:
-        records = AllowanceRecords(uow.connection)
+        records = uow.allowances
         program = records.program(program_id)
         authorize(
             caller, program.region_id, AllowanceAction.READ, missing=program_not_found(program.id)

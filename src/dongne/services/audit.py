@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, select
-
 from dongne.adapters.db.log_store import StoredCheckpoint
-from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue
 from dongne.services.log import leaf_bytes
 from dongne.services.queries import ledger_problems
 from dongne.services.unit_of_work import UnitOfWork
@@ -214,17 +211,9 @@ def _check_cosignatures(
 
 
 def _check_every_transaction_logged(uow: UnitOfWork, report: AuditReport) -> None:
-    unlogged = uow.connection.execute(
-        select(ledger_transactions.c.id)
-        .where(
-            ~exists().where(log_leaves.c.transaction_id == ledger_transactions.c.id),
-            ~exists().where(log_queue.c.transaction_id == ledger_transactions.c.id),
-        )
-        .order_by(ledger_transactions.c.id)
-        .limit(1)
-    ).scalar()
+    unlogged = uow.ledger_queries.first_unlogged_transaction()
     if unlogged is not None:
         report.findings.append(f"transaction {unlogged} has no leaf and is not queued for one")
-    leaves = uow.connection.execute(select(func.count()).select_from(log_leaves)).scalar_one()
+    leaves = uow.ledger_queries.leaf_count()
     if leaves != report.tree_size:
         report.findings.append(f"the log state says {report.tree_size} leaves; {leaves} are stored")

@@ -25,7 +25,6 @@ from datetime import datetime
 
 from dongne.adapters.db.cash_receipt_records import (
     CancellationWithoutReceipt,
-    CashReceiptRecords,
     NewCashReceipt,
     PaymentWithoutReceipt,
     cancellation_approval_number,
@@ -33,6 +32,7 @@ from dongne.adapters.db.cash_receipt_records import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.lots import PURCHASED_VALUE, LotKind
+from dongne.services.ports import CashReceiptStore
 from dongne.services.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 1_000
@@ -57,7 +57,7 @@ def issue_cash_receipts(uow: UnitOfWork, now: datetime) -> int:
     issued = 0
     while True:
         with uow:
-            records = CashReceiptRecords(uow.connection)
+            records = uow.cash_receipts
             payments = records.payments_without_receipt(BATCH_SIZE)
             cancellations = records.cancellations_without_receipt(BATCH_SIZE)
             for_payments = [_payment_receipt(row) for row in payments]
@@ -86,7 +86,7 @@ def _payment_receipt(row: PaymentWithoutReceipt) -> NewCashReceipt:
 
 
 def _cancellation_receipts(
-    records: CashReceiptRecords, cancellations: Sequence[CancellationWithoutReceipt]
+    records: CashReceiptStore, cancellations: Sequence[CancellationWithoutReceipt]
 ) -> list[NewCashReceipt]:
     receipts = []
     for row in cancellations:

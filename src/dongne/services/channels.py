@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dongne.adapters.db.channel_records import ChannelRecords, PaymentRequestRow
+from dongne.adapters.db.channel_records import PaymentRequestRow
 from dongne.adapters.db.records import Wallet
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal, UserKind
@@ -107,7 +107,7 @@ def merchant_qr_within(uow: UnitOfWork, merchant_id: int) -> MerchantQr:
     """What the merchant's codes say of it, static and dynamic alike: tag 59 its Latin name
     (or its name romanized), tag 64 its Korean name, tag 60 its region."""
     merchant = uow.records.merchant(merchant_id).merchant
-    city, local_city = ChannelRecords(uow.connection).region_code(merchant.region_id)
+    city, local_city = uow.channels.region_code(merchant.region_id)
     return MerchantQr.for_merchant(
         merchant_id,
         name=merchant.name,
@@ -194,12 +194,12 @@ def own_wallet_for(
 def _own_wallet(uow: UnitOfWork, citizen_id: int, wallet_id: int | None) -> int:
     """The named wallet if it is the citizen's; else their wallet in their home region, else
     their only one."""
-    wallets = ChannelRecords(uow.connection).wallets_of_citizen(citizen_id)
+    wallets = uow.channels.wallets_of_citizen(citizen_id)
     if wallet_id is not None:
         if wallet_id not in wallets.values():
             raise WalletNotFound(f"you have no wallet {wallet_id}", wallet_id=wallet_id)
         return wallet_id
-    home = ChannelRecords(uow.connection).home_region(citizen_id)
+    home = uow.channels.home_region(citizen_id)
     if home in wallets:
         return wallets[home]
     if len(wallets) == 1:
@@ -232,7 +232,7 @@ def issue_payment_code(
         if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
             raise RunAgain
         code = new_payment_code()
-        ChannelRecords(uow.connection).add_payment_code(
+        uow.channels.add_payment_code(
             region_id=uow.records.wallet(own_wallet_id).region_id,
             wallet_id=own_wallet_id,
             code_hmac=secrets.code_digest(code),
@@ -327,7 +327,7 @@ def _pay_with_code(
     idempotency_key: str,
     now: datetime,
 ) -> PaymentResult:
-    records = ChannelRecords(uow.connection)
+    records = uow.channels
     found = records.payment_code(digest, lock=True)
     if found is None:
         raise PaymentCodeNotFound("no payment code matches")
@@ -414,7 +414,7 @@ def request_payment(
 
     def action() -> _StoredPaymentRequest:
         merchant = uow.records.merchant(merchant_id).merchant
-        records = ChannelRecords(uow.connection)
+        records = uow.channels
         wallet_id = records.wallet_by_phone(phone, merchant.region_id)
         if wallet_id is None:
             raise WalletNotFound("no citizen with this phone number has a wallet in this region")
@@ -460,9 +460,7 @@ def payment_requests(
     else:
         scope = {"citizen_id": caller.citizen()}
     with uow:
-        rows = ChannelRecords(uow.connection).payment_requests(
-            **scope, before_id=after_id, limit=fetch
-        )
+        rows = uow.channels.payment_requests(**scope, before_id=after_id, limit=fetch)
     return [_view(row, now) for row in rows]
 
 
@@ -470,7 +468,7 @@ def payment_request(
     uow: UnitOfWork, *, caller: Principal, request_id: int, now: datetime
 ) -> PaymentRequestView:
     with uow:
-        row = ChannelRecords(uow.connection).payment_request(request_id)
+        row = uow.channels.payment_request(request_id)
     return _view(_visible(row, caller, request_id), now)
 
 
@@ -489,11 +487,11 @@ def approve_payment_request(
     now = require_aware(now)
     citizen_id = caller.citizen()
     with uow:
-        _visible(ChannelRecords(uow.connection).payment_request(request_id), caller, request_id)
+        _visible(uow.channels.payment_request(request_id), caller, request_id)
     verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=attempts_max)
 
     def action() -> RequestPaymentResult:
-        records = ChannelRecords(uow.connection)
+        records = uow.channels
         row = _visible(records.payment_request(request_id, lock=True), caller, request_id)
         PaymentRequestState(RequestStatus(row.status), row.expires_at).check_open(now)
         paid = pay_merchant_within(
@@ -535,7 +533,7 @@ def decline_payment_request(
     now = require_aware(now)
     caller.citizen()
     with uow:
-        records = ChannelRecords(uow.connection)
+        records = uow.channels
         row = _visible(records.payment_request(request_id, lock=True), caller, request_id)
         PaymentRequestState(RequestStatus(row.status), row.expires_at).check_open(now)
         if not records.decide_payment_request(

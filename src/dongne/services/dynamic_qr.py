@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords, DynamicQrRow
+from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal
 from dongne.domain.calendar import require_aware
@@ -30,6 +30,7 @@ from dongne.services.idempotency import (
     scoped_key,
 )
 from dongne.services.payments import pay_merchant_within
+from dongne.services.ports import DynamicQrStore
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -71,7 +72,7 @@ def create_dynamic_qr(
     def action() -> CreatedDynamicQr:
         merchant = uow.records.merchant(merchant_id).merchant
         uow.records.program(merchant.region_id).check_payment_amount(amount_won)
-        dynamic_qr_id = DynamicQrRecords(uow.connection).add(
+        dynamic_qr_id = uow.dynamic_qrs.add(
             region_id=merchant.region_id,
             merchant_id=merchant_id,
             amount_won=amount_won,
@@ -99,7 +100,7 @@ def dynamic_qr(
     """One of the caller's merchant's codes, with its payload and status at ``now``."""
     merchant_id = caller.merchant()
     with uow:
-        row = DynamicQrRecords(uow.connection).by_id(dynamic_qr_id)
+        row = uow.dynamic_qrs.by_id(dynamic_qr_id)
         if row is None or row.merchant_id != merchant_id:
             raise DynamicQrNotFound(
                 f"no dynamic QR code {dynamic_qr_id}", dynamic_qr_id=dynamic_qr_id
@@ -133,7 +134,7 @@ def pay_dynamic_qr(
     def attempt() -> PaymentResult:
         caller = authenticate_within(uow, token=token, now=now, lock_user=True)
         citizen_id = caller.principal.citizen()
-        records = DynamicQrRecords(uow.connection)
+        records = uow.dynamic_qrs
         found = _scanned_code(records, parse_payload(payload))
         merchant_found = uow.records.merchant(found.merchant_id)
         region_id = merchant_found.merchant.region_id
@@ -173,7 +174,7 @@ def pay_dynamic_qr(
     return run_in_transaction(uow, attempt)
 
 
-def _scanned_code(records: DynamicQrRecords, scanned: MerchantQr) -> DynamicQrRow:
+def _scanned_code(records: DynamicQrStore, scanned: MerchantQr) -> DynamicQrRow:
     """The code the payload names, if the payload says what the code says: an amount or a
     merchant changed on the way (and the CRC recomputed) is refused as a forgery."""
     if scanned.reference is None:

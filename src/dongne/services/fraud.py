@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dongne.adapters.db.fraud_records import AlertRow, FraudRecords
+from dongne.adapters.db.fraud_records import AlertRow
 from dongne.config import Settings
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import InvalidInput
@@ -37,6 +37,7 @@ from dongne.domain.fraud import (
 )
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.settlement import day_bounds
+from dongne.services.ports import FraudStore
 from dongne.services.unit_of_work import UnitOfWork
 
 SCAN_LAG = timedelta(minutes=1)
@@ -70,13 +71,13 @@ def check_payment(
 ) -> list[int]:
     """Check one committed payment; return the ids of the alerts it opened."""
     with uow:
-        opened = check_payment_within(FraudRecords(uow.connection), payment_id, settings, now)
+        opened = check_payment_within(uow.fraud, payment_id, settings, now)
         uow.commit()
         return opened
 
 
 def check_payment_within(
-    records: FraudRecords, payment_id: int, settings: FraudSettings, now: datetime | None
+    records: FraudStore, payment_id: int, settings: FraudSettings, now: datetime | None
 ) -> list[int]:
     checked = records.checked_payment(payment_id)
     payment = checked.fact
@@ -115,7 +116,7 @@ def check_payment_within(
 
 
 def _open_alerts(
-    records: FraudRecords,
+    records: FraudStore,
     hits: list[Hit],
     *,
     region_id: int,
@@ -148,7 +149,7 @@ def scan_payments(
         raise InvalidInput("a scan checks 1 to 100,000 payments", field="limit")
     with uow:
         uow.records.region(region_id)
-        records = FraudRecords(uow.connection)
+        records = uow.fraud
         after = records.scan_cursor(region_id, now)
         ids = records.payment_ids_after(region_id, after, now - SCAN_LAG, limit)
         opened: list[int] = []
@@ -165,7 +166,7 @@ def scan_payments(
 
 def alert(uow: UnitOfWork, *, alert_id: int) -> AlertRow:
     with uow:
-        return FraudRecords(uow.connection).alert(alert_id)
+        return uow.fraud.alert(alert_id)
 
 
 def list_alerts(
@@ -178,7 +179,7 @@ def list_alerts(
 ) -> list[AlertRow]:
     with uow:
         uow.records.region(region_id)
-        return FraudRecords(uow.connection).alerts(region_id, status, after_id, limit)
+        return uow.fraud.alerts(region_id, status, after_id, limit)
 
 
 def alert_as_dict(row: AlertRow) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def hold_settlement(uow: UnitOfWork, *, alert_id: int, now: datetime) -> AlertRo
     """Hold the alerted merchant's settlement; the alert stays open."""
     require_aware(now)
     with uow:
-        records = FraudRecords(uow.connection)
+        records = uow.fraud
         row = records.alert(alert_id, lock=True)
         if row.status != AlertStatus.OPEN:
             raise FraudAlertResolved(f"alert {alert_id} is {row.status}", alert_id=alert_id)
@@ -242,7 +243,7 @@ def _resolve(
     if note is not None and len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput(f"a note has at most {MAX_NOTE_LENGTH} characters", field="note")
     with uow:
-        records = FraudRecords(uow.connection)
+        records = uow.fraud
         row = records.alert(alert_id, lock=True)
         if not records.resolve(alert_id, status, user_id=user_id, note=note, at=now):
             raise FraudAlertResolved(f"alert {alert_id} is {row.status}", alert_id=alert_id)

@@ -8,10 +8,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-
 from dongne.adapters.db.ledger_store import MAX_IDEMPOTENCY_KEY_LENGTH, DrawLost
-from dongne.services.unit_of_work import UnitOfWork
+from dongne.services.unit_of_work import DBAPIError, UnitOfWork
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

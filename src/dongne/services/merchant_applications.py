@@ -12,7 +12,6 @@ from datetime import datetime
 
 from dongne.adapters.db.merchant_application_records import (
     ApplicationRow,
-    MerchantApplicationRecords,
 )
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import MerchantRole, UserKind
@@ -30,6 +29,7 @@ from dongne.domain.merchant_applications import (
 )
 from dongne.domain.merchants import MerchantStatus, check_may_register
 from dongne.services import accounts, setup
+from dongne.services.ports import MerchantApplicationStore
 from dongne.services.unit_of_work import UnitOfWork
 
 MAX_LOGIN_LENGTH = 100
@@ -87,7 +87,7 @@ def apply_for_merchant(
     owner = _owner_login(secrets, owner_login, owner_password)
     with uow:
         uow.records.region(region_id)
-        records = MerchantApplicationRecords(uow.connection)
+        records = uow.merchant_applications
         _check_may_apply(uow, records, region_id, form, now)
         if owner is not None and uow.access.user_by_login(owner.login) is not None:
             raise AlreadyExists(f"the login {owner.login!r} is taken", field="owner_login")
@@ -104,7 +104,7 @@ def apply_for_merchant(
 
 def application(uow: UnitOfWork, *, application_id: int) -> ApplicationRow:
     with uow:
-        return MerchantApplicationRecords(uow.connection).application(application_id)
+        return uow.merchant_applications.application(application_id)
 
 
 def applications(
@@ -117,7 +117,7 @@ def applications(
 ) -> list[ApplicationRow]:
     """The region's applications, oldest first (only those in ``status``, if given)."""
     with uow:
-        return MerchantApplicationRecords(uow.connection).applications(
+        return uow.merchant_applications.applications(
             region_id, status=status, after_id=after_id, fetch=fetch
         )
 
@@ -130,7 +130,7 @@ def approve_application(
     business registered or banned since it applied, a login taken since), none of it."""
     now = require_aware(now)
     with uow:
-        records = MerchantApplicationRecords(uow.connection)
+        records = uow.merchant_applications
         found = records.application(application_id, lock=True)
         check_undecided(found.id, found.status)
         form = _form_of(found)
@@ -180,7 +180,7 @@ def reject_application(
     now = require_aware(now)
     reason = check_rejection_reason(reason)
     with uow:
-        records = MerchantApplicationRecords(uow.connection)
+        records = uow.merchant_applications
         found = records.application(application_id, lock=True)
         check_undecided(found.id, found.status)
         records.decide(
@@ -208,7 +208,7 @@ def _change_status(uow: UnitOfWork, merchant_id: int, action: str, now: datetime
     with uow:
         merchant = uow.records.merchant(merchant_id).merchant
         after = check_status_change(merchant_id, merchant.status, action)
-        records = MerchantApplicationRecords(uow.connection)
+        records = uow.merchant_applications
         if not records.change_merchant_status(merchant_id, merchant.status, after, now):
             # Its status changed between the read and the update: report what it is now.
             current = uow.records.merchant(merchant_id).merchant
@@ -222,7 +222,7 @@ def _change_status(uow: UnitOfWork, merchant_id: int, action: str, now: datetime
 
 def _check_may_apply(
     uow: UnitOfWork,
-    records: MerchantApplicationRecords,
+    records: MerchantApplicationStore,
     region_id: int,
     form: MerchantApplicationForm,
     now: datetime,

@@ -27,7 +27,6 @@ from typing import Any
 
 from dongne.adapters.db.access_records import PartnerRow
 from dongne.adapters.db.payment_intent_records import (
-    PaymentIntentRecords,
     PaymentIntentRow,
     RefundRow,
     refund_tag,
@@ -55,6 +54,7 @@ from dongne.domain.payment_intents import (
 from dongne.services import accounts
 from dongne.services.idempotency import run_once, scoped_key
 from dongne.services.payments import cancel_payment_within, pay_merchant_within
+from dongne.services.ports import PaymentIntentStore
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.webhooks import record_event
 
@@ -134,7 +134,7 @@ def _partner(uow: UnitOfWork, partner_id: int) -> PartnerRow:
     return partner
 
 
-def _own_intent(records: PaymentIntentRecords, intent_id: int, partner_id: int) -> PaymentIntentRow:
+def _own_intent(records: PaymentIntentStore, intent_id: int, partner_id: int) -> PaymentIntentRow:
     """The partner's intent, locked; another partner's is reported as not found."""
     intent = records.intent(intent_id, lock=True)
     if intent.partner_id != partner_id:
@@ -175,7 +175,7 @@ def create_payment_intent(
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
         program = uow.records.program(partner.region_id)
         merchant.check_accepts_vouchers_of(partner.region_id, program.excluded_categories)
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent_id = records.add_intent(
             region_id=partner.region_id,
             partner_id=partner_id,
@@ -235,7 +235,7 @@ def approve_payment_intent(
     accounts.verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max)
 
     def action() -> PaymentIntent:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = records.intent(intent_id, lock=True)
         check_can_approve(intent.status, intent.expires_at, now)
         paying_wallet_id = _wallet_for(uow, records, citizen_id, intent.region_id, wallet_id)
@@ -279,7 +279,7 @@ def _record_payment_failed(
     """The outbox event for an approval a money rule refused, after that approval rolled
     back: in a transaction of its own, so the event commits although the payment did not."""
     with uow:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = _view(records.intent(intent_id), now)
         data = _event_object(intent)
         data["last_payment_error"] = {"code": refused.code, "message": refused.message}
@@ -290,7 +290,7 @@ def _record_payment_failed(
 
 def _wallet_for(
     uow: UnitOfWork,
-    records: PaymentIntentRecords,
+    records: PaymentIntentStore,
     citizen_id: int,
     region_id: int,
     wallet_id: int | None,
@@ -308,7 +308,7 @@ def _wallet_for(
 
 
 def _announce(
-    uow: UnitOfWork, records: PaymentIntentRecords, intent_id: int, event_type: str, now: datetime
+    uow: UnitOfWork, records: PaymentIntentStore, intent_id: int, event_type: str, now: datetime
 ) -> PaymentIntent:
     """The intent as it now stands, with its event added to the outbox."""
     intent = _view(records.intent(intent_id), now)
@@ -330,7 +330,7 @@ def capture_payment_intent(
     now = require_aware(now)
 
     def action() -> PaymentIntent:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = _own_intent(records, intent_id, partner_id)
         status = status_at(intent.status, intent.expires_at, now)
         captured = amount_to_capture(status, intent.amount_won, amount_won)
@@ -369,7 +369,7 @@ def cancel_payment_intent(
     now = require_aware(now)
 
     def action() -> PaymentIntent:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = _own_intent(records, intent_id, partner_id)
         check_can_cancel(status_at(intent.status, intent.expires_at, now))
         if intent.payment_id is not None:
@@ -407,7 +407,7 @@ def refund_payment_intent(
     now = require_aware(now)
 
     def action() -> Refund:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = _own_intent(records, intent_id, partner_id)
         check_refund(intent.status, intent.captured_won, intent.refunded_won, amount_won)
         assert intent.payment_id is not None  # noqa: S101 - a captured intent has a payment
@@ -451,7 +451,7 @@ def payment_intent(
     """An intent for its partner, or for the citizen who approved it; others get a 404."""
     now = require_aware(now)
     with uow:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         intent = records.intent(intent_id)
         if viewer.kind is UserKind.PARTNER and viewer.partner_id == intent.partner_id:
             return _view(intent, now)
@@ -473,7 +473,7 @@ def payment_intents_of_partner(
     if cursor is not None and not cursor.isdigit():
         raise InvalidInput("the cursor is the next_cursor of a previous page", field="cursor")
     with uow:
-        rows = PaymentIntentRecords(uow.connection).intents_of_partner(
+        rows = uow.intents.intents_of_partner(
             partner_id, limit=limit + 1, before_id=int(cursor) if cursor else None
         )
     page = [_view(row, now) for row in rows[:limit]]
@@ -482,7 +482,7 @@ def payment_intents_of_partner(
 
 def refunds_of_intent(uow: UnitOfWork, *, partner_id: int, intent_id: int) -> list[Refund]:
     with uow:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         if records.intent(intent_id).partner_id != partner_id:
             raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
         return [_refund_view(row) for row in records.refunds(intent_id)]

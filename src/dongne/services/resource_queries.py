@@ -12,15 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dongne.adapters.db.cash_receipt_records import (
-    CashReceiptRecords,
-    CashReceiptRow,
-    ExportedCashReceipt,
-)
+from dongne.adapters.db.cash_receipt_records import CashReceiptRow, ExportedCashReceipt
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
-    ListingRecords,
     MerchantRow,
     RegionRow,
     WalletEntryRow,
@@ -143,12 +138,12 @@ def log_standing(
 
 def regions_page(uow: UnitOfWork, *, after_id: int | None, fetch: int) -> list[RegionRow]:
     with uow:
-        return ListingRecords(uow.connection).regions(after_id=after_id, fetch=fetch)
+        return uow.listings.regions(after_id=after_id, fetch=fetch)
 
 
 def merchant_row(uow: UnitOfWork, merchant_id: int) -> MerchantRow:
     with uow:
-        row = ListingRecords(uow.connection).merchant(merchant_id)
+        row = uow.listings.merchant(merchant_id)
     if row is None:
         raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
     return row
@@ -159,9 +154,7 @@ def merchants_page(
 ) -> list[MerchantRow]:
     with uow:
         uow.records.region(region_id)
-        return ListingRecords(uow.connection).merchants_of_region(
-            region_id, after_id=after_id, fetch=fetch
-        )
+        return uow.listings.merchants_of_region(region_id, after_id=after_id, fetch=fetch)
 
 
 def wallets_page(
@@ -169,9 +162,7 @@ def wallets_page(
 ) -> list[CitizenWalletRow]:
     citizen_id = caller.citizen()
     with uow:
-        return ListingRecords(uow.connection).wallets_of_citizen(
-            citizen_id, after_id=after_id, fetch=fetch
-        )
+        return uow.listings.wallets_of_citizen(citizen_id, after_id=after_id, fetch=fetch)
 
 
 def history_page(
@@ -179,16 +170,14 @@ def history_page(
 ) -> list[WalletEntryRow]:
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=False)
-        return ListingRecords(uow.connection).wallet_entries(
-            wallet.account_id, before_id=before_id, fetch=fetch
-        )
+        return uow.listings.wallet_entries(wallet.account_id, before_id=before_id, fetch=fetch)
 
 
 def gift_recipient_wallet(uow: UnitOfWork, phone: str, region_id: int) -> int:
     """The wallet in ``region_id`` of the citizen with this phone number."""
     normalized = normalize_phone(phone, field="to_phone")
     with uow:
-        wallet_id = ListingRecords(uow.connection).wallet_of_phone(normalized, region_id)
+        wallet_id = uow.listings.wallet_of_phone(normalized, region_id)
     if wallet_id is None:
         raise RecipientNotFound(
             "no citizen with this phone number has a wallet in this region", field="to_phone"
@@ -201,9 +190,7 @@ def cash_receipts_page(
 ) -> list[CashReceiptRow]:
     citizen_id = caller.citizen()
     with uow:
-        return CashReceiptRecords(uow.connection).receipts_of_citizen(
-            citizen_id, after_id=after_id, fetch=fetch
-        )
+        return uow.cash_receipts.receipts_of_citizen(citizen_id, after_id=after_id, fetch=fetch)
 
 
 def cash_receipts_issued_between(
@@ -211,7 +198,7 @@ def cash_receipts_issued_between(
 ) -> list[ExportedCashReceipt]:
     with uow:
         uow.records.region(region_id)
-        return CashReceiptRecords(uow.connection).receipts_issued_between(region_id, start, end)
+        return uow.cash_receipts.receipts_issued_between(region_id, start, end)
 
 
 def partner_webhook_secret(uow: UnitOfWork, partner_id: int) -> str:

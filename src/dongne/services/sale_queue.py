@@ -14,31 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    Column,
-    ColumnElement,
-    Integer,
-    MetaData,
-    Table,
-    and_,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from dongne.adapters.db.access_tables import sale_tickets
-from dongne.adapters.db.tables import Id, Timestamp
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting
 from dongne.domain.sale_queue import (
     AdmissionSlots,
-    QueueTicket,
     SaleQueuePolicy,
     admission_expires_at,
     after_admitting,
@@ -53,17 +33,6 @@ from dongne.domain.sale_queue import (
     sale_window_opened_at,
 )
 from dongne.services.unit_of_work import UnitOfWork
-
-# Created by migration 0005 (next_slot_at by 0012). Kept off the shared metadata: only this
-# service reads it.
-sale_queue_counters = Table(
-    "sale_queue_counters",
-    MetaData(),
-    Column("region_id", Id, primary_key=True),
-    Column("window_opened_at", Timestamp, nullable=False),
-    Column("next_slot_at", Timestamp, nullable=False),
-    Column("admitted_count", Integer, nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -91,15 +60,10 @@ class _Line:
     now: datetime
     policy: SaleQueuePolicy
 
-    def waiting(self) -> ColumnElement[bool]:
-        """The SQL form of ``domain.sale_queue.is_waiting``."""
-        return and_(
-            sale_tickets.c.region_id == self.region_id,
-            sale_tickets.c.admitted_at.is_(None),
-            sale_tickets.c.used_at.is_(None),
-            sale_tickets.c.issued_at >= self.opened,
-            sale_tickets.c.last_seen_at >= line_cutoff(self.now, self.policy),
-        )
+    @property
+    def cutoff(self) -> datetime:
+        """Waiting tickets not seen since then have lost their place."""
+        return line_cutoff(self.now, self.policy)
 
 
 def join_or_poll(
@@ -143,68 +107,32 @@ def spend_admission(uow: UnitOfWork, *, wallet_id: int, now: datetime) -> bool:
     """Mark the wallet's admission used once its purchase went through; True if one was."""
     now = require_aware(now)
     with uow:
-        spent = uow.connection.execute(
-            update(sale_tickets)
-            .where(
-                sale_tickets.c.wallet_id == wallet_id,
-                sale_tickets.c.admitted_at.is_not(None),
-                sale_tickets.c.used_at.is_(None),
-            )
-            .values(used_at=now)
-        ).rowcount
+        spent = uow.sale_queue.spend_admission(wallet_id, now)
         uow.commit()
-    return bool(spent)
+    return spent
 
 
 def _locked_slots(uow: UnitOfWork, line: _Line) -> AdmissionSlots:
     """The region's bucket, its counter row locked; reset when a new sale window has opened."""
-    region_id, opened, now = line.region_id, line.opened, line.now
-    fresh = opening_slots(line.policy, now)
-    first = {"region_id": region_id, "window_opened_at": opened, "next_slot_at": fresh.next_slot_at}
-    dialect_insert: Any = postgres_insert if uow.is_postgres else sqlite_insert
-    # Two first pollers may race to create the row; the loser's insert does nothing.
-    uow.connection.execute(
-        dialect_insert(sale_queue_counters)
-        .values(**first, admitted_count=0)
-        .on_conflict_do_nothing(index_elements=["region_id"])
+    fresh = opening_slots(line.policy, line.now)
+    window_opened_at, next_slot_at = uow.sale_queue.lock_counter(
+        line.region_id, opened=line.opened, next_slot_at=fresh.next_slot_at
     )
-    query = select(sale_queue_counters).where(sale_queue_counters.c.region_id == region_id)
-    row = uow.connection.execute(query.with_for_update() if uow.is_postgres else query).one()
-    if row.window_opened_at == opened:
-        return AdmissionSlots(row.next_slot_at)
-    uow.connection.execute(
-        update(sale_queue_counters)
-        .where(sale_queue_counters.c.region_id == region_id)
-        .values(window_opened_at=opened, next_slot_at=fresh.next_slot_at, admitted_count=0)
+    if window_opened_at == line.opened:
+        return AdmissionSlots(next_slot_at)
+    uow.sale_queue.reset_counter(
+        line.region_id, opened=line.opened, next_slot_at=fresh.next_slot_at
     )
     return fresh
 
 
-def _ticket_of(row: Any) -> QueueTicket:
-    return QueueTicket(row.id, row.issued_at, row.last_seen_at, row.admitted_at, row.used_at)
-
-
 def _joined_ticket(uow: UnitOfWork, line: _Line, wallet_id: int) -> int:
-    region_id, now = line.region_id, line.now
-    row = uow.connection.execute(
-        select(sale_tickets).where(
-            sale_tickets.c.region_id == region_id, sale_tickets.c.wallet_id == wallet_id
-        )
-    ).first()
-    if row is None:
-        created = uow.connection.execute(
-            insert(sale_tickets)
-            .values(region_id=region_id, wallet_id=wallet_id, issued_at=now, last_seen_at=now)
-            .returning(sale_tickets.c.id)
-        )
-        ticket_id: int = created.scalar_one()
-        return ticket_id
-    if must_rejoin(_ticket_of(row), now, line.policy, line.opened):
-        fresh = {"issued_at": now, "last_seen_at": now, "admitted_at": None, "used_at": None}
-    else:
-        fresh = {"last_seen_at": now}
-    uow.connection.execute(update(sale_tickets).where(sale_tickets.c.id == row.id).values(fresh))
-    return int(row.id)
+    ticket = uow.sale_queue.ticket_of_wallet(line.region_id, wallet_id)
+    if ticket is None:
+        return uow.sale_queue.add_ticket(line.region_id, wallet_id, line.now)
+    rejoin = must_rejoin(ticket, line.now, line.policy, line.opened)
+    uow.sale_queue.refresh_ticket(ticket.id, line.now, rejoin=rejoin)
+    return ticket.id
 
 
 def _admit_head_of_line(uow: UnitOfWork, line: _Line, slots: AdmissionSlots) -> None:
@@ -213,46 +141,30 @@ def _admit_head_of_line(uow: UnitOfWork, line: _Line, slots: AdmissionSlots) -> 
     free = free_admissions(line.policy, slots, line.now)
     if not free:
         return
-    head = uow.connection.execute(
-        select(sale_tickets.c.id)
-        .where(line.waiting())
-        .order_by(sale_tickets.c.issued_at, sale_tickets.c.id)
-        .limit(free)
-    ).scalars()
-    admitted_ids = list(head)
-    if not admitted_ids:
-        return
-    uow.connection.execute(
-        update(sale_tickets).where(sale_tickets.c.id.in_(admitted_ids)).values(admitted_at=line.now)
+    admitted = uow.sale_queue.admit_waiting(
+        line.region_id, opened=line.opened, cutoff=line.cutoff, limit=free, at=line.now
     )
-    uow.connection.execute(
-        update(sale_queue_counters)
-        .where(sale_queue_counters.c.region_id == line.region_id)
-        .values(
-            next_slot_at=after_admitting(
-                line.policy, slots, line.now, len(admitted_ids)
-            ).next_slot_at,
-            admitted_count=sale_queue_counters.c.admitted_count + len(admitted_ids),
-        )
+    if not admitted:
+        return
+    uow.sale_queue.count_admissions(
+        line.region_id,
+        admitted=admitted,
+        next_slot_at=after_admitting(line.policy, slots, line.now, admitted).next_slot_at,
     )
 
 
 def _status(uow: UnitOfWork, line: _Line, ticket_id: int) -> TicketStatus:
     policy = line.policy
-    row = uow.connection.execute(select(sale_tickets).where(sale_tickets.c.id == ticket_id)).one()
-    ticket = _ticket_of(row)
+    ticket = uow.sale_queue.ticket(ticket_id)
     if may_buy(ticket, line.now, policy, line.opened):
         assert ticket.admitted_at is not None  # noqa: S101 - may_buy checked it
         return TicketStatus(
             ticket_id, 0, True, 0, 0, admission_expires_at(ticket.admitted_at, policy)
         )
-    ahead = or_(
-        sale_tickets.c.issued_at < ticket.issued_at,
-        and_(sale_tickets.c.issued_at == ticket.issued_at, sale_tickets.c.id < ticket.id),
+    ahead = uow.sale_queue.waiting_ahead(
+        line.region_id, ticket, opened=line.opened, cutoff=line.cutoff
     )
-    position = (
-        1 + uow.connection.execute(select(func.count()).where(line.waiting(), ahead)).scalar_one()
-    )
+    position = 1 + ahead
     return TicketStatus(
         ticket_id,
         position,

@@ -22,7 +22,6 @@ from dongne.adapters.db.records import Region
 from dongne.adapters.db.settlement_records import (
     DayTotals,
     MerchantSettlementDetails,
-    SettlementRecords,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput
@@ -39,6 +38,7 @@ from dongne.domain.settlement import (
     transfer_reference,
 )
 from dongne.services.idempotency import run_once
+from dongne.services.ports import SettlementStore
 from dongne.services.unit_of_work import UnitOfWork
 
 POSTINGS_PER_TRANSACTION = 256
@@ -120,7 +120,7 @@ def _settle_within(
     idempotency_key: str,
     now: datetime,
 ) -> SettlementRunResult:
-    records = SettlementRecords(uow.connection)
+    records = uow.settlements
     region = uow.records.region(region_id)
     records.lock_region(region_id)
     last = records.last_run(region_id)
@@ -239,7 +239,7 @@ def _line_row(  # noqa: PLR0917 - one call site, in order
 
 def _post(  # noqa: PLR0917 - one call site, in order
     uow: UnitOfWork,
-    records: SettlementRecords,
+    records: SettlementStore,
     region_id: int,
     paying: list[LinePlan],
     details: dict[int, MerchantSettlementDetails],

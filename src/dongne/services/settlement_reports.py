@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dongne.adapters.db.settlement_records import DayTotals, RunRow, SettlementRecords
+from dongne.adapters.db.settlement_records import DayTotals, RunRow
 from dongne.adapters.settlement_files import Statement, Transfer, write_transfer_file
 from dongne.domain.ledger import AccountType
+from dongne.services.ports import SettlementStore
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -35,19 +36,19 @@ class Reconciliation:
 
 def run_of(uow: UnitOfWork, *, region_id: int, business_day: date) -> RunRow:
     with uow:
-        return SettlementRecords(uow.connection).run(region_id, business_day)
+        return uow.settlements.run(region_id, business_day)
 
 
 def list_runs(uow: UnitOfWork, *, region_id: int, limit: int = 31) -> list[RunRow]:
     with uow:
         uow.records.region(region_id)
-        return SettlementRecords(uow.connection).runs(region_id, limit)
+        return uow.settlements.runs(region_id, limit)
 
 
 def run_statements(uow: UnitOfWork, *, region_id: int, business_day: date) -> list[Statement]:
     """Every merchant's statement in the run of ``business_day``."""
     with uow:
-        records = SettlementRecords(uow.connection)
+        records = uow.settlements
         run = records.run(region_id, business_day)
         return [_statement(row, business_day) for row in records.lines(run.id)]
 
@@ -56,7 +57,7 @@ def merchant_statements(uow: UnitOfWork, *, merchant_id: int, limit: int = 31) -
     """A merchant's latest statements, newest first."""
     with uow:
         uow.records.merchant(merchant_id)
-        rows = SettlementRecords(uow.connection).merchant_lines(merchant_id, limit)
+        rows = uow.settlements.merchant_lines(merchant_id, limit)
         return [_statement(row, row.business_day) for row in rows]
 
 
@@ -105,7 +106,7 @@ def reconcile(uow: UnitOfWork, *, region_id: int, business_day: date) -> Reconci
     payable must hold what the latest run carried forward plus what it took (net of
     cancellations) since that run's window ended."""
     with uow:
-        records = SettlementRecords(uow.connection)
+        records = uow.settlements
         run = records.run(region_id, business_day)
         lines = records.lines(run.id)
         transfer = sum(line.transfer_won for line in lines)
@@ -141,7 +142,7 @@ def reconcile(uow: UnitOfWork, *, region_id: int, business_day: date) -> Reconci
         )
 
 
-def _payable_problems(records: SettlementRecords, region_id: int) -> list[str]:
+def _payable_problems(records: SettlementStore, region_id: int) -> list[str]:
     latest = records.last_run(region_id)
     if latest is None:
         return []

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.access_records import AccessRecords
+from dongne.adapters.db.allowance_records import AllowanceRecords
+from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
+from dongne.adapters.db.channel_records import ChannelRecords
+from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
+from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
+from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.log_store import LogStore
+from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
+from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
+from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
 from dongne.adapters.db.records import Records
+from dongne.adapters.db.sale_queue_records import SaleQueueRecords
+from dongne.adapters.db.settlement_records import SettlementRecords
+from dongne.adapters.db.walking_records import WalkingRecords
 from dongne.domain.errors import AlreadyExists
 from dongne.domain.program import VoucherProgram
+from dongne.services.ports import (
+    AllowanceStore,
+    CashReceiptStore,
+    ChannelStore,
+    DynamicQrStore,
+    FraudStore,
+    LedgerReadModel,
+    ListingStore,
+    LoginThrottleStore,
+    MerchantApplicationStore,
+    PaymentIntentStore,
+    SaleQueueStore,
+    SettlementStore,
+    WalkingStore,
+)
+
+__all__ = ["DBAPIError", "UnitOfWork"]
+"""``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
+from other database errors: this module is the only service that imports SQLAlchemy."""
 
 
 class UnitOfWork:
@@ -47,6 +81,7 @@ class UnitOfWork:
         self.ledger = LedgerStore(connection, self._pending_accounts)
         self.log = LogStore(connection)
         self.access = AccessRecords(connection)
+        self._forget_stores()
         return self
 
     def __exit__(
@@ -66,6 +101,84 @@ class UnitOfWork:
             # looked first and found nothing, and the database let one in. The other is told it
             # exists, as it would have been a moment later; its transaction is rolled back.
             raise AlreadyExists("this already exists: another request made it first") from exc
+
+    # The stores below are built on first use, once per transaction: most transactions touch
+    # one or two of them, and a payment must not pay for building the others. Each is a
+    # cached_property, so after its first use it is a plain attribute read.
+
+    _STORES = (
+        "allowances",
+        "cash_receipts",
+        "channels",
+        "dynamic_qrs",
+        "fraud",
+        "intents",
+        "ledger_queries",
+        "listings",
+        "login_throttle",
+        "merchant_applications",
+        "sale_queue",
+        "settlements",
+        "walking",
+    )
+
+    def _forget_stores(self) -> None:
+        """Drop the stores built on the previous transaction's connection."""
+        built = self.__dict__
+        for name in self._STORES:
+            built.pop(name, None)
+
+    @cached_property
+    def allowances(self) -> AllowanceStore:
+        return AllowanceRecords(self.connection)
+
+    @cached_property
+    def cash_receipts(self) -> CashReceiptStore:
+        return CashReceiptRecords(self.connection)
+
+    @cached_property
+    def channels(self) -> ChannelStore:
+        return ChannelRecords(self.connection)
+
+    @cached_property
+    def dynamic_qrs(self) -> DynamicQrStore:
+        return DynamicQrRecords(self.connection)
+
+    @cached_property
+    def fraud(self) -> FraudStore:
+        return FraudRecords(self.connection)
+
+    @cached_property
+    def intents(self) -> PaymentIntentStore:
+        return PaymentIntentRecords(self.connection)
+
+    @cached_property
+    def ledger_queries(self) -> LedgerReadModel:
+        return LedgerQueries(self.connection)
+
+    @cached_property
+    def listings(self) -> ListingStore:
+        return ListingRecords(self.connection)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottleStore:
+        return LoginThrottleRecords(self.connection)
+
+    @cached_property
+    def merchant_applications(self) -> MerchantApplicationStore:
+        return MerchantApplicationRecords(self.connection)
+
+    @cached_property
+    def sale_queue(self) -> SaleQueueStore:
+        return SaleQueueRecords(self.connection)
+
+    @cached_property
+    def settlements(self) -> SettlementStore:
+        return SettlementRecords(self.connection)
+
+    @cached_property
+    def walking(self) -> WalkingStore:
+        return WalkingRecords(self.connection)
 
     def commit(self) -> None:
         if self._transaction is None:

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.records import Wallet
-from dongne.adapters.db.walking_records import WalkingRecords
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import InvalidInput, WalletNotFound
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
@@ -29,6 +28,7 @@ from dongne.domain.walking import (
     check_steps,
 )
 from dongne.services.idempotency import run_once
+from dongne.services.ports import WalkingStore
 from dongne.services.purchases import wallet_account
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -73,13 +73,13 @@ def configure_walking_program(
     now = require_aware(now)
     with uow:
         uow.records.region(region_id)
-        WalkingRecords(uow.connection).save_program(region_id, program, now)
+        uow.walking.save_program(region_id, program, now)
         uow.commit()
 
 
 def walking_overview(uow: UnitOfWork, *, region_id: int) -> WalkingOverview:
     with uow:
-        program = WalkingRecords(uow.connection).program(region_id)
+        program = uow.walking.program(region_id)
         budget = uow.ledger.account(region_id, AccountType.REWARDS_BUDGET)
         return WalkingOverview(program, uow.ledger.balance(budget.id))
 
@@ -142,7 +142,7 @@ def report_steps(
     phone = _walker_phone(phone, wallet_id)
 
     def action() -> StepReportResult:
-        walking = WalkingRecords(uow.connection)
+        walking = uow.walking
         wallet = _walker_wallet(uow, walking, region_id, phone=phone, wallet_id=wallet_id)
         program = walking.program(region_id)
         if not program.active:
@@ -229,7 +229,7 @@ def report_steps(
 
 def _walker_wallet(
     uow: UnitOfWork,
-    walking: WalkingRecords,
+    walking: WalkingStore,
     region_id: int,
     *,
     phone: str | None,

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from dongne.adapters.db.access_records import PartnerRow
-from dongne.adapters.db.payment_intent_records import PaymentIntentRecords, WebhookEventRow
+from dongne.adapters.db.payment_intent_records import WebhookEventRow
 from dongne.domain.calendar import require_aware
 from dongne.domain.webhook_signature import signature_header
 from dongne.services.unit_of_work import UnitOfWork
@@ -61,7 +61,7 @@ def record_event(
         "created": int(now.timestamp()),
         "data": {"object": data},
     }
-    PaymentIntentRecords(uow.connection).add_event(
+    uow.intents.add_event(
         region_id=partner.region_id,
         partner_id=partner.id,
         event_id=event_id,
@@ -96,7 +96,7 @@ def deliver_due(
     """Send up to ``limit`` due events once each (one pass; callers loop)."""
     now = require_aware(now)
     with uow:
-        records = PaymentIntentRecords(uow.connection)
+        records = uow.intents
         events = records.events_due(now, attempts_max=attempts_max, limit=limit)
         for event in events:
             records.update_event(event.id, next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
@@ -105,7 +105,7 @@ def deliver_due(
     for event in events:
         error = _send(sender, event, now)
         with uow:
-            records = PaymentIntentRecords(uow.connection)
+            records = uow.intents
             attempts = event.attempts + 1
             if error is None:
                 delivered += 1
@@ -134,11 +134,9 @@ def _send(sender: WebhookSender, event: WebhookEventRow, now: datetime) -> str |
 def dead_letters(uow: UnitOfWork, *, partner_id: int, attempts_max: int) -> list[WebhookEventRow]:
     """The partner's events that were given up on after ``attempts_max`` failed attempts."""
     with uow:
-        return PaymentIntentRecords(uow.connection).events_of_partner(
-            partner_id, dead_after_attempts=attempts_max
-        )
+        return uow.intents.events_of_partner(partner_id, dead_after_attempts=attempts_max)
 
 
 def events_of_partner(uow: UnitOfWork, *, partner_id: int) -> list[WebhookEventRow]:
     with uow:
-        return PaymentIntentRecords(uow.connection).events_of_partner(partner_id)
+        return uow.intents.events_of_partner(partner_id)

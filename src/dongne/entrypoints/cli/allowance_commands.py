@@ -38,9 +38,9 @@ from dongne.entrypoints.cli.common import (
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from dongne.adapters.db.allowance_records import Upload
     from dongne.bootstrap import App
     from dongne.domain.access import Principal
+    from dongne.services.ports import Upload
 
 allowance_app = command_group(
     "Policy allowance programs: create, upload recipients, preview, disburse, expire, report."

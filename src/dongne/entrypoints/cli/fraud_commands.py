@@ -22,7 +22,7 @@ from dongne.entrypoints.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from dongne.adapters.db.fraud_records import AlertRow
+    from dongne.services.ports import AlertRow
 
 fraud_app = command_group("Fraud detection: scan payments, list alerts, hold, clear or suspend.")
 RegionCode = Annotated[str, typer.Argument(help="The region's code, e.g. siheung.")]

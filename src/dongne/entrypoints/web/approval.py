@@ -32,9 +32,9 @@ from dongne.domain.people import normalize_phone
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
-from dongne.entrypoints.web.queries import IntentPage, intent_page
 from dongne.services import accounts, payment_intents
 from dongne.services.accounts import login_throttle_of
+from dongne.services.queries import IntentPage, intent_page
 
 # Pages, not API: kept out of /openapi.json (and so out of the API's authorization matrix).
 router = APIRouter(include_in_schema=False)

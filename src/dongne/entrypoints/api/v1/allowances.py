@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from dongne.adapters.db.allowance_records import Upload
 from dongne.adapters.recipient_files import MAX_FILE_BYTES, check_size, read_recipients
 from dongne.bootstrap import App
 from dongne.domain.access import Principal
@@ -31,6 +30,7 @@ from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import allowance_disbursement, allowances
+from dongne.services.ports import Upload
 
 router = APIRouter(tags=["policy allowances"])
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from dongne.adapters.db.fraud_records import AlertRow
 from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound
@@ -21,6 +20,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import fraud
+from dongne.services.ports import AlertRow
 
 router = APIRouter(tags=["fraud detection"])
 RegionId = Annotated[int, Path(description="The region's id", ge=1)]

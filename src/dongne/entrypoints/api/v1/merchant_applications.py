@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from dongne.adapters.db.merchant_application_records import ApplicationRow
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.merchant_applications import ApplicationStatus, MerchantApplicationNotFound
 from dongne.domain.merchants import MerchantStatus
@@ -23,6 +22,7 @@ from dongne.entrypoints.api.fields import NewPassword, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import merchant_applications, resource_queries
+from dongne.services.ports import ApplicationRow
 from dongne.services.resource_queries import is_official_of
 from dongne.services.unit_of_work import UnitOfWork
 

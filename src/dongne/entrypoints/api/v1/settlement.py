@@ -14,13 +14,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from dongne.adapters.db.settlement_records import RunRow
 from dongne.domain.access import OfficialRole
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import resource_queries, settlement, settlement_reports
+from dongne.services.ports import RunRow
 from dongne.services.settlement import fee_tiers_from
 
 router = APIRouter(tags=["settlement"])

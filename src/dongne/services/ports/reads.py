@@ -1,0 +1,51 @@
+"""Read models: lists for the API and reads over the ledger for reports and the audit."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dongne.adapters.db.ledger_queries import HistoryLine
+from dongne.adapters.db.listing_records import (
+    CitizenWalletRow,
+    MerchantRow,
+    RegionRow,
+    WalletEntryRow,
+)
+
+
+class ListingStore(Protocol):
+    """Keyset-paged lists behind the API: regions, merchants, wallets, histories."""
+
+    def merchant(self, merchant_id: int) -> MerchantRow | None: ...
+
+    def merchants_of_region(
+        self, region_id: int, *, after_id: int | None, fetch: int
+    ) -> list[MerchantRow]: ...
+
+    def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]: ...
+
+    def wallet_entries(
+        self, account_id: int, *, before_id: int | None, fetch: int
+    ) -> list[WalletEntryRow]: ...
+
+    def wallet_of_phone(self, phone: str, region_id: int) -> int | None: ...
+
+    def wallets_of_citizen(
+        self, citizen_id: int, *, after_id: int | None, fetch: int
+    ) -> list[CitizenWalletRow]: ...
+
+
+class LedgerReadModel(Protocol):
+    """Reads over the ledger for reports, the health check and the audit; they change nothing."""
+
+    def history(self, account_id: int, *, limit: int) -> list[HistoryLine]: ...
+
+    def account_totals(self, region_id: int) -> dict[str, int]: ...
+
+    def region_counts(self, region_id: int) -> dict[str, int]: ...
+
+    def problems(self, region_id: int | None) -> list[str]: ...
+
+    def first_unlogged_transaction(self) -> int | None: ...
+
+    def leaf_count(self) -> int: ...
