@@ -160,7 +160,7 @@ def pay_merchant_within(
         at=now,
         idempotency_key=idempotency_key,
         accounts_by_id={a.id: a for a in (holder, payable, budget)},
-        drawn_by_caller={budget.id: cashback},
+        budget_draw=(budget, cashback),
     )
     uow.records.move_lots(
         wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
@@ -192,7 +192,6 @@ def pay_merchant_within(
         paid_at=now,
         transaction_id=transaction_id,
     )
-    uow.ledger.draw_last(budget, cashback)
     return PaymentResult(
         payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
     )

@@ -40,7 +40,8 @@ def purchase_vouchers(
         )
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
         wanted_bonus = program.discount_bonus_won(face_won, day)
-        # Read without locking; draw_last below makes sure the budget still holds it.
+        # Read without locking: the draw declared with the posting is made at commit, and
+        # only if the budget still holds it.
         covered = wanted_bonus > 0 and uow.ledger.balance(budget.id) >= wanted_bonus
         terms = program.purchase_terms(face_won, day, budget_covers_bonus=covered)
         citizen_bank = uow.ledger.account(wallet.region_id, AccountType.CITIZEN_BANK)
@@ -56,7 +57,7 @@ def purchase_vouchers(
             at=now,
             idempotency_key=idempotency_key,
             accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
-            drawn_by_caller={budget.id: terms.bonus_won},
+            budget_draw=(budget, terms.bonus_won),
         )
         lot_id = uow.records.add_lot(
             region_id=wallet.region_id,
@@ -79,7 +80,6 @@ def purchase_vouchers(
             purchased_at=now,
             transaction_id=transaction_id,
         )
-        uow.ledger.draw_last(budget, terms.bonus_won)
         return PurchaseResult(
             purchase_id,
             transaction_id,

@@ -2,9 +2,10 @@
 
 A step report locks the citizen's wallet first, so two reports of the same citizen (for any
 day) run one after the other even on parallel connections: the second reads what the first
-granted and grants only the difference. The rewards budget is drawn as the transaction's last
-write by one conditional UPDATE (``LedgerStore.draw_last``), so parallel reports of different
-citizens never oversell it; a report that lost the draw is run again and finds it short.
+granted and grants only the difference. The rewards budget's debit is declared with the
+reward's posting and drawn at commit, as the transaction's last write, by one conditional
+UPDATE (``LedgerStore.draw_budgets``), so parallel reports of different citizens never
+oversell it; a report that lost the draw is run again and finds it short.
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ def report_steps(
             granted_this_year_won=walking.granted_won(wallet.id, year=day.year),
         )
         budget = uow.ledger.account(region_id, AccountType.REWARDS_BUDGET)
-        # Read without locking; draw_last below makes sure the budget still holds it.
+        # Read without locking: the draw declared with the posting is made at commit, and
+        # only if the budget still holds it.
         if points and uow.ledger.balance(budget.id) < points:
             points, status = 0, GrantStatus.BUDGET_EXHAUSTED
         transaction_id = lot_id = None
@@ -194,8 +196,6 @@ def report_steps(
             partner_id=partner_id,
             at=now,
         )
-        if points:
-            uow.ledger.draw_last(budget, points)
         return StepReportResult(
             report.id,
             wallet.id,
@@ -270,7 +270,8 @@ def _grant(
     idempotency_key: str,
 ) -> tuple[int, int]:
     """Post the reward (rewards budget → wallet) and its points lot, which gives back to the
-    budget whatever of it expires. The budget's own debit is ``draw_last``'s to make."""
+    budget whatever of it expires. The budget's debit is declared with the posting and drawn
+    at commit."""
     holder = wallet_account(wallet_account_id)
     transaction_id = uow.ledger.post(
         region_id=region_id,
@@ -279,7 +280,7 @@ def _grant(
         at=now,
         idempotency_key=idempotency_key,
         accounts_by_id={holder.id: holder, budget.id: budget},
-        drawn_by_caller={budget.id: points_won},
+        budget_draw=(budget, points_won),
     )
     lot_id = uow.records.add_lot(
         region_id=region_id,
