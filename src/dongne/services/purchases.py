@@ -8,7 +8,7 @@ from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind, Take, holding_won
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import PurchaseCancellationResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -90,14 +90,16 @@ def purchase_vouchers(
             terms.bonus_won,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="purchase",
-        idempotency_key=idempotency_key,
-        request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
-        now=now,
-        result_type=PurchaseResult,
-        action=action,
+        action,
+        once=Once(
+            operation="purchase",
+            key=idempotency_key,
+            request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
+            now=now,
+            result_type=PurchaseResult,
+        ),
     )
 
 
@@ -154,12 +156,14 @@ def cancel_purchase(
             purchase_id, transaction_id, purchase.paid_won, purchase.bonus_won
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="cancel_purchase",
-        idempotency_key=idempotency_key,
-        request={"purchase_id": purchase_id},
-        now=now,
-        result_type=PurchaseCancellationResult,
-        action=action,
+        action,
+        once=Once(
+            operation="cancel_purchase",
+            key=idempotency_key,
+            request={"purchase_id": purchase_id},
+            now=now,
+            result_type=PurchaseCancellationResult,
+        ),
     )

@@ -29,7 +29,7 @@ from dongne.domain.walking import (
     WalkingProgramInactive,
     check_steps,
 )
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.purchases import wallet_account
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -108,14 +108,16 @@ def fund_rewards_budget(
             transaction_id, region_id, amount_won, uow.ledger.balance(budget.id)
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="fund_rewards_budget",
-        idempotency_key=idempotency_key,
-        request={"region_id": region_id, "amount_won": amount_won},
-        now=now,
-        result_type=RewardsFundingResult,
-        action=action,
+        action,
+        once=Once(
+            operation="fund_rewards_budget",
+            key=idempotency_key,
+            request={"region_id": region_id, "amount_won": amount_won},
+            now=now,
+            result_type=RewardsFundingResult,
+        ),
     )
 
 
@@ -210,20 +212,22 @@ def report_steps(
             expires_at.isoformat() if points else None,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="report_steps",
-        idempotency_key=idempotency_key,
-        request={
-            "region_id": region_id,
-            "phone": phone,
-            "wallet_id": wallet_id,
-            "day": day.isoformat(),
-            "steps": steps,
-        },
-        now=now,
-        result_type=StepReportResult,
-        action=action,
+        action,
+        once=Once(
+            operation="report_steps",
+            key=idempotency_key,
+            request={
+                "region_id": region_id,
+                "phone": phone,
+                "wallet_id": wallet_id,
+                "day": day.isoformat(),
+                "steps": steps,
+            },
+            now=now,
+            result_type=StepReportResult,
+        ),
     )
 
 
