@@ -1,5 +1,6 @@
 """The transaction runner's mechanisms: a budget draw declared with its posting and made at
-commit, an attempt that commits its writes before it refuses or runs again."""
+commit, an attempt that commits its writes before it refuses or runs again, and keys scoped
+one way that read as they always have."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import pytest
 from sqlalchemy import Engine
 
 from dongne.adapters.db.ledger_store import DrawLost
+from dongne.domain.access import Principal, UserKind
 from dongne.domain.errors import IdempotencyKeyReused, InvalidInput
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.services.idempotency import (
     CommitThenRefuse,
     CommitThenRunAgain,
+    caller_scope,
     run_in_transaction,
+    scoped_key,
 )
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -101,3 +105,15 @@ def test_an_attempt_that_commits_then_runs_again_is_run_in_a_new_transaction(
     assert run_in_transaction(uow, attempt) == Done(2)
     with uow, pytest.raises(IdempotencyKeyReused):
         uow.ledger.claim_idempotency_key(key, "test", {"try": 2}, NOW)
+
+
+def test_scoped_keys_read_as_they_did_before_they_were_scoped_one_way() -> None:
+    citizen = Principal(UserKind.CITIZEN, user_id=29, citizen_id=7)
+    partner = Principal(UserKind.PARTNER, partner_id=3)
+    assert scoped_key("purchase", caller_scope(citizen), "k") == "purchase:citizen-29:k"
+    assert scoped_key("budget", caller_scope(partner), "k") == "budget:partner-3:k"
+    assert scoped_key("pay-qr", 29, "k") == "pay-qr:29:k"
+    assert scoped_key("sign-up", None, "k") == "sign-up:k"
+    assert scoped_key("payment_intent", 7, "approve") == "payment_intent:7:approve"
+    long_key = "x" * 200
+    assert scoped_key("purchase", caller_scope(citizen), long_key).startswith("purchase:sha256:")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.ledger_store import MAX_IDEMPOTENCY_KEY_LENGTH, DrawLost
+from dongne.domain.access import Principal
 from dongne.domain.errors import DongneError
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -46,14 +47,22 @@ class CommitThenRunAgain(Exception):
 
 def scoped_key(operation: str, owner: int | str | None, key: str) -> str:
     """``key`` namespaced by operation and owner, so two owners' keys never meet: a user,
-    partner or merchant id (``pay-qr:29:…``), an intent naming its own steps
-    (``payment_intent:7:approve``), or ``None`` for an anonymous caller. Hashed when the
-    client's key (up to 200 characters) would make it too long to store: every client key the
-    API accepts must fit, so a scope is never prefixed to it any other way."""
+    partner or merchant id (``pay-qr:29:…``), a caller's ``caller_scope``
+    (``purchase:citizen-29:…``), an intent naming its own steps (``payment_intent:7:approve``),
+    or ``None`` for an anonymous caller. Hashed when the client's key (up to 200 characters)
+    would make it too long to store: every client key the API accepts must fit, so a scope is
+    never prefixed to it any other way."""
     scoped = f"{operation}:{key}" if owner is None else f"{operation}:{owner}:{key}"
     if len(scoped) <= MAX_IDEMPOTENCY_KEY_LENGTH:
         return scoped
     return f"{operation}:sha256:{hashlib.sha256(scoped.encode()).hexdigest()}"
+
+
+def caller_scope(caller: Principal) -> str:
+    """The owner part of a key scoped to any kind of caller (``citizen-29``, ``partner-3``).
+    The routes that began with a user's id alone keep it, so that a retry still finds the
+    response its first try stored."""
+    return f"{caller.kind.value}-{caller.user_id or caller.partner_id}"
 
 
 @dataclass(frozen=True)
