@@ -70,22 +70,19 @@ class FakeLedger:
     def balance(self, account_id: int) -> int:
         return self._state.balances.get(account_id, 0)
 
-    def draw_last(self, account: AccountRef, amount_won: int) -> None:
-        if amount_won and not self.draw(account, amount_won):
-            raise DrawLost(f"account {account.id} no longer holds {amount_won}")
-
     def draw(self, account: AccountRef, amount_won: int) -> bool:
         if self.balance(account.id) < amount_won:
             return False
         self._state.balances[account.id] -= amount_won
         return True
 
-    def draw_at_commit(self) -> None:
+    def draw_budgets(self) -> None:
         """Take the budget draws declared with ``post(budget_draw=…)``, as the unit of work
-        does just before it commits."""
+        does just before it commits; ``DrawLost`` if a budget no longer holds its draw."""
         draws, self._draws_at_commit = self._draws_at_commit, []
         for account, amount_won in draws:
-            self.draw_last(account, amount_won)
+            if not self.draw(account, amount_won):
+                raise DrawLost(f"account {account.id} no longer holds {amount_won}")
 
     # -- transactions -----------------------------------------------------------------------
 

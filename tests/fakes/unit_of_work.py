@@ -45,7 +45,7 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         if self._working is None:
             raise RuntimeError("commit() outside a `with uow:` block")
-        self.ledger.draw_at_commit()
+        self.ledger.draw_budgets()
         self.committed = deepcopy(self._working)
         self.commits += 1
 

@@ -2,8 +2,8 @@
 
 ``FakeWorld`` writes what the set-up services write (a region and its program, citizens with
 wallets, merchants, a funded budget) straight through the fake stores: ``register_citizen``
-also claims pending allowance grants, which reaches storage around the unit of work
-(``AllowanceRecords(uow.connection)``), so it cannot run on the fake.
+also claims pending allowance grants through ``uow.allowances``, a store the fake does not
+provide yet, so it cannot run on the fake.
 """
 
 from __future__ import annotations

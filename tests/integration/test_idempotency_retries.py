@@ -1,5 +1,5 @@
-"""run_once runs a transaction again when PostgreSQL aborts it for a conflict or a budget draw
-lost a race, and only then."""
+"""run_in_transaction runs a transaction again when PostgreSQL aborts it for a conflict or a
+budget draw lost a race, and only then."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from dongne.adapters.db.ledger_store import DrawLost
-from dongne.services.idempotency import MAX_ATTEMPTS, MAX_DRAWS_LOST, run_once
+from dongne.services.idempotency import MAX_ATTEMPTS, MAX_DRAWS_LOST, Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import unique_key
@@ -35,14 +35,16 @@ def run_failing(uow: UnitOfWork, failures: list[Exception]) -> tuple[Done, int]:
             raise failures.pop(0)
         return Done(attempts)
 
-    result = run_once(
+    result = run_in_transaction(
         uow,
-        operation="test",
-        idempotency_key=unique_key(),
-        request={},
-        now=NOW,
-        result_type=Done,
-        action=action,
+        action,
+        once=Once(
+            operation="test",
+            key=unique_key(),
+            request={},
+            now=NOW,
+            result_type=Done,
+        ),
     )
     return result, attempts
 

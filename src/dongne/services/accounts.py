@@ -36,7 +36,12 @@ from dongne.domain.login_throttle import LoginThrottlePolicy, after_failure, che
 from dongne.domain.people import is_mobile_phone, normalize_identity_number, normalize_phone
 from dongne.domain.webhook_urls import check_webhook_url
 from dongne.services.allowances import claim_pending_grants_within
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import (
+    CommitThenRefuse,
+    CommitThenRunAgain,
+    Once,
+    run_in_transaction,
+)
 from dongne.services.setup import open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -118,14 +123,16 @@ def sign_up_citizen(
     request: dict[str, object] = {"phone": phone, "name": name.strip(), "region_id": region_id}
     if not resident:
         request["resident"] = False
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="sign_up_citizen",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=SignedUp,
-        action=action,
+        action,
+        once=Once(
+            operation="sign_up_citizen",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=SignedUp,
+        ),
     )
 
 
@@ -334,36 +341,40 @@ def verify_pin(
 ) -> None:
     """Check a payment PIN in its own transaction, so a wrong try is counted even though the
     payment it guarded is refused; the count resets on a right one."""
-    with uow:
+
+    def attempt() -> None:
         user = uow.access.user_of_citizen(citizen_id, for_update=True)
         check_pin_within(uow, secrets, user, pin=pin, attempts_max=attempts_max)
+
+    run_in_transaction(uow, attempt)
 
 
 def check_pin_within(
     uow: UnitOfWork, secrets: Secrets, user: UserRow | None, *, pin: str, attempts_max: int
-) -> bool:
-    """Check a payment PIN against ``user``'s row, read under its lock in the caller's open
-    unit of work, before the transaction has written anything: a wrong try is counted and the
-    transaction committed at once (then ``PinIncorrect`` or ``PinLocked``), so the count
-    survives the refused payment. A right PIN after wrong ones resets the count and commits
-    too; True says so, and that the caller's transaction is over."""
+) -> None:
+    """Check a payment PIN against ``user``'s row, read under its lock in an attempt of
+    ``run_in_transaction``, before the attempt has written anything. A wrong try is counted,
+    and the runner commits just that count before it refuses (``CommitThenRefuse`` with
+    ``PinIncorrect`` or ``PinLocked``), so the count survives the refused payment. A right
+    PIN after wrong ones resets the count, which the runner commits before it runs the
+    attempt again (``CommitThenRunAgain``)."""
     check_pin_format(pin)
     if user is None or user.pin_hmac is None:
         raise PinNotSet("set a payment PIN first")
     if user.pin_failures >= attempts_max:
         raise PinLocked("payments are locked after too many wrong PINs; reset the PIN")
     if secrets.pin_digest(user.id, pin) == user.pin_hmac:
-        if not user.pin_failures:
-            return False
-        uow.access.update_user(user.id, pin_failures=0)
-        uow.commit()
-        return True
+        if user.pin_failures:
+            uow.access.update_user(user.id, pin_failures=0)
+            raise CommitThenRunAgain
+        return
     failures = user.pin_failures + 1
     uow.access.update_user(user.id, pin_failures=failures)
-    uow.commit()
     if failures >= attempts_max:
-        raise PinLocked("that was the last try: payments are locked until the PIN is reset")
-    raise PinIncorrect("the PIN is wrong", attempts_left=attempts_max - failures)
+        raise CommitThenRefuse(
+            PinLocked("that was the last try: payments are locked until the PIN is reset")
+        )
+    raise CommitThenRefuse(PinIncorrect("the PIN is wrong", attempts_left=attempts_max - failures))
 
 
 def create_partner(

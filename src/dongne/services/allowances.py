@@ -33,7 +33,7 @@ from dongne.domain.allowances import (
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 
 LOOKUP_BATCH = 5_000
@@ -118,14 +118,16 @@ def create_program(
         )
 
     request = {"region_id": region_id, "terms": repr(terms), "budget_won": budget_won}
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="create_allowance_program",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=ProgramFunded,
-        action=action,
+        action,
+        once=Once(
+            operation="create_allowance_program",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=ProgramFunded,
+        ),
     )
 
 
@@ -158,14 +160,16 @@ def fund_program(
             now=now,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="fund_allowance_program",
-        idempotency_key=idempotency_key,
-        request={"program_id": program_id, "amount_won": amount_won},
-        now=now,
-        result_type=ProgramFunded,
-        action=action,
+        action,
+        once=Once(
+            operation="fund_allowance_program",
+            key=idempotency_key,
+            request={"program_id": program_id, "amount_won": amount_won},
+            now=now,
+            result_type=ProgramFunded,
+        ),
     )
 
 

@@ -1,14 +1,14 @@
 """Every way to pay a merchant: its QR code, the citizen's one-time payment code, and remote
 payment requests (원격결제).
 
-Each payment goes through ``pay_merchant_within`` inside the channel's own ``run_once``
+Each payment goes through ``pay_merchant_within`` inside the channel's own idempotent
 transaction, so closing the code or the request and the payment commit together or not at
 all. The PIN is checked first, and a wrong one is counted (committed) even though the payment
 it guarded is refused. The two payments at the counter, the hot path, do everything in one
 transaction, authentication included: the PIN is checked on the user's row locked as the
 bearer token is read, before anything is written, so a wrong try commits just its count
-(``accounts.check_pin_within``). The other channels check it in a transaction of its own
-(``accounts.verify_pin``).
+(``accounts.check_pin_within``: the transaction runner commits it, then refuses). The other
+channels check it in a transaction of its own (``accounts.verify_pin``).
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
 from dongne.services.accounts import authenticate_within, check_pin_within, verify_pin
 from dongne.services.idempotency import (
-    RunAgain,
+    Once,
     once_within,
     run_in_transaction,
-    run_once,
     scoped_key,
 )
 from dongne.services.payments import pay_merchant_within
@@ -148,17 +147,22 @@ def pay_by_qr(
         merchant_found = uow.records.merchant(merchant_id)
         region_id = merchant_found.merchant.region_id
         wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=region_id)
-        if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
-            raise RunAgain
+        check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max)
         key = scoped_key("pay-qr", caller.principal.user_id, idempotency_key)
         return once_within(
             uow,
-            operation="pay_merchant",
-            idempotency_key=key,
-            request={"wallet_id": wallet.id, "merchant_id": merchant_id, "amount_won": amount_won},
-            now=now,
-            result_type=PaymentResult,
-            action=lambda: pay_merchant_within(
+            Once(
+                operation="pay_merchant",
+                key=key,
+                request={
+                    "wallet_id": wallet.id,
+                    "merchant_id": merchant_id,
+                    "amount_won": amount_won,
+                },
+                now=now,
+                result_type=PaymentResult,
+            ),
+            lambda: pay_merchant_within(
                 uow,
                 wallet_id=wallet.id,
                 merchant_id=merchant_id,
@@ -229,8 +233,7 @@ def issue_payment_code(
     def attempt() -> IssuedPaymentCode:
         caller = authenticate_within(uow, token=token, now=now, lock_user=True)
         own_wallet_id = _own_wallet(uow, caller.principal.citizen(), wallet_id)
-        if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
-            raise RunAgain
+        check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max)
         code = new_payment_code()
         uow.channels.add_payment_code(
             region_id=uow.records.wallet(own_wallet_id).region_id,
@@ -260,20 +263,22 @@ def pay_by_code(
     now = require_aware(now)
     digest = secrets.code_digest(normalize_payment_code(code))
     positive_won(amount_won)
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="pay_by_code",
-        idempotency_key=idempotency_key,
-        request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
-        now=now,
-        result_type=PaymentResult,
-        action=lambda: _pay_with_code(
+        lambda: _pay_with_code(
             uow,
             digest,
             merchant_id=merchant_id,
             amount_won=amount_won,
             idempotency_key=idempotency_key,
             now=now,
+        ),
+        once=Once(
+            operation="pay_by_code",
+            key=idempotency_key,
+            request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
+            now=now,
+            result_type=PaymentResult,
         ),
     )
 
@@ -300,12 +305,14 @@ def charge_payment_code(
         key = scoped_key("pay-code", caller.user_id, idempotency_key)
         return once_within(
             uow,
-            operation="pay_by_code",
-            idempotency_key=key,
-            request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
-            now=now,
-            result_type=PaymentResult,
-            action=lambda: _pay_with_code(
+            Once(
+                operation="pay_by_code",
+                key=key,
+                request={"code": digest, "merchant_id": merchant_id, "amount_won": amount_won},
+                now=now,
+                result_type=PaymentResult,
+            ),
+            lambda: _pay_with_code(
                 uow,
                 digest,
                 merchant_id=merchant_id,
@@ -433,19 +440,21 @@ def request_payment(
         assert row is not None  # noqa: S101 - just inserted in this transaction
         return _StoredPaymentRequest.of(_view(row, now))
 
-    stored = run_once(
+    stored = run_in_transaction(
         uow,
-        operation="request_payment",
-        idempotency_key=scoped_key("request-payment", merchant_id, idempotency_key),
-        request={
-            "phone": phone,
-            "amount_won": amount_won,
-            "memo": memo,
-            "expires_in_seconds": expires_in_seconds,
-        },
-        now=now,
-        result_type=_StoredPaymentRequest,
-        action=action,
+        action,
+        once=Once(
+            operation="request_payment",
+            key=scoped_key("request-payment", merchant_id, idempotency_key),
+            request={
+                "phone": phone,
+                "amount_won": amount_won,
+                "memo": memo,
+                "expires_in_seconds": expires_in_seconds,
+            },
+            now=now,
+            result_type=_StoredPaymentRequest,
+        ),
     )
     return stored.view()
 
@@ -516,14 +525,16 @@ def approve_payment_request(
             paid.amount_won,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="approve_payment_request",
-        idempotency_key=idempotency_key,
-        request={"request_id": request_id},
-        now=now,
-        result_type=RequestPaymentResult,
-        action=action,
+        action,
+        once=Once(
+            operation="approve_payment_request",
+            key=idempotency_key,
+            request={"request_id": request_id},
+            now=now,
+            result_type=RequestPaymentResult,
+        ),
     )
 
 

@@ -23,10 +23,9 @@ from dongne.domain.money import positive_won
 from dongne.services.accounts import authenticate_within, check_pin_within
 from dongne.services.channels import merchant_qr_within, own_wallet_for
 from dongne.services.idempotency import (
-    RunAgain,
+    Once,
     once_within,
     run_in_transaction,
-    run_once,
     scoped_key,
 )
 from dongne.services.payments import pay_merchant_within
@@ -82,14 +81,16 @@ def create_dynamic_qr(
         )
         return CreatedDynamicQr(dynamic_qr_id)
 
-    created = run_once(
+    created = run_in_transaction(
         uow,
-        operation="create_dynamic_qr",
-        idempotency_key=scoped_key("dynamic-qr", caller.user_id, idempotency_key),
-        request={"merchant_id": merchant_id, "amount_won": amount_won},
-        now=now,
-        result_type=CreatedDynamicQr,
-        action=action,
+        action,
+        once=Once(
+            operation="create_dynamic_qr",
+            key=scoped_key("dynamic-qr", caller.user_id, idempotency_key),
+            request={"merchant_id": merchant_id, "amount_won": amount_won},
+            now=now,
+            result_type=CreatedDynamicQr,
+        ),
     )
     return dynamic_qr(uow, caller=caller, dynamic_qr_id=created.dynamic_qr_id, now=now)
 
@@ -139,8 +140,7 @@ def pay_dynamic_qr(
         merchant_found = uow.records.merchant(found.merchant_id)
         region_id = merchant_found.merchant.region_id
         wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=region_id)
-        if check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max):
-            raise RunAgain
+        check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max)
         key = scoped_key("pay-dynamic-qr", caller.principal.user_id, idempotency_key)
 
         def action() -> PaymentResult:
@@ -163,12 +163,14 @@ def pay_dynamic_qr(
 
         return once_within(
             uow,
-            operation="pay_dynamic_qr",
-            idempotency_key=key,
-            request={"wallet_id": wallet.id, "dynamic_qr_id": found.id},
-            now=now,
-            result_type=PaymentResult,
-            action=action,
+            Once(
+                operation="pay_dynamic_qr",
+                key=key,
+                request={"wallet_id": wallet.id, "dynamic_qr_id": found.id},
+                now=now,
+                result_type=PaymentResult,
+            ),
+            action,
         )
 
     return run_in_transaction(uow, attempt)

@@ -7,7 +7,7 @@ from datetime import datetime
 from dongne.domain.calendar import require_aware, seoul_month
 from dongne.domain.ledger import Posting, TransactionKind
 from dongne.domain.lots import LotKind, Take, check_gift_parties, holding_won, plan_gift
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.purchases import wallet_account
 from dongne.services.results import GiftResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -90,12 +90,14 @@ def send_gift(
         "receiver_wallet_id": receiver_wallet_id,
         "amount_won": amount_won,
     }
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="send_gift",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=GiftResult,
-        action=action,
+        action,
+        once=Once(
+            operation="send_gift",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=GiftResult,
+        ),
     )

@@ -1,10 +1,11 @@
 """Partner payments: create an intent, the citizen approves it, the partner captures, cancels
 or refunds it (the rules and states are in ``domain.payment_intents``).
 
-Each step that changes an intent runs under ``run_once`` and writes, in ONE transaction, the
-intent's new state, the ledger movement (``pay_merchant_within`` / ``cancel_payment_within``)
-and the webhook event announcing it: the transactional outbox. Idempotency keys are namespaced
-by the caller, so two partners' keys never collide.
+Each step that changes an intent runs once per key (``run_in_transaction``) and writes, in ONE
+transaction, the intent's new state, the ledger movement (``pay_merchant_within`` /
+``cancel_payment_within``) and the webhook event announcing it: the transactional outbox.
+Idempotency keys are namespaced by the caller (``scoped_key``), so two partners' keys never
+collide.
 
 An approval that a money rule refuses (``RuleViolation``: too little balance, a merchant that
 can no longer take vouchers, a payment over the limit) rolls back whole, and then records a
@@ -52,7 +53,7 @@ from dongne.domain.payment_intents import (
     status_at,
 )
 from dongne.services import accounts
-from dongne.services.idempotency import run_once, scoped_key
+from dongne.services.idempotency import Once, run_in_transaction, scoped_key
 from dongne.services.payments import cancel_payment_within, pay_merchant_within
 from dongne.services.ports import PaymentIntentStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -202,14 +203,16 @@ def create_payment_intent(
         "order_reference": order_reference,
         "return_url": return_url,
     }
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="create_payment_intent",
-        idempotency_key=scoped_key("payment_intent.create", partner_id, idempotency_key),
-        request=request,
-        now=now,
-        result_type=PaymentIntent,
-        action=action,
+        action,
+        once=Once(
+            operation="create_payment_intent",
+            key=scoped_key("payment_intent.create", partner_id, idempotency_key),
+            request=request,
+            now=now,
+            result_type=PaymentIntent,
+        ),
     )
 
 
@@ -244,7 +247,7 @@ def approve_payment_intent(
             wallet_id=paying_wallet_id,
             merchant_id=intent.merchant_id,
             amount_won=intent.amount_won,
-            idempotency_key=f"payment_intent:{intent_id}:approve",
+            idempotency_key=scoped_key("payment_intent", intent_id, "approve"),
             now=now,
         )
         records.update_intent(
@@ -257,14 +260,16 @@ def approve_payment_intent(
         return _announce(uow, records, intent_id, "payment_intent.amount_capturable_updated", now)
 
     try:
-        return run_once(
+        return run_in_transaction(
             uow,
-            operation="approve_payment_intent",
-            idempotency_key=scoped_key("payment_intent.approve", citizen_id, idempotency_key),
-            request={"payment_intent": intent_id, "wallet_id": wallet_id},
-            now=now,
-            result_type=PaymentIntent,
-            action=action,
+            action,
+            once=Once(
+                operation="approve_payment_intent",
+                key=scoped_key("payment_intent.approve", citizen_id, idempotency_key),
+                request={"payment_intent": intent_id, "wallet_id": wallet_id},
+                now=now,
+                result_type=PaymentIntent,
+            ),
         )
     except RuleViolation as refused:
         # An expired intent is not a failed payment: its status says what happened.
@@ -340,7 +345,7 @@ def capture_payment_intent(
                 uow,
                 payment_id=intent.payment_id,
                 amount_won=intent.amount_won - captured,
-                idempotency_key=f"payment_intent:{intent_id}:capture",
+                idempotency_key=scoped_key("payment_intent", intent_id, "capture"),
                 now=now,
             )
         records.update_intent(
@@ -351,14 +356,16 @@ def capture_payment_intent(
         )
         return _announce(uow, records, intent_id, "payment_intent.succeeded", now)
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="capture_payment_intent",
-        idempotency_key=scoped_key("payment_intent.capture", partner_id, idempotency_key),
-        request={"payment_intent": intent_id, "amount_won": amount_won},
-        now=now,
-        result_type=PaymentIntent,
-        action=action,
+        action,
+        once=Once(
+            operation="capture_payment_intent",
+            key=scoped_key("payment_intent.capture", partner_id, idempotency_key),
+            request={"payment_intent": intent_id, "amount_won": amount_won},
+            now=now,
+            result_type=PaymentIntent,
+        ),
     )
 
 
@@ -377,20 +384,22 @@ def cancel_payment_intent(
                 uow,
                 payment_id=intent.payment_id,
                 amount_won=None,
-                idempotency_key=f"payment_intent:{intent_id}:cancel",
+                idempotency_key=scoped_key("payment_intent", intent_id, "cancel"),
                 now=now,
             )
         records.update_intent(intent_id, status=PaymentIntentStatus.CANCELED.value, updated_at=now)
         return _announce(uow, records, intent_id, "payment_intent.canceled", now)
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="cancel_payment_intent",
-        idempotency_key=scoped_key("payment_intent.cancel", partner_id, idempotency_key),
-        request={"payment_intent": intent_id},
-        now=now,
-        result_type=PaymentIntent,
-        action=action,
+        action,
+        once=Once(
+            operation="cancel_payment_intent",
+            key=scoped_key("payment_intent.cancel", partner_id, idempotency_key),
+            request={"payment_intent": intent_id},
+            now=now,
+            result_type=PaymentIntent,
+        ),
     )
 
 
@@ -434,14 +443,16 @@ def refund_payment_intent(
         )
         return refund
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="refund_payment_intent",
-        idempotency_key=scoped_key("refund.create", partner_id, idempotency_key),
-        request={"payment_intent": intent_id, "amount_won": amount_won},
-        now=now,
-        result_type=Refund,
-        action=action,
+        action,
+        once=Once(
+            operation="refund_payment_intent",
+            key=scoped_key("refund.create", partner_id, idempotency_key),
+            request={"payment_intent": intent_id, "amount_won": amount_won},
+            now=now,
+            result_type=Refund,
+        ),
     )
 
 

@@ -24,7 +24,7 @@ from dongne.domain.lots import (
 )
 from dongne.domain.money import positive_won
 from dongne.domain.program import BonusMode
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.purchases import wallet_account
 from dongne.services.results import PaymentCancellationResult, PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -54,14 +54,16 @@ def pay_merchant(
         )
 
     request = {"wallet_id": wallet_id, "merchant_id": merchant_id, "amount_won": amount_won}
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="pay_merchant",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=PaymentResult,
-        action=action,
+        action,
+        once=Once(
+            operation="pay_merchant",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=PaymentResult,
+        ),
     )
 
 
@@ -90,14 +92,16 @@ def cancel_payment(
         )
 
     request = {"payment_id": payment_id, "amount_won": amount_won}
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="cancel_payment",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=PaymentCancellationResult,
-        action=action,
+        action,
+        once=Once(
+            operation="cancel_payment",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=PaymentCancellationResult,
+        ),
     )
 
 
@@ -114,7 +118,7 @@ def pay_merchant_within(
 ) -> PaymentResult:
     """``pay_merchant`` inside the caller's open unit of work, so a use case that pays as one
     step of its own (a payment intent's approval) commits the payment with its other writes.
-    The caller runs it under ``run_once`` and commits. A caller that has already read the
+    The caller runs it under ``run_in_transaction`` and commits. A caller that has already read the
     wallet (under its lock) or the merchant (with its payable account id) in this
     transaction passes them, so they are not read twice."""
     wallet = locked_wallet or uow.records.wallet(wallet_id, lock=True)
@@ -160,7 +164,7 @@ def pay_merchant_within(
         at=now,
         idempotency_key=idempotency_key,
         accounts_by_id={a.id: a for a in (holder, payable, budget)},
-        drawn_by_caller={budget.id: cashback},
+        budget_draw=(budget, cashback),
     )
     uow.records.move_lots(
         wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
@@ -192,7 +196,6 @@ def pay_merchant_within(
         paid_at=now,
         transaction_id=transaction_id,
     )
-    uow.ledger.draw_last(budget, cashback)
     return PaymentResult(
         payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
     )

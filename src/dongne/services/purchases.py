@@ -8,7 +8,7 @@ from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind, Take, holding_won
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import PurchaseCancellationResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -40,7 +40,8 @@ def purchase_vouchers(
         )
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
         wanted_bonus = program.discount_bonus_won(face_won, day)
-        # Read without locking; draw_last below makes sure the budget still holds it.
+        # Read without locking: the draw declared with the posting is made at commit, and
+        # only if the budget still holds it.
         covered = wanted_bonus > 0 and uow.ledger.balance(budget.id) >= wanted_bonus
         terms = program.purchase_terms(face_won, day, budget_covers_bonus=covered)
         citizen_bank = uow.ledger.account(wallet.region_id, AccountType.CITIZEN_BANK)
@@ -56,7 +57,7 @@ def purchase_vouchers(
             at=now,
             idempotency_key=idempotency_key,
             accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
-            drawn_by_caller={budget.id: terms.bonus_won},
+            budget_draw=(budget, terms.bonus_won),
         )
         lot_id = uow.records.add_lot(
             region_id=wallet.region_id,
@@ -79,7 +80,6 @@ def purchase_vouchers(
             purchased_at=now,
             transaction_id=transaction_id,
         )
-        uow.ledger.draw_last(budget, terms.bonus_won)
         return PurchaseResult(
             purchase_id,
             transaction_id,
@@ -90,14 +90,16 @@ def purchase_vouchers(
             terms.bonus_won,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="purchase",
-        idempotency_key=idempotency_key,
-        request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
-        now=now,
-        result_type=PurchaseResult,
-        action=action,
+        action,
+        once=Once(
+            operation="purchase",
+            key=idempotency_key,
+            request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
+            now=now,
+            result_type=PurchaseResult,
+        ),
     )
 
 
@@ -154,12 +156,14 @@ def cancel_purchase(
             purchase_id, transaction_id, purchase.paid_won, purchase.bonus_won
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="cancel_purchase",
-        idempotency_key=idempotency_key,
-        request={"purchase_id": purchase_id},
-        now=now,
-        result_type=PurchaseCancellationResult,
-        action=action,
+        action,
+        once=Once(
+            operation="cancel_purchase",
+            key=idempotency_key,
+            request={"purchase_id": purchase_id},
+            now=now,
+            result_type=PurchaseCancellationResult,
+        ),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from dongne.domain.calendar import require_aware, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import Take, plan_refund, split_return, to_funders
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.purchases import wallet_account
 from dongne.services.results import ExpiryResult, RefundResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -55,14 +55,16 @@ def refund_balance(
         )
         return RefundResult(refund_id, transaction_id, wallet_id, value, refund, value - refund)
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="refund_balance",
-        idempotency_key=idempotency_key,
-        request={"wallet_id": wallet_id},
-        now=now,
-        result_type=RefundResult,
-        action=action,
+        action,
+        once=Once(
+            operation="refund_balance",
+            key=idempotency_key,
+            request={"wallet_id": wallet_id},
+            now=now,
+            result_type=RefundResult,
+        ),
     )
 
 
@@ -108,12 +110,14 @@ def expire_lots(
             transaction_id, len(returns), to_breakage + to_budget, to_breakage, to_budget
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="expire_lots",
-        idempotency_key=idempotency_key,
-        request={"region_id": region_id, "at": now.isoformat(), "limit": limit},
-        now=now,
-        result_type=ExpiryResult,
-        action=action,
+        action,
+        once=Once(
+            operation="expire_lots",
+            key=idempotency_key,
+            request={"region_id": region_id, "at": now.isoformat(), "limit": limit},
+            now=now,
+            result_type=ExpiryResult,
+        ),
     )

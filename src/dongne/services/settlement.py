@@ -37,7 +37,7 @@ from dongne.domain.settlement import (
     plan_line,
     transfer_reference,
 )
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import SettlementStore
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -93,20 +93,22 @@ def settle_day(
         "business_day": business_day.isoformat(),
         "fee_tiers": [[tier.up_to_revenue_won, tier.rate_bp] for tier in tiers],
     }
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="settle_day",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=SettlementRunResult,
-        action=lambda: _settle_within(
+        lambda: _settle_within(
             uow,
             region_id=region_id,
             business_day=business_day,
             tiers=tiers,
             idempotency_key=idempotency_key,
             now=now,
+        ),
+        once=Once(
+            operation="settle_day",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=SettlementRunResult,
         ),
     )
 

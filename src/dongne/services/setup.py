@@ -20,7 +20,7 @@ from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
 from dongne.domain.program import VoucherProgram, check_budget_month
 from dongne.services.allowances import claim_pending_grants_within
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import CitizenResult, FundingResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -161,14 +161,16 @@ def register_citizen(
         "home_region_id": home_region_id,
         "wallet_region_id": wallet_region_id,
     }
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="register_citizen",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=CitizenResult,
-        action=action,
+        action,
+        once=Once(
+            operation="register_citizen",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=CitizenResult,
+        ),
     )
 
 
@@ -184,14 +186,16 @@ def open_wallet(
             citizen_id, open_wallet_for(uow, citizen_id, region_id, now), region_id
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="open_wallet",
-        idempotency_key=idempotency_key,
-        request={"citizen_id": citizen_id, "region_id": region_id},
-        now=now,
-        result_type=CitizenResult,
-        action=action,
+        action,
+        once=Once(
+            operation="open_wallet",
+            key=idempotency_key,
+            request={"citizen_id": citizen_id, "region_id": region_id},
+            now=now,
+            result_type=CitizenResult,
+        ),
     )
 
 
@@ -239,12 +243,14 @@ def fund_discount_budget(
             transaction_id, region_id, month, amount_won, uow.ledger.balance(budget.id)
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="fund_discount_budget",
-        idempotency_key=idempotency_key,
-        request=request,
-        now=now,
-        result_type=FundingResult,
-        action=action,
+        action,
+        once=Once(
+            operation="fund_discount_budget",
+            key=idempotency_key,
+            request=request,
+            now=now,
+            result_type=FundingResult,
+        ),
     )

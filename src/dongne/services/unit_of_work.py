@@ -181,8 +181,11 @@ class UnitOfWork:
         return WalkingRecords(self.connection)
 
     def commit(self) -> None:
+        """Draw the budgets the postings declared, as the last writes, then commit; a lost
+        draw raises ``DrawLost`` and leaves the transaction to roll back."""
         if self._transaction is None:
             raise RuntimeError("commit() outside a `with uow:` block")
+        self.ledger.draw_budgets()
         self._transaction.commit()
         self._account_cache.update(self._pending_accounts)
 

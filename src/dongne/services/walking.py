@@ -2,9 +2,10 @@
 
 A step report locks the citizen's wallet first, so two reports of the same citizen (for any
 day) run one after the other even on parallel connections: the second reads what the first
-granted and grants only the difference. The rewards budget is drawn as the transaction's last
-write by one conditional UPDATE (``LedgerStore.draw_last``), so parallel reports of different
-citizens never oversell it; a report that lost the draw is run again and finds it short.
+granted and grants only the difference. The rewards budget's debit is declared with the
+reward's posting and drawn at commit, as the transaction's last write, by one conditional
+UPDATE (``LedgerStore.draw_budgets``), so parallel reports of different citizens never
+oversell it; a report that lost the draw is run again and finds it short.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dongne.domain.walking import (
     WalkingProgramInactive,
     check_steps,
 )
-from dongne.services.idempotency import run_once
+from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import WalkingStore
 from dongne.services.purchases import wallet_account
 from dongne.services.unit_of_work import UnitOfWork
@@ -107,14 +108,16 @@ def fund_rewards_budget(
             transaction_id, region_id, amount_won, uow.ledger.balance(budget.id)
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="fund_rewards_budget",
-        idempotency_key=idempotency_key,
-        request={"region_id": region_id, "amount_won": amount_won},
-        now=now,
-        result_type=RewardsFundingResult,
-        action=action,
+        action,
+        once=Once(
+            operation="fund_rewards_budget",
+            key=idempotency_key,
+            request={"region_id": region_id, "amount_won": amount_won},
+            now=now,
+            result_type=RewardsFundingResult,
+        ),
     )
 
 
@@ -159,7 +162,8 @@ def report_steps(
             granted_this_year_won=walking.granted_won(wallet.id, year=day.year),
         )
         budget = uow.ledger.account(region_id, AccountType.REWARDS_BUDGET)
-        # Read without locking; draw_last below makes sure the budget still holds it.
+        # Read without locking: the draw declared with the posting is made at commit, and
+        # only if the budget still holds it.
         if points and uow.ledger.balance(budget.id) < points:
             points, status = 0, GrantStatus.BUDGET_EXHAUSTED
         transaction_id = lot_id = None
@@ -194,8 +198,6 @@ def report_steps(
             partner_id=partner_id,
             at=now,
         )
-        if points:
-            uow.ledger.draw_last(budget, points)
         return StepReportResult(
             report.id,
             wallet.id,
@@ -210,20 +212,22 @@ def report_steps(
             expires_at.isoformat() if points else None,
         )
 
-    return run_once(
+    return run_in_transaction(
         uow,
-        operation="report_steps",
-        idempotency_key=idempotency_key,
-        request={
-            "region_id": region_id,
-            "phone": phone,
-            "wallet_id": wallet_id,
-            "day": day.isoformat(),
-            "steps": steps,
-        },
-        now=now,
-        result_type=StepReportResult,
-        action=action,
+        action,
+        once=Once(
+            operation="report_steps",
+            key=idempotency_key,
+            request={
+                "region_id": region_id,
+                "phone": phone,
+                "wallet_id": wallet_id,
+                "day": day.isoformat(),
+                "steps": steps,
+            },
+            now=now,
+            result_type=StepReportResult,
+        ),
     )
 
 
@@ -270,7 +274,8 @@ def _grant(
     idempotency_key: str,
 ) -> tuple[int, int]:
     """Post the reward (rewards budget → wallet) and its points lot, which gives back to the
-    budget whatever of it expires. The budget's own debit is ``draw_last``'s to make."""
+    budget whatever of it expires. The budget's debit is declared with the posting and drawn
+    at commit."""
     holder = wallet_account(wallet_account_id)
     transaction_id = uow.ledger.post(
         region_id=region_id,
@@ -279,7 +284,7 @@ def _grant(
         at=now,
         idempotency_key=idempotency_key,
         accounts_by_id={holder.id: holder, budget.id: budget},
-        drawn_by_caller={budget.id: points_won},
+        budget_draw=(budget, points_won),
     )
     lot_id = uow.records.add_lot(
         region_id=region_id,

@@ -13,7 +13,7 @@ from dongne.adapters.db.records import Records
 from tests.fakes.ledger import FakeLedger
 from tests.fakes.records import FakeRecords
 
-TEST_ONLY = {"draw_at_commit"}
+TEST_ONLY: set[str] = set()
 """What the fake unit of work calls on its own ledger, standing in for the real one's commit."""
 
 

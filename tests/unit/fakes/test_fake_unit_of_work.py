@@ -120,19 +120,6 @@ def test_a_budget_draw_the_budget_no_longer_covers_fails_the_commit(world: FakeW
     assert world.uow.committed == before
 
 
-def test_draw_last_takes_what_the_caller_left_out_of_the_posting(world: FakeWorld) -> None:
-    budget = world.budget()
-    with world.uow:
-        bank = world.uow.ledger.account(world.region_id, AccountType.CITIZEN_BANK)
-        move(world.uow, budget, bank, 7_000, drawn_by_caller={budget.id: 7_000})
-        world.uow.ledger.draw_last(budget, 7_000)
-        with pytest.raises(DrawLost):
-            world.uow.ledger.draw_last(budget, 3_001)
-        world.uow.commit()
-
-    assert world.balance(budget) == 3_000
-
-
 def test_an_idempotency_key_is_claimed_once_and_answers_with_its_response(
     world: FakeWorld,
 ) -> None:

@@ -2,8 +2,8 @@
 
 The grant services themselves (``allowance_disbursement.disburse``, and
 ``allowances.claim_pending_grants_within`` that ``register_citizen`` calls) read and write
-through ``AllowanceRecords(uow.connection)``, around the unit of work, so they cannot run on
-the fake yet: ``FakeWorld.grant_allowance`` writes what they write for one recipient, and these
+through ``uow.allowances``, a store the fake does not provide yet, so they cannot run on the
+fake: ``FakeWorld.grant_allowance`` writes what they write for one recipient, and these
 tests cover what that grant then allows.
 """
 

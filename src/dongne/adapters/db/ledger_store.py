@@ -94,9 +94,9 @@ def _claiming_key(dialect: str) -> Any:
 
 
 class DrawLost(Exception):
-    """The budget held enough when it was read but not when it was drawn from at the end of
-    the transaction: another purchase took it in between. The unit of work rolls back and the
-    operation runs again, reading the budget afresh."""
+    """The budget held enough when it was read but not when it was drawn from at the commit:
+    another purchase took it in between. The unit of work rolls back and the operation runs
+    again, reading the budget afresh."""
 
 
 class BalanceWouldGoNegative(Exception):
@@ -136,6 +136,8 @@ class LedgerStore:
         self._dialect = connection.dialect.name
         self.posted_region_id: int | None = None
         """The region of the last transaction posted through this store (its unit of work)."""
+        self._budget_draws: dict[AccountRef, int] = {}
+        """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -219,11 +221,15 @@ class LedgerStore:
         total = self.connection.execute(_BALANCE, {"b_account": account_id}).scalar_one()
         return int(total)
 
-    def draw_last(self, account: AccountRef, amount_won: int) -> None:
-        """Take ``amount_won`` from a budget as the transaction's last write, so its row stays
-        locked only from here to the commit; raise ``DrawLost`` if it no longer holds that."""
-        if amount_won and not self.draw(account, amount_won):
-            raise DrawLost(f"account {account.id} no longer holds {amount_won}")
+    def draw_budgets(self) -> None:
+        """Take from each budget what this unit of work's postings declared (``budget_draw``),
+        as the transaction's last writes: the unit of work calls this just before it commits,
+        so a budget's row (the hottest in a sale) stays locked only from here to the commit.
+        Raise ``DrawLost`` if a budget no longer holds its draw."""
+        draws, self._budget_draws = self._budget_draws, {}
+        for account, amount_won in sorted(draws.items(), key=lambda draw: draw[0].id):
+            if not self.draw(account, amount_won):
+                raise DrawLost(f"account {account.id} no longer holds {amount_won}")
 
     def draw(self, account: AccountRef, amount_won: int) -> bool:
         """Take ``amount_won`` from a single-row account only if it holds that much: the
@@ -245,11 +251,15 @@ class LedgerStore:
         idempotency_key: str | None,
         accounts_by_id: dict[int, AccountRef],
         drawn_by_caller: dict[int, int] | None = None,
+        budget_draw: tuple[AccountRef, int] | None = None,
     ) -> int:
         """Record a balanced transaction and move the balances it touches; return its id.
 
-        ``drawn_by_caller`` names debits whose balance change the caller makes itself with
-        ``draw_last``.
+        ``budget_draw`` is a debit of a single-row budget that was read without a lock: its
+        balance is drawn at commit by one conditional UPDATE (``draw_budgets``), so the budget
+        is never oversold and is held locked as briefly as can be. ``drawn_by_caller`` names
+        debits whose balance rows the caller changes itself (settlement's batched update of
+        the payables' shards it locked first).
         """
         merged = balanced(postings)
         self.posted_region_id = region_id
@@ -277,7 +287,11 @@ class LedgerStore:
         self.connection.execute(
             _QUEUE_FOR_LOG, {"transaction_id": transaction_id, "region_id": region_id}
         )
-        drawn = drawn_by_caller or {}
+        drawn = dict(drawn_by_caller or {})
+        if budget_draw is not None and budget_draw[1]:
+            budget, amount_won = budget_draw
+            drawn[budget.id] = drawn.get(budget.id, 0) + amount_won
+            self._budget_draws[budget] = self._budget_draws.get(budget, 0) + amount_won
         changes = [
             (accounts_by_id[p.account_id], p.amount_won + drawn.get(p.account_id, 0))
             for p in merged
@@ -289,8 +303,9 @@ class LedgerStore:
         self, transaction_id: int, changes: Sequence[tuple[AccountRef, int]]
     ) -> None:
         """Lock balance rows in one global order, so parallel transactions cannot deadlock:
-        accounts by id, an account's shards in shard order, and a month's budget last (as
-        ``draw_last`` does: the budget is the hottest row, so it is held for the shortest time)."""
+        accounts by id, an account's shards in shard order, and a month's budget last (its
+        declared draws come later still, at commit: the budget is the hottest row, so it is
+        held for the shortest time)."""
         for account, delta in sorted(changes, key=_lock_order):
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)

@@ -109,7 +109,7 @@ class Ledger(Protocol):
         self, key: str, operation: str, request: dict[str, Any], at: datetime
     ) -> dict[str, Any] | None: ...
 
-    def draw_last(self, account: AccountRef, amount_won: int) -> None: ...
+    def draw_budgets(self) -> None: ...
 
     def funders(
         self, region_id: int, month: str, per_funder: dict[int | None, int]
@@ -125,6 +125,7 @@ class Ledger(Protocol):
         idempotency_key: str | None,
         accounts_by_id: dict[int, AccountRef],
         drawn_by_caller: dict[int, int] | None = None,
+        budget_draw: tuple[AccountRef, int] | None = None,
     ) -> int: ...
 
     def store_response(self, key: str, response: dict[str, Any]) -> None: ...

@@ -20,8 +20,8 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Month, NewPassword, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import accounts, resource_queries, setup
+from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.onboarding import register_merchant_with_owner
 
 router = APIRouter(tags=["administration"])
@@ -300,7 +300,7 @@ def fund_budget(
         region_id=region_id,
         amount_won=body.amount_won,
         month=body.month,
-        idempotency_key=scoped_key("budget", caller, key),
+        idempotency_key=scoped_key("budget", caller_scope(caller), key),
         now=now(),
     )
     return FundingOut(**vars(funded))

@@ -28,8 +28,8 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import allowance_disbursement, allowances
+from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import Upload
 
 router = APIRouter(tags=["policy allowances"])
@@ -230,7 +230,7 @@ def create_program(
         region_id=region_id,
         terms=terms,
         budget_won=body.budget_won,
-        idempotency_key=scoped_key("allowance-program", caller, key),
+        idempotency_key=scoped_key("allowance-program", caller_scope(caller), key),
         now=now(),
     )
     return FundedOut(**vars(created))
@@ -268,7 +268,7 @@ def fund_program(
         caller,
         program_id=program_id,
         amount_won=body.amount_won,
-        idempotency_key=scoped_key("allowance-budget", caller, key),
+        idempotency_key=scoped_key("allowance-budget", caller_scope(caller), key),
         now=now(),
     )
     return FundedOut(**vars(funded))
@@ -399,7 +399,7 @@ def disburse(
         caller,
         upload_id=upload_id,
         now=now(),
-        idempotency_key=scoped_key("allowance-disbursement", caller, key),
+        idempotency_key=scoped_key("allowance-disbursement", caller_scope(caller), key),
     )
     background.add_task(_run_in_background, app, upload_id)
     return DisbursementOut(

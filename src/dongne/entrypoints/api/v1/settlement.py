@@ -18,8 +18,8 @@ from dongne.domain.access import OfficialRole
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import resource_queries, settlement, settlement_reports
+from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import RunRow
 from dongne.services.settlement import fee_tiers_from
 
@@ -119,7 +119,7 @@ def run_settlement(
         app.unit_of_work(),
         region_id=region_id,
         business_day=body.business_day,
-        idempotency_key=scoped_key("settle_day", caller, key),
+        idempotency_key=scoped_key("settle_day", caller_scope(caller), key),
         now=now(),
         fee_tiers=fee_tiers_from(app.settings.settlement_fee_tiers),
     )

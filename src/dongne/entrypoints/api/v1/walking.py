@@ -18,8 +18,8 @@ from dongne.domain.walking import GrantStatus, Tier, WalkingProgram
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Count, Flag, Id, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.entrypoints.api.v1.wallets import scoped_key
 from dongne.services import walking
+from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["walking rewards"])
 
@@ -154,7 +154,7 @@ def fund_rewards_budget(
         app.unit_of_work(),
         region_id=region_id,
         amount_won=body.amount_won,
-        idempotency_key=scoped_key("rewards_budget", caller, key),
+        idempotency_key=scoped_key("rewards_budget", caller_scope(caller), key),
         now=now(),
     )
     return RewardsFundingOut(**vars(funded))
@@ -175,7 +175,7 @@ def report_steps(body: NewStepReport, app: AppDep, caller: CallerDep, key: KeyDe
         day=body.date,
         steps=body.steps,
         partner_id=partner_id,
-        idempotency_key=scoped_key("step_report", caller, key),
+        idempotency_key=scoped_key("step_report", caller_scope(caller), key),
         now=now(),
     )
     fields = vars(reported) | {"date": reported.day}

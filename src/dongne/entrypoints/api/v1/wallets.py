@@ -6,14 +6,12 @@ before it reaches the service, so one citizen's key can never replay another's r
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from dongne.domain.access import Principal
 from dongne.domain.errors import SaleQueueWaiting
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
@@ -21,20 +19,12 @@ from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_a
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import gifts, purchases, queries, refunds, resource_queries
+from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["wallets"])
-MAX_STORED_KEY_LENGTH = 200
 
 WalletId = Path(description="The wallet's id", ge=1)
 PurchaseId = Path(description="The purchase's id", ge=1)
-
-
-def scoped_key(operation: str, caller: Principal, key: str) -> str:
-    """The Idempotency-Key as stored: per operation and caller, hashed if it would be long."""
-    scoped = f"{operation}:{caller.kind.value}-{caller.user_id or caller.partner_id}:{key}"
-    if len(scoped) <= MAX_STORED_KEY_LENGTH:
-        return scoped
-    return f"{operation}:sha256:{hashlib.sha256(scoped.encode()).hexdigest()}"
 
 
 class WalletOut(BaseModel):
@@ -152,7 +142,7 @@ def buy_vouchers(
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
     resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
     moment = now()
-    idempotency_key = scoped_key("purchase", caller, key)
+    idempotency_key = scoped_key("purchase", caller_scope(caller), key)
     # During a sale the queue decides when this wallet may buy (429 with Retry-After until
     # then); the discount budget still decides, atomically, who gets the discount.
     try:
@@ -202,7 +192,7 @@ def cancel_purchase(
     cancelled = purchases.cancel_purchase(
         app.unit_of_work(),
         purchase_id=purchase_id,
-        idempotency_key=scoped_key("cancel-purchase", caller, key),
+        idempotency_key=scoped_key("cancel-purchase", caller_scope(caller), key),
         now=now(),
     )
     return PurchaseCancelled(**vars(cancelled))
@@ -217,7 +207,7 @@ def refund_balance(
     refunded = refunds.refund_balance(
         app.unit_of_work(),
         wallet_id=wallet_id,
-        idempotency_key=scoped_key("refund", caller, key),
+        idempotency_key=scoped_key("refund", caller_scope(caller), key),
         now=now(),
     )
     return RefundOut(**vars(refunded))
@@ -237,7 +227,7 @@ def send_gift(
         sender_wallet_id=wallet_id,
         receiver_wallet_id=receiver,
         amount_won=body.amount_won,
-        idempotency_key=scoped_key("gift", caller, key),
+        idempotency_key=scoped_key("gift", caller_scope(caller), key),
         now=now(),
     )
     return GiftOut(**vars(sent))
