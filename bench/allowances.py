@@ -29,7 +29,7 @@ from bench.report import Figure, PartResults, figures_table, progress_bar
 from dongne.adapters.db.allowance_records import Upload
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
-from dongne.services import allowances, setup
+from dongne.services import allowances, registry
 from dongne.services.allowance_disbursement import disburse, expire_program
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -134,7 +134,7 @@ class AllowanceBench:
 
 def _seed(engine: Engine, now: datetime, count: int) -> tuple[int, int, datetime]:
     uow = UnitOfWork(engine)
-    region_id = setup.create_region(uow, code="bench-allowances", name="벤치시", now=now)
+    region_id = registry.create_region(uow, code="bench-allowances", name="벤치시", now=now)
     until = now + timedelta(days=90)
     created = allowances.create_program(
         uow,

@@ -50,7 +50,7 @@ from dongne.adapters.log_keys import write_key_pair
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import UserKind
 from dongne.domain.program import VoucherProgram
-from dongne.services import accounts, channels, setup
+from dongne.services import accounts, channels, registry
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -116,11 +116,11 @@ def bench_secrets() -> Secrets:
 def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> World:
     uow = UnitOfWork(engine)
     secrets = bench_secrets()
-    region_id = setup.create_region(uow, code="bench-http", name="벤치시", now=now)
-    setup.create_program(
+    region_id = registry.create_region(uow, code="bench-http", name="벤치시", now=now)
+    registry.create_program(
         uow, region_id=region_id, program=VoucherProgram(brand_name="벤치"), now=now
     )
-    setup.fund_discount_budget(
+    registry.fund_discount_budget(
         uow, region_id=region_id, amount_won=10**12, idempotency_key="bench-http-fund", now=now
     )
     lifetime = timedelta(hours=6)
@@ -129,7 +129,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
     with progress_bar(console) as progress:
         task = progress.add_task("merchants and their QR codes", total=MERCHANTS)
         for serial in range(1, MERCHANTS + 1):
-            merchant_id = setup.register_merchant(
+            merchant_id = registry.register_merchant(
                 uow,
                 region_id=region_id,
                 name=f"가게{serial}",

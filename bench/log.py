@@ -41,7 +41,7 @@ from dongne.adapters.db.tables import (
 )
 from dongne.domain.leaf import SALT_SIZE, ledger_leaf
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
-from dongne.services import setup
+from dongne.services import registry
 from dongne.services.audit import audit
 from dongne.services.log import (
     SEQUENCE_BATCH_SIZE,
@@ -151,7 +151,7 @@ _ADD_TO_SHARD_0 = (
 def make_funding(engine: Engine, now: datetime, label: str) -> Funding:
     """A region and its two accounts, made through the services and the ledger store."""
     uow = UnitOfWork(engine)
-    region_id = setup.create_region(uow, code=f"bench-log-{label}", name=label, now=now)
+    region_id = registry.create_region(uow, code=f"bench-log-{label}", name=label, now=now)
     with uow:
         budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, MONTH)
         city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)

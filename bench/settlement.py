@@ -27,7 +27,7 @@ from dongne.domain.calendar import seoul_day, seoul_month
 from dongne.domain.ledger import AccountType
 from dongne.domain.program import VoucherProgram
 from dongne.domain.settlement import day_bounds
-from dongne.services import settlement, settlement_reports, setup
+from dongne.services import registry, settlement, settlement_reports
 from dongne.services.unit_of_work import UnitOfWork
 
 SCRATCH = "dongne_bench_settlement"
@@ -138,9 +138,11 @@ def _seed(engine: Engine, now: datetime, day: date, count: int, merchants: int) 
     """A region, its merchants, a wallet, ``count`` payments on ``day`` and their ledger
     transaction; returns the region and what settlement should transfer."""
     uow = UnitOfWork(engine)
-    region_id = setup.create_region(uow, code="bench-settlement", name="정산시", now=now)
-    setup.create_program(uow, region_id=region_id, program=VoucherProgram(brand_name="b"), now=now)
-    wallet_id = setup.register_citizen(
+    region_id = registry.create_region(uow, code="bench-settlement", name="정산시", now=now)
+    registry.create_program(
+        uow, region_id=region_id, program=VoucherProgram(brand_name="b"), now=now
+    )
+    wallet_id = registry.register_citizen(
         uow,
         name="벤치",
         phone="01099990000",

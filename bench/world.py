@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 
 from dongne.domain.program import VoucherProgram
-from dongne.services import setup
+from dongne.services import registry
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -45,9 +45,9 @@ class Provisioner:
 
     def region(self) -> int:
         code = f"bench-{self.tag}-{next(self._serial)}"
-        region_id = setup.create_region(self.uow, code=code, name=code, now=self.now)
-        setup.create_program(self.uow, region_id=region_id, program=PROGRAM, now=self.now)
-        setup.fund_discount_budget(
+        region_id = registry.create_region(self.uow, code=code, name=code, now=self.now)
+        registry.create_program(self.uow, region_id=region_id, program=PROGRAM, now=self.now)
+        registry.fund_discount_budget(
             self.uow,
             region_id=region_id,
             amount_won=BUDGET_WON,
@@ -58,7 +58,7 @@ class Provisioner:
 
     def merchant(self, region_id: int) -> int:
         serial = self.tag * 1_000 + next(self._serial)
-        return setup.register_merchant(
+        return registry.register_merchant(
             self.uow,
             region_id=region_id,
             name=f"가게{serial}",
@@ -71,7 +71,7 @@ class Provisioner:
     def wallet(self, region_id: int, *, fill: bool) -> int:
         serial = next(self._serial)
         assert serial < 100_000
-        result = setup.register_citizen(
+        result = registry.register_citizen(
             self.uow,
             name=f"시민{serial}",
             phone=f"01{self.tag:04d}{serial:05d}",

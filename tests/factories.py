@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import VoucherProgram
-from dongne.services import setup
+from dongne.services import registry
 from dongne.services.unit_of_work import UnitOfWork
 
 _serial = itertools.count(1)
@@ -36,14 +36,16 @@ class World:
 
     def __post_init__(self) -> None:
         code = f"r{next(_serial)}-{uuid.uuid4().hex[:8]}"
-        self.region_id = setup.create_region(self.uow, code=code, name=f"{code}시", now=self.now)
-        setup.create_program(self.uow, region_id=self.region_id, program=self.program, now=self.now)
+        self.region_id = registry.create_region(self.uow, code=code, name=f"{code}시", now=self.now)
+        registry.create_program(
+            self.uow, region_id=self.region_id, program=self.program, now=self.now
+        )
 
     def citizen(self, *, resident: bool = True, region_id: int | None = None) -> int:
         """Register a citizen with a wallet here; returns the wallet id."""
         serial = next(_serial)
         home = self.region_id if resident else None
-        result = setup.register_citizen(
+        result = registry.register_citizen(
             self.uow,
             name=f"시민{serial}",
             phone=f"010{uuid.uuid4().int % 10**8:08d}",
@@ -56,7 +58,7 @@ class World:
 
     def merchant(self, *, category: str = "bakery", annual_revenue_won: int = 100_000_000) -> int:
         serial = next(_serial) * 7919 + uuid.uuid4().int % 10_000
-        return setup.register_merchant(
+        return registry.register_merchant(
             self.uow,
             region_id=self.region_id,
             name=f"가게{serial}",
@@ -67,7 +69,7 @@ class World:
         )
 
     def fund(self, amount_won: int, *, month: str | None = None) -> None:
-        setup.fund_discount_budget(
+        registry.fund_discount_budget(
             self.uow,
             region_id=self.region_id,
             amount_won=amount_won,

@@ -22,7 +22,7 @@ from dongne.adapters.db.tables import (
 )
 from dongne.domain.errors import DongneError
 from dongne.domain.program import VoucherProgram
-from dongne.services import gifts, payments, purchases, queries, refunds, setup
+from dongne.services import gifts, payments, purchases, read_models, refunds, registry
 from dongne.services.results import (
     GiftResult,
     PaymentCancellationResult,
@@ -68,7 +68,7 @@ def refused(engine: Engine, code: str) -> Iterator[pytest.ExceptionInfo[DongneEr
 
 
 def assert_ledger_sound(uow: UnitOfWork) -> None:
-    assert queries.ledger_problems(uow) == []
+    assert read_models.ledger_problems(uow) == []
 
 
 def transaction_count(engine: Engine) -> int:
@@ -128,7 +128,7 @@ def _balance(engine: Engine, region_id: int, key: str) -> int:
 
 
 def balance_won(uow: UnitOfWork, wallet_id: int, *, now: datetime = NOW) -> int:
-    return queries.wallet_balance(uow, wallet_id=wallet_id, now=now).balance_won
+    return read_models.wallet_balance(uow, wallet_id=wallet_id, now=now).balance_won
 
 
 # -- the steps stories repeat ------------------------------------------------------------------
@@ -187,7 +187,7 @@ def refund(uow: UnitOfWork, wallet_id: int, *, now: datetime = NOW) -> RefundRes
 def books(uow: UnitOfWork, region_id: int) -> dict[str, int]:
     """The region's account totals without the accounts that hold nothing: the books as a story
     tells them. Every call also checks that they balance."""
-    totals = queries.account_totals(uow, region_id=region_id)
+    totals = read_models.account_totals(uow, region_id=region_id)
     assert sum(totals.values()) == 0, totals
     return {account_type: total for account_type, total in totals.items() if total}
 
@@ -201,7 +201,7 @@ def register(
         "category": "bakery",
         "annual_revenue_won": 200_000_000,
     } | changes
-    return setup.register_merchant(
+    return registry.register_merchant(
         uow, region_id=region_id, business_number=number, now=now, **request
     )
 

@@ -34,7 +34,7 @@ from dongne.domain.calendar import seoul_day
 from dongne.domain.fraud import FraudSettings
 from dongne.domain.program import VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, fraud, payments, purchases, settlement, setup
+from dongne.services import accounts, fraud, payments, purchases, registry, settlement
 from tests.factories import business_number
 
 with warnings.catch_warnings():
@@ -376,14 +376,14 @@ def every_role_world(directory: Path) -> Iterator[World]:
 def _build_world(app: App, client: TestClient) -> World:
     now = datetime.now(UTC)
     regions = {
-        code: setup.create_region(app.uow, code=code, name=code, now=now)
+        code: registry.create_region(app.uow, code=code, name=code, now=now)
         for code in ("alpha", "beta")
     }
     for region in regions.values():
-        setup.create_program(
+        registry.create_program(
             app.uow, region_id=region, program=VoucherProgram(brand_name="시루"), now=now
         )
-        setup.fund_discount_budget(
+        registry.fund_discount_budget(
             app.uow,
             region_id=region,
             amount_won=1_000_000,
@@ -419,7 +419,7 @@ def _build_world(app: App, client: TestClient) -> World:
         if role == "citizen":
             ids["wallet_id"], ids["purchase_id"] = signed_up.wallet_id, bought.purchase_id
     for role, serial in (("merchant", 1), ("other_merchant", 2)):
-        merchant_id = setup.register_merchant(
+        merchant_id = registry.register_merchant(
             app.uow,
             region_id=alpha,
             name=role,
@@ -543,7 +543,7 @@ def _make_settlement_and_fraud_resources(world: World) -> None:
         now=now,
     )
     ids["business_day"] = yesterday.isoformat()
-    suspect = setup.register_merchant(
+    suspect = registry.register_merchant(
         app.uow,
         region_id=ids["region_id"],
         name="suspect",

@@ -20,7 +20,7 @@ from dongne.config import Settings
 from dongne.domain.errors import InvalidInput
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.fields import RequestModel
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 from tests.e2e.test_api_payment_intents import (
     PASSWORD,
     PIN,
@@ -59,7 +59,7 @@ def shop(application: App) -> Shop:
 @pytest.fixture
 def region_code(application: App) -> str:
     code = f"r-{uuid.uuid4().hex[:8]}"
-    setup.create_region(application.uow, code=code, name="시흥시", now=now())
+    registry.create_region(application.uow, code=code, name="시흥시", now=now())
     return code
 
 

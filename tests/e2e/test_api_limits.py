@@ -15,7 +15,7 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.limits import MAX_REQUEST_BYTES
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 
@@ -38,7 +38,7 @@ def test_an_id_beyond_what_the_database_stores_is_a_400_problem(
 ) -> None:
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     now = datetime.now(UTC)
-    region = setup.create_region(app.uow, code="limits", name="한계시", now=now)
+    region = registry.create_region(app.uow, code="limits", name="한계시", now=now)
     accounts.sign_up_citizen(
         app.uow,
         app.secrets,

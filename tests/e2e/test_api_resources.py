@@ -25,7 +25,7 @@ from dongne.domain.access import UserKind
 from dongne.domain.calendar import SEOUL
 from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, payments, setup
+from dongne.services import accounts, payments, registry
 from dongne.services.cash_receipts import issue_cash_receipts, purchased_part_of_first
 from dongne.services.log import sequence_pending
 from dongne.tlog.receipt import parse_receipt
@@ -134,7 +134,7 @@ class Platform:
         )
         assert response.status_code == 201, response.text
         region_id = response.json()["id"]
-        setup.create_program(
+        registry.create_program(
             self.application.unit_of_work(),
             region_id=region_id,
             program=program or VoucherProgram(brand_name="시루"),

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 POSTGRES_URL_VARIABLE = "DONGNE_TEST_POSTGRES_URL"
@@ -73,7 +73,7 @@ class _PostgresSchema:
 def _serve(database_url: str) -> Served:
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     now = datetime.now(UTC)
-    region = setup.create_region(app.uow, code="siheung", name="시흥시", now=now)
+    region = registry.create_region(app.uow, code="siheung", name="시흥시", now=now)
     accounts.sign_up_citizen(
         app.uow,
         app.secrets,

@@ -23,7 +23,7 @@ from dongne.domain.access import UserKind
 from dongne.domain.calendar import seoul_day
 from dongne.domain.program import VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, purchases, setup
+from dongne.services import accounts, purchases, registry
 from tests.factories import business_number, unique_key
 
 with warnings.catch_warnings():
@@ -64,8 +64,8 @@ def _region(application: App, client: TestClient) -> tuple[int, dict[str, str]]:
     """A region with its voucher program, and an approver official's headers."""
     now = datetime.now(UTC)
     code = f"r{uuid.uuid4().hex[:8]}"
-    region_id = setup.create_region(application.unit_of_work(), code=code, name=code, now=now)
-    setup.create_program(
+    region_id = registry.create_region(application.unit_of_work(), code=code, name=code, now=now)
+    registry.create_program(
         application.unit_of_work(),
         region_id=region_id,
         program=VoucherProgram(brand_name="시루"),
@@ -138,7 +138,7 @@ def test_a_partner_reports_steps_and_the_citizen_gets_points_once_a_day(
         "IDEMPOTENCY_KEY_REQUIRED",
     )
 
-    citizen = setup.register_citizen(
+    citizen = registry.register_citizen(
         application.unit_of_work(),
         name="걷는사람",
         phone="010-5555-0001",
@@ -248,7 +248,7 @@ def test_a_business_applies_is_approved_and_its_owner_takes_payments_until_suspe
     assert qr.status_code == 200, qr.text
 
     now = datetime.now(UTC)
-    setup.fund_discount_budget(
+    registry.fund_discount_budget(
         application.unit_of_work(),
         region_id=region_id,
         amount_won=100_000,

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from dongne.adapters.db.engine import make_engine
 from dongne.entrypoints.cli.app import app
-from dongne.services import queries
+from dongne.services import read_models
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import migrated_sqlite_url
 
@@ -63,14 +63,14 @@ def test_a_refused_operation_prints_its_code_exits_non_zero_and_changes_nothing(
 ) -> None:
     set_up_region(database)
     engine = make_engine(database)
-    before = queries.account_totals(UnitOfWork(engine), region_id=1)
+    before = read_models.account_totals(UnitOfWork(engine), region_id=1)
     status, output = dongne(database, "purchase", "1", "800000")
     assert status == 1
     assert "MONTHLY_LIMIT_EXCEEDED" in output
     status, output = dongne(database, "pay", "1", "1", "1000")
     assert status == 1
     assert "INSUFFICIENT_BALANCE" in output
-    assert queries.account_totals(UnitOfWork(engine), region_id=1) == before
+    assert read_models.account_totals(UnitOfWork(engine), region_id=1) == before
 
 
 @pytest.mark.parametrize(

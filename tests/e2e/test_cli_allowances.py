@@ -14,7 +14,7 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.entrypoints.cli.app import app
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
@@ -52,7 +52,7 @@ def _token(database: str, kind: UserKind, login: str, role: str | None) -> str:
 def database(tmp_path: Path) -> str:
     url = migrated_sqlite_url(tmp_path / "cli.db")
     application = bootstrap(Settings(database_url=url))
-    setup.create_region(application.uow, code="siheung", name="시흥시", now=datetime.now(UTC))
+    registry.create_region(application.uow, code="siheung", name="시흥시", now=datetime.now(UTC))
     accounts.sign_up_citizen(
         application.uow,
         application.secrets,

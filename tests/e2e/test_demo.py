@@ -14,7 +14,7 @@ from dongne.config import Settings
 from dongne.domain.calendar import SEOUL
 from dongne.entrypoints.cli.demo import BUDGET_WON, DemoOutcome, run_demo_month
 from dongne.entrypoints.cli.demo_programs import WALKING_BUDGET_WON
-from dongne.services import queries, settlement_reports
+from dongne.services import read_models, settlement_reports
 
 
 def _run(tmp_path: Path) -> tuple[DemoOutcome, str, dict[str, int], str]:
@@ -22,7 +22,7 @@ def _run(tmp_path: Path) -> tuple[DemoOutcome, str, dict[str, int], str]:
     output = io.StringIO()
     console = Console(file=output, width=200)
     outcome = run_demo_month(app, citizens=40, seed=7, console=console)
-    totals = queries.account_totals(app.reader(), region_id=outcome.region_id)
+    totals = read_models.account_totals(app.reader(), region_id=outcome.region_id)
     last_day = (outcome.month + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     bank_file = settlement_reports.transfer_file(
         app.uow, region_id=outcome.region_id, business_day=last_day

@@ -1,4 +1,4 @@
-"""An in-memory ``Records``: regions, programs, citizens, wallets and merchants, over the
+"""An in-memory ``RegistryRecords``: regions, programs, citizens, wallets and merchants, over the
 holdings in ``tests.fakes.holdings``."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from dongne.adapters.db.records import MerchantWithPayable, Region, Wallet
+from dongne.adapters.db.registry_records import MerchantWithPayable, Region, Wallet
 from dongne.domain.errors import (
     AlreadyExists,
     CitizenNotFound,

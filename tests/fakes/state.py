@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
-from dongne.adapters.db.records import Region
+from dongne.adapters.db.registry_records import Region
 from dongne.domain.ledger import AccountType
 from dongne.domain.lots import Allocation, Lot
 from dongne.domain.merchants import Merchant

@@ -17,7 +17,7 @@ from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
 from dongne.domain.allowances import AllowanceProgramNotFound, AllowanceTerms
 from dongne.domain.errors import MerchantNotEligible
-from dongne.services import accounts, allowances, payments, queries
+from dongne.services import accounts, allowances, payments, read_models
 from dongne.services.allowance_disbursement import disburse, expire_program, run_disbursement
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -313,7 +313,7 @@ def test_expiry_returns_what_is_unspent_and_unclaimed_to_the_budget(
     )
     assert report.balance_won == 1_000_000 - 40_000
     assert_ledger_sound(world.uow)
-    assert queries.ledger_problems(world.uow, region_id=world.region_id) == []
+    assert read_models.ledger_problems(world.uow, region_id=world.region_id) == []
 
 
 def test_only_the_regions_officials_with_the_right_role_may_act(

@@ -20,7 +20,7 @@ from dongne.adapters.db.tables import ledger_transactions, payments, purchases
 from dongne.domain.errors import BudgetExhausted, InsufficientBalance
 from dongne.domain.ledger import AccountType
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.services import queries, setup
+from dongne.services import read_models, registry
 from dongne.services.payments import cancel_payment, pay_merchant
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.results import PaymentResult, PurchaseResult
@@ -111,7 +111,7 @@ def register_citizens(engine: Engine, region_id: int, how_many: int) -> list[int
     """Residents with wallets, registered by parallel clients; their wallet ids in order."""
 
     def register(client: UnitOfWork, job: int) -> int:
-        return setup.register_citizen(
+        return registry.register_citizen(
             client,
             name=f"시민{job}",
             phone=f"0109{job:07d}",
@@ -156,10 +156,10 @@ def test_fifty_payments_from_one_wallet_spend_exactly_what_it_holds(pg_engine: E
     assert len(paid) == 10
     assert sum(isinstance(o.error, InsufficientBalance) for o in outcomes) == 40
     assert len({p.payment_id for p in paid}) == 10
-    assert queries.wallet_balance(uow, wallet_id=wallet, now=NOW).balance_won == 0
+    assert read_models.wallet_balance(uow, wallet_id=wallet, now=NOW).balance_won == 0
     assert payable_of(uow, merchant) == 100_000
     assert count(pg_engine, select(func.count()).select_from(payments)) == 10
-    assert queries.ledger_problems(uow) == []
+    assert read_models.ledger_problems(uow) == []
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ def test_five_hundred_buyers_share_a_budget_for_one_hundred_discounts(
     assert balance_of(uow, world.region_id, AccountType.DISCOUNT_BUDGET, MONTH) == 0
     assert lowest_seen
     assert min(lowest_seen) >= 0
-    assert queries.ledger_problems(uow) == []
+    assert read_models.ledger_problems(uow) == []
 
 
 def test_one_idempotency_key_sent_by_twenty_clients_at_once_buys_once(pg_engine: Engine) -> None:
@@ -238,8 +238,8 @@ def test_one_idempotency_key_sent_by_twenty_clients_at_once_buys_once(pg_engine:
     by_key = select(func.count()).where(ledger_transactions.c.idempotency_key == key)
     assert count(pg_engine, by_key) == 1
     assert count(pg_engine, select(func.count()).select_from(purchases)) == 1
-    assert queries.wallet_balance(uow, wallet_id=wallet, now=NOW).balance_won == 50_000
-    assert queries.ledger_problems(uow) == []
+    assert read_models.wallet_balance(uow, wallet_id=wallet, now=NOW).balance_won == 50_000
+    assert read_models.ledger_problems(uow) == []
 
 
 @pytest.mark.parametrize("mode", [BonusMode.DISCOUNT, BonusMode.CASHBACK])
@@ -287,4 +287,4 @@ def test_paying_and_cancelling_at_one_popular_merchant_does_not_deadlock(
     cancelled = sum(o.result[1] for o in outcomes)
     assert cancelled > 0
     assert payable_of(uow, merchant) == paid - cancelled
-    assert queries.ledger_problems(uow) == []
+    assert read_models.ledger_problems(uow) == []

@@ -15,7 +15,7 @@ from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.domain.errors import AlreadyExists
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 from dongne.services.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.postgres
@@ -54,7 +54,9 @@ def assert_one_made_and_the_rest_told_it_exists(outcomes: list[object]) -> None:
 
 
 def test_parallel_sign_ups_with_one_phone_make_one_account(pg_engine: Engine) -> None:
-    region_id = setup.create_region(UnitOfWork(pg_engine), code="siheung", name="시흥시", now=NOW)
+    region_id = registry.create_region(
+        UnitOfWork(pg_engine), code="siheung", name="시흥시", now=NOW
+    )
 
     def sign_up(uow: UnitOfWork, number: int) -> object:
         return accounts.sign_up_citizen(
@@ -73,7 +75,9 @@ def test_parallel_sign_ups_with_one_phone_make_one_account(pg_engine: Engine) ->
 
 
 def test_parallel_staff_accounts_with_one_login_make_one_account(pg_engine: Engine) -> None:
-    region_id = setup.create_region(UnitOfWork(pg_engine), code="siheung", name="시흥시", now=NOW)
+    region_id = registry.create_region(
+        UnitOfWork(pg_engine), code="siheung", name="시흥시", now=NOW
+    )
 
     def create(uow: UnitOfWork, _: int) -> object:
         return accounts.create_staff_user(
@@ -93,6 +97,6 @@ def test_parallel_staff_accounts_with_one_login_make_one_account(pg_engine: Engi
 
 def test_parallel_regions_with_one_code_make_one_region(pg_engine: Engine) -> None:
     def create(uow: UnitOfWork, _: int) -> object:
-        return setup.create_region(uow, code="siheung", name="시흥시", now=NOW)
+        return registry.create_region(uow, code="siheung", name="시흥시", now=NOW)
 
     assert_one_made_and_the_rest_told_it_exists(race(pg_engine, create))

@@ -27,7 +27,7 @@ from dongne.domain.errors import (
     PaymentLimitExceeded,
     QrInvalid,
 )
-from dongne.services import accounts, channels, purchases, setup
+from dongne.services import accounts, channels, purchases, registry
 from dongne.services.dynamic_qr import create_dynamic_qr, dynamic_qr, pay_dynamic_qr
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -267,7 +267,7 @@ def test_another_merchants_code_is_not_found_and_an_altered_one_is_refused(
 def test_the_codes_name_the_merchant_by_its_latin_name_or_its_name_romanized(
     uow: UnitOfWork, world: World
 ) -> None:
-    named = setup.register_merchant(
+    named = registry.register_merchant(
         uow,
         region_id=world.region_id,
         name="시루 베이커리",
@@ -277,7 +277,7 @@ def test_the_codes_name_the_merchant_by_its_latin_name_or_its_name_romanized(
         annual_revenue_won=0,
         now=NOW,
     )
-    unnamed = setup.register_merchant(
+    unnamed = registry.register_merchant(
         uow,
         region_id=world.region_id,
         name="가나시 가게0",
@@ -312,7 +312,7 @@ def test_a_latin_name_outside_the_qr_character_set_or_too_long_is_refused(
 ) -> None:
     for name_latin in ("시루", "S" * 26):
         with pytest.raises(InvalidInput) as refused:
-            setup.register_merchant(
+            registry.register_merchant(
                 uow,
                 region_id=world.region_id,
                 name="시루",

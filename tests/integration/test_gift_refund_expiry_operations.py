@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from dongne.services import gifts, queries, refunds
+from dongne.services import gifts, read_models, refunds
 from dongne.services.results import ExpiryResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -65,7 +65,7 @@ def test_a_gift_moves_purchased_value_with_its_share_of_what_was_paid(
     [gift] = snapshot(engine)["gifts"]
     assert (gift["month"], gift["sent_at"]) == ("2026-11", days(1))
     assert (balance_won(uow, sender), balance_won(uow, receiver)) == (79_999, 20_001)
-    assert queries.account_totals(uow, region_id=world.region_id)["wallet"] == 100_000
+    assert read_models.account_totals(uow, region_id=world.region_id)["wallet"] == 100_000
     assert_ledger_sound(uow)
 
 
@@ -168,7 +168,7 @@ def test_a_refund_pays_back_the_paid_share_of_what_remains_rounded_down(
     )
     assert wallet_lots(engine, wallet)[0].remaining_won == 0
     assert balance_won(uow, wallet) == 0
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -1_000_000,
         "discount_budget": 993_334,
         "wallet": 0,
@@ -259,7 +259,7 @@ def test_expiry_sends_the_paid_share_to_breakage_and_the_bonus_to_the_budget(
     assert [lot.remaining_won for lot in wallet_lots(engine, early)] == [0]
     assert [lot.remaining_won for lot in wallet_lots(engine, late)] == [50_000]
     assert budget_won(engine, world.region_id, "2026-12") == 7_000
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -1_000_000,
         "discount_budget": 992_000,
         "wallet": 50_000,
@@ -287,5 +287,5 @@ def test_expiry_works_through_a_backlog_oldest_first_in_batches(
         uow, region_id=world.region_id, idempotency_key=unique_key(), now=days(40), limit=1
     )
     assert (rest.lots_expired, rest.value_won, rest.to_breakage_won) == (1, 20_000, 20_000)
-    assert queries.account_totals(uow, region_id=world.region_id)["breakage"] == 30_000
+    assert read_models.account_totals(uow, region_id=world.region_id)["breakage"] == 30_000
     assert_ledger_sound(uow)

@@ -19,7 +19,7 @@ from dongne.adapters.db.tables import idempotency_keys
 from dongne.domain.calendar import SEOUL
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BudgetExhaustedPolicy
-from dongne.services import gifts, payments, purchases, queries, refunds, setup
+from dongne.services import gifts, payments, purchases, read_models, refunds, registry
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
@@ -58,7 +58,7 @@ class Repeatable:
 
 def _funding(world: World) -> Repeatable:
     request = {"region_id": world.region_id, "amount_won": 100_000, "now": NOW}
-    return Repeatable(setup.fund_discount_budget, request, {"amount_won": 100_001})
+    return Repeatable(registry.fund_discount_budget, request, {"amount_won": 100_001})
 
 
 def _registration(world: World) -> Repeatable:
@@ -69,11 +69,11 @@ def _registration(world: World) -> Repeatable:
         "wallet_region_id": world.region_id,
         "now": NOW,
     }
-    return Repeatable(setup.register_citizen, request, {"name": "정바다"})
+    return Repeatable(registry.register_citizen, request, {"name": "정바다"})
 
 
 def _wallet_opening(world: World) -> Repeatable:
-    citizen = setup.register_citizen(
+    citizen = registry.register_citizen(
         world.uow,
         name="한가람",
         phone="01024681357",
@@ -84,7 +84,7 @@ def _wallet_opening(world: World) -> Repeatable:
     )
     regions = World(world.uow, NOW).region_id, World(world.uow, NOW).region_id
     request = {"citizen_id": citizen.citizen_id, "region_id": regions[0], "now": NOW}
-    return Repeatable(setup.open_wallet, request, {"region_id": regions[1]})
+    return Repeatable(registry.open_wallet, request, {"region_id": regions[1]})
 
 
 def _purchase(world: World) -> Repeatable:
@@ -176,16 +176,16 @@ def test_a_repeated_request_returns_the_first_result_even_after_the_books_moved_
     uow: UnitOfWork, world: World
 ) -> None:
     key = unique_key()
-    first = setup.fund_discount_budget(
+    first = registry.fund_discount_budget(
         uow, region_id=world.region_id, amount_won=100_000, idempotency_key=key, now=NOW
     )
     world.fund(50_000)
-    again = setup.fund_discount_budget(
+    again = registry.fund_discount_budget(
         uow, region_id=world.region_id, amount_won=100_000, idempotency_key=key, now=days(1)
     )
     assert again == first
     assert again.budget_balance_won == 100_000
-    assert queries.account_totals(uow, region_id=world.region_id)["discount_budget"] == 150_000
+    assert read_models.account_totals(uow, region_id=world.region_id)["discount_budget"] == 150_000
     assert_ledger_sound(uow)
 
 
@@ -279,15 +279,15 @@ def test_times_go_in_timezone_aware_and_come_back_aware_in_utc(
     bought = buy(uow, wallet, 100_000)
     paid = pay(uow, wallet, shop, 10_000)
     fraud = register(uow, world.region_id, business_number(6666))
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         uow, merchant_id=fraud, status=MerchantStatus.CANCELLED_FOR_FRAUD, now=NOW
     )
     naive, key, region = days(400).replace(tzinfo=None), unique_key(), world.region_id
     given_naive_time: list[Callable[[], object]] = [
-        lambda: setup.fund_discount_budget(
+        lambda: registry.fund_discount_budget(
             uow, region_id=region, amount_won=1, idempotency_key=key, now=naive
         ),
-        lambda: setup.register_citizen(
+        lambda: registry.register_citizen(
             uow,
             name="시간",
             phone="01000000000",
@@ -296,7 +296,7 @@ def test_times_go_in_timezone_aware_and_come_back_aware_in_utc(
             idempotency_key=key,
             now=naive,
         ),
-        lambda: setup.open_wallet(
+        lambda: registry.open_wallet(
             uow, citizen_id=UNKNOWN_ID, region_id=region, idempotency_key=key, now=naive
         ),
         lambda: register(uow, region, business_number(6666), now=naive),
@@ -311,7 +311,7 @@ def test_times_go_in_timezone_aware_and_come_back_aware_in_utc(
         lambda: give(uow, wallet, friend, 1, now=naive),
         lambda: refund(uow, wallet, now=naive),
         lambda: refunds.expire_lots(uow, region_id=region, idempotency_key=key, now=naive),
-        lambda: queries.wallet_balance(uow, wallet_id=wallet, now=naive),
+        lambda: read_models.wallet_balance(uow, wallet_id=wallet, now=naive),
     ]
     before = snapshot(engine)
     for operation in given_naive_time:

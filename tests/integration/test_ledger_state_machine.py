@@ -7,7 +7,7 @@ cancels payments in full, in part and beyond what is left, gives gifts, refunds 
 the expiry job, lets hours to months pass or jumps to the instants where rules switch, and
 replays idempotency keys.
 
-After every step the ledger must be sound (``queries.ledger_problems``) and agree, account by
+After every step the ledger must be sound (``read_models.ledger_problems``) and agree, account by
 account, lot by lot and payment by payment, with an independent model of the region
 (``tests.helpers_state``). An operation the model expects to be refused must raise exactly that
 ``DongneError`` and leave every row of both regions as it was; anything else raised fails.
@@ -57,7 +57,15 @@ from dongne.domain.settlement import (
     SettlementDayNotOver,
     SettlementOutOfOrder,
 )
-from dongne.services import accounts, gifts, queries, refunds, settlement, settlement_reports, setup
+from dongne.services import (
+    accounts,
+    gifts,
+    read_models,
+    refunds,
+    registry,
+    settlement,
+    settlement_reports,
+)
 from dongne.services import allowances as allowance_service
 from dongne.services import payments as payment_service
 from dongne.services import purchases as purchase_service
@@ -265,7 +273,7 @@ class LedgerMachine(RuleBasedStateMachine):
         other = World(self.uow, self.now)
         self.other_region = other.region_id
         foreign = self.citizen_request(home=None, region=other.region_id)
-        wallet_id = setup.register_citizen(self.uow, **foreign).wallet_id
+        wallet_id = registry.register_citizen(self.uow, **foreign).wallet_id
         self.foreign_wallet = WalletModel(wallet_id, other.region_id, resident=False)
         shops = {
             "local": ("bakery", 100_000_000, self.model.region_id),
@@ -275,7 +283,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "foreign": ("bakery", 100_000_000, other.region_id),
         }
         for serial, (name, (category, revenue, region)) in enumerate(shops.items(), start=1):
-            merchant_id = setup.register_merchant(
+            merchant_id = registry.register_merchant(
                 self.uow,
                 region_id=region,
                 name=name,
@@ -397,7 +405,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def register_citizen(self, resident: bool) -> None:
         region = self.model.region_id
         request = self.citizen_request(home=region if resident else None, region=region)
-        result = self.succeeds("register_citizen", setup.register_citizen, **request)
+        result = self.succeeds("register_citizen", registry.register_citizen, **request)
         assert result.region_id == region
         self.phones.append(request["phone"])
         self.model.wallets[result.wallet_id] = WalletModel(result.wallet_id, region, resident)
@@ -409,7 +417,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def set_merchant_status(self, merchant: str, status: MerchantStatus) -> None:
         merchant_id = self.merchant_ids[merchant]
         self.unchanged_since = None
-        setup.set_merchant_status(self.uow, merchant_id=merchant_id, status=status, now=self.now)
+        registry.set_merchant_status(self.uow, merchant_id=merchant_id, status=status, now=self.now)
         self.model.merchants[merchant_id].status = status
 
     @rule(
@@ -431,7 +439,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "idempotency_key": self.key(),
             "now": self.now,
         }
-        result = self.succeeds("fund", setup.fund_discount_budget, **request)
+        result = self.succeeds("fund", registry.fund_discount_budget, **request)
         self.model.move({f"budget:{target}": amount, "city": -amount})
         assert result.month == target
         assert result.budget_balance_won == self.model.balances[f"budget:{target}"]
@@ -1052,7 +1060,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if done.operation in {"purchase", "pay", "gift", "fund"}:
             request["face_won" if done.operation == "purchase" else "amount_won"] += 10_000
         elif done.operation == "refund":
-            call = setup.fund_discount_budget
+            call = registry.fund_discount_budget
             request = {"region_id": self.model.region_id, "amount_won": 10_000, "now": self.now}
         else:
             call, request = (
@@ -1069,7 +1077,7 @@ class LedgerMachine(RuleBasedStateMachine):
         wallet_id, local = self.wallet_at(0), self.merchant_ids["local"]
         error: type[errors.DongneError]
         call: Callable[..., Any]
-        fund = setup.fund_discount_budget
+        fund = registry.fund_discount_budget
         error, call, request = {
             "fund nothing": (errors.InvalidAmount, fund, {"region_id": region, "amount_won": 0}),
             "fund less than nothing": (
@@ -1089,22 +1097,22 @@ class LedgerMachine(RuleBasedStateMachine):
             ),
             "known phone": (
                 errors.AlreadyExists,
-                setup.register_citizen,
+                registry.register_citizen,
                 {**citizen, "phone": self.phones[0]},
             ),
             "bad phone": (
                 errors.InvalidInput,
-                setup.register_citizen,
+                registry.register_citizen,
                 {**citizen, "phone": "02-123-4567"},
             ),
             "no such region": (
                 errors.RegionNotFound,
-                setup.register_citizen,
+                registry.register_citizen,
                 {**citizen, "wallet_region_id": MISSING_ID},
             ),
             "no such home region": (
                 errors.RegionNotFound,
-                setup.register_citizen,
+                registry.register_citizen,
                 {**citizen, "home_region_id": MISSING_ID},
             ),
             "empty key": (
@@ -1153,12 +1161,12 @@ class LedgerMachine(RuleBasedStateMachine):
             ),
             "suspend no merchant": (
                 errors.MerchantNotFound,
-                setup.set_merchant_status,
+                registry.set_merchant_status,
                 {"merchant_id": MISSING_ID, "status": MerchantStatus.SUSPENDED},
             ),
         }[mistake]
         request = {"idempotency_key": key, "now": now, **request}
-        if call is setup.set_merchant_status:
+        if call is registry.set_merchant_status:
             del request["idempotency_key"]
         self.fails(error, call, **request)
 
@@ -1169,12 +1177,12 @@ class LedgerMachine(RuleBasedStateMachine):
         region = self.model.region_id
         if not region:
             return
-        assert queries.ledger_problems(self.uow, region_id=region) == []
-        totals = queries.account_totals(self.uow, region_id=region)
+        assert read_models.ledger_problems(self.uow, region_id=region) == []
+        totals = read_models.account_totals(self.uow, region_id=region)
         assert {kind: total for kind, total in totals.items() if total} == (
             self.model.totals_by_type()
         )
-        assert not any(queries.account_totals(self.uow, region_id=self.other_region).values())
+        assert not any(read_models.account_totals(self.uow, region_id=self.other_region).values())
         with self.engine.connect() as connection:
             assert stored_rows(connection, region) == self.model.expected_rows()
 
@@ -1183,14 +1191,14 @@ class LedgerMachine(RuleBasedStateMachine):
         shows it (expired lots the job has not emptied yet are held but not usable)."""
         if not self.model.region_id:
             return
-        assert queries.ledger_problems(self.uow) == []
+        assert read_models.ledger_problems(self.uow) == []
         for wallet_id in self.model.wallets:
             held = [lot for lot in self.model.lots.values() if lot.wallet_id == wallet_id]
             by_kind = dict.fromkeys(("purchased", "gifted", "cashback", "reward", "allowance"), 0)
             for lot in held:
                 by_kind[lot.kind] += lot.remaining
             usable = sum(lot.remaining for lot in held if lot.live(self.now))
-            shown = queries.wallet_balance(self.uow, wallet_id=wallet_id, now=self.now)
+            shown = read_models.wallet_balance(self.uow, wallet_id=wallet_id, now=self.now)
             assert (shown.balance_won, shown.usable_won, shown.by_kind_won) == (
                 sum(by_kind.values()),
                 usable,
@@ -1224,11 +1232,11 @@ def test_a_default_month_funding_retried_after_the_month_turned_returns_its_firs
     world = World(uow, NOW)
     last_second = datetime(2026, 11, 30, 23, 59, 59, tzinfo=SEOUL)
     request = {"region_id": world.region_id, "amount_won": 100_000, "idempotency_key": "fund-1"}
-    first = setup.fund_discount_budget(uow, **request, now=last_second)
-    retried = setup.fund_discount_budget(uow, **request, now=last_second + timedelta(seconds=2))
+    first = registry.fund_discount_budget(uow, **request, now=last_second)
+    retried = registry.fund_discount_budget(uow, **request, now=last_second + timedelta(seconds=2))
     assert retried == first
     assert first.month == "2026-11"
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -100_000,
         "discount_budget": 100_000,
     }

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue
-from dongne.services import setup
+from dongne.services import registry
 from dongne.services.audit import audit
 from dongne.services.log import sequence_pending, sign_checkpoint
 from dongne.services.unit_of_work import UnitOfWork
@@ -66,9 +66,9 @@ def test_a_process_killed_between_the_ledger_commit_and_sequencing_loses_no_leaf
         database_url,
         f"""
         from dongne.bootstrap import bootstrap
-        from dongne.services import setup
+        from dongne.services import registry
         app = bootstrap(database_url=sys.argv[1])
-        setup.fund_discount_budget(
+        registry.fund_discount_budget(
             app.uow, region_id={world.region_id}, amount_won=1_000, month=None,
             idempotency_key="funded-then-killed", now=datetime.now(UTC),
         )
@@ -154,7 +154,7 @@ def test_parallel_sequencers_and_writers_give_every_transaction_exactly_one_leaf
 
 
 def _fund(uow: UnitOfWork, region_id: int) -> None:
-    setup.fund_discount_budget(
+    registry.fund_discount_budget(
         uow,
         region_id=region_id,
         amount_won=1_000,

@@ -33,7 +33,7 @@ from dongne.domain.merchant_applications import (
     RejectionReasonRequired,
 )
 from dongne.domain.merchants import MerchantStatus
-from dongne.services import accounts, merchant_applications, payments, purchases, setup
+from dongne.services import accounts, merchant_applications, payments, purchases, registry
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -177,7 +177,7 @@ def test_a_business_cancelled_for_fraud_may_not_apply_for_a_year(world: World) -
     merchant_id = world.merchant()
     with world.uow:
         digits = world.uow.records.merchant(merchant_id).merchant.business_number
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         world.uow, merchant_id=merchant_id, status=MerchantStatus.CANCELLED_FOR_FRAUD, now=world.now
     )
     with pytest.raises(MerchantBanned):
@@ -252,7 +252,7 @@ def test_a_merchant_is_suspended_and_reinstated_only_from_the_right_status(world
         merchant_applications.reinstate_merchant(world.uow, merchant_id=merchant_id, now=world.now)
         is MerchantStatus.ACTIVE
     )
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         world.uow, merchant_id=merchant_id, status=MerchantStatus.CANCELLED_FOR_FRAUD, now=world.now
     )
     with pytest.raises(MerchantStatusChangeNotAllowed):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from dongne.domain.merchants import MerchantStatus
-from dongne.services import payments, queries, setup
+from dongne.services import payments, read_models, registry
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -55,7 +55,7 @@ def test_a_payment_moves_wallet_value_to_the_merchant(
     assert balance_won(uow, wallet) == 30_000
     assert payable_won(engine, bakery) == 70_000
     assert [lot.remaining_won for lot in wallet_lots(engine, wallet)] == [30_000]
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -1_000_000,
         "discount_budget": 990_000,
         "wallet": 30_000,
@@ -94,7 +94,9 @@ def test_a_payment_to_an_ineligible_merchant_is_declined(
     wallet = world.citizen()
     buy(uow, wallet, 100_000)
     suspended = world.merchant()
-    setup.set_merchant_status(uow, merchant_id=suspended, status=MerchantStatus.SUSPENDED, now=NOW)
+    registry.set_merchant_status(
+        uow, merchant_id=suspended, status=MerchantStatus.SUSPENDED, now=NOW
+    )
     ineligible = {
         "other_region": World(uow, NOW).merchant(),
         "inactive": suspended,
@@ -158,7 +160,7 @@ def test_a_full_cancellation_puts_the_value_back_into_its_lot(
     )
     assert wallet_lots(engine, wallet)[0].remaining_won == 100_000
     assert payable_won(engine, bakery) == 0
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -1_000_000,
         "discount_budget": 990_000,
         "wallet": 100_000,
@@ -241,7 +243,7 @@ def test_a_cancellation_after_the_lot_expired_pays_its_funders_instead_of_the_wa
     assert (result.restored_won, result.returned_to_funders_won) == (0, 30_000)
     assert wallet_lots(engine, wallet)[0].remaining_won == 70_000
     assert budget_won(engine, world.region_id, "2026-12") == 3_000
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -100_000,
         "discount_budget": 93_000,
         "wallet": 70_000,

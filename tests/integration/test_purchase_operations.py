@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 
 from dongne.domain.program import RateWindow
-from dongne.services import purchases, queries
+from dongne.services import purchases, read_models
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -61,7 +61,7 @@ def test_a_purchase_sells_face_value_at_a_discount_drawn_from_the_budget(
         result.lot_id,
     )
     assert budget_won(engine, world.region_id, "2026-11") == 990_000
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -1_000_000,
         "discount_budget": 990_000,
         "wallet": 100_000,
@@ -176,7 +176,7 @@ def test_an_untouched_purchase_cancels_for_its_full_paid_amount(
         days(1),
         result.transaction_id,
     )
-    assert queries.account_totals(uow, region_id=world.region_id) == {
+    assert read_models.account_totals(uow, region_id=world.region_id) == {
         "city_funding": -100_000,
         "discount_budget": 100_000,
         "wallet": 0,

@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 
 from dongne.adapters.db.tables import account_balances, lots, wallets
-from dongne.services import queries, refunds
-from dongne.services.queries import HistoryLine
+from dongne.services import read_models, refunds
+from dongne.services.read_models import HistoryLine
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -39,8 +39,8 @@ def test_a_wallet_balance_counts_expired_value_only_until_the_expiry_job_runs(
     wallet, shop = world.citizen(), world.merchant()
     buy(uow, wallet, 100_000)
     pay(uow, wallet, shop, 30_000)
-    live = queries.wallet_balance(uow, wallet_id=wallet, now=days(30) - SECOND)
-    expired = queries.wallet_balance(uow, wallet_id=wallet, now=days(30))
+    live = read_models.wallet_balance(uow, wallet_id=wallet, now=days(30) - SECOND)
+    expired = read_models.wallet_balance(uow, wallet_id=wallet, now=days(30))
     assert (live.balance_won, live.usable_won) == (70_000, 70_000)
     assert (expired.balance_won, expired.usable_won) == (70_000, 0)
     assert expired.by_kind_won == {
@@ -51,13 +51,13 @@ def test_a_wallet_balance_counts_expired_value_only_until_the_expiry_job_runs(
         "allowance": 0,
     }
     refunds.expire_lots(uow, region_id=world.region_id, idempotency_key=unique_key(), now=days(30))
-    after = queries.wallet_balance(uow, wallet_id=wallet, now=days(30))
+    after = read_models.wallet_balance(uow, wallet_id=wallet, now=days(30))
     assert (after.balance_won, after.usable_won) == (0, 0)
     assert_ledger_sound(uow)
     with refused(engine, "WALLET_NOT_FOUND"):
-        queries.wallet_balance(uow, wallet_id=UNKNOWN_ID, now=NOW)
+        read_models.wallet_balance(uow, wallet_id=UNKNOWN_ID, now=NOW)
     with refused(engine, "WALLET_NOT_FOUND"):
-        queries.wallet_history(uow, wallet_id=UNKNOWN_ID)
+        read_models.wallet_history(uow, wallet_id=UNKNOWN_ID)
 
 
 def test_wallet_history_lists_signed_amounts_newest_first_with_aware_times(
@@ -69,15 +69,15 @@ def test_wallet_history_lists_signed_amounts_newest_first_with_aware_times(
     bought = buy(uow, wallet, 100_000)
     paid = pay(uow, wallet, shop, 30_000, now=NOW + hour)
     given = give(uow, wallet, friend, 20_000, now=NOW + 2 * hour)
-    history = queries.wallet_history(uow, wallet_id=wallet)
+    history = read_models.wallet_history(uow, wallet_id=wallet)
     assert history == [
         HistoryLine(given.transaction_id, "gift", NOW + 2 * hour, -20_000),
         HistoryLine(paid.transaction_id, "payment", NOW + hour, -30_000),
         HistoryLine(bought.transaction_id, "purchase", NOW, 100_000),
     ]
     assert all(line.at.utcoffset() == timedelta(0) for line in history)
-    assert queries.wallet_history(uow, wallet_id=wallet, limit=1) == history[:1]
-    assert queries.wallet_history(uow, wallet_id=friend) == [
+    assert read_models.wallet_history(uow, wallet_id=wallet, limit=1) == history[:1]
+    assert read_models.wallet_history(uow, wallet_id=friend) == [
         HistoryLine(given.transaction_id, "gift", NOW + 2 * hour, 20_000)
     ]
     assert_ledger_sound(uow)
@@ -85,10 +85,10 @@ def test_wallet_history_lists_signed_amounts_newest_first_with_aware_times(
 
 def test_account_totals_are_kept_per_region_and_sum_to_zero(uow: UnitOfWork, world: World) -> None:
     quiet = World(uow, NOW)
-    assert queries.account_totals(uow, region_id=quiet.region_id) == {}
+    assert read_models.account_totals(uow, region_id=quiet.region_id) == {}
     world.fund(50_000)
     buy(uow, world.citizen(), 100_000)
-    totals = queries.account_totals(uow, region_id=world.region_id)
+    totals = read_models.account_totals(uow, region_id=world.region_id)
     assert totals == {
         "city_funding": -50_000,
         "discount_budget": 40_000,
@@ -96,7 +96,7 @@ def test_account_totals_are_kept_per_region_and_sum_to_zero(uow: UnitOfWork, wor
         "citizen_bank": -90_000,
     }
     assert sum(totals.values()) == 0
-    assert queries.account_totals(uow, region_id=quiet.region_id) == {}
+    assert read_models.account_totals(uow, region_id=quiet.region_id) == {}
     assert_ledger_sound(uow)
 
 
@@ -108,7 +108,7 @@ def test_ledger_problems_names_balances_and_lots_changed_behind_the_ledgers_back
 ) -> None:
     wallet = world.citizen()
     lot = buy(uow, wallet, 100_000).lot_id
-    assert queries.ledger_problems(uow) == []
+    assert read_models.ledger_problems(uow) == []
     with engine.begin() as connection:
         account = connection.execute(
             select(wallets.c.account_id).where(wallets.c.id == wallet)
@@ -118,7 +118,7 @@ def test_ledger_problems_names_balances_and_lots_changed_behind_the_ledgers_back
             .where(account_balances.c.account_id == account)
             .values(balance_won=account_balances.c.balance_won + 1)
         )
-    assert queries.ledger_problems(uow) == [
+    assert read_models.ledger_problems(uow) == [
         "balances sum to 1, not zero",
         f"account {account} stores 100001 but its entries sum to 100000",
         f"wallet {wallet} balance 100001 differs from its lots' 100000",
@@ -130,8 +130,8 @@ def test_ledger_problems_names_balances_and_lots_changed_behind_the_ledgers_back
             .values(balance_won=account_balances.c.balance_won - 1)
         )
         connection.execute(update(lots).where(lots.c.id == lot).values(remaining_won=90_000))
-    assert queries.ledger_problems(uow, region_id=world.region_id) == [
+    assert read_models.ledger_problems(uow, region_id=world.region_id) == [
         f"lot {lot} holds 90000 but its movements sum to 100000",
         f"wallet {wallet} balance 100000 differs from its lots' 90000",
     ]
-    assert queries.ledger_problems(uow, region_id=World(uow, NOW).region_id) == []
+    assert read_models.ledger_problems(uow, region_id=World(uow, NOW).region_id) == []

@@ -24,7 +24,7 @@ from dongne.domain.settlement import (
     SettlementNotFound,
     SettlementOutOfOrder,
 )
-from dongne.services import queries, settlement, settlement_reports
+from dongne.services import read_models, settlement, settlement_reports
 from dongne.services.settlement import SettlementRunResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -135,7 +135,7 @@ def test_a_day_settles_each_merchants_payments_net_of_cancellations(
         ("004", f"1002{shop:08d}", "김사장", 45_000)
     ]
     assert file[0].reference.endswith(f"-20261126-{shop}")
-    assert queries.account_totals(uow, region_id=world.region_id)["merchant_bank"] == 45_000
+    assert read_models.account_totals(uow, region_id=world.region_id)["merchant_bank"] == 45_000
     reconciles(uow, world, DAY)
 
 
@@ -331,7 +331,7 @@ def test_fees_follow_the_merchants_revenue_tier_and_reach_the_fee_account(
         line_of(uow, world, DAY, above)["fee_won"],
         line_of(uow, world, DAY, above)["transfer_won"],
     ) == (300, 99_700)
-    totals = queries.account_totals(uow, region_id=world.region_id)
+    totals = read_models.account_totals(uow, region_id=world.region_id)
     assert (totals["settlement_fees"], totals["merchant_bank"]) == (300, 199_700)
     reconciles(uow, world, DAY)
 
@@ -381,7 +381,7 @@ def test_two_officials_settling_the_same_day_at_once_pay_it_once(
         outcomes = sorted(pool.map(run, range(2)))
     assert outcomes == ["refused", "settled"]
     assert payable_won(engine, shop) == 0
-    assert queries.account_totals(uow, region_id=world.region_id)["merchant_bank"] == 30_000
+    assert read_models.account_totals(uow, region_id=world.region_id)["merchant_bank"] == 30_000
     reconciles(uow, world, DAY)
 
 
@@ -394,9 +394,9 @@ def test_a_payment_cancelled_after_its_merchant_was_settled_is_deducted_from_lat
     paid = pay(uow, wallet, shop, 50_000)
     assert settle(uow, world, DAY).transfer_won == 50_000
     assert payable_won(engine, shop) == 0
-    before = queries.wallet_balance(uow, wallet_id=wallet, now=days(1)).balance_won
+    before = read_models.wallet_balance(uow, wallet_id=wallet, now=days(1)).balance_won
     cancel(uow, paid.payment_id, 30_000, now=days(1))
-    assert queries.wallet_balance(uow, wallet_id=wallet, now=days(1)).balance_won == (
+    assert read_models.wallet_balance(uow, wallet_id=wallet, now=days(1)).balance_won == (
         before + 30_000
     )
     assert payable_won(engine, shop) == -30_000

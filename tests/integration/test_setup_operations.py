@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dongne.domain.merchants import MerchantStatus
-from dongne.services import queries, setup
+from dongne.services import read_models, registry
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number, unique_key
@@ -36,13 +36,13 @@ def test_funding_moves_city_money_into_a_months_discount_budget(
     uow: UnitOfWork, engine: Engine, world: World
 ) -> None:
     region = world.region_id
-    first = setup.fund_discount_budget(
+    first = registry.fund_discount_budget(
         uow, region_id=region, amount_won=500_000, idempotency_key=unique_key(), now=NOW
     )
-    second = setup.fund_discount_budget(
+    second = registry.fund_discount_budget(
         uow, region_id=region, amount_won=300_000, idempotency_key=unique_key(), now=NOW
     )
-    december = setup.fund_discount_budget(
+    december = registry.fund_discount_budget(
         uow,
         region_id=region,
         amount_won=200_000,
@@ -59,7 +59,7 @@ def test_funding_moves_city_money_into_a_months_discount_budget(
     assert (december.month, december.budget_balance_won) == ("2026-12", 200_000)
     assert budget_won(engine, region, "2026-11") == 800_000
     assert budget_won(engine, region, "2026-12") == 200_000
-    assert queries.account_totals(uow, region_id=region) == {
+    assert read_models.account_totals(uow, region_id=region) == {
         "city_funding": -1_000_000,
         "discount_budget": 1_000_000,
     }
@@ -69,7 +69,7 @@ def test_funding_moves_city_money_into_a_months_discount_budget(
 def test_funding_refuses_a_bad_request_and_changes_nothing(
     uow: UnitOfWork, engine: Engine, world: World
 ) -> None:
-    bare = setup.create_region(uow, code="bare-region", name="빈시", now=NOW)
+    bare = registry.create_region(uow, code="bare-region", name="빈시", now=NOW)
     cases: list[tuple[dict[str, Any], str]] = [
         ({"amount_won": 0}, "INVALID_AMOUNT"),
         ({"amount_won": -100_000}, "INVALID_AMOUNT"),
@@ -80,7 +80,7 @@ def test_funding_refuses_a_bad_request_and_changes_nothing(
     for change, code in cases:
         request = {"region_id": world.region_id, "amount_won": 100_000} | change
         with refused(engine, code):
-            setup.fund_discount_budget(uow, **request, idempotency_key=unique_key(), now=NOW)
+            registry.fund_discount_budget(uow, **request, idempotency_key=unique_key(), now=NOW)
     assert_ledger_sound(uow)
 
 
@@ -90,7 +90,7 @@ def test_funding_refuses_a_bad_request_and_changes_nothing(
 def test_registering_a_citizen_opens_an_empty_wallet_in_the_region(
     uow: UnitOfWork, engine: Engine, world: World
 ) -> None:
-    result = setup.register_citizen(
+    result = registry.register_citizen(
         uow,
         name=" 김민지 ",
         phone="010-1234-5678",
@@ -107,16 +107,16 @@ def test_registering_a_citizen_opens_an_empty_wallet_in_the_region(
     assert [(w["id"], w["citizen_id"]) for w in stored["wallets"]] == [
         (result.wallet_id, result.citizen_id)
     ]
-    balance = queries.wallet_balance(uow, wallet_id=result.wallet_id, now=NOW)
+    balance = read_models.wallet_balance(uow, wallet_id=result.wallet_id, now=NOW)
     assert (balance.balance_won, balance.usable_won) == (0, 0)
-    assert queries.account_totals(uow, region_id=world.region_id) == {"wallet": 0}
+    assert read_models.account_totals(uow, region_id=world.region_id) == {"wallet": 0}
 
 
 def test_registering_a_citizen_refuses_a_bad_request_and_changes_nothing(
     uow: UnitOfWork, engine: Engine, world: World
 ) -> None:
     region = world.region_id
-    setup.register_citizen(
+    registry.register_citizen(
         uow,
         name="먼저온사람",
         phone="01011112222",
@@ -140,12 +140,12 @@ def test_registering_a_citizen_refuses_a_bad_request_and_changes_nothing(
             "wallet_region_id": region,
         } | change
         with refused(engine, code):
-            setup.register_citizen(uow, **request, idempotency_key=unique_key(), now=NOW)
+            registry.register_citizen(uow, **request, idempotency_key=unique_key(), now=NOW)
 
 
 def test_a_citizen_opens_a_second_wallet_in_another_region(uow: UnitOfWork, world: World) -> None:
     elsewhere = World(uow, NOW)
-    citizen = setup.register_citizen(
+    citizen = registry.register_citizen(
         uow,
         name="박지훈",
         phone="01055556666",
@@ -154,7 +154,7 @@ def test_a_citizen_opens_a_second_wallet_in_another_region(uow: UnitOfWork, worl
         idempotency_key=unique_key(),
         now=NOW,
     )
-    opened = setup.open_wallet(
+    opened = registry.open_wallet(
         uow,
         citizen_id=citizen.citizen_id,
         region_id=elsewhere.region_id,
@@ -163,16 +163,16 @@ def test_a_citizen_opens_a_second_wallet_in_another_region(uow: UnitOfWork, worl
     )
     assert (opened.citizen_id, opened.region_id) == (citizen.citizen_id, elsewhere.region_id)
     assert opened.wallet_id != citizen.wallet_id
-    assert queries.wallet_balance(uow, wallet_id=opened.wallet_id, now=NOW).region_id == (
+    assert read_models.wallet_balance(uow, wallet_id=opened.wallet_id, now=NOW).region_id == (
         elsewhere.region_id
     )
-    assert queries.account_totals(uow, region_id=elsewhere.region_id) == {"wallet": 0}
+    assert read_models.account_totals(uow, region_id=elsewhere.region_id) == {"wallet": 0}
 
 
 def test_opening_a_wallet_refuses_a_bad_request_and_changes_nothing(
     uow: UnitOfWork, engine: Engine, world: World
 ) -> None:
-    citizen = setup.register_citizen(
+    citizen = registry.register_citizen(
         uow,
         name="최유나",
         phone="01077778888",
@@ -188,7 +188,7 @@ def test_opening_a_wallet_refuses_a_bad_request_and_changes_nothing(
     ]
     for citizen_id, region_id, code in cases:
         with refused(engine, code):
-            setup.open_wallet(
+            registry.open_wallet(
                 uow,
                 citizen_id=citizen_id,
                 region_id=region_id,
@@ -232,7 +232,7 @@ def test_a_suspended_merchant_cannot_register_again_either(
 ) -> None:
     number = business_number(3333)
     merchant_id = register(uow, world.region_id, number)
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         uow, merchant_id=merchant_id, status=MerchantStatus.SUSPENDED, now=NOW
     )
     with refused(engine, "ALREADY_EXISTS"):
@@ -244,7 +244,7 @@ def test_a_business_cancelled_for_fraud_is_banned_for_a_year_then_registers_afre
 ) -> None:
     number = business_number(4444)
     first = register(uow, world.region_id, number)
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         uow, merchant_id=first, status=MerchantStatus.CANCELLED_FOR_FRAUD, now=NOW
     )
     with refused(engine, "MERCHANT_BANNED") as raised:

@@ -20,7 +20,7 @@ from dongne.domain.walking import (
     WalkingProgramInactive,
     WalkingProgramNotFound,
 )
-from dongne.services import queries, refunds, setup, walking
+from dongne.services import read_models, refunds, registry, walking
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -69,7 +69,7 @@ def budget_won(world: World) -> int:
 
 
 def points_won(world: World, wallet_id: int) -> int:
-    return queries.wallet_balance(world.uow, wallet_id=wallet_id, now=NOW).by_kind_won["reward"]
+    return read_models.wallet_balance(world.uow, wallet_id=wallet_id, now=NOW).by_kind_won["reward"]
 
 
 def test_reaching_a_tier_grants_its_points_from_the_rewards_budget(world: World) -> None:
@@ -81,7 +81,7 @@ def test_reaching_a_tier_grants_its_points_from_the_rewards_budget(world: World)
     assert result.lot_id is not None
     assert points_won(world, wallet) == 50
     assert budget_won(world) == 10_000 - 50
-    assert queries.ledger_problems(world.uow, region_id=world.region_id) == []
+    assert read_models.ledger_problems(world.uow, region_id=world.region_id) == []
 
 
 def test_a_higher_count_later_grants_the_difference_up_to_the_daily_cap(world: World) -> None:
@@ -179,12 +179,12 @@ def test_points_expire_back_into_the_rewards_budget(world: World) -> None:
     assert (expired.lots_expired, expired.to_breakage_won, expired.to_budget_won) == (1, 0, 100)
     assert budget_won(world) == 1_000
     assert points_won(world, wallet) == 0
-    assert queries.ledger_problems(world.uow, region_id=world.region_id) == []
+    assert read_models.ledger_problems(world.uow, region_id=world.region_id) == []
 
 
 def test_a_citizen_is_found_by_phone_in_the_partner_region_only(world: World) -> None:
     set_up(world)
-    citizen = setup.register_citizen(
+    citizen = registry.register_citizen(
         world.uow,
         name="걷는사람",
         phone="010-7777-1234",
@@ -295,7 +295,7 @@ def test_parallel_reports_of_one_citizen_day_grant_once(pg_engine: Engine) -> No
             select(func.count()).select_from(walking_grants)
         ).scalar_one()
     assert grants == 1
-    assert queries.ledger_problems(world.uow, region_id=world.region_id) == []
+    assert read_models.ledger_problems(world.uow, region_id=world.region_id) == []
 
 
 @pytest.mark.postgres
@@ -310,7 +310,7 @@ def test_parallel_reports_never_oversell_the_rewards_budget(pg_engine: Engine) -
     assert statuses == ["budget_exhausted"] * (CLIENTS - 3) + ["granted"] * 3
     assert budget_won(world) == 50
     assert sum(points_won(world, w) for w in wallets) == 300
-    assert queries.ledger_problems(world.uow, region_id=world.region_id) == []
+    assert read_models.ledger_problems(world.uow, region_id=world.region_id) == []
     with world.uow:
         balance = world.uow.ledger.balance(
             world.uow.ledger.account(world.region_id, AccountType.REWARDS_BUDGET).id

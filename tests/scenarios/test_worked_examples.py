@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.services import purchases, queries, refunds, setup
+from dongne.services import purchases, read_models, refunds, registry
 from dongne.services.results import ExpiryResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -426,7 +426,7 @@ def test_cashback_comes_from_the_budget_within_a_monthly_cap_and_goes_back_on_ca
         "citizen_bank": -300_000,
         "merchant_payable": 240_000,
     }
-    balance = queries.wallet_balance(uow, wallet_id=citizen, now=days(5) + HOUR)
+    balance = read_models.wallet_balance(uow, wallet_id=citizen, now=days(5) + HOUR)
     assert balance.by_kind_won == {
         "purchased": 75_000,
         "gifted": 0,
@@ -454,7 +454,7 @@ def test_cancelling_every_payment_gives_back_all_purchased_value_even_if_cashbac
     cancel(uow, spending.payment_id, now=NOW + 4 * HOUR)
 
     # Nothing was bought in the end: the citizen holds the 300,000 she paid for, no points.
-    balance = queries.wallet_balance(uow, wallet_id=citizen, now=NOW + 4 * HOUR)
+    balance = read_models.wallet_balance(uow, wallet_id=citizen, now=NOW + 4 * HOUR)
     assert balance.by_kind_won == {
         "purchased": 300_000,
         "gifted": 0,
@@ -547,7 +547,7 @@ def test_months_are_counted_in_seoul_so_a_late_november_evening_in_utc_is_decemb
     last_minute_of_november_in_seoul = datetime(2026, 11, 30, 14, 59, tzinfo=UTC)
     half_past_midnight_on_1_december_in_seoul = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
     world.fund(100_000)
-    funded = setup.fund_discount_budget(
+    funded = registry.fund_discount_budget(
         uow,
         region_id=region,
         amount_won=100_000,

@@ -42,7 +42,7 @@ from dongne.services.idempotency import (
     Once,
     run_in_transaction,
 )
-from dongne.services.setup import open_wallet_for
+from dongne.services.registry import open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
 
 DEFAULT_LOGIN_THROTTLE = LoginThrottlePolicy()

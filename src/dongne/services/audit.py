@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dongne.adapters.db.log_store import StoredCheckpoint
 from dongne.services.log import leaf_bytes
-from dongne.services.queries import ledger_problems
+from dongne.services.read_models import ledger_problems
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import parse_checkpoint
 from dongne.tlog.cosignature import CosignatureVerifier

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dongne.adapters.db.channel_records import PaymentRequestRow
-from dongne.adapters.db.records import Wallet
+from dongne.adapters.db.registry_records import Wallet
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.calendar import require_aware

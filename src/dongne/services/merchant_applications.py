@@ -28,7 +28,7 @@ from dongne.domain.merchant_applications import (
     check_undecided,
 )
 from dongne.domain.merchants import MerchantStatus, check_may_register
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 from dongne.services.ports import MerchantApplicationStore
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -134,7 +134,7 @@ def approve_application(
         found = records.application(application_id, lock=True)
         check_undecided(found.id, found.status)
         form = _form_of(found)
-        merchant_id = setup.register_merchant_within(
+        merchant_id = registry.register_merchant_within(
             uow,
             region_id=found.region_id,
             name=form.name,

@@ -8,7 +8,7 @@ from datetime import datetime
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import MerchantRole, UserKind
 from dongne.domain.errors import AlreadyExists
-from dongne.services import accounts, setup
+from dongne.services import accounts, registry
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -44,7 +44,7 @@ def register_merchant_with_owner(
     with uow:
         if uow.access.user_by_login(owner_login) is not None:
             raise AlreadyExists(f"the login {owner_login!r} is taken", field="owner_login")
-        merchant_id = setup.register_merchant_within(
+        merchant_id = registry.register_merchant_within(
             uow,
             region_id=region_id,
             name=name,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from dongne.adapters.db.holding_rows import PaymentRecord
 from dongne.adapters.db.ledger_store import AccountRef
-from dongne.adapters.db.records import MerchantWithPayable, Wallet
+from dongne.adapters.db.registry_records import MerchantWithPayable, Wallet
 from dongne.domain.calendar import require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dongne.adapters.db.ledger_store import AccountRef
-from dongne.adapters.db.records import Region
+from dongne.adapters.db.registry_records import Region
 from dongne.adapters.db.settlement_records import (
     DayTotals,
     MerchantSettlementDetails,

@@ -22,7 +22,7 @@ from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
-from dongne.adapters.db.records import Records
+from dongne.adapters.db.registry_records import RegistryRecords
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.adapters.db.settlement_records import SettlementRecords
 from dongne.adapters.db.walking_records import WalkingRecords
@@ -52,7 +52,7 @@ from other database errors: this module is the only service that imports SQLAlch
 class UnitOfWork:
     """``with uow:`` opens a transaction; leaving the block without ``commit()`` rolls back."""
 
-    records: Records
+    records: RegistryRecords
     ledger: LedgerStore
     log: LogStore
     access: AccessRecords
@@ -77,7 +77,7 @@ class UnitOfWork:
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)
-        self.records = Records(connection, self._program_cache)
+        self.records = RegistryRecords(connection, self._program_cache)
         self.ledger = LedgerStore(connection, self._pending_accounts)
         self.log = LogStore(connection)
         self.access = AccessRecords(connection)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dongne.adapters.db.ledger_store import AccountRef
-from dongne.adapters.db.records import Wallet
+from dongne.adapters.db.registry_records import Wallet
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import InvalidInput, WalletNotFound
 from dongne.domain.ledger import AccountType, Posting, TransactionKind

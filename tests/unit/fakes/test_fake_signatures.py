@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from dongne.adapters.db.ledger_store import LedgerStore
-from dongne.adapters.db.records import Records
+from dongne.adapters.db.registry_records import RegistryRecords
 from tests.fakes.ledger import FakeLedger
 from tests.fakes.records import FakeRecords
 
@@ -17,7 +17,9 @@ TEST_ONLY: set[str] = set()
 """What the fake unit of work calls on its own ledger, standing in for the real one's commit."""
 
 
-@pytest.mark.parametrize(("fake", "real"), [(FakeLedger, LedgerStore), (FakeRecords, Records)])
+@pytest.mark.parametrize(
+    ("fake", "real"), [(FakeLedger, LedgerStore), (FakeRecords, RegistryRecords)]
+)
 def test_every_fake_method_takes_what_the_real_one_takes(fake: type, real: type) -> None:
     for name, method in inspect.getmembers(fake, inspect.isfunction):
         if name.startswith("_") or name in TEST_ONLY:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     account_balances,
     ledger_entries,
@@ -71,7 +71,7 @@ class ExpiringLot:
     remaining_won: int
 
 
-class AllowanceBatchRecords(RecordsBase):
+class AllowanceBatchRecords(TableStore):
     # -- lots -------------------------------------------------------------------------------
 
     def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:

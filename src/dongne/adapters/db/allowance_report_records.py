@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, select
 from dongne.adapters.db.allowance_tables import (
     allowance_grants,
 )
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     ledger_entries,
     ledger_transactions,
@@ -20,7 +20,7 @@ from dongne.adapters.db.tables import (
 from dongne.domain.ledger import TransactionKind
 
 
-class AllowanceReportRecords(RecordsBase):
+class AllowanceReportRecords(TableStore):
     # -- reports ----------------------------------------------------------------------------
 
     def grant_totals(self, program_id: int) -> dict[str, tuple[int, int]]:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dongne.adapters.db.access_tables import cash_receipts, users
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     lots,
     merchants,
@@ -112,7 +112,7 @@ _RECEIPT_NUMBER = (
 )
 
 
-class CashReceiptRecords(RecordsBase):
+class CashReceiptRecords(TableStore):
     def payments_without_receipt(self, limit: int) -> list[PaymentWithoutReceipt]:
         """Payments with a purchased-value part and no receipt yet, oldest first."""
         query = (

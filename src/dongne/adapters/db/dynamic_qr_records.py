@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from dongne.adapters.db.access_tables import dynamic_qrs
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ _COLUMNS = select(
 )
 
 
-class DynamicQrRecords(RecordsBase):
+class DynamicQrRecords(TableStore):
     def add(
         self,
         *,

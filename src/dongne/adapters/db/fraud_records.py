@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, merchants, payments, purchases, wallets
 from dongne.domain.errors import PaymentNotFound
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound, Hit, PaymentFact
@@ -64,7 +64,7 @@ _PAYMENT = (
 )
 
 
-class FraudRecords(RecordsBase):
+class FraudRecords(TableStore):
     # -- what the rules read ----------------------------------------------------------------
 
     def checked_payment(self, payment_id: int) -> CheckedPayment:

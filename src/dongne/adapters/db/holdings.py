@@ -16,7 +16,7 @@ from dongne.adapters.db.holding_rows import (
     purchase_record,
     restriction_to_json,
 )
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     cashback_offsets,
     gifts,
@@ -60,7 +60,7 @@ _ALLOCATIONS = select(payment_allocations).where(
 )
 
 
-class HoldingRecords(RecordsBase):
+class HoldingRecords(TableStore):
     # -- lots -------------------------------------------------------------------------------
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:

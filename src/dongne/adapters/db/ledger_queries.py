@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, Table, exists, func, select
 
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     account_balances,
     accounts,
@@ -33,7 +33,7 @@ class HistoryLine:
     amount_won: int
 
 
-class LedgerQueries(RecordsBase):
+class LedgerQueries(TableStore):
     def history(self, account_id: int, *, limit: int) -> list[HistoryLine]:
         """The account's ledger entries, newest first."""
         rows = self.connection.execute(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, select
 
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     citizens,
     ledger_entries,
@@ -101,7 +101,7 @@ def _after(
     return query.order_by(column).limit(fetch)
 
 
-class ListingRecords(RecordsBase):
+class ListingRecords(TableStore):
     def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]:
         query = select(regions.c.id, regions.c.code, regions.c.name, regions.c.created_at)
         rows = self.connection.execute(_after(query, regions.c.id, after_id, fetch)).all()

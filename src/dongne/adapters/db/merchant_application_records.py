@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from dongne.adapters.db.merchant_application_tables import merchant_applications
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import merchants
 from dongne.domain.merchant_applications import (
     ApplicationStatus,
@@ -49,7 +49,7 @@ def _row(row: Any) -> ApplicationRow:
     return ApplicationRow(**values)
 
 
-class MerchantApplicationRecords(RecordsBase):
+class MerchantApplicationRecords(TableStore):
     def add_application(
         self,
         region_id: int,

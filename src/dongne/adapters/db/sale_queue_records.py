@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dongne.adapters.db.access_tables import sale_tickets
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import Id, Timestamp
 from dongne.domain.sale_queue import QueueTicket
 
@@ -58,7 +58,7 @@ def _ticket_of(row: Any) -> QueueTicket:
     return QueueTicket(row.id, row.issued_at, row.last_seen_at, row.admitted_at, row.used_at)
 
 
-class SaleQueueRecords(RecordsBase):
+class SaleQueueRecords(TableStore):
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
     ) -> tuple[datetime, datetime]:

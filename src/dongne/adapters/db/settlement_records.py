@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dongne.adapters.db.record_base import RecordsBase
 from dongne.adapters.db.settlement_tables import settlement_lines, settlement_runs
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
     account_balances,
     accounts,
@@ -68,7 +68,7 @@ class RunRow:
 _RUN_COLUMNS = [settlement_runs.c[name] for name in RunRow.__dataclass_fields__]
 
 
-class SettlementRecords(RecordsBase):
+class SettlementRecords(TableStore):
     def lock_region(self, region_id: int) -> None:
         """Serialize runs of one region (PostgreSQL; SQLite writers hold the database lock)."""
         if self._postgres:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from dongne.adapters.db.record_base import RecordsBase
+from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, wallets
 from dongne.adapters.db.walking_tables import step_reports, walking_grants, walking_programs
 from dongne.domain.walking import Tier, WalkingProgram, WalkingProgramNotFound
@@ -36,7 +36,7 @@ def walking_program_from_json(settings: dict[str, Any]) -> WalkingProgram:
     return WalkingProgram(**values)
 
 
-class WalkingRecords(RecordsBase):
+class WalkingRecords(TableStore):
     # -- programs ---------------------------------------------------------------------------
 
     def program(self, region_id: int) -> WalkingProgram:

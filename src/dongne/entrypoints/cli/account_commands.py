@@ -200,9 +200,9 @@ def citizen_add(
     if with_password:
         _sign_up(application, region_id, name, phone, resident, identity_number, key)
         return
-    from dongne.services import setup
+    from dongne.services import registry
 
-    result = setup.register_citizen(
+    result = registry.register_citizen(
         application.uow,
         name=name,
         phone=phone,

@@ -105,9 +105,11 @@ app.add_typer(region_app, name="region")
 @reports_errors
 def region_create(code: str, name: str, database_url: DatabaseUrl = None) -> None:
     """Create a region with a short CODE (e.g. siheung) and its NAME (e.g. 시흥시)."""
-    from dongne.services import setup
+    from dongne.services import registry
 
-    region_id = setup.create_region(open_app(database_url).uow, code=code, name=name, now=now_utc())
+    region_id = registry.create_region(
+        open_app(database_url).uow, code=code, name=name, now=now_utc()
+    )
     say(f"region {code} created (id {region_id})", region_id=region_id, code=code)
 
 
@@ -140,7 +142,7 @@ def program_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Give REGION its voucher program (defaults: the national guideline)."""
-    from dongne.services import setup
+    from dongne.services import registry
 
     program = VoucherProgram(
         brand_name=brand,
@@ -155,7 +157,7 @@ def program_create(
         budget_exhausted_policy=when_budget_exhausted,
     )
     application = open_app(database_url)
-    setup.create_program(
+    registry.create_program(
         application.uow, region_id=region_id_of(application, region), program=program, now=now_utc()
     )
     say(f"program {brand} created for {region}", region=region, brand=brand)
@@ -171,10 +173,10 @@ def fund(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Put AMOUNT_WON into REGION's discount budget for a month (this month by default)."""
-    from dongne.services import setup
+    from dongne.services import registry
 
     application = open_app(database_url)
-    result = setup.fund_discount_budget(
+    result = registry.fund_discount_budget(
         application.uow,
         region_id=region_id_of(application, region),
         amount_won=amount_won,
@@ -204,10 +206,10 @@ def merchant_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Register a merchant with its business registration number (checked)."""
-    from dongne.services import setup
+    from dongne.services import registry
 
     application = open_app(database_url)
-    merchant_id = setup.register_merchant(
+    merchant_id = registry.register_merchant(
         application.uow,
         region_id=region_id_of(application, region),
         name=name,
@@ -226,9 +228,9 @@ def merchant_status(
     merchant_id: int, status: MerchantStatus, database_url: DatabaseUrl = None
 ) -> None:
     """Suspend, close, reinstate or cancel a merchant for fraud."""
-    from dongne.services import setup
+    from dongne.services import registry
 
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         open_app(database_url).uow, merchant_id=merchant_id, status=status, now=now_utc()
     )
     say(f"merchant {merchant_id} is now {status.value}", merchant_id=merchant_id, status=status)
@@ -240,11 +242,11 @@ def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
     """Check the ledger's invariants: balanced transactions, balances equal to entries, ..."""
-    from dongne.services import queries
+    from dongne.services import read_models
 
     application = open_app(database_url)
     region_id = region_id_of(application, region) if region else None
-    problems = queries.ledger_problems(application.reader(), region_id=region_id)
+    problems = read_models.ledger_problems(application.reader(), region_id=region_id)
     for problem in problems:
         err.print(f"[red]✗[/] {problem}")
     if not problems or json_output():

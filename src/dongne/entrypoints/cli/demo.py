@@ -30,7 +30,7 @@ from dongne.entrypoints.cli import demo_programs as programs
 from dongne.entrypoints.cli import demo_vouchers as vouchers
 from dongne.entrypoints.cli.demo_log import publish_month
 from dongne.entrypoints.cli.demo_programs import Tally, key
-from dongne.services import payments, purchases, queries, setup
+from dongne.services import payments, purchases, read_models, registry
 from dongne.services.unit_of_work import UnitOfWork
 
 BUDGET_WON = 6_000_000
@@ -194,14 +194,14 @@ def _seed(
 ) -> tuple[int, list[int], list[int]]:
     uow = app.uow
     seeded_at = month_start - timedelta(days=5 * 365 - 20)
-    region_id = setup.create_region(uow, code="siheung", name="시흥시", now=seeded_at)
+    region_id = registry.create_region(uow, code="siheung", name="시흥시", now=seeded_at)
     program = VoucherProgram(
         brand_name="시루",
         rate_windows=(
             RateWindow(month_start.date(), (month_start + timedelta(days=2)).date(), 1_500),
         ),
     )
-    setup.create_program(uow, region_id=region_id, program=program, now=seeded_at)
+    registry.create_program(uow, region_id=region_id, program=program, now=seeded_at)
     shops = [
         (
             name,
@@ -213,7 +213,7 @@ def _seed(
     ]
     merchant_ids = programs.onboard_merchants(app, region_id, shops, seeded_at, tally)
     wallets = [
-        setup.register_citizen(
+        registry.register_citizen(
             uow,
             name=rng.choice(SURNAMES) + rng.choice(GIVEN),
             phone=f"0105{serial:07d}",
@@ -229,7 +229,7 @@ def _seed(
     purchases.purchase_vouchers(
         uow, wallet_id=wallets[4], face_won=30_000, idempotency_key=key(), now=seeded_at
     )
-    setup.fund_discount_budget(
+    registry.fund_discount_budget(
         uow,
         region_id=region_id,
         amount_won=BUDGET_WON,
@@ -297,7 +297,7 @@ def _report(app: App, region_id: int, month: date, tally: Tally, console: Consol
     sold = Table(title=f"시흥시 · 시루 · {month:%Y-%m}", show_header=False)
     face = sum(p.face_won for p in tally.purchases)
     discounted = sum(1 for p in tally.purchases if p.bonus_won)
-    totals = queries.account_totals(app.reader(), region_id=region_id)
+    totals = read_models.account_totals(app.reader(), region_id=region_id)
     sold.add_row("purchases", f"{len(tally.purchases):,} ({discounted:,} at a discount)")
     sold.add_row("face value sold", f"{face:,} won")
     sold.add_row("discount budget", _discount_budget_line(tally, totals.get("discount_budget", 0)))
@@ -315,8 +315,8 @@ def _report(app: App, region_id: int, month: date, tally: Tally, console: Consol
         accounts.add_row(name, f"{total:,}")
     accounts.add_row("[bold]sum", f"[bold]{sum(totals.values()):,}")
     console.print(accounts)
-    problems = queries.ledger_problems(app.reader(), region_id=region_id)
-    counts = queries.region_counts(app.reader(), region_id=region_id)
+    problems = read_models.ledger_problems(app.reader(), region_id=region_id)
+    counts = read_models.region_counts(app.reader(), region_id=region_id)
     if problems or sum(totals.values()) or not all(holds for _, holds in tally.checks):
         for problem in problems:
             console.print(f"[red]✗[/] {problem}")

@@ -161,11 +161,12 @@ def expire(region: str, key: Key = None, database_url: DatabaseUrl = None) -> No
 @reports_errors
 def balance(wallet_id: int, database_url: DatabaseUrl = None) -> None:
     """A wallet's balance, by kind of value."""
-    from dongne.services import queries
+    from dongne.services import read_models
 
     reader = open_app(database_url).reader()
     show_record(
-        f"wallet {wallet_id}", queries.wallet_balance(reader, wallet_id=wallet_id, now=now_utc())
+        f"wallet {wallet_id}",
+        read_models.wallet_balance(reader, wallet_id=wallet_id, now=now_utc()),
     )
 
 
@@ -184,9 +185,9 @@ def history(
     database_url: DatabaseUrl = None,
 ) -> None:
     """A wallet's ledger entries, newest first."""
-    from dongne.services import queries
+    from dongne.services import read_models
 
-    lines = queries.wallet_history(
+    lines = read_models.wallet_history(
         open_app(database_url).reader(), wallet_id=wallet_id, limit=limit
     )
     show_rows(HISTORY, [asdict(line) for line in lines], title=f"wallet {wallet_id}")

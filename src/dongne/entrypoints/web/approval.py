@@ -34,7 +34,7 @@ from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
 from dongne.services import accounts, payment_intents
 from dongne.services.accounts import login_throttle_of
-from dongne.services.queries import IntentPage, intent_page
+from dongne.services.read_models import IntentPage, intent_page
 
 # Pages, not API: kept out of /openapi.json (and so out of the API's authorization matrix).
 router = APIRouter(include_in_schema=False)

@@ -20,7 +20,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Month, NewPassword, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import accounts, resource_queries, setup
+from dongne.services import accounts, registry, resources
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.onboarding import register_merchant_with_owner
 
@@ -137,7 +137,9 @@ def _merchant_out(row: Any) -> MerchantOut:
 def create_region(body: NewRegion, app: AppDep, caller: CallerDep) -> RegionOut:
     """Create a region (platform operator only)."""
     caller.operator()
-    region_id = setup.create_region(app.unit_of_work(), code=body.code, name=body.name, now=now())
+    region_id = registry.create_region(
+        app.unit_of_work(), code=body.code, name=body.name, now=now()
+    )
     return RegionOut(id=region_id, code=body.code, name=body.name.strip())
 
 
@@ -145,7 +147,7 @@ def create_region(body: NewRegion, app: AppDep, caller: CallerDep) -> RegionOut:
 def list_regions(app: AppDep, caller: CallerDep, page: PageDep) -> Page[RegionOut]:
     """Every region, oldest first (platform operator only)."""
     caller.operator()
-    rows = resource_queries.regions_page(app.reader(), after_id=page.after_id, fetch=page.fetch)
+    rows = resources.regions_page(app.reader(), after_id=page.after_id, fetch=page.fetch)
     return page_of(rows, page, id_of=lambda row: row.id, render=rendered_as(RegionOut))
 
 
@@ -205,7 +207,7 @@ def register_merchant(
         now=now(),
         name_latin=body.name_latin,
     )
-    merchant = resource_queries.merchant_row(app.reader(), onboarded.merchant_id)
+    merchant = resources.merchant_row(app.reader(), onboarded.merchant_id)
     return MerchantCreated(merchant=_merchant_out(merchant), owner_user_id=onboarded.owner_user_id)
 
 
@@ -215,7 +217,7 @@ def list_merchants(
 ) -> Page[MerchantOut]:
     """The region's merchants, oldest first (the region's officials)."""
     caller.official(region_id)
-    rows = resource_queries.merchants_page(
+    rows = resources.merchants_page(
         app.reader(), region_id, after_id=page.after_id, fetch=page.fetch
     )
     return page_of(rows, page, id_of=lambda row: row.id, render=_merchant_out)
@@ -226,13 +228,13 @@ def set_merchant_status(
     body: NewStatus, app: AppDep, caller: CallerDep, merchant_id: int = MerchantId
 ) -> MerchantOut:
     """Suspend, close, reactivate or cancel a merchant (officials of its region, operator+)."""
-    resource_queries.merchant_region_for_officials(
+    resources.merchant_region_for_officials(
         app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
     )
-    setup.set_merchant_status(
+    registry.set_merchant_status(
         app.unit_of_work(), merchant_id=merchant_id, status=body.status, now=now()
     )
-    return _merchant_out(resource_queries.merchant_row(app.reader(), merchant_id))
+    return _merchant_out(resources.merchant_row(app.reader(), merchant_id))
 
 
 @router.post(
@@ -283,7 +285,7 @@ def create_partner(
     return PartnerCreated(
         partner_id=credential.id,
         api_key=credential.secret,
-        webhook_secret=resource_queries.partner_webhook_secret(app.reader(), credential.id),
+        webhook_secret=resources.partner_webhook_secret(app.reader(), credential.id),
     )
 
 
@@ -295,7 +297,7 @@ def fund_budget(
 ) -> FundingOut:
     """Put city money into a month's discount budget (approvers; Idempotency-Key required)."""
     caller.official(region_id, at_least=OfficialRole.APPROVER)
-    funded = setup.fund_discount_budget(
+    funded = registry.fund_discount_budget(
         app.unit_of_work(),
         region_id=region_id,
         amount_won=body.amount_won,

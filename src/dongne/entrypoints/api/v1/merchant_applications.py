@@ -21,9 +21,9 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.fields import NewPassword, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import merchant_applications, resource_queries
+from dongne.services import merchant_applications, resources
 from dongne.services.ports import ApplicationRow
-from dongne.services.resource_queries import is_official_of
+from dongne.services.resources import is_official_of
 from dongne.services.unit_of_work import UnitOfWork
 
 router = APIRouter(tags=["merchant onboarding"])
@@ -209,7 +209,7 @@ def reject(
 def suspend(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> MerchantStatusOut:
     """Suspend an active merchant: it takes no payments until reinstated (officials of its
     region, operator role or higher)."""
-    resource_queries.merchant_region_for_officials(
+    resources.merchant_region_for_officials(
         app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
     )
     status = merchant_applications.suspend_merchant(
@@ -223,7 +223,7 @@ def suspend(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> Me
 )
 def reinstate(app: AppDep, caller: CallerDep, merchant_id: int = MerchantId) -> MerchantStatusOut:
     """Reinstate a suspended merchant (officials of its region, operator role or higher)."""
-    resource_queries.merchant_region_for_officials(
+    resources.merchant_region_for_officials(
         app.reader(), caller, merchant_id, at_least=OfficialRole.OPERATOR
     )
     status = merchant_applications.reinstate_merchant(

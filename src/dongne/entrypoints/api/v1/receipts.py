@@ -20,7 +20,7 @@ from dongne.domain.calendar import SEOUL
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import resource_queries
+from dongne.services import resources
 from dongne.services.cash_receipts import issue_cash_receipts
 
 router = APIRouter(tags=["receipts"])
@@ -55,7 +55,7 @@ class CashReceiptOut(BaseModel):
 def _receipt(
     app: App, kind: Literal["payment", "purchase"], row: Any, at: datetime, amounts: dict[str, int]
 ) -> ReceiptOut:
-    standing = resource_queries.log_standing(
+    standing = resources.log_standing(
         app.reader(),
         row.transaction_id,
         witnesses=app.witness_verifiers(),
@@ -75,7 +75,7 @@ def _receipt(
 @router.get("/payments/{payment_id}/receipt", response_model=ReceiptOut, responses=PROBLEMS)
 def payment_receipt(app: AppDep, caller: CallerDep, payment_id: int = Path(ge=1)) -> ReceiptOut:
     """The payment's receipt: for the citizen who paid, the merchant, the region's officials."""
-    payment = resource_queries.payment_of_caller(app.reader(), caller, payment_id)
+    payment = resources.payment_of_caller(app.reader(), caller, payment_id)
     amounts = {
         "amount_won": payment.amount_won,
         "cancelled_won": payment.cancelled_won,
@@ -88,7 +88,7 @@ def payment_receipt(app: AppDep, caller: CallerDep, payment_id: int = Path(ge=1)
 @router.get("/purchases/{purchase_id}/receipt", response_model=ReceiptOut, responses=PROBLEMS)
 def purchase_receipt(app: AppDep, caller: CallerDep, purchase_id: int = Path(ge=1)) -> ReceiptOut:
     """The purchase's receipt: for the citizen who bought, the region's officials."""
-    purchase = resource_queries.purchase_of_caller(app.reader(), caller, purchase_id)
+    purchase = resources.purchase_of_caller(app.reader(), caller, purchase_id)
     amounts = {
         "face_won": purchase.face_won,
         "paid_won": purchase.paid_won,
@@ -102,7 +102,7 @@ def my_cash_receipts(app: AppDep, caller: CallerDep, page: PageDep) -> Page[Cash
     """The caller's cash receipts, oldest first (citizens)."""
     caller.citizen()
     issue_cash_receipts(app.unit_of_work(), now())
-    rows = resource_queries.cash_receipts_page(
+    rows = resources.cash_receipts_page(
         app.reader(), caller, after_id=page.after_id, fetch=page.fetch
     )
     return page_of(rows, page, id_of=lambda row: row.id, render=rendered_as(CashReceiptOut))
@@ -124,7 +124,7 @@ def export_cash_receipts(
     caller.official(region_id)
     issue_cash_receipts(app.unit_of_work(), now())
     start = datetime.combine(day, time(), tzinfo=SEOUL)
-    rows = resource_queries.cash_receipts_issued_between(
+    rows = resources.cash_receipts_issued_between(
         app.reader(), region_id, start, start + timedelta(days=1)
     )
     out = io.StringIO()

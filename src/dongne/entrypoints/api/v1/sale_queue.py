@@ -24,7 +24,7 @@ from dongne.config import Settings
 from dongne.domain.sale_queue import SaleQueuePolicy
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import resource_queries, sale_queue
+from dongne.services import resources, sale_queue
 from dongne.services.sale_queue import TicketStatus
 
 router = APIRouter(tags=["sale queue"])
@@ -85,7 +85,7 @@ def join_sale_queue(
     app: AppDep, caller: CallerDep, response: Response, wallet_id: int = WalletId
 ) -> SaleQueueOut:
     """Take (or keep) a place in the sale's line; poll again within poll_after_seconds."""
-    resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
+    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     return _answer(app, wallet_id, response)
 
 
@@ -94,5 +94,5 @@ def poll_sale_queue(
     app: AppDep, caller: CallerDep, response: Response, wallet_id: int = WalletId
 ) -> SaleQueueOut:
     """The same as POST: polling is what keeps the place (a silent buyer has left)."""
-    resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
+    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     return _answer(app, wallet_id, response)

@@ -18,7 +18,7 @@ from dongne.domain.access import OfficialRole
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import resource_queries, settlement, settlement_reports
+from dongne.services import resources, settlement, settlement_reports
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import RunRow
 from dongne.services.settlement import fee_tiers_from
@@ -215,7 +215,7 @@ def merchant_statements(
 ) -> list[StatementOut]:
     """A merchant's settlement statements, newest first (the merchant; its region's
     officials)."""
-    resource_queries.merchant_region(app.reader(), caller, merchant_id)
+    resources.merchant_region(app.reader(), caller, merchant_id)
     statements = settlement_reports.merchant_statements(
         app.reader(), merchant_id=merchant_id, limit=limit
     )

@@ -18,7 +18,7 @@ from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import gifts, purchases, queries, refunds, resource_queries
+from dongne.services import gifts, purchases, read_models, refunds, resources
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["wallets"])
@@ -102,9 +102,7 @@ def _history_line(row: Any) -> HistoryLineOut:
 @router.get("/wallets", response_model=Page[WalletOut], responses=PROBLEMS)
 def list_wallets(app: AppDep, caller: CallerDep, page: PageDep) -> Page[WalletOut]:
     """The caller's own wallets (citizens)."""
-    rows = resource_queries.wallets_page(
-        app.reader(), caller, after_id=page.after_id, fetch=page.fetch
-    )
+    rows = resources.wallets_page(app.reader(), caller, after_id=page.after_id, fetch=page.fetch)
     return page_of(rows, page, id_of=lambda row: row.id, render=rendered_as(WalletOut))
 
 
@@ -112,8 +110,8 @@ def list_wallets(app: AppDep, caller: CallerDep, page: PageDep) -> Page[WalletOu
 def wallet_balance(app: AppDep, caller: CallerDep, wallet_id: int = WalletId) -> BalanceOut:
     """A wallet's balance: its citizen, or an official of its region."""
     with app.reader() as reader:
-        resource_queries.visible_wallet(reader, caller, wallet_id, acting=False)
-    balance = queries.wallet_balance(app.reader(), wallet_id=wallet_id, now=now())
+        resources.visible_wallet(reader, caller, wallet_id, acting=False)
+    balance = read_models.wallet_balance(app.reader(), wallet_id=wallet_id, now=now())
     return BalanceOut(**vars(balance))
 
 
@@ -124,7 +122,7 @@ def wallet_transactions(
     app: AppDep, caller: CallerDep, page: PageDep, wallet_id: int = WalletId
 ) -> Page[HistoryLineOut]:
     """The wallet's ledger history, newest first."""
-    rows = resource_queries.history_page(
+    rows = resources.history_page(
         app.reader(), caller, wallet_id, before_id=page.after_id, fetch=page.fetch
     )
     return page_of(rows, page, id_of=lambda row: row.entry_id, render=_history_line)
@@ -140,7 +138,7 @@ def buy_vouchers(
     body: NewPurchase, app: AppDep, caller: CallerDep, key: KeyDep, wallet_id: int = WalletId
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
-    resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
+    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     moment = now()
     idempotency_key = scoped_key("purchase", caller_scope(caller), key)
     # During a sale the queue decides when this wallet may buy (429 with Retry-After until
@@ -187,8 +185,8 @@ def cancel_purchase(
 ) -> PurchaseCancelled:
     """Cancel an untouched purchase within the window (청약철회); the full paid amount returns."""
     caller.citizen()
-    purchase = resource_queries.purchase_of_caller(app.reader(), caller, purchase_id)
-    resource_queries.wallet_to_act_on(app.reader(), caller, purchase.wallet_id)
+    purchase = resources.purchase_of_caller(app.reader(), caller, purchase_id)
+    resources.wallet_to_act_on(app.reader(), caller, purchase.wallet_id)
     cancelled = purchases.cancel_purchase(
         app.unit_of_work(),
         purchase_id=purchase_id,
@@ -203,7 +201,7 @@ def refund_balance(
     app: AppDep, caller: CallerDep, key: KeyDep, wallet_id: int = WalletId
 ) -> RefundOut:
     """Refund what is left of lots spent past the threshold (잔액환불)."""
-    resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
+    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     refunded = refunds.refund_balance(
         app.unit_of_work(),
         wallet_id=wallet_id,
@@ -220,8 +218,8 @@ def send_gift(
     body: NewGift, app: AppDep, caller: CallerDep, key: KeyDep, wallet_id: int = WalletId
 ) -> GiftOut:
     """Send purchased value to another citizen of the same region, found by phone number."""
-    sender = resource_queries.wallet_to_act_on(app.reader(), caller, wallet_id)
-    receiver = resource_queries.gift_recipient_wallet(app.reader(), body.to_phone, sender.region_id)
+    sender = resources.wallet_to_act_on(app.reader(), caller, wallet_id)
+    receiver = resources.gift_recipient_wallet(app.reader(), body.to_phone, sender.region_id)
     sent = gifts.send_gift(
         app.unit_of_work(),
         sender_wallet_id=wallet_id,

@@ -20,7 +20,7 @@ from dongne.adapters.db.listing_records import (
     RegionRow,
     WalletEntryRow,
 )
-from dongne.adapters.db.records import Wallet
+from dongne.adapters.db.registry_records import Wallet
 from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.errors import (
     MerchantNotFound,

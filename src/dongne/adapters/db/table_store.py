@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 
 
-class RecordsBase:
+class TableStore:
     def __init__(self, connection: Connection):
         self.connection = connection
         self._postgres = connection.dialect.name == "postgresql"

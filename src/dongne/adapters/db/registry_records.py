@@ -76,7 +76,7 @@ _CITIZEN_WALLET_QUERIES = {
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
-class Records(HoldingRecords):
+class RegistryRecords(HoldingRecords):
     """Every record the services read and write, besides the ledger itself."""
 
     def __init__(self, connection: Connection, program_cache: dict[int, VoucherProgram]):
