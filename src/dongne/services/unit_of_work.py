@@ -34,11 +34,13 @@ from dongne.services.ports import (
     ChannelStore,
     DynamicQrStore,
     FraudStore,
+    Ledger,
     LedgerReadModel,
     ListingStore,
     LoginThrottleStore,
     MerchantApplicationStore,
     PaymentIntentStore,
+    RegistryStore,
     SaleQueueStore,
     SettlementStore,
     WalkingStore,
@@ -52,8 +54,8 @@ from other database errors: this module is the only service that imports SQLAlch
 class UnitOfWork:
     """``with uow:`` opens a transaction; leaving the block without ``commit()`` rolls back."""
 
-    records: RegistryRecords
-    ledger: LedgerStore
+    records: RegistryStore
+    ledger: Ledger
     log: LogStore
     access: AccessRecords
     connection: Connection

@@ -22,6 +22,7 @@ from dongne.services.ports.money import (
     HoldingStore,
     Ledger,
     PaymentIntentStore,
+    RegistryStore,
     SaleQueueStore,
 )
 from dongne.services.ports.programs import (
@@ -54,6 +55,7 @@ __all__ = [
     "PaymentIntentRow",
     "PaymentIntentStore",
     "PaymentRequestRow",
+    "RegistryStore",
     "RunRow",
     "SaleQueueStore",
     "SettlementStore",

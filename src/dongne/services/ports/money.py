@@ -8,8 +8,10 @@ from typing import Any, Protocol
 
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, RefundRow, WebhookEventRow
+from dongne.adapters.db.registry_records import MerchantWithPayable, Region, Wallet
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (
     Allocation,
@@ -20,13 +22,17 @@ from dongne.domain.lots import (
     Offset,
     Take,
 )
+from dongne.domain.merchants import Merchant, MerchantStatus
+from dongne.domain.program import VoucherProgram
 from dongne.domain.sale_queue import QueueTicket
 
 
 class HoldingStore(Protocol):
     """The holdings part of ``uow.records``: lots, purchases, payments, gifts, refunds."""
 
-    def add_gift(self, **values: Any) -> int: ...
+    def wallet_lots(self, wallet_id: int) -> list[Lot]: ...
+
+    def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]: ...
 
     def add_lot(
         self,
@@ -43,39 +49,55 @@ class HoldingStore(Protocol):
         funder_account_id: int | None = None,
     ) -> int: ...
 
-    def add_offsets(
-        self, region_id: int, cashback_lot_id: int, cuts: Sequence[Take], transaction_id: int
-    ) -> None: ...
-
-    def add_payment(self, allocations: Sequence[Take], **values: Any) -> int: ...
-
-    def add_purchase(self, **values: Any) -> int: ...
-
-    def add_refund(self, **values: Any) -> int: ...
-
-    def allocations(self, payment_id: int) -> list[Allocation]: ...
-
-    def cashback_earned_won(self, wallet_id: int, month: str) -> int: ...
+    def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None: ...
 
     def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]: ...
 
-    def gifted_won(self, wallet_id: int, month: str, *, sent: bool) -> int: ...
+    def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int: ...
 
-    def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]: ...
+    def add_purchase(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        lot_id: int,
+        face_won: int,
+        paid_won: int,
+        bonus_won: int,
+        month: str,
+        purchased_at: datetime,
+        transaction_id: int,
+    ) -> int: ...
+
+    def purchase(self, purchase_id: int) -> PurchaseRecord: ...
 
     def mark_purchase_cancelled(
         self, purchase_id: int, at: datetime, transaction_id: int
     ) -> None: ...
 
-    def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None: ...
+    def add_payment(
+        self,
+        allocations: Sequence[Take],
+        *,
+        region_id: int,
+        wallet_id: int,
+        merchant_id: int,
+        amount_won: int,
+        cancelled_won: int,
+        purchased_value_won: int,
+        cashback_won: int,
+        cashback_clawed_won: int,
+        cashback_lot_id: int | None,
+        month: str,
+        paid_at: datetime,
+        transaction_id: int,
+    ) -> int: ...
 
-    def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]: ...
+    def payment(self, payment_id: int) -> PaymentRecord: ...
 
-    def payment(self, payment_id: int) -> Any: ...
+    def allocations(self, payment_id: int) -> list[Allocation]: ...
 
-    def purchase(self, purchase_id: int) -> Any: ...
-
-    def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int: ...
+    def cashback_earned_won(self, wallet_id: int, month: str) -> int: ...
 
     def record_payment_cancellation(
         self,
@@ -89,9 +111,81 @@ class HoldingStore(Protocol):
         transaction_id: int,
     ) -> int: ...
 
+    def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]: ...
+
+    def add_offsets(
+        self, region_id: int, cashback_lot_id: int, cuts: Sequence[Take], transaction_id: int
+    ) -> None: ...
+
     def settle_offsets(self, settled: Sequence[Take]) -> None: ...
 
-    def wallet_lots(self, wallet_id: int) -> list[Lot]: ...
+    def gifted_won(self, wallet_id: int, month: str, *, sent: bool) -> int: ...
+
+    def add_gift(
+        self,
+        *,
+        region_id: int,
+        sender_wallet_id: int,
+        receiver_wallet_id: int,
+        amount_won: int,
+        month: str,
+        sent_at: datetime,
+        transaction_id: int,
+    ) -> int: ...
+
+    def add_refund(
+        self,
+        *,
+        region_id: int,
+        wallet_id: int,
+        value_won: int,
+        refund_won: int,
+        refunded_at: datetime,
+        transaction_id: int,
+    ) -> int: ...
+
+
+class RegistryStore(HoldingStore, Protocol):
+    """``uow.records``: regions, programs, citizens, wallets and merchants, besides the
+    holdings."""
+
+    def add_region(self, code: str, name: str, at: datetime) -> Region: ...
+
+    def region(self, region_id: int) -> Region: ...
+
+    def region_by_code(self, code: str) -> Region: ...
+
+    def list_regions(self) -> list[Region]: ...
+
+    def add_program(self, region_id: int, program: VoucherProgram, at: datetime) -> int: ...
+
+    def program(self, region_id: int) -> VoucherProgram: ...
+
+    def add_citizen(
+        self, name: str, phone: str, home_region_id: int | None, at: datetime
+    ) -> int: ...
+
+    def citizen_exists(self, citizen_id: int) -> None: ...
+
+    def add_wallet(self, citizen_id: int, region_id: int, account_id: int, at: datetime) -> int: ...
+
+    def wallet(self, wallet_id: int, *, lock: bool = False) -> Wallet: ...
+
+    def citizen_wallet(
+        self, citizen_id: int, *, wallet_id: int | None, region_id: int, lock: bool = False
+    ) -> Wallet | None: ...
+
+    def add_merchant(self, merchant: Merchant, account_id: int, at: datetime) -> int: ...
+
+    def merchant(self, merchant_id: int) -> MerchantWithPayable: ...
+
+    def registrations(
+        self, region_id: int, business_number: str
+    ) -> list[tuple[MerchantStatus, datetime]]: ...
+
+    def set_merchant_status(
+        self, merchant_id: int, status: MerchantStatus, at: datetime
+    ) -> None: ...
 
 
 class Ledger(Protocol):
