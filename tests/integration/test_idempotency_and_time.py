@@ -355,3 +355,15 @@ def test_a_stored_key_remembers_the_region_its_transaction_moved_money_in(
             select(idempotency_keys.c.region_id).where(idempotency_keys.c.key == "remember-region")
         ).scalar_one()
     assert region_id == world.region_id
+
+
+def test_a_budget_funding_retried_after_its_month_left_the_window_gets_its_first_answer(
+    world: World,
+) -> None:
+    request = {"region_id": world.region_id, "amount_won": 5_000, "month": "2026-11"}
+    first = registry.fund_discount_budget(world.uow, **request, idempotency_key="fund", now=NOW)
+    two_months_on = NOW + timedelta(days=62)
+    again = registry.fund_discount_budget(
+        world.uow, **request, idempotency_key="fund", now=two_months_on
+    )
+    assert again == first

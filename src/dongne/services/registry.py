@@ -225,9 +225,11 @@ def fund_discount_budget(
     # after midnight at a month's end is the same request, and gets the first response back.
     request = {"region_id": region_id, "amount_won": amount_won, "month": month}
     month = month or seoul_month(now)
-    check_budget_month(month, now)
 
     def action() -> FundingResult:
+        # Checked once the key is known to be new: a retry gets its first answer back even
+        # when it lands after the month it funded has left the window.
+        check_budget_month(month, now)
         uow.records.program(region_id)
         budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
         city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
