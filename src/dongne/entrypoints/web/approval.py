@@ -32,7 +32,7 @@ from dongne.domain.people import normalize_phone
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
-from dongne.services import accounts, payment_intents
+from dongne.services import accounts, payment_intent_approval, payment_intents
 from dongne.services.accounts import login_throttle_of
 from dongne.services.read_models import IntentPage, intent_page
 
@@ -146,7 +146,7 @@ def _approve(
         throttle=login_throttle_of(app.settings),
     )
     try:
-        return payment_intents.approve_payment_intent(
+        return payment_intent_approval.approve_payment_intent(
             app.unit_of_work(),
             app.secrets,
             intent_id=intent_id,
