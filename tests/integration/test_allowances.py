@@ -18,7 +18,8 @@ from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
 from dongne.domain.allowances import AllowanceProgramNotFound, AllowanceTerms
 from dongne.domain.errors import MerchantNotEligible
 from dongne.services import accounts, allowances, payments, read_models
-from dongne.services.allowance_disbursement import disburse, expire_program, run_disbursement
+from dongne.services.allowance_disbursement import disburse, run_disbursement
+from dongne.services.allowance_expiry import expire_program
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key

@@ -70,7 +70,7 @@ from dongne.services import allowances as allowance_service
 from dongne.services import payments as payment_service
 from dongne.services import purchases as purchase_service
 from dongne.services.allowance_disbursement import disburse as disburse_allowance
-from dongne.services.allowance_disbursement import expire_program as expire_allowance_program
+from dongne.services.allowance_expiry import expire_program as expire_allowance_program
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number

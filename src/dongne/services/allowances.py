@@ -2,9 +2,9 @@
 preview, claiming pending grants at sign-up, and the report per program.
 
 Disbursement and the expiry job, which run in many transactions, are in
-``allowance_disbursement``. Every use case takes the caller's ``Principal`` and asks
-``domain.allowances.authorize`` once it knows the program's region, so the API and the CLI
-apply the same rules.
+``allowance_disbursement`` and ``allowance_expiry``. Every use case takes the caller's
+``Principal`` and asks ``domain.allowances.authorize`` once it knows the program's region, so
+the API and the CLI apply the same rules.
 """
 
 from __future__ import annotations

@@ -290,12 +290,12 @@ class _LotCounter:
 def expire(program_id: int, token: Token = None, database_url: DatabaseUrl = None) -> None:
     """Return unclaimed grants and unspent value to the budget once the validity has ended
     (operators); running it again returns only what is left."""
-    from dongne.services import allowance_disbursement
+    from dongne.services import allowance_expiry
 
     application = open_app(database_url)
     counter = _LotCounter()
     try:
-        report = allowance_disbursement.expire_program(
+        report = allowance_expiry.expire_program(
             application.unit_of_work(),
             caller(application, token),
             program_id=program_id,

@@ -28,7 +28,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import allowance_disbursement, allowances
+from dongne.services import allowance_disbursement, allowance_expiry, allowances
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import Upload
 
@@ -430,7 +430,7 @@ def expire(app: AppDep, caller: CallerDep, key: KeyDep, program_id: int = Progra
     """Once the validity has ended, return unclaimed grants and unspent value to the budget
     (operators; Idempotency-Key required). The job is idempotent by nature: running it again,
     with any key, returns only what is left (nothing, after a complete run)."""
-    report = allowance_disbursement.expire_program(
+    report = allowance_expiry.expire_program(
         app.unit_of_work(), caller, program_id=program_id, now=now()
     )
     return ExpiryOut(**vars(report))
