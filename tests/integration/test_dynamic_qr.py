@@ -27,7 +27,7 @@ from dongne.domain.errors import (
     PaymentLimitExceeded,
     QrInvalid,
 )
-from dongne.services import accounts, counter_payments, purchases, registry
+from dongne.services import accounts, authentication, counter_payments, purchases, registry
 from dongne.services.dynamic_qr import create_dynamic_qr, dynamic_qr, pay_dynamic_qr
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -69,7 +69,7 @@ def new_payer(uow: UnitOfWork, world: World) -> Payer:
         idempotency_key=unique_key("buy"),
         now=NOW,
     )
-    token = accounts.log_in(
+    token = authentication.log_in(
         uow,
         SECRETS,
         login=phone,

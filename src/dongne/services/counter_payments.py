@@ -8,7 +8,7 @@ Each payment goes through ``pay_merchant_within`` inside the channel's own idemp
 transaction, so closing the code and the payment commit together or not at all. The counter is
 the hot path, so everything is one transaction, authentication included: the PIN is checked on
 the user's row locked as the bearer token is read, before anything is written, so a wrong try
-commits just its count (``accounts.check_pin_within``: the transaction runner commits it, then
+commits just its count (``authentication.check_pin_within``: the transaction runner commits it, then
 refuses).
 """
 
@@ -37,7 +37,7 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
-from dongne.services.accounts import authenticate_within, check_pin_within
+from dongne.services.authentication import authenticate_within, check_pin_within
 from dongne.services.idempotency import (
     Once,
     once_within,

@@ -6,7 +6,7 @@ can no longer take vouchers, a payment over the limit) rolls back whole, and the
 ``payment_intent.payment_failed`` event in a transaction of its own: the refusal is final for
 that attempt, and the partner hears of it. The intent still awaits approval until it expires,
 so the citizen may top up and try again. A wrong PIN is not a payment failure: it is the
-citizen's to correct, and counted by ``accounts.verify_pin``.
+citizen's to correct, and counted by ``authentication.verify_pin``.
 
 Approving takes the intent's secret (the one in its ``approval_url``), whatever the route: ids
 are sequential, so without it any citizen of the region could pay, and so see, a stranger's
@@ -30,7 +30,7 @@ from dongne.domain.errors import (
 )
 from dongne.domain.money import positive_won
 from dongne.domain.payment_intents import PaymentIntentStatus, check_can_approve
-from dongne.services import accounts
+from dongne.services import authentication
 from dongne.services.idempotency import Once, run_in_transaction, scoped_key
 from dongne.services.payment_intents import (
     PaymentIntent,
@@ -140,7 +140,9 @@ def approve_payment_intent(
     if not secrets.approval_secret_matches(intent_id, secret):
         raise PaymentIntentNotFound(f"no payment intent {intent_id}", payment_intent=intent_id)
     # In a transaction of its own, so a wrong PIN counts even though nothing else happens.
-    accounts.verify_pin(uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max)
+    authentication.verify_pin(
+        uow, secrets, citizen_id=citizen_id, pin=pin, attempts_max=pin_attempts_max
+    )
 
     def action() -> PaymentIntent:
         records = uow.intents

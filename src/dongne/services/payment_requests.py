@@ -4,7 +4,7 @@ and the citizen approves the request with their PIN, or declines it.
 Approving pays through ``pay_merchant_within`` inside the request's own idempotent
 transaction, so closing the request as paid and the payment commit together or not at all.
 Unlike the counter (``counter_payments``), the PIN is checked in a transaction of its own
-first (``accounts.verify_pin``), so a wrong try is counted (committed) even though the payment
+first (``authentication.verify_pin``), so a wrong try is counted (committed) even though the payment
 it guarded is refused. A request reads as missing to everyone but its citizen and its
 merchant.
 """
@@ -31,7 +31,7 @@ from dongne.domain.errors import (
 )
 from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
-from dongne.services.accounts import verify_pin
+from dongne.services.authentication import verify_pin
 from dongne.services.idempotency import Once, run_in_transaction, scoped_key
 from dongne.services.payments import pay_merchant_within
 from dongne.services.unit_of_work import UnitOfWork

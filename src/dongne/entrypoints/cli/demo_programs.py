@@ -26,6 +26,7 @@ from dongne.services import (
     accounts,
     allowance_disbursement,
     allowances,
+    authentication,
     fraud,
     merchant_applications,
     payments,
@@ -127,7 +128,7 @@ def official(app: App, region_id: int, now: datetime) -> Principal:
         merchant_id=None,
         now=now,
     )
-    session = accounts.log_in(
+    session = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=OFFICIAL_LOGIN,
@@ -136,7 +137,7 @@ def official(app: App, region_id: int, now: datetime) -> Principal:
         lifetime=timedelta(days=62),
         now=now,
     )
-    return accounts.authenticate(app.unit_of_work(), token=session.token, now=now)
+    return authentication.authenticate(app.unit_of_work(), token=session.token, now=now)
 
 
 def allowance(
