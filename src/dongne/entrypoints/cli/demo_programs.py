@@ -25,6 +25,7 @@ from dongne.domain.walking import Tier, WalkingProgram
 from dongne.services import (
     accounts,
     allowance_disbursement,
+    allowance_uploads,
     allowances,
     authentication,
     fraud,
@@ -174,7 +175,7 @@ def allowance(
     rows = ["주민등록번호,이름,전화번호,금액"] + [f"{i},청년,010-0000-0000," for i in identities]
     rows.append("12345,잘못된행,010-0000-0000,")
     recipients = read_recipients("\n".join(rows).encode(), "명단.csv", app.secrets.identity_digest)
-    upload = allowances.upload_recipients(
+    upload = allowance_uploads.upload_recipients(
         app.uow,
         caller,
         program_id=program.program_id,
@@ -182,7 +183,9 @@ def allowance(
         rows=recipients.rows,
         now=now,
     )
-    invalid = allowances.view_upload(app.uow, caller, upload_id=upload.upload_id, status="invalid")
+    invalid = allowance_uploads.view_upload(
+        app.uow, caller, upload_id=upload.upload_id, status="invalid"
+    )
     result = allowance_disbursement.disburse(app.uow, caller, upload_id=upload.upload_id, now=now)
     spent = payments.pay_merchant(
         app.uow,

@@ -28,7 +28,12 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import allowance_disbursement, allowance_expiry, allowances
+from dongne.services import (
+    allowance_disbursement,
+    allowance_expiry,
+    allowance_uploads,
+    allowances,
+)
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import Upload
 
@@ -305,7 +310,7 @@ async def upload_recipients(
     and optionally 금액. A file that cannot be read is refused whole; nothing is stored."""
     # Refuse a caller who may not upload, and a file over the limit, before reading it.
     await run_in_threadpool(
-        allowances.check_may_upload, app.reader(), caller, program_id=program_id
+        allowance_uploads.check_may_upload, app.reader(), caller, program_id=program_id
     )
     declared = request.headers.get("content-length", "")
     if declared.isdigit():
@@ -323,7 +328,7 @@ async def upload_recipients(
 
 def _upload(app: App, caller: Principal, program_id: int, filename: str, data: bytes) -> UploadOut:
     parsed = read_recipients(data, filename, app.secrets.identity_digest)
-    summary = allowances.upload_recipients(
+    summary = allowance_uploads.upload_recipients(
         app.unit_of_work(),
         caller,
         program_id=program_id,
@@ -347,7 +352,7 @@ def view_upload(
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> UploadDetailOut:
     """An upload's preview, a page of its rows with the reason per row, and its progress."""
-    view = allowances.view_upload(
+    view = allowance_uploads.view_upload(
         app.reader(), caller, upload_id=upload_id, status=status, after_row=after_row, limit=limit
     )
     upload = view.upload
