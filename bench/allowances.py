@@ -30,7 +30,8 @@ from dongne.adapters.db.allowance_records import Upload
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
 from dongne.services import allowances, registry
-from dongne.services.allowance_disbursement import disburse, expire_program
+from dongne.services.allowance_disbursement import disburse
+from dongne.services.allowance_expiry import expire_program
 from dongne.services.unit_of_work import UnitOfWork
 
 SCRATCH = "dongne_bench_allowances"

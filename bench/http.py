@@ -50,7 +50,7 @@ from dongne.adapters.log_keys import write_key_pair
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import UserKind
 from dongne.domain.program import VoucherProgram
-from dongne.services import accounts, channels, registry
+from dongne.services import accounts, authentication, counter_payments, registry
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -149,7 +149,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
                 merchant_id=merchant_id,
                 now=now,
             )
-            owner = accounts.log_in(
+            owner = authentication.log_in(
                 uow,
                 secrets,
                 login=f"bench-owner-{serial}",
@@ -159,7 +159,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
                 now=now,
             )
             payloads.append(
-                channels.merchant_qr_payload(
+                counter_payments.merchant_qr_payload(
                     UnitOfWork(engine, read_only=True),
                     caller=owner.principal,
                     merchant_id=merchant_id,
@@ -183,7 +183,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
                 now=now,
             )
             accounts.set_pin(uow, secrets, user_id=signed.user_id, password=PASSWORD, pin=PIN)
-            session = accounts.log_in(
+            session = authentication.log_in(
                 uow,
                 secrets,
                 login=phone,

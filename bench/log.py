@@ -31,14 +31,8 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from bench.postgres import ScratchDatabase
 from bench.report import Figure, figures_table, progress_bar
 from dongne.adapters.db.engine import is_postgres, make_engine, migrate
-from dongne.adapters.db.tables import (
-    account_balances,
-    ledger_entries,
-    ledger_transactions,
-    log_leaves,
-    log_queue,
-    log_tiles,
-)
+from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
+from dongne.adapters.db.log_tables import log_leaves, log_queue, log_tiles
 from dongne.domain.leaf import SALT_SIZE, ledger_leaf
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.services import registry

@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.tables import (
-    account_balances,
-    accounts,
-    ledger_transactions,
-    lots,
-    merchants,
-    metadata,
-)
+from dongne.adapters.db.ledger_tables import account_balances, accounts, ledger_transactions
+from dongne.adapters.db.tables import lots, merchants, metadata
 from dongne.domain.errors import DongneError
 from dongne.domain.program import VoucherProgram
 from dongne.services import gifts, payments, purchases, read_models, refunds, registry

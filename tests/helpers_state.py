@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, or_, select
 
+from dongne.adapters.db.ledger_tables import account_balances, accounts
 from dongne.adapters.db.tables import (
-    account_balances,
-    accounts,
     cashback_offsets,
     citizens,
     idempotency_keys,

@@ -16,7 +16,7 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts
+from dongne.services import accounts, authentication
 from tests.factories import World
 from tests.helpers import snapshot
 
@@ -78,7 +78,7 @@ def api(database_url: str) -> Iterator[Api]:
         merchant_id=None,
         now=datetime.now(UTC),
     )
-    token = accounts.log_in(
+    token = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login="operator",

@@ -34,7 +34,15 @@ from dongne.domain.calendar import seoul_day
 from dongne.domain.fraud import FraudSettings
 from dongne.domain.program import VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, fraud, payments, purchases, registry, settlement
+from dongne.services import (
+    accounts,
+    authentication,
+    fraud,
+    payments,
+    purchases,
+    registry,
+    settlement,
+)
 from tests.factories import business_number
 
 with warnings.catch_warnings():
@@ -599,7 +607,7 @@ def _make_allowance_resources(world: World) -> None:
 
 
 def _log_in(app: App, login: str, totp_secret: str | None) -> str:
-    return accounts.log_in(
+    return authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=login,

@@ -20,7 +20,7 @@ from dongne.config import Settings
 from dongne.domain.errors import InvalidInput
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.fields import RequestModel
-from dongne.services import accounts, registry
+from dongne.services import authentication, registry
 from tests.e2e.test_api_payment_intents import (
     PASSWORD,
     PIN,
@@ -109,21 +109,21 @@ def test_a_malformed_pin_is_a_422_that_costs_no_try(
 def test_the_service_refuses_a_malformed_pin_before_counting_it(
     client: TestClient, shop: Shop, application: App
 ) -> None:
-    citizen_id = accounts.authenticate(
+    citizen_id = authentication.authenticate(
         application.unit_of_work(),
         token=citizen_headers(client, shop.phone)["Authorization"].removeprefix("Bearer "),
         now=now(),
     ).citizen()
     for malformed in ("１２３４５６", "abcdef"):
         with pytest.raises(InvalidInput):
-            accounts.verify_pin(
+            authentication.verify_pin(
                 application.unit_of_work(),
                 application.secrets,
                 citizen_id=citizen_id,
                 pin=malformed,
                 attempts_max=5,
             )
-    accounts.verify_pin(
+    authentication.verify_pin(
         application.unit_of_work(),
         application.secrets,
         citizen_id=citizen_id,

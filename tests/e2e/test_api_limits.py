@@ -15,7 +15,7 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.limits import MAX_REQUEST_BYTES
-from dongne.services import accounts, registry
+from dongne.services import accounts, authentication, registry
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 
@@ -50,7 +50,7 @@ def test_an_id_beyond_what_the_database_stores_is_a_400_problem(
         idempotency_key="limits",
         now=now,
     )
-    token = accounts.log_in(
+    token = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login="01055550001",

@@ -23,7 +23,7 @@ from dongne.domain.emvco import MerchantQr, build_payload
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.api import deps
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, channels, purchases
+from dongne.services import accounts, counter_payments, purchases
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 
@@ -375,7 +375,7 @@ def test_two_counters_racing_on_one_code_make_exactly_one_payment(setting: Setti
     def charge(merchant_id: int) -> None:
         barrier.wait()
         try:
-            channels.pay_by_code(
+            counter_payments.pay_by_code(
                 setting.app.unit_of_work(),
                 setting.app.secrets,
                 merchant_id=merchant_id,

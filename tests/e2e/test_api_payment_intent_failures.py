@@ -14,7 +14,7 @@ from dongne.adapters.db.access_tables import webhook_events
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
-from dongne.services import payment_intents
+from dongne.services import payment_intent_approval
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
     PIN,
@@ -62,7 +62,7 @@ def shop(application: App) -> Shop:
 
 def _intent_created(app: App, shop: Shop, minutes_ago: float) -> int:
     """An intent created ``minutes_ago``, through the service (the routes read the clock)."""
-    created = payment_intents.create_payment_intent(
+    created = payment_intent_approval.create_payment_intent(
         app.unit_of_work(),
         partner_id=shop.partner_id,
         merchant_id=shop.merchant_id,

@@ -15,7 +15,7 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.errors import PaymentIntentNotFound
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, payment_intents, purchases
+from dongne.services import accounts, payment_intent_approval, purchases
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
     PASSWORD,
@@ -144,7 +144,7 @@ def test_the_service_itself_refuses_an_approval_without_the_secret(
     with application.reader() as reader:
         citizen_id = reader.records.wallet(wallet_id).citizen_id
     with pytest.raises(PaymentIntentNotFound):
-        payment_intents.approve_payment_intent(
+        payment_intent_approval.approve_payment_intent(
             application.unit_of_work(),
             application.secrets,
             intent_id=intent["id"],

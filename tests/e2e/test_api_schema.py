@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, registry
+from dongne.services import accounts, authentication, registry
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 POSTGRES_URL_VARIABLE = "DONGNE_TEST_POSTGRES_URL"
@@ -85,7 +85,7 @@ def _serve(database_url: str) -> Served:
         idempotency_key="schemathesis-citizen",
         now=now,
     )
-    token = accounts.log_in(
+    token = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login="01012345678",

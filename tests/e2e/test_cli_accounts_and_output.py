@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.cli.app import app
-from dongne.services import accounts
+from dongne.services import authentication
 
 runner = CliRunner()
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
@@ -103,7 +103,7 @@ def test_a_citizen_registered_with_a_password_logs_in_and_is_known_by_identity(
     )  # fmt: skip
     assert status == 0, output
     application = bootstrap(Settings(database_url=database))
-    session = accounts.log_in(
+    session = authentication.log_in(
         application.unit_of_work(),
         application.secrets,
         login="010-1234-5678",

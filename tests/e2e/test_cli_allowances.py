@@ -14,7 +14,7 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.entrypoints.cli.app import app
-from dongne.services import accounts, registry
+from dongne.services import accounts, authentication, registry
 from tests.conftest import migrated_sqlite_url
 
 runner = CliRunner()
@@ -35,7 +35,7 @@ def _token(database: str, kind: UserKind, login: str, role: str | None) -> str:
         merchant_id=None,
         now=now,
     )
-    session = accounts.log_in(
+    session = authentication.log_in(
         application.unit_of_work(),
         application.secrets,
         login=login,

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
-from dongne.adapters.db.tables import ledger_transactions, log_leaves
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.log_tables import log_leaves
 from dongne.adapters.log_keys import write_key_pair
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings

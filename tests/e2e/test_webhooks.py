@@ -20,7 +20,7 @@ from dongne.adapters.webhook_sender import HttpWebhookSender
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.webhook_signature import SIGNATURE_HEADER, verify_signature
-from dongne.services import payment_intents, webhooks
+from dongne.services import payment_intent_approval, payment_intents, webhooks
 from tests.e2e.test_api_payment_intents import PRICE_WON, Shop, set_up_shop
 from tests.factories import unique_key
 
@@ -86,7 +86,7 @@ def sender() -> Iterator[HttpWebhookSender]:
 
 
 def _create_intent(app: App, shop: Shop) -> payment_intents.PaymentIntent:
-    return payment_intents.create_payment_intent(
+    return payment_intent_approval.create_payment_intent(
         app.uow,
         partner_id=shop.partner_id,
         merchant_id=shop.merchant_id,
@@ -194,10 +194,10 @@ def test_an_event_survives_a_crash_before_its_delivery_and_is_sent_after_a_resta
     script = "import os, signal, sys\nfrom datetime import UTC, datetime\n" + textwrap.dedent(
         f"""
         from dongne.bootstrap import bootstrap
-        from dongne.services import payment_intents, webhooks
+        from dongne.services import payment_intent_approval, webhooks
         app = bootstrap(database_url=sys.argv[1])
         now = datetime.fromisoformat({T0.isoformat()!r})
-        payment_intents.create_payment_intent(
+        payment_intent_approval.create_payment_intent(
             app.uow, partner_id={shop.partner_id}, merchant_id={shop.merchant_id},
             amount_won=1_000, order_reference="killed-order", return_url="https://x.example/",
             idempotency_key="killed", now=now,

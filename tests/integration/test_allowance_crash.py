@@ -16,7 +16,7 @@ from dongne.adapters.recipient_files import read_recipients
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
-from dongne.services import allowances
+from dongne.services import allowance_uploads, allowances
 from dongne.services.allowance_disbursement import disburse
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -70,7 +70,7 @@ def test_a_disbursement_killed_inside_a_chunk_pays_everyone_exactly_once_when_re
         f"{identity},시민,010-0000-{n % 10_000:04d}\n" for n, identity in enumerate(identities)
     )
     rows = read_recipients(listing.encode(), "list.csv", SECRETS.identity_digest).rows
-    upload = allowances.upload_recipients(
+    upload = allowance_uploads.upload_recipients(
         uow, OPERATOR, program_id=program.program_id, filename="list.csv", rows=rows, now=NOW
     )
 

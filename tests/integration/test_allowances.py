@@ -17,8 +17,9 @@ from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
 from dongne.domain.allowances import AllowanceProgramNotFound, AllowanceTerms
 from dongne.domain.errors import MerchantNotEligible
-from dongne.services import accounts, allowances, payments, read_models
-from dongne.services.allowance_disbursement import disburse, expire_program, run_disbursement
+from dongne.services import accounts, allowance_uploads, allowances, payments, read_models
+from dongne.services.allowance_disbursement import disburse, run_disbursement
+from dongne.services.allowance_expiry import expire_program
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -84,9 +85,9 @@ def csv_of(*identities: str, amounts: dict[str, int] | None = None) -> bytes:
     return "\n".join(lines).encode()
 
 
-def upload(world: World, program_id: int, data: bytes) -> allowances.UploadSummary:
+def upload(world: World, program_id: int, data: bytes) -> allowance_uploads.UploadSummary:
     parsed = read_recipients(data, "list.csv", SECRETS.identity_digest)
-    return allowances.upload_recipients(
+    return allowance_uploads.upload_recipients(
         world.uow, OPERATOR, program_id=program_id, filename="list.csv", rows=parsed.rows, now=NOW
     )
 
@@ -215,7 +216,7 @@ def test_disbursement_happens_only_inside_the_validity_window(world: World, engi
     assert disburse(world.uow, OPERATOR, upload_id=summary.upload_id, now=later).paid_won
     rows = read_recipients(csv_of(resident_number()), "l.csv", SECRETS.identity_digest).rows
     with refused(engine, "ALLOWANCE_NOT_VALID_NOW"):
-        allowances.upload_recipients(
+        allowance_uploads.upload_recipients(
             world.uow, OPERATOR, program_id=program_id, filename="l.csv", rows=rows, now=UNTIL
         )
 
@@ -326,17 +327,17 @@ def test_only_the_regions_officials_with_the_right_role_may_act(
         UserKind.OFFICIAL, user_id=3, region_id=world.region_id + 999, role="approver"
     )
     with pytest.raises(Forbidden):
-        allowances.upload_recipients(
+        allowance_uploads.upload_recipients(
             world.uow, viewer, program_id=program_id, filename="l", rows=rows, now=NOW
         )
     # Anyone but the region's officials is told the program does not exist, as for a missing
     # id: a refusal must not say what exists.
     for caller in (stranger, Principal(UserKind.CITIZEN, user_id=4, citizen_id=1)):
         with pytest.raises(AllowanceProgramNotFound):
-            allowances.upload_recipients(
+            allowance_uploads.upload_recipients(
                 world.uow, caller, program_id=program_id, filename="l", rows=rows, now=NOW
             )
-    summary = allowances.upload_recipients(
+    summary = allowance_uploads.upload_recipients(
         world.uow, operator, program_id=program_id, filename="l", rows=rows, now=NOW
     )
     with refused(engine, "FORBIDDEN"):

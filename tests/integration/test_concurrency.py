@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.tables import ledger_transactions, payments, purchases
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.tables import payments, purchases
 from dongne.domain.errors import BudgetExhausted, InsufficientBalance
 from dongne.domain.ledger import AccountType
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram

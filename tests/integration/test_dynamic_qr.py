@@ -27,7 +27,7 @@ from dongne.domain.errors import (
     PaymentLimitExceeded,
     QrInvalid,
 )
-from dongne.services import accounts, channels, purchases, registry
+from dongne.services import accounts, authentication, counter_payments, purchases, registry
 from dongne.services.dynamic_qr import create_dynamic_qr, dynamic_qr, pay_dynamic_qr
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -69,7 +69,7 @@ def new_payer(uow: UnitOfWork, world: World) -> Payer:
         idempotency_key=unique_key("buy"),
         now=NOW,
     )
-    token = accounts.log_in(
+    token = authentication.log_in(
         uow,
         SECRETS,
         login=phone,
@@ -245,11 +245,11 @@ def test_another_merchants_code_is_not_found_and_an_altered_one_is_refused(
     guessed = build_payload(scanned.for_sale(amount_won=9_000, reference="A" * 20))
     with pytest.raises(DynamicQrNotFound):
         pay(uow, payer, guessed)
-    static = channels.merchant_qr_payload(uow, caller=cashier(shop), merchant_id=shop)
+    static = counter_payments.merchant_qr_payload(uow, caller=cashier(shop), merchant_id=shop)
     with pytest.raises(QrInvalid):
         pay(uow, payer, static)
     with pytest.raises(QrInvalid):
-        channels.pay_by_qr(
+        counter_payments.pay_by_qr(
             uow,
             SECRETS,
             token=payer.token,
@@ -287,7 +287,7 @@ def test_the_codes_name_the_merchant_by_its_latin_name_or_its_name_romanized(
         now=NOW,
     )
     for merchant_id, latin in ((named, "Siru Bakery"), (unnamed, "Ganasi Gage0")):
-        static = channels.merchant_qr_payload(
+        static = counter_payments.merchant_qr_payload(
             uow, caller=cashier(merchant_id), merchant_id=merchant_id
         )
         sale = create_dynamic_qr(

@@ -59,6 +59,7 @@ from dongne.domain.settlement import (
 )
 from dongne.services import (
     accounts,
+    allowance_uploads,
     gifts,
     read_models,
     refunds,
@@ -70,7 +71,7 @@ from dongne.services import allowances as allowance_service
 from dongne.services import payments as payment_service
 from dongne.services import purchases as purchase_service
 from dongne.services.allowance_disbursement import disburse as disburse_allowance
-from dongne.services.allowance_disbursement import expire_program as expire_allowance_program
+from dongne.services.allowance_expiry import expire_program as expire_allowance_program
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number
@@ -914,9 +915,9 @@ class LedgerMachine(RuleBasedStateMachine):
         request = {"caller": ALLOWANCE_CALLER, "program_id": state.program_id}
         request |= {"filename": "list.csv", "rows": rows, "now": self.now}
         if self.now >= state.until:
-            self.fails(AllowanceNotValidNow, allowance_service.upload_recipients, **request)
+            self.fails(AllowanceNotValidNow, allowance_uploads.upload_recipients, **request)
             return
-        summary = allowance_service.upload_recipients(self.uow, **request)
+        summary = allowance_uploads.upload_recipients(self.uow, **request)
         self.unchanged_since = None
         wallet_of = {identity: w for w, identity in state.identity_of_wallet.items()}
         payable = list(dict.fromkeys(p for p in people if p not in state.granted))

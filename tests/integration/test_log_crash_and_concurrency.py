@@ -11,7 +11,8 @@ import threading
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.services import registry
 from dongne.services.audit import audit
 from dongne.services.log import sequence_pending, sign_checkpoint

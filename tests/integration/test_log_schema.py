@@ -7,7 +7,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.engine import make_engine, migrate
-from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.services.log import sequence_pending
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW

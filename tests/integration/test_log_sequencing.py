@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dongne.adapters.db.tables import ledger_transactions, log_leaves, log_queue, log_tiles
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.log_tables import log_leaves, log_queue, log_tiles
 from dongne.services.log import (
     NotYetInLog,
     prove_transaction,

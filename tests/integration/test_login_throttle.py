@@ -14,7 +14,7 @@ from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
 from dongne.domain.access import InvalidCredentials, LoginThrottled, UserKind
 from dongne.domain.login_throttle import LoginThrottlePolicy
-from dongne.services import accounts
+from dongne.services import accounts, authentication
 from dongne.services.unit_of_work import UnitOfWork
 from tests.factories import World, unique_key
 
@@ -42,8 +42,8 @@ def _citizen(uow: UnitOfWork, world: World) -> str:
 
 def _log_in(
     uow: UnitOfWork, world: World, login: str, password: str, seconds: float
-) -> accounts.Session:
-    return accounts.log_in(
+) -> authentication.Session:
+    return authentication.log_in(
         uow,
         SECRETS,
         login=login,
@@ -138,7 +138,7 @@ def test_an_official_s_code_from_the_neighbouring_time_step_still_logs_in(
 ) -> None:
     login, totp = _official(uow, world)
     code = totp.at(world.now + timedelta(seconds=30 * steps_off))
-    session = accounts.log_in(
+    session = authentication.log_in(
         uow,
         SECRETS,
         login=login,
@@ -157,7 +157,7 @@ def test_an_official_s_code_two_time_steps_away_is_refused(
     login, totp = _official(uow, world)
     code = totp.at(world.now + timedelta(seconds=30 * steps_off))
     with pytest.raises(InvalidCredentials):
-        accounts.log_in(
+        authentication.log_in(
             uow,
             SECRETS,
             login=login,

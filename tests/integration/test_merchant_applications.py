@@ -33,7 +33,14 @@ from dongne.domain.merchant_applications import (
     RejectionReasonRequired,
 )
 from dongne.domain.merchants import MerchantStatus
-from dongne.services import accounts, merchant_applications, payments, purchases, registry
+from dongne.services import (
+    accounts,
+    authentication,
+    merchant_applications,
+    payments,
+    purchases,
+    registry,
+)
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -98,7 +105,7 @@ def test_an_application_with_an_owner_login_gets_it_on_approval(world: World) ->
     with world.uow:
         assert world.uow.access.user_by_login(login) is None
     approval = approve(world, application_id)
-    session = accounts.log_in(
+    session = authentication.log_in(
         world.uow,
         SECRETS,
         login=login,
@@ -107,7 +114,7 @@ def test_an_application_with_an_owner_login_gets_it_on_approval(world: World) ->
         lifetime=timedelta(hours=1),
         now=world.now,
     )
-    principal = accounts.authenticate(world.uow, token=session.token, now=world.now)
+    principal = authentication.authenticate(world.uow, token=session.token, now=world.now)
     assert (principal.merchant_id, principal.role) == (approval.merchant_id, "owner")
     found = merchant_applications.application(world.uow, application_id=application_id)
     assert found.owner_password_hash is None

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
 
-from dongne.adapters.db.tables import account_balances, lots, wallets
+from dongne.adapters.db.ledger_tables import account_balances
+from dongne.adapters.db.tables import lots, wallets
 from dongne.services import read_models, refunds
 from dongne.services.read_models import HistoryLine
 from dongne.services.unit_of_work import UnitOfWork

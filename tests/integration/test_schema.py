@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import Engine, insert, inspect, text, update
 from sqlalchemy.exc import DBAPIError
 
-from dongne.adapters.db.tables import ledger_entries, metadata
+from dongne.adapters.db.ledger_tables import ledger_entries
+from dongne.adapters.db.tables import metadata
 from dongne.services import purchases
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW

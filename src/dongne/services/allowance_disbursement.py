@@ -1,4 +1,4 @@
-"""Disbursing an allowance program's list, and returning what is unspent when it expires.
+"""Disbursing an allowance program's list: paying everyone on it, a chunk per transaction.
 
 Disbursement is one action in many transactions. It first checks, changing nothing, that the
 program is valid now and that its budget covers everyone the list still has to pay; then it
@@ -11,8 +11,7 @@ allowance lots and the grants (UNIQUE per program and person), and moves the upl
 whole, and the next run starts after the last chunk that committed: nobody is paid twice and
 nobody is skipped.
 
-The expiry job, once the validity has ended, returns the grants nobody claimed and then empties
-the program's lots, chunk by chunk, into the program's budget (its ``funder_account_id``).
+Returning what is unspent when the program expires is in ``allowance_expiry``.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from dongne.adapters.db.allowance_batches import BatchDebitRefused
@@ -38,8 +36,6 @@ from dongne.domain.allowances import (
     authorize,
     check_budget_covers,
     check_may_disburse,
-    check_may_expire,
-    program_not_found,
     upload_not_found,
 )
 from dongne.domain.calendar import require_aware
@@ -87,22 +83,6 @@ class _Chunk:
 
     upload: Upload
     more: bool
-
-
-@dataclass(frozen=True)
-class _Expired:
-    count: int
-    won: int
-    after_lot_id: int = 0
-
-
-@dataclass(frozen=True)
-class ExpiryReport:
-    program_id: int
-    lots_expired: int
-    expired_won: int
-    unclaimed_count: int
-    unclaimed_won: int
 
 
 def disburse(
@@ -337,103 +317,3 @@ def progress(uow: UnitOfWork, caller: Principal, *, upload_id: int) -> Upload:
         upload = uow.allowances.upload(upload_id)
     authorize(caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id))
     return upload
-
-
-# -- expiry ------------------------------------------------------------------------------------
-
-
-def expire_program(
-    uow: UnitOfWork,
-    caller: Principal,
-    *,
-    program_id: int,
-    now: datetime,
-    chunk_size: int = 5_000,
-    on_progress: Callable[[int], None] | None = None,
-) -> ExpiryReport:
-    """Once the validity has ended, return unclaimed grants and every lot's unspent value to
-    the program's budget (operators). Running it again returns only what is left."""
-    now = require_aware(now)
-    with uow:
-        program = uow.allowances.program(program_id)
-    authorize(
-        caller, program.region_id, AllowanceAction.EXPIRE, missing=program_not_found(program.id)
-    )
-    check_may_expire(program, now)
-    unclaimed = run_in_transaction(uow, lambda: _return_unclaimed(uow, program, now))
-    lots_expired = expired_won = 0
-    step = _Expired(0, 0, after_lot_id=0)
-    while True:
-        step = run_in_transaction(
-            uow,
-            partial(
-                _expire_chunk, uow, program, now, after_lot_id=step.after_lot_id, limit=chunk_size
-            ),
-        )
-        if step.count == 0:
-            break
-        lots_expired, expired_won = lots_expired + step.count, expired_won + step.won
-        if on_progress is not None:
-            on_progress(lots_expired)
-    return ExpiryReport(program_id, lots_expired, expired_won, unclaimed.count, unclaimed.won)
-
-
-def _return_unclaimed(uow: UnitOfWork, program: AllowanceProgram, now: datetime) -> _Expired:
-    records = uow.allowances
-    records.program(program.id, lock=True)
-    total = records.unclaimed_won(program.id)
-    if total == 0:
-        return _Expired(0, 0)
-    budget = uow.ledger.account_by_id(program.budget_account_id)
-    pending = uow.ledger.account_by_id(program.pending_account_id)
-    transaction_id = uow.ledger.post(
-        region_id=program.region_id,
-        kind=TransactionKind.EXPIRY,
-        postings=[Posting(pending.id, -total), Posting(budget.id, total)],
-        at=now,
-        idempotency_key=None,
-        accounts_by_id={budget.id: budget, pending.id: pending},
-    )
-    return _Expired(records.close_pending(program.id, transaction_id, now), total)
-
-
-def _expire_chunk(
-    uow: UnitOfWork, program: AllowanceProgram, now: datetime, *, after_lot_id: int, limit: int
-) -> _Expired:
-    records = uow.allowances
-    found = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
-    if not found:
-        return _Expired(0, 0, after_lot_id)
-    records.lock_wallets(lot.wallet_id for lot in found)
-    # Re-read under the wallets' locks: a payment may have spent from a lot meanwhile.
-    lots = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
-    lots = [lot for lot in lots if lot.lot_id <= found[-1].lot_id]
-    if not lots:
-        return _Expired(0, 0, found[-1].lot_id)
-    # Allowance lots were never paid for (paid_won is 0): all of what is left is the budget's.
-    groups = [
-        lots[start : start + POSTINGS_PER_TRANSACTION]
-        for start in range(0, len(lots), POSTINGS_PER_TRANSACTION)
-    ]
-    postings = [
-        [Posting(lot.account_id, -lot.remaining_won) for lot in group]
-        + [Posting(program.budget_account_id, sum(lot.remaining_won for lot in group))]
-        for group in groups
-    ]
-    transaction_ids = records.post_batches(
-        region_id=program.region_id,
-        kind=TransactionKind.EXPIRY,
-        groups=postings,
-        at=now,
-        debit_checked={lot.account_id for lot in lots},
-    )
-    records.take_from_lots(
-        program.region_id,
-        [
-            (lot.lot_id, lot.remaining_won, transaction_id)
-            for transaction_id, group in zip(transaction_ids, groups, strict=True)
-            for lot in group
-        ],
-    )
-    total = sum(lot.remaining_won for lot in lots)
-    return _Expired(len(lots), total, found[-1].lot_id)

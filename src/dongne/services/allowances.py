@@ -1,43 +1,34 @@
-"""Policy allowance programs: creating and funding them, uploading a recipient list and its
-preview, claiming pending grants at sign-up, and the report per program.
+"""Policy allowance programs: creating and funding them, claiming pending grants at sign-up,
+and the report per program.
 
-Disbursement and the expiry job, which run in many transactions, are in
-``allowance_disbursement``. Every use case takes the caller's ``Principal`` and asks
-``domain.allowances.authorize`` once it knows the program's region, so the API and the CLI
-apply the same rules.
+A program's recipient list and its preview are in ``allowance_uploads``; disbursement and the
+expiry job, which run in many transactions, are in ``allowance_disbursement`` and
+``allowance_expiry``. Every use case takes the caller's
+``Principal`` and asks ``domain.allowances.authorize`` once it knows the program's region, so
+the API and the CLI apply the same rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from dongne.adapters.db.allowance_records import Upload
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.access import Principal
 from dongne.domain.allowances import (
     AllowanceAction,
-    AllowanceNotValidNow,
     AllowanceProgram,
     AllowanceTerms,
-    RecipientRow,
     authorize,
     check_budget,
     check_terms,
-    classify,
     program_not_found,
-    upload_not_found,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
-
-LOOKUP_BATCH = 5_000
-"""Identity HMACs looked up per query while a list is matched."""
 
 
 @dataclass(frozen=True)
@@ -47,17 +38,6 @@ class ProgramFunded:
     transaction_id: int
     amount_won: int
     budget_won: int
-
-
-@dataclass(frozen=True)
-class UploadSummary:
-    upload_id: int
-    program_id: int
-    counts: dict[str, int]
-    total_won: int
-    budget_won: int
-    covered: bool
-    shortfall_won: int
 
 
 @dataclass(frozen=True)
@@ -204,103 +184,10 @@ def get_program(uow: UnitOfWork, caller: Principal, *, program_id: int) -> Allow
     return program
 
 
-def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> None:
-    """Refuse a caller who may not upload to this program, before their file is read."""
-    with uow:
-        program = uow.allowances.program(program_id)
-    authorize(
-        caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
-    )
-
-
 def list_programs(uow: UnitOfWork, caller: Principal, *, region_id: int) -> list[AllowanceProgram]:
     authorize(caller, region_id, AllowanceAction.READ)
     with uow:
         return uow.allowances.programs(region_id)
-
-
-# -- uploads and previews ----------------------------------------------------------------------
-
-
-def upload_recipients(
-    uow: UnitOfWork,
-    caller: Principal,
-    *,
-    program_id: int,
-    filename: str,
-    rows: Sequence[RecipientRow],
-    now: datetime,
-) -> UploadSummary:
-    """Match a read list against wallets and grants, and keep it with its preview (operators).
-
-    Nothing moves yet: matched rows will be paid into wallets, unmatched ones become pending
-    grants, duplicate and invalid rows are not paid. Changes nothing if the caller may not.
-    """
-    now = require_aware(now)
-    with uow:
-        records = uow.allowances
-        program = records.program(program_id)
-        authorize(
-            caller, program.region_id, AllowanceAction.UPLOAD, missing=program_not_found(program.id)
-        )
-        if now >= program.terms.valid_until:
-            raise AllowanceNotValidNow(
-                "the program's validity has ended: it takes no more recipients",
-                valid_until=program.terms.valid_until.isoformat(),
-            )
-        identities = sorted({row.identity_hmac for row in rows if row.identity_hmac})
-        with_wallet: set[str] = set()
-        granted: set[str] = set()
-        for start in range(0, len(identities), LOOKUP_BATCH):
-            batch = identities[start : start + LOOKUP_BATCH]
-            with_wallet |= set(records.wallets_of(program.region_id, batch))
-            granted |= records.granted(program_id, batch)
-        preview = classify(
-            rows,
-            default_amount_won=program.terms.amount_per_recipient_won,
-            with_wallet=with_wallet,
-            already_granted=granted,
-        )
-        upload_id = records.add_upload(program.region_id, program_id, filename, preview, now)
-        budget = uow.ledger.balance(program.budget_account_id)
-        uow.commit()
-    return UploadSummary(
-        upload_id,
-        program_id,
-        preview.counts,
-        preview.total_won,
-        budget,
-        budget >= preview.total_won,
-        max(0, preview.total_won - budget),
-    )
-
-
-@dataclass(frozen=True)
-class UploadView:
-    upload: Upload
-    budget_won: int
-    rows: list[Any]
-
-
-def view_upload(
-    uow: UnitOfWork,
-    caller: Principal,
-    *,
-    upload_id: int,
-    status: str | None = None,
-    after_row: int = 0,
-    limit: int = 100,
-) -> UploadView:
-    """An upload's preview and the progress of its disbursement, with a page of its rows."""
-    with uow:
-        records = uow.allowances
-        upload = records.upload(upload_id)
-        authorize(
-            caller, upload.region_id, AllowanceAction.READ, missing=upload_not_found(upload.id)
-        )
-        program = records.program(upload.program_id)
-        rows = records.rows(upload_id, status=status, after_row=after_row, limit=limit)
-        return UploadView(upload, uow.ledger.balance(program.budget_account_id), rows)
 
 
 # -- pending grants ----------------------------------------------------------------------------

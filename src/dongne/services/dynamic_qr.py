@@ -20,8 +20,8 @@ from dongne.domain.dynamic_qr import DynamicQrState, new_reference
 from dongne.domain.emvco import MerchantQr, build_payload, parse_payload
 from dongne.domain.errors import DynamicQrNotFound, DynamicQrPaid, QrInvalid
 from dongne.domain.money import positive_won
-from dongne.services.accounts import authenticate_within, check_pin_within
-from dongne.services.channels import merchant_qr_within, own_wallet_for
+from dongne.services.authentication import authenticate_within, check_pin_within
+from dongne.services.counter_payments import merchant_qr_within, own_wallet_for
 from dongne.services.idempotency import (
     Once,
     once_within,

@@ -16,16 +16,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 
+from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
+from dongne.adapters.db.log_tables import log_queue
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import (
-    account_balances,
-    ledger_entries,
-    ledger_transactions,
-    log_queue,
-    lot_movements,
-    lots,
-    wallets,
-)
+from dongne.adapters.db.tables import lot_movements, lots, wallets
 from dongne.domain.ledger import Posting, TransactionKind, balanced
 from dongne.domain.lots import LotKind
 

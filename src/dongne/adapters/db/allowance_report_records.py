@@ -7,16 +7,9 @@ from sqlalchemy import and_, func, select
 from dongne.adapters.db.allowance_tables import (
     allowance_grants,
 )
+from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import (
-    ledger_entries,
-    ledger_transactions,
-    lot_movements,
-    lots,
-    merchants,
-    payment_allocations,
-    payments,
-)
+from dongne.adapters.db.tables import lot_movements, lots, merchants, payment_allocations, payments
 from dongne.domain.ledger import TransactionKind
 
 

@@ -10,19 +10,15 @@ from typing import Any
 
 from sqlalchemy import Select, Table, exists, func, select
 
-from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import (
+from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
     ledger_entries,
     ledger_transactions,
-    log_leaves,
-    log_queue,
-    lot_movements,
-    lots,
-    merchants,
-    wallets,
 )
+from dongne.adapters.db.log_tables import log_leaves, log_queue
+from dongne.adapters.db.table_store import TableStore
+from dongne.adapters.db.tables import lot_movements, lots, merchants, wallets
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dongne.adapters.db.tables import (
+from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
-    idempotency_keys,
     ledger_entries,
     ledger_transactions,
-    log_queue,
 )
+from dongne.adapters.db.log_tables import log_queue
+from dongne.adapters.db.tables import idempotency_keys
 from dongne.domain.errors import IdempotencyKeyReused, InvalidInput
 from dongne.domain.ledger import (
     MERCHANT_BALANCE_SHARDS,

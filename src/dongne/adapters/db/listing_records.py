@@ -13,15 +13,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, select
 
+from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import (
-    citizens,
-    ledger_entries,
-    ledger_transactions,
-    merchants,
-    regions,
-    wallets,
-)
+from dongne.adapters.db.tables import citizens, merchants, regions, wallets
 from dongne.domain.merchants import MerchantStatus
 
 

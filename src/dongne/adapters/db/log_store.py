@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, text, update
 
 from dongne.adapters.db.engine import is_postgres
-from dongne.adapters.db.tables import (
-    ledger_entries,
-    ledger_transactions,
+from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
+from dongne.adapters.db.log_tables import (
     log_checkpoints,
     log_cosignatures,
     log_leaves,

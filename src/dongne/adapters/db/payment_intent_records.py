@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Row, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.access_tables import partners, payment_intents, webhook_events
-from dongne.adapters.db.tables import ledger_transactions, payment_cancellations, wallets
+from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.tables import payment_cancellations, wallets
 from dongne.domain.errors import DuplicateOrderReference, PaymentIntentNotFound
 
 

@@ -11,17 +11,10 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dongne.adapters.db.ledger_tables import account_balances, accounts, ledger_entries
 from dongne.adapters.db.settlement_tables import settlement_lines, settlement_runs
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import (
-    account_balances,
-    accounts,
-    ledger_entries,
-    merchants,
-    payment_cancellations,
-    payments,
-    regions,
-)
+from dongne.adapters.db.tables import merchants, payment_cancellations, payments, regions
 from dongne.domain.settlement import SettlementAlreadyRun, SettlementNotFound
 
 

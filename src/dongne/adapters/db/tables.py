@@ -1,5 +1,10 @@
 """The schema, as SQLAlchemy Core tables. Alembic migrations create it; these describe it.
 
+This module holds the shared ``metadata`` and column types, and the tables of regions, voucher
+programs, citizens and wallets, merchants, lots and what moves them (purchases, payments,
+cancellations, gifts, refunds) and idempotency keys. The ledger's tables are in
+``ledger_tables``, the verifiable log's in ``log_tables``, the rest in one module per area.
+
 Every table carries ``region_id`` so the schema can be sharded by region. Ledger rows
 (``ledger_transactions``, ``ledger_entries``, ``lot_movements``) are append-only: triggers
 created by the first migration refuse UPDATE and DELETE on them.
@@ -20,11 +25,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     false,
 )
@@ -98,50 +101,6 @@ voucher_programs = Table(
     Column("created_at", Timestamp, nullable=False),
 )
 
-accounts = Table(
-    "accounts",
-    metadata,
-    id_column(),
-    region_column(),
-    Column("type", String(40), nullable=False),
-    Column("key", String(100), nullable=False, comment="e.g. wallet:12, discount_budget:2026-11"),
-    Column("shard_count", Integer, nullable=False, default=1),
-    Column("may_go_negative", Boolean, nullable=False),
-    UniqueConstraint("region_id", "key", name="uq_accounts_region_key"),
-    CheckConstraint("shard_count >= 1", name="shard_count_positive"),
-)
-
-account_balances = Table(
-    "account_balances",
-    metadata,
-    Column("account_id", Id, ForeignKey("accounts.id"), primary_key=True),
-    Column("shard", Integer, primary_key=True),
-    region_column(),
-    Column("balance_won", Won, nullable=False),
-    Column("may_go_negative", Boolean, nullable=False),
-    CheckConstraint("may_go_negative OR balance_won >= 0", name="balance_not_negative"),
-)
-
-ledger_transactions = Table(
-    "ledger_transactions",
-    metadata,
-    id_column(),
-    region_column(),
-    Column("kind", String(40), nullable=False),
-    Column("created_at", Timestamp, nullable=False),
-    Column("idempotency_key", String(200), nullable=True),
-)
-
-ledger_entries = Table(
-    "ledger_entries",
-    metadata,
-    id_column(),
-    region_column(),
-    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, index=True),
-    Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
-    Column("amount_won", Won, nullable=False),
-    CheckConstraint("amount_won <> 0", name="amount_not_zero"),
-)
 
 citizens = Table(
     "citizens",
@@ -365,77 +324,16 @@ idempotency_keys = Table(
 )
 
 
-# The verifiable log (docs/leaf-encoding.md, docs/architecture.md "The verifiable log").
-# One log spans every region of a deployment: its origin line names the operator, not a city.
-
-log_queue = Table(
-    "log_queue",
-    metadata,
-    Column(
-        "transaction_id",
-        Id,
-        ForeignKey("ledger_transactions.id"),
-        primary_key=True,
-        comment="written in the ledger transaction itself, so a committed one is never lost",
-    ),
-    region_column(),
-)
-
-log_leaves = Table(
-    "log_leaves",
-    metadata,
-    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
-    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, unique=True),
-    region_column(),
-    Column("salt", LargeBinary(16), nullable=False),
-    Column("leaf_hash", LargeBinary(32), nullable=False),
-    Column("sequenced_at", Timestamp, nullable=False),
-    CheckConstraint("leaf_index >= 0", name="leaf_index_not_negative"),
-)
-
-log_tiles = Table(
-    "log_tiles",
-    metadata,
-    Column("level", Integer, primary_key=True, autoincrement=False),
-    Column("tile_index", BigInteger, primary_key=True, autoincrement=False),
-    Column("hashes", LargeBinary, nullable=False, comment="up to 256 hashes of 32 bytes"),
-)
-
-log_state = Table(
-    "log_state",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False, comment="always 1"),
-    Column("tree_size", BigInteger, nullable=False),
-    Column("right_edge", LargeBinary, nullable=False, comment="the compact range's hashes"),
-    CheckConstraint("id = 1", name="single_row"),
-)
-
-log_checkpoints = Table(
-    "log_checkpoints",
-    metadata,
-    id_column(),
-    Column("tree_size", BigInteger, nullable=False, unique=True),
-    Column("root_hash", LargeBinary(32), nullable=False),
-    Column("note", Text, nullable=False, comment="the signed note, operator signature only"),
-    Column("signed_at", Timestamp, nullable=False),
-)
-
-log_cosignatures = Table(
-    "log_cosignatures",
-    metadata,
-    Column("checkpoint_id", Id, ForeignKey("log_checkpoints.id"), primary_key=True),
-    Column("witness", String(200), primary_key=True),
-    Column("signature_line", Text, nullable=False),
-    Column("received_at", Timestamp, nullable=False),
-)
-
-# People, keys and payment channels, and each city program (allowances, walking rewards,
-# merchant onboarding, settlement, fraud detection) keep their tables in modules of their own;
-# importing them here registers them on ``metadata`` wherever the schema is used.
+# The ledger, the verifiable log, people, keys and payment channels, and each city program
+# (allowances, walking rewards, merchant onboarding, settlement, fraud detection) keep their
+# tables in modules of their own; importing them here registers them on ``metadata`` wherever
+# the schema is used.
 from dongne.adapters.db import (  # noqa: E402, F401
     access_tables,
     allowance_tables,
     fraud_tables,
+    ledger_tables,
+    log_tables,
     merchant_application_tables,
     settlement_tables,
     walking_tables,

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 
 from dongne.bootstrap import App
 from dongne.domain.access import Principal, Unauthenticated
-from dongne.services import accounts
+from dongne.services import authentication
 from dongne.services.unit_of_work import UnitOfWork
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
@@ -43,7 +43,7 @@ def caller(
     app: Annotated[App, Depends(application)],
     token: Annotated[str, Depends(bearer_token)],
 ) -> Principal:
-    return accounts.authenticate(app.unit_of_work(), token=token, now=now())
+    return authentication.authenticate(app.unit_of_work(), token=token, now=now())
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"

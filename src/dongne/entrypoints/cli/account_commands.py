@@ -117,13 +117,13 @@ def log_in(
     from datetime import timedelta
 
     from dongne.adapters.token_file import save_token, token_file_path
-    from dongne.services import accounts
+    from dongne.services import authentication
 
     application = open_app(database_url)
-    if totp is None and accounts.requires_totp(application.reader(), login=login):
+    if totp is None and authentication.requires_totp(application.reader(), login=login):
         totp = typer.prompt("TOTP code")
     settings = application.settings
-    session = accounts.log_in(
+    session = authentication.log_in(
         application.unit_of_work(),
         application.secrets,
         login=login,
@@ -131,7 +131,7 @@ def log_in(
         totp_code=totp,
         lifetime=timedelta(minutes=settings.access_token_minutes),
         now=now_utc(),
-        throttle=accounts.login_throttle_of(settings),
+        throttle=authentication.login_throttle_of(settings),
     )
     path = token_file_path(settings)
     save_token(path, database_url=settings.database_url, token=session.token)
@@ -149,7 +149,7 @@ def log_in(
 def log_out(token: Token = None, database_url: DatabaseUrl = None) -> None:
     """Revoke the saved token (or --token) and forget it."""
     from dongne.adapters.token_file import forget_token, load_token, token_file_path
-    from dongne.services import accounts
+    from dongne.services import authentication
 
     application = open_app(database_url)
     settings = application.settings
@@ -159,7 +159,7 @@ def log_out(token: Token = None, database_url: DatabaseUrl = None) -> None:
     if token is None:
         say("not logged in", logged_out=False)
         return
-    accounts.log_out(application.unit_of_work(), token=token, now=now_utc())
+    authentication.log_out(application.unit_of_work(), token=token, now=now_utc())
     if token == saved:
         forget_token(path)
     say("logged out: the token is revoked", logged_out=True)

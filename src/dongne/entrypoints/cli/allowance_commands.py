@@ -145,14 +145,14 @@ def upload(
     """Upload a recipient list (CSV in UTF-8 or CP949, or XLSX) and print its preview
     (operators). Nothing is paid until ``disburse``."""
     from dongne.adapters.recipient_files import check_size, read_recipients
-    from dongne.services import allowances
+    from dongne.services import allowance_uploads
 
     application = open_app(database_url)
     who = caller(application, token)
-    allowances.check_may_upload(application.reader(), who, program_id=program_id)
+    allowance_uploads.check_may_upload(application.reader(), who, program_id=program_id)
     check_size(file.stat().st_size)
     parsed = read_recipients(file.read_bytes(), file.name, application.secrets.identity_digest)
-    summary = allowances.upload_recipients(
+    summary = allowance_uploads.upload_recipients(
         application.unit_of_work(),
         who,
         program_id=program_id,
@@ -197,9 +197,9 @@ UPLOAD_ROWS = (
 def _print_rows(
     application: App, who: Principal, upload_id: int, *, status: str | None, limit: int = 20
 ) -> None:
-    from dongne.services import allowances
+    from dongne.services import allowance_uploads
 
-    view = allowances.view_upload(
+    view = allowance_uploads.view_upload(
         application.reader(), who, upload_id=upload_id, status=status, limit=limit
     )
     if view.rows or json_output():
@@ -290,12 +290,12 @@ class _LotCounter:
 def expire(program_id: int, token: Token = None, database_url: DatabaseUrl = None) -> None:
     """Return unclaimed grants and unspent value to the budget once the validity has ended
     (operators); running it again returns only what is left."""
-    from dongne.services import allowance_disbursement
+    from dongne.services import allowance_expiry
 
     application = open_app(database_url)
     counter = _LotCounter()
     try:
-        report = allowance_disbursement.expire_program(
+        report = allowance_expiry.expire_program(
             application.unit_of_work(),
             caller(application, token),
             program_id=program_id,

@@ -91,13 +91,13 @@ def region_id_of(application: App, code: str) -> int:
 def caller(application: App, token: str | None) -> Principal:
     """Who runs the command: ``--token``/``DONGNE_TOKEN`` if given, else the saved log-in."""
     from dongne.adapters.token_file import load_token, token_file_path
-    from dongne.services import accounts
+    from dongne.services import authentication
 
     settings = application.settings
     token = token or load_token(token_file_path(settings), database_url=settings.database_url)
     if not token:
         raise Unauthenticated("log in first (`dongne login LOGIN`), or give --token")
-    return accounts.authenticate(application.unit_of_work(), token=token, now=now_utc())
+    return authentication.authenticate(application.unit_of_work(), token=token, now=now_utc())
 
 
 DayWord = Literal["today", "yesterday"]

@@ -25,7 +25,9 @@ from dongne.domain.walking import Tier, WalkingProgram
 from dongne.services import (
     accounts,
     allowance_disbursement,
+    allowance_uploads,
     allowances,
+    authentication,
     fraud,
     merchant_applications,
     payments,
@@ -127,7 +129,7 @@ def official(app: App, region_id: int, now: datetime) -> Principal:
         merchant_id=None,
         now=now,
     )
-    session = accounts.log_in(
+    session = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=OFFICIAL_LOGIN,
@@ -136,7 +138,7 @@ def official(app: App, region_id: int, now: datetime) -> Principal:
         lifetime=timedelta(days=62),
         now=now,
     )
-    return accounts.authenticate(app.unit_of_work(), token=session.token, now=now)
+    return authentication.authenticate(app.unit_of_work(), token=session.token, now=now)
 
 
 def allowance(
@@ -173,7 +175,7 @@ def allowance(
     rows = ["주민등록번호,이름,전화번호,금액"] + [f"{i},청년,010-0000-0000," for i in identities]
     rows.append("12345,잘못된행,010-0000-0000,")
     recipients = read_recipients("\n".join(rows).encode(), "명단.csv", app.secrets.identity_digest)
-    upload = allowances.upload_recipients(
+    upload = allowance_uploads.upload_recipients(
         app.uow,
         caller,
         program_id=program.program_id,
@@ -181,7 +183,9 @@ def allowance(
         rows=recipients.rows,
         now=now,
     )
-    invalid = allowances.view_upload(app.uow, caller, upload_id=upload.upload_id, status="invalid")
+    invalid = allowance_uploads.view_upload(
+        app.uow, caller, upload_id=upload.upload_id, status="invalid"
+    )
     result = allowance_disbursement.disburse(app.uow, caller, upload_id=upload.upload_id, now=now)
     spent = payments.pay_merchant(
         app.uow,

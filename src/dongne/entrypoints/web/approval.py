@@ -32,8 +32,8 @@ from dongne.domain.people import normalize_phone
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
-from dongne.services import accounts, payment_intents
-from dongne.services.accounts import login_throttle_of
+from dongne.services import authentication, payment_intent_approval, payment_intents
+from dongne.services.authentication import login_throttle_of
 from dongne.services.read_models import IntentPage, intent_page
 
 # Pages, not API: kept out of /openapi.json (and so out of the API's authorization matrix).
@@ -135,7 +135,7 @@ def _approve(
     # A malformed PIN is refused here so it does not cost one of the citizen's tries.
     if not PIN.fullmatch(form.pin):
         raise InvalidInput("a payment PIN is exactly 6 digits", field="pin")
-    session = accounts.log_in(
+    session = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=login,
@@ -146,7 +146,7 @@ def _approve(
         throttle=login_throttle_of(app.settings),
     )
     try:
-        return payment_intents.approve_payment_intent(
+        return payment_intent_approval.approve_payment_intent(
             app.unit_of_work(),
             app.secrets,
             intent_id=intent_id,
@@ -159,7 +159,7 @@ def _approve(
             now=now(),
         )
     finally:
-        accounts.log_out(app.unit_of_work(), token=session.token, now=now())
+        authentication.log_out(app.unit_of_work(), token=session.token, now=now())
 
 
 def _intent_or_none(app: App, intent_id: str, secret: str) -> IntentPage | None:

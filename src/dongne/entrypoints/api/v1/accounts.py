@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep, now
 from dongne.entrypoints.api.fields import NewPassword, Pin, RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import accounts
+from dongne.services import accounts, authentication
 from dongne.services.idempotency import scoped_key
 
 router = APIRouter(tags=["accounts"])
@@ -84,7 +84,7 @@ def sign_up(body: SignUp, app: AppDep, key: KeyDep) -> SignedUp:
 @router.post("/sessions", status_code=201, response_model=SessionOut, responses=PROBLEMS)
 def log_in(body: LogIn, app: AppDep) -> SessionOut:
     """Log in; the bearer token expires after the configured lifetime."""
-    session = accounts.log_in(
+    session = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=body.login,
@@ -92,7 +92,7 @@ def log_in(body: LogIn, app: AppDep) -> SessionOut:
         totp_code=body.totp,
         lifetime=timedelta(minutes=app.settings.access_token_minutes),
         now=now(),
-        throttle=accounts.login_throttle_of(app.settings),
+        throttle=authentication.login_throttle_of(app.settings),
     )
     return SessionOut(
         token=session.token, expires_at=session.expires_at, kind=session.principal.kind.value
@@ -102,7 +102,7 @@ def log_in(body: LogIn, app: AppDep) -> SessionOut:
 @router.delete("/sessions/current", status_code=204, responses=PROBLEMS)
 def log_out(app: AppDep, token: TokenDep, caller: CallerDep) -> Response:
     """Revoke the token this request carries."""
-    accounts.log_out(app.unit_of_work(), token=token, now=now())
+    authentication.log_out(app.unit_of_work(), token=token, now=now())
     return Response(status_code=204)
 
 

@@ -18,7 +18,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel, Text
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.entrypoints.api.webhook_delivery import delivering_webhooks
-from dongne.services import payment_intents
+from dongne.services import payment_intent_approval, payment_intent_capture, payment_intents
 
 # Webhooks are delivered while these routes are served (see ``webhook_delivery``).
 router = APIRouter(tags=["payment intents"], lifespan=delivering_webhooks)
@@ -106,7 +106,7 @@ def create_payment_intent(
     body: NewPaymentIntent, app: AppDep, caller: CallerDep, key: KeyDep
 ) -> PaymentIntentOut:
     """Create an intent for an order at a merchant of the partner's region."""
-    intent = payment_intents.create_payment_intent(
+    intent = payment_intent_approval.create_payment_intent(
         app.unit_of_work(),
         partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
         merchant_id=body.merchant_id,
@@ -156,7 +156,7 @@ def approve_payment_intent(
     """The citizen approves with the payment PIN and the secret of the intent's approval_url;
     the amount is held for the partner. A missing or wrong secret answers 404, like an intent
     that does not exist, and costs no PIN try."""
-    intent = payment_intents.approve_payment_intent(
+    intent = payment_intent_approval.approve_payment_intent(
         app.unit_of_work(),
         app.secrets,
         intent_id=intent_id,
@@ -178,7 +178,7 @@ def capture_payment_intent(
     intent_id: int, app: AppDep, caller: CallerDep, key: KeyDep, body: Capture | None = None
 ) -> PaymentIntentOut:
     """Capture all of the approved amount, or part of it; a payment is captured once."""
-    intent = payment_intents.capture_payment_intent(
+    intent = payment_intent_capture.capture_payment_intent(
         app.unit_of_work(),
         partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
         intent_id=intent_id,
@@ -196,7 +196,7 @@ def cancel_payment_intent(
     intent_id: int, app: AppDep, caller: CallerDep, key: KeyDep
 ) -> PaymentIntentOut:
     """Cancel an intent that is not captured yet; a held amount goes back to the wallet."""
-    intent = payment_intents.cancel_payment_intent(
+    intent = payment_intent_capture.cancel_payment_intent(
         app.unit_of_work(),
         partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
         intent_id=intent_id,
@@ -209,7 +209,7 @@ def cancel_payment_intent(
 @router.post("/refunds", status_code=201, response_model=RefundOut, responses=PROBLEMS)
 def create_refund(body: NewRefund, app: AppDep, caller: CallerDep, key: KeyDep) -> RefundOut:
     """Refund part or all of what is captured and not yet refunded."""
-    refund = payment_intents.refund_payment_intent(
+    refund = payment_intent_capture.refund_payment_intent(
         app.unit_of_work(),
         partner_id=caller.partner(PartnerScope.PAYMENT_INTENTS),
         intent_id=body.payment_intent,

@@ -16,7 +16,8 @@ from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel
 from dongne.entrypoints.api.fraud_watch import watch_payment
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import channels
+from dongne.services import counter_payments
+from dongne.services import payment_requests as remote_requests  # routes below reuse its names
 from dongne.services.idempotency import scoped_key
 from dongne.services.results import PaymentResult
 
@@ -115,7 +116,9 @@ def _payment(result: PaymentResult) -> PaymentOut:
 @router.get("/merchants/{merchant_id}/qr", response_model=MerchantQrOut, responses=PROBLEMS)
 def merchant_qr(merchant_id: int, app: AppDep, caller: CallerDep) -> MerchantQrOut:
     """The merchant's static QR code (EMVCo MPM): its payload and an SVG to print."""
-    payload = channels.merchant_qr_payload(app.reader(), caller=caller, merchant_id=merchant_id)
+    payload = counter_payments.merchant_qr_payload(
+        app.reader(), caller=caller, merchant_id=merchant_id
+    )
     return MerchantQrOut(payload=payload, svg=_svg(payload))
 
 
@@ -126,7 +129,9 @@ def merchant_qr(merchant_id: int, app: AppDep, caller: CallerDep) -> MerchantQrO
 )
 def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Response:
     """The merchant's static QR code as a PNG image."""
-    payload = channels.merchant_qr_payload(app.reader(), caller=caller, merchant_id=merchant_id)
+    payload = counter_payments.merchant_qr_payload(
+        app.reader(), caller=caller, merchant_id=merchant_id
+    )
     image = io.BytesIO()
     segno.make(payload, error="m").save(image, kind="png", scale=8, border=4)
     return Response(content=image.getvalue(), media_type="image/png")
@@ -144,7 +149,7 @@ def pay_by_qr(
 ) -> PaymentOut:
     """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
     # The token is checked by the service, in the payment's own transaction (the hot path).
-    result = channels.pay_by_qr(
+    result = counter_payments.pay_by_qr(
         app.unit_of_work(),
         app.secrets,
         token=token,
@@ -168,7 +173,7 @@ def issue_payment_code(
     body: NewPaymentCode, app: AppDep, token: TokenDep, now: NowDep
 ) -> PaymentCodeOut:
     """A one-time payment code for the merchant to scan; it expires in a few minutes."""
-    issued = channels.issue_payment_code(
+    issued = counter_payments.issue_payment_code(
         app.unit_of_work(),
         app.secrets,
         token=token,
@@ -197,7 +202,7 @@ def pay_by_code(
     background: BackgroundTasks,
 ) -> PaymentOut:
     """Charge a citizen's payment code (merchant owner or staff); each code pays once."""
-    result = channels.charge_payment_code(
+    result = counter_payments.charge_payment_code(
         app.unit_of_work(),
         app.secrets,
         token=token,
@@ -221,7 +226,7 @@ def request_payment(
 ) -> PaymentRequestOut:
     """Ask a citizen (by phone number) to pay; they approve it in the app. A retry with the
     same Idempotency-Key and body answers the first request, not a second one."""
-    view = channels.request_payment(
+    view = remote_requests.request_payment(
         app.unit_of_work(),
         merchant_id=caller.merchant(),
         phone=body.phone,
@@ -239,7 +244,7 @@ def payment_requests(
     app: AppDep, caller: CallerDep, page: PageDep, now: NowDep
 ) -> Page[PaymentRequestOut]:
     """Requests to you (a citizen) or from you (a merchant), newest first."""
-    views = channels.payment_requests(
+    views = remote_requests.payment_requests(
         app.reader(), caller=caller, after_id=page.after_id, fetch=page.fetch, now=now
     )
     return page_of(
@@ -251,7 +256,9 @@ def payment_requests(
 def payment_request(
     request_id: int, app: AppDep, caller: CallerDep, now: NowDep
 ) -> PaymentRequestOut:
-    view = channels.payment_request(app.reader(), caller=caller, request_id=request_id, now=now)
+    view = remote_requests.payment_request(
+        app.reader(), caller=caller, request_id=request_id, now=now
+    )
     return PaymentRequestOut(**vars(view))
 
 
@@ -272,7 +279,7 @@ def approve_payment_request(
     background: BackgroundTasks,
 ) -> ApprovalOut:
     """Pay a request with your PIN."""
-    result = channels.approve_payment_request(
+    result = remote_requests.approve_payment_request(
         app.unit_of_work(),
         app.secrets,
         caller=caller,
@@ -292,7 +299,7 @@ def approve_payment_request(
 def decline_payment_request(
     request_id: int, app: AppDep, caller: CallerDep, now: NowDep
 ) -> PaymentRequestOut:
-    view = channels.decline_payment_request(
+    view = remote_requests.decline_payment_request(
         app.unit_of_work(), caller=caller, request_id=request_id, now=now
     )
     return PaymentRequestOut(**vars(view))
