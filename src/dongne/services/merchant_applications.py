@@ -29,10 +29,9 @@ from dongne.domain.merchant_applications import (
 )
 from dongne.domain.merchants import MerchantStatus, check_may_register
 from dongne.services import accounts, registry
+from dongne.services.authentication import MAX_LOGIN_LENGTH
 from dongne.services.ports import MerchantApplicationStore
 from dongne.services.unit_of_work import UnitOfWork
-
-MAX_LOGIN_LENGTH = 100
 
 
 @dataclass(frozen=True)

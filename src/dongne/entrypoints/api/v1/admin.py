@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pyotp
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
@@ -25,7 +24,6 @@ from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.onboarding import register_merchant_with_owner
 
 router = APIRouter(tags=["administration"])
-TOTP_ISSUER = "dongne"
 
 RegionId = Path(description="The region's id", ge=1)
 MerchantId = Path(description="The merchant's id", ge=1)
@@ -173,7 +171,7 @@ def create_official(
         merchant_id=None,
         now=now(),
     )
-    uri = pyotp.TOTP(credential.secret).provisioning_uri(name=body.login, issuer_name=TOTP_ISSUER)
+    uri = accounts.totp_provisioning_uri(credential.secret, body.login)
     return OfficialCreated(
         user_id=credential.id,
         login=body.login,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 
-import segno
 from fastapi import APIRouter, BackgroundTasks, Response
 from pydantic import BaseModel, Field
 
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
 from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel
 from dongne.entrypoints.api.fraud_watch import watch_payment
+from dongne.entrypoints.api.qr_images import qr_png_response, qr_svg
 from dongne.entrypoints.api.v1.payments import NowDep, PaymentOut
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import dynamic_qr
@@ -47,7 +46,7 @@ class DynamicQrPayment(RequestModel):
 
 
 def _out(view: dynamic_qr.DynamicQrView) -> DynamicQrOut:
-    svg = str(segno.make(view.payload, error="m").svg_inline(scale=4))
+    svg = qr_svg(view.payload)
     return DynamicQrOut(**vars(view), svg=svg)
 
 
@@ -83,9 +82,7 @@ def get_dynamic_qr(dynamic_qr_id: int, app: AppDep, caller: CallerDep, now: NowD
 def dynamic_qr_png(dynamic_qr_id: int, app: AppDep, caller: CallerDep, now: NowDep) -> Response:
     """The dynamic QR code as a PNG image, for a counter's screen."""
     view = dynamic_qr.dynamic_qr(app.reader(), caller=caller, dynamic_qr_id=dynamic_qr_id, now=now)
-    image = io.BytesIO()
-    segno.make(view.payload, error="m").save(image, kind="png", scale=8, border=4)
-    return Response(content=image.getvalue(), media_type="image/png")
+    return qr_png_response(view.payload)
 
 
 @router.post("/payments/dynamic_qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field, StrictInt
 
@@ -15,6 +13,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, TokenDep
 from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel
 from dongne.entrypoints.api.fraud_watch import watch_payment
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
+from dongne.entrypoints.api.qr_images import qr_png_response, qr_svg
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import counter_payments
 from dongne.services import payment_requests as remote_requests  # routes below reuse its names
@@ -102,10 +101,6 @@ class ApprovalOut(BaseModel):
     amount_won: int
 
 
-def _svg(data: str) -> str:
-    return str(segno.make(data, error="m").svg_inline(scale=4))
-
-
 def _payment(result: PaymentResult) -> PaymentOut:
     return PaymentOut(**vars(result))
 
@@ -119,7 +114,7 @@ def merchant_qr(merchant_id: int, app: AppDep, caller: CallerDep) -> MerchantQrO
     payload = counter_payments.merchant_qr_payload(
         app.reader(), caller=caller, merchant_id=merchant_id
     )
-    return MerchantQrOut(payload=payload, svg=_svg(payload))
+    return MerchantQrOut(payload=payload, svg=qr_svg(payload))
 
 
 @router.get(
@@ -132,9 +127,7 @@ def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Respons
     payload = counter_payments.merchant_qr_payload(
         app.reader(), caller=caller, merchant_id=merchant_id
     )
-    image = io.BytesIO()
-    segno.make(payload, error="m").save(image, kind="png", scale=8, border=4)
-    return Response(content=image.getvalue(), media_type="image/png")
+    return qr_png_response(payload)
 
 
 @router.post("/payments/qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
@@ -187,7 +180,7 @@ def issue_payment_code(
         code=issued.code,
         wallet_id=issued.wallet_id,
         expires_at=issued.expires_at,
-        svg=_svg(issued.code),
+        svg=qr_svg(issued.code),
     )
 
 
