@@ -117,3 +117,13 @@ def test_scoped_keys_read_as_they_did_before_they_were_scoped_one_way() -> None:
     assert scoped_key("payment_intent", 7, "approve") == "payment_intent:7:approve"
     long_key = "x" * 200
     assert scoped_key("purchase", caller_scope(citizen), long_key).startswith("purchase:sha256:")
+
+
+def test_each_transaction_builds_its_stores_on_its_own_connection(uow: UnitOfWork) -> None:
+    with uow:
+        first = uow.channels
+        assert uow.channels is first  # built once per transaction
+    with uow:
+        second = uow.channels
+        assert second is not first
+        assert second.connection is uow.connection

@@ -108,26 +108,10 @@ class UnitOfWork:
     # one or two of them, and a payment must not pay for building the others. Each is a
     # cached_property, so after its first use it is a plain attribute read.
 
-    _STORES = (
-        "allowances",
-        "cash_receipts",
-        "channels",
-        "dynamic_qrs",
-        "fraud",
-        "intents",
-        "ledger_queries",
-        "listings",
-        "login_throttle",
-        "merchant_applications",
-        "sale_queue",
-        "settlements",
-        "walking",
-    )
-
     def _forget_stores(self) -> None:
         """Drop the stores built on the previous transaction's connection."""
         built = self.__dict__
-        for name in self._STORES:
+        for name in _LAZY_STORES:
             built.pop(name, None)
 
     @cached_property
@@ -194,3 +178,9 @@ class UnitOfWork:
     def rollback(self) -> None:
         if self._transaction is not None:
             self._transaction.rollback()
+
+
+_LAZY_STORES = tuple(
+    name for name, member in vars(UnitOfWork).items() if isinstance(member, cached_property)
+)
+"""Every store built on first use: read off the class, so a new one is never left out."""
