@@ -13,16 +13,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from datetime import date
+from typing import ClassVar
 
 from dongne.domain.merchants import format_business_number
-
-TRANSFER_FILE_HEADER = ("bank_code", "account_number", "account_holder", "amount_won", "reference")
 
 
 @dataclass(frozen=True)
 class Transfer:
+    """One row of the transfer file; its fields, in order, are the file's columns."""
+
     bank_code: str
     account_number: str
     account_holder: str
@@ -30,9 +31,16 @@ class Transfer:
     reference: str
 
 
+TRANSFER_FILE_HEADER = tuple(column.name for column in fields(Transfer))
+
+
 @dataclass(frozen=True)
 class Statement:
-    """One merchant's settlement line, as its statement shows it."""
+    """One merchant's settlement line, as its statement (and the API) shows it."""
+
+    # The API describes each field with the docstring under it: pydantic reads this plain dict
+    # as the dataclass's config, so the one field list serves the response model too.
+    __pydantic_config__: ClassVar[dict[str, bool]] = {"use_attribute_docstrings": True}
 
     merchant_name: str
     business_number: str
@@ -43,12 +51,15 @@ class Statement:
     cancellation_count: int
     cancellations_won: int
     brought_forward_won: int
+    """From the previous run: + owed, - deduction"""
     due_won: int
     fee_won: int
     transfer_won: int
     carried_forward_won: int
     status: str
+    """transferred, held or nothing_due"""
     hold_reason: str | None
+    """settlement_held or no_bank_details"""
     bank_code: str | None
     bank_account_number: str | None
     bank_account_holder: str | None
@@ -61,15 +72,7 @@ def write_transfer_file(transfers: Iterable[Transfer]) -> str:
     for transfer in transfers:
         if transfer.amount_won <= 0:
             raise ValueError(f"a transfer file carries positive amounts, not {transfer}")
-        writer.writerow(
-            (
-                transfer.bank_code,
-                transfer.account_number,
-                transfer.account_holder,
-                transfer.amount_won,
-                transfer.reference,
-            )
-        )
+        writer.writerow(astuple(transfer))
     return out.getvalue()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from dongne.adapters.db.allowance_records import Upload
 from dongne.domain.access import Principal
@@ -34,13 +34,40 @@ LOOKUP_BATCH = 5_000
 
 @dataclass(frozen=True)
 class UploadSummary:
+    # The API describes each field with the docstring under it: pydantic reads this plain dict
+    # as the dataclass's config, so the one field list serves the response model too.
+    __pydantic_config__: ClassVar[dict[str, bool]] = {"use_attribute_docstrings": True}
+
     upload_id: int
     program_id: int
     counts: dict[str, int]
+    """matched, unmatched, duplicate, invalid rows"""
     total_won: int
+    """what the matched and unmatched rows come to"""
     budget_won: int
     covered: bool
     shortfall_won: int
+
+    @classmethod
+    def against(
+        cls,
+        budget_won: int,
+        *,
+        upload_id: int,
+        program_id: int,
+        counts: dict[str, int],
+        total_won: int,
+    ) -> UploadSummary:
+        """The list's totals against the program's budget now."""
+        return cls(
+            upload_id,
+            program_id,
+            counts,
+            total_won,
+            budget_won,
+            covered=budget_won >= total_won,
+            shortfall_won=max(0, total_won - budget_won),
+        )
 
 
 def check_may_upload(uow: UnitOfWork, caller: Principal, *, program_id: int) -> None:
@@ -94,14 +121,12 @@ def upload_recipients(
         upload_id = records.add_upload(program.region_id, program_id, filename, preview, now)
         budget = uow.ledger.balance(program.budget_account_id)
         uow.commit()
-    return UploadSummary(
-        upload_id,
-        program_id,
-        preview.counts,
-        preview.total_won,
+    return UploadSummary.against(
         budget,
-        budget >= preview.total_won,
-        max(0, preview.total_won - budget),
+        upload_id=upload_id,
+        program_id=program_id,
+        counts=preview.counts,
+        total_won=preview.total_won,
     )
 
 
@@ -110,6 +135,17 @@ class UploadView:
     upload: Upload
     budget_won: int
     rows: list[Any]
+
+    @property
+    def summary(self) -> UploadSummary:
+        upload = self.upload
+        return UploadSummary.against(
+            self.budget_won,
+            upload_id=upload.id,
+            program_id=upload.program_id,
+            counts=upload.counts,
+            total_won=upload.total_won,
+        )
 
 
 def view_upload(

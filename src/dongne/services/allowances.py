@@ -10,7 +10,7 @@ the API and the CLI apply the same rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from dongne.adapters.db.ledger_store import AccountRef
@@ -53,9 +53,9 @@ class AllowanceReport:
     unclaimed_count: int
     unclaimed_won: int
     spent_won: int
-    spent_by_category_won: dict[str, int] = field(default_factory=dict)
-    expired_won: int = 0
-    returned_won: int = 0
+    spent_by_category_won: dict[str, int]
+    expired_won: int
+    returned_won: int
 
 
 def budget_accounts(uow: UnitOfWork, region_id: int, program_id: int) -> tuple[AccountRef, ...]:

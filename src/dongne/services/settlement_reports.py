@@ -3,7 +3,7 @@ run with the ledger."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -77,26 +77,20 @@ def transfer_file(uow: UnitOfWork, *, region_id: int, business_day: date) -> str
     )
 
 
+_LINE_FIELDS = tuple(
+    column.name
+    for column in fields(Statement)
+    if column.name not in {"merchant_name", "business_day"}
+)
+"""What a statement copies from its settlement line as it is; the merchant's name and the
+business day come from the merchant and the run."""
+
+
 def _statement(row: Any, business_day: date) -> Statement:
     return Statement(
         merchant_name=row.name,
-        business_number=row.business_number,
         business_day=business_day,
-        reference=row.reference,
-        payment_count=row.payment_count,
-        takings_won=row.takings_won,
-        cancellation_count=row.cancellation_count,
-        cancellations_won=row.cancellations_won,
-        brought_forward_won=row.brought_forward_won,
-        due_won=row.due_won,
-        fee_won=row.fee_won,
-        transfer_won=row.transfer_won,
-        carried_forward_won=row.carried_forward_won,
-        status=row.status,
-        hold_reason=row.hold_reason,
-        bank_code=row.bank_code,
-        bank_account_number=row.bank_account_number,
-        bank_account_holder=row.bank_account_holder,
+        **{name: getattr(row, name) for name in _LINE_FIELDS},
     )
 
 

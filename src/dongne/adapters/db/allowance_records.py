@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -388,22 +388,11 @@ def _program(row: Any) -> AllowanceProgram:
     )
 
 
+_UPLOAD_COLUMNS = tuple(column.name for column in fields(Upload) if column.name != "counts")
+"""The upload's fields read from its columns as they are; ``counts`` gathers one column per
+row status."""
+
+
 def _upload(row: Any) -> Upload:
     counts = {status.value: getattr(row, f"{status.value}_count") for status in RowStatus}
-    return Upload(
-        id=row.id,
-        region_id=row.region_id,
-        program_id=row.program_id,
-        filename=row.filename,
-        uploaded_at=row.uploaded_at,
-        counts=counts,
-        total_won=row.total_won,
-        status=row.status,
-        next_row=row.next_row,
-        paid_count=row.paid_count,
-        pending_count=row.pending_count,
-        skipped_count=row.skipped_count,
-        paid_won=row.paid_won,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
+    return Upload(counts=counts, **{name: getattr(row, name) for name in _UPLOAD_COLUMNS})

@@ -3,7 +3,7 @@ status changes that follow from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,9 @@ from dongne.domain.merchants import MerchantStatus
 
 
 @dataclass(frozen=True)
-class ApplicationRow:
+class Application:
+    """A merchant application as the region's officials read it."""
+
     id: int
     region_id: int
     name: str
@@ -34,13 +36,26 @@ class ApplicationRow:
     bank_account_number: str
     bank_account_holder: str
     owner_login: str | None
-    owner_password_hash: str | None
     status: ApplicationStatus
     submitted_at: datetime
     decided_at: datetime | None
-    decided_by_user_id: int | None
     rejection_reason: str | None
     merchant_id: int | None
+
+
+@dataclass(frozen=True)
+class ApplicationRow(Application):
+    """The stored application: also who decided it and, until then, the owner's password hash,
+    which only the decision reads and no answer shows."""
+
+    decided_by_user_id: int | None
+    owner_password_hash: str | None
+
+    def shown(self) -> Application:
+        """The application without what only the decision reads."""
+        return Application(
+            **{field.name: getattr(self, field.name) for field in fields(Application)}
+        )
 
 
 def _row(row: Any) -> ApplicationRow:

@@ -13,7 +13,7 @@ from dongne.adapters.db.channel_records import PaymentRequestRow
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.adapters.db.ledger_queries import HistoryLine
-from dongne.adapters.db.merchant_application_records import ApplicationRow
+from dongne.adapters.db.merchant_application_records import Application, ApplicationRow
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, WebhookEventRow
 from dongne.adapters.db.settlement_records import RunRow
 from dongne.services.ports.money import (
@@ -39,6 +39,7 @@ from dongne.services.ports.reads import LedgerReadModel, ListingStore
 __all__ = [
     "AlertRow",
     "AllowanceStore",
+    "Application",
     "ApplicationRow",
     "CashReceiptStore",
     "ChannelStore",

@@ -29,6 +29,7 @@ from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.allowances import ProgramId
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import allowance_disbursement, allowance_uploads
+from dongne.services.allowance_uploads import UploadSummary
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.ports import Upload
 
@@ -41,16 +42,6 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 allow_larger_body(
     r"/api/v1/allowance_programs/[0-9]+/uploads", MAX_FILE_BYTES + MULTIPART_SLACK_BYTES
 )
-
-
-class UploadOut(BaseModel):
-    upload_id: int
-    program_id: int
-    counts: dict[str, int] = Field(description="matched, unmatched, duplicate, invalid rows")
-    total_won: int = Field(description="what the matched and unmatched rows come to")
-    budget_won: int
-    covered: bool
-    shortfall_won: int
 
 
 class RowOut(BaseModel):
@@ -142,13 +133,13 @@ _FILE_BODY: dict[str, Any] = {
 @router.post(
     "/allowance_programs/{program_id}/uploads",
     status_code=201,
-    response_model=UploadOut,
+    response_model=UploadSummary,
     responses=PROBLEMS,
     openapi_extra=_FILE_BODY,
 )
 async def upload_recipients(
     request: Request, app: AppDep, caller: CallerDep, program_id: int = ProgramId
-) -> UploadOut:
+) -> UploadSummary:
     """Upload a recipient list (CSV in UTF-8 or CP949, or XLSX; at most 32 MiB) as the form
     field ``file`` and get its preview (operators). Columns: 주민등록번호 or ci, 이름, 전화번호,
     and optionally 금액. A file that cannot be read is refused whole; nothing is stored."""
@@ -170,9 +161,11 @@ async def upload_recipients(
     return await run_in_threadpool(_upload, app, caller, program_id, filename, data)
 
 
-def _upload(app: App, caller: Principal, program_id: int, filename: str, data: bytes) -> UploadOut:
+def _upload(
+    app: App, caller: Principal, program_id: int, filename: str, data: bytes
+) -> UploadSummary:
     parsed = read_recipients(data, filename, app.secrets.identity_digest)
-    summary = allowance_uploads.upload_recipients(
+    return allowance_uploads.upload_recipients(
         app.unit_of_work(),
         caller,
         program_id=program_id,
@@ -180,7 +173,6 @@ def _upload(app: App, caller: Principal, program_id: int, filename: str, data: b
         rows=parsed.rows,
         now=now(),
     )
-    return UploadOut(**vars(summary))
 
 
 @router.get("/allowance_uploads/{upload_id}", response_model=UploadDetailOut, responses=PROBLEMS)
@@ -212,15 +204,9 @@ def view_upload(
         for row in view.rows
     ]
     return UploadDetailOut(
-        upload_id=upload.id,
-        program_id=upload.program_id,
+        **vars(view.summary),
         filename=upload.filename,
         uploaded_at=upload.uploaded_at,
-        counts=upload.counts,
-        total_won=upload.total_won,
-        budget_won=view.budget_won,
-        covered=view.budget_won >= upload.total_won,
-        shortfall_won=max(0, upload.total_won - view.budget_won),
         progress=_progress_out(upload),
         rows=rows,
         next_after_row=rows[-1].row_number if len(rows) == limit else None,

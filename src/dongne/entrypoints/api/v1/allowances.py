@@ -18,6 +18,8 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import allowance_expiry, allowances
+from dongne.services.allowance_expiry import ExpiryReport
+from dongne.services.allowances import AllowanceReport, ProgramFunded
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["policy allowances"])
@@ -55,39 +57,6 @@ class NewFunding(RequestModel):
     amount_won: PositiveWon = Field(examples=[10_000_000])
 
 
-class FundedOut(BaseModel):
-    program_id: int
-    region_id: int
-    transaction_id: int
-    amount_won: int
-    budget_won: int
-
-
-class ExpiryOut(BaseModel):
-    program_id: int
-    lots_expired: int
-    expired_won: int
-    unclaimed_count: int
-    unclaimed_won: int
-
-
-class ReportOut(BaseModel):
-    program_id: int
-    name: str
-    funded_won: int
-    balance_won: int
-    granted_count: int
-    granted_won: int
-    pending_count: int
-    pending_won: int
-    unclaimed_count: int
-    unclaimed_won: int
-    spent_won: int
-    spent_by_category_won: dict[str, int]
-    expired_won: int
-    returned_won: int
-
-
 def _program_out(program: AllowanceProgram) -> ProgramOut:
     terms = program.terms
     allowed = terms.allowed_categories
@@ -107,12 +76,12 @@ def _program_out(program: AllowanceProgram) -> ProgramOut:
 @router.post(
     "/regions/{region_id}/allowance_programs",
     status_code=201,
-    response_model=FundedOut,
+    response_model=ProgramFunded,
     responses=PROBLEMS,
 )
 def create_program(
     body: NewProgram, app: AppDep, caller: CallerDep, key: KeyDep, region_id: int = RegionId
-) -> FundedOut:
+) -> ProgramFunded:
     """Create a program and fund its budget (approvers; Idempotency-Key required)."""
     terms = AllowanceTerms(
         name=body.name,
@@ -125,7 +94,7 @@ def create_program(
         denied_categories=frozenset(body.denied_categories),
         usable_above_revenue_cap=body.usable_above_revenue_cap,
     )
-    created = allowances.create_program(
+    return allowances.create_program(
         app.unit_of_work(),
         caller,
         region_id=region_id,
@@ -134,7 +103,6 @@ def create_program(
         idempotency_key=scoped_key("allowance-program", caller_scope(caller), key),
         now=now(),
     )
-    return FundedOut(**vars(created))
 
 
 @router.get(
@@ -157,14 +125,14 @@ def get_program(app: AppDep, caller: CallerDep, program_id: int = ProgramId) -> 
 @router.post(
     "/allowance_programs/{program_id}/budget",
     status_code=201,
-    response_model=FundedOut,
+    response_model=ProgramFunded,
     responses=PROBLEMS,
 )
 def fund_program(
     body: NewFunding, app: AppDep, caller: CallerDep, key: KeyDep, program_id: int = ProgramId
-) -> FundedOut:
+) -> ProgramFunded:
     """Put more city money into the program's budget (approvers; Idempotency-Key required)."""
-    funded = allowances.fund_program(
+    return allowances.fund_program(
         app.unit_of_work(),
         caller,
         program_id=program_id,
@@ -172,23 +140,25 @@ def fund_program(
         idempotency_key=scoped_key("allowance-budget", caller_scope(caller), key),
         now=now(),
     )
-    return FundedOut(**vars(funded))
 
 
 @router.post(
-    "/allowance_programs/{program_id}/expiry", response_model=ExpiryOut, responses=PROBLEMS
+    "/allowance_programs/{program_id}/expiry", response_model=ExpiryReport, responses=PROBLEMS
 )
-def expire(app: AppDep, caller: CallerDep, key: KeyDep, program_id: int = ProgramId) -> ExpiryOut:
+def expire(
+    app: AppDep, caller: CallerDep, key: KeyDep, program_id: int = ProgramId
+) -> ExpiryReport:
     """Once the validity has ended, return unclaimed grants and unspent value to the budget
     (operators; Idempotency-Key required). The job is idempotent by nature: running it again,
     with any key, returns only what is left (nothing, after a complete run)."""
-    report = allowance_expiry.expire_program(
+    return allowance_expiry.expire_program(
         app.unit_of_work(), caller, program_id=program_id, now=now()
     )
-    return ExpiryOut(**vars(report))
 
 
-@router.get("/allowance_programs/{program_id}/report", response_model=ReportOut, responses=PROBLEMS)
-def report(app: AppDep, caller: CallerDep, program_id: int = ProgramId) -> ReportOut:
+@router.get(
+    "/allowance_programs/{program_id}/report", response_model=AllowanceReport, responses=PROBLEMS
+)
+def report(app: AppDep, caller: CallerDep, program_id: int = ProgramId) -> AllowanceReport:
     """Funded, granted, pending, spent by merchant category, expired and returned."""
-    return ReportOut(**vars(allowances.program_report(app.reader(), caller, program_id=program_id)))
+    return allowances.program_report(app.reader(), caller, program_id=program_id)

@@ -8,7 +8,6 @@ application of another region is reported as not found.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -22,7 +21,7 @@ from dongne.entrypoints.api.fields import NewPassword, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import merchant_applications, resources
-from dongne.services.ports import ApplicationRow
+from dongne.services.ports import Application, ApplicationRow
 from dongne.services.resources import is_official_of
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -51,26 +50,6 @@ class NewApplication(RequestModel):
     owner_password: NewPassword | None = Field(default=None, description="With owner_login")
 
 
-class ApplicationOut(BaseModel):
-    id: int
-    region_id: int
-    name: str
-    business_number: str
-    category: str
-    annual_revenue_won: int
-    address: str
-    phone: str | None
-    bank_code: str
-    bank_account_number: str
-    bank_account_holder: str
-    owner_login: str | None
-    status: ApplicationStatus
-    submitted_at: datetime
-    decided_at: datetime | None
-    rejection_reason: str | None
-    merchant_id: int | None
-
-
 class ApplicationReceived(BaseModel):
     id: int
     region_id: int
@@ -90,10 +69,6 @@ class Rejection(RequestModel):
 class MerchantStatusOut(BaseModel):
     merchant_id: int
     status: MerchantStatus
-
-
-def _application_out(row: ApplicationRow) -> ApplicationOut:
-    return ApplicationOut.model_validate(row, from_attributes=True)
 
 
 def _application_to_decide(uow: UnitOfWork, caller: Principal, application_id: int) -> int:
@@ -130,7 +105,7 @@ def apply(body: NewApplication, app: AppDep, region_id: int = RegionId) -> Appli
 
 @router.get(
     "/regions/{region_id}/merchant_applications",
-    response_model=Page[ApplicationOut],
+    response_model=Page[Application],
     responses=PROBLEMS,
 )
 def list_applications(
@@ -139,28 +114,28 @@ def list_applications(
     page: PageDep,
     status: Annotated[ApplicationStatus | None, Query(description="Only these")] = None,
     region_id: int = RegionId,
-) -> Page[ApplicationOut]:
+) -> Page[Application]:
     """The region's applications, oldest first (the region's officials)."""
     caller.official(region_id)
     rows = merchant_applications.applications(
         app.reader(), region_id=region_id, status=status, after_id=page.after_id, fetch=page.fetch
     )
-    return page_of(rows, page, id_of=lambda row: row.id, render=_application_out)
+    return page_of(rows, page, id_of=lambda row: row.id, render=ApplicationRow.shown)
 
 
 @router.get(
-    "/merchant_applications/{application_id}", response_model=ApplicationOut, responses=PROBLEMS
+    "/merchant_applications/{application_id}", response_model=Application, responses=PROBLEMS
 )
 def read_application(
     app: AppDep, caller: CallerDep, application_id: int = ApplicationId
-) -> ApplicationOut:
+) -> Application:
     """One application (officials of its region)."""
     found = merchant_applications.application(app.reader(), application_id=application_id)
     if not is_official_of(caller, found.region_id):
         raise MerchantApplicationNotFound(
             f"no merchant application {application_id}", application_id=application_id
         )
-    return _application_out(found)
+    return found.shown()
 
 
 @router.post(
@@ -183,12 +158,12 @@ def approve(app: AppDep, caller: CallerDep, application_id: int = ApplicationId)
 
 @router.post(
     "/merchant_applications/{application_id}/reject",
-    response_model=ApplicationOut,
+    response_model=Application,
     responses=PROBLEMS,
 )
 def reject(
     body: Rejection, app: AppDep, caller: CallerDep, application_id: int = ApplicationId
-) -> ApplicationOut:
+) -> Application:
     """Reject, saying why (officials of its region, operator role or higher)."""
     _application_to_decide(app.reader(), caller, application_id)
     merchant_applications.reject_application(
@@ -198,9 +173,7 @@ def reject(
         decided_by_user_id=caller.user_id,
         now=now(),
     )
-    return _application_out(
-        merchant_applications.application(app.reader(), application_id=application_id)
-    )
+    return merchant_applications.application(app.reader(), application_id=application_id).shown()
 
 
 @router.post(

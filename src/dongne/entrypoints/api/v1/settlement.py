@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
+from dongne.adapters.settlement_files import Statement
 from dongne.domain.access import OfficialRole
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
@@ -50,30 +51,9 @@ class RunResultOut(SettlementRunOut):
     deducted_won: int = Field(description="Deductions carried forward to the next run")
 
 
-class StatementOut(BaseModel):
-    merchant_name: str
-    business_number: str
-    business_day: date
-    reference: str
-    payment_count: int
-    takings_won: int
-    cancellation_count: int
-    cancellations_won: int
-    brought_forward_won: int = Field(description="From the previous run: + owed, - deduction")
-    due_won: int
-    fee_won: int
-    transfer_won: int
-    carried_forward_won: int
-    status: str = Field(description="transferred, held or nothing_due")
-    hold_reason: str | None = Field(description="settlement_held or no_bank_details")
-    bank_code: str | None
-    bank_account_number: str | None
-    bank_account_holder: str | None
-
-
 class RunDetailOut(SettlementRunOut):
     created_at: datetime
-    lines: list[StatementOut]
+    lines: list[Statement]
 
 
 class ReconciliationOut(BaseModel):
@@ -160,7 +140,7 @@ def show_settlement(
     return RunDetailOut(
         **_run_out(row).model_dump(),
         created_at=row.created_at,
-        lines=[StatementOut.model_validate(asdict(line)) for line in lines],
+        lines=lines,
     )
 
 
@@ -199,12 +179,12 @@ def reconcile_settlement(
     result = settlement_reports.reconcile(
         app.reader(), region_id=region_id, business_day=business_day
     )
-    return ReconciliationOut(**asdict(result), matches=result.matches)
+    return ReconciliationOut.model_validate(result, from_attributes=True)
 
 
 @router.get(
     "/merchants/{merchant_id}/settlements",
-    response_model=list[StatementOut],
+    response_model=list[Statement],
     responses=PROBLEMS,
 )
 def merchant_statements(
@@ -212,11 +192,10 @@ def merchant_statements(
     caller: CallerDep,
     merchant_id: Annotated[int, Path(ge=1)],
     limit: Annotated[int, Query(ge=1, le=366)] = 31,
-) -> list[StatementOut]:
+) -> list[Statement]:
     """A merchant's settlement statements, newest first (the merchant; its region's
     officials)."""
     resources.merchant_region(app.reader(), caller, merchant_id)
-    statements = settlement_reports.merchant_statements(
+    return settlement_reports.merchant_statements(
         app.reader(), merchant_id=merchant_id, limit=limit
     )
-    return [StatementOut.model_validate(asdict(s)) for s in statements]
