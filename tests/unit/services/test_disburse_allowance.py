@@ -151,6 +151,27 @@ def test_a_list_pays_wallets_and_keeps_pending_grants_for_people_without_one(
     assert by_person[identity(carol)].wallet_id is None
 
 
+def test_duplicate_and_invalid_rows_of_a_list_are_not_paid(world: FakeWorld) -> None:
+    program = make_program(world, budget_won=1_000_000)
+    alice = resident_number()
+    wallet = signed_up(world, alice).wallet_id
+    rows = [
+        RecipientRow(1, identity(alice), "수급자", "01012345678", None),
+        RecipientRow(2, identity(alice), "수급자", "01012345678", None),
+        RecipientRow(3, None, "수급자", "01012345678", None, problem="malformed identity"),
+    ]
+    summary = allowance_uploads.upload_recipients(
+        world.uow, OPERATOR, program_id=program.id, filename="list.csv", rows=rows, now=NOW
+    )
+    assert summary.counts == {"matched": 1, "unmatched": 0, "duplicate": 1, "invalid": 1}
+
+    result = disburse(world.uow, OPERATOR, upload_id=summary.upload_id, now=NOW)
+
+    assert (result.paid_count, result.pending_count, result.paid_won) == (1, 0, 100_000)
+    assert [lot.face_won for lot in allowance_lots(world, wallet)] == [100_000]
+    assert world.balance(program.budget_account_id) == 900_000
+
+
 def test_running_a_disbursement_again_pays_nobody_twice(world: FakeWorld) -> None:
     program = make_program(world, budget_won=1_000_000)
     people = [resident_number() for _ in range(5)]
