@@ -1,9 +1,9 @@
 """A unit of work held in memory, for unit tests of the services without a database.
 
-The stores (``FakeLedger``, ``FakeRecords``) have the real ones' method names and signatures
-and refuse what the real ones (and their database's constraints) refuse. ``FakeWorld`` seeds a
-region the way the set-up services would, and ``assert_money_is_conserved`` checks the
-ledger's invariants over what was committed.
+The stores (``FakeLedger``, ``FakeRecords``, ``FakeAllowanceRecords``, ``FakeAccess``) have the
+real ones' method names and signatures and refuse what the real ones (and their database's
+constraints) refuse. ``FakeWorld`` seeds a region the way the set-up services would, and
+``assert_money_is_conserved`` checks the ledger's invariants over what was committed.
 """
 
 from tests.fakes.state import FakeConstraintViolated, FakeState

@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dongne.adapters.db.access_records import UserRow
+from dongne.adapters.db.allowance_records import Upload
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.registry_records import Region
+from dongne.domain.allowances import AllowanceProgram, PreviewRow
 from dongne.domain.ledger import AccountType
 from dongne.domain.lots import Allocation, Lot
 from dongne.domain.merchants import Merchant
@@ -135,6 +138,35 @@ class RefundRow:
     transaction_id: int
 
 
+@dataclass(frozen=True)
+class UserRecord:
+    """A user row with the identity HMAC the real table keeps beside it (``UserRow`` leaves it
+    out): what matches a person on an allowance list to their wallet."""
+
+    user: UserRow
+    identity_hmac: str | None
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """A row of ``allowance_grants``: one per program and person (UNIQUE)."""
+
+    id: int
+    region_id: int
+    program_id: int
+    identity_hmac: str
+    upload_id: int
+    row_number: int
+    amount_won: int
+    status: str
+    wallet_id: int | None
+    lot_id: int | None
+    transaction_id: int
+    granted_at: datetime
+    settled_transaction_id: int | None
+    settled_at: datetime | None
+
+
 @dataclass
 class FakeState:
     """Every table the fake stores keep, keyed by id."""
@@ -164,6 +196,14 @@ class FakeState:
     offsets: dict[int, OffsetRow] = field(default_factory=dict)
     gifts: dict[int, GiftRow] = field(default_factory=dict)
     refunds: dict[int, RefundRow] = field(default_factory=dict)
+    # users (only what sign-up writes and allowances read)
+    users: dict[int, UserRecord] = field(default_factory=dict)
+    # allowances
+    allowance_programs: dict[int, AllowanceProgram] = field(default_factory=dict)
+    uploads: dict[int, Upload] = field(default_factory=dict)
+    recipient_rows: dict[int, list[PreviewRow]] = field(default_factory=dict)
+    """By upload id, in row order."""
+    grants: dict[int, GrantRow] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1

@@ -2,8 +2,11 @@
 
 ``with uow:`` works on a copy of what was committed; ``commit()`` takes the budget draws
 declared with the postings (``post(budget_draw=…)``) and makes the copy the committed state;
-leaving the block drops whatever was not committed, as the real one rolls back. A service that
-reaches ``uow.connection`` fails here with ``AttributeError``: the fake has none, on purpose.
+leaving the block drops whatever was not committed, as the real one rolls back.
+
+Its stores are ``records``, ``ledger``, ``allowances`` and (as far as signing a citizen up
+goes) ``access``. A service that reaches another store, or ``uow.connection``, fails here with
+``AttributeError``: the fake has no connection, on purpose.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from copy import deepcopy
 from types import TracebackType
 
+from tests.fakes.access import FakeAccess
+from tests.fakes.allowances import FakeAllowanceRecords
 from tests.fakes.ledger import FakeLedger
 from tests.fakes.records import FakeRecords
 from tests.fakes.state import FakeState
@@ -19,6 +24,8 @@ from tests.fakes.state import FakeState
 class FakeUnitOfWork:
     records: FakeRecords
     ledger: FakeLedger
+    access: FakeAccess
+    allowances: FakeAllowanceRecords
     read_only = False
     is_postgres = False
 
@@ -57,3 +64,5 @@ class FakeUnitOfWork:
         self._working = deepcopy(self.committed)
         self.records = FakeRecords(self._working)
         self.ledger = FakeLedger(self._working)
+        self.access = FakeAccess(self._working)
+        self.allowances = FakeAllowanceRecords(self._working)

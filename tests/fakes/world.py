@@ -1,29 +1,34 @@
 """A region seeded in the fake unit of work, and the ledger's invariants checked over it.
 
 ``FakeWorld`` writes what the set-up services write (a region and its program, citizens with
-wallets, merchants, a funded budget) straight through the fake stores: ``register_citizen``
-also claims pending allowance grants through ``uow.allowances``, a store the fake does not
-provide yet, so it cannot run on the fake.
+wallets, merchants, a funded budget) straight through the fake stores, so a test's set-up is
+a line each; allowance grants go through the real allowance services, which run on the fake.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dongne.adapters.db.ledger_store import AccountRef
-from dongne.domain.allowances import AllowanceProgram, AllowanceTerms
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.allowances import AllowanceProgram, AllowanceTerms, RecipientRow
 from dongne.domain.calendar import seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
-from dongne.domain.lots import Lot, LotKind, LotRestriction
+from dongne.domain.lots import Lot, LotKind
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.program import VoucherProgram
+from dongne.services import allowance_uploads, allowances
+from dongne.services.allowance_disbursement import disburse
 from tests.fakes.state import FakeState
 from tests.fakes.unit_of_work import FakeUnitOfWork
 
 _serial = itertools.count(1)
+PLATFORM_OPERATOR = Principal(UserKind.OPERATOR, user_id=1)
+"""Who creates, lists and disburses the allowance programs a world grants."""
 
 
 @dataclass
@@ -104,10 +109,10 @@ class FakeWorld:
         denied_categories: frozenset[str] = frozenset(),
         valid_days: int = 90,
     ) -> AllowanceProgram:
-        """What disbursing an allowance writes for one recipient with a wallet
-        (``allowance_disbursement._grant``): the program's budget, funded by the city, pays an
-        ALLOWANCE_GRANT into the wallet, and the wallet gets an allowance lot restricted as
-        the program says, which gives back to that budget whatever of it expires."""
+        """A program paying ``amount_won``, funded with exactly that and disbursed to this
+        wallet's citizen alone, through the real services (``create_program``,
+        ``upload_recipients``, ``disburse``): the wallet gets an allowance lot restricted as
+        the program says, which gives back to the program's budget whatever of it expires."""
         terms = AllowanceTerms(
             "청년 지원금",
             amount_won,
@@ -116,21 +121,26 @@ class FakeWorld:
             allowed_categories,
             denied_categories,
         )
-        program_id = self.uow.committed.next_id("allowance_programs")
-        budget = self._account(AccountType.ALLOWANCE_BUDGET, program_id)
-        pending = self._account(AccountType.ALLOWANCE_BUDGET, f"{program_id}-pending")
-        program = AllowanceProgram(program_id, self.region_id, terms, budget.id, pending.id)
-        self._fund(budget, amount_won)
-        self._pay_into_lot(
-            wallet_id,
-            budget,
-            amount_won,
-            kind=LotKind.ALLOWANCE,
-            transaction_kind=TransactionKind.ALLOWANCE_GRANT,
-            expires_at=terms.valid_until,
-            restriction=program.restriction(),
+        created = allowances.create_program(
+            self.uow,
+            PLATFORM_OPERATOR,
+            region_id=self.region_id,
+            terms=terms,
+            budget_won=amount_won,
+            idempotency_key=f"allowance-{next(_serial)}",
+            now=self.now,
         )
-        return program
+        recipient = RecipientRow(1, self._identity(wallet_id), "수급자", "01000000000", None)
+        listed = allowance_uploads.upload_recipients(
+            self.uow,
+            PLATFORM_OPERATOR,
+            program_id=created.program_id,
+            filename="list.csv",
+            rows=[recipient],
+            now=self.now,
+        )
+        disburse(self.uow, PLATFORM_OPERATOR, upload_id=listed.upload_id, now=self.now)
+        return allowances.get_program(self.uow, PLATFORM_OPERATOR, program_id=created.program_id)
 
     def reward_points(self, wallet_id: int, points_won: int, *, valid_days: int = 30) -> int:
         """What a walking reward writes (``walking._grant``): the region's rewards budget,
@@ -171,6 +181,26 @@ class FakeWorld:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _identity(self, wallet_id: int) -> str:
+        """The identity HMAC of the wallet's citizen, as sign-up records it on their user row
+        (made here if they have none): what a recipient list matches people by."""
+        citizen_id = self.uow.committed.wallets[wallet_id].citizen_id
+        for record in self.uow.committed.users.values():
+            if record.user.citizen_id == citizen_id and record.identity_hmac is not None:
+                return record.identity_hmac
+        identity = hashlib.sha256(f"citizen-{citizen_id}".encode()).hexdigest()
+        with self.uow:
+            self.uow.access.add_user(
+                kind=UserKind.CITIZEN.value,
+                login=self.uow.committed.citizens[citizen_id].phone,
+                password_hash="not a hash: nobody logs in here",  # noqa: S106
+                created_at=self.now,
+                citizen_id=citizen_id,
+                identity_hmac=identity,
+            )
+            self.uow.commit()
+        return identity
+
     def _account(self, account_type: AccountType, owner: object = None) -> AccountRef:
         with self.uow:
             account = self.uow.ledger.account(self.region_id, account_type, owner)
@@ -186,7 +216,6 @@ class FakeWorld:
         kind: LotKind,
         transaction_kind: TransactionKind,
         expires_at: datetime,
-        restriction: LotRestriction | None = None,
     ) -> int:
         with self.uow:
             holder = self.uow.ledger.account_by_id(self.uow.records.wallet(wallet_id).account_id)
@@ -207,7 +236,6 @@ class FakeWorld:
                 acquired_at=self.now,
                 expires_at=expires_at,
                 transaction_id=transaction_id,
-                restriction=restriction,
                 funder_account_id=budget.id,
             )
             self.uow.commit()

@@ -8,8 +8,13 @@ import inspect
 
 import pytest
 
+from dongne.adapters.db.access_records import AccessRecords
+from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.ledger_store import LedgerStore
 from dongne.adapters.db.registry_records import RegistryRecords
+from dongne.services.ports import AllowanceStore
+from tests.fakes.access import FakeAccess
+from tests.fakes.allowances import FakeAllowanceRecords
 from tests.fakes.ledger import FakeLedger
 from tests.fakes.records import FakeRecords
 
@@ -18,7 +23,14 @@ TEST_ONLY: set[str] = set()
 
 
 @pytest.mark.parametrize(
-    ("fake", "real"), [(FakeLedger, LedgerStore), (FakeRecords, RegistryRecords)]
+    ("fake", "real"),
+    [
+        (FakeLedger, LedgerStore),
+        (FakeRecords, RegistryRecords),
+        (FakeAllowanceRecords, AllowanceRecords),
+        (FakeAllowanceRecords, AllowanceStore),
+        (FakeAccess, AccessRecords),
+    ],
 )
 def test_every_fake_method_takes_what_the_real_one_takes(fake: type, real: type) -> None:
     for name, method in inspect.getmembers(fake, inspect.isfunction):

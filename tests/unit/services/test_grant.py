@@ -1,10 +1,9 @@
 """An allowance grant is restricted funds: how payments spend it, on the fake unit of work.
 
-The grant services themselves (``allowance_disbursement.disburse``, and
-``allowances.claim_pending_grants_within`` that ``register_citizen`` calls) read and write
-through ``uow.allowances``, a store the fake does not provide yet, so they cannot run on the
-fake: ``FakeWorld.grant_allowance`` writes what they write for one recipient, and these
-tests cover what that grant then allows.
+``FakeWorld.grant_allowance`` grants one wallet through the real allowance services (create
+the program, upload a list of one, disburse it); these tests cover what that grant then allows.
+Disbursing lists, pending grants claimed at sign-up and expiry are in
+``test_disburse_allowance``.
 """
 
 from __future__ import annotations
