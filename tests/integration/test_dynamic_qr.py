@@ -28,7 +28,12 @@ from dongne.domain.errors import (
     QrInvalid,
 )
 from dongne.services import accounts, authentication, counter_payments, purchases, registry
-from dongne.services.dynamic_qr import create_dynamic_qr, dynamic_qr, pay_dynamic_qr
+from dongne.services.dynamic_qr import (
+    DynamicQrView,
+    create_dynamic_qr,
+    dynamic_qr,
+    pay_dynamic_qr,
+)
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -119,6 +124,18 @@ def shop(world: World) -> int:
     return world.merchant()
 
 
+def sell(uow: UnitOfWork, shop: int, amount_won: int) -> DynamicQrView:
+    """The shop's cashier shows a new dynamic QR for one sale of ``amount_won``, at ``NOW``."""
+    return create_dynamic_qr(
+        uow,
+        caller=cashier(shop),
+        amount_won=amount_won,
+        lifetime=LIFETIME,
+        idempotency_key=unique_key(),
+        now=NOW,
+    )
+
+
 def test_a_citizen_pays_the_sales_amount_once_through_the_payment_rules(
     uow: UnitOfWork, engine: Engine, world: World, shop: int
 ) -> None:
@@ -184,37 +201,16 @@ def test_an_amount_over_the_single_payment_limit_is_refused_when_the_code_is_mad
     uow: UnitOfWork,
 ) -> None:
     shop = world_with(uow, max_single_payment_won=50_000).merchant()
-    create_dynamic_qr(
-        uow,
-        caller=cashier(shop),
-        amount_won=50_000,
-        lifetime=LIFETIME,
-        idempotency_key=unique_key(),
-        now=NOW,
-    )
+    sell(uow, shop, 50_000)
     with pytest.raises(PaymentLimitExceeded):
-        create_dynamic_qr(
-            uow,
-            caller=cashier(shop),
-            amount_won=50_001,
-            lifetime=LIFETIME,
-            idempotency_key=unique_key(),
-            now=NOW,
-        )
+        sell(uow, shop, 50_001)
 
 
 def test_an_expired_code_is_refused_and_nothing_moves(
     uow: UnitOfWork, engine: Engine, world: World, shop: int
 ) -> None:
     payer = new_payer(uow, world)
-    sale = create_dynamic_qr(
-        uow,
-        caller=cashier(shop),
-        amount_won=3_000,
-        lifetime=LIFETIME,
-        idempotency_key=unique_key(),
-        now=NOW,
-    )
+    sale = sell(uow, shop, 3_000)
     with pytest.raises(DynamicQrExpired):
         pay(uow, payer, sale.payload, after=LIFETIME)
     assert payment_count(engine) == 0
@@ -228,14 +224,7 @@ def test_another_merchants_code_is_not_found_and_an_altered_one_is_refused(
     uow: UnitOfWork, engine: Engine, world: World, shop: int
 ) -> None:
     payer = new_payer(uow, world)
-    sale = create_dynamic_qr(
-        uow,
-        caller=cashier(shop),
-        amount_won=9_000,
-        lifetime=LIFETIME,
-        idempotency_key=unique_key(),
-        now=NOW,
-    )
+    sale = sell(uow, shop, 9_000)
     with pytest.raises(DynamicQrNotFound):
         dynamic_qr(uow, caller=cashier(world.merchant()), dynamic_qr_id=sale.id, now=NOW)
     scanned = parse_payload(sale.payload)
@@ -335,14 +324,7 @@ def test_citizens_racing_on_one_code_make_exactly_one_payment(pg_engine: Engine)
     world.fund(10_000_000)
     shop = world.merchant()
     payers = [new_payer(uow, world) for _ in range(6)]
-    sale = create_dynamic_qr(
-        uow,
-        caller=cashier(shop),
-        amount_won=4_000,
-        lifetime=LIFETIME,
-        idempotency_key=unique_key(),
-        now=NOW,
-    )
+    sale = sell(uow, shop, 4_000)
     outcomes = race(
         pg_engine,
         len(payers),
