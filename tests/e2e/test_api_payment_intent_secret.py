@@ -4,7 +4,6 @@ citizen of the region could pay a stranger's order and read the partner's order 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +14,9 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.errors import PaymentIntentNotFound
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, payment_intent_approval, purchases
+from dongne.services import payment_intent_approval
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
-    PASSWORD,
     PIN,
     PRICE_WON,
     Shop,
@@ -26,6 +24,7 @@ from tests.e2e.test_api_payment_intents import (
     approve,
     balance_won,
     citizen_headers,
+    citizen_with_vouchers,
     create_intent,
     now,
     secret_of,
@@ -57,27 +56,7 @@ def shop(application: App) -> Shop:
 
 def stranger_of(app: App, shop: Shop) -> tuple[str, int]:
     """Another citizen of the shop's region, with a PIN and vouchers: their phone and wallet."""
-    phone = f"010{uuid.uuid4().int % 10**8:08d}"
-    citizen = accounts.sign_up_citizen(
-        app.uow,
-        app.secrets,
-        phone=phone,
-        password=PASSWORD,
-        name="이웃",
-        region_id=shop.region_id,
-        identity_number=None,
-        idempotency_key=unique_key("sign-up"),
-        now=now(),
-    )
-    accounts.set_pin(app.uow, app.secrets, user_id=citizen.user_id, password=PASSWORD, pin=PIN)
-    purchases.purchase_vouchers(
-        app.uow,
-        wallet_id=citizen.wallet_id,
-        face_won=BALANCE_WON,
-        idempotency_key=unique_key("buy"),
-        now=now(),
-    )
-    return phone, citizen.wallet_id
+    return citizen_with_vouchers(app, shop.region_id, name="이웃")
 
 
 def approval(

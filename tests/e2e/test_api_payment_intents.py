@@ -58,14 +58,21 @@ def set_up_shop(app: App, *, webhook_url: str | None = None) -> Shop:
     world = World(app.uow, now())
     world.fund(1_000_000)
     merchant_id = world.merchant()
+    phone, wallet_id = citizen_with_vouchers(app, world.region_id, name="김시민")
+    partner = add_partner(app, world.region_id, webhook_url=webhook_url)
+    return Shop(world.region_id, merchant_id, wallet_id, phone, partner.id, partner.secret)
+
+
+def citizen_with_vouchers(app: App, region_id: int, *, name: str) -> tuple[str, int]:
+    """A citizen of the region who signed up, set the PIN and bought vouchers: phone, wallet."""
     phone = f"010{uuid.uuid4().int % 10**8:08d}"
     citizen = accounts.sign_up_citizen(
         app.uow,
         app.secrets,
         phone=phone,
         password=PASSWORD,
-        name="김시민",
-        region_id=world.region_id,
+        name=name,
+        region_id=region_id,
         identity_number=None,
         idempotency_key=unique_key("sign-up"),
         now=now(),
@@ -78,8 +85,7 @@ def set_up_shop(app: App, *, webhook_url: str | None = None) -> Shop:
         idempotency_key=unique_key("buy"),
         now=now(),
     )
-    partner = add_partner(app, world.region_id, webhook_url=webhook_url)
-    return Shop(world.region_id, merchant_id, citizen.wallet_id, phone, partner.id, partner.secret)
+    return phone, citizen.wallet_id
 
 
 def add_partner(
