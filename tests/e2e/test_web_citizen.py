@@ -154,3 +154,23 @@ def test_pages_need_a_session_and_the_language_switch_stays_on_this_site(
     switched = client.get("/language?to=en&next=https://example.com/", follow_redirects=False)
     assert switched.headers["location"] == "/"
     assert "Log in" in client.get("/login").text
+
+
+def test_production_sends_the_session_cookie_over_https_only(database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url,
+        log_witnesses=[],
+        environment="production",
+        pin_hmac_key="a production pin key",
+        identity_hmac_key="a production identity key",
+        password_hash_time_cost=2,
+        password_hash_memory_kib=19_456,
+    )
+    app = bootstrap(settings)
+    try:
+        with TestClient(create_app(app, publish=False), base_url="https://testserver") as client:
+            response = log_in(client, citizen(app))
+        assert response.status_code == 303
+        assert "Secure" in response.headers["set-cookie"]
+    finally:
+        app.engine.dispose()
