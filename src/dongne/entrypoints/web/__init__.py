@@ -1,9 +1,15 @@
 """Server-rendered pages (Jinja2): what a citizen opens in a phone's browser.
 
-For now the approval page of partner payments (``/pay/{id}``): it shows the order and takes
-the phone, the password and the payment PIN. Pages follow the API's rule: parse the form, call
-a service, render. They speak HTML rather than problem+json, so a refused request comes back
-as the same page with the message next to the field it concerns; the status still comes from
-the one error table in ``api/errors.py``. Plain HTML forms with a CSRF token, no JavaScript
-needed: they work on every phone.
+- ``approval``: the approval page of partner payments (``/pay/{id}``): it shows the order and
+  takes the phone, the password and the payment PIN; no session, its own form token.
+- ``citizen``: the citizen's wallet (``/signup``, ``/login``, ``/wallet``, ``/wallet/buy``,
+  ``/wallet/history``), on a session cookie.
+- ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
+  headers, errors beside their fields, the error page. ``i18n``: Korean and English.
+
+Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather
+than problem+json, so a refused request comes back as the same page with the message next to
+the field it concerns; the status still comes from the one error table in ``api/errors.py``.
+Plain HTML forms with a CSRF token, no JavaScript needed: they work on every phone. Styles
+are one file under ``static/``, served by the same app: nothing comes from a CDN.
 """

@@ -1,0 +1,227 @@
+"""The citizen's first journey in a real browser: Debian's Chromium, headless, by Playwright.
+
+A new citizen signs up, logs in, finds an empty wallet, buys vouchers at the discount, sees
+the balance and the purchase in the history, and switches the pages to English. The server
+is ``dongne serve``'s app under uvicorn on a free local port, over SQLite and PostgreSQL.
+Every page visited is saved at phone (390×844) and desktop (1280×800) size under
+``test-artifacts/browser/`` (ignored by git), for people to look at and for the guides.
+
+Playwright is pointed at ``/usr/bin/chromium`` (``.ci/run`` installs it with apt); it never
+downloads a browser of its own. Without that browser the tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.entrypoints.api.app import create_app
+from tests.factories import World
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+PASSWORD = "a long enough password"  # noqa: S105 - a test password
+SERVER_START_SECONDS = 10
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole session (each test gets a context of its own)."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI and containers run as root, where Chromium's sandbox will not start.
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def application(database_url: str) -> Iterator[App]:
+    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture
+def server(application: App) -> Iterator[str]:
+    """The app as ``dongne serve`` runs it, on a thread; its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(application, publish=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not running.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=SERVER_START_SECONDS)
+
+
+@dataclass
+class Visit:
+    """A page in the browser that saves each page it reaches at both sizes."""
+
+    page: Page
+    folder: Path
+    console_errors: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def shoot(self, name: str) -> None:
+        self.count += 1
+        stem = self.folder / f"{self.count:02d}-{name}"
+        self.page.set_viewport_size(DESKTOP)
+        self.page.screenshot(path=f"{stem}-desktop.png", full_page=True)
+        self.page.set_viewport_size(PHONE)
+        self.page.screenshot(path=f"{stem}-phone.png", full_page=True)
+
+
+@pytest.fixture
+def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Visit]:
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        base_url=server, viewport=PHONE, locale="ko-KR", timezone_id="Asia/Seoul"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    journey = Visit(page, folder)
+    # A Content-Security-Policy violation (an inline script or style) is a console error.
+    page.on("console", lambda message: _keep_errors(journey, message))
+    yield journey
+    context.close()
+
+
+def _keep_errors(journey: Visit, message: ConsoleMessage) -> None:
+    # A refused form answers 400 on purpose, which Chromium reports as a failed load.
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        journey.console_errors.append(message.text)
+
+
+def region_selling_vouchers(app: App) -> str:
+    """A region with the guideline program (10% discount) and a funded budget; its code."""
+    world = World(app.uow, datetime.now(UTC))
+    world.fund(1_000_000)
+    with app.reader() as reader:
+        code: str = reader.records.region(world.region_id).code
+    return code
+
+
+def text_of(page: Page, selector: str) -> str:
+    return page.locator(selector).inner_text().strip()
+
+
+def test_a_new_citizen_signs_up_buys_vouchers_and_reads_the_history(
+    application: App, visit: Visit
+) -> None:
+    region_code = region_selling_vouchers(application)
+    page = visit.page
+    phone = "010-2468-1357"
+
+    page.goto("/")
+    assert page.url.endswith("/login")
+    visit.shoot("login")
+    page.click("#to-sign-up")
+    assert text_of(page, "h1") == "가입하기"
+    visit.shoot("signup")
+
+    # A short password is refused beside its field; what was typed stays.
+    page.fill("#name", "김시민")
+    page.fill("#phone", phone)
+    page.fill("#password", "short")
+    page.select_option("#region_code", region_code)
+    page.click("#sign-up")
+    assert text_of(page, "#password-error") == "비밀번호가 너무 짧습니다."
+    assert page.input_value("#phone") == phone
+    assert page.input_value("#region_code") == region_code
+    visit.shoot("signup-error")
+
+    page.fill("#password", PASSWORD)
+    page.click("#sign-up")
+    assert page.locator("#welcome").is_visible()
+    visit.shoot("login-welcome")
+
+    page.fill("#phone", phone)
+    page.fill("#password", PASSWORD)
+    page.click("#log-in")
+    assert page.url.endswith("/wallet")
+    assert text_of(page, "#usable") == "₩0"
+    assert text_of(page, "#purchased") == "₩0"
+    assert page.locator("#empty").is_visible()
+    visit.shoot("wallet-empty")
+
+    page.click("#to-buy")
+    assert text_of(page, "#discount-rate") == "10%"
+    assert text_of(page, "#remaining-limit") == "₩700,000"
+    assert text_of(page, "#budget-open") == "남아 있음"
+    visit.shoot("buy")
+
+    page.fill("#face_won", "15,000")
+    page.click("#buy")
+    assert text_of(page, "#face_won-error") == "상품권은 ₩10,000 단위로 판매합니다."
+    assert page.input_value("#face_won") == "15,000"
+    visit.shoot("buy-error")
+
+    page.fill("#face_won", "100,000")
+    page.click("#buy")
+    assert text_of(page, "#bought-face") == "₩100,000"
+    assert text_of(page, "#bought-paid") == "₩90,000"
+    assert text_of(page, "#bought-discount") == "₩10,000"
+    assert text_of(page, "#usable") == "₩100,000"
+    assert text_of(page, "#purchased") == "₩100,000"
+    visit.shoot("wallet-bought")
+
+    page.click("#nav-history")
+    line = page.locator(".history-line")
+    assert line.count() == 1
+    assert line.get_attribute("data-kind") == "purchase"
+    assert "구매" in line.inner_text()
+    assert "₩100,000" in line.inner_text()
+    visit.shoot("history")
+
+    page.click("#switch-language")
+    assert text_of(page, "h1") == "History"
+    assert "Purchase" in line.inner_text()
+    assert page.locator("html").get_attribute("lang") == "en"
+    visit.shoot("history-english")
+
+    page.click("#log-out")
+    assert page.url.endswith("/login")
+    page.goto("/wallet")
+    assert "/login" in page.url
+    assert visit.console_errors == []
