@@ -14,8 +14,7 @@ from dongne.config import Settings
 from dongne.domain.calendar import seoul_day
 from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.entrypoints.api.v1.sale_queue import ensure_admitted
-from dongne.services import accounts
+from dongne.services import accounts, sale_queue
 from tests.factories import World, unique_key
 
 with warnings.catch_warnings():
@@ -52,7 +51,11 @@ def client(application: App) -> Iterator[TestClient]:
     # Stands in for the purchase route until it is wired to the queue.
     @api.post("/test/wallets/{wallet_id}/buy")
     def buy(wallet_id: int) -> dict[str, bool]:
-        return {"admitted": ensure_admitted(application, wallet_id, _now()).admitted}
+        policy = sale_queue.sale_queue_policy(application.settings)
+        status = sale_queue.admit_purchase(
+            application.unit_of_work(), wallet_id=wallet_id, now=_now(), policy=policy
+        )
+        return {"admitted": status.admitted}
 
     with TestClient(api) as client:
         yield client

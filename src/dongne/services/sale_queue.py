@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dongne.config import Settings
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting
 from dongne.domain.sale_queue import (
@@ -32,6 +33,8 @@ from dongne.domain.sale_queue import (
     poll_after_seconds,
     sale_window_opened_at,
 )
+from dongne.services import purchases
+from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
 
@@ -101,6 +104,48 @@ def admit_purchase(
             retry_after_seconds=status.poll_after_seconds,
         )
     return status
+
+
+def purchase_in_turn(
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    face_won: int,
+    idempotency_key: str,
+    policy: SaleQueuePolicy,
+    now: datetime,
+) -> PurchaseResult:
+    """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
+    the discount budget still decides, atomically, who gets the discount.
+
+    A retry of a purchase that went through (and so spent its admission) is answered as the
+    first time: looked up only on refusal, so an admitted purchase pays no extra read, and the
+    admission is spent after the purchase commits, so the lookup sees it."""
+    try:
+        admit_purchase(uow, wallet_id=wallet_id, now=now, policy=policy)
+    except SaleQueueWaiting:
+        replayed = purchases.stored_purchase(
+            uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+        )
+        if replayed is None:
+            raise
+        return replayed
+    bought = purchases.purchase_vouchers(
+        uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key, now=now
+    )
+    spend_admission(uow, wallet_id=wallet_id, now=now)
+    return bought
+
+
+def sale_queue_policy(settings: Settings) -> SaleQueuePolicy:
+    """The line's pace and patience, from the ``DONGNE_SALE_QUEUE_*`` settings."""
+    return SaleQueuePolicy(
+        admissions_per_second=settings.sale_queue_admissions_per_second,
+        burst=settings.sale_queue_burst,
+        month_start_days=settings.sale_queue_month_start_days,
+        abandon_seconds=settings.sale_queue_abandon_seconds,
+        admission_seconds=settings.sale_queue_admission_seconds,
+    )
 
 
 def spend_admission(uow: UnitOfWork, *, wallet_id: int, now: datetime) -> bool:

@@ -20,10 +20,8 @@ from dongne.domain.errors import (
     DongneError,
     InvalidAmount,
     RegionNotFound,
-    SaleQueueWaiting,
     WalletNotFound,
 )
-from dongne.entrypoints.api.v1.sale_queue import policy_of
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.i18n import LANGUAGES
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
@@ -31,7 +29,6 @@ from dongne.services import (
     accounts,
     authentication,
     citizen_pages,
-    purchases,
     resources,
     sale_queue,
 )
@@ -277,33 +274,18 @@ def _won(text: str, *, field: str) -> int:
 def _purchase(
     request: Request, caller: Principal, wallet_id: int, face_won: int, key: str
 ) -> PurchaseResult:
-    """As the API's purchase route: the sale queue admits, the service sells, the admission
-    is spent; a resubmitted form whose purchase went through is answered as the first time."""
+    """As the API's purchase route: in the sale's turn; a resubmitted form whose purchase went
+    through is answered as the first time."""
     app = application(request)
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)
-    moment = now()
-    idempotency_key = scoped_key("purchase", caller_scope(caller), key)
-    policy = policy_of(app.settings)
-    try:
-        sale_queue.admit_purchase(
-            app.unit_of_work(), wallet_id=wallet_id, now=moment, policy=policy
-        )
-    except SaleQueueWaiting:
-        replayed = purchases.stored_purchase(
-            app.reader(), wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
-        )
-        if replayed is None:
-            raise
-        return replayed
-    bought = purchases.purchase_vouchers(
+    return sale_queue.purchase_in_turn(
         app.unit_of_work(),
         wallet_id=wallet_id,
         face_won=face_won,
-        idempotency_key=idempotency_key,
-        now=moment,
+        idempotency_key=scoped_key("purchase", caller_scope(caller), key),
+        policy=sale_queue.sale_queue_policy(app.settings),
+        now=now(),
     )
-    sale_queue.spend_admission(app.unit_of_work(), wallet_id=wallet_id, now=moment)
-    return bought
 
 
 def _purchase_form(

@@ -5,11 +5,8 @@ Both POST and GET join or poll (a retry keeps the place), and answer 200 with a
 answered 429 Too Many Requests with ``Retry-After`` and its place in line, not 202 Accepted:
 nothing was accepted to be done later, the client simply asks again after the delay.
 
-The purchase route wires the queue in with two calls::
-
-    ensure_admitted(app, wallet_id, moment)   # raises SaleQueueWaiting -> 429
-    bought = purchases.purchase_vouchers(...)
-    spend_admission(app, wallet_id, moment)   # the admission is used up
+The purchase route (and the web page) buy through ``services.sale_queue.purchase_in_turn``:
+admitted, then the purchase, then the admission used up; ``SaleQueueWaiting`` is the 429.
 """
 
 from __future__ import annotations
@@ -20,12 +17,9 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from dongne.bootstrap import App
-from dongne.config import Settings
-from dongne.domain.sale_queue import SaleQueuePolicy
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import resources, sale_queue
-from dongne.services.sale_queue import TicketStatus
 
 router = APIRouter(tags=["sale queue"])
 WalletId = Path(description="The wallet's id", ge=1)
@@ -42,32 +36,12 @@ class SaleQueueOut(BaseModel):
     )
 
 
-def policy_of(settings: Settings) -> SaleQueuePolicy:
-    return SaleQueuePolicy(
-        admissions_per_second=settings.sale_queue_admissions_per_second,
-        burst=settings.sale_queue_burst,
-        month_start_days=settings.sale_queue_month_start_days,
-        abandon_seconds=settings.sale_queue_abandon_seconds,
-        admission_seconds=settings.sale_queue_admission_seconds,
-    )
-
-
-def ensure_admitted(app: App, wallet_id: int, moment: datetime) -> TicketStatus:
-    """For the purchase route, after it checked the caller owns the wallet: raises
-    ``SaleQueueWaiting`` (429) unless the wallet may buy now."""
-    return sale_queue.admit_purchase(
-        app.unit_of_work(), wallet_id=wallet_id, now=moment, policy=policy_of(app.settings)
-    )
-
-
-def spend_admission(app: App, wallet_id: int, moment: datetime) -> None:
-    """For the purchase route, once the purchase went through."""
-    sale_queue.spend_admission(app.unit_of_work(), wallet_id=wallet_id, now=moment)
-
-
 def _answer(app: App, caller_wallet: int, response: Response) -> SaleQueueOut:
     status = sale_queue.join_or_poll(
-        app.unit_of_work(), wallet_id=caller_wallet, now=now(), policy=policy_of(app.settings)
+        app.unit_of_work(),
+        wallet_id=caller_wallet,
+        now=now(),
+        policy=sale_queue.sale_queue_policy(app.settings),
     )
     if not status.admitted:
         response.headers["Retry-After"] = str(status.poll_after_seconds)

@@ -12,13 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from dongne.domain.errors import SaleQueueWaiting
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
-from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import gifts, purchases, read_models, refunds, resources
+from dongne.services import gifts, purchases, read_models, refunds, resources, sale_queue
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["wallets"])
@@ -139,34 +137,14 @@ def buy_vouchers(
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)
-    moment = now()
-    idempotency_key = scoped_key("purchase", caller_scope(caller), key)
-    # During a sale the queue decides when this wallet may buy (429 with Retry-After until
-    # then); the discount budget still decides, atomically, who gets the discount.
-    try:
-        v1_sale_queue.ensure_admitted(app, wallet_id, moment)
-    except SaleQueueWaiting:
-        # A retry of a purchase that went through (and spent the admission) is answered as
-        # the first time. Looked up only on refusal, so an admitted purchase pays no extra
-        # read; the admission is spent after the purchase commits, so this read sees it.
-        replayed = purchases.stored_purchase(
-            app.reader(),
-            wallet_id=wallet_id,
-            face_won=body.face_won,
-            idempotency_key=idempotency_key,
-        )
-        if replayed is None:
-            raise
-        bought = replayed
-    else:
-        bought = purchases.purchase_vouchers(
-            app.unit_of_work(),
-            wallet_id=wallet_id,
-            face_won=body.face_won,
-            idempotency_key=idempotency_key,
-            now=moment,
-        )
-        v1_sale_queue.spend_admission(app, wallet_id, moment)
+    bought = sale_queue.purchase_in_turn(
+        app.unit_of_work(),
+        wallet_id=wallet_id,
+        face_won=body.face_won,
+        idempotency_key=scoped_key("purchase", caller_scope(caller), key),
+        policy=sale_queue.sale_queue_policy(app.settings),
+        now=now(),
+    )
     return PurchaseOut(
         purchase_id=bought.purchase_id,
         transaction_id=bought.transaction_id,
