@@ -206,9 +206,7 @@ def log_out(request: Request, form: Annotated[TokenOnlyForm, Form()]) -> Respons
 # The wallet ------------------------------------------------------------------------------
 
 
-def _chosen_wallet(
-    request: Request, caller: Principal, wanted: int | None
-) -> tuple[int, list[Any]]:
+def chosen_wallet(request: Request, caller: Principal, wanted: int | None) -> tuple[int, list[Any]]:
     """The wallet the page is about (``?wallet=``, else the first) and all the caller's."""
     wallets = resources.wallets_page(
         application(request).reader(), caller, after_id=None, fetch=REGIONS_SHOWN
@@ -227,7 +225,7 @@ def wallet_page(
 ) -> Response:
     caller = citizen_of(request)
     app = application(request)
-    wallet_id, wallets = _chosen_wallet(request, caller, wallet)
+    wallet_id, wallets = chosen_wallet(request, caller, wallet)
     overview = citizen_pages.wallet_overview(app.reader(), caller, wallet_id=wallet_id, now=now())
     bought = resources.purchase_of_caller(app.reader(), caller, purchase) if purchase else None
     context = {"overview": overview, "wallets": wallets, "bought": bought, "wallet_id": wallet_id}
@@ -237,7 +235,7 @@ def wallet_page(
 @router.get("/wallet/buy")
 def purchase_page(request: Request, wallet: int | None = None) -> Response:
     caller = citizen_of(request)
-    wallet_id, _ = _chosen_wallet(request, caller, wallet)
+    wallet_id, _ = chosen_wallet(request, caller, wallet)
     return _purchase_form(request, caller, wallet_id, typed={}, errors={})
 
 
@@ -246,14 +244,14 @@ def buy_vouchers(
     request: Request, form: Annotated[PurchaseForm, Form()], wallet: int | None = None
 ) -> Response:
     caller = citizen_of(request)
-    wallet_id, _ = _chosen_wallet(request, caller, wallet)
+    wallet_id, _ = chosen_wallet(request, caller, wallet)
     typed = {"face_won": form.face_won}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
         errors = _form_expired(request)
         return _purchase_form(request, caller, wallet_id, typed=typed, errors=errors, status=400)
     try:
-        face_won = _won(form.face_won, field="face_won")
+        face_won = typed_won(form.face_won, field="face_won")
         bought = _purchase(request, caller, wallet_id, face_won, f"web:{token.nonce}")
     except DongneError as refused:
         errors = pages.errors_of(refused, PURCHASE_FIELDS, speaker_of(request), field="face_won")
@@ -263,7 +261,7 @@ def buy_vouchers(
     return RedirectResponse(target, status_code=303)
 
 
-def _won(text: str, *, field: str) -> int:
+def typed_won(text: str, *, field: str) -> int:
     """A typed amount: digits, with the separators and signs people type around them."""
     digits = text.replace(",", "").replace("₩", "").replace("원", "").strip()
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:
@@ -309,7 +307,7 @@ def history_page(
     request: Request, wallet: int | None = None, before: int | None = None
 ) -> Response:
     caller = citizen_of(request)
-    wallet_id, _ = _chosen_wallet(request, caller, wallet)
+    wallet_id, _ = chosen_wallet(request, caller, wallet)
     rows = resources.history_page(
         application(request).reader(),
         caller,
