@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from dongne.domain.access import Principal
 from dongne.domain.errors import DongneError, InvalidInput
-from dongne.entrypoints.api.qr_images import qr_svg
+from dongne.entrypoints.api.qr_images import ERROR_CORRECTION
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet, typed_won
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
@@ -188,6 +189,21 @@ def paid_page(request: Request, payment: int) -> Response:
 
 # The one-time payment code ---------------------------------------------------------------
 
+CODE_GROUP_DIGITS = 6
+"""18 digits read aloud or typed at a counter as three groups of six."""
+
+
+def _code_svg(code: str) -> Markup:
+    """The code's QR as the API draws it, sized by the page's CSS (a viewBox, no width): a
+    path with presentation attributes, no script and no style attribute, so the CSP holds."""
+    svg = segno.make(code, error=ERROR_CORRECTION).svg_inline(omitsize=True)
+    return Markup(svg)  # noqa: S704 - our own drawing of our own digits
+
+
+def _grouped(code: str) -> str:
+    step = CODE_GROUP_DIGITS
+    return " ".join(code[start : start + step] for start in range(0, len(code), step))
+
 
 @router.get("/wallet/code")
 def code_page(request: Request, wallet: int | None = None) -> Response:
@@ -226,9 +242,8 @@ def issue_code(
         )
     context |= {
         "issued": issued,
-        "grouped_code": " ".join(issued.code[i : i + 4] for i in range(0, len(issued.code), 4)),
-        # segno's SVG: paths with presentation attributes, no script or style attribute.
-        "code_svg": Markup(qr_svg(issued.code)),  # noqa: S704 - our own SVG of our own digits
+        "grouped_code": _grouped(issued.code),
+        "code_svg": _code_svg(issued.code),
         "seconds_left": int((issued.expires_at - now()).total_seconds()),
     }
     return render(request, "code.html", context, principal=caller)
