@@ -28,8 +28,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
+from dongne.domain.emvco import build_payload
 from dongne.entrypoints.api.app import create_app
-from tests.factories import World
+from dongne.services import accounts, counter_payments, purchases
+from tests.factories import World, unique_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -224,4 +226,94 @@ def test_a_new_citizen_signs_up_buys_vouchers_and_reads_the_history(
     assert page.url.endswith("/login")
     page.goto("/wallet")
     assert "/login" in page.url
+    assert visit.console_errors == []
+
+
+def citizen_with_vouchers_and_a_shop(app: App, phone: str) -> str:
+    """A citizen holding ₩100,000 of vouchers (no PIN yet) and a shop of their region; the
+    shop's code, the text of its static QR."""
+    now = datetime.now(UTC)
+    world = World(app.uow, now)
+    world.fund(1_000_000)
+    signed_up = accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=phone,
+        password=PASSWORD,
+        name="김시민",
+        region_id=world.region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=now,
+    )
+    purchases.purchase_vouchers(
+        app.uow,
+        wallet_id=signed_up.wallet_id,
+        face_won=100_000,
+        idempotency_key=unique_key("purchase"),
+        now=now,
+    )
+    merchant_id = world.merchant()
+    with app.uow:
+        return build_payload(counter_payments.merchant_qr_within(app.uow, merchant_id))
+
+
+def test_a_citizen_sets_a_pin_pays_a_shop_by_its_code_and_shows_a_payment_code(
+    application: App, visit: Visit
+) -> None:
+    phone = "010-1357-2468"
+    shop_code = citizen_with_vouchers_and_a_shop(application, phone)
+    page = visit.page
+    page.goto("/login")
+    page.fill("#phone", phone)
+    page.fill("#password", PASSWORD)
+    page.click("#log-in")
+    assert text_of(page, "#usable") == "₩100,000"
+
+    page.click("#nav-pay")
+    page.click("#to-pin")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#pin", "135790")
+    page.fill("#pin_again", "135791")
+    page.click("#save-pin")
+    assert (
+        text_of(page, "#pin_again-error") == "두 비밀번호가 다릅니다. 같은 번호를 다시 입력하세요."
+    )
+    visit.shoot("pin-error")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#pin", "135790")
+    page.fill("#pin_again", "135790")
+    page.click("#save-pin")
+    assert page.locator("#pin-saved").is_visible()
+    visit.shoot("pin-saved")
+
+    page.click("#to-pay")
+    page.fill("#merchant_code", shop_code)
+    page.fill("#amount_won", "12,300")
+    page.fill("#pin", "111112")
+    visit.shoot("pay")
+    page.click("#pay")
+    assert text_of(page, "#pin-error") == "결제 비밀번호가 맞지 않습니다. 남은 횟수 4회."
+    assert page.input_value("#merchant_code") == shop_code
+    assert page.input_value("#amount_won") == "12,300"
+    assert page.input_value("#pin") == ""
+    visit.shoot("pay-wrong-pin")
+    page.fill("#pin", "135790")
+    page.click("#pay")
+    assert text_of(page, "#paid-amount") == "₩12,300"
+    visit.shoot("paid")
+
+    page.click("#to-balance")
+    assert text_of(page, "#usable") == "₩87,700"
+    assert text_of(page, "#purchased") == "₩87,700"
+    visit.shoot("wallet-after-paying")
+
+    page.click("#nav-pay")
+    page.click("#to-code")
+    page.fill("#pin", "135790")
+    page.click("#show-code")
+    assert re.fullmatch(r"92\d{4} \d{6} \d{6}", text_of(page, "#code-number"))
+    assert page.locator("#payment-code svg").is_visible()
+    assert re.search(r"[23]:\d\d 남음", text_of(page, "#countdown"))  # the script counts down
+    visit.shoot("payment-code")
     assert visit.console_errors == []
