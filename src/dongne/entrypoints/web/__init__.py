@@ -4,6 +4,8 @@
   takes the phone, the password and the payment PIN; no session, its own form token.
 - ``citizen``: the citizen's wallet (``/signup``, ``/login``, ``/wallet``, ``/wallet/buy``,
   ``/wallet/history``), on a session cookie.
+- ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
+  the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 
