@@ -269,3 +269,19 @@ def test_my_payment_code_needs_the_right_pin(client: TestClient, application: Ap
     expired = client.post(f"/wallet/code?wallet={buyer.wallet_id}", data={"pin": PIN})
     assert expired.status_code == 400
     assert error_beside(expired, "form") == "입력 화면이 만료되었습니다. 다시 입력해 주세요."
+
+
+def test_the_paying_pages_need_a_session_and_speak_english_by_the_switch(
+    client: TestClient, application: App
+) -> None:
+    for path in ("/wallet/pin", "/wallet/pay", "/wallet/code", "/wallet/paid?payment=1"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=/wallet/")
+    buyer = shopper(application, client)
+    client.get("/language?to=en")
+    wrong = pay(
+        client, {"merchant_code": buyer.merchant_code, "amount_won": "5000", "pin": "111112"}
+    )
+    assert error_beside(wrong, "pin") == "The PIN is wrong. 4 tries left."
+    assert "Pay a shop" in wrong.text
