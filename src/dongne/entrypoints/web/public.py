@@ -59,20 +59,18 @@ class GrowthChart:
 
 
 def growth_chart(growth: tuple[GrowthPoint, ...]) -> GrowthChart | None:
-    """Time along x, size along y from zero; None with fewer than two checkpoints."""
+    """One step along x per checkpoint, oldest left, and the size along y from zero; None
+    with fewer than two checkpoints. Steps rather than clock time: checkpoints come in bursts
+    (a second apart while busy, hours apart at night), which time would squeeze into a wall;
+    the table beside the chart gives their times."""
     if len(growth) < 2:  # a line needs two points
         return None
-    start = growth[0].signed_at.timestamp()
-    span = max(growth[-1].signed_at.timestamp() - start, 1.0)
     top = max(point.tree_size for point in growth) or 1
-    inner_width = CHART_WIDTH - 2 * CHART_MARGIN
+    step = (CHART_WIDTH - 2 * CHART_MARGIN) / (len(growth) - 1)
     inner_height = CHART_HEIGHT - 2 * CHART_MARGIN
     coordinates = [
-        (
-            CHART_MARGIN + inner_width * (point.signed_at.timestamp() - start) / span,
-            CHART_MARGIN + inner_height * (1 - point.tree_size / top),
-        )
-        for point in growth
+        (CHART_MARGIN + step * order, CHART_MARGIN + inner_height * (1 - point.tree_size / top))
+        for order, point in enumerate(growth)
     ]
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
     return GrowthChart(CHART_WIDTH, CHART_HEIGHT, points, growth[0].tree_size, growth[-1].tree_size)
