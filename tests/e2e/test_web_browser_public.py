@@ -26,7 +26,6 @@ from tests.witnessed_log import (
 from tests.witnessed_log import witnessed_receipt as make_receipt
 
 # The browser test's fixtures, by name: its ``server`` serves this module's ``application``.
-browser = in_chromium.browser
 server = in_chromium.server
 visit = in_chromium.visit
 
