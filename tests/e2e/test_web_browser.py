@@ -12,7 +12,6 @@ downloads a browser of its own. Without that browser the tests skip locally and 
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -33,29 +32,11 @@ from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, counter_payments, purchases
 from tests.factories import World, unique_key
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 PASSWORD = "a long enough password"  # noqa: S105 - a test password
 SERVER_START_SECONDS = 10
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session (each test gets a context of its own)."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI and containers run as root, where Chromium's sandbox will not start.
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield chromium
-        chromium.close()
 
 
 def free_port() -> int:

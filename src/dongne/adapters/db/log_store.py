@@ -262,6 +262,13 @@ class LogStore:
         ).all()
         return [_checkpoint(row) for row in rows]
 
+    def recent_checkpoints(self, limit: int) -> list[StoredCheckpoint]:
+        """The newest ``limit`` checkpoints, newest first."""
+        rows = self.connection.execute(
+            select(log_checkpoints).order_by(log_checkpoints.c.tree_size.desc()).limit(limit)
+        ).all()
+        return [_checkpoint(row) for row in rows]
+
     def add_checkpoint(
         self, *, tree_size: int, root_hash: bytes, note: str, at: datetime
     ) -> StoredCheckpoint:

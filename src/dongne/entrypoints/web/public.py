@@ -1,0 +1,156 @@
+"""Pages anyone may open, without logging in: the log's transparency page and the merchant
+directory of each region.
+
+The transparency page shows what the log serves (its latest checkpoint and cosigners, its
+growth, its keys) and checks a pasted receipt as ``dongne log verify-receipt`` does. The
+directory is a plain list searched by name and category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from dongne.domain.errors import DongneError
+from dongne.entrypoints.web import pages
+from dongne.entrypoints.web.pages import application, render, speaker_of
+from dongne.services import directory, transparency
+from dongne.services.transparency import GrowthPoint, ReceiptCheck
+
+router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
+
+RECEIPT_FIELDS = ("receipt",)
+RECEIPT_REFUSALS = (
+    # What ``pages.message_of`` says beside the field, by the refusal's code; named here so
+    # the catalog test checks both languages have them.
+    "error:MALFORMED_LOG_DATA:receipt",
+    "error:MALFORMED_LEAF:receipt",
+    "error:SIGNATURE_INVALID:receipt",
+    "error:PROOF_INVALID:receipt",
+    "error:VERIFICATION_FAILED:receipt",
+)
+GROWTH_ROWS_LISTED = 10
+CHART_WIDTH = 600
+CHART_HEIGHT = 160
+CHART_MARGIN = 8
+
+
+class ReceiptForm(BaseModel):
+    receipt: str = ""
+    csrf_token: str = ""
+
+
+# The transparency page -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrowthChart:
+    """The tree size over time as an SVG polyline (drawn by the template, no script)."""
+
+    width: int
+    height: int
+    points: str
+    first_size: int
+    last_size: int
+
+
+def growth_chart(growth: tuple[GrowthPoint, ...]) -> GrowthChart | None:
+    """One step along x per checkpoint, oldest left, and the size along y from zero; None
+    with fewer than two checkpoints. Steps rather than clock time: checkpoints come in bursts
+    (a second apart while busy, hours apart at night), which time would squeeze into a wall;
+    the table beside the chart gives their times."""
+    if len(growth) < 2:  # a line needs two points
+        return None
+    top = max(point.tree_size for point in growth) or 1
+    step = (CHART_WIDTH - 2 * CHART_MARGIN) / (len(growth) - 1)
+    inner_height = CHART_HEIGHT - 2 * CHART_MARGIN
+    coordinates = [
+        (CHART_MARGIN + step * order, CHART_MARGIN + inner_height * (1 - point.tree_size / top))
+        for order, point in enumerate(growth)
+    ]
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
+    return GrowthChart(CHART_WIDTH, CHART_HEIGHT, points, growth[0].tree_size, growth[-1].tree_size)
+
+
+@router.get("/transparency")
+def transparency_page(request: Request) -> Response:
+    return _transparency(request, typed={}, errors={}, checked=None)
+
+
+@router.post("/transparency")
+def verify_receipt(request: Request, form: Annotated[ReceiptForm, Form()]) -> Response:
+    app = application(request)
+    typed = {"receipt": form.receipt}
+    if pages.form_token(request, form.csrf_token) is None:
+        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        return _transparency(request, typed=typed, errors=errors, checked=None, status=400)
+    try:
+        checked = transparency.check_receipt(
+            form.receipt,
+            log_key=app.log_verifier(),
+            witnesses=app.witness_verifiers(),
+            quorum=app.settings.log_witness_quorum,
+        )
+    except DongneError as refused:
+        errors = pages.errors_of(refused, RECEIPT_FIELDS, speaker_of(request), field="receipt")
+        return _transparency(
+            request,
+            typed=typed,
+            errors=errors,
+            checked=None,
+            refusal=refused.message,
+            status=pages.status_for(refused),
+        )
+    return _transparency(request, typed=typed, errors={}, checked=checked)
+
+
+def _transparency(
+    request: Request,
+    *,
+    typed: dict[str, str],
+    errors: dict[str, str],
+    checked: ReceiptCheck | None,
+    refusal: str | None = None,
+    status: int = 200,
+) -> Response:
+    app = application(request)
+    overview = transparency.log_overview(
+        app.reader(),
+        log_key=app.log_verifier(),
+        witnesses=app.witness_verifiers(),
+        quorum=app.settings.log_witness_quorum,
+    )
+    context = {
+        "overview": overview,
+        "chart": growth_chart(overview.growth),
+        "recent_growth": list(reversed(overview.growth))[:GROWTH_ROWS_LISTED],
+        "checked": checked,
+        "refusal": refusal,
+        "typed": typed,
+        "errors": errors,
+    }
+    return render(request, "transparency.html", context, status=status)
+
+
+# The merchant directory ------------------------------------------------------------------
+
+
+@router.get("/directory")
+def regions_page(request: Request) -> Response:
+    regions = directory.public_regions(application(request).reader())
+    return render(request, "directory_regions.html", {"regions": regions})
+
+
+@router.get("/directory/{region_code}")
+def region_directory_page(
+    request: Request, region_code: str, q: str = "", category: str = ""
+) -> Response:
+    listed = directory.region_directory(
+        application(request).reader(), region_code, name=q, category=category
+    )
+    context = {"directory": listed, "typed": {"q": q, "category": category}}
+    return render(request, "directory.html", context)
