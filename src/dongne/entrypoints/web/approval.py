@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
 
 from dongne.bootstrap import App
 from dongne.domain.access import PIN, InvalidCredentials, PinIncorrect, PinLocked, PinNotSet
@@ -32,6 +31,7 @@ from dongne.domain.people import normalize_phone
 from dongne.entrypoints.api.deps import AppDep
 from dongne.entrypoints.api.errors import status_of
 from dongne.entrypoints.web import csrf
+from dongne.entrypoints.web.csrf import PageForm
 from dongne.services import authentication, payment_intent_approval, payment_intents
 from dongne.services.authentication import login_throttle_of
 from dongne.services.read_models import IntentPage, intent_page
@@ -77,12 +77,10 @@ code, or by ``code:field`` where one code means different things for different f
 FIELDS = ("phone", "password", "pin")
 
 
-class ApprovalForm(BaseModel):
-    # Defaults, so a missing field is a message on the page rather than a JSON 422.
+class ApprovalForm(PageForm):
     phone: str = ""
     password: str = ""
     pin: str = ""
-    csrf_token: str = ""
 
 
 def now() -> datetime:

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel
 
 from dongne.domain.access import MIN_PASSWORD_LENGTH, Forbidden, Principal, UserKind
 from dongne.domain.errors import (
@@ -23,6 +22,7 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.entrypoints.web import pages
+from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.i18n import LANGUAGES
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
 from dongne.services import (
@@ -44,28 +44,20 @@ LOG_IN_FIELDS = ("phone", "password")
 PURCHASE_FIELDS = ("face_won",)
 
 
-class SignUpForm(BaseModel):
-    # Defaults, so a missing field is a message beside it rather than a JSON 422.
+class SignUpForm(PageForm):
     phone: str = ""
     password: str = ""
     name: str = ""
     region_code: str = ""
-    csrf_token: str = ""
 
 
-class LogInForm(BaseModel):
+class LogInForm(PageForm):
     phone: str = ""
     password: str = ""
-    csrf_token: str = ""
 
 
-class PurchaseForm(BaseModel):
+class PurchaseForm(PageForm):
     face_won: str = ""
-    csrf_token: str = ""
-
-
-class TokenOnlyForm(BaseModel):
-    csrf_token: str = ""
 
 
 def _form_expired(request: Request) -> dict[str, str]:
@@ -191,7 +183,7 @@ def log_in(
 
 
 @router.post("/logout")
-def log_out(request: Request, form: Annotated[TokenOnlyForm, Form()]) -> Response:
+def log_out(request: Request, form: Annotated[PageForm, Form()]) -> Response:
     app = application(request)
     token = request.cookies.get(pages.SESSION_COOKIE)
     if pages.form_token(request, form.csrf_token) is None:

@@ -18,13 +18,13 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel
 
 from dongne.domain.access import Principal
 from dongne.domain.errors import DongneError, InvalidInput
 from dongne.entrypoints.api.qr_images import ERROR_CORRECTION
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet, typed_won
+from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
 from dongne.services import accounts, counter_payments, resources
 
@@ -49,24 +49,20 @@ PLACE_OF_CODE = {
 }
 
 
-class PinForm(BaseModel):
-    # Defaults, so a missing field is a message beside it rather than a JSON 422.
+class PinForm(PageForm):
     current_password: str = ""
     pin: str = ""
     pin_again: str = ""
-    csrf_token: str = ""
 
 
-class PayForm(BaseModel):
+class PayForm(PageForm):
     merchant_code: str = ""
     amount_won: str = ""
     pin: str = ""
-    csrf_token: str = ""
 
 
-class CodeForm(BaseModel):
+class CodeForm(PageForm):
     pin: str = ""
-    csrf_token: str = ""
 
 
 def _errors(request: Request, refused: DongneError, fields: tuple[str, ...]) -> dict[str, str]:

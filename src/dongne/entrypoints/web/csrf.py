@@ -19,6 +19,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel
+
 TOKEN_LIFETIME = timedelta(minutes=30)
 """Long enough to find a phone's PIN, short enough that a leaked page soon stops working."""
 
@@ -81,3 +83,10 @@ def _verify(key: bytes, subject: str, value: str, now: datetime) -> FormToken | 
     if not 0 <= age_seconds <= TOKEN_LIFETIME.total_seconds():
         return None
     return FormToken(value, nonce)
+
+
+class PageForm(BaseModel):
+    """A page's form: it carries its CSRF token. Every field of a form has a default, so a
+    missing field is a message beside it on the page rather than a JSON 422."""
+
+    csrf_token: str = ""

@@ -13,10 +13,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.web import pages
+from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, render, speaker_of
 from dongne.services import directory, transparency
 from dongne.services.transparency import GrowthPoint, ReceiptCheck
@@ -39,9 +39,8 @@ CHART_HEIGHT = 160
 CHART_MARGIN = 8
 
 
-class ReceiptForm(BaseModel):
+class ReceiptForm(PageForm):
     receipt: str = ""
-    csrf_token: str = ""
 
 
 # The transparency page -------------------------------------------------------------------
