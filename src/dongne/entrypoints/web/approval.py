@@ -18,10 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from dongne.bootstrap import App
-from dongne.domain.access import PIN, InvalidCredentials, PinIncorrect, PinLocked, PinNotSet
+from dongne.domain.access import (
+    InvalidCredentials,
+    PinIncorrect,
+    PinLocked,
+    PinNotSet,
+    check_pin_format,
+)
 from dongne.domain.errors import (
     DongneError,
-    InvalidInput,
     PaymentIntentExpired,
     PaymentIntentNotFound,
     PaymentIntentUnexpectedState,
@@ -130,9 +135,9 @@ def _approve(
     app: App, intent_id: int, form: ApprovalForm, *, secret: str, key: str
 ) -> payment_intents.PaymentIntent:
     login = normalize_phone(form.phone)
-    # A malformed PIN is refused here so it does not cost one of the citizen's tries.
-    if not PIN.fullmatch(form.pin):
-        raise InvalidInput("a payment PIN is exactly 6 digits", field="pin")
+    # The service refuses a malformed PIN before counting it too; refused here, before the
+    # log-in, it does not even cost a session.
+    check_pin_format(form.pin)
     session = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
