@@ -14,9 +14,19 @@ from sqlalchemy import Engine, func, select
 
 from dongne.adapters.db.ledger_tables import account_balances, accounts, ledger_transactions
 from dongne.adapters.db.tables import lots, merchants, metadata
+from dongne.bootstrap import App
 from dongne.domain.errors import DongneError
 from dongne.domain.program import VoucherProgram
-from dongne.services import gifts, payments, purchases, read_models, refunds, registry
+from dongne.services import accounts as account_services
+from dongne.services import (
+    authentication,
+    gifts,
+    payments,
+    purchases,
+    read_models,
+    refunds,
+    registry,
+)
 from dongne.services.results import (
     GiftResult,
     PaymentCancellationResult,
@@ -209,3 +219,29 @@ UNKNOWN_ID = 999_999
 def world_with(uow: UnitOfWork, **settings: Any) -> World:
     """A region whose program changes the guideline defaults by ``settings``."""
     return World(uow, NOW, VoucherProgram(brand_name="시루", **settings))
+
+
+def signed_in_citizen_token(
+    app: App, *, region_id: int, phone: str, password: str, lifetime: timedelta, now: datetime
+) -> str:
+    """Sign a citizen up in the region and log them in: the bearer token an API test sends."""
+    account_services.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=phone,
+        password=password,
+        name="김민준",
+        region_id=region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=now,
+    )
+    return authentication.log_in(
+        app.unit_of_work(),
+        app.secrets,
+        login=phone.replace("-", ""),
+        password=password,
+        totp_code=None,
+        lifetime=lifetime,
+        now=now,
+    ).token

@@ -15,7 +15,8 @@ from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.limits import MAX_REQUEST_BYTES
-from dongne.services import accounts, authentication, registry
+from dongne.services import registry
+from tests.helpers import signed_in_citizen_token
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 
@@ -39,26 +40,14 @@ def test_an_id_beyond_what_the_database_stores_is_a_400_problem(
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     now = datetime.now(UTC)
     region = registry.create_region(app.uow, code="limits", name="한계시", now=now)
-    accounts.sign_up_citizen(
-        app.uow,
-        app.secrets,
+    token = signed_in_citizen_token(
+        app,
+        region_id=region,
         phone="010-5555-0001",
         password=PASSWORD,
-        name="시민",
-        region_id=region,
-        identity_number=None,
-        idempotency_key="limits",
-        now=now,
-    )
-    token = authentication.log_in(
-        app.unit_of_work(),
-        app.secrets,
-        login="01055550001",
-        password=PASSWORD,
-        totp_code=None,
         lifetime=timedelta(minutes=5),
         now=now,
-    ).token
+    )
     try:
         with TestClient(create_app(app, publish=False)) as client:
             response = client.get(

@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, authentication, registry
+from dongne.services import registry
+from tests.helpers import signed_in_citizen_token
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 POSTGRES_URL_VARIABLE = "DONGNE_TEST_POSTGRES_URL"
@@ -74,26 +75,14 @@ def _serve(database_url: str) -> Served:
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     now = datetime.now(UTC)
     region = registry.create_region(app.uow, code="siheung", name="시흥시", now=now)
-    accounts.sign_up_citizen(
-        app.uow,
-        app.secrets,
+    token = signed_in_citizen_token(
+        app,
+        region_id=region,
         phone="010-1234-5678",
         password=PASSWORD,
-        name="김민준",
-        region_id=region,
-        identity_number=None,
-        idempotency_key="schemathesis-citizen",
-        now=now,
-    )
-    token = authentication.log_in(
-        app.unit_of_work(),
-        app.secrets,
-        login="01012345678",
-        password=PASSWORD,
-        totp_code=None,
         lifetime=timedelta(hours=2),
         now=now,
-    ).token
+    )
     return Served(app, create_app(app, publish=False), token)
 
 
