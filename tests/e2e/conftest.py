@@ -1,4 +1,5 @@
-"""Fixtures the browser tests share: one Chromium for the whole session.
+"""Fixtures the browser tests share: one Chromium for the whole session, the app served on a
+local port, and a ``Visit`` of it (``browser.py``).
 
 Playwright's sync API runs one instance per thread, so every browser test module must use
 this one fixture rather than start a browser of its own.
@@ -7,11 +8,16 @@ this one fixture rather than start a browser of its own.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from tests.e2e.browser import ARTIFACTS, PHONE, Visit, keep_console_errors, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -31,3 +37,35 @@ def browser() -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def application(database_url: str) -> Iterator[App]:
+    """The app the browser tests serve; a module overrides this fixture for another one."""
+    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
+    yield app
+    app.engine.dispose()
+
+
+@pytest.fixture
+def server(application: App) -> Iterator[str]:
+    """The app as ``dongne serve`` runs it, on a free local port; its base URL."""
+    with serving(application) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Visit]:
+    """A fresh browser context on the server, in Korean and Seoul's time, at phone size."""
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        base_url=server, viewport=PHONE, locale="ko-KR", timezone_id="Asia/Seoul"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    journey = Visit(page, folder)
+    # A Content-Security-Policy violation (an inline script or style) is a console error.
+    page.on("console", lambda message: keep_console_errors(journey, message))
+    yield journey
+    context.close()

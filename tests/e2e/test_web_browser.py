@@ -3,8 +3,8 @@
 A new citizen signs up, logs in, finds an empty wallet, buys vouchers at the discount, sees
 the balance and the purchase in the history, and switches the pages to English. The server
 is ``dongne serve``'s app under uvicorn on a free local port, over SQLite and PostgreSQL.
-Every page visited is saved at phone (390×844) and desktop (1280×800) size under
-``test-artifacts/browser/`` (ignored by git), for people to look at and for the guides.
+Every page visited is saved at phone and desktop size and scanned by axe-core
+(``browser.py``'s ``Visit.shoot``).
 
 Playwright is pointed at ``/usr/bin/chromium`` (``.ci/run`` installs it with apt); it never
 downloads a browser of its own. Without that browser the tests skip locally and fail in CI.
@@ -13,107 +13,15 @@ downloads a browser of its own. Without that browser the tests skip locally and 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page
-
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.emvco import build_payload
-from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, counter_payments, purchases
+from tests.e2e.browser import Visit, text_of
 from tests.factories import World, unique_key
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 PASSWORD = "a long enough password"  # noqa: S105 - a test password
-SERVER_START_SECONDS = 10
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def server(application: App) -> Iterator[str]:
-    """The app as ``dongne serve`` runs it, on a thread; its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(application, publish=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=SERVER_START_SECONDS)
-
-
-@dataclass
-class Visit:
-    """A page in the browser that saves each page it reaches at both sizes."""
-
-    page: Page
-    folder: Path
-    console_errors: list[str] = field(default_factory=list)
-    count: int = 0
-
-    def shoot(self, name: str) -> None:
-        self.count += 1
-        stem = self.folder / f"{self.count:02d}-{name}"
-        self.page.set_viewport_size(DESKTOP)
-        self.page.screenshot(path=f"{stem}-desktop.png", full_page=True)
-        self.page.set_viewport_size(PHONE)
-        self.page.screenshot(path=f"{stem}-phone.png", full_page=True)
-
-
-@pytest.fixture
-def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Visit]:
-    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(
-        base_url=server, viewport=PHONE, locale="ko-KR", timezone_id="Asia/Seoul"
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    journey = Visit(page, folder)
-    # A Content-Security-Policy violation (an inline script or style) is a console error.
-    page.on("console", lambda message: _keep_errors(journey, message))
-    yield journey
-    context.close()
-
-
-def _keep_errors(journey: Visit, message: ConsoleMessage) -> None:
-    # A refused form answers 400 on purpose, which Chromium reports as a failed load.
-    if message.type == "error" and not message.text.startswith("Failed to load resource"):
-        journey.console_errors.append(message.text)
 
 
 def region_selling_vouchers(app: App) -> str:
@@ -123,10 +31,6 @@ def region_selling_vouchers(app: App) -> str:
     with app.reader() as reader:
         code: str = reader.records.region(world.region_id).code
     return code
-
-
-def text_of(page: Page, selector: str) -> str:
-    return page.locator(selector).inner_text().strip()
 
 
 def test_a_new_citizen_signs_up_buys_vouchers_and_reads_the_history(

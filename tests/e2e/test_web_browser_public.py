@@ -1,4 +1,4 @@
-"""The public pages in a real browser (``test_web_browser.py``'s Chromium, server and
+"""The public pages in a real browser (``conftest.py``'s Chromium, server and
 screenshots): someone without an account opens the transparency page, pastes a real receipt
 and sees it verified, pastes a tampered one and sees why not, then looks up a shop."""
 
@@ -13,8 +13,7 @@ import pytest
 
 from dongne.bootstrap import App
 from dongne.services import registry
-from tests.e2e import test_web_browser as in_chromium
-from tests.e2e.test_web_browser import Visit, text_of
+from tests.e2e.browser import Visit, text_of
 from tests.factories import World, business_number
 from tests.witnessed_log import (
     WITNESS_NAME,
@@ -24,10 +23,6 @@ from tests.witnessed_log import (
     witnessed_app,
 )
 from tests.witnessed_log import witnessed_receipt as make_receipt
-
-# The browser test's fixtures, by name: its ``server`` serves this module's ``application``.
-server = in_chromium.server
-visit = in_chromium.visit
 
 
 @pytest.fixture

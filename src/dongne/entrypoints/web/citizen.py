@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dongne.domain.access import MIN_PASSWORD_LENGTH, Forbidden, Principal, UserKind
+from dongne.domain.access import MIN_PASSWORD_LENGTH, Forbidden, Principal
 from dongne.domain.errors import (
     DongneError,
     InvalidAmount,
@@ -40,7 +40,7 @@ router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 HISTORY_PAGE_SIZE = 20
 REGIONS_SHOWN = 200
 SIGN_UP_FIELDS = ("phone", "password", "name", "region_code")
-LOG_IN_FIELDS = ("phone", "password")
+LOG_IN_FIELDS = ("phone", "password", "totp")
 PURCHASE_FIELDS = ("face_won",)
 
 
@@ -52,8 +52,9 @@ class SignUpForm(PageForm):
 
 
 class LogInForm(PageForm):
-    phone: str = ""
+    phone: str = ""  # a citizen's phone, or a staff member's or an official's user name
     password: str = ""
+    totp: str = ""
 
 
 class PurchaseForm(PageForm):
@@ -142,21 +143,26 @@ def _sign_up_form(
 
 
 @router.get("/login")
-def log_in_page(request: Request, welcome: str = "", next: str = "/wallet") -> Response:
-    return render(request, "login.html", {"welcome": bool(welcome), "next": next})
+def log_in_page(request: Request, welcome: str = "", next: str = "") -> Response:
+    context = {"welcome": bool(welcome), "next": next, "ask_totp": _asks_totp(next)}
+    return render(request, "login.html", context)
+
+
+def _asks_totp(next_page: str) -> bool:
+    """Officials log in with a TOTP code: the form asks for it on the way to the console."""
+    return next_page.startswith("/console")
 
 
 @router.post("/login")
-def log_in(
-    request: Request,
-    form: Annotated[LogInForm, Form()],
-    next: str = "/wallet",
-) -> Response:
+def log_in(request: Request, form: Annotated[LogInForm, Form()], next: str = "") -> Response:
+    """One log-in for citizens (by phone), merchants' staff and officials (by user name);
+    each lands on the home of their kind unless ``next`` names a page on this site."""
     app = application(request)
     typed = {"phone": form.phone}
+    ask_totp = _asks_totp(next) or bool(form.totp)
     if pages.form_token(request, form.csrf_token) is None:
         context = {"typed": typed, "errors": _form_expired(request), "next": next}
-        return render(request, "login.html", context, status=400)
+        return render(request, "login.html", {**context, "ask_totp": ask_totp}, status=400)
     lifetime = timedelta(minutes=app.settings.access_token_minutes)
     try:
         session = authentication.log_in(
@@ -164,19 +170,21 @@ def log_in(
             app.secrets,
             login=form.phone,
             password=form.password,
-            totp_code=None,
+            totp_code=form.totp or None,
             lifetime=lifetime,
             now=now(),
             throttle=authentication.login_throttle_of(app.settings),
         )
-        if session.principal.kind is not UserKind.CITIZEN:
+        home = pages.HOME_OF_KIND.get(session.principal.kind)
+        if home is None:
             authentication.log_out(app.unit_of_work(), token=session.token, now=now())
-            raise Forbidden("these pages are for citizens")
+            raise Forbidden("these pages are for citizens, merchants and officials")
     except DongneError as refused:
         errors = pages.errors_of(refused, LOG_IN_FIELDS, speaker_of(request))
-        context = {"typed": typed, "errors": errors, "next": next}
+        ask_totp = ask_totp or "totp" in errors
+        context = {"typed": typed, "errors": errors, "next": next, "ask_totp": ask_totp}
         return render(request, "login.html", context, status=pages.status_for(refused))
-    response = RedirectResponse(pages.local_path(next, "/wallet"), status_code=303)
+    response = RedirectResponse(pages.local_path(next, home), status_code=303)
     max_age = int(lifetime.total_seconds())
     pages.set_cookie(response, app, pages.SESSION_COOKIE, session.token, max_age=max_age)
     return response

@@ -65,7 +65,16 @@ HEADERS = {
 
 
 class LoginRequired(Exception):
-    """A page for signed-in citizens was opened without a live session: go to log in."""
+    """A page for signed-in people was opened without a live session of the kind it serves
+    (a citizen's wallet, a merchant's counter, an official's console): go to log in."""
+
+
+# Where each kind of person lands after logging in; the pages of each area begin there.
+HOME_OF_KIND = {
+    UserKind.CITIZEN: "/wallet",
+    UserKind.MERCHANT: "/shop",
+    UserKind.OFFICIAL: "/console",
+}
 
 
 def now() -> datetime:
@@ -111,11 +120,27 @@ def signed_in(request: Request) -> Principal | None:
         return None
 
 
-def citizen_of(request: Request) -> Principal:
+def principal_of(request: Request, kind: UserKind) -> Principal:
+    """The signed-in person if they are of ``kind``; anyone else is sent to log in, so a
+    citizen's session never opens the console and the page never says why."""
     principal = signed_in(request)
-    if principal is None or principal.kind is not UserKind.CITIZEN:
+    if principal is None or principal.kind is not kind:
         raise LoginRequired
     return principal
+
+
+def citizen_of(request: Request) -> Principal:
+    return principal_of(request, UserKind.CITIZEN)
+
+
+def merchant_of(request: Request) -> Principal:
+    """A merchant's staff member; ``principal.merchant_id`` is their shop."""
+    return principal_of(request, UserKind.MERCHANT)
+
+
+def official_of(request: Request) -> Principal:
+    """A region's official (logged in with TOTP); ``principal.region_id`` is their region."""
+    return principal_of(request, UserKind.OFFICIAL)
 
 
 def form_token(request: Request, value: str) -> csrf.FormToken | None:
