@@ -161,8 +161,8 @@ def log_in(request: Request, form: Annotated[LogInForm, Form()], next: str = "")
     typed = {"phone": form.phone}
     ask_totp = _asks_totp(next) or bool(form.totp)
     if pages.form_token(request, form.csrf_token) is None:
-        context = {"typed": typed, "errors": _form_expired(request), "next": next}
-        return render(request, "login.html", {**context, "ask_totp": ask_totp}, status=400)
+        expired = {"typed": typed, "errors": _form_expired(request), "next": next}
+        return render(request, "login.html", {**expired, "ask_totp": ask_totp}, status=400)
     lifetime = timedelta(minutes=app.settings.access_token_minutes)
     try:
         session = authentication.log_in(
