@@ -62,7 +62,8 @@ def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iter
     context = browser.new_context(
         base_url=server, viewport=PHONE, locale="ko-KR", timezone_id="Asia/Seoul"
     )
-    context.set_default_timeout(10_000)
+    # Generous: six processes may share two cores; a journey that works waits for nothing.
+    context.set_default_timeout(30_000)
     page = context.new_page()
     journey = Visit(page, folder)
     # A Content-Security-Policy violation (an inline script or style) is a console error.
