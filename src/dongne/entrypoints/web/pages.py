@@ -181,6 +181,7 @@ def render(
         "won": speaker.won,
         "when": speaker.when,
         "day": speaker.day,
+        "clock": speaker.clock,
         "lang": speaker.language,
         "csrf_token": token.value,
         "here": here,
