@@ -75,6 +75,8 @@ def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
     page.wait_for_selector(row, timeout=8_000)
     assert page.evaluate("document.body.dataset.sameVisit") == "yes"
     assert text_of(page, f"{row}-left") == "₩12,300"
+    announced = page.locator("#payments-announcer").text_content()  # read to screen readers
+    assert announced == "오늘 결제 1건, 취소 후 ₩12,300"
     visit.shoot("payments-live")
 
     page.click(f"#open-payment-{paid.payment_id}")

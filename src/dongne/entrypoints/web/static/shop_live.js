@@ -13,6 +13,18 @@
   if (live && live.dataset.source) {
     var every = Number(live.dataset.everyMs) || 2000;
     var shown = live.innerHTML.trim();
+    var announcer = document.getElementById("payments-announcer");
+    // Put the fresh list in place; a keyboard user's focus stays on the same link, and a
+    // screen reader hears the new summary line rather than the whole table again.
+    var replace = function (html) {
+      var focused = live.contains(document.activeElement) ? document.activeElement.id : "";
+      live.innerHTML = html;
+      if (focused && document.getElementById(focused)) {
+        document.getElementById(focused).focus();
+      }
+      var summary = document.getElementById("payments-summary");
+      if (announcer && summary) { announcer.textContent = summary.textContent; }
+    };
     var refresh = function () {
       if (document.hidden) { window.setTimeout(refresh, every); return; }
       window.fetch(live.dataset.source, { credentials: "same-origin", cache: "no-store" })
@@ -22,7 +34,7 @@
         })
         .then(function (html) {
           if (html !== null && html.trim() !== shown) {
-            live.innerHTML = html;
+            replace(html);
             shown = html.trim();
           }
         })
