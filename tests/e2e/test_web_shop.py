@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -24,7 +24,7 @@ from dongne.config import Settings
 from dongne.domain.access import MerchantRole, Principal, UserKind
 from dongne.domain.calendar import seoul_day
 from dongne.entrypoints.api.app import create_app
-from dongne.services import accounts, payment_requests, registry, settlement
+from dongne.services import accounts, payment_requests, registry, settlement, shop_pages
 from dongne.services.resources import payment_of_caller
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import PASSWORD, citizen, error_beside, log_in, token_of
@@ -129,6 +129,14 @@ def test_todays_payments_are_listed_and_served_alone_for_the_live_list(
     assert live.status_code == 200
     assert f'id="payment-{paid.payment_id}-left">₩12,300<' in live.text
     assert "<html" not in live.text  # a fragment, to put in place
+
+
+def test_a_shops_day_runs_from_midnight_to_midnight_in_seoul() -> None:
+    since, until = shop_pages.seoul_day_bounds(date(2026, 12, 4))
+    assert since == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # 00:00 in Seoul (UTC+9)
+    assert until == datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    assert seoul_day(until - timedelta(microseconds=1)) == date(2026, 12, 4)
+    assert seoul_day(until) == date(2026, 12, 5)
 
 
 def test_yesterdays_payments_are_not_todays(client: TestClient, application: App) -> None:
@@ -286,8 +294,9 @@ def test_the_application_form_keeps_what_was_typed_and_takes_a_good_application(
         "owner_login": f"owner-{uuid.uuid4().hex[:8]}",
         "owner_password": PASSWORD,
     }
-    page = client.get("/shop/apply")
+    page = client.get(f"/shop/apply?region={region_code}")
     assert page.status_code == 200
+    assert f'<option value="{region_code}" selected>' in page.text
     refused = client.post("/shop/apply", data={**typed, "csrf_token": token_of(page)})
     assert refused.status_code == 400
     assert error_beside(refused, "business_number").startswith("사업자등록번호 10자리")

@@ -63,8 +63,10 @@ REFUSALS = (
 
 
 @router.get("/shop/apply")
-def application_page(request: Request, sent: str = "") -> Response:
-    return _application_form(request, typed={}, errors={}, sent=bool(sent))
+def application_page(request: Request, sent: str = "", region: str = "") -> Response:
+    """The form, its region chosen when a link names one (``?region=<code>``)."""
+    typed = {"region_code": region} if region else {}
+    return _application_form(request, typed=typed, errors={}, sent=bool(sent))
 
 
 @router.post("/shop/apply")
