@@ -245,15 +245,15 @@ def _payment_request_form(
     sent: int | None = None,
     status: int = 200,
 ) -> Response:
-    reader = application(request).reader
+    reader = application(request).reader()
     moment: datetime = now()
     sent_request = None
     if sent is not None:
         sent_request = payment_requests.payment_request(
-            reader(), caller=caller, request_id=sent, now=moment
+            reader, caller=caller, request_id=sent, now=moment
         )
     recent = payment_requests.payment_requests(
-        reader(), caller=caller, after_id=None, fetch=REQUESTS_LISTED, now=moment
+        reader, caller=caller, after_id=None, fetch=REQUESTS_LISTED, now=moment
     )
     context = {"sent": sent_request, "recent": recent, "typed": typed, "errors": errors}
     return _page(request, caller, "shop_request.html", context, section="request", status=status)
