@@ -1,4 +1,5 @@
-"""Keyset-paged reads behind the API's lists: regions, merchants, wallets, wallet histories.
+"""Keyset-paged reads behind the API's lists: regions, merchants, wallets, wallet histories,
+and the payments a shop took.
 
 Each list reads ``fetch`` rows after (or, for newest-first lists, before) a row id, in id
 order, so the API can page them with an opaque cursor; scoping (which region, which citizen)
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnElement, Row, Select, select
 
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import citizens, merchants, regions, wallets
+from dongne.adapters.db.tables import citizens, merchants, payments, regions, wallets
 from dongne.domain.merchants import MerchantStatus
 
 
@@ -58,6 +59,20 @@ class WalletEntryRow:
     kind: str
     created_at: datetime
     amount_won: int
+
+
+@dataclass(frozen=True)
+class ShopPaymentRow:
+    """A payment as the shop's counter lists it: what it took and what is left of it."""
+
+    id: int
+    amount_won: int
+    cancelled_won: int
+    paid_at: datetime
+
+    @property
+    def remaining_won(self) -> int:
+        return self.amount_won - self.cancelled_won
 
 
 _MERCHANT_COLUMNS = (
@@ -156,3 +171,24 @@ class ListingRecords(TableStore):
             .where(citizens.c.phone == phone, wallets.c.region_id == region_id)
         ).first()
         return int(found.id) if found else None
+
+    def payments_of_merchant(
+        self, merchant_id: int, *, since: datetime, until: datetime, fetch: int
+    ) -> list[ShopPaymentRow]:
+        """The merchant's payments made in ``[since, until)``, newest first."""
+        query = (
+            select(
+                payments.c.id, payments.c.amount_won, payments.c.cancelled_won, payments.c.paid_at
+            )
+            .where(
+                payments.c.merchant_id == merchant_id,
+                payments.c.paid_at >= since,
+                payments.c.paid_at < until,
+            )
+            .order_by(payments.c.id.desc())
+            .limit(fetch)
+        )
+        return [
+            ShopPaymentRow(row.id, row.amount_won, row.cancelled_won, row.paid_at)
+            for row in self.connection.execute(query).all()
+        ]

@@ -39,6 +39,9 @@ from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
 from dongne.entrypoints.web import public as web_public
+from dongne.entrypoints.web import shop as web_shop
+from dongne.entrypoints.web import shop_apply as web_shop_apply
+from dongne.entrypoints.web import shop_settlement as web_shop_settlement
 from dongne.entrypoints.web.pages import install_static_files
 
 logger = logging.getLogger("dongne.publisher")
@@ -108,5 +111,8 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_citizen.router)
     api.include_router(web_citizen_pay.router)
     api.include_router(web_public.router)
+    api.include_router(web_shop_apply.router)
+    api.include_router(web_shop.router)
+    api.include_router(web_shop_settlement.router)
     install_static_files(api)
     return api

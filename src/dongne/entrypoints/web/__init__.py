@@ -6,6 +6,10 @@
   ``/wallet/history``), on a session cookie.
 - ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
   the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
+- ``shop``: the merchant's counter on a tablet (``/shop``, ``/shop/poster``,
+  ``/shop/payments`` updating live, cancelling a payment, ``/shop/request``);
+  ``shop_settlement``: the shop's settlement statements and their CSV; ``shop_apply``: the
+  public form to apply to join a region as a merchant (``/shop/apply``).
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 

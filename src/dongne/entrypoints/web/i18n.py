@@ -66,6 +66,10 @@ class Speaker:
     def day(self, moment: datetime) -> str:
         return format_datetime(moment, "yyyy-MM-dd", tzinfo=SEOUL, locale=LOCALES[self.language])
 
+    def clock(self, moment: datetime) -> str:
+        """The time of day alone, for lists of one day whose date is said once above them."""
+        return format_datetime(moment, "HH:mm:ss", tzinfo=SEOUL, locale=LOCALES[self.language])
+
 
 def speaker_for(language: str | None) -> Speaker:
     return Speaker(language if language in LANGUAGES else DEFAULT_LANGUAGE)

@@ -52,13 +52,15 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 HEADERS = {
     # Pages show balances: never cached, never framed (clickjacking). Scripts and styles come
-    # only from this server's files, never inline, so an injected tag cannot run.
+    # only from this server's files, never inline, so an injected tag cannot run; a script
+    # may fetch from this server only (the counter's live list of payments).
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " connect-src 'self';"
         " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
 }
@@ -179,6 +181,7 @@ def render(
         "won": speaker.won,
         "when": speaker.when,
         "day": speaker.day,
+        "clock": speaker.clock,
         "lang": speaker.language,
         "csrf_token": token.value,
         "here": here,

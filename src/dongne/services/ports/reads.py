@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from dongne.adapters.db.ledger_queries import HistoryLine
@@ -9,12 +10,14 @@ from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
     MerchantRow,
     RegionRow,
+    ShopPaymentRow,
     WalletEntryRow,
 )
 
 
 class ListingStore(Protocol):
-    """Keyset-paged lists behind the API: regions, merchants, wallets, histories."""
+    """Keyset-paged lists behind the API and the pages: regions, merchants, wallets, histories,
+    a shop's payments."""
 
     def merchant(self, merchant_id: int) -> MerchantRow | None: ...
 
@@ -33,6 +36,10 @@ class ListingStore(Protocol):
     def wallets_of_citizen(
         self, citizen_id: int, *, after_id: int | None, fetch: int
     ) -> list[CitizenWalletRow]: ...
+
+    def payments_of_merchant(
+        self, merchant_id: int, *, since: datetime, until: datetime, fetch: int
+    ) -> list[ShopPaymentRow]: ...
 
 
 class LedgerReadModel(Protocol):

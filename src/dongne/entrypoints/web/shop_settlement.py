@@ -1,0 +1,65 @@
+"""The shop's settlement statements: the list, one day's statement, and the list as CSV.
+
+The statements are ``settlement_reports.merchant_statements`` of the session's shop, as the
+API's ``/merchants/{id}/settlements`` serves them; the CSV has one column for each field of a
+statement, named as the API names it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import astuple, fields
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from dongne.adapters.settlement_files import Statement
+from dongne.entrypoints.web import pages
+from dongne.entrypoints.web.pages import application, merchant_of, render
+from dongne.services import shop_pages
+
+router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
+
+EXCEL_BYTE_ORDER_MARK = "\ufeff"
+"""Spreadsheet programs take a CSV without it for the local code page and garble Korean."""
+
+
+@router.get("/shop/settlements")
+def statements_page(request: Request) -> Response:
+    caller = merchant_of(request)
+    statements = shop_pages.statements_of_shop(application(request).reader(), caller)
+    context = {"statements": statements, "section": "settlements"}
+    return render(request, "shop_settlements.html", context, principal=caller)
+
+
+@router.get("/shop/settlements.csv")
+def statements_csv(request: Request) -> Response:
+    caller = merchant_of(request)
+    statements = shop_pages.statements_of_shop(application(request).reader(), caller)
+    return Response(
+        statements_as_csv(statements),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            **pages.HEADERS,
+            "Content-Disposition": 'attachment; filename="settlements.csv"',
+        },
+    )
+
+
+def statements_as_csv(statements: list[Statement]) -> str:
+    text = io.StringIO()
+    text.write(EXCEL_BYTE_ORDER_MARK)
+    table = csv.writer(text, lineterminator="\r\n")
+    table.writerow(column.name for column in fields(Statement))
+    table.writerows(astuple(statement) for statement in statements)
+    return text.getvalue()
+
+
+@router.get("/shop/settlements/{business_day}")
+def statement_page(request: Request, business_day: date) -> Response:
+    caller = merchant_of(request)
+    statement = shop_pages.statement_of_day(application(request).reader(), caller, business_day)
+    context = {"statement": statement, "section": "settlements"}
+    return render(request, "shop_settlement.html", context, principal=caller)
