@@ -8,6 +8,7 @@
   the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
+- ``csv_download``: the console's tables as CSV files (UTF-8 with a BOM, a header row).
 
 Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather
 than problem+json, so a refused request comes back as the same page with the message next to
