@@ -34,7 +34,7 @@ from dongne.services.ports.programs import (
     SettlementStore,
     WalkingStore,
 )
-from dongne.services.ports.reads import LedgerReadModel, ListingStore
+from dongne.services.ports.reads import ConsoleReadModel, LedgerReadModel, ListingStore
 
 __all__ = [
     "AlertRow",
@@ -43,6 +43,7 @@ __all__ = [
     "ApplicationRow",
     "CashReceiptStore",
     "ChannelStore",
+    "ConsoleReadModel",
     "DynamicQrRow",
     "DynamicQrStore",
     "FraudStore",
