@@ -8,6 +8,10 @@
   the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
+- ``console``: the city console for officials (desktop): what its pages share, the dashboard
+  (``/console``, its charts drawn by ``console_charts`` as SVG) and the voucher program's
+  settings; ``console_applications`` (merchant applications, suspend and reinstate),
+  ``console_walking`` (walking-reward rules and budget), ``console_fraud`` (fraud alerts).
 - ``csv_download``: the console's tables as CSV files (UTF-8 with a BOM, a header row).
 
 Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather
