@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dongne.entrypoints.web.console_charts import CHART_HEIGHT, CHART_WIDTH, bar_chart
+from dongne.entrypoints.web.console_charts import CHART_HEIGHT, CHART_WIDTH, WIDEST_BAR, bar_chart
 
 
 def test_the_largest_bar_fills_the_height_and_the_others_scale_to_it() -> None:
@@ -17,11 +17,11 @@ def test_the_largest_bar_fills_the_height_and_the_others_scale_to_it() -> None:
     assert all(0 <= bar.y <= CHART_HEIGHT for bar in chart.bars)
 
 
-def test_a_chart_of_many_bars_labels_some_and_the_last() -> None:
+def test_a_chart_of_many_bars_labels_every_nth_back_from_the_last() -> None:
     chart = bar_chart([(f"11-{day:02d}", day) for day in range(1, 31)], label_every=7)
     assert chart is not None
     labelled = [bar.label for bar in chart.bars if bar.show_label]
-    assert labelled == ["11-01", "11-08", "11-15", "11-22", "11-29", "11-30"]
+    assert labelled == ["11-02", "11-09", "11-16", "11-23", "11-30"]
 
 
 def test_no_items_is_no_chart_and_all_zeros_have_no_top() -> None:
@@ -30,3 +30,11 @@ def test_no_items_is_no_chart_and_all_zeros_have_no_top() -> None:
     assert chart is not None
     assert chart.top is None
     assert {bar.height for bar in chart.bars} == {0}
+
+
+def test_a_few_bars_stay_narrow_and_centred() -> None:
+    chart = bar_chart([("bakery", 1)])
+    assert chart is not None
+    [bar] = chart.bars
+    assert bar.width == WIDEST_BAR
+    assert bar.middle == CHART_WIDTH / 2

@@ -35,7 +35,7 @@ from dongne.services.console_reads import Dashboard
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 
 DAY_LABEL_EVERY = 7
-"""The daily chart labels every week's first day (and the last), so labels never overlap."""
+"""The daily chart labels today and every seventh day before it, so labels never overlap."""
 
 
 def official_region(request: Request) -> tuple[Principal, int]:

@@ -18,6 +18,8 @@ LABEL_HEIGHT = 18
 """Room under the bars for their labels."""
 GAP_SHARE = 0.2
 """The share of each bar's slot left empty between bars."""
+WIDEST_BAR = 64
+"""A chart of few bars keeps them this narrow, centred in their slots, rather than slabs."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def bar_chart(
     height: int = CHART_HEIGHT,
 ) -> BarChart | None:
     """One bar per item, left to right, heights from zero to the largest value; None for no
-    items. ``label_every``: label every n-th bar (and the last), for charts of many bars.
+    items. ``label_every``: label every n-th bar counting back from the last (which is always
+    labelled, the newest day say), for charts of many bars.
     Negative values (a day of more cancellations than payments) are drawn as zero."""
     if not items:
         return None
@@ -62,19 +65,20 @@ def bar_chart(
     inner_height = baseline - MARGIN
     slot = (width - 2 * MARGIN) / len(items)
     largest = max(max(value, 0) for _, value in items)
+    bar_width = min(slot * (1 - GAP_SHARE), WIDEST_BAR)
     bars = []
     for order, (label, value) in enumerate(items):
         bar_height = inner_height * max(value, 0) / largest if largest else 0.0
-        last = order == len(items) - 1
+        from_last = len(items) - 1 - order
         bars.append(
             Bar(
                 label=label,
                 value=value,
-                x=round(MARGIN + slot * order + slot * GAP_SHARE / 2, 1),
+                x=round(MARGIN + slot * order + (slot - bar_width) / 2, 1),
                 y=round(baseline - bar_height, 1),
-                width=round(slot * (1 - GAP_SHARE), 1),
+                width=round(bar_width, 1),
                 height=round(bar_height, 1),
-                show_label=order % label_every == 0 or last,
+                show_label=from_last % label_every == 0,
             )
         )
     top = max(bars, key=lambda bar: bar.value) if largest else None
