@@ -134,7 +134,9 @@ def test_a_viewer_reads_but_a_decision_is_a_403_page(client: TestClient, applica
     region = region_with_work(application)
     log_in_official(client, official(application, region.region_id, role="viewer"))
     page = f"/console/applications/{region.application_id}"
-    assert client.get(page).status_code == 200
+    shown = client.get(page)
+    assert 'id="needs-role"' in shown.text
+    assert 'id="approve"' not in shown.text  # only the buttons the reader may press
     approving = post_form(client, page, f"/console/applications/{region.application_id}/approve")
     assert approving.status_code == 403
     assert 'data-status="403"' in approving.text
@@ -142,6 +144,32 @@ def test_a_viewer_reads_but_a_decision_is_a_403_page(client: TestClient, applica
     assert clearing.status_code == 403
     configuring = post_form(client, "/console/walking", "/console/walking", daily_cap_won="100")
     assert configuring.status_code == 403
+
+
+def test_an_operator_suspends_and_reinstates_a_merchant_of_the_region_only(
+    client: TestClient, application: App
+) -> None:
+    theirs = region_with_work(application)
+    ours = region_with_work(application)
+    log_in_official(client, official(application, ours.region_id))
+    listing = "/console/merchants"
+    other = post_form(client, listing, f"/console/merchants/{theirs.shop}/suspend")
+    assert other.status_code == 404
+    suspended = post_form(client, listing, f"/console/merchants/{ours.shop}/suspend")
+    assert suspended.headers["location"] == "/console/merchants?done=suspended"
+    shown = client.get(listing)
+    assert f'id="merchant-{ours.shop}-status">정지<' in shown.text
+    assert f'id="reinstate-{ours.shop}"' in shown.text
+    again = post_form(client, listing, f"/console/merchants/{ours.shop}/suspend")
+    assert (again.status_code, error_beside(again, "form")) == (
+        409,
+        "가맹점의 지금 상태에서는 할 수 없습니다.",
+    )
+    reinstated = post_form(client, listing, f"/console/merchants/{ours.shop}/reinstate")
+    assert reinstated.headers["location"] == "/console/merchants?done=reinstated"
+    merchants = csv_rows(client.get("/console/merchants?format=csv"))
+    assert merchants[0][:2] == ["가맹점 번호", "상호"]
+    assert [(row[0], row[5]) for row in merchants[1:]] == [(str(ours.shop), "영업 중")]
 
 
 def test_funding_the_rewards_budget_takes_an_approver_and_a_double_click_funds_once(

@@ -61,6 +61,10 @@ def test_an_official_reviews_the_region_and_works_through_what_waits(
     assert text_of(page, "#status") == "승인"
     assert text_of(page, "#merchant-status") == "영업 중"
     visit.shoot("console-application-approved")
+    page.click("#back")
+    page.click("#to-merchants")
+    assert page.locator("#merchants-table tbody tr").count() == 2  # the bakery and the new shop
+    visit.shoot("console-merchants")
 
     page.click("#console-nav-walking")
     assert page.locator("#walking-not-set").is_visible()

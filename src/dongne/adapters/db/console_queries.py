@@ -57,7 +57,9 @@ class PaymentGroup:
 class Participation:
     active_merchants: int
     wallets: int
+    """Wallets in the region: one per citizen who holds its vouchers."""
     paying_wallets: int
+    """Wallets in the region: one per citizen who holds its vouchers."""
     """Wallets that paid at least once since the period's start."""
 
 

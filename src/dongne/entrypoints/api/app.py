@@ -41,6 +41,7 @@ from dongne.entrypoints.web import citizen_pay as web_citizen_pay
 from dongne.entrypoints.web import console as web_console
 from dongne.entrypoints.web import console_applications as web_console_applications
 from dongne.entrypoints.web import console_fraud as web_console_fraud
+from dongne.entrypoints.web import console_merchants as web_console_merchants
 from dongne.entrypoints.web import console_walking as web_console_walking
 from dongne.entrypoints.web import public as web_public
 from dongne.entrypoints.web.pages import install_static_files
@@ -114,6 +115,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_public.router)
     api.include_router(web_console.router)
     api.include_router(web_console_applications.router)
+    api.include_router(web_console_merchants.router)
     api.include_router(web_console_walking.router)
     api.include_router(web_console_fraud.router)
     install_static_files(api)

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from dongne.domain.access import Principal
+from dongne.domain.access import Forbidden, OfficialRole, Principal
 from dongne.domain.money import BASIS_POINTS
 from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.domain.sale_queue import SaleQueuePolicy
@@ -44,6 +44,16 @@ def official_region(request: Request) -> tuple[Principal, int]:
     if caller.region_id is None:  # an official always has a region; never trust a None
         raise pages.LoginRequired
     return caller, caller.region_id
+
+
+def may(caller: Principal, region_id: int, role: OfficialRole) -> bool:
+    """Whether the official's role allows ``role``'s actions, by the rule the actions check:
+    a page offers only the buttons its reader may press (a pressed one is checked again)."""
+    try:
+        caller.official(region_id, at_least=role)
+    except Forbidden:
+        return False
+    return True
 
 
 def console_page(
@@ -99,9 +109,9 @@ def figures_csv(request: Request) -> Response:
         (speaker.gettext("Discount budget funded this month"), shown.budget.funded_won),
         (speaker.gettext("Discount budget used this month"), shown.budget_used_won),
         (speaker.gettext("Active merchants"), shown.participation.active_merchants),
-        (speaker.gettext("Wallets"), shown.participation.wallets),
+        (speaker.gettext("Citizens with a wallet here"), shown.participation.wallets),
         (
-            speaker.gettext("Wallets that paid in the last 30 days"),
+            speaker.gettext("Citizens who paid in the last 30 days"),
             shown.participation.paying_wallets,
         ),
     ]

@@ -17,7 +17,7 @@ from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.domain.merchant_applications import ApplicationStatus, MerchantApplicationNotFound
 from dongne.entrypoints.web import pages
-from dongne.entrypoints.web.console import console_page, form_expired, official_region
+from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -134,6 +134,7 @@ def _application_detail(
         "notice": notice,
         "typed": typed or {},
         "errors": errors or {},
+        "may_act": may(caller, found.region_id, OfficialRole.OPERATOR),
     }
     return console_page(
         request, "console_application.html", "applications", caller, context, status=status

@@ -17,7 +17,7 @@ from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound
 from dongne.entrypoints.web import pages
-from dongne.entrypoints.web.console import console_page, form_expired, official_region
+from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -109,6 +109,7 @@ def _alert_detail(
         "notice": notice,
         "typed": typed or {},
         "errors": errors or {},
+        "may_act": may(caller, row.region_id, OfficialRole.OPERATOR),
     }
     return console_page(request, "console_alert.html", "fraud", caller, context, status=status)
 

@@ -19,7 +19,7 @@ from dongne.domain.errors import DongneError, InvalidInput
 from dongne.domain.walking import Tier, WalkingProgram, WalkingProgramNotFound
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import typed_won
-from dongne.entrypoints.web.console import console_page, form_expired, official_region
+from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -101,12 +101,15 @@ def walking_page(request: Request, done: str = "", format: str = "") -> Response
         rows = [(tier.steps, tier.points_won) for tier in tiers]
         return csv_response("dongne-walking-tiers.csv", (_("Steps"), _("Points (won)")), rows)
     typed = _typed_program(overview.program if overview else WalkingProgram())
-    return _walking(request, caller, overview, typed=typed, notice=done if done in DONE else "")
+    return _walking(
+        request, caller, region_id, overview, typed=typed, notice=done if done in DONE else ""
+    )
 
 
 def _walking(
     request: Request,
     caller: Principal,
+    region_id: int,
     overview: WalkingOverview | None,
     *,
     typed: dict[str, str],
@@ -120,6 +123,8 @@ def _walking(
         "typed": typed,
         "errors": errors or {},
         "notice": notice,
+        "may_configure": may(caller, region_id, OfficialRole.OPERATOR),
+        "may_fund": may(caller, region_id, OfficialRole.APPROVER),
     }
     return console_page(request, "console_walking.html", "walking", caller, context, status=status)
 
@@ -132,7 +137,13 @@ def configure(request: Request, form: Annotated[WalkingProgramForm, Form()]) -> 
     if pages.form_token(request, form.csrf_token) is None:
         overview = _overview(request, region_id)
         return _walking(
-            request, caller, overview, typed=typed, errors=form_expired(request), status=400
+            request,
+            caller,
+            region_id,
+            overview,
+            typed=typed,
+            errors=form_expired(request),
+            status=400,
         )
     try:
         walking.configure_walking_program(
@@ -147,7 +158,9 @@ def configure(request: Request, form: Annotated[WalkingProgramForm, Form()]) -> 
         errors = pages.errors_of(refused, PROGRAM_FIELDS, speaker_of(request), field=place)
         overview = _overview(request, region_id)
         status = pages.status_for(refused)
-        return _walking(request, caller, overview, typed=typed, errors=errors, status=status)
+        return _walking(
+            request, caller, region_id, overview, typed=typed, errors=errors, status=status
+        )
     return RedirectResponse("/console/walking?done=configured", status_code=303)
 
 
@@ -189,7 +202,13 @@ def fund(request: Request, form: Annotated[FundingForm, Form()]) -> Response:
     token = pages.form_token(request, form.csrf_token)
     if token is None:
         return _walking(
-            request, caller, overview, typed=typed, errors=form_expired(request), status=400
+            request,
+            caller,
+            region_id,
+            overview,
+            typed=typed,
+            errors=form_expired(request),
+            status=400,
         )
     try:
         walking.fund_rewards_budget(
@@ -204,5 +223,7 @@ def fund(request: Request, form: Annotated[FundingForm, Form()]) -> Response:
     except DongneError as refused:
         errors = pages.errors_of(refused, FUNDING_FIELDS, speaker_of(request), field="amount_won")
         status = pages.status_for(refused)
-        return _walking(request, caller, overview, typed=typed, errors=errors, status=status)
+        return _walking(
+            request, caller, region_id, overview, typed=typed, errors=errors, status=status
+        )
     return RedirectResponse("/console/walking?done=funded", status_code=303)
