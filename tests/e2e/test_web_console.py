@@ -144,6 +144,7 @@ def test_a_viewer_reads_but_a_decision_is_a_403_page(client: TestClient, applica
     assert clearing.status_code == 403
     configuring = post_form(client, "/console/walking", "/console/walking", daily_cap_won="100")
     assert configuring.status_code == 403
+    assert post_form(client, "/console/fraud", "/console/fraud/scan").status_code == 403
 
 
 def test_an_operator_suspends_and_reinstates_a_merchant_of_the_region_only(
@@ -170,6 +171,16 @@ def test_an_operator_suspends_and_reinstates_a_merchant_of_the_region_only(
     merchants = csv_rows(client.get("/console/merchants?format=csv"))
     assert merchants[0][:2] == ["가맹점 번호", "상호"]
     assert [(row[0], row[5]) for row in merchants[1:]] == [(str(ours.shop), "영업 중")]
+
+
+def test_an_operator_checks_new_payments_for_fraud(client: TestClient, application: App) -> None:
+    region = region_with_work(application)
+    log_in_official(client, official(application, region.region_id))
+    scanned = post_form(client, "/console/fraud", "/console/fraud/scan")
+    # The one payment is under a minute old (a scan leaves those to the next run).
+    assert scanned.headers["location"] == "/console/fraud?checked=0&opened=0"
+    shown = client.get(scanned.headers["location"])
+    assert "결제 0건을 검사했고 경보 0건이 새로 생겼습니다." in shown.text
 
 
 def test_funding_the_rewards_budget_takes_an_approver_and_a_double_click_funds_once(

@@ -8,7 +8,7 @@ takes the operator role (a 403 page below it). Another region's alert is a 404 p
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -41,7 +41,13 @@ class ResolutionForm(PageForm):
 
 @router.get("/console/fraud")
 def alerts_page(
-    request: Request, status: str = "open", after: int = 0, format: str = ""
+    request: Request,
+    *,
+    status: str = "open",
+    after: int = 0,
+    format: str = "",
+    checked: int | None = None,
+    opened: int | None = None,
 ) -> Response:
     caller, region_id = official_region(request)
     status = status if status in SHOWN_STATUSES else "open"
@@ -56,8 +62,34 @@ def alerts_page(
     if format == "csv":
         return _alerts_csv(request, shown, status)
     more = shown[-1].id if len(rows) > LISTED else None
-    context = {"alerts": shown, "status": status, "statuses": SHOWN_STATUSES, "more": more}
+    context: dict[str, Any] = {
+        "alerts": shown,
+        "status": status,
+        "statuses": SHOWN_STATUSES,
+        "more": more,
+        "scanned": (checked, opened) if checked is not None and opened is not None else None,
+        "errors": {},
+        "may_act": may(caller, region_id, OfficialRole.OPERATOR),
+    }
     return console_page(request, "console_fraud.html", "fraud", caller, context)
+
+
+@router.post("/console/fraud/scan")
+def scan(request: Request, form: Annotated[PageForm, Form()]) -> Response:
+    """Check the region's payments no check has seen yet, as ``dongne fraud scan`` does."""
+    caller, region_id = official_region(request)
+    caller.official(region_id, at_least=OfficialRole.OPERATOR)
+    if pages.form_token(request, form.csrf_token) is None:
+        return pages.error_page(request, 400)
+    app = application(request)
+    result = fraud.scan_payments(
+        app.unit_of_work(),
+        region_id=region_id,
+        settings=fraud.fraud_settings_from(app.settings),
+        now=now(),
+    )
+    target = f"/console/fraud?checked={result.payments_checked}&opened={len(result.alerts_opened)}"
+    return RedirectResponse(target, status_code=303)
 
 
 def _alerts_csv(request: Request, rows: list[AlertRow], status: str) -> Response:
