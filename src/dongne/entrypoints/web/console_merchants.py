@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dongne.adapters.db.listing_records import MerchantRow
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.web import pages
@@ -23,6 +22,7 @@ from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
 from dongne.services import merchant_applications, resources
+from dongne.services.ports import MerchantRow
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 
