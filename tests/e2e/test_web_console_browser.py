@@ -86,11 +86,14 @@ def test_an_official_reviews_the_region_and_works_through_what_waits(
     visit.shoot("console-fraud")
     page.click(f"#alert-{region.alert_id}")
     visit.shoot("console-alert")
+    assert text_of(page, "#settlement") == "정상 지급"
     page.click("#hold")
     assert text_of(page, "#notice") == "가맹점 정산을 보류했습니다."
+    assert text_of(page, "#settlement") == "보류 중"
     page.fill("#note", "단골 손님의 선물 구매로 확인함")
     page.click("#clear")
     assert text_of(page, "#alert-status") == "해제"
     assert text_of(page, "#alert-note") == "단골 손님의 선물 구매로 확인함"
+    assert text_of(page, "#settlement") == "정상 지급"  # no open alert holds it any more
     visit.shoot("console-alert-cleared")
     assert visit.console_errors == []

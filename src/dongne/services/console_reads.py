@@ -30,6 +30,7 @@ __all__ = [
     "PaymentGroup",
     "VoucherTotals",
     "dashboard",
+    "settlement_held",
     "voucher_program",
 ]
 
@@ -92,6 +93,13 @@ def dashboard(uow: UnitOfWork, *, region_id: int, now: datetime) -> Dashboard:
 
 def _figures(group: PaymentGroup | None) -> tuple[int, int]:
     return (group.count, group.amount_won) if group else (0, 0)
+
+
+def settlement_held(uow: UnitOfWork, *, merchant_id: int) -> bool:
+    """Whether the merchant's settlement is held (by a fraud alert, until an official clears
+    it): the next settlement runs carry what it is owed forward."""
+    with uow:
+        return uow.console.settlement_held(merchant_id)
 
 
 def voucher_program(uow: UnitOfWork, *, region_id: int) -> VoucherProgram:

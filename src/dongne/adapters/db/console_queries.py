@@ -154,6 +154,13 @@ class ConsoleQueries(TableStore):
             int(row[0]): PaymentGroup(str(row[0]), int(row[1]), int(row[2] or 0)) for row in rows
         }
 
+    def settlement_held(self, merchant_id: int) -> bool:
+        """Whether a fraud alert holds the merchant's settlement (False for no such merchant)."""
+        held = self.connection.execute(
+            select(merchants.c.settlement_held).where(merchants.c.id == merchant_id)
+        ).scalar_one_or_none()
+        return bool(held)
+
     def participation(self, region_id: int, since: datetime) -> Participation:
         active = select(func.count()).where(
             merchants.c.region_id == region_id, merchants.c.status == MerchantStatus.ACTIVE.value

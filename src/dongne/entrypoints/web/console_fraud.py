@@ -21,7 +21,7 @@ from dongne.entrypoints.web.console import console_page, form_expired, may, offi
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
-from dongne.services import fraud, resources
+from dongne.services import console_reads, fraud, resources
 from dongne.services.ports import AlertRow
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
@@ -134,10 +134,13 @@ def _alert_detail(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    merchant = resources.merchant_row(application(request).reader(), row.merchant_id)
+    app = application(request)
+    merchant = resources.merchant_row(app.reader(), row.merchant_id)
+    held = console_reads.settlement_held(app.reader(), merchant_id=row.merchant_id)
     context = {
         "alert": row,
         "merchant": merchant,
+        "settlement_held": held,
         "notice": notice,
         "typed": typed or {},
         "errors": errors or {},
