@@ -87,6 +87,7 @@ def test_an_official_reviews_the_region_and_works_through_what_waits(
     page.click(f"#alert-{region.alert_id}")
     visit.shoot("console-alert")
     assert text_of(page, "#settlement") == "정상 지급"
+    assert text_of(page, "#detail-amount_won") == "₩100,000"
     page.click("#hold")
     assert text_of(page, "#notice") == "가맹점 정산을 보류했습니다."
     assert text_of(page, "#settlement") == "보류 중"
