@@ -12,6 +12,7 @@ from dongne.adapters.db.access_records import AccessRecords
 from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
+from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -32,6 +33,7 @@ from dongne.services.ports import (
     AllowanceStore,
     CashReceiptStore,
     ChannelStore,
+    ConsoleReadModel,
     DynamicQrStore,
     FraudStore,
     Ledger,
@@ -125,6 +127,10 @@ class UnitOfWork:
     @cached_property
     def channels(self) -> ChannelStore:
         return ChannelRecords(self.connection)
+
+    @cached_property
+    def console(self) -> ConsoleReadModel:
+        return ConsoleQueries(self.connection)
 
     @cached_property
     def dynamic_qrs(self) -> DynamicQrStore:

@@ -38,6 +38,11 @@ from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
+from dongne.entrypoints.web import console as web_console
+from dongne.entrypoints.web import console_applications as web_console_applications
+from dongne.entrypoints.web import console_fraud as web_console_fraud
+from dongne.entrypoints.web import console_merchants as web_console_merchants
+from dongne.entrypoints.web import console_walking as web_console_walking
 from dongne.entrypoints.web import public as web_public
 from dongne.entrypoints.web import shop as web_shop
 from dongne.entrypoints.web import shop_apply as web_shop_apply
@@ -114,5 +119,10 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_shop_apply.router)
     api.include_router(web_shop.router)
     api.include_router(web_shop_settlement.router)
+    api.include_router(web_console.router)
+    api.include_router(web_console_applications.router)
+    api.include_router(web_console_merchants.router)
+    api.include_router(web_console_walking.router)
+    api.include_router(web_console_fraud.router)
     install_static_files(api)
     return api

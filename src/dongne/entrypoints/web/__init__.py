@@ -12,6 +12,12 @@
   public form to apply to join a region as a merchant (``/shop/apply``).
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
+- ``console``: the city console for officials (desktop): what its pages share, the dashboard
+  (``/console``, its charts drawn by ``console_charts`` as SVG) and the voucher program's
+  settings; ``console_applications`` (merchant applications), ``console_merchants`` (the
+  region's merchants, suspended and reinstated),
+  ``console_walking`` (walking-reward rules and budget), ``console_fraud`` (fraud alerts).
+- ``csv_download``: the console's tables as CSV files (UTF-8 with a BOM, a header row).
 
 Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather
 than problem+json, so a refused request comes back as the same page with the message next to

@@ -13,6 +13,7 @@ from dongne.adapters.db.channel_records import PaymentRequestRow
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.adapters.db.ledger_queries import HistoryLine
+from dongne.adapters.db.listing_records import MerchantRow
 from dongne.adapters.db.merchant_application_records import Application, ApplicationRow
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, WebhookEventRow
 from dongne.adapters.db.settlement_records import RunRow
@@ -34,7 +35,7 @@ from dongne.services.ports.programs import (
     SettlementStore,
     WalkingStore,
 )
-from dongne.services.ports.reads import LedgerReadModel, ListingStore
+from dongne.services.ports.reads import ConsoleReadModel, LedgerReadModel, ListingStore
 
 __all__ = [
     "AlertRow",
@@ -43,6 +44,7 @@ __all__ = [
     "ApplicationRow",
     "CashReceiptStore",
     "ChannelStore",
+    "ConsoleReadModel",
     "DynamicQrRow",
     "DynamicQrStore",
     "FraudStore",
@@ -53,6 +55,7 @@ __all__ = [
     "ListingStore",
     "LoginThrottleStore",
     "MerchantApplicationStore",
+    "MerchantRow",
     "PaymentIntentRow",
     "PaymentIntentStore",
     "PaymentRequestRow",

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from dongne.adapters.db.console_queries import (
+    BudgetMonth,
+    Participation,
+    PaymentGroup,
+    VoucherTotals,
+)
 from dongne.adapters.db.ledger_queries import HistoryLine
 from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
@@ -56,3 +63,23 @@ class LedgerReadModel(Protocol):
     def first_unlogged_transaction(self) -> int | None: ...
 
     def leaf_count(self) -> int: ...
+
+
+class ConsoleReadModel(Protocol):
+    """The city console dashboard's aggregates over one region; they change nothing."""
+
+    def voucher_totals(self, region_id: int) -> VoucherTotals: ...
+
+    def budget_month(self, region_id: int, month: str) -> BudgetMonth: ...
+
+    def payments_by_category(
+        self, region_id: int, since: datetime, until: datetime
+    ) -> list[PaymentGroup]: ...
+
+    def payments_by_period(
+        self, region_id: int, bounds: Sequence[datetime]
+    ) -> dict[int, PaymentGroup]: ...
+
+    def participation(self, region_id: int, since: datetime) -> Participation: ...
+
+    def settlement_held(self, merchant_id: int) -> bool: ...
