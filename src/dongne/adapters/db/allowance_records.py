@@ -180,6 +180,16 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
             raise upload_not_found(upload_id)
         return _upload(row)
 
+    def uploads(self, program_id: int, limit: int) -> list[Upload]:
+        """A program's latest uploads, newest first."""
+        query = (
+            select(recipient_uploads)
+            .where(recipient_uploads.c.program_id == program_id)
+            .order_by(recipient_uploads.c.id.desc())
+            .limit(limit)
+        )
+        return [_upload(row) for row in self.connection.execute(query)]
+
     def rows(self, upload_id: int, *, status: str | None, after_row: int, limit: int) -> list[Any]:
         query = select(recipient_rows).where(
             recipient_rows.c.upload_id == upload_id, recipient_rows.c.row_number > after_row

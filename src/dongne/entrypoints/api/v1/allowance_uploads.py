@@ -24,6 +24,7 @@ from dongne.bootstrap import App
 from dongne.domain.access import Principal
 from dongne.domain.allowances import RecipientFileInvalid
 from dongne.domain.errors import DongneError
+from dongne.domain.people import masked_phone
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.allowances import ProgramId
@@ -110,10 +111,6 @@ def _progress_out(upload: Upload) -> ProgressOut:
     )
 
 
-def _masked(phone: str) -> str:
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "***"
-
-
 _FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -196,7 +193,7 @@ def view_upload(
         RowOut(
             row_number=row.row_number,
             name=row.name,
-            phone=_masked(row.phone),
+            phone=masked_phone(row.phone),
             amount_won=row.amount_won,
             status=row.status,
             reason=row.reason,
