@@ -52,6 +52,15 @@ class Upload:
     started_at: datetime | None
     finished_at: datetime | None
 
+    @property
+    def people_total(self) -> int:
+        """Everyone the list pays: into a wallet, or as a grant pending their sign-up."""
+        return self.counts["matched"] + self.counts["unmatched"]
+
+    @property
+    def people_done(self) -> int:
+        return self.paid_count + self.pending_count + self.skipped_count
+
 
 @dataclass(frozen=True)
 class PayableRow:

@@ -94,13 +94,12 @@ class DisbursementOut(BaseModel):
 
 
 def _progress_out(upload: Upload) -> ProgressOut:
-    people = upload.counts["matched"] + upload.counts["unmatched"]
     return ProgressOut(
         upload_id=upload.id,
         program_id=upload.program_id,
         status=upload.status,
-        people_total=people,
-        people_done=upload.paid_count + upload.pending_count + upload.skipped_count,
+        people_total=upload.people_total,
+        people_done=upload.people_done,
         paid_count=upload.paid_count,
         pending_count=upload.pending_count,
         skipped_count=upload.skipped_count,
