@@ -11,13 +11,16 @@ Every page is saved at both sizes and scanned by axe-core (``Visit.shoot``).
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pyotp
+import pytest
 from playwright.sync_api import Browser, Page
 
 from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole
+from dongne.entrypoints.web import console_allowance_uploads
 from dongne.services import accounts
 from tests.e2e.browser import Visit, keep_console_errors, text_of
 from tests.e2e.test_web_console_allowances import PASSWORD, Official, official
@@ -76,8 +79,20 @@ def choose_file(page: Page, name: str, text: str) -> None:
 
 
 def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowance(
-    application: App, visit: Visit, browser: Browser, server: str
+    application: App,
+    visit: Visit,
+    browser: Browser,
+    server: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    may_pay = threading.Event()
+    run = console_allowance_uploads._run
+
+    def run_when_let(app: App, upload_id: int) -> None:
+        may_pay.wait(timeout=60)
+        run(app, upload_id)
+
+    monkeypatch.setattr(console_allowance_uploads, "_run", run_when_let)
     region_id = region_with_a_citizen(application)
     approver = official(application, region_id, OfficialRole.APPROVER)
     page = visit.page
@@ -122,7 +137,12 @@ def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowanc
     assert text_of(page, "#row-3 .reason") == "아직 이 지역 지갑이 없습니다. 가입하면 지급됩니다."
     visit.shoot("allowance-preview-corrected")
 
+    # The run waits until the page has shown it under way: then the script must notice the end.
     page.click("#disburse")
+    assert page.locator("#progress-state").get_attribute("data-state") == "disbursing"
+    assert page.locator("#disbursement-progress").get_attribute("value") == "0"
+    visit.shoot("allowance-disbursing")
+    may_pay.set()
     page.wait_for_selector("#progress-state[data-state='disbursed']")
     bar = page.locator("#disbursement-progress")
     assert bar.get_attribute("value") == bar.get_attribute("max") == "3"
