@@ -8,6 +8,7 @@ pays once; every reason a preview gives is in both catalogs.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pyotp
 import pytest
+from openpyxl import Workbook
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -251,6 +253,7 @@ def test_the_preview_gives_each_rows_reason_in_the_readers_language(
     assert "주민등록번호는 13자리 숫자(또는 88자 CI)여야 합니다." in preview.text
     assert "010****5678" in preview.text
     assert 'id="disburse"' not in preview.text  # operators upload; approvers disburse
+    assert "명단.csv" in client.get(f"/console/allowances/{program_id}").text
     client.get("/language?to=en")
     english = client.get(uploaded.headers["location"])
     assert "The same person as row 2." in english.text
@@ -259,6 +262,26 @@ def test_the_preview_gives_each_rows_reason_in_the_readers_language(
     lines = rows_csv.text.lstrip("\ufeff").splitlines()
     assert lines[0] == "row_number,name,phone,amount_won,status,reason"
     assert lines[2].startswith("3,홍길동,010****5678,100000,duplicate,")
+
+
+def test_a_spreadsheet_is_read_as_a_list_too(
+    client: TestClient, application: App, region: int
+) -> None:
+    program_id = program_of(application, region)
+    log_in_official(client, official(application, region, OfficialRole.OPERATOR))
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["주민등록번호", "이름", "전화번호", "금액"])
+    sheet.append(["900101-1234567", "홍길동", 1012345678, 50_000])  # a number cell lost its 0
+    data = io.BytesIO()
+    workbook.save(data)
+    uploaded = upload(client, program_id, data.getvalue(), "명단.xlsx")
+    assert uploaded.status_code == 303
+    preview = client.get(uploaded.headers["location"])
+    assert re.search(r'id="count-unmatched">1<', preview.text)
+    assert "₩50,000" in preview.text
+    assert "010****5678" in preview.text
 
 
 def test_a_disbursement_submitted_twice_pays_once(
