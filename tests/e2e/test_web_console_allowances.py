@@ -314,3 +314,20 @@ def test_every_reason_and_file_problem_is_in_both_catalogs() -> None:
     ids |= {f"file-problem:{problem}" for problem in FILE_PROBLEMS}
     for language in i18n.LANGUAGES:
         assert ids - set(i18n.CATALOGS[language]) == set()
+
+
+def test_a_list_the_budget_does_not_cover_is_not_disbursed(
+    client: TestClient, application: App, region: int
+) -> None:
+    program_id = program_of(application, region, budget_won=100_000)
+    log_in_official(client, official(application, region, OfficialRole.APPROVER))
+    data = HEADER + "900101-1234567,홍길동,010-1234-5678,\n850505-2345678,김영희,010-9876-5432,\n"
+    location = upload(client, program_id, data.encode(), "list.csv").headers["location"]
+    page = client.get(location)
+    assert "이 명단을 지급하기에 예산이 ₩100,000 모자랍니다." in page.text
+    refused = client.post(location + "/disbursement", data={"csrf_token": token_of(page)})
+    assert refused.status_code == 422
+    assert error_beside(refused, "form") == (
+        "예산 ₩100,000으로는 명단에 필요한 ₩200,000을 지급할 수 없습니다."
+    )
+    assert client.get(location + "/progress").json()["status"] == "previewed"

@@ -18,9 +18,9 @@ route for the figures (``static/console_progress.js``); without script a reload 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -40,6 +40,7 @@ from dongne.domain.people import masked_phone
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.console_allowances import csv_response, program_page_of
+from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.i18n import Speaker
 from dongne.entrypoints.web.pages import application, now, official_of, render, speaker_of
 from dongne.services import allowance_disbursement, allowance_uploads
@@ -64,7 +65,8 @@ STATUSES = tuple(status.value for status in RowStatus)
 async def upload_list(request: Request, program_id: int) -> Response:
     """A list as the multipart field ``file``; its preview, or the program's page with the
     reason beside the file field."""
-    caller = official_of(request)
+    # Async to read the file as it streams; the database calls go to the thread pool.
+    caller = await run_in_threadpool(official_of, request)
     app = application(request)
     # Who may not upload is refused before their file is read, as in the API.
     await run_in_threadpool(
@@ -219,28 +221,32 @@ def _rows_after(request: Request, caller: Principal, upload_id: int, after: int)
 
 
 @router.post("/console/allowances/uploads/{upload_id}/disbursement")
-async def disburse(request: Request, upload_id: int, background: BackgroundTasks) -> Response:
+def disburse(
+    request: Request,
+    upload_id: int,
+    form: Annotated[PageForm, Form()],
+    background: BackgroundTasks,
+) -> Response:
     caller = official_of(request)
-    async with request.form(max_files=0, max_fields=2) as form:
-        token = pages.form_token(request, str(form.get("csrf_token", "")))
+    token = pages.form_token(request, form.csrf_token)
     speaker = speaker_of(request)
     if token is None:
         errors = {"form": speaker.gettext("error:FORM_EXPIRED")}
-        return await run_in_threadpool(
-            _upload_page, request, caller, upload_id, status=None, after=0, errors=errors, code=400
+        return _upload_page(
+            request, caller, upload_id, status=None, after=0, errors=errors, code=400
         )
     app = application(request)
     key = scoped_key("allowance-disbursement", caller_scope(caller), f"web:{token.nonce}")
     try:
-        await run_in_threadpool(_start, app, caller, upload_id, key)
+        _start(app, caller, upload_id, key)
     except DongneError as refused:
         errors = {"form": pages.message_of(refused, "form", speaker)}
         code = pages.status_for(refused)
-        return await run_in_threadpool(
-            _upload_page, request, caller, upload_id, status=None, after=0, errors=errors, code=code
+        return _upload_page(
+            request, caller, upload_id, status=None, after=0, errors=errors, code=code
         )
-    background.add_task(_run, app, upload_id)
     # FastAPI runs the task after the answer is sent (on a worker thread: it is not async).
+    background.add_task(_run, app, upload_id)
     return RedirectResponse(f"/console/allowances/uploads/{upload_id}#progress", status_code=303)
 
 
