@@ -5,7 +5,9 @@ bank file and its reconciliation, and downloads each table; the rules around it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -16,6 +18,7 @@ from dongne.config import Settings
 from dongne.domain.access import OfficialRole
 from dongne.domain.calendar import seoul_day
 from dongne.entrypoints.api.app import create_app
+from dongne.services import settlement_reports
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import error_beside, token_of
 from tests.e2e.test_web_console_allowances import log_in_official, official
@@ -25,6 +28,7 @@ from tests.helpers import buy, pay
 DAY_AGO = datetime.now(UTC) - timedelta(days=1)
 YESTERDAY = seoul_day(DAY_AGO).isoformat()
 TODAY = seoul_day(datetime.now(UTC)).isoformat()
+MISMATCH = "merchant 7's payable holds 5, but settlement accounts for 0"
 
 
 @pytest.fixture
@@ -133,3 +137,28 @@ def test_settling_refuses_a_day_not_over_a_bad_day_a_forged_form_and_a_viewer(
     form = {"csrf_token": token_of(page), "business_day": YESTERDAY}
     assert viewer.post("/console/settlement", data=form).status_code == 403
     assert viewer.get(f"/console/settlement/{YESTERDAY}").status_code == 404
+
+
+def test_a_reconciliation_that_does_not_match_lists_each_mismatch(
+    client: TestClient, application: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    region_id = region_with_yesterdays_payments(application)
+    log_in_official(client, official(application, region_id, OfficialRole.OPERATOR))
+    form = {"csrf_token": token_of(client.get("/console/settlement")), "business_day": YESTERDAY}
+    client.post("/console/settlement", data=form)
+    checked = settlement_reports.reconcile
+
+    def with_a_mismatch(*args: Any, **kwargs: Any) -> settlement_reports.Reconciliation:
+        # A ledger edited behind settlement's back: what the reconciliation exists to catch.
+        found = checked(*args, **kwargs)
+        return replace(
+            found, problems=["merchant 7's payable holds 5, but settlement accounts for 0"]
+        )
+
+    monkeypatch.setattr(settlement_reports, "reconcile", with_a_mismatch)
+    run = client.get(f"/console/settlement/{YESTERDAY}")
+    assert 'id="reconciled"' not in run.text
+    assert "merchant 7&#39;s payable holds 5" in run.text.split('id="mismatches"')[1]
+    csv_text = client.get(f"/console/settlement/{YESTERDAY}/reconciliation.csv").text
+    assert "matches,False" in csv_text
+    assert f'problem,"{MISMATCH}"' in csv_text
