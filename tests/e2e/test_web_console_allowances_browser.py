@@ -156,6 +156,10 @@ def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowanc
     assert text_of(page, "#report-pending_won") == "₩200,000"
     assert text_of(page, "#report-balance_won") == "₩700,000"
     visit.shoot("allowance-report")
+    page.click("#console-nav-allowances")
+    assert page.locator(".program").count() == 1
+    assert "재난지원금" in text_of(page, "#programs")
+    visit.shoot("allowance-programs-listed")
     assert visit.console_errors == []
 
     # The citizen, on their own phone.
