@@ -23,10 +23,10 @@ from openpyxl import Workbook
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import OfficialRole, Principal, UserKind
-from dongne.domain.allowances import AllowanceTerms, RowReason
+from dongne.domain.allowances import AllowanceTerms, RecipientRow, RowReason
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.web import i18n
-from dongne.services import accounts, allowances
+from dongne.services import accounts, allowance_uploads, allowances
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import error_beside, token_of
 from tests.factories import World, unique_key
@@ -165,6 +165,19 @@ def test_an_approver_creates_a_program_and_another_regions_program_is_not_found(
         response = client.get(f"/console/allowances/{elsewhere}{path}")
         assert response.status_code == 404, path
     assert upload(client, elsewhere, b"x", "list.csv").status_code == 404
+    their_list = allowance_uploads.upload_recipients(
+        application.uow,
+        Principal(UserKind.OPERATOR, user_id=0),
+        program_id=elsewhere,
+        filename="theirs.csv",
+        rows=[RecipientRow(2, "an identity's hmac", "가", "01012345678", None)],
+        now=datetime.now(UTC),
+    )
+    their_page = f"/console/allowances/uploads/{their_list.upload_id}"
+    for path in ("", "/progress", "/rows.csv"):
+        assert client.get(their_page + path).status_code == 404, path
+    disbursing = client.post(their_page + "/disbursement", data={"csrf_token": token_of(page)})
+    assert disbursing.status_code == 404
 
 
 def test_roles_too_low_are_refused_and_change_nothing(
