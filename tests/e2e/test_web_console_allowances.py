@@ -256,7 +256,7 @@ def test_the_preview_gives_each_rows_reason_in_the_readers_language(
     data = (
         HEADER + "900101-1234567,홍길동,010-1234-5678,\n"
         "900101-1234567,홍길동,010-1234-5678,\n"
-        "12345,박,010-1111-2222,\n"
+        "12345,=HYPERLINK(1),010-1111-2222,\n"
     ).encode("cp949")
     uploaded = upload(client, program_id, data, "명단.csv")
     assert uploaded.status_code == 303
@@ -275,6 +275,7 @@ def test_the_preview_gives_each_rows_reason_in_the_readers_language(
     lines = rows_csv.text.lstrip("\ufeff").splitlines()
     assert lines[0] == "row_number,name,phone,amount_won,status,reason"
     assert lines[2].startswith("3,홍길동,010****5678,100000,duplicate,")
+    assert lines[3].startswith("4,'=HYPERLINK(1),")  # a formula is defused
 
 
 def test_a_spreadsheet_is_read_as_a_list_too(

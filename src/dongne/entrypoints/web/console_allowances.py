@@ -48,6 +48,9 @@ PLACE_OF_FIELD = {
 }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 class ProgramForm(PageForm):
     name: str = ""
     amount_per_recipient_won: str = ""
@@ -64,7 +67,14 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(header)
-    writer.writerows(rows)
+    # A name from an uploaded list must not run as a formula in the official's spreadsheet.
+    writer.writerows(
+        [
+            f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+            for cell in row
+        ]
+        for row in rows
+    )
     return Response(
         "\ufeff" + text.getvalue(),
         media_type="text/csv; charset=utf-8",
