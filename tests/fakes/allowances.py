@@ -101,6 +101,10 @@ class FakeAllowanceRecords:
             raise upload_not_found(upload_id)
         return upload
 
+    def uploads(self, program_id: int, limit: int) -> list[Upload]:
+        mine = [u for u in self._state.uploads.values() if u.program_id == program_id]
+        return sorted(mine, key=lambda u: u.id, reverse=True)[:limit]
+
     def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]:
         granted = self._granted_identities(upload.program_id)
         return [

@@ -68,3 +68,16 @@ def test_amounts_are_won_and_times_are_seoul_time() -> None:
         speaker = i18n.speaker_for(language)
         assert speaker.won(12_300) == "₩12,300"
         assert speaker.when(datetime(2026, 11, 26, 15, 30, tzinfo=UTC)) == "2026-11-27 00:30"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_each_message_is_in_a_catalog_once_with_its_own_translation(language: str) -> None:
+    """A merge that joins two branches' additions may repeat an id or pair one id with
+    another's words; gettext would then silently pick one of them."""
+    lines = (i18n.CATALOG_DIRECTORY / f"{language}.po").read_text().splitlines()
+    ids = [line for line in lines if line.startswith("msgid ")]
+    repeated = sorted({found for found in ids if ids.count(found) > 1})
+    assert repeated == []
+    for number, line in enumerate(lines):
+        if line.startswith("msgid ") and line != 'msgid ""':
+            assert lines[number + 1].startswith("msgstr "), f"line {number + 1}: {line}"

@@ -21,13 +21,14 @@ may do everything everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from dongne.domain import people
-from dongne.domain.access import OfficialRole, Principal
+from dongne.domain.access import Forbidden, OfficialRole, Principal
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput, NotFound, RuleViolation
 from dongne.domain.lots import LotRestriction
@@ -126,6 +127,16 @@ def authorize(
     """Officials of the program's region with the action's role, or the platform operator.
     ``missing``: the not-found of the program or upload asked for, which anyone else gets."""
     caller.official(region_id, at_least=REQUIRED_ROLE[action], missing=missing)
+
+
+def permits(caller: Principal, region_id: int, action: AllowanceAction) -> bool:
+    """Whether ``authorize`` lets the caller do ``action`` in the region: what a page asks
+    before it offers a form the caller could not submit."""
+    try:
+        authorize(caller, region_id, action)
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 # -- programs --------------------------------------------------------------------------------
@@ -251,6 +262,59 @@ def check_budget_covers(budget_won: int, needed_won: int) -> None:
 # -- identity keys and recipient rows --------------------------------------------------------
 
 
+class RowReason(StrEnum):
+    """The stable code of each reason a preview gives for a row, so that a page can say it in
+    its reader's language while the stored reason stays the English text the API returns."""
+
+    IDENTITY_MALFORMED = "identity_malformed"
+    BIRTH_DATE_INVALID = "birth_date_invalid"
+    PHONE_MALFORMED = "phone_malformed"
+    NAME_EMPTY = "name_empty"
+    NAME_TOO_LONG = "name_too_long"
+    AMOUNT_NOT_WHOLE = "amount_not_whole"
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
+    NO_IDENTITY = "no_identity"
+    SAME_AS_ROW = "same_as_row"
+    ALREADY_GRANTED = "already_granted"
+    NO_WALLET_YET = "no_wallet_yet"
+
+
+ROW_REASON_TEXT = {
+    # The identity's two come from ``people.normalize_identity_number``, the rule sign-up uses.
+    RowReason.IDENTITY_MALFORMED: "the identity key is neither a CI (88 characters) nor 13 digits",
+    RowReason.BIRTH_DATE_INVALID: "the resident registration number has no valid birth date",
+    RowReason.PHONE_MALFORMED: "the phone number is not a mobile number like 010-1234-5678",
+    RowReason.NAME_EMPTY: "the name is empty",
+    RowReason.NAME_TOO_LONG: f"the name is longer than {MAX_NAME_LENGTH} characters",
+    RowReason.AMOUNT_NOT_WHOLE: "the amount is not a whole number of won",
+    RowReason.AMOUNT_OUT_OF_RANGE: f"the amount is not between 1 and {MAX_GRANT_WON:,} won",
+    RowReason.NO_IDENTITY: "no identity key",
+    RowReason.SAME_AS_ROW: "the same person as row {row}",
+    RowReason.ALREADY_GRANTED: "already granted by this program",
+    RowReason.NO_WALLET_YET: "no wallet in the region yet: granted when they sign up",
+}
+"""Each reason's English text; ``{row}`` is a row number."""
+
+_REASON_PATTERNS = {
+    reason: re.compile(re.escape(text).replace(re.escape("{row}"), r"(?P<row>[0-9]+)"))
+    for reason, text in ROW_REASON_TEXT.items()
+}
+
+
+def reason_text(reason: RowReason, **values: int) -> str:
+    return ROW_REASON_TEXT[reason].format(**values)
+
+
+def reason_code(text: str) -> tuple[RowReason, dict[str, str]] | None:
+    """The code and the figures of a reason the preview gave (None for a text it never
+    gives): the inverse of ``reason_text``."""
+    for reason, pattern in _REASON_PATTERNS.items():
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return reason, found.groupdict()
+    return None
+
+
 class MalformedRow(ValueError):
     """One row's field is malformed; the reason is safe to show (it never repeats an id)."""
 
@@ -268,15 +332,15 @@ def normalize_phone(raw: str) -> str:
     try:
         return people.normalize_phone(raw)
     except InvalidInput:
-        raise MalformedRow("the phone number is not a mobile number like 010-1234-5678") from None
+        raise MalformedRow(reason_text(RowReason.PHONE_MALFORMED)) from None
 
 
 def normalize_name(raw: str) -> str:
     name = raw.strip()
     if not name:
-        raise MalformedRow("the name is empty")
+        raise MalformedRow(reason_text(RowReason.NAME_EMPTY))
     if len(name) > MAX_NAME_LENGTH:
-        raise MalformedRow(f"the name is longer than {MAX_NAME_LENGTH} characters")
+        raise MalformedRow(reason_text(RowReason.NAME_TOO_LONG))
     return name
 
 
@@ -286,10 +350,10 @@ def parse_amount(raw: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise MalformedRow("the amount is not a whole number of won")
+        raise MalformedRow(reason_text(RowReason.AMOUNT_NOT_WHOLE))
     amount = int(text)
     if not 0 < amount <= MAX_GRANT_WON:
-        raise MalformedRow(f"the amount is not between 1 and {MAX_GRANT_WON:,} won")
+        raise MalformedRow(reason_text(RowReason.AMOUNT_OUT_OF_RANGE))
     return amount
 
 
@@ -368,14 +432,15 @@ def _status_of(
     already_granted: set[str] | frozenset[str],
 ) -> tuple[RowStatus, str | None]:
     if row.problem is not None or row.identity_hmac is None:
-        return RowStatus.INVALID, row.problem or "no identity key"
+        return RowStatus.INVALID, row.problem or reason_text(RowReason.NO_IDENTITY)
     if row.identity_hmac in first_row:
-        return RowStatus.DUPLICATE, f"the same person as row {first_row[row.identity_hmac]}"
+        first = first_row[row.identity_hmac]
+        return RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
     if row.identity_hmac in already_granted:
-        return RowStatus.DUPLICATE, "already granted by this program"
+        return RowStatus.DUPLICATE, reason_text(RowReason.ALREADY_GRANTED)
     if row.identity_hmac in with_wallet:
         return RowStatus.MATCHED, None
-    return RowStatus.UNMATCHED, "no wallet in the region yet: granted when they sign up"
+    return RowStatus.UNMATCHED, reason_text(RowReason.NO_WALLET_YET)
 
 
 def summarize(rows: Sequence[PreviewRow]) -> Preview:

@@ -35,6 +35,12 @@ def normalize_phone(raw: str, *, field: str = "phone") -> str:
     return "".join(group for group in match.groups() if group)
 
 
+def masked_phone(phone: str) -> str:
+    """A phone number as lists and pages show it to officials: the first three and last four
+    digits, the middle hidden."""
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "***"
+
+
 def is_mobile_phone(text: str) -> bool:
     return MOBILE_PHONE.fullmatch(text.strip()) is not None
 

@@ -167,3 +167,17 @@ def view_upload(
         program = records.program(upload.program_id)
         rows = records.rows(upload_id, status=status, after_row=after_row, limit=limit)
         return UploadView(upload, uow.ledger.balance(program.budget_account_id), rows)
+
+
+def list_uploads(
+    uow: UnitOfWork, caller: Principal, *, program_id: int, limit: int = 50
+) -> list[Upload]:
+    """A program's latest recipient lists, newest first, with their progress (its region's
+    officials; anyone else gets the program's not-found)."""
+    with uow:
+        records = uow.allowances
+        program = records.program(program_id)
+        authorize(
+            caller, program.region_id, AllowanceAction.READ, missing=program_not_found(program.id)
+        )
+        return records.uploads(program_id, limit)

@@ -52,6 +52,15 @@ class Upload:
     started_at: datetime | None
     finished_at: datetime | None
 
+    @property
+    def people_total(self) -> int:
+        """Everyone the list pays: into a wallet, or as a grant pending their sign-up."""
+        return self.counts["matched"] + self.counts["unmatched"]
+
+    @property
+    def people_done(self) -> int:
+        return self.paid_count + self.pending_count + self.skipped_count
+
 
 @dataclass(frozen=True)
 class PayableRow:
@@ -179,6 +188,16 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
         if row is None:
             raise upload_not_found(upload_id)
         return _upload(row)
+
+    def uploads(self, program_id: int, limit: int) -> list[Upload]:
+        """A program's latest uploads, newest first."""
+        query = (
+            select(recipient_uploads)
+            .where(recipient_uploads.c.program_id == program_id)
+            .order_by(recipient_uploads.c.id.desc())
+            .limit(limit)
+        )
+        return [_upload(row) for row in self.connection.execute(query)]
 
     def rows(self, upload_id: int, *, status: str | None, after_row: int, limit: int) -> list[Any]:
         query = select(recipient_rows).where(

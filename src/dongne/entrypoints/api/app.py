@@ -39,9 +39,12 @@ from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
 from dongne.entrypoints.web import console as web_console
+from dongne.entrypoints.web import console_allowance_uploads as web_console_allowance_uploads
+from dongne.entrypoints.web import console_allowances as web_console_allowances
 from dongne.entrypoints.web import console_applications as web_console_applications
 from dongne.entrypoints.web import console_fraud as web_console_fraud
 from dongne.entrypoints.web import console_merchants as web_console_merchants
+from dongne.entrypoints.web import console_settlement as web_console_settlement
 from dongne.entrypoints.web import console_walking as web_console_walking
 from dongne.entrypoints.web import public as web_public
 from dongne.entrypoints.web import shop as web_shop
@@ -115,6 +118,9 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_approval.router)
     api.include_router(web_citizen.router)
     api.include_router(web_citizen_pay.router)
+    api.include_router(web_console_allowances.router)
+    api.include_router(web_console_allowance_uploads.router)
+    api.include_router(web_console_settlement.router)
     api.include_router(web_public.router)
     api.include_router(web_shop_apply.router)
     api.include_router(web_shop.router)

@@ -10,6 +10,11 @@
   ``/shop/payments`` updating live, cancelling a payment, ``/shop/request``);
   ``shop_settlement``: the shop's settlement statements and their CSV; ``shop_apply``: the
   public form to apply to join a region as a merchant (``/shop/apply``).
+- ``console_allowances``: the console's allowance programs (``/console/allowances``): the
+  list, creating one, a program's page and its report. ``console_allowance_uploads``: a
+  program's recipient lists: upload, preview with the reason per row, disbursement with its
+  progress (``static/console_progress.js``). ``console_settlement``: settlement runs, a day's
+  files and its reconciliation (``/console/settlement``). Each table is also a CSV download.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 - ``console``: the city console for officials (desktop): what its pages share, the dashboard

@@ -7,8 +7,6 @@ statement, named as the API names it.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import astuple, fields
 from datetime import date
 
@@ -17,13 +15,11 @@ from fastapi.responses import Response
 
 from dongne.adapters.settlement_files import Statement
 from dongne.entrypoints.web import pages
+from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, merchant_of, render
 from dongne.services import shop_pages
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
-
-EXCEL_BYTE_ORDER_MARK = "\ufeff"
-"""Spreadsheet programs take a CSV without it for the local code page and garble Korean."""
 
 
 @router.get("/shop/settlements")
@@ -38,23 +34,8 @@ def statements_page(request: Request) -> Response:
 def statements_csv(request: Request) -> Response:
     caller = merchant_of(request)
     statements = shop_pages.statements_of_shop(application(request).reader(), caller)
-    return Response(
-        statements_as_csv(statements),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            **pages.HEADERS,
-            "Content-Disposition": 'attachment; filename="settlements.csv"',
-        },
-    )
-
-
-def statements_as_csv(statements: list[Statement]) -> str:
-    text = io.StringIO()
-    text.write(EXCEL_BYTE_ORDER_MARK)
-    table = csv.writer(text, lineterminator="\r\n")
-    table.writerow(column.name for column in fields(Statement))
-    table.writerows(astuple(statement) for statement in statements)
-    return text.getvalue()
+    header = [column.name for column in fields(Statement)]
+    return csv_response("settlements.csv", header, [astuple(row) for row in statements])
 
 
 @router.get("/shop/settlements/{business_day}")

@@ -24,6 +24,7 @@ from dongne.bootstrap import App
 from dongne.domain.access import Principal
 from dongne.domain.allowances import RecipientFileInvalid
 from dongne.domain.errors import DongneError
+from dongne.domain.people import masked_phone
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.limits import allow_larger_body
 from dongne.entrypoints.api.v1.allowances import ProgramId
@@ -93,13 +94,12 @@ class DisbursementOut(BaseModel):
 
 
 def _progress_out(upload: Upload) -> ProgressOut:
-    people = upload.counts["matched"] + upload.counts["unmatched"]
     return ProgressOut(
         upload_id=upload.id,
         program_id=upload.program_id,
         status=upload.status,
-        people_total=people,
-        people_done=upload.paid_count + upload.pending_count + upload.skipped_count,
+        people_total=upload.people_total,
+        people_done=upload.people_done,
         paid_count=upload.paid_count,
         pending_count=upload.pending_count,
         skipped_count=upload.skipped_count,
@@ -108,10 +108,6 @@ def _progress_out(upload: Upload) -> ProgressOut:
         started_at=upload.started_at,
         finished_at=upload.finished_at,
     )
-
-
-def _masked(phone: str) -> str:
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "***"
 
 
 _FILE_BODY: dict[str, Any] = {
@@ -196,7 +192,7 @@ def view_upload(
         RowOut(
             row_number=row.row_number,
             name=row.name,
-            phone=_masked(row.phone),
+            phone=masked_phone(row.phone),
             amount_won=row.amount_won,
             status=row.status,
             reason=row.reason,
