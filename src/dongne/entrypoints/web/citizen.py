@@ -296,7 +296,7 @@ def _purchase_form(
     status: int = 200,
 ) -> Response:
     outlook = citizen_pages.purchase_outlook(
-        application(request).unit_of_work(), caller, wallet_id=wallet_id, now=now()
+        application(request).reader(), caller, wallet_id=wallet_id, now=now()
     )
     context = {"outlook": outlook, "wallet_id": wallet_id, "typed": typed, "errors": errors}
     return render(request, "buy.html", context, status=status, principal=caller)
