@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Protocol
 
 from dongne.adapters.db.ledger_queries import HistoryLine
@@ -25,7 +27,14 @@ class ListingStore(Protocol):
     def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]: ...
 
     def wallet_entries(
-        self, account_id: int, *, before_id: int | None, fetch: int
+        self,
+        account_id: int,
+        *,
+        before_id: int | None,
+        fetch: int,
+        kinds: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[WalletEntryRow]: ...
 
     def wallet_of_phone(self, phone: str, region_id: int) -> int | None: ...
