@@ -21,6 +21,7 @@ import pytest
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.calendar import SEOUL, seoul_day
+from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.domain.walking import WalkingProgram
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.web import citizen_wallets, i18n
@@ -347,3 +348,58 @@ def test_the_catalogs_name_every_history_filter() -> None:
     for language in i18n.LANGUAGES:
         for kind in wallet_pages.HISTORY_KINDS:
             assert f"filter:{kind}" in i18n.CATALOGS[language]
+
+
+def test_in_a_sale_the_second_buyer_waits_in_line_and_the_page_asks_again_on_time(
+    database_url: str,
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        log_witnesses=[],
+        sale_queue_admissions_per_second=0.001,  # nobody more within the test
+        sale_queue_burst=1,
+    )
+    app = bootstrap(settings)
+    today = seoul_day(datetime.now(UTC))
+    promotion = RateWindow(today - timedelta(days=1), today + timedelta(days=1), 1_500)
+    program = VoucherProgram(brand_name="시루", rate_windows=(promotion,))
+    world = World(app.uow, datetime.now(UTC), program=program)
+    try:
+        with (
+            TestClient(create_app(app, publish=False)) as first,
+            TestClient(create_app(app, publish=False)) as second,
+        ):
+            first_wallet = signed_in_citizen(app, first, world)
+            second_wallet = signed_in_citizen(app, second, world)
+            assert 'id="sale-on"' in first.get(f"/wallet/buy?wallet={first_wallet}").text
+            turn = post(first, f"/wallet/queue?wallet={first_wallet}", {})
+            assert turn.status_code == 200
+            assert 'id="queue-turn"' in turn.text
+            waiting = post(second, f"/wallet/queue?wallet={second_wallet}", {})
+            assert figure(waiting, "queue-position") == "대기 1번"
+            assert re.search(r'data-poll-after="\d+"', waiting.text)
+            assert '<script src="/static/wallet_queue.js" defer>' in waiting.text
+            forged = second.post(
+                f"/wallet/queue?wallet={second_wallet}", data={"csrf_token": "1.forged.token"}
+            )
+            assert forged.status_code == 400
+            assert second.get(f"/wallet/queue?wallet={first_wallet}").status_code == 404
+    finally:
+        app.engine.dispose()
+
+
+def signed_in_citizen(app: App, client: TestClient, world: World) -> int:
+    phone = f"010{uuid.uuid4().int % 10**8:08d}"
+    signed_up = accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=phone,
+        password=PASSWORD,
+        name="줄선이",
+        region_id=world.region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=datetime.now(UTC),
+    )
+    assert log_in(client, phone).status_code == 303
+    return signed_up.wallet_id
