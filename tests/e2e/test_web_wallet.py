@@ -252,6 +252,8 @@ def test_a_purchase_cancels_once_and_then_says_why_not(
     )
     assert cancelled.status_code == 303
     assert balance_of(application, citizen.wallet_id) == 0
+    history = client.get(f"/wallet/history?wallet={citizen.wallet_id}")
+    assert history.text.count(f'href="/wallet/purchases/{purchase_id}"') == 2  # bought, cancelled
     after = client.get(cancelled.headers["location"])
     assert 'id="purchase-cancelled"' in after.text
     assert figure(after, "cancel-refused") == "이미 취소한 구매입니다."

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
@@ -60,7 +60,8 @@ class WalletEntryRow:
     created_at: datetime
     amount_won: int
     purchase_id: int | None = None
-    """The purchase this line is, for a purchase's line: its page offers the cancellation."""
+    """The purchase a purchase's (or its cancellation's) line is about: its page offers the
+    cancellation, or says why there is none."""
 
 
 _MERCHANT_COLUMNS = (
@@ -139,7 +140,8 @@ class ListingRecords(TableStore):
         """The wallet account's ledger entries, newest first (by entry id); only those of
         ``kinds`` and made in [``since``, ``until``) when given, filtered by the query, so
         a page of a filtered history is as cheap as a page of the whole."""
-        # Purchases are found through their wallet (indexed), then matched by transaction.
+        # Purchases are found through their wallet (indexed), then matched by the transaction
+        # that made or cancelled them.
         wallet_of_account = (
             select(wallets.c.id).where(wallets.c.account_id == account_id).scalar_subquery()
         )
@@ -157,7 +159,10 @@ class ListingRecords(TableStore):
                 purchases,
                 and_(
                     purchases.c.wallet_id == wallet_of_account,
-                    purchases.c.transaction_id == ledger_transactions.c.id,
+                    or_(
+                        purchases.c.transaction_id == ledger_transactions.c.id,
+                        purchases.c.cancel_transaction_id == ledger_transactions.c.id,
+                    ),
                 ),
             )
             .where(ledger_entries.c.account_id == account_id)
