@@ -405,3 +405,23 @@ def signed_in_citizen(app: App, client: TestClient, world: World) -> int:
     )
     assert log_in(client, phone).status_code == 303
     return signed_up.wallet_id
+
+
+def test_a_refund_past_the_threshold_pays_back_and_shows_in_the_history(
+    client: TestClient, application: App
+) -> None:
+    citizen = holder(application, client, fund_won=1_000_000)
+    buy(application, citizen.wallet_id)
+    friend = friend_of(application, citizen)
+    gift = {"to_phone": friend.phone, "gift_won": "60000"}
+    assert post(client, f"/wallet/gift?wallet={citizen.wallet_id}", gift).status_code == 303
+    page = client.get(f"/wallet/refund?wallet={citizen.wallet_id}")
+    assert figure(page, "refund-estimate") == "지금 신청하면 ₩36,000을 돌려받습니다."
+    form = {"csrf_token": token_of(page)}
+    path = f"/wallet/refund?wallet={citizen.wallet_id}"
+    refunded = client.post(path, data=form, follow_redirects=False)
+    assert client.post(path, data=form, follow_redirects=False).status_code == 303  # once
+    history = client.get(refunded.headers["location"])
+    assert 'id="refund-done"' in history.text
+    assert history.text.count('data-kind="refund"') == 1
+    assert balance_of(application, citizen.wallet_id) == 0
