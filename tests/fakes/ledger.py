@@ -50,6 +50,13 @@ class FakeLedger:
             self._state.balances[account_id] = 0
         return AccountRef(account_id, account_type, shards_for(account_type))
 
+    def existing_account(
+        self, region_id: int, account_type: AccountType, owner: object = None
+    ) -> AccountRef | None:
+        key = account_type.value if owner is None else f"{account_type.value}:{owner}"
+        account_id = self._state.account_ids.get((region_id, key))
+        return None if account_id is None else self.account_by_id(account_id)
+
     def account_by_id(self, account_id: int) -> AccountRef:
         row = self._state.accounts[account_id]
         return AccountRef(account_id, row.type, shards_for(row.type))

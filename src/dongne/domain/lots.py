@@ -186,13 +186,15 @@ def plan_payment(
     return take_in_order(usable, amount_won)
 
 
+def is_giftable(lot: Lot, now: datetime) -> bool:
+    """Gifts send purchased lots only (not gifted, cashback or allowance)."""
+    return lot.kind is LotKind.PURCHASED and lot.is_live(now)
+
+
 def plan_gift(lots: Sequence[Lot], amount_won: int, now: datetime) -> list[Take]:
-    """Gifts send purchased lots only (not gifted, cashback or allowance), oldest first."""
+    """Gifts send giftable lots, oldest first."""
     positive_won(amount_won)
-    giftable = sorted(
-        (lot for lot in lots if lot.kind is LotKind.PURCHASED and lot.is_live(now)),
-        key=_spending_rank,
-    )
+    giftable = sorted((lot for lot in lots if is_giftable(lot, now)), key=_spending_rank)
     available = sum(lot.remaining_won for lot in giftable)
     if available < amount_won:
         raise InsufficientBalance(

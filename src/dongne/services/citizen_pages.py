@@ -102,8 +102,8 @@ class PurchaseOutlook:
 def purchase_outlook(
     uow: UnitOfWork, caller: Principal, *, wallet_id: int, now: datetime
 ) -> PurchaseOutlook:
-    """Commits only the month's budget account, which is created on first use (as the first
-    purchase or funding of the month would create it)."""
+    """A read: a month whose budget account does not exist yet (nobody funded or bought
+    this month) has no budget open, and opening the page creates nothing."""
     now = require_aware(now)
     caller.citizen()
     day, month = seoul_day(now), seoul_month(now)
@@ -111,10 +111,10 @@ def purchase_outlook(
         wallet = visible_wallet(uow, caller, wallet_id, acting=True)
         program = uow.records.program(wallet.region_id)
         purchased = uow.records.purchased_face_won(wallet_id, months=[month])
-        budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
+        budget = uow.ledger.existing_account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
         unit_bonus = program.discount_bonus_won(program.purchase_unit_won, day)
-        budget_open = uow.ledger.balance(budget.id) >= unit_bonus > 0
-        uow.commit()
+        budget_won = 0 if budget is None else uow.ledger.balance(budget.id)
+        budget_open = budget_won >= unit_bonus > 0
     rate = 0 if program.bonus_mode is BonusMode.CASHBACK else program.rate_bp_on(day)
     return PurchaseOutlook(
         brand_name=program.brand_name,

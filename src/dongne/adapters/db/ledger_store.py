@@ -162,6 +162,22 @@ class LedgerStore:
         self._accounts[(region_id, key)] = ref
         return ref
 
+    def existing_account(
+        self, region_id: int, account_type: AccountType, owner: object = None
+    ) -> AccountRef | None:
+        """The account as ``account`` finds it, or None where it was never used: a read
+        that creates nothing, for pages that only show a balance."""
+        key = account_type.value if owner is None else f"{account_type.value}:{owner}"
+        cached = self._accounts.get((region_id, key))
+        if cached is not None:
+            return cached
+        row = self.connection.execute(
+            select(accounts.c.id, accounts.c.shard_count).where(
+                accounts.c.region_id == region_id, accounts.c.key == key
+            )
+        ).first()
+        return None if row is None else AccountRef(row.id, account_type, row.shard_count)
+
     def _create_account(
         self, region_id: int, account_type: AccountType, key: str, shards: int
     ) -> Any:

@@ -8,15 +8,16 @@ is a parameter of every query, never a filter applied afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
 
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import citizens, merchants, payments, regions, wallets
+from dongne.adapters.db.tables import citizens, merchants, payments, purchases, regions, wallets
 from dongne.domain.merchants import MerchantStatus
 
 
@@ -59,6 +60,9 @@ class WalletEntryRow:
     kind: str
     created_at: datetime
     amount_won: int
+    purchase_id: int | None = None
+    """The purchase a purchase's (or its cancellation's) line is about: its page offers the
+    cancellation, or says why there is none."""
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,23 @@ class ListingRecords(TableStore):
         return [CitizenWalletRow(row.id, row.region_id, row.created_at) for row in rows]
 
     def wallet_entries(
-        self, account_id: int, *, before_id: int | None, fetch: int
+        self,
+        account_id: int,
+        *,
+        before_id: int | None,
+        fetch: int,
+        kinds: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[WalletEntryRow]:
-        """The wallet account's ledger entries, newest first (by entry id)."""
+        """The wallet account's ledger entries, newest first (by entry id); only those of
+        ``kinds`` and made in [``since``, ``until``) when given, filtered by the query, so
+        a page of a filtered history is as cheap as a page of the whole."""
+        # Purchases are found through their wallet (indexed), then matched by the transaction
+        # that made or cancelled them.
+        wallet_of_account = (
+            select(wallets.c.id).where(wallets.c.account_id == account_id).scalar_subquery()
+        )
         query = (
             select(
                 ledger_entries.c.id.label("entry_id"),
@@ -149,16 +167,38 @@ class ListingRecords(TableStore):
                 ledger_transactions.c.kind,
                 ledger_transactions.c.created_at,
                 ledger_entries.c.amount_won,
+                purchases.c.id.label("purchase_id"),
             )
             .join(ledger_entries, ledger_entries.c.transaction_id == ledger_transactions.c.id)
+            .outerjoin(
+                purchases,
+                and_(
+                    purchases.c.wallet_id == wallet_of_account,
+                    or_(
+                        purchases.c.transaction_id == ledger_transactions.c.id,
+                        purchases.c.cancel_transaction_id == ledger_transactions.c.id,
+                    ),
+                ),
+            )
             .where(ledger_entries.c.account_id == account_id)
         )
         if before_id is not None:
             query = query.where(ledger_entries.c.id < before_id)
+        if kinds is not None:
+            query = query.where(ledger_transactions.c.kind.in_(sorted(kinds)))
+        if since is not None:
+            query = query.where(ledger_transactions.c.created_at >= since)
+        if until is not None:
+            query = query.where(ledger_transactions.c.created_at < until)
         query = query.order_by(ledger_entries.c.id.desc()).limit(fetch)
         return [
             WalletEntryRow(
-                row.entry_id, row.transaction_id, row.kind, row.created_at, row.amount_won
+                row.entry_id,
+                row.transaction_id,
+                row.kind,
+                row.created_at,
+                row.amount_won,
+                row.purchase_id,
             )
             for row in self.connection.execute(query).all()
         ]

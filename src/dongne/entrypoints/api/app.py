@@ -38,6 +38,8 @@ from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
+from dongne.entrypoints.web import citizen_transfers as web_citizen_transfers
+from dongne.entrypoints.web import citizen_wallets as web_citizen_wallets
 from dongne.entrypoints.web import console as web_console
 from dongne.entrypoints.web import console_allowance_uploads as web_console_allowance_uploads
 from dongne.entrypoints.web import console_allowances as web_console_allowances
@@ -121,6 +123,8 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_console_allowances.router)
     api.include_router(web_console_allowance_uploads.router)
     api.include_router(web_console_settlement.router)
+    api.include_router(web_citizen_wallets.router)
+    api.include_router(web_citizen_transfers.router)
     api.include_router(web_public.router)
     api.include_router(web_shop_apply.router)
     api.include_router(web_shop.router)

@@ -2,8 +2,14 @@
 
 - ``approval``: the approval page of partner payments (``/pay/{id}``): it shows the order and
   takes the phone, the password and the payment PIN; no session, its own form token.
-- ``citizen``: the citizen's wallet (``/signup``, ``/login``, ``/wallet``, ``/wallet/buy``,
-  ``/wallet/history``), on a session cookie.
+- ``citizen``: signing up and in (``/signup``, ``/login``) and buying (``/wallet/buy``), on a
+  session cookie.
+- ``citizen_wallets``: the balance and its region switcher (``/wallet``), opening a wallet in
+  another region (``/wallet/regions``), the filtered history (``/wallet/history``), walking
+  points (``/wallet/walking``) and the sale's line (``/wallet/queue``).
+- ``citizen_transfers``: a gift (``/wallet/gift``), cancelling a purchase
+  (``/wallet/purchases/{id}``) and a balance refund (``/wallet/refund``), each with the
+  rule's reason when it is refused.
 - ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
   the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
 - ``shop``: the merchant's counter on a tablet (``/shop``, ``/shop/poster``,

@@ -1,4 +1,4 @@
-"""The citizen's phone pages: sign up, log in and out, the wallet, buying vouchers, history.
+"""The citizen's phone pages: sign up, log in and out, buying vouchers.
 
 Each handler parses the form, calls the service the API calls, and renders. A refusal comes
 back as the same form, with what was typed and the message beside its field; a success
@@ -31,13 +31,13 @@ from dongne.services import (
     citizen_pages,
     resources,
     sale_queue,
+    wallet_pages,
 )
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.results import PurchaseResult
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 
-HISTORY_PAGE_SIZE = 20
 REGIONS_SHOWN = 200
 SIGN_UP_FIELDS = ("phone", "password", "name", "region_code")
 LOG_IN_FIELDS = ("phone", "password", "totp")
@@ -203,7 +203,7 @@ def log_out(request: Request, form: Annotated[PageForm, Form()]) -> Response:
     return response
 
 
-# The wallet ------------------------------------------------------------------------------
+# Buying vouchers -------------------------------------------------------------------------
 
 
 def chosen_wallet(request: Request, caller: Principal, wanted: int | None) -> tuple[int, list[Any]]:
@@ -217,19 +217,6 @@ def chosen_wallet(request: Request, caller: Principal, wanted: int | None) -> tu
     if wanted is not None or not ids:
         raise WalletNotFound("no such wallet of the caller's", wallet_id=wanted)
     return ids[0], wallets
-
-
-@router.get("/wallet")
-def wallet_page(
-    request: Request, wallet: int | None = None, purchase: int | None = None
-) -> Response:
-    caller = citizen_of(request)
-    app = application(request)
-    wallet_id, wallets = chosen_wallet(request, caller, wallet)
-    overview = citizen_pages.wallet_overview(app.reader(), caller, wallet_id=wallet_id, now=now())
-    bought = resources.purchase_of_caller(app.reader(), caller, purchase) if purchase else None
-    context = {"overview": overview, "wallets": wallets, "bought": bought, "wallet_id": wallet_id}
-    return render(request, "wallet.html", context, principal=caller)
 
 
 @router.get("/wallet/buy")
@@ -295,27 +282,17 @@ def _purchase_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    outlook = citizen_pages.purchase_outlook(
-        application(request).unit_of_work(), caller, wallet_id=wallet_id, now=now()
+    app = application(request)
+    outlook = citizen_pages.purchase_outlook(app.reader(), caller, wallet_id=wallet_id, now=now())
+    policy = sale_queue.sale_queue_policy(app.settings)
+    sale_on = wallet_pages.sale_is_on(
+        app.reader(), caller, wallet_id=wallet_id, now=now(), policy=policy
     )
-    context = {"outlook": outlook, "wallet_id": wallet_id, "typed": typed, "errors": errors}
+    context = {
+        "outlook": outlook,
+        "sale_on": sale_on,
+        "wallet_id": wallet_id,
+        "typed": typed,
+        "errors": errors,
+    }
     return render(request, "buy.html", context, status=status, principal=caller)
-
-
-@router.get("/wallet/history")
-def history_page(
-    request: Request, wallet: int | None = None, before: int | None = None
-) -> Response:
-    caller = citizen_of(request)
-    wallet_id, _ = chosen_wallet(request, caller, wallet)
-    rows = resources.history_page(
-        application(request).reader(),
-        caller,
-        wallet_id,
-        before_id=before,
-        fetch=HISTORY_PAGE_SIZE + 1,
-    )
-    shown = rows[:HISTORY_PAGE_SIZE]
-    older = shown[-1].entry_id if len(rows) > HISTORY_PAGE_SIZE else None
-    context = {"lines": shown, "older": older, "wallet_id": wallet_id}
-    return render(request, "history.html", context, principal=caller)

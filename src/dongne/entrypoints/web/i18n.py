@@ -58,6 +58,10 @@ class Speaker:
     def won(self, amount_won: int) -> str:
         return format_currency(amount_won, "KRW", locale=LOCALES[self.language])
 
+    def percent(self, basis_points: int) -> str:
+        """``6000`` basis points as ``60%``, ``1250`` as ``12.5%``."""
+        return f"{basis_points / 100:g}%"
+
     def when(self, moment: datetime) -> str:
         return format_datetime(
             moment, "yyyy-MM-dd HH:mm", tzinfo=SEOUL, locale=LOCALES[self.language]

@@ -179,6 +179,7 @@ def render(
     page_context = {
         "_": speaker.gettext,
         "won": speaker.won,
+        "percent": speaker.percent,
         "when": speaker.when,
         "day": speaker.day,
         "clock": speaker.clock,
@@ -211,15 +212,21 @@ def errors_of(
 
 
 def message_of(error: DongneError, place: str, speaker: Speaker) -> str:
-    """The catalog's words for the error's code (for this field first), with its figures."""
-    values = {
-        name: speaker.won(value) if name.endswith("_won") and isinstance(value, int) else value
-        for name, value in error.details.items()
-    }
+    """The catalog's words for the error's code (for this field first), with its figures:
+    ``*_won`` as won, ``*_bp`` (basis points) as a percentage."""
+    values = {name: _figure(name, value, speaker) for name, value in error.details.items()}
     for message_id in (f"error:{error.code}:{place}", f"error:{error.code}"):
         if speaker.knows(message_id):
             return speaker.gettext(message_id) % _Values(values)
     return error.message
+
+
+def _figure(name: str, value: Any, speaker: Speaker) -> Any:
+    if isinstance(value, int) and name.endswith("_won"):
+        return speaker.won(value)
+    if isinstance(value, int) and name.endswith("_bp"):
+        return speaker.percent(value)
+    return value
 
 
 class _Values(dict[str, Any]):

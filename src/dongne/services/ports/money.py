@@ -197,6 +197,10 @@ class Ledger(Protocol):
 
     def account_by_id(self, account_id: int) -> AccountRef: ...
 
+    def existing_account(
+        self, region_id: int, account_type: AccountType, owner: object = None
+    ) -> AccountRef | None: ...
+
     def balance(self, account_id: int) -> int: ...
 
     def claim_idempotency_key(

@@ -154,6 +154,10 @@ class WalkingStore(Protocol):
 
     def step_report(self, wallet_id: int, day: date) -> StepReportRow | None: ...
 
+    def step_reports_of(self, wallet_id: int, limit: int = 100) -> list[StepReportRow]:
+        """The wallet's step reports, newest day first."""
+        ...
+
     def update_step_report(
         self,
         report_id: int,

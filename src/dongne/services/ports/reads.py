@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -35,7 +35,14 @@ class ListingStore(Protocol):
     def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]: ...
 
     def wallet_entries(
-        self, account_id: int, *, before_id: int | None, fetch: int
+        self,
+        account_id: int,
+        *,
+        before_id: int | None,
+        fetch: int,
+        kinds: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[WalletEntryRow]: ...
 
     def wallet_of_phone(self, phone: str, region_id: int) -> int | None: ...
