@@ -6,6 +6,9 @@
   ``/wallet/history``), on a session cookie.
 - ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
   the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
+- ``citizen_scan``: paying by the shop's QR through the camera (``/wallet/scan``): the page's
+  script sends frames, ``qr_decoding`` reads them on the server (zxing-cpp), and the pay form
+  opens with the shop's code filled in; a photo form does the same without the script.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 

@@ -24,6 +24,7 @@ from dongne.domain.errors import DongneError, InvalidInput
 from dongne.entrypoints.api.qr_images import ERROR_CORRECTION
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet, typed_won
+from dongne.entrypoints.web.citizen_scan import scanned_shop
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
 from dongne.services import accounts, counter_payments, resources
@@ -119,10 +120,11 @@ def set_pin(request: Request, form: Annotated[PinForm, Form()]) -> Response:
 
 
 @router.get("/wallet/pay")
-def pay_page(request: Request, wallet: int | None = None) -> Response:
+def pay_page(request: Request, wallet: int | None = None, code: str = "") -> Response:
+    """The pay form; ``code`` is a shop's code the scanner read, filled in for the citizen."""
     caller = citizen_of(request)
     wallet_id, _ = chosen_wallet(request, caller, wallet)
-    return _pay_form(request, caller, wallet_id, typed={}, errors={})
+    return _pay_form(request, caller, wallet_id, typed={"merchant_code": code}, errors={})
 
 
 @router.post("/wallet/pay")
@@ -168,8 +170,24 @@ def _pay_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    context = {"wallet_id": wallet_id, "typed": typed, "errors": errors}
+    context = {
+        "wallet_id": wallet_id,
+        "typed": typed,
+        "errors": errors,
+        "shop": _shop_named(request, typed.get("merchant_code", "")),
+    }
     return render(request, "pay.html", context, status=status, principal=caller)
+
+
+def _shop_named(request: Request, payload: str) -> str | None:
+    """The shop a filled-in code names, to show whom the citizen is paying; nothing while the
+    code is still being typed or is wrong (paying says why)."""
+    if not payload:
+        return None
+    try:
+        return scanned_shop(request, payload)
+    except DongneError:
+        return None
 
 
 @router.get("/wallet/paid")
