@@ -9,6 +9,8 @@
 - ``citizen_scan``: paying by the shop's QR through the camera (``/wallet/scan``): the page's
   script sends frames, ``qr_decoding`` reads them on the server (zxing-cpp), and the pay form
   opens with the shop's code filled in; a photo form does the same without the script.
+- ``citizen_receipts``: a payment's receipt (``/wallet/receipts/{id}``) and its "recorded on
+  the public ledger" check against the latest witnessed checkpoint (pending until one exists).
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 
