@@ -11,6 +11,8 @@
   opens with the shop's code filled in; a photo form does the same without the script.
 - ``citizen_receipts``: a payment's receipt (``/wallet/receipts/{id}``) and its "recorded on
   the public ledger" check against the latest witnessed checkpoint (pending until one exists).
+- ``citizen_approvals``: what shops and partners ask the citizen to pay (``/wallet/requests``):
+  remote payment requests approved with the PIN or declined; partner approvals opened by number.
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 
