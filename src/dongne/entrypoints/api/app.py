@@ -38,6 +38,7 @@ from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_approvals as web_citizen_approvals
+from dongne.entrypoints.web import citizen_code as web_citizen_code
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
 from dongne.entrypoints.web import citizen_receipts as web_citizen_receipts
 from dongne.entrypoints.web import citizen_scan as web_citizen_scan
@@ -113,6 +114,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_citizen_scan.router)
     api.include_router(web_citizen_receipts.router)
     api.include_router(web_citizen_approvals.router)
+    api.include_router(web_citizen_code.router)
     api.include_router(web_public.router)
     install_static_files(api)
     return api

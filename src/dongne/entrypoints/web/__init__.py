@@ -4,8 +4,9 @@
   takes the phone, the password and the payment PIN; no session, its own form token.
 - ``citizen``: the citizen's wallet (``/signup``, ``/login``, ``/wallet``, ``/wallet/buy``,
   ``/wallet/history``), on a session cookie.
-- ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
-  the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
+- ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``): the payment
+  PIN, a shop paid by its code. ``citizen_code``: the one-time payment code (``/wallet/code``)
+  with its countdown, shown after a redirect (the code rides in a sealed, short-lived cookie).
 - ``citizen_scan``: paying by the shop's QR through the camera (``/wallet/scan``): the page's
   script sends frames, ``qr_decoding`` reads them on the server (zxing-cpp), and the pay form
   opens with the shop's code filled in; a photo form does the same without the script.
