@@ -81,7 +81,7 @@ def test_a_frame_of_the_shops_qr_opens_the_pay_form_with_its_code_and_registered
 
     pay_form = client.get(target)
     assert f'value="{buyer.merchant_code}"' in pay_form.text.replace("&#34;", '"')
-    shop = re.search(r'id="paying-shop">([^<]+)<', pay_form.text)
+    shop = re.search(r'id="paying-shop"><strong>([^<]+)<', pay_form.text)
     assert shop
     assert "가게" in shop.group(1)
     paid = pay(client, {"merchant_code": buyer.merchant_code, "amount_won": "7,000", "pin": PIN})
