@@ -16,11 +16,18 @@ import pytest
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api.app import create_app
-from dongne.services import log, witnessing
+from dongne.services import log, receipt_checks, witnessing
+from dongne.tlog.note import Verifier, generate_key
 from dongne.tlog.receipt import parse_receipt, verify_receipt
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen_pay import PIN, pay, shopper
-from tests.witnessed_log import WITNESS_NAME, SameProcessWitness, new_witness, witnessed_app
+from tests.witnessed_log import (
+    ORIGIN,
+    WITNESS_NAME,
+    SameProcessWitness,
+    new_witness,
+    witnessed_app,
+)
 
 
 @pytest.fixture
@@ -90,6 +97,25 @@ def test_a_fresh_payment_is_pending_until_a_witnessed_checkpoint_covers_it(
     )
     assert shown(verified.text, "leaf-hash") == printed["leaf_hash"]
     assert shown(verified.text, "root-hash") == printed["root_hash"]
+
+
+def test_a_proof_that_does_not_verify_is_reported_not_hidden(
+    client: TestClient, application: App, witness: SameProcessWitness
+) -> None:
+    receipt = paid_receipt(client, application)
+    application.publish_log(datetime.now(UTC), min_interval_seconds=0, witnesses=[witness])
+    with application.reader() as reader:
+        transaction_id = reader.records.payment(int(receipt.rsplit("/", 1)[1])).transaction_id
+    impostor = Verifier.from_key(generate_key(ORIGIN)[1])  # not the key that signed the log
+    checked = receipt_checks.ledger_check(
+        application.reader(),
+        transaction_id,
+        log_key=impostor,
+        witnesses=application.witness_verifiers(),
+        quorum=1,
+    )
+    assert checked.state is receipt_checks.LedgerState.FAILED
+    assert checked.problem
 
 
 def test_another_citizens_receipt_is_a_page_not_found(client: TestClient, application: App) -> None:

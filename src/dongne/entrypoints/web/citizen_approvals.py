@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dongne.domain.access import Principal
+from dongne.domain.channels import RequestStatus
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet
@@ -63,8 +64,8 @@ def _requests(
         application(request).reader(), caller=caller, after_id=None, fetch=REQUESTS_SHOWN, now=now()
     )
     context = {
-        "open_requests": [view for view in views if view.status == "pending"],
-        "decided_requests": [view for view in views if view.status != "pending"],
+        "open_requests": [view for view in views if view.status == RequestStatus.PENDING],
+        "decided_requests": [view for view in views if view.status != RequestStatus.PENDING],
         "wallet_id": wallet_id,
         "typed": typed,
         "errors": errors,
