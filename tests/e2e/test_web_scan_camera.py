@@ -78,7 +78,7 @@ def filming(
                 timezone_id="Asia/Seoul",
                 permissions=["camera"],
             )
-            context.set_default_timeout(10_000)
+            context.set_default_timeout(30_000)  # as conftest's visit: a loaded machine is slow
             page = context.new_page()
             journey = Visit(page, folder)
             page.on("console", lambda message: keep_console_errors(journey, message))

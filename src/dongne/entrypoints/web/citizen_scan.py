@@ -33,8 +33,10 @@ router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 
 SCAN_FIELDS = (FRAME_FIELD,)
 
-CONTENT_SECURITY_POLICY = pages.HEADERS["Content-Security-Policy"] + "; connect-src 'self'"
-"""The pages' policy, and the script may send frames back to this server (and nowhere else)."""
+_POLICY = pages.HEADERS["Content-Security-Policy"]
+CONTENT_SECURITY_POLICY = _POLICY if "connect-src" in _POLICY else f"{_POLICY}; connect-src 'self'"
+"""The pages' policy, where the script may send frames back to this server (and nowhere else):
+as the pages' own policy says, or added here while it lets no script fetch."""
 
 
 def scanned_shop(request: Request, payload: str) -> str:
