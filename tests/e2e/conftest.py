@@ -2,7 +2,9 @@
 local port, and a ``Visit`` of it (``browser.py``).
 
 Playwright's sync API runs one instance per thread, so every browser test module must use
-this one fixture rather than start a browser of its own.
+these fixtures rather than start Playwright again: ``browser`` for the usual Chromium, and
+``playwright_instance`` to launch another with flags of its own (the camera test's fake
+camera), from the same Playwright.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -23,20 +25,31 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the whole session (each test gets a context of its own)."""
+def playwright_instance() -> Iterator[Playwright]:
+    """The session's one Playwright, once the system's Chromium is known to be there."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium`"
         if os.environ.get("CI"):
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
     with sync_playwright() as playwright:
-        # --no-sandbox: CI and containers run as root, where Chromium's sandbox will not start.
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+def launch_chromium(playwright: Playwright, *flags: str) -> Browser:
+    """The system's Chromium, headless, with ``flags`` besides the ones every test needs."""
+    # --no-sandbox: CI and containers run as root, where Chromium's sandbox will not start.
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", *flags]
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    """One Chromium for the whole session (each test gets a context of its own)."""
+    chromium = launch_chromium(playwright_instance)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

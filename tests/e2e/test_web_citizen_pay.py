@@ -259,6 +259,35 @@ def test_my_payment_code_shows_its_number_qr_and_expiry_and_a_shop_can_charge_it
     assert usable_won(application, client, buyer.wallet_id) == 93_000
 
 
+def test_my_payment_code_is_shown_after_a_redirect_and_reloading_shows_it_again(
+    client: TestClient, application: App
+) -> None:
+    buyer = shopper(application, client)
+    form = {"csrf_token": token_of(client.get("/wallet/code")), "pin": PIN}
+    issued = client.post(
+        f"/wallet/code?wallet={buyer.wallet_id}", data=form, follow_redirects=False
+    )
+    assert issued.status_code == 303
+    assert issued.headers["location"] == f"/wallet/code?wallet={buyer.wallet_id}"  # no code
+    cookie = issued.headers["set-cookie"]
+    assert "Path=/wallet/code" in cookie
+    assert "HttpOnly" in cookie
+    lifetime = re.search(r"Max-Age=(\d+)", cookie)
+    assert lifetime
+    assert 170 <= int(lifetime.group(1)) <= 180  # the code's own lifetime
+    shown = client.get(issued.headers["location"])
+    code = re.search(r'id="code-number">([\d ]+)<', shown.text)
+    assert code
+    assert code.group(1).replace(" ", "") not in cookie  # sealed, not readable
+    reloaded = client.get(issued.headers["location"])
+    assert re.search(r'id="code-number">([\d ]+)<', reloaded.text).group(1) == code.group(1)  # type: ignore[union-attr]
+    assert 'id="pin"' in client.get(f"/wallet/code?wallet={buyer.wallet_id}&new=1").text
+
+    shopper(application, client)  # someone else logs in on this browser
+    assert 'id="code-number"' not in client.get("/wallet/code").text
+    assert client.get(f"/wallet/code?wallet={buyer.wallet_id}").status_code == 404
+
+
 def test_my_payment_code_needs_the_right_pin(client: TestClient, application: App) -> None:
     buyer = shopper(application, client)
     form = {"csrf_token": token_of(client.get("/wallet/code")), "pin": "111112"}

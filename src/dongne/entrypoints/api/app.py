@@ -35,24 +35,7 @@ from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1 import settlement as v1_settlement
 from dongne.entrypoints.api.v1 import walking as v1_walking
 from dongne.entrypoints.api.v1 import wallets as v1_wallets
-from dongne.entrypoints.web import approval as web_approval
-from dongne.entrypoints.web import citizen as web_citizen
-from dongne.entrypoints.web import citizen_pay as web_citizen_pay
-from dongne.entrypoints.web import citizen_transfers as web_citizen_transfers
-from dongne.entrypoints.web import citizen_wallets as web_citizen_wallets
-from dongne.entrypoints.web import console as web_console
-from dongne.entrypoints.web import console_allowance_uploads as web_console_allowance_uploads
-from dongne.entrypoints.web import console_allowances as web_console_allowances
-from dongne.entrypoints.web import console_applications as web_console_applications
-from dongne.entrypoints.web import console_fraud as web_console_fraud
-from dongne.entrypoints.web import console_merchants as web_console_merchants
-from dongne.entrypoints.web import console_settlement as web_console_settlement
-from dongne.entrypoints.web import console_walking as web_console_walking
-from dongne.entrypoints.web import public as web_public
-from dongne.entrypoints.web import shop as web_shop
-from dongne.entrypoints.web import shop_apply as web_shop_apply
-from dongne.entrypoints.web import shop_settlement as web_shop_settlement
-from dongne.entrypoints.web.pages import install_static_files
+from dongne.entrypoints.web.routes import include_pages
 
 logger = logging.getLogger("dongne.publisher")
 IDLE_POLL_SECONDS = 0.2
@@ -117,22 +100,5 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_walking.router, prefix="/api/v1")
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
-    api.include_router(web_approval.router)
-    api.include_router(web_citizen.router)
-    api.include_router(web_citizen_pay.router)
-    api.include_router(web_console_allowances.router)
-    api.include_router(web_console_allowance_uploads.router)
-    api.include_router(web_console_settlement.router)
-    api.include_router(web_citizen_wallets.router)
-    api.include_router(web_citizen_transfers.router)
-    api.include_router(web_public.router)
-    api.include_router(web_shop_apply.router)
-    api.include_router(web_shop.router)
-    api.include_router(web_shop_settlement.router)
-    api.include_router(web_console.router)
-    api.include_router(web_console_applications.router)
-    api.include_router(web_console_merchants.router)
-    api.include_router(web_console_walking.router)
-    api.include_router(web_console_fraud.router)
-    install_static_files(api)
+    include_pages(api)
     return api

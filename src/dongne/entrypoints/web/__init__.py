@@ -1,4 +1,5 @@
-"""Server-rendered pages (Jinja2): what a citizen opens in a phone's browser.
+"""Server-rendered pages (Jinja2): the citizen's phone wallet, the merchant's counter, the
+city's console and the public pages.
 
 - ``approval``: the approval page of partner payments (``/pay/{id}``): it shows the order and
   takes the phone, the password and the payment PIN; no session, its own form token.
@@ -10,8 +11,16 @@
 - ``citizen_transfers``: a gift (``/wallet/gift``), cancelling a purchase
   (``/wallet/purchases/{id}``) and a balance refund (``/wallet/refund``), each with the
   rule's reason when it is refused.
-- ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``, ``/wallet/code``):
-  the payment PIN, a shop paid by its code, the one-time payment code with its countdown.
+- ``citizen_pay``: paying (``/wallet/pin``, ``/wallet/pay``, ``/wallet/paid``): the payment
+  PIN, a shop paid by its code. ``citizen_code``: the one-time payment code (``/wallet/code``)
+  with its countdown, shown after a redirect (the code rides in a sealed, short-lived cookie).
+- ``citizen_scan``: paying by the shop's QR through the camera (``/wallet/scan``): the page's
+  script sends frames, ``qr_decoding`` reads them on the server (zxing-cpp), and the pay form
+  opens with the shop's code filled in; a photo form does the same without the script.
+- ``citizen_receipts``: a payment's receipt (``/wallet/receipts/{id}``) and its "recorded on
+  the public ledger" check against the latest witnessed checkpoint (pending until one exists).
+- ``citizen_approvals``: what shops and partners ask the citizen to pay (``/wallet/requests``):
+  remote payment requests approved with the PIN or declined; partner approvals opened by number.
 - ``shop``: the merchant's counter on a tablet (``/shop``, ``/shop/poster``,
   ``/shop/payments`` updating live, cancelling a payment, ``/shop/request``);
   ``shop_settlement``: the shop's settlement statements and their CSV; ``shop_apply``: the
@@ -21,7 +30,7 @@
   program's recipient lists: upload, preview with the reason per row, disbursement with its
   progress (``static/console_progress.js``). ``console_settlement``: settlement runs, a day's
   files and its reconciliation (``/console/settlement``). Each table is also a CSV download.
-- ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
+- ``pages``: what every page shares: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 - ``console``: the city console for officials (desktop): what its pages share, the dashboard
   (``/console``, its charts drawn by ``console_charts`` as SVG) and the voucher program's
@@ -33,6 +42,8 @@
 Pages follow the API's rule: parse the form, call a service, render. They speak HTML rather
 than problem+json, so a refused request comes back as the same page with the message next to
 the field it concerns; the status still comes from the one error table in ``api/errors.py``.
-Plain HTML forms with a CSRF token, no JavaScript needed: they work on every phone. Styles
-are one file under ``static/``, served by the same app: nothing comes from a CDN.
+Plain HTML forms with a CSRF token work without JavaScript; a few small scripts under
+``static/`` add to them (the live payment list, the progress bar, the camera, the map), and
+each area has its stylesheet beside ``dongne.css``. Everything is served by the same app
+(Leaflet from the XStatic-Leaflet package): nothing comes from a CDN.
 """

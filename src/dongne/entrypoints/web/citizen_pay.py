@@ -1,5 +1,5 @@
-"""The citizen's paying pages: the payment PIN, paying a merchant by its code, and the
-one-time payment code a merchant scans.
+"""The citizen's paying pages: the payment PIN and paying a merchant by its code (typed, or
+read by the camera: ``citizen_scan``). The one-time payment code is ``citizen_code``.
 
 Each handler calls the service the API calls (``accounts.set_pin``, ``counter_payments``),
 with the session cookie's token as the bearer token: the PIN is checked in the payment's own
@@ -11,19 +11,16 @@ form token's nonce is its idempotency key, so a double tap pays once.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
-import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 
 from dongne.domain.access import Principal
 from dongne.domain.errors import DongneError, InvalidInput
-from dongne.entrypoints.api.qr_images import ERROR_CORRECTION
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet, typed_won
+from dongne.entrypoints.web.citizen_scan import scanned_shop
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
 from dongne.services import accounts, counter_payments, resources
@@ -32,7 +29,6 @@ router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
 
 PIN_FIELDS = ("current_password", "pin", "pin_again")
 PAY_FIELDS = ("merchant_code", "amount_won", "pin")
-CODE_FIELDS = ("pin",)
 PLACE_OF_CODE = {
     # Errors that name no field, placed beside the field the citizen can fix.
     "QR_INVALID": "merchant_code",
@@ -61,11 +57,9 @@ class PayForm(PageForm):
     pin: str = ""
 
 
-class CodeForm(PageForm):
-    pin: str = ""
-
-
-def _errors(request: Request, refused: DongneError, fields: tuple[str, ...]) -> dict[str, str]:
+def payment_errors(
+    request: Request, refused: DongneError, fields: tuple[str, ...]
+) -> dict[str, str]:
     place = PLACE_OF_CODE.get(refused.code)
     return pages.errors_of(refused, fields, speaker_of(request), field=place)
 
@@ -74,7 +68,7 @@ def _form_expired(request: Request) -> dict[str, str]:
     return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
 
 
-def _bearer_token(request: Request) -> str:
+def bearer_token(request: Request) -> str:
     """The session's token: the counter's services authenticate it in their own transaction."""
     return request.cookies.get(pages.SESSION_COOKIE, "")
 
@@ -108,7 +102,7 @@ def set_pin(request: Request, form: Annotated[PinForm, Form()]) -> Response:
                 pin=form.pin,
             )
         except DongneError as refused:
-            errors, status = _errors(request, refused, PIN_FIELDS), pages.status_for(refused)
+            errors, status = payment_errors(request, refused, PIN_FIELDS), pages.status_for(refused)
     if errors:
         context = {"saved": False, "errors": errors}
         return render(request, "pin.html", context, status=status, principal=caller)
@@ -119,10 +113,11 @@ def set_pin(request: Request, form: Annotated[PinForm, Form()]) -> Response:
 
 
 @router.get("/wallet/pay")
-def pay_page(request: Request, wallet: int | None = None) -> Response:
+def pay_page(request: Request, wallet: int | None = None, code: str = "") -> Response:
+    """The pay form; ``code`` is a shop's code the scanner read, filled in for the citizen."""
     caller = citizen_of(request)
     wallet_id, _ = chosen_wallet(request, caller, wallet)
-    return _pay_form(request, caller, wallet_id, typed={}, errors={})
+    return _pay_form(request, caller, wallet_id, typed={"merchant_code": code}, errors={})
 
 
 @router.post("/wallet/pay")
@@ -143,7 +138,7 @@ def pay_merchant(
         paid = counter_payments.pay_by_qr(
             app.unit_of_work(),
             app.secrets,
-            token=_bearer_token(request),
+            token=bearer_token(request),
             payload=form.merchant_code,
             amount_won=amount_won,
             pin=form.pin,
@@ -153,7 +148,7 @@ def pay_merchant(
             now=now(),
         )
     except DongneError as refused:
-        errors = _errors(request, refused, PAY_FIELDS)
+        errors = payment_errors(request, refused, PAY_FIELDS)
         status = pages.status_for(refused)
         return _pay_form(request, caller, wallet_id, typed=typed, errors=errors, status=status)
     return RedirectResponse(f"/wallet/paid?payment={paid.payment_id}", status_code=303)
@@ -168,8 +163,24 @@ def _pay_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    context = {"wallet_id": wallet_id, "typed": typed, "errors": errors}
+    context = {
+        "wallet_id": wallet_id,
+        "typed": typed,
+        "errors": errors,
+        "shop": _shop_named(request, typed.get("merchant_code", "")),
+    }
     return render(request, "pay.html", context, status=status, principal=caller)
+
+
+def _shop_named(request: Request, payload: str) -> str | None:
+    """The shop a filled-in code names, to show whom the citizen is paying; nothing while the
+    code is still being typed or is wrong (paying says why)."""
+    if not payload:
+        return None
+    try:
+        return scanned_shop(request, payload)
+    except DongneError:
+        return None
 
 
 @router.get("/wallet/paid")
@@ -181,65 +192,3 @@ def paid_page(request: Request, payment: int) -> Response:
     merchant = resources.merchant_row(application(request).reader(), record.merchant_id)
     context = {"payment": record, "merchant_name": merchant.name, "wallet_id": record.wallet_id}
     return render(request, "paid.html", context, principal=caller)
-
-
-# The one-time payment code ---------------------------------------------------------------
-
-CODE_GROUP_DIGITS = 6
-"""18 digits read aloud or typed at a counter as three groups of six."""
-
-
-def _code_svg(code: str) -> Markup:
-    """The code's QR as the API draws it, sized by the page's CSS (a viewBox, no width): a
-    path with presentation attributes, no script and no style attribute, so the CSP holds."""
-    svg = segno.make(code, error=ERROR_CORRECTION).svg_inline(omitsize=True)
-    return Markup(svg)  # noqa: S704 - our own drawing of our own digits
-
-
-def _grouped(code: str) -> str:
-    step = CODE_GROUP_DIGITS
-    return " ".join(code[start : start + step] for start in range(0, len(code), step))
-
-
-@router.get("/wallet/code")
-def code_page(request: Request, wallet: int | None = None) -> Response:
-    caller = citizen_of(request)
-    wallet_id, _ = chosen_wallet(request, caller, wallet)
-    return render(request, "code.html", {"wallet_id": wallet_id, "issued": None}, principal=caller)
-
-
-@router.post("/wallet/code")
-def issue_code(
-    request: Request, form: Annotated[CodeForm, Form()], wallet: int | None = None
-) -> Response:
-    """The code is shown once, on this answer: only its keyed hash is stored."""
-    caller = citizen_of(request)
-    wallet_id, _ = chosen_wallet(request, caller, wallet)
-    context: dict[str, object] = {"wallet_id": wallet_id, "issued": None}
-    if pages.form_token(request, form.csrf_token) is None:
-        context["errors"] = _form_expired(request)
-        return render(request, "code.html", context, status=400, principal=caller)
-    app = application(request)
-    try:
-        issued = counter_payments.issue_payment_code(
-            app.unit_of_work(),
-            app.secrets,
-            token=_bearer_token(request),
-            wallet_id=wallet_id,
-            pin=form.pin,
-            attempts_max=app.settings.pin_attempts_max,
-            lifetime=timedelta(seconds=app.settings.payment_code_seconds),
-            now=now(),
-        )
-    except DongneError as refused:
-        context["errors"] = _errors(request, refused, CODE_FIELDS)
-        return render(
-            request, "code.html", context, status=pages.status_for(refused), principal=caller
-        )
-    context |= {
-        "issued": issued,
-        "grouped_code": _grouped(issued.code),
-        "code_svg": _code_svg(issued.code),
-        "seconds_left": int((issued.expires_at - now()).total_seconds()),
-    }
-    return render(request, "code.html", context, principal=caller)
