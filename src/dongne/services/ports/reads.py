@@ -8,9 +8,11 @@ from typing import Protocol
 from dongne.adapters.db.ledger_queries import HistoryLine
 from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
+    DirectoryRow,
     MerchantRow,
     RegionRow,
     ShopPaymentRow,
+    UnlocatedMerchant,
     WalletEntryRow,
 )
 
@@ -24,6 +26,14 @@ class ListingStore(Protocol):
     def merchants_of_region(
         self, region_id: int, *, after_id: int | None, fetch: int
     ) -> list[MerchantRow]: ...
+
+    def directory(
+        self, region_id: int, *, name: str, category: str, fetch: int
+    ) -> list[DirectoryRow]: ...
+
+    def directory_categories(self, region_id: int) -> list[str]: ...
+
+    def unlocated_merchants(self, region_id: int, *, fetch: int) -> list[UnlocatedMerchant]: ...
 
     def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]: ...
 
