@@ -56,6 +56,18 @@ class DirectoryRow:
 
 
 @dataclass(frozen=True)
+class MerchantPlace:
+    """Where a merchant is: its address and its coordinates, for the page that sets them."""
+
+    id: int
+    region_id: int
+    name: str
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
 class UnlocatedMerchant:
     """An active merchant with an address and no coordinates yet: the geocoder's work."""
 
@@ -157,6 +169,23 @@ class ListingRecords(TableStore):
             select(*_MERCHANT_COLUMNS).where(merchants.c.id == merchant_id)
         ).first()
         return None if row is None else _merchant(row)
+
+    def merchant_place(self, merchant_id: int) -> MerchantPlace | None:
+        row = self.connection.execute(
+            select(
+                merchants.c.id,
+                merchants.c.region_id,
+                merchants.c.name,
+                merchants.c.address,
+                merchants.c.latitude,
+                merchants.c.longitude,
+            ).where(merchants.c.id == merchant_id)
+        ).first()
+        if row is None:
+            return None
+        return MerchantPlace(
+            row.id, row.region_id, row.name, row.address, row.latitude, row.longitude
+        )
 
     def merchants_of_region(
         self, region_id: int, *, after_id: int | None, fetch: int

@@ -38,6 +38,7 @@ from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.web import approval as web_approval
 from dongne.entrypoints.web import citizen as web_citizen
 from dongne.entrypoints.web import citizen_pay as web_citizen_pay
+from dongne.entrypoints.web import merchant_location as web_merchant_location
 from dongne.entrypoints.web import public as web_public
 from dongne.entrypoints.web import shop as web_shop
 from dongne.entrypoints.web import shop_apply as web_shop_apply
@@ -114,5 +115,6 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(web_shop_apply.router)
     api.include_router(web_shop.router)
     api.include_router(web_shop_settlement.router)
+    api.include_router(web_merchant_location.router)
     install_static_files(api)
     return api

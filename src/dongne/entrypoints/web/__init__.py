@@ -10,6 +10,10 @@
   ``/shop/payments`` updating live, cancelling a payment, ``/shop/request``);
   ``shop_settlement``: the shop's settlement statements and their CSV; ``shop_apply``: the
   public form to apply to join a region as a merchant (``/shop/apply``).
+- ``public``: pages anyone opens without logging in: the transparency page, and the merchant
+  directory of each region with its map (Leaflet, from the XStatic-Leaflet package).
+- ``merchant_location``: the console's page where an official puts a merchant on the map
+  (``/console/merchants/{id}/location``).
 - ``pages``: what the citizen's pages share: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 

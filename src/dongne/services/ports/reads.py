@@ -9,6 +9,7 @@ from dongne.adapters.db.ledger_queries import HistoryLine
 from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
     DirectoryRow,
+    MerchantPlace,
     MerchantRow,
     RegionRow,
     ShopPaymentRow,
@@ -22,6 +23,8 @@ class ListingStore(Protocol):
     a shop's payments."""
 
     def merchant(self, merchant_id: int) -> MerchantRow | None: ...
+
+    def merchant_place(self, merchant_id: int) -> MerchantPlace | None: ...
 
     def merchants_of_region(
         self, region_id: int, *, after_id: int | None, fetch: int
