@@ -206,9 +206,10 @@ class Settings(BaseSettings):
     )
     geocoder_user_agent: str = Field(
         default="dongne-directory",
-        min_length=1,
         max_length=200,
-        description="who asks, as Nominatim's usage policy wants: name the city's operator",
+        pattern=r"^[ -~]+$",  # an HTTP header: printable ASCII
+        description="who asks, as Nominatim's usage policy wants: name the city's operator"
+        " (printable ASCII, e.g. 'dongne siheung.go.kr')",
     )
     geocoder_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 

@@ -246,3 +246,26 @@ def test_the_place_page_needs_an_officials_session(client: TestClient, applicati
     response = client.get(f"/console/merchants/{bakery}/location", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=/console/merchants/")
+
+
+def test_the_api_places_a_merchant_as_the_console_does(
+    client: TestClient, application: App
+) -> None:
+    world = World(application.uow, datetime.now(UTC))
+    bakery = shop(world, "해돋이 빵집")
+    login, secret = official(application, world.region_id)
+    session = client.post(
+        "/api/v1/sessions",
+        json={"login": login, "password": PASSWORD, "totp": pyotp.TOTP(secret).now()},
+    )
+    headers = {"Authorization": f"Bearer {session.json()['token']}"}
+    path = f"/api/v1/merchants/{bakery}/location"
+
+    placed = client.put(path, json={"latitude": 37.38, "longitude": 126.8}, headers=headers)
+    assert placed.status_code == 200, placed.text
+    assert (placed.json()["latitude"], placed.json()["longitude"]) == (37.38, 126.8)
+    half = client.put(path, json={"latitude": 37.38}, headers=headers)
+    assert half.status_code == 400
+    assert "longitude" in half.text
+    cleared = client.put(path, json={}, headers=headers)
+    assert cleared.json()["latitude"] is None

@@ -51,6 +51,24 @@ def parse_coordinates(latitude: str, longitude: str) -> Coordinates:
     return coordinates(_number(latitude, "latitude"), _number(longitude, "longitude"))
 
 
+def place_or_none(latitude: float | None, longitude: float | None) -> Coordinates | None:
+    """Coordinates, or None (off the map) when both are left out; one without the other is
+    refused, naming the missing one."""
+    if latitude is None and longitude is None:
+        return None
+    if latitude is None or longitude is None:
+        missing = "latitude" if latitude is None else "longitude"
+        raise InvalidInput(f"the {missing} is missing: give both, or neither", field=missing)
+    return coordinates(latitude, longitude)
+
+
+def parse_place_or_none(latitude: str, longitude: str) -> Coordinates | None:
+    """``place_or_none`` of coordinates typed as text: both fields empty is no place."""
+    if not latitude.strip() and not longitude.strip():
+        return None
+    return parse_coordinates(latitude, longitude)
+
+
 def _number(text: str, field: str) -> float:
     try:
         return float(text.strip())

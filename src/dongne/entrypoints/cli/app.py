@@ -14,7 +14,7 @@ import typer
 
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.entrypoints.cli import wallet_commands
+from dongne.entrypoints.cli import place_commands, wallet_commands
 from dongne.entrypoints.cli.account_commands import (
     citizen_add,
     log_in,
@@ -189,6 +189,8 @@ def fund(
 
 merchant_app = command_group("Merchants (가맹점).")
 app.add_typer(merchant_app, name="merchant")
+merchant_app.command("locate")(place_commands.locate)
+merchant_app.command("geocode")(place_commands.geocode)
 
 
 @merchant_app.command("add")

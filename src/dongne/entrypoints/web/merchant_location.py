@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dongne.domain.access import Principal
 from dongne.domain.errors import DongneError
-from dongne.domain.places import Coordinates, coordinates, parse_coordinates
+from dongne.domain.places import coordinates, parse_place_or_none
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, official_of, render, speaker_of
@@ -63,7 +63,7 @@ def set_location(
         errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
         return _location_form(request, caller, place, typed=typed, errors=errors, status=400)
     try:
-        location = _typed_location(form)
+        location = parse_place_or_none(form.latitude, form.longitude)
         merchant_locations.place_merchant(
             app.unit_of_work(), caller, merchant_id=merchant_id, location=location
         )
@@ -72,13 +72,6 @@ def set_location(
         status = pages.status_for(refused)
         return _location_form(request, caller, place, typed=typed, errors=errors, status=status)
     return RedirectResponse(f"/console/merchants/{merchant_id}/location?saved=1", status_code=303)
-
-
-def _typed_location(form: LocationForm) -> Coordinates | None:
-    """Both fields empty take the merchant off the map; otherwise both are needed."""
-    if not form.latitude.strip() and not form.longitude.strip():
-        return None
-    return parse_coordinates(form.latitude, form.longitude)
 
 
 def _location_form(
