@@ -128,6 +128,8 @@ def test_an_official_places_a_merchant_and_the_directory_lists_it_for_the_map(
     assert listed.text.count('class="merchant"') == 2
     assert 'id="map"' in listed.text
     assert '<script src="/static/leaflet/leaflet.js" defer></script>' in listed.text
+    assert '<span class="figure out">제과점</span>' in listed.text  # the category's name
+    assert '<option value="bookstore">서점</option>' in listed.text
     assert "<script>" not in listed.text
     assert "style=" not in listed.text
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from dongne.domain.errors import DongneError
+from dongne.domain.merchants import CATEGORIES
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, render, speaker_of
@@ -160,9 +161,18 @@ def region_directory_page(
         "typed": {"q": q, "category": category},
         "tiles_url": app.settings.map_tiles_url if origin else "",
         "tiles_attribution": app.settings.map_tiles_attribution,
+        "category_names": category_names(speaker_of(request).language),
     }
     headers = pages.headers_with_images_from(origin) if origin else pages.HEADERS
     return render(request, "directory.html", context, headers=headers)
+
+
+def category_names(language: str) -> dict[str, str]:
+    """What a shop's category is called: the domain's Korean names, or in English the code's
+    words (``traditional_market``: traditional market)."""
+    if language == "ko":
+        return dict(CATEGORIES)
+    return {code: code.replace("_", " ") for code in CATEGORIES}
 
 
 def tile_origin(tiles_url: str) -> str | None:
