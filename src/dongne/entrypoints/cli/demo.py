@@ -155,6 +155,7 @@ def run_demo_month(
         merchant_ids=merchant_ids,
         official_totp_secret=totp_secret,
         now=datetime.now(UTC),
+        tally=tally,
     )
     conserved = _report(app, region_id, first, tally, console)
     published = publish_month(app, tally.purchases[0].transaction_id, console)

@@ -127,6 +127,7 @@ def prepare_pages(
     merchant_ids: list[int],
     official_totp_secret: str,
     now: datetime,
+    tally: Tally,
 ) -> DemoLogins:
     """Everything the pages show beyond the month's ledger; ``now`` is the real time, so the
     partner's payment still waits when the reader opens it."""
@@ -164,11 +165,22 @@ def prepare_pages(
         )
     with app.reader() as reader:
         region_code = reader.records.region(region_id).code
+    located = min(len(PLACES), len(merchant_ids))
+    tally.story.append(
+        (
+            "web pages (웹)",
+            f"citizen {CITIZEN_PHONE} bought 100,000 and paid"
+            f" {sum(CITIZEN_PAYMENTS.values()):,} at the café in {len(CITIZEN_PAYMENTS)} visits;"
+            f" {located} of {len(merchant_ids)} merchants on the map;"
+            f" {len(WAITING_APPLICATIONS)} applications waiting; a {INTENT_WON:,} partner order"
+            " awaits the citizen's approval",
+        )
+    )
     return DemoLogins(
         region_code=region_code,
         official_totp_secret=official_totp_secret,
         approval_path=_waiting_partner_payment(app, region_id, merchant_ids[3], now),
-        located=min(len(PLACES), len(merchant_ids)),
+        located=located,
         waiting_applications=len(WAITING_APPLICATIONS),
     )
 
