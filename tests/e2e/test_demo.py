@@ -27,6 +27,7 @@ from dongne.entrypoints.cli.demo_programs import (
     ALLOWANCE_WON,
     WALKING_BUDGET_WON,
 )
+from dongne.entrypoints.cli.demo_web import TODAY_AT_THE_BAKERY
 from dongne.services import merchant_applications, read_models, settlement_reports
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import token_of
@@ -150,7 +151,9 @@ def test_the_demo_prints_how_to_serve_it_and_the_citizens_login_opens_the_wallet
     page = client.get("/wallet")
     assert page.status_code == 200
     figures = dict(re.findall(r'<dd id="(purchased|allowances|points)">([^<]*)</dd>', page.text))
-    assert figures["allowances"] == f"₩{ALLOWANCE_WON - ALLOWANCE_SPENT_WON:,}"
+    # The allowance is for food: spent at the restaurant, and at the bakery minutes ago.
+    allowance_left = ALLOWANCE_WON - ALLOWANCE_SPENT_WON - sum(TODAY_AT_THE_BAKERY)
+    assert figures["allowances"] == f"₩{allowance_left:,}"
     assert figures["purchased"] != "₩0"
     assert figures["points"] != "₩0", "the demo citizen walked during the month"
     history = client.get("/wallet/history")
@@ -175,6 +178,12 @@ def test_the_printed_merchant_and_official_logins_open_their_areas(
         demo, r"Merchant \(tablet\) +(\S+)\n  log in: user (\S+), password (\S+) "
     )
     assert log_in(client, shop, user, password) == "/shop"
+    counter = client.get(path_of(shop))
+    assert counter.status_code == 200
+    assert "동네빵집" in counter.text
+    today = client.get("/shop/payments")
+    assert today.status_code == 200
+    assert "₩12,000" in today.text, "the demo citizen paid at the bakery minutes ago"
     client.cookies.clear()
 
     console, official, official_password = printed(

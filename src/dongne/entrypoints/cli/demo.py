@@ -153,6 +153,7 @@ def run_demo_month(
         official,
         region_id=region_id,
         merchant_ids=merchant_ids,
+        citizen_wallet_id=demo_citizen,
         official_totp_secret=totp_secret,
         now=datetime.now(UTC),
         tally=tally,

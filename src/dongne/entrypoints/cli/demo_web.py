@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from rich.console import Console
 
 from dongne.bootstrap import App
 from dongne.domain.access import PartnerScope, Principal, UserKind
+from dongne.domain.calendar import SEOUL
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.places import coordinates
 from dongne.entrypoints.cli.demo_programs import OFFICIAL_LOGIN, OFFICIAL_PASSWORD, Tally, key
@@ -67,6 +68,9 @@ so the directory shows a list longer than its map."""
 WAITING_APPLICATIONS = [("은계동분식", "restaurant"), ("배곧동제과", "bakery")]
 CITIZEN_PAYMENTS = {2: 4_500, 6: 8_000, 13: 4_500, 21: 12_000}
 """Days of the month the demo citizen pays at the café, and how much."""
+TODAY_AT_THE_BAKERY = (5_500, 12_000)
+"""What the demo citizen paid at the bakery minutes before the demo ended: the counter's
+list of today."""
 
 
 @dataclass(frozen=True)
@@ -125,16 +129,30 @@ def prepare_pages(
     *,
     region_id: int,
     merchant_ids: list[int],
+    citizen_wallet_id: int,
     official_totp_secret: str,
     now: datetime,
     tally: Tally,
 ) -> DemoLogins:
     """Everything the pages show beyond the month's ledger; ``now`` is the real time, so the
-    partner's payment still waits when the reader opens it."""
+    counter has payments of today and the partner's payment still waits when the reader
+    opens it."""
     for merchant_id, (latitude, longitude) in zip(merchant_ids, PLACES, strict=False):
         merchant_locations.place_merchant(
             app.uow, official, merchant_id=merchant_id, location=coordinates(latitude, longitude)
         )
+    # Minutes ago, but never before midnight in Seoul: the counter lists the Seoul day's.
+    seoul_midnight = datetime.combine(now.astimezone(SEOUL).date(), time(0), tzinfo=SEOUL)
+    for minutes_ago, amount in zip((20, 10), TODAY_AT_THE_BAKERY, strict=True):
+        payments.pay_merchant(
+            app.uow,
+            wallet_id=citizen_wallet_id,
+            merchant_id=merchant_ids[0],
+            amount_won=amount,
+            idempotency_key=key(),
+            now=max(seoul_midnight, now - timedelta(minutes=minutes_ago)),
+        )
+        tally.paid(amount)
     accounts.create_staff_user(
         app.uow,
         app.secrets,
@@ -170,7 +188,8 @@ def prepare_pages(
         (
             "web pages (웹)",
             f"citizen {CITIZEN_PHONE} bought 100,000 and paid"
-            f" {sum(CITIZEN_PAYMENTS.values()):,} at the café in {len(CITIZEN_PAYMENTS)} visits;"
+            f" {sum(CITIZEN_PAYMENTS.values()):,} at the café in {len(CITIZEN_PAYMENTS)} visits,"
+            f" and {sum(TODAY_AT_THE_BAKERY):,} at the bakery today (not settled yet);"
             f" {located} of {len(merchant_ids)} merchants on the map;"
             f" {len(WAITING_APPLICATIONS)} applications waiting; a {INTENT_WON:,} partner order"
             " awaits the citizen's approval",
