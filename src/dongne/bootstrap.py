@@ -10,9 +10,11 @@ from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.log_keys import load_signer
+from dongne.adapters.nominatim import nominatim_geocoder
 from dongne.adapters.secrets import Secrets
 from dongne.adapters.witness_client import HttpWitness
 from dongne.config import Settings
+from dongne.services.geocoding import Geocoder
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.witnessing import Published, Witness, publish
 from dongne.tlog.cosignature import CosignatureVerifier
@@ -48,6 +50,12 @@ class App:
 
     def log_verifier(self) -> Verifier:
         return Verifier.from_key(self.log_signer().verifier_key)
+
+    def geocoder(self) -> Geocoder | None:
+        """The geocoder ``DONGNE_GEOCODER`` names; None when geocoding is off."""
+        if self.settings.geocoder == "nominatim":
+            return nominatim_geocoder(self.settings)
+        return None
 
     def witnesses(self) -> list[HttpWitness]:
         return [HttpWitness.from_setting(s) for s in self.settings.log_witnesses]

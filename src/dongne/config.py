@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///dongne.db"
 DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused in production
 """The secrets' default: fine on a laptop, refused when ``DONGNE_ENVIRONMENT=production``."""
+OPENSTREETMAP_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 PASSWORD_HASH_FLOORS = {"password_hash_time_cost": 2, "password_hash_memory_kib": 19_456}
 """The cheapest argon2id production accepts: OWASP's minimum (2 passes over 19 MiB)."""
 
@@ -181,6 +182,36 @@ class Settings(BaseSettings):
         description="check each payment made over the API against the fraud rules right after"
         " answering it; off: only `dongne fraud scan` (the batch) checks payments",
     )
+
+    map_tiles_url: str = Field(
+        default=OPENSTREETMAP_TILES,
+        description="the directory map's tile URL template ({z}/{x}/{y}, {s} for subdomains);"
+        " empty: no tiles, the markers on a blank background (a closed network)",
+        pattern=r"^(https?://[^/\s]+/\S*)?$",
+    )
+    map_tiles_attribution: str = Field(
+        default="© OpenStreetMap contributors",
+        max_length=200,
+        description="the credit the tiles' licence asks for, shown in the map's corner",
+    )
+    geocoder: Literal["off", "nominatim"] = Field(
+        default="off",
+        description="how `dongne merchant geocode` finds merchants' coordinates from their"
+        " addresses: off, or a Nominatim server (DONGNE_NOMINATIM_URL)",
+    )
+    nominatim_url: str = Field(
+        default="https://nominatim.openstreetmap.org",
+        pattern=r"^https?://\S+$",
+        description="the Nominatim server; OpenStreetMap's allows one request a second",
+    )
+    geocoder_user_agent: str = Field(
+        default="dongne-directory",
+        max_length=200,
+        pattern=r"^[ -~]+$",  # an HTTP header: printable ASCII
+        description="who asks, as Nominatim's usage policy wants: name the city's operator"
+        " (printable ASCII, e.g. 'dongne siheung.go.kr')",
+    )
+    geocoder_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @property
     def allow_private_webhook_addresses(self) -> bool:

@@ -142,6 +142,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/regions/{region_id}/merchants"): Row(CITY),
     ("POST", "/api/v1/merchants/{merchant_id}/status"): Row(CITY, {"status": "active"}),
+    ("PUT", "/api/v1/merchants/{merchant_id}/location"): Row(
+        CITY, {"latitude": 37.38, "longitude": 126.8}
+    ),
     ("POST", "/api/v1/merchants/{merchant_id}/staff"): Row(
         frozenset({"merchant"}),
         lambda world, role: {"login": f"s-{uuid.uuid4().hex[:8]}", "password": PASSWORD},

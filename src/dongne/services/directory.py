@@ -1,40 +1,36 @@
 """The public merchant directory: where a region's vouchers are taken, for anyone to read.
 
-Only what a shop shows on its sign is listed (name and category); business numbers and
-revenue stay with the region's officials. Only active merchants are listed: a suspended or
-closed shop does not take vouchers.
+Only what a shop shows on its sign is listed (name and category) and where it is on the map;
+business numbers and revenue stay with the region's officials. Only active merchants are
+listed: a suspended or closed shop does not take vouchers. The search runs in the store's
+query, so a page reads the merchants it shows and no more.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dongne.adapters.db.listing_records import MerchantRow, RegionRow
-from dongne.domain.merchants import MerchantStatus
+from dongne.adapters.db.listing_records import DirectoryRow, RegionRow
 from dongne.services.unit_of_work import UnitOfWork
 
 DIRECTORY_LIMIT = 200
 """Merchants shown at once; a search narrows a longer list."""
-READ_BATCH = 500
-
-
-@dataclass(frozen=True)
-class ListedMerchant:
-    id: int
-    name: str
-    name_latin: str | None
-    category: str
 
 
 @dataclass(frozen=True)
 class RegionDirectory:
     region_code: str
     region_name: str
-    merchants: tuple[ListedMerchant, ...]
+    merchants: tuple[DirectoryRow, ...]
     categories: tuple[str, ...]
     """Every category of the region's active merchants, for the search's choice."""
     more: bool
     """More merchants match than are shown."""
+
+    @property
+    def located(self) -> tuple[DirectoryRow, ...]:
+        """The listed merchants that have coordinates: the map's markers."""
+        return tuple(row for row in self.merchants if row.latitude is not None)
 
 
 def public_regions(uow: UnitOfWork) -> list[RegionRow]:
@@ -52,41 +48,16 @@ def region_directory(
 ) -> RegionDirectory:
     """The region's active merchants whose name (Korean or Latin) contains ``name`` and whose
     category is ``category`` (any when empty), by name. Raises ``RegionNotFound``."""
-    wanted = name.strip().casefold()
     with uow:
         region = uow.records.region_by_code(region_code)
-        active = [row for row in _all_merchants(uow, region.id) if row.status is _ACTIVE]
-    matches = sorted(
-        (row for row in active if _matches(row, wanted, category)),
-        key=lambda row: (row.name, row.id),
-    )
+        matches = uow.listings.directory(
+            region.id, name=name.strip(), category=category, fetch=limit + 1
+        )
+        categories = uow.listings.directory_categories(region.id)
     return RegionDirectory(
         region_code=region.code,
         region_name=region.name,
-        merchants=tuple(
-            ListedMerchant(row.id, row.name, row.name_latin, row.category)
-            for row in matches[:limit]
-        ),
-        categories=tuple(sorted({row.category for row in active})),
+        merchants=tuple(matches[:limit]),
+        categories=tuple(categories),
         more=len(matches) > limit,
     )
-
-
-_ACTIVE = MerchantStatus.ACTIVE
-
-
-def _all_merchants(uow: UnitOfWork, region_id: int) -> list[MerchantRow]:
-    rows: list[MerchantRow] = []
-    while True:
-        after_id = rows[-1].id if rows else None
-        batch = uow.listings.merchants_of_region(region_id, after_id=after_id, fetch=READ_BATCH)
-        rows += batch
-        if len(batch) < READ_BATCH:
-            return rows
-
-
-def _matches(row: MerchantRow, wanted: str, category: str) -> bool:
-    if category and row.category != category:
-        return False
-    names = (row.name, row.name_latin or "")
-    return not wanted or any(wanted in each.casefold() for each in names)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
@@ -40,6 +40,40 @@ class MerchantRow:
     annual_revenue_won: int
     status: MerchantStatus
     created_at: datetime
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryRow:
+    """A merchant as the public directory lists it: what its sign shows, and where it is."""
+
+    id: int
+    name: str
+    name_latin: str | None
+    category: str
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class MerchantPlace:
+    """Where a merchant is: its address and its coordinates, for the page that sets them."""
+
+    id: int
+    region_id: int
+    name: str
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class UnlocatedMerchant:
+    """An active merchant with an address and no coordinates yet: the geocoder's work."""
+
+    id: int
+    address: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +123,8 @@ _MERCHANT_COLUMNS = (
     merchants.c.annual_revenue_won,
     merchants.c.status,
     merchants.c.created_at,
+    merchants.c.latitude,
+    merchants.c.longitude,
 )
 
 
@@ -103,6 +139,8 @@ def _merchant(row: Row[*tuple[Any, ...]]) -> MerchantRow:
         annual_revenue_won=row.annual_revenue_won,
         status=MerchantStatus(row.status),
         created_at=row.created_at,
+        latitude=row.latitude,
+        longitude=row.longitude,
     )
 
 
@@ -112,6 +150,16 @@ def _after(
     if after_id is not None:
         query = query.where(column > after_id)
     return query.order_by(column).limit(fetch)
+
+
+def _listed(region_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Merchants the public directory shows: the region's active ones (a suspended or closed
+    shop does not take vouchers)."""
+    return (merchants.c.region_id == region_id, merchants.c.status == MerchantStatus.ACTIVE.value)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class ListingRecords(TableStore):
@@ -126,12 +174,87 @@ class ListingRecords(TableStore):
         ).first()
         return None if row is None else _merchant(row)
 
+    def merchant_place(self, merchant_id: int) -> MerchantPlace | None:
+        row = self.connection.execute(
+            select(
+                merchants.c.id,
+                merchants.c.region_id,
+                merchants.c.name,
+                merchants.c.address,
+                merchants.c.latitude,
+                merchants.c.longitude,
+            ).where(merchants.c.id == merchant_id)
+        ).first()
+        if row is None:
+            return None
+        return MerchantPlace(
+            row.id, row.region_id, row.name, row.address, row.latitude, row.longitude
+        )
+
     def merchants_of_region(
         self, region_id: int, *, after_id: int | None, fetch: int
     ) -> list[MerchantRow]:
         query = select(*_MERCHANT_COLUMNS).where(merchants.c.region_id == region_id)
         rows = self.connection.execute(_after(query, merchants.c.id, after_id, fetch)).all()
         return [_merchant(row) for row in rows]
+
+    def directory(
+        self, region_id: int, *, name: str, category: str, fetch: int
+    ) -> list[DirectoryRow]:
+        """The region's active merchants whose name (Korean or Latin) contains ``name`` and
+        whose category is ``category`` (any when empty), by name: filtered here, in the query,
+        so a region of thousands of shops is never read whole to show a page of them."""
+        query = select(
+            merchants.c.id,
+            merchants.c.name,
+            merchants.c.name_latin,
+            merchants.c.category,
+            merchants.c.latitude,
+            merchants.c.longitude,
+        ).where(*_listed(region_id))
+        if category:
+            query = query.where(merchants.c.category == category)
+        if name:
+            # LIKE with the wildcards typed escaped: a search for "100%" finds that text.
+            pattern = "%" + _escape_like(name.lower()) + "%"
+            query = query.where(
+                or_(
+                    func.lower(merchants.c.name).like(pattern, escape="\\"),
+                    func.lower(merchants.c.name_latin).like(pattern, escape="\\"),
+                )
+            )
+        query = query.order_by(merchants.c.name, merchants.c.id).limit(fetch)
+        return [
+            DirectoryRow(
+                row.id, row.name, row.name_latin, row.category, row.latitude, row.longitude
+            )
+            for row in self.connection.execute(query).all()
+        ]
+
+    def directory_categories(self, region_id: int) -> list[str]:
+        """Every category of the region's active merchants, in order."""
+        query = (
+            select(merchants.c.category)
+            .where(*_listed(region_id))
+            .distinct()
+            .order_by(merchants.c.category)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def unlocated_merchants(self, region_id: int, *, fetch: int) -> list[UnlocatedMerchant]:
+        """Active merchants of the region with an address and no coordinates, oldest first."""
+        query = (
+            select(merchants.c.id, merchants.c.address)
+            .where(
+                *_listed(region_id),
+                merchants.c.address.is_not(None),
+                merchants.c.latitude.is_(None),
+            )
+            .order_by(merchants.c.id)
+            .limit(fetch)
+        )
+        rows = self.connection.execute(query).all()
+        return [UnlocatedMerchant(row.id, row.address) for row in rows]
 
     def wallets_of_citizen(
         self, citizen_id: int, *, after_id: int | None, fetch: int

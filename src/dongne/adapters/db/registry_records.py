@@ -27,6 +27,7 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.domain.merchants import Merchant, MerchantStatus
+from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
 
 
@@ -225,6 +226,17 @@ class RegistryRecords(HoldingRecords):
             )
         ).all()
         return [(MerchantStatus(row.status), row.status_changed_at) for row in rows]
+
+    def set_merchant_location(self, merchant_id: int, location: Coordinates | None) -> None:
+        """Where the merchant is on the map; None takes it off the map."""
+        self.connection.execute(
+            update(merchants)
+            .where(merchants.c.id == merchant_id)
+            .values(
+                latitude=location.latitude if location else None,
+                longitude=location.longitude if location else None,
+            )
+        )
 
     def set_merchant_status(self, merchant_id: int, status: MerchantStatus, at: datetime) -> None:
         self.connection.execute(

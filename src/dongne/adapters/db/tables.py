@@ -22,6 +22,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -154,7 +155,12 @@ merchants = Table(
         server_default=false(),
         comment="a fraud alert holds this merchant's settlement until an official clears it",
     ),
+    Column("latitude", Double, nullable=True, comment="WGS 84 degrees, for the directory's map"),
+    Column("longitude", Double, nullable=True, comment="WGS 84 degrees, for the directory's map"),
     CheckConstraint("annual_revenue_won >= 0", name="revenue_not_negative"),
+    CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="located_by_both"),
+    CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_in_range"),
+    CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_in_range"),
 )
 
 lots = Table(

@@ -14,7 +14,7 @@ import typer
 
 from dongne.domain.merchants import CATEGORIES, MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.entrypoints.cli import wallet_commands
+from dongne.entrypoints.cli import demo_totp, place_commands, wallet_commands
 from dongne.entrypoints.cli.account_commands import (
     citizen_add,
     log_in,
@@ -59,6 +59,7 @@ app.add_typer(application_app, name="application")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(fraud_app, name="fraud")
 app.command()(audit)
+app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)
 app.command("login")(log_in)
 app.command("logout")(log_out)
@@ -189,6 +190,8 @@ def fund(
 
 merchant_app = command_group("Merchants (가맹점).")
 app.add_typer(merchant_app, name="merchant")
+merchant_app.command("locate")(place_commands.locate)
+merchant_app.command("geocode")(place_commands.geocode)
 
 
 @merchant_app.command("add")

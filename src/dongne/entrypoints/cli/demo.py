@@ -8,7 +8,9 @@ value to another, one refunds the rest of a voucher spent past 60%, and a vouche
 years ago expires. Beside it run the city programs (``demo_programs``): a youth allowance paid
 from an uploaded list, walking rewards every day, a cash-out that the fraud rules flag, and
 the month's settlement paying every merchant but the held one. Every figure printed is
-checked to add up, and the demo ends by checking that money is conserved.
+checked to add up, and the demo checks that money is conserved. Then ``demo_web`` fills the
+web app's pages (a citizen, a shop owner and the official to log in as, merchants on the
+map, applications waiting, a partner's payment to approve) and prints how to open them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.entrypoints.cli import demo_programs as programs
 from dongne.entrypoints.cli import demo_vouchers as vouchers
+from dongne.entrypoints.cli import demo_web as web
 from dongne.entrypoints.cli.demo_log import publish_month
 from dongne.entrypoints.cli.demo_programs import Tally, key
 from dongne.services import payments, purchases, read_models, registry
@@ -96,6 +99,7 @@ class DemoOutcome:
     tally: Tally
     region_id: int
     month: date
+    logins: web.DemoLogins
 
 
 def run_demo(app: App, *, citizens: int, seed: int, console: Console) -> bool:
@@ -112,14 +116,18 @@ def run_demo_month(
     days = ((first + timedelta(days=31)).replace(day=1) - first).days
     tally = Tally()
     region_id, merchant_ids, wallets = _seed(app, citizens, rng, month_start, tally, console)
-    official = programs.official(app, region_id, month_start - timedelta(days=1))
+    official, totp_secret = programs.official(app, region_id, month_start - timedelta(days=1))
     programs.start_walking(app, region_id, month_start - timedelta(days=1))
-    walkers = wallets[6 : 6 + programs.WALKERS]
+    demo_citizen = web.sign_up_citizen(
+        app, region_id, programs.recipient_identity(0), month_start - timedelta(days=1)
+    )
+    walkers = [demo_citizen, *wallets[6 : 5 + programs.WALKERS]]
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{first:%Y-%m}: a month of vouchers and programs", total=days)
         for day in range(days):
             now = month_start + timedelta(days=day)
             _live_day(app, rng, day, now, region_id, merchant_ids, wallets, tally)
+            web.citizen_day(app, demo_citizen, merchant_ids[1], day, now + _NOON, tally)
             programs.walk_day(
                 app, region_id, walkers, rng, first + timedelta(days=day), now + _EVENING, tally
             )
@@ -130,6 +138,7 @@ def run_demo_month(
                     region_id=region_id,
                     shop_id=merchant_ids[3],
                     other_shop_id=merchant_ids[BOOKSTORE],
+                    first_recipient_wallet_id=demo_citizen,
                     now=now + timedelta(hours=8),
                     tally=tally,
                 )
@@ -139,13 +148,26 @@ def run_demo_month(
     programs.scan_and_hold(app, region_id, merchant_ids[COLLUDING], after, tally)
     last_day = first + timedelta(days=days - 1)
     programs.settle_month(app, region_id, last_day, after + timedelta(hours=1), tally)
+    logins = web.prepare_pages(
+        app,
+        official,
+        region_id=region_id,
+        merchant_ids=merchant_ids,
+        citizen_wallet_id=demo_citizen,
+        official_totp_secret=totp_secret,
+        now=datetime.now(UTC),
+        tally=tally,
+    )
     conserved = _report(app, region_id, first, tally, console)
     published = publish_month(app, tally.purchases[0].transaction_id, console)
-    return DemoOutcome(conserved and published, tally, region_id, first)
+    web.print_guide(app, logins, console)
+    return DemoOutcome(conserved and published, tally, region_id, first, logins)
 
 
 _EVENING = timedelta(hours=12)
 """Step reports arrive at 21:00 Seoul, when the day's walking is done."""
+_NOON = timedelta(hours=3)
+"""The demo citizen shops at noon Seoul."""
 
 
 def _live_day(

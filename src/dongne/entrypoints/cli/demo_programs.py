@@ -116,8 +116,9 @@ def onboard_merchants(
     return merchant_ids
 
 
-def official(app: App, region_id: int, now: datetime) -> Principal:
-    """A region approver, logged in with password and TOTP as an official would."""
+def official(app: App, region_id: int, now: datetime) -> tuple[Principal, str]:
+    """A region approver, logged in with password and TOTP as an official would; and the
+    TOTP secret, which the demo prints for the reader to log in to the console."""
     credential = accounts.create_staff_user(
         app.uow,
         app.secrets,
@@ -138,7 +139,13 @@ def official(app: App, region_id: int, now: datetime) -> Principal:
         lifetime=timedelta(days=62),
         now=now,
     )
-    return authentication.authenticate(app.unit_of_work(), token=session.token, now=now)
+    principal = authentication.authenticate(app.unit_of_work(), token=session.token, now=now)
+    return principal, credential.secret
+
+
+def recipient_identity(serial: int) -> str:
+    """The identity number of the allowance list's ``serial``-th row (0 is the demo citizen)."""
+    return f"990101{1_000_001 + serial:07d}"
 
 
 def allowance(
@@ -148,12 +155,14 @@ def allowance(
     region_id: int,
     shop_id: int,
     other_shop_id: int,
+    first_recipient_wallet_id: int,
     now: datetime,
     tally: Tally,
 ) -> None:
     """청년수당, for food only: a recipient list (six with an account, one without, one
-    malformed) is uploaded, previewed and disbursed; a recipient spends it at a restaurant
-    (``shop_id``), and is refused at a shop of another category (``other_shop_id``)."""
+    malformed) is uploaded, previewed and disbursed; the first recipient (the demo citizen,
+    signed up before the month) spends it at a restaurant (``shop_id``), and another is
+    refused at a shop of another category (``other_shop_id``)."""
     terms = AllowanceTerms(
         name="청년수당",
         amount_per_recipient_won=ALLOWANCE_WON,
@@ -170,8 +179,10 @@ def allowance(
         idempotency_key=key(),
         now=now,
     )
-    identities = [f"990101{1_000_001 + serial:07d}" for serial in range(7)]
-    wallets = [_signed_up_recipient(app, region_id, identity, now) for identity in identities[:6]]
+    identities = [recipient_identity(serial) for serial in range(7)]
+    wallets = [first_recipient_wallet_id] + [
+        _signed_up_recipient(app, region_id, identity, now) for identity in identities[1:6]
+    ]
     rows = ["주민등록번호,이름,전화번호,금액"] + [f"{i},청년,010-0000-0000," for i in identities]
     rows.append("12345,잘못된행,010-0000-0000,")
     recipients = read_recipients("\n".join(rows).encode(), "명단.csv", app.secrets.identity_digest)

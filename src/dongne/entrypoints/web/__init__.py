@@ -30,6 +30,10 @@ city's console and the public pages.
   program's recipient lists: upload, preview with the reason per row, disbursement with its
   progress (``static/console_progress.js``). ``console_settlement``: settlement runs, a day's
   files and its reconciliation (``/console/settlement``). Each table is also a CSV download.
+- ``public``: pages anyone opens without logging in: the transparency page, and the merchant
+  directory of each region with its map (Leaflet, from the XStatic-Leaflet package).
+- ``merchant_location``: the console's page where an official puts a merchant on the map
+  (``/console/merchants/{id}/location``).
 - ``pages``: what every page shares: cookies, form tokens (``csrf``), security
   headers, errors beside their fields, the error page. ``i18n``: Korean and English.
 - ``console``: the city console for officials (desktop): what its pages share, the dashboard

@@ -31,6 +31,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
+from xstatic.pkg import leaflet
 
 from dongne.bootstrap import App
 from dongne.domain.access import InvalidCredentials, Principal, Unauthenticated, UserKind
@@ -64,6 +65,18 @@ HEADERS = {
         " form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
 }
+
+
+IMAGE_SOURCES = "img-src 'self' data:;"
+
+
+def headers_with_images_from(origin: str) -> dict[str, str]:
+    """``HEADERS`` that also let images load from ``origin`` (a map's tile server): only the
+    page that shows the map gets it, and only when a tile server is configured."""
+    policy = HEADERS["Content-Security-Policy"].replace(
+        IMAGE_SOURCES, f"img-src 'self' data: {origin};"
+    )
+    return HEADERS | {"Content-Security-Policy": policy}
 
 
 class LoginRequired(Exception):
@@ -166,6 +179,7 @@ def render(
     *,
     status: int = 200,
     principal: Principal | None = None,
+    headers: Mapping[str, str] = HEADERS,
 ) -> Response:
     """The page with the layout's context: the language, a fresh form token, and who is in."""
     app = application(request)
@@ -192,7 +206,7 @@ def render(
         **context,
     }
     response = templates.TemplateResponse(
-        request, name, page_context, status_code=status, headers=HEADERS
+        request, name, page_context, status_code=status, headers=headers
     )
     if new_browser:
         set_cookie(response, app, BROWSER_COOKIE, browser_id)
@@ -277,4 +291,7 @@ class WebRoute(APIRoute):
 
 
 def install_static_files(api: FastAPI) -> None:
+    # Leaflet (the directory's map) is served from its PyPI package, never a CDN; mounted
+    # first, as /static would otherwise answer its paths with a 404.
+    api.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
     api.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")

@@ -3,18 +3,23 @@ directory of each region.
 
 The transparency page shows what the log serves (its latest checkpoint and cosigners, its
 growth, its keys) and checks a pasted receipt as ``dongne log verify-receipt`` does. The
-directory is a plain list searched by name and category.
+directory is a plain list searched by name and category, and a map of the listed merchants
+that have coordinates: ``static/map.js`` reads them from the list's data attributes and draws
+them with Leaflet (served from its PyPI package) over the configured tiles
+(``DONGNE_MAP_TILES_URL``; none, a blank background). Without script the list is the page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from dongne.domain.errors import DongneError
+from dongne.domain.merchants import CATEGORIES
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.pages import application, render, speaker_of
@@ -148,8 +153,36 @@ def regions_page(request: Request) -> Response:
 def region_directory_page(
     request: Request, region_code: str, q: str = "", category: str = ""
 ) -> Response:
-    listed = directory.region_directory(
-        application(request).reader(), region_code, name=q, category=category
-    )
-    context = {"directory": listed, "typed": {"q": q, "category": category}}
-    return render(request, "directory.html", context)
+    app = application(request)
+    listed = directory.region_directory(app.reader(), region_code, name=q, category=category)
+    origin = tile_origin(app.settings.map_tiles_url)
+    context = {
+        "directory": listed,
+        "typed": {"q": q, "category": category},
+        "tiles_url": app.settings.map_tiles_url if origin else "",
+        "tiles_attribution": app.settings.map_tiles_attribution,
+        "category_names": category_names(speaker_of(request).language),
+    }
+    headers = pages.headers_with_images_from(origin) if origin else pages.HEADERS
+    return render(request, "directory.html", context, headers=headers)
+
+
+def category_names(language: str) -> dict[str, str]:
+    """What a shop's category is called: the domain's Korean names, or in English the code's
+    words (``traditional_market``: traditional market)."""
+    if language == "ko":
+        return dict(CATEGORIES)
+    return {code: code.replace("_", " ") for code in CATEGORIES}
+
+
+def tile_origin(tiles_url: str) -> str | None:
+    """The tile server's origin, as the page's Content-Security-Policy names it; a
+    ``{s}.`` subdomain template becomes CSP's ``*.`` wildcard. None without tiles."""
+    if not tiles_url:
+        return None
+    parts = urlsplit(tiles_url)
+    host = parts.netloc.removeprefix("{s}.")
+    wildcard = "*." if host != parts.netloc else ""
+    if "{" in host or "}" in host:  # a template CSP cannot name: show no tiles, rather than any
+        return None
+    return f"{parts.scheme}://{wildcard}{host}"

@@ -23,6 +23,7 @@ from dongne.entrypoints.web import (
     console_merchants,
     console_settlement,
     console_walking,
+    merchant_location,
     public,
     shop,
     shop_apply,
@@ -52,6 +53,7 @@ PAGE_MODULES = (
     console_merchants,
     console_walking,
     console_fraud,
+    merchant_location,
 )
 
 

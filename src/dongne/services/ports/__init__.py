@@ -13,7 +13,7 @@ from dongne.adapters.db.channel_records import PaymentRequestRow
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.adapters.db.ledger_queries import HistoryLine
-from dongne.adapters.db.listing_records import MerchantRow
+from dongne.adapters.db.listing_records import MerchantPlace, MerchantRow
 from dongne.adapters.db.merchant_application_records import Application, ApplicationRow
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, WebhookEventRow
 from dongne.adapters.db.settlement_records import RunRow
@@ -55,6 +55,7 @@ __all__ = [
     "ListingStore",
     "LoginThrottleStore",
     "MerchantApplicationStore",
+    "MerchantPlace",
     "MerchantRow",
     "PaymentIntentRow",
     "PaymentIntentStore",

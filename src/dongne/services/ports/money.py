@@ -23,6 +23,7 @@ from dongne.domain.lots import (
     Take,
 )
 from dongne.domain.merchants import Merchant, MerchantStatus
+from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
 from dongne.domain.sale_queue import QueueTicket
 
@@ -182,6 +183,8 @@ class RegistryStore(HoldingStore, Protocol):
     def registrations(
         self, region_id: int, business_number: str
     ) -> list[tuple[MerchantStatus, datetime]]: ...
+
+    def set_merchant_location(self, merchant_id: int, location: Coordinates | None) -> None: ...
 
     def set_merchant_status(
         self, merchant_id: int, status: MerchantStatus, at: datetime

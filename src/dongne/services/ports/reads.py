@@ -15,9 +15,12 @@ from dongne.adapters.db.console_queries import (
 from dongne.adapters.db.ledger_queries import HistoryLine
 from dongne.adapters.db.listing_records import (
     CitizenWalletRow,
+    DirectoryRow,
+    MerchantPlace,
     MerchantRow,
     RegionRow,
     ShopPaymentRow,
+    UnlocatedMerchant,
     WalletEntryRow,
 )
 
@@ -28,9 +31,19 @@ class ListingStore(Protocol):
 
     def merchant(self, merchant_id: int) -> MerchantRow | None: ...
 
+    def merchant_place(self, merchant_id: int) -> MerchantPlace | None: ...
+
     def merchants_of_region(
         self, region_id: int, *, after_id: int | None, fetch: int
     ) -> list[MerchantRow]: ...
+
+    def directory(
+        self, region_id: int, *, name: str, category: str, fetch: int
+    ) -> list[DirectoryRow]: ...
+
+    def directory_categories(self, region_id: int) -> list[str]: ...
+
+    def unlocated_merchants(self, region_id: int, *, fetch: int) -> list[UnlocatedMerchant]: ...
 
     def regions(self, *, after_id: int | None, fetch: int) -> list[RegionRow]: ...
 

@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field
 
 from dongne.domain.access import MerchantRole, OfficialRole, PartnerScope, UserKind
 from dongne.domain.merchants import MerchantStatus
+from dongne.domain.places import place_or_none
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Month, NewPassword, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import accounts, registry, resources
+from dongne.services import accounts, merchant_locations, registry, resources
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.onboarding import register_merchant_with_owner
 
@@ -81,6 +82,8 @@ class MerchantOut(BaseModel):
     annual_revenue_won: int
     status: MerchantStatus
     created_at: datetime
+    latitude: float | None = Field(default=None, description="On the directory's map (WGS 84)")
+    longitude: float | None = None
 
 
 class MerchantCreated(BaseModel):
@@ -90,6 +93,20 @@ class MerchantCreated(BaseModel):
 
 class NewStatus(RequestModel):
     status: MerchantStatus
+
+
+class NewLocation(RequestModel):
+    latitude: float | None = Field(
+        default=None, ge=-90, le=90, allow_inf_nan=False, examples=[37.38]
+    )
+    longitude: float | None = Field(
+        default=None,
+        ge=-180,
+        le=180,
+        allow_inf_nan=False,
+        examples=[126.8029],
+        description="Both null (or left out): take the merchant off the directory's map",
+    )
 
 
 class NewStaff(RequestModel):
@@ -231,6 +248,21 @@ def set_merchant_status(
     )
     registry.set_merchant_status(
         app.unit_of_work(), merchant_id=merchant_id, status=body.status, now=now()
+    )
+    return _merchant_out(resources.merchant_row(app.reader(), merchant_id))
+
+
+@router.put("/merchants/{merchant_id}/location", response_model=MerchantOut, responses=PROBLEMS)
+def set_merchant_location(
+    body: NewLocation, app: AppDep, caller: CallerDep, merchant_id: int = MerchantId
+) -> MerchantOut:
+    """Put a merchant on the public directory's map, or take it off (officials of its region,
+    operator+); the console's place page does the same."""
+    merchant_locations.place_merchant(
+        app.unit_of_work(),
+        caller,
+        merchant_id=merchant_id,
+        location=place_or_none(body.latitude, body.longitude),
     )
     return _merchant_out(resources.merchant_row(app.reader(), merchant_id))
 
