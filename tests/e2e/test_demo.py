@@ -193,6 +193,9 @@ def test_the_printed_merchant_and_official_logins_open_their_areas(
     code = CliRunner().invoke(cli, ["totp-code", secret])
     assert code.exit_code == 0, code.output
     assert log_in(client, console, official, official_password, code.output[:6]) == "/console"
+    dashboard = client.get("/console")
+    assert dashboard.status_code == 200
+    assert 'id="sold"' in dashboard.text
     with app.reader() as reader:
         merchant = reader.listings.directory(
             demo.outcome.region_id, name="동네빵집", category="", fetch=1

@@ -67,7 +67,8 @@ def _form_expired(request: Request) -> dict[str, str]:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    target = "/wallet" if pages.signed_in(request) else "/login"
+    principal = pages.signed_in(request)
+    target = pages.HOME_OF_KIND.get(principal.kind, "/login") if principal else "/login"
     return RedirectResponse(target, status_code=303)
 
 

@@ -72,7 +72,7 @@ def _listing(
         "may_act": may(caller, region_id, OfficialRole.OPERATOR),
     }
     return console_page(
-        request, "console_merchants.html", "applications", caller, context, status=status
+        request, "console_merchants.html", "merchants", caller, context, status=status
     )
 
 

@@ -90,6 +90,12 @@ HOME_OF_KIND = {
     UserKind.MERCHANT: "/shop",
     UserKind.OFFICIAL: "/console",
 }
+# The layout each kind's pages extend, so an error page keeps the menu its reader knows.
+FRAME_OF_KIND = {
+    UserKind.CITIZEN: "layout.html",
+    UserKind.MERCHANT: "shop_layout.html",
+    UserKind.OFFICIAL: "console_layout.html",
+}
 
 
 def now() -> datetime:
@@ -262,7 +268,13 @@ def error_page(request: Request, status: int) -> Response:
         principal = signed_in(request)
     except Exception:  # the database may be why we are here: the page still renders
         logger.exception("could not read the session for an error page")
-    return render(request, "error.html", {"status": status}, status=status, principal=principal)
+    kind = principal.kind if principal else None
+    context = {
+        "status": status,
+        "frame": FRAME_OF_KIND.get(kind, "layout.html") if kind else "layout.html",
+        "home": HOME_OF_KIND.get(kind, "/") if kind else "/",
+    }
+    return render(request, "error.html", context, status=status, principal=principal)
 
 
 class WebRoute(APIRoute):
