@@ -19,7 +19,9 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
+from dongne.entrypoints.api.app import create_app
 from tests.e2e.browser import ARTIFACTS, PHONE, Visit, keep_console_errors, serving
+from tests.e2e.test_api_payment_intents import TestClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -58,6 +60,13 @@ def application(database_url: str) -> Iterator[App]:
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     yield app
     app.engine.dispose()
+
+
+@pytest.fixture
+def client(application: App) -> Iterator[TestClient]:
+    """The app in process, for the fast tests of pages and routes (no browser, no port)."""
+    with TestClient(create_app(application, publish=False)) as client:
+        yield client
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.entrypoints.api.app import create_app
 from tests.e2e.test_api_payment_intents import (
     PASSWORD,
     PROBLEM_JSON,
@@ -29,12 +28,6 @@ def application(database_url: str) -> Iterator[App]:
     app = bootstrap(settings)
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

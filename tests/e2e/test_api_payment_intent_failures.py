@@ -13,7 +13,6 @@ from sqlalchemy import select
 from dongne.adapters.db.access_tables import webhook_events
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.entrypoints.api.app import create_app
 from dongne.services import payment_intent_approval
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
@@ -47,12 +46,6 @@ def application(database_url: str) -> Iterator[App]:
     app = bootstrap(settings)
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

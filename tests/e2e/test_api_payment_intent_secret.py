@@ -4,16 +4,13 @@ citizen of the region could pay a stranger's order and read the partner's order 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.errors import PaymentIntentNotFound
-from dongne.entrypoints.api.app import create_app
 from dongne.services import payment_intent_approval
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
@@ -34,19 +31,6 @@ from tests.factories import unique_key
 
 MISSING_INTENT_ID = 987_654_321
 WRONG_PIN = "135792"
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +15,8 @@ from sqlalchemy import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from dongne.adapters.db.access_tables import webhook_events
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.access import PartnerScope
-from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, purchases
 from dongne.services.audit import audit
 from dongne.services.log import sequence_pending, sign_checkpoint
@@ -191,19 +188,6 @@ def event_types(app: App, partner_id: int) -> list[str]:
             .order_by(webhook_events.c.id)
         )
         return [row.type for row in rows]
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

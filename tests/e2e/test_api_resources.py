@@ -24,7 +24,6 @@ from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.domain.calendar import SEOUL
 from dongne.domain.program import BonusMode, VoucherProgram
-from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, payments, registry
 from dongne.services.cash_receipts import issue_cash_receipts, purchased_part_of_first
 from dongne.services.log import sequence_pending
@@ -60,12 +59,6 @@ def application(database_url: str, tmp_path: Path) -> Iterator[App]:
     application = bootstrap(settings)
     yield application
     application.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

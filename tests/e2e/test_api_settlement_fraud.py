@@ -15,7 +15,6 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.domain.calendar import seoul_day
-from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts
 from tests.factories import World
 from tests.helpers import buy, pay
@@ -38,12 +37,6 @@ def application(database_url: str) -> Iterator[App]:
     )
     yield application
     application.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def _log_in(

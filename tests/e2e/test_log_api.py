@@ -72,12 +72,6 @@ def application(database_url: str, tmp_path: Path) -> Iterator[App]:
     application.engine.dispose()
 
 
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
-
-
 def _fund(application: App, count: int) -> None:
     world = World(application.uow, NOW)
     for _ in range(count):

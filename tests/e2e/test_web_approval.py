@@ -7,16 +7,13 @@ nothing; the right submission goes back to the partner's return URL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
-from dongne.entrypoints.api.app import create_app
+from dongne.bootstrap import App
 from tests.e2e.test_api_payment_intents import (
     BALANCE_WON,
     PASSWORD,
@@ -74,19 +71,6 @@ def token_of(response: httpx.Response) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
     assert found, response.text
     return found.group(1)
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

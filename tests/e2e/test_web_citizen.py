@@ -45,12 +45,6 @@ def application(database_url: str) -> Iterator[App]:
     app.engine.dispose()
 
 
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
-
-
 def citizen(app: App) -> str:
     """A signed-up citizen of a new region; their phone number."""
     world = World(app.uow, datetime.now(UTC))

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.fraud import AlertStatus, FraudRule
 from dongne.domain.merchant_applications import ApplicationStatus
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy
-from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.web import i18n
 from dongne.entrypoints.web.console import PROGRAM_LABELS
 from dongne.services import merchant_applications, walking
@@ -32,19 +28,6 @@ from tests.e2e.console_setup import (
 )
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import citizen, error_beside, log_in
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def log_in_official(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,11 +19,9 @@ import pyotp
 import pytest
 from openpyxl import Workbook
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole, Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms, RecipientRow, RowReason
-from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.web import i18n
 from dongne.services import accounts, allowance_uploads, allowances
 from tests.e2e.test_api_payment_intents import TestClient
@@ -100,19 +97,6 @@ def program_of(app: App, region_id: int, budget_won: int = 1_000_000) -> int:
         now=now,
     )
     return funded.program_id
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import OfficialRole
 from dongne.domain.calendar import seoul_day
-from dongne.entrypoints.api.app import create_app
 from dongne.services import settlement_reports
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import error_beside, token_of
@@ -42,12 +41,6 @@ def application(database_url: str) -> Iterator[App]:
     )
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def region_with_yesterdays_payments(app: App) -> int:

@@ -4,13 +4,7 @@ site's root sends each kind of person to their own home."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
-from dongne.entrypoints.api.app import create_app
+from dongne.bootstrap import App
 from tests.e2e.console_setup import official, region_with_work
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import citizen, log_in
@@ -18,19 +12,6 @@ from tests.e2e.test_web_console import log_in_official
 from tests.e2e.test_web_shop import counter
 
 MISSING_ID = 987_654
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def test_a_merchants_error_page_has_the_counters_menu_and_leads_to_the_counter(

@@ -20,7 +20,6 @@ from dongne.bootstrap import App, bootstrap
 from dongne.config import OPENSTREETMAP_TILES, Settings
 from dongne.domain.access import UserKind
 from dongne.domain.places import coordinates
-from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.web.public import tile_origin
 from dongne.services import accounts, registry
 from tests.e2e.test_api_payment_intents import TestClient
@@ -41,12 +40,6 @@ def application(database_url: str, tiles_url: str) -> Iterator[App]:
     app = bootstrap(settings)
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def shop(world: World, name: str, category: str = "bakery") -> int:

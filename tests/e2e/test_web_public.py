@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from dongne.bootstrap import App
-from dongne.entrypoints.api.app import create_app
 from dongne.services import registry
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import error_beside, token_of
@@ -38,12 +37,6 @@ def application(database_url: str, tmp_path: Path, witness: SameProcessWitness) 
     app = witnessed_app(database_url, tmp_path, witness)
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def text_of(response: httpx.Response, element_id: str) -> str:

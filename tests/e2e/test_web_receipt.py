@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from dongne.bootstrap import App
-from dongne.entrypoints.api.app import create_app
 from dongne.services import log, receipt_checks, witnessing
 from dongne.tlog.note import Verifier, generate_key
 from dongne.tlog.receipt import parse_receipt, verify_receipt
@@ -40,12 +39,6 @@ def application(database_url: str, tmp_path: Path, witness: SameProcessWitness) 
     app = witnessed_app(database_url, tmp_path, witness)
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def shown(page_text: str, element_id: str) -> str:

@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
-from dongne.entrypoints.api.app import create_app
+from dongne.bootstrap import App
 from dongne.services import accounts, payment_requests, purchases
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import PASSWORD, error_beside, log_in, token_of
 from tests.e2e.test_web_citizen_pay import PIN, usable_won
 from tests.factories import World, unique_key
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @dataclass(frozen=True)

@@ -11,34 +11,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from PIL import Image
 
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.emvco import MerchantQr, build_payload
-from dongne.entrypoints.api.app import create_app
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import error_beside, token_of
 from tests.e2e.test_web_citizen_pay import PIN, pay, shopper, usable_won
 from tests.unit.test_web_qr_decoding import camera_frame
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 def send_frame(

@@ -13,36 +13,18 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
-from dongne.bootstrap import App, bootstrap
-from dongne.config import Settings
+from dongne.bootstrap import App
 from dongne.domain.access import MerchantRole, Principal, UserKind
 from dongne.domain.calendar import seoul_day
-from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, payment_requests, registry, settlement, shop_pages
 from dongne.services.resources import payment_of_caller
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import PASSWORD, citizen, error_beside, log_in, token_of
 from tests.factories import World, business_number, unique_key
 from tests.helpers import buy, pay
-
-
-@pytest.fixture
-def application(database_url: str) -> Iterator[App]:
-    app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
-    yield app
-    app.engine.dispose()
-
-
-@pytest.fixture
-def client(application: App) -> Iterator[TestClient]:
-    with TestClient(create_app(application, publish=False)) as client:
-        yield client
 
 
 @dataclass(frozen=True)
