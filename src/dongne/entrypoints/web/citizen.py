@@ -61,10 +61,6 @@ class PurchaseForm(PageForm):
     face_won: str = ""
 
 
-def _form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 @router.get("/")
 def home(request: Request) -> Response:
     principal = pages.signed_in(request)
@@ -96,7 +92,7 @@ def sign_up(request: Request, form: Annotated[SignUpForm, Form()]) -> Response:
     typed = form.model_dump(exclude={"password", "csrf_token"})
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        return _sign_up_form(request, typed=typed, errors=_form_expired(request), status=400)
+        return _sign_up_form(request, typed=typed, errors=pages.form_expired(request), status=400)
     try:
         region_id = _region_id(request, form.region_code)
         accounts.sign_up_citizen(
@@ -162,7 +158,7 @@ def log_in(request: Request, form: Annotated[LogInForm, Form()], next: str = "")
     typed = {"phone": form.phone}
     ask_totp = _asks_totp(next) or bool(form.totp)
     if pages.form_token(request, form.csrf_token) is None:
-        expired = {"typed": typed, "errors": _form_expired(request), "next": next}
+        expired = {"typed": typed, "errors": pages.form_expired(request), "next": next}
         return render(request, "login.html", {**expired, "ask_totp": ask_totp}, status=400)
     lifetime = timedelta(minutes=app.settings.access_token_minutes)
     try:
@@ -236,7 +232,7 @@ def buy_vouchers(
     typed = {"face_won": form.face_won}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _purchase_form(request, caller, wallet_id, typed=typed, errors=errors, status=400)
     try:
         face_won = typed_won(form.face_won, field="face_won")

@@ -131,7 +131,7 @@ def approve_request(
         view = payment_requests.payment_request(
             app.reader(), caller=caller, request_id=request_id, now=now()
         )
-        expired = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        expired = pages.form_expired(request)
         return _request_page(request, caller, view, errors=expired, status=400)
     try:
         paid = payment_requests.approve_payment_request(
@@ -159,7 +159,7 @@ def decline_request(
         view = payment_requests.payment_request(
             app.reader(), caller=caller, request_id=request_id, now=now()
         )
-        expired = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        expired = pages.form_expired(request)
         return _request_page(request, caller, view, errors=expired, status=400)
     try:
         payment_requests.decline_payment_request(

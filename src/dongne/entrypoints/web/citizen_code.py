@@ -38,7 +38,7 @@ from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import chosen_wallet
 from dongne.entrypoints.web.citizen_pay import bearer_token, payment_errors
 from dongne.entrypoints.web.csrf import PageForm
-from dongne.entrypoints.web.pages import application, citizen_of, now, render, speaker_of
+from dongne.entrypoints.web.pages import application, citizen_of, now, render
 from dongne.services import counter_payments
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
@@ -132,7 +132,7 @@ def issue_code(
     wallet_id, _ = chosen_wallet(request, caller, wallet)
     context: dict[str, object] = {"wallet_id": wallet_id, "issued": None}
     if pages.form_token(request, form.csrf_token) is None:
-        context["errors"] = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        context["errors"] = pages.form_expired(request)
         return render(request, "code.html", context, status=400, principal=caller)
     app = application(request)
     try:

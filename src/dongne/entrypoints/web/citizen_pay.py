@@ -64,10 +64,6 @@ def payment_errors(
     return pages.errors_of(refused, fields, speaker_of(request), field=place)
 
 
-def _form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 def bearer_token(request: Request) -> str:
     """The session's token: the counter's services authenticate it in their own transaction."""
     return request.cookies.get(pages.SESSION_COOKIE, "")
@@ -88,7 +84,7 @@ def set_pin(request: Request, form: Annotated[PinForm, Form()]) -> Response:
     errors: dict[str, str] = {}
     status = 400
     if pages.form_token(request, form.csrf_token) is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
     else:
         try:
             if form.pin != form.pin_again:
@@ -129,7 +125,7 @@ def pay_merchant(
     typed = {"merchant_code": form.merchant_code, "amount_won": form.amount_won}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _pay_form(request, caller, wallet_id, typed=typed, errors=errors, status=400)
     app = application(request)
     try:

@@ -102,7 +102,7 @@ def scan_photo(
     caller = citizen_of(request)
     wallet_id, _ = chosen_wallet(request, caller, wallet)
     if pages.form_token(request, csrf_token) is None:
-        expired = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        expired = pages.form_expired(request)
         return _scan_page(request, wallet_id, errors=expired, status=400)
     try:
         target = _read_frame(request, wallet_id, frame)

@@ -45,10 +45,6 @@ class GiftForm(PageForm):
     gift_won: str = ""
 
 
-def _form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 def _key(caller: Principal, action: str, nonce: str) -> str:
     return scoped_key(action, caller_scope(caller), f"web:{nonce}")
 
@@ -80,7 +76,7 @@ def send_gift(
     typed = {"to_phone": form.to_phone, "gift_won": form.gift_won}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _gift_form(request, caller, wallet_id, typed=typed, errors=errors, status=400)
     app = application(request)
     try:
@@ -143,7 +139,7 @@ def cancel_purchase(
     caller = citizen_of(request)
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _purchase_page(request, caller, purchase_id, errors=errors, status=400)
     app = application(request)
     try:
@@ -206,7 +202,9 @@ def refund_balance(
     wallet_id, _ = chosen_wallet(request, caller, wallet)
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        return _refund_page(request, caller, wallet_id, errors=_form_expired(request), status=400)
+        return _refund_page(
+            request, caller, wallet_id, errors=pages.form_expired(request), status=400
+        )
     app = application(request)
     try:
         resources.wallet_to_act_on(app.reader(), caller, wallet_id)

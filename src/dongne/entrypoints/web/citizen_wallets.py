@@ -37,10 +37,6 @@ class OpenWalletForm(PageForm):
     region_code: str = ""
 
 
-def _form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 # The balance -----------------------------------------------------------------------------
 
 
@@ -79,7 +75,7 @@ def open_wallet(request: Request, form: Annotated[OpenWalletForm, Form()]) -> Re
     typed = {"region_code": form.region_code}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _open_wallet_form(request, caller, typed=typed, errors=errors, status=400)
     try:
         opened = registry.open_wallet(
@@ -220,7 +216,7 @@ def take_place_in_line(
     wallet_id, _ = chosen_wallet(request, caller, wallet)
     context: dict[str, Any] = {"wallet_id": wallet_id, "place": None}
     if pages.form_token(request, form.csrf_token) is None:
-        context["errors"] = _form_expired(request)
+        context["errors"] = pages.form_expired(request)
         return render(request, "queue.html", context, status=400, principal=caller)
     app = application(request)
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)

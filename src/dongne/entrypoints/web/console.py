@@ -70,10 +70,6 @@ def console_page(
     )
 
 
-def form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 def percent(rate_bp: int) -> str:
     """Basis points as a percentage: 1,000 is 10%, 1,250 is 12.5%."""
     return f"{rate_bp / (BASIS_POINTS / 100):g}%"

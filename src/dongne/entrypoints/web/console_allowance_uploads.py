@@ -79,7 +79,7 @@ async def upload_list(request: Request, program_id: int) -> Response:
         data = await upload.read(MAX_FILE_BYTES + 1) if isinstance(upload, UploadFile) else b""
         filename = (upload.filename if isinstance(upload, UploadFile) else None) or "recipients"
     if token is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return await run_in_threadpool(
             program_page_of, request, caller, program_id, errors=errors, status=400
         )

@@ -102,7 +102,7 @@ def create_program(request: Request, form: Annotated[ProgramForm, Form()]) -> Re
     typed: dict[str, Any] = form.model_dump(exclude={"csrf_token"})
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return _programs_page(request, caller, typed=typed, errors=errors, status=400)
     try:
         funded = allowances.create_program(

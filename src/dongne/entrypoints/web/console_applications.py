@@ -17,7 +17,7 @@ from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.domain.merchant_applications import ApplicationStatus, MerchantApplicationNotFound
 from dongne.entrypoints.web import pages
-from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
+from dongne.entrypoints.web.console import console_page, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -157,7 +157,9 @@ def _decided(application_id: int, done: str) -> Response:
 def approve(request: Request, application_id: int, form: Annotated[PageForm, Form()]) -> Response:
     caller, found = _to_decide(request, application_id)
     if pages.form_token(request, form.csrf_token) is None:
-        return _application_detail(request, caller, found, errors=form_expired(request), status=400)
+        return _application_detail(
+            request, caller, found, errors=pages.form_expired(request), status=400
+        )
     try:
         merchant_applications.approve_application(
             application(request).unit_of_work(),
@@ -177,7 +179,7 @@ def reject(
     caller, found = _to_decide(request, application_id)
     typed = {"reason": form.reason}
     if pages.form_token(request, form.csrf_token) is None:
-        errors = form_expired(request)
+        errors = pages.form_expired(request)
         return _application_detail(request, caller, found, typed=typed, errors=errors, status=400)
     try:
         merchant_applications.reject_application(
@@ -208,7 +210,9 @@ def _change_merchant_status(
     """Suspend or reinstate the merchant the application made (as the API's routes do)."""
     caller, found = _to_decide(request, application_id)
     if pages.form_token(request, form.csrf_token) is None:
-        return _application_detail(request, caller, found, errors=form_expired(request), status=400)
+        return _application_detail(
+            request, caller, found, errors=pages.form_expired(request), status=400
+        )
     change = (
         merchant_applications.suspend_merchant
         if done == "suspended"

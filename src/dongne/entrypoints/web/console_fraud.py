@@ -17,7 +17,7 @@ from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound
 from dongne.entrypoints.web import pages
-from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
+from dongne.entrypoints.web.console import console_page, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -161,7 +161,7 @@ def _to_act_on(request: Request, alert_id: int) -> tuple[Principal, AlertRow]:
 def hold(request: Request, alert_id: int, form: Annotated[PageForm, Form()]) -> Response:
     caller, row = _to_act_on(request, alert_id)
     if pages.form_token(request, form.csrf_token) is None:
-        return _alert_detail(request, caller, row, errors=form_expired(request), status=400)
+        return _alert_detail(request, caller, row, errors=pages.form_expired(request), status=400)
     try:
         fraud.hold_settlement(application(request).unit_of_work(), alert_id=alert_id, now=now())
     except DongneError as refused:
@@ -183,7 +183,7 @@ def _resolve(request: Request, alert_id: int, form: ResolutionForm, done: str) -
     caller, row = _to_act_on(request, alert_id)
     typed = {"note": form.note}
     if pages.form_token(request, form.csrf_token) is None:
-        errors = form_expired(request)
+        errors = pages.form_expired(request)
         return _alert_detail(request, caller, row, typed=typed, errors=errors, status=400)
     action = fraud.clear_alert if done == "cleared" else fraud.suspend_merchant
     try:

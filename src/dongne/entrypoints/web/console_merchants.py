@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from dongne.domain.access import OfficialRole, Principal
 from dongne.domain.errors import DongneError
 from dongne.entrypoints.web import pages
-from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
+from dongne.entrypoints.web.console import console_page, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -109,7 +109,7 @@ def _change_status(request: Request, merchant_id: int, form: PageForm, done: str
     )
     if pages.form_token(request, form.csrf_token) is None:
         shown = _merchants(request, region_id, None)[:LISTED]
-        errors = form_expired(request)
+        errors = pages.form_expired(request)
         return _listing(request, caller, region_id, shown, errors=errors, status=400)
     change = (
         merchant_applications.suspend_merchant

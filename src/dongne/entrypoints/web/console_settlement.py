@@ -73,7 +73,7 @@ def run_day(request: Request, form: Annotated[RunForm, Form()]) -> Response:
     typed = {"business_day": form.business_day}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return _runs_page(request, caller, typed=typed, errors=errors, status=400)
     region_id = region_of(caller)
     caller.official(region_id, at_least=OfficialRole.OPERATOR)

@@ -19,7 +19,7 @@ from dongne.domain.errors import DongneError, InvalidInput
 from dongne.domain.walking import Tier, WalkingProgram, WalkingProgramNotFound
 from dongne.entrypoints.web import pages
 from dongne.entrypoints.web.citizen import typed_won
-from dongne.entrypoints.web.console import console_page, form_expired, may, official_region
+from dongne.entrypoints.web.console import console_page, may, official_region
 from dongne.entrypoints.web.csrf import PageForm
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.pages import application, now, speaker_of
@@ -142,7 +142,7 @@ def configure(request: Request, form: Annotated[WalkingProgramForm, Form()]) -> 
             region_id,
             overview,
             typed=typed,
-            errors=form_expired(request),
+            errors=pages.form_expired(request),
             status=400,
         )
     try:
@@ -207,7 +207,7 @@ def fund(request: Request, form: Annotated[FundingForm, Form()]) -> Response:
             region_id,
             overview,
             typed=typed,
-            errors=form_expired(request),
+            errors=pages.form_expired(request),
             status=400,
         )
     try:

@@ -60,7 +60,7 @@ def set_location(
     place = merchant_locations.merchant_place(app.reader(), caller, merchant_id=merchant_id)
     typed = {"latitude": form.latitude, "longitude": form.longitude}
     if pages.form_token(request, form.csrf_token) is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return _location_form(request, caller, place, typed=typed, errors=errors, status=400)
     try:
         location = parse_place_or_none(form.latitude, form.longitude)

@@ -164,6 +164,11 @@ def official_of(request: Request) -> Principal:
     return principal_of(request, UserKind.OFFICIAL)
 
 
+def form_expired(request: Request) -> dict[str, str]:
+    """The form-level error of a form whose token this server did not make or no longer takes."""
+    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+
+
 def form_token(request: Request, value: str) -> csrf.FormToken | None:
     """The submitted form's token, if this server made it for this browser and it is fresh."""
     key = application(request).secrets.pin_key

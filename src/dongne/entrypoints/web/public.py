@@ -90,7 +90,7 @@ def verify_receipt(request: Request, form: Annotated[ReceiptForm, Form()]) -> Re
     app = application(request)
     typed = {"receipt": form.receipt}
     if pages.form_token(request, form.csrf_token) is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return _transparency(request, typed=typed, errors=errors, checked=None, status=400)
     try:
         checked = transparency.check_receipt(

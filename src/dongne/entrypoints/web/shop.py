@@ -74,10 +74,6 @@ def _errors(request: Request, refused: DongneError, fields: tuple[str, ...]) -> 
     return pages.errors_of(refused, fields, speaker_of(request), field=place)
 
 
-def _form_expired(request: Request) -> dict[str, str]:
-    return {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
-
-
 def _page(
     request: Request,
     caller: Principal,
@@ -159,7 +155,7 @@ def cancel_payment(
     typed = {"amount_won": form.amount_won}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _payment_page(request, caller, payment_id, typed=typed, errors=errors, status=400)
     app = application(request)
     try:
@@ -216,7 +212,7 @@ def request_payment(request: Request, form: Annotated[PaymentRequestForm, Form()
     typed = {"phone": form.phone, "amount_won": form.amount_won, "memo": form.memo}
     token = pages.form_token(request, form.csrf_token)
     if token is None:
-        errors = _form_expired(request)
+        errors = pages.form_expired(request)
         return _payment_request_form(request, caller, typed=typed, errors=errors, status=400)
     try:
         asked = payment_requests.request_payment(

@@ -86,7 +86,7 @@ def _text(value: Any) -> str:
 def _apply(request: Request, typed: dict[str, str], token: str) -> Response:
     kept = {name: value for name, value in typed.items() if name not in SECRET_FIELDS}
     if pages.form_token(request, token) is None:
-        errors = {"form": speaker_of(request).gettext("error:FORM_EXPIRED")}
+        errors = pages.form_expired(request)
         return _application_form(request, typed=kept, errors=errors, status=400)
     app = application(request)
     try:
