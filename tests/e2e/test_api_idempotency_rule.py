@@ -31,6 +31,10 @@ MOVES_NO_MONEY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/regions/{region_id}/officials"): "an account; the login is unique",
     ("POST", "/api/v1/regions/{region_id}/merchants"): "set-up; the business number is unique",
     ("POST", "/api/v1/merchants/{merchant_id}/status"): "sets a status",
+    (
+        "PUT",
+        "/api/v1/merchants/{merchant_id}/location",
+    ): "sets a place; a PUT is idempotent",
     ("POST", "/api/v1/merchants/{merchant_id}/staff"): "an account; the login is unique",
     ("POST", "/api/v1/regions/{region_id}/partners"): "an API key, shown once",
     ("POST", "/api/v1/payment_codes"): (
