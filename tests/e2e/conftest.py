@@ -77,7 +77,9 @@ def server(application: App) -> Iterator[str]:
 
 
 @pytest.fixture
-def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iterator[Visit]:
+def visit(
+    browser: Browser, server: str, database_url: str, request: pytest.FixtureRequest
+) -> Iterator[Visit]:
     """A fresh browser context on the server, in Korean and Seoul's time, at phone size."""
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +89,7 @@ def visit(browser: Browser, server: str, request: pytest.FixtureRequest) -> Iter
     # Generous: six processes may share two cores; a journey that works waits for nothing.
     context.set_default_timeout(30_000)
     page = context.new_page()
-    journey = Visit(page, folder)
+    journey = Visit(page, folder, records=database_url.startswith("sqlite"))
     # A Content-Security-Policy violation (an inline script or style) is a console error.
     page.on("console", lambda message: keep_console_errors(journey, message))
     yield journey

@@ -165,7 +165,7 @@ def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowanc
     # The citizen, on their own phone.
     phone = browser.new_context(base_url=server, locale="ko-KR", timezone_id="Asia/Seoul")
     try:
-        citizen = Visit(phone.new_page(), visit.folder, count=visit.count)
+        citizen = Visit(phone.new_page(), visit.folder, count=visit.count, records=visit.records)
         citizen.page.on("console", lambda message: keep_console_errors(citizen, message))
         citizen.page.goto("/login")
         citizen.page.fill("#phone", CITIZEN_PHONE)

@@ -59,7 +59,11 @@ Filming = Callable[[str], AbstractContextManager[Visit]]
 
 @pytest.fixture
 def filming(
-    playwright_instance: Playwright, server: str, tmp_path: Path, request: pytest.FixtureRequest
+    playwright_instance: Playwright,
+    server: str,
+    database_url: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Filming:
     """``filming(text)``: a Visit of the server in a Chromium whose camera films a QR of
     ``text``, and which may use the camera; screenshots go where ``visit``'s do."""
@@ -80,7 +84,7 @@ def filming(
             )
             context.set_default_timeout(30_000)  # as conftest's visit: a loaded machine is slow
             page = context.new_page()
-            journey = Visit(page, folder)
+            journey = Visit(page, folder, records=database_url.startswith("sqlite"))
             page.on("console", lambda message: keep_console_errors(journey, message))
             yield journey
         finally:
