@@ -23,7 +23,7 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -n 3 --dist loadgroup
+	$(BIN)/pytest -n 2
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench

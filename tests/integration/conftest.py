@@ -33,12 +33,3 @@ def pg_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
         engine = make_engine(url, pool_size=PARALLEL_CLIENTS_MAX)
         yield engine
         engine.dispose()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of real parallel clients run on one xdist worker, one after another: each holds
-    up to PARALLEL_CLIENTS_MAX connections, and two at once on several workers could pass
-    PostgreSQL's default limit of 100 (``make test`` runs ``--dist loadgroup``)."""
-    for item in items:
-        if "pg_engine" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("parallel_clients"))
