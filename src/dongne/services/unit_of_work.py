@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from types import TracebackType
 
@@ -13,6 +15,7 @@ from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
+from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -171,6 +174,28 @@ class UnitOfWork:
     @cached_property
     def walking(self) -> WalkingStore:
         return WalkingRecords(self.connection)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that an error undoes alone: its rows, and what the
+        stores hold for the commit (budget draws, credits kept back, accounts made)."""
+        nested = self.connection.begin_nested()
+        ledger_state = self.ledger.savepoint_state()
+        accounts = dict(self._pending_accounts)
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            self.ledger.restore(ledger_state)
+            self._pending_accounts.clear()
+            self._pending_accounts.update(accounts)
+            raise
+        nested.commit()
+
+    def keep_credits_to_commit(self) -> None:
+        """For a batch of payments in this one transaction: see ``DeferredCredits``."""
+        self.ledger.deferred_credits = DeferredCredits()
 
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost
