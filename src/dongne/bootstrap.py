@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.log_keys import load_signer
 from dongne.adapters.nominatim import nominatim_geocoder
 from dongne.adapters.secrets import Secrets
@@ -31,6 +32,10 @@ class App:
     uow: UnitOfWork
     _signer: Signer | None = field(default=None, init=False, repr=False)
     _secrets: Secrets | None = field(default=None, init=False, repr=False)
+    _accounts: dict[tuple[int, str], AccountRef] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """The accounts every unit of work of this process has seen committed (ids never change)."""
     _payments: PaymentBatcher | None = field(default=None, init=False, repr=False)
     _fraud_watch: BatchingWorker[int, list[int]] | None = field(
         default=None, init=False, repr=False
@@ -44,7 +49,7 @@ class App:
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work of its own: one per request or thread (a unit of work is not shared)."""
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, account_cache=self._accounts)
 
     def payment_batcher(self) -> PaymentBatcher:
         """This process's group commit for counter payments (``payment_batches``)."""
@@ -78,7 +83,7 @@ class App:
                 worker.stop()
 
     def reader(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, read_only=True)
+        return UnitOfWork(self.engine, read_only=True, account_cache=self._accounts)
 
     def log_signer(self) -> Signer:
         """The operator's key; on the embedded default it is created on first use."""

@@ -65,10 +65,18 @@ class UnitOfWork:
     access: AccessRecords
     connection: Connection
 
-    def __init__(self, engine: Engine, *, read_only: bool = False):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        account_cache: dict[tuple[int, str], AccountRef] | None = None,
+    ):
+        """``account_cache`` may be shared by every unit of work of a process: an account, once
+        committed, never changes its id, type or shards, and only committed ones join it."""
         self.engine = engine
         self.read_only = read_only
-        self._account_cache: dict[tuple[int, str], AccountRef] = {}
+        self._account_cache = {} if account_cache is None else account_cache
         self._program_cache: dict[int, VoucherProgram] = {}
         self._transaction: RootTransaction | None = None
 
