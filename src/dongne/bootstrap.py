@@ -9,12 +9,16 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.log_keys import load_signer
 from dongne.adapters.nominatim import nominatim_geocoder
 from dongne.adapters.secrets import Secrets
 from dongne.adapters.witness_client import HttpWitness
 from dongne.config import Settings
+from dongne.services import fraud
+from dongne.services.batching import BatchingWorker
 from dongne.services.geocoding import Geocoder
+from dongne.services.payment_batches import PaymentBatcher
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.witnessing import Published, Witness, publish
 from dongne.tlog.cosignature import CosignatureVerifier
@@ -28,6 +32,14 @@ class App:
     uow: UnitOfWork
     _signer: Signer | None = field(default=None, init=False, repr=False)
     _secrets: Secrets | None = field(default=None, init=False, repr=False)
+    _accounts: dict[tuple[int, str], AccountRef] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """The accounts every unit of work of this process has seen committed (ids never change)."""
+    _payments: PaymentBatcher | None = field(default=None, init=False, repr=False)
+    _fraud_watch: BatchingWorker[int, list[int]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @property
     def secrets(self) -> Secrets:
@@ -37,10 +49,41 @@ class App:
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work of its own: one per request or thread (a unit of work is not shared)."""
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, account_cache=self._accounts)
+
+    def payment_batcher(self) -> PaymentBatcher:
+        """This process's group commit for counter payments (``payment_batches``)."""
+        if self._payments is None:
+            self._payments = PaymentBatcher(
+                self.unit_of_work,
+                self.secrets,
+                attempts_max=self.settings.pin_attempts_max,
+                max_batch=self.settings.payment_batch_max,
+                linger_seconds=self.settings.payment_batch_linger_ms / 1000,
+            )
+        return self._payments
+
+    def fraud_watch(self) -> BatchingWorker[int, list[int]]:
+        """This process's online fraud check: committed payments, checked in batches."""
+        if self._fraud_watch is None:
+            settings = fraud.fraud_settings_from(self.settings)
+            self._fraud_watch = BatchingWorker(
+                "dongne-fraud-watch",
+                lambda ids: fraud.check_payments(self.unit_of_work(), ids, settings),
+                max_batch=self.settings.payment_batch_max,
+            )
+        return self._fraud_watch
+
+    def stop_workers(self) -> None:
+        """Finish the batches in flight (at the server's shutdown)."""
+        payments, fraud_watch = self._payments, self._fraud_watch
+        self._payments = self._fraud_watch = None  # a server started again makes new ones
+        for worker in (payments, fraud_watch):
+            if worker is not None:
+                worker.stop()
 
     def reader(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, read_only=True)
+        return UnitOfWork(self.engine, read_only=True, account_cache=self._accounts)
 
     def log_signer(self) -> Signer:
         """The operator's key; on the embedded default it is created on first use."""

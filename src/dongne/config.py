@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     pin_attempts_max: int = Field(default=5, ge=1, le=20)
+    payment_batch_max: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        description="the most counter payments the server commits in one transaction;"
+        " 1: each payment in a transaction of its own",
+    )
+    payment_batch_linger_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=50,
+        description="how long a batch of payments waits for more after its first one arrives;"
+        " 0: it takes those already waiting (under load, the next batch gathers while one"
+        " commits)",
+    )
     login_failures_max: int = Field(
         default=10,
         ge=1,

@@ -174,7 +174,7 @@ def setting(database_url: str) -> Iterator[Setting]:
     merchant_id = world.merchant()
     clock = Clock()
     api = create_app(application, publish=False)
-    api.dependency_overrides[deps.now] = lambda: clock.now
+    api.dependency_overrides[deps.clock] = lambda: clock.now
     with TestClient(api) as client:
         setting = Setting(application, client, clock, world, merchant_id)
         setting.merchant_auth = setting.new_merchant_user(merchant_id)

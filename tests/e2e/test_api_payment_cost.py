@@ -157,7 +157,7 @@ def _open_shop(settings: Settings) -> Iterator[Shop]:
     world = World(application.uow, NOW)
     merchant_id = world.merchant()
     api = create_app(application, publish=False)
-    api.dependency_overrides[deps.now] = lambda: NOW
+    api.dependency_overrides[deps.clock] = lambda: NOW
     tally = Tally()
     tally.watch(application.engine)
     owner = unique_key("owner")
@@ -260,10 +260,10 @@ def test_the_longest_key_a_client_may_send_pays_once(shop: Shop) -> None:
 
 
 def test_an_expired_or_revoked_token_pays_nothing(shop: Shop) -> None:
-    shop.api.dependency_overrides[deps.now] = lambda: NOW + timedelta(days=365)
+    shop.api.dependency_overrides[deps.clock] = lambda: NOW + timedelta(days=365)
     expired = _pay(shop, unique_key())
     assert expired.status_code == 401, expired.text
-    shop.api.dependency_overrides[deps.now] = lambda: NOW
+    shop.api.dependency_overrides[deps.clock] = lambda: NOW
     logged_out = shop.client.delete("/api/v1/sessions/current", headers=shop.citizen_auth)
     assert logged_out.status_code == 204, logged_out.text
     revoked = _pay(shop, unique_key())

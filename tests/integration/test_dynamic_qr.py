@@ -241,14 +241,16 @@ def test_another_merchants_code_is_not_found_and_an_altered_one_is_refused(
         counter_payments.pay_by_qr(
             uow,
             SECRETS,
-            token=payer.token,
-            payload=sale.payload,
-            amount_won=1,
-            pin=PIN,
-            wallet_id=None,
+            counter_payments.QrPayment(
+                token=payer.token,
+                payload=sale.payload,
+                amount_won=1,
+                pin=PIN,
+                wallet_id=None,
+                idempotency_key=unique_key(),
+                now=NOW,
+            ),
             attempts_max=5,
-            idempotency_key=unique_key(),
-            now=NOW,
         )
     assert payment_count(engine) == 0
 

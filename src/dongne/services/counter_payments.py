@@ -14,6 +14,7 @@ refuses).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -82,39 +83,51 @@ def merchant_qr_within(uow: UnitOfWork, merchant_id: int) -> MerchantQr:
     )
 
 
-def pay_by_qr(
-    uow: UnitOfWork,
-    secrets: Secrets,
-    *,
-    token: str,
-    payload: str,
-    amount_won: int,
-    pin: str,
-    wallet_id: int | None,
-    attempts_max: int,
-    idempotency_key: str,
-    now: datetime,
-) -> PaymentResult:
-    """Pay the merchant whose QR the citizen scanned, from their wallet in its region.
+@dataclass(frozen=True)
+class QrPayment:
+    """A citizen's request to pay the merchant whose QR they scanned."""
 
-    One transaction does it all, in the order a refusal is reported: the bearer token (the
-    user's row locked for the PIN), the merchant, the wallet (locked), the PIN, the
-    idempotency key (the client's, scoped to the caller here) and the payment."""
-    now = require_aware(now)
+    token: str
+    payload: str
+    amount_won: int
+    pin: str
+    wallet_id: int | None
+    idempotency_key: str
+    now: datetime
+
+
+def pay_by_qr(
+    uow: UnitOfWork, secrets: Secrets, payment: QrPayment, *, attempts_max: int
+) -> PaymentResult:
+    """Pay the merchant whose QR the citizen scanned, from their wallet in its region, in a
+    transaction of its own. The API sends these through ``payment_batches`` instead, which
+    runs the same attempt with others in one transaction."""
+    return run_in_transaction(uow, qr_payment_attempt(uow, secrets, payment, attempts_max))
+
+
+def qr_payment_attempt(
+    uow: UnitOfWork, secrets: Secrets, payment: QrPayment, attempts_max: int
+) -> Callable[[], PaymentResult]:
+    """One try at ``payment`` inside ``uow``'s open transaction.
+
+    It does it all, in the order a refusal is reported: the bearer token (the user's row
+    locked for the PIN), the merchant, the wallet (locked), the PIN, the idempotency key (the
+    client's, scoped to the caller here) and the payment."""
+    now = require_aware(payment.now)
 
     def attempt() -> PaymentResult:
-        caller = authenticate_within(uow, token=token, now=now, lock_user=True)
+        caller = authenticate_within(uow, token=payment.token, now=now, lock_user=True)
         citizen_id = caller.principal.citizen()
-        scanned = parse_payload(payload)
+        scanned = parse_payload(payment.payload)
         if scanned.is_dynamic:
             raise QrInvalid("this QR code is for one sale: pay it as a dynamic QR code")
         merchant_id = scanned.merchant_id
-        positive_won(amount_won)
+        amount_won = positive_won(payment.amount_won)
         merchant_found = uow.records.merchant(merchant_id)
         region_id = merchant_found.merchant.region_id
-        wallet = own_wallet_for(uow, citizen_id, wallet_id, region_id=region_id)
-        check_pin_within(uow, secrets, caller.user, pin=pin, attempts_max=attempts_max)
-        key = scoped_key("pay-qr", caller.principal.user_id, idempotency_key)
+        wallet = own_wallet_for(uow, citizen_id, payment.wallet_id, region_id=region_id)
+        check_pin_within(uow, secrets, caller.user, pin=payment.pin, attempts_max=attempts_max)
+        key = scoped_key("pay-qr", caller.principal.user_id, payment.idempotency_key)
         return once_within(
             uow,
             Once(
@@ -140,7 +153,7 @@ def pay_by_qr(
             ),
         )
 
-    return run_in_transaction(uow, attempt)
+    return attempt
 
 
 def own_wallet_for(

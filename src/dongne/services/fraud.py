@@ -16,6 +16,7 @@ does) and closes the alert; the hold stays until released by hand.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.config import Settings
 from dongne.domain.calendar import require_aware, seoul_day
-from dongne.domain.errors import InvalidInput
+from dongne.domain.errors import DongneError, InvalidInput
 from dongne.domain.fraud import (
     AlertStatus,
     FraudAlertResolved,
@@ -74,6 +75,23 @@ def check_payment(
         opened = check_payment_within(uow.fraud, payment_id, settings, now)
         uow.commit()
         return opened
+
+
+def check_payments(
+    uow: UnitOfWork, payment_ids: Sequence[int], settings: FraudSettings
+) -> list[list[int] | BaseException]:
+    """Check committed payments in one transaction (the server's online check, batched); return
+    the alerts each one opened, or the error that stopped its check (the others go ahead)."""
+    outcomes: list[list[int] | BaseException] = []
+    with uow:
+        for payment_id in payment_ids:
+            try:
+                with uow.savepoint():
+                    outcomes.append(check_payment_within(uow.fraud, payment_id, settings, None))
+            except DongneError as error:
+                outcomes.append(error)
+        uow.commit()
+    return outcomes
 
 
 def check_payment_within(

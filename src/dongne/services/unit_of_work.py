@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from types import TracebackType
 
@@ -13,6 +15,7 @@ from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
+from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -62,10 +65,18 @@ class UnitOfWork:
     access: AccessRecords
     connection: Connection
 
-    def __init__(self, engine: Engine, *, read_only: bool = False):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        account_cache: dict[tuple[int, str], AccountRef] | None = None,
+    ):
+        """``account_cache`` may be shared by every unit of work of a process: an account, once
+        committed, never changes its id, type or shards, and only committed ones join it."""
         self.engine = engine
         self.read_only = read_only
-        self._account_cache: dict[tuple[int, str], AccountRef] = {}
+        self._account_cache = {} if account_cache is None else account_cache
         self._program_cache: dict[int, VoucherProgram] = {}
         self._transaction: RootTransaction | None = None
 
@@ -171,6 +182,28 @@ class UnitOfWork:
     @cached_property
     def walking(self) -> WalkingStore:
         return WalkingRecords(self.connection)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that an error undoes alone: its rows, and what the
+        stores hold for the commit (budget draws, credits kept back, accounts made)."""
+        nested = self.connection.begin_nested()
+        ledger_state = self.ledger.savepoint_state()
+        accounts = dict(self._pending_accounts)
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            self.ledger.restore(ledger_state)
+            self._pending_accounts.clear()
+            self._pending_accounts.update(accounts)
+            raise
+        nested.commit()
+
+    def keep_credits_to_commit(self) -> None:
+        """For a batch of payments in this one transaction: see ``DeferredCredits``."""
+        self.ledger.deferred_credits = DeferredCredits()
 
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost

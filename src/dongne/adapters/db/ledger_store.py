@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
@@ -138,6 +139,19 @@ class LedgerStore:
         """The region of the last transaction posted through this store (its unit of work)."""
         self._budget_draws: dict[AccountRef, int] = {}
         """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
+        self.deferred_credits: DeferredCredits | None = None
+        """Set for a batch of payments in one transaction: credits kept back to its commit."""
+
+    def savepoint_state(self) -> tuple[Any, ...]:
+        """What a savepoint's rollback must put back besides the rows."""
+        credits = self.deferred_credits.snapshot() if self.deferred_credits else None
+        return (dict(self._budget_draws), credits, self.posted_region_id)
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        draws, credits, self.posted_region_id = state
+        self._budget_draws = draws
+        if self.deferred_credits is not None and credits is not None:
+            self.deferred_credits.restore(credits)
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -241,7 +255,10 @@ class LedgerStore:
         """Take from each budget what this unit of work's postings declared (``budget_draw``),
         as the transaction's last writes: the unit of work calls this just before it commits,
         so a budget's row (the hottest in a sale) stays locked only from here to the commit.
-        Raise ``DrawLost`` if a budget no longer holds its draw."""
+        Raise ``DrawLost`` if a budget no longer holds its draw. A batch's credits kept back
+        are applied first (``DeferredCredits``)."""
+        if self.deferred_credits is not None:
+            self.deferred_credits.apply(self.connection, _CREDIT)
         draws, self._budget_draws = self._budget_draws, {}
         for account, amount_won in sorted(draws.items(), key=lambda draw: draw[0].id):
             if not self.draw(account, amount_won):
@@ -326,7 +343,11 @@ class LedgerStore:
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)
                 continue
-            row = {"b_account": account.id, "b_shard": transaction_id % account.shard_count}
+            shard = transaction_id % account.shard_count
+            if delta > 0 and self.deferred_credits is not None:
+                self.deferred_credits.add(account, shard, delta)
+                continue
+            row = {"b_account": account.id, "b_shard": shard}
             if delta < 0 and not account.type.may_go_negative:
                 result = self.connection.execute(_DEBIT_IF_COVERED, {**row, "b_amount": -delta})
             else:

@@ -70,6 +70,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            application.stop_workers()
             if publisher:
                 publisher.stop()
 

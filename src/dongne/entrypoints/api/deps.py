@@ -28,6 +28,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+async def clock() -> datetime:
+    """``now`` as a dependency (async: no hop to a worker thread), so tests can move it."""
+    return now()
+
+
 def unit_of_work(app: Annotated[App, Depends(application)]) -> UnitOfWork:
     return app.unit_of_work()
 

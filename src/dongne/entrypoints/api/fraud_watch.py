@@ -5,23 +5,25 @@ payment."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import Future
 
 from fastapi import BackgroundTasks
 
 from dongne.bootstrap import App
-from dongne.services import fraud
 
 logger = logging.getLogger("dongne.fraud")
 
 
 def watch_payment(app: App, background: BackgroundTasks, payment_id: int) -> None:
     if app.settings.fraud_check_online:
-        background.add_task(_check, app, payment_id)
+        background.add_task(_check, app.fraud_watch().submit(payment_id), payment_id)
 
 
-def _check(app: App, payment_id: int) -> None:
+async def _check(checked: Future[list[int]], payment_id: int) -> None:
+    # Checked with the other payments waiting (``App.fraud_watch``): one transaction a batch.
     try:
-        fraud.check_payment(app.unit_of_work(), payment_id, fraud.fraud_settings_from(app.settings))
+        await asyncio.wrap_future(checked)
     except Exception:  # the payment stands whatever happens here; the batch scan retries
         logger.exception("the online fraud check of payment %s failed", payment_id)

@@ -134,14 +134,16 @@ def pay_merchant(
         paid = counter_payments.pay_by_qr(
             app.unit_of_work(),
             app.secrets,
-            token=bearer_token(request),
-            payload=form.merchant_code,
-            amount_won=amount_won,
-            pin=form.pin,
-            wallet_id=None,
+            counter_payments.QrPayment(
+                token=bearer_token(request),
+                payload=form.merchant_code,
+                amount_won=amount_won,
+                pin=form.pin,
+                wallet_id=None,
+                idempotency_key=f"web:{token.nonce}",
+                now=now(),
+            ),
             attempts_max=app.settings.pin_attempts_max,
-            idempotency_key=f"web:{token.nonce}",
-            now=now(),
         )
     except DongneError as refused:
         errors = payment_errors(request, refused, PAY_FIELDS)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
+from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
@@ -209,6 +210,12 @@ class Ledger(Protocol):
     def claim_idempotency_key(
         self, key: str, operation: str, request: dict[str, Any], at: datetime
     ) -> dict[str, Any] | None: ...
+
+    deferred_credits: DeferredCredits | None
+
+    def savepoint_state(self) -> tuple[Any, ...]: ...
+
+    def restore(self, state: tuple[Any, ...]) -> None: ...
 
     def draw_budgets(self) -> None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from dongne.services.results import PaymentResult
 
 router = APIRouter(tags=["payments"])
 
-NowDep = Annotated[datetime, Depends(deps.now)]
+NowDep = Annotated[datetime, Depends(deps.clock)]
 """The clock as a dependency, so tests move it with ``app.dependency_overrides``."""
 
 
@@ -131,7 +132,7 @@ def merchant_qr_png(merchant_id: int, app: AppDep, caller: CallerDep) -> Respons
 
 
 @router.post("/payments/qr", status_code=201, response_model=PaymentOut, responses=PROBLEMS)
-def pay_by_qr(
+async def pay_by_qr(
     body: QrPayment,
     *,
     app: AppDep,
@@ -141,19 +142,18 @@ def pay_by_qr(
     background: BackgroundTasks,
 ) -> PaymentOut:
     """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
-    # The token is checked by the service, in the payment's own transaction (the hot path).
-    result = counter_payments.pay_by_qr(
-        app.unit_of_work(),
-        app.secrets,
+    # The hot path: the token is checked in the payment's own transaction, and the payment
+    # waits for the others arriving at once to commit with them (``payment_batches``).
+    payment = counter_payments.QrPayment(
         token=token,
         payload=body.payload,
         amount_won=body.amount_won,
         pin=body.pin,
         wallet_id=body.wallet_id,
-        attempts_max=app.settings.pin_attempts_max,
         idempotency_key=key,
         now=now,
     )
+    result = await asyncio.wrap_future(app.payment_batcher().submit(payment))
     watch_payment(app, background, result.payment_id)
     return _payment(result)
 

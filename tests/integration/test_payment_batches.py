@@ -1,0 +1,298 @@
+"""Group commit: counter payments waiting at once, paid in one transaction
+(``services/payment_batches.py``). A refusal inside a batch commits its batchmates, a batch that
+fails as a whole runs each payment alone, and two batchers (two server processes) paying the
+same merchants in parallel neither deadlock nor lose a payment."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.tables import payments
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.domain.access import PinIncorrect, PinLocked
+from dongne.domain.emvco import build_payload
+from dongne.domain.errors import InsufficientBalance, MerchantNotFound
+from dongne.services import accounts, authentication, counter_payments, purchases, read_models
+from dongne.services.counter_payments import QrPayment
+from dongne.services.payment_batches import PaymentBatcher
+from dongne.services.results import PaymentResult
+from dongne.services.unit_of_work import UnitOfWork
+from tests.conftest import NOW, PostgresDatabase, database_url_for
+from tests.factories import World, unique_key
+
+PIN = "482916"
+WRONG_PIN = "111111"
+PASSWORD = "batch-password-1"  # noqa: S105 - a test account
+FILLED_WON = 100_000
+ATTEMPTS_MAX = 5
+
+
+@dataclass
+class Counter:
+    app: App
+    world: World
+    merchants: list[int]
+    payloads: list[str]
+    tokens: list[str]
+    wallets: list[int]
+    users: list[int]
+
+    def payment(
+        self, citizen: int, *, merchant: int = 0, amount_won: int = 1_000, **changes: object
+    ) -> QrPayment:
+        fields: dict[str, object] = {
+            "token": self.tokens[citizen],
+            "payload": self.payloads[merchant],
+            "amount_won": amount_won,
+            "pin": PIN,
+            "wallet_id": None,
+            "idempotency_key": unique_key("batch"),
+            "now": NOW,
+        }
+        fields.update(changes)
+        return QrPayment(**fields)  # type: ignore[arg-type]
+
+    def batcher(self) -> PaymentBatcher:
+        return PaymentBatcher(self.app.unit_of_work, self.app.secrets, attempts_max=ATTEMPTS_MAX)
+
+    def balance(self, wallet_id: int) -> int:
+        return read_models.wallet_balance(
+            self.app.reader(), wallet_id=wallet_id, now=NOW
+        ).balance_won
+
+    def payable(self, merchant: int) -> int:
+        uow = self.app.unit_of_work()
+        with uow:
+            found = uow.records.merchant(self.merchants[merchant])
+            return uow.ledger.balance(found.payable_account_id)
+
+    def payment_count(self) -> int:
+        with self.app.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(payments)).scalar_one())
+
+    def pin_failures(self, citizen: int) -> int:
+        with self.app.engine.connect() as connection:
+            query = select(users.c.pin_failures).where(users.c.id == self.users[citizen])
+            return int(connection.execute(query).scalar_one())
+
+
+def _open_counter(database_url: str, *, citizens: int, merchants: int) -> Counter:
+    app = bootstrap(Settings(database_url=database_url))
+    world = World(app.uow, NOW)
+    merchant_ids = [world.merchant() for _ in range(merchants)]
+    payloads = []
+    for merchant_id in merchant_ids:
+        with app.uow:
+            payloads.append(
+                build_payload(counter_payments.merchant_qr_within(app.uow, merchant_id))
+            )
+    counter = Counter(app, world, merchant_ids, payloads, [], [], [])
+    for _ in range(citizens):
+        phone = f"010{uuid.uuid4().int % 10**8:08d}"
+        signed = accounts.sign_up_citizen(
+            app.uow,
+            app.secrets,
+            phone=phone,
+            password=PASSWORD,
+            name="시민",
+            region_id=world.region_id,
+            identity_number=None,
+            idempotency_key=unique_key("sign-up"),
+            now=NOW,
+        )
+        accounts.set_pin(app.uow, app.secrets, user_id=signed.user_id, password=PASSWORD, pin=PIN)
+        purchases.purchase_vouchers(
+            app.uow,
+            wallet_id=signed.wallet_id,
+            face_won=FILLED_WON,
+            idempotency_key=unique_key("fill"),
+            now=NOW,
+        )
+        session = authentication.log_in(
+            app.uow,
+            app.secrets,
+            login=phone,
+            password=PASSWORD,
+            totp_code=None,
+            lifetime=timedelta(days=1),
+            now=NOW,
+        )
+        counter.tokens.append(session.token)
+        counter.wallets.append(signed.wallet_id)
+        counter.users.append(signed.user_id)
+    return counter
+
+
+@pytest.fixture
+def counter(database_url: str) -> Iterator[Counter]:
+    opened = _open_counter(database_url, citizens=4, merchants=2)
+    yield opened
+    opened.app.engine.dispose()
+
+
+def test_refusals_inside_a_batch_leave_their_batchmates_paid(counter: Counter) -> None:
+    first = counter.payment(0, amount_won=1_000)
+    batch = [
+        first,
+        counter.payment(1, pin=WRONG_PIN),
+        counter.payment(2, amount_won=FILLED_WON + 1),
+        counter.payment(3, merchant=1, amount_won=2_000),
+        first,  # the same request again, in the same batch: answered once
+        counter.payment(0, payload=build_payload_for_unknown_merchant(counter)),
+    ]
+    outcomes = counter.batcher().pay_batch(batch)
+
+    assert isinstance(outcomes[0], PaymentResult)
+    assert outcomes[4] == outcomes[0]
+    assert isinstance(outcomes[1], PinIncorrect)
+    assert isinstance(outcomes[2], InsufficientBalance)
+    assert isinstance(outcomes[3], PaymentResult)
+    assert isinstance(outcomes[5], MerchantNotFound)
+    assert counter.payment_count() == 2
+    assert [counter.balance(w) for w in counter.wallets] == [99_000, 100_000, 100_000, 98_000]
+    assert (counter.payable(0), counter.payable(1)) == (1_000, 2_000)
+    assert [counter.pin_failures(c) for c in range(4)] == [0, 1, 0, 0]
+
+
+def build_payload_for_unknown_merchant(counter: Counter) -> str:
+    with counter.app.uow:
+        qr = counter_payments.merchant_qr_within(counter.app.uow, counter.merchants[0])
+    return build_payload(qr.__class__(**{**vars(qr), "merchant_id": counter.merchants[-1] + 999}))
+
+
+class FailingCommitOnce(UnitOfWork):
+    """A unit of work whose first commit the database refuses (a lost connection)."""
+
+    failed = threading.Event()
+
+    def commit(self) -> None:
+        if not self.failed.is_set():
+            self.failed.set()
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+        super().commit()
+
+
+def test_a_batch_that_fails_as_a_whole_pays_each_payment_alone_once(counter: Counter) -> None:
+    FailingCommitOnce.failed.clear()
+    batcher = PaymentBatcher(
+        lambda: FailingCommitOnce(counter.app.engine),
+        counter.app.secrets,
+        attempts_max=ATTEMPTS_MAX,
+    )
+    batch = [counter.payment(c, amount_won=500 * (c + 1)) for c in range(4)]
+
+    outcomes = batcher.pay_batch(batch)
+
+    assert FailingCommitOnce.failed.is_set()
+    assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
+    assert counter.payment_count() == 4
+    assert [counter.balance(w) for w in counter.wallets] == [99_500, 99_000, 98_500, 98_000]
+    again = batcher.pay_batch(batch)  # the same keys: the stored answers, nothing paid twice
+    assert again == outcomes
+    assert counter.payment_count() == 4
+
+
+@pytest.mark.postgres
+def test_two_batchers_paying_the_same_merchants_at_once_lose_nothing(tmp_path: Path) -> None:
+    citizens, rounds = 16, 6
+    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
+    assert isinstance(target, PostgresDatabase)
+    with target as url:
+        _pay_from_two_batchers(url, citizens, rounds)
+
+
+def _pay_from_two_batchers(url: str, citizens: int, rounds: int) -> None:
+    counter = _open_counter(url, citizens=citizens, merchants=3)
+    batchers = [counter.batcher(), counter.batcher()]
+    futures = []
+    start = threading.Barrier(citizens)
+
+    def client(citizen: int) -> None:
+        start.wait()
+        batcher = batchers[citizen % 2]
+        for serial in range(rounds):
+            payment = counter.payment(citizen, merchant=(citizen + serial) % 3, amount_won=100)
+            futures.append(batcher.submit(payment))
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(citizens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = [future.result(timeout=60) for future in futures]
+    for batcher in batchers:
+        batcher.stop()
+
+    assert len({r.payment_id for r in results}) == citizens * rounds
+    assert counter.payment_count() == citizens * rounds
+    assert sum(counter.payable(m) for m in range(3)) == citizens * rounds * 100
+    assert {counter.balance(w) for w in counter.wallets} == {FILLED_WON - rounds * 100}
+    counter.app.engine.dispose()
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # the citizen
+            st.integers(0, 1),  # the merchant
+            st.sampled_from([1, 700, 5_000, 40_000, FILLED_WON + 1]),  # the amount
+            st.booleans(),  # the right PIN
+        ),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_any_mix_of_payments_and_refusals_in_a_batch_conserves_money(
+    counter: Counter, mix: list[tuple[int, int, int, bool]]
+) -> None:
+    before = [counter.balance(w) for w in counter.wallets]
+    payables = [counter.payable(m) for m in range(2)]
+    failures = [counter.pin_failures(c) for c in range(4)]
+    batch = [
+        counter.payment(c, merchant=m, amount_won=won, pin=PIN if right else WRONG_PIN)
+        for c, m, won, right in mix
+    ]
+    outcomes = counter.batcher().pay_batch(batch)
+
+    # What each payment should do, in the batch's order of bearer tokens: the order it runs in.
+    left, taken, tries = list(before), [0, 0], list(failures)
+    order = sorted(range(len(mix)), key=lambda i: batch[i].token)
+    for i in order:
+        citizen, merchant, won, right = mix[i]
+        if tries[citizen] >= ATTEMPTS_MAX:
+            assert isinstance(outcomes[i], PinLocked), outcomes[i]
+        elif not right:
+            tries[citizen] += 1
+            refusal = PinLocked if tries[citizen] == ATTEMPTS_MAX else PinIncorrect
+            assert isinstance(outcomes[i], refusal), outcomes[i]
+        elif won > left[citizen]:
+            tries[citizen] = 0
+            assert isinstance(outcomes[i], InsufficientBalance), outcomes[i]
+        else:
+            tries[citizen] = 0
+            left[citizen] -= won
+            taken[merchant] += won
+            assert isinstance(outcomes[i], PaymentResult), outcomes[i]
+    assert [counter.balance(w) for w in counter.wallets] == left
+    assert [counter.payable(m) - payables[m] for m in range(2)] == taken
+    assert sum(left) + sum(taken) == sum(before)
+    assert [counter.pin_failures(c) for c in range(4)] == tries
