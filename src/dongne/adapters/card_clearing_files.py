@@ -33,7 +33,7 @@ def read_clearing_file(text: str) -> list[ClearingLine]:
         raise ClearingFileInvalid(
             f"a clearing file starts with the header {','.join(COLUMNS)}", line=1
         )
-    lines = []
+    lines: list[ClearingLine] = []
     for number, row in enumerate(reader, start=2):
         if not row:
             continue
