@@ -138,7 +138,8 @@ class CardState:
     def blocked(self) -> CardStatus:
         if self.status not in {CardStatus.ACTIVE, CardStatus.BLOCKED}:
             raise CardStatusChangeNotAllowed(
-                f"a {self.status.value} card is already blocked for good", status=self.status
+                f"a {self.status.value} card is already blocked for good",
+                card_status=self.status.value,
             )
         return CardStatus.BLOCKED
 
@@ -146,20 +147,22 @@ class CardState:
         if self.status not in {CardStatus.ACTIVE, CardStatus.BLOCKED}:
             raise CardStatusChangeNotAllowed(
                 f"a {self.status.value} card cannot be unblocked: replace it",
-                status=self.status,
+                card_status=self.status.value,
             )
         return CardStatus.ACTIVE
 
     def lost(self) -> CardStatus:
         if self.status is CardStatus.REPLACED:
             raise CardStatusChangeNotAllowed(
-                "a replaced card is already blocked for good", status=self.status
+                "a replaced card is already blocked for good", card_status=self.status.value
             )
         return CardStatus.LOST
 
     def replaced(self) -> CardStatus:
         if self.status is CardStatus.REPLACED:
-            raise CardStatusChangeNotAllowed("this card was already replaced", status=self.status)
+            raise CardStatusChangeNotAllowed(
+                "this card was already replaced", card_status=self.status.value
+            )
         return CardStatus.REPLACED
 
     def check_usable(self) -> None:

@@ -29,7 +29,7 @@ from dongne.domain.cards import (
     normalize_pan,
     virtual_pan,
 )
-from dongne.domain.errors import InvalidInput, WalletNotFound
+from dongne.domain.errors import InvalidInput, MerchantNotFound, WalletNotFound
 from dongne.services.idempotency import Once, caller_scope, run_in_transaction, scoped_key
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -261,7 +261,8 @@ def set_card_acceptor(
     def action() -> CardAcceptor:
         merchant = uow.records.merchant(merchant_id).merchant
         if caller is not None:
-            caller.official(merchant.region_id, at_least=OfficialRole.OPERATOR)
+            missing = MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+            caller.official(merchant.region_id, at_least=OfficialRole.OPERATOR, missing=missing)
         uow.cards.add_acceptor(
             region_id=merchant.region_id, acceptor_id=acceptor_id, merchant_id=merchant_id, at=now
         )
