@@ -28,7 +28,9 @@ def setup(database_url: str) -> Iterator[CardWorld]:
     world.app.engine.dispose()
 
 
-def request(setup: CardWorld, stan: int, amount_won: int, message_type: str = "0100") -> CardRequest:
+def request(
+    setup: CardWorld, stan: int, amount_won: int, message_type: str = "0100"
+) -> CardRequest:
     return CardRequest(
         message_type=message_type,
         pan=setup.pan,
