@@ -79,9 +79,11 @@ def test_each_refusal_has_its_response_code_and_moves_nothing(setup: CardWorld) 
 def test_a_merchant_of_another_region_is_not_permitted(setup: CardWorld) -> None:
     other = card_world(str(setup.app.engine.url.render_as_string(hide_password=False)))
     try:
-        with terminal_on_host(setup) as (host, _):
-            with Terminal(host.host, host.port, acceptor_id=other.acceptor_id) as elsewhere:
-                assert elsewhere.purchase(setup.pan, 1_000)[1]["39"] == "57"
+        with (
+            terminal_on_host(setup) as (host, _),
+            Terminal(host.host, host.port, acceptor_id=other.acceptor_id) as elsewhere,
+        ):
+            assert elsewhere.purchase(setup.pan, 1_000)[1]["39"] == "57"
     finally:
         other.app.engine.dispose()
     assert balance_won(uow_of(setup), setup.wallet_id) == 30_000
