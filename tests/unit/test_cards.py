@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from dongne.adapters.iso8583_messages import (
-    MessageInvalid,
     card_request,
     decode,
     encode,
@@ -15,6 +14,7 @@ from dongne.adapters.iso8583_messages import (
 )
 from dongne.domain.cards import (
     CardDeclined,
+    CardMessageInvalid,
     CardState,
     CardStatus,
     CardStatusChangeNotAllowed,
@@ -110,9 +110,9 @@ def test_a_message_round_trips_and_its_answer_never_repeats_the_pan() -> None:
     assert answer["t"] == "0110"
     assert "2" not in answer
     assert response_type("0400") == "0410"
-    with pytest.raises(MessageInvalid):
+    with pytest.raises(CardMessageInvalid):
         decode(b"0100zz")
-    with pytest.raises(MessageInvalid):
+    with pytest.raises(CardMessageInvalid):
         card_request({k: v for k, v in fields.items() if k != "4"})
 
 

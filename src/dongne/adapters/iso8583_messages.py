@@ -18,8 +18,7 @@ from typing import Any
 import iso8583
 from iso8583.specs import default_ascii
 
-from dongne.domain.cards import CardRequest
-from dongne.domain.errors import InvalidInput
+from dongne.domain.cards import CardMessageInvalid, CardRequest
 
 SPEC: dict[str, dict[str, Any]] = default_ascii
 FRAME_HEADER = struct.Struct(">H")
@@ -33,18 +32,11 @@ ECHOED = ("3", "4", "7", "11", "12", "13", "18", "37", "41", "42", "49", "70", "
 """The request's fields a response repeats (never the PAN)."""
 
 
-class MessageInvalid(InvalidInput):
-    """Bytes that are no ISO 8583 message of the documented layout, or a message missing a
-    field its type needs."""
-
-    code = "ISO8583_MESSAGE_INVALID"
-
-
 def encode(fields: Fields) -> bytes:
     try:
         raw, _ = iso8583.encode(dict(fields), SPEC)  # it adds the bitmap to the dict it is given
     except iso8583.EncodeError as error:
-        raise MessageInvalid(f"cannot encode the message: {error}") from error
+        raise CardMessageInvalid(f"cannot encode the message: {error}") from error
     return bytes(raw)
 
 
@@ -52,7 +44,7 @@ def decode(raw: bytes) -> Fields:
     try:
         decoded, _ = iso8583.decode(raw, SPEC)
     except iso8583.DecodeError as error:
-        raise MessageInvalid(f"not an ISO 8583 message: {error}") from error
+        raise CardMessageInvalid(f"not an ISO 8583 message: {error}") from error
     return {key: value for key, value in decoded.items() if key not in {"p", "1"}}
 
 
@@ -88,10 +80,10 @@ def card_request(fields: Fields) -> CardRequest:
     its own DE11, as many acquirers repeat the original's STAN."""
     missing = [number for number in REQUIRED if not fields.get(number)]
     if missing:
-        raise MessageInvalid(f"the message lacks DE{', DE'.join(missing)}", missing=missing)
+        raise CardMessageInvalid(f"the message lacks DE{', DE'.join(missing)}", missing=missing)
     amount = fields["4"]
     if not amount.isdigit():
-        raise MessageInvalid("DE4 (the amount) is digits only")
+        raise CardMessageInvalid("DE4 (the amount) is digits only")
     stan = fields["11"]
     original = fields.get("90", "")
     if fields["t"] == "0400" and len(original) >= 10 and original[4:10].isdigit():

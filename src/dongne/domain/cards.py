@@ -49,6 +49,13 @@ class InvalidCardNumber(InvalidInput):
     code = "INVALID_CARD_NUMBER"
 
 
+class CardMessageInvalid(InvalidInput):
+    """Bytes that are no ISO 8583 message of the host's layout, or a message missing a field
+    its type needs (the host answers 30, or nothing when it cannot read the type)."""
+
+    code = "CARD_MESSAGE_INVALID"
+
+
 class CardNotFound(NotFound):
     """No card with this id is visible to the caller."""
 

@@ -114,7 +114,7 @@ def reverse(
         if row is None:
             return ReversalAnswer(ResponseCode.APPROVED, 0, None)
         returned = _reverse_row(uow, row, now)
-        _check(uow, deadline)
+        _check(uow, deadline, bound_waits=False)
         return ReversalAnswer(ResponseCode.APPROVED, returned, row.id)
 
     return run_in_transaction(uow, attempt)
@@ -186,7 +186,7 @@ def _approve(
         ).value,
         cleared_won=request.amount_won if single_message else 0,
     )
-    _check(uow, deadline)
+    _check(uow, deadline, bound_waits=False)
     return CardAnswer(ResponseCode.APPROVED, code, request.amount_won, claimed, newly_approved=True)
 
 
@@ -211,7 +211,7 @@ def _record_decline(
     claimed = uow.cards.claim_authorization(**values)
     if claimed is None:
         return _first_answer(uow, request, digest)
-    _check(uow, deadline)
+    _check(uow, deadline, bound_waits=False)
     return CardAnswer(code, None, 0, claimed)
 
 
@@ -286,11 +286,13 @@ def _row_values(
     }
 
 
-def _check(uow: UnitOfWork, deadline: float | None) -> None:
-    """Past the deadline, give up; before it, bound the transaction's waits by what is left."""
+def _check(uow: UnitOfWork, deadline: float | None, *, bound_waits: bool = True) -> None:
+    """Past the deadline, give up; before it, bound the transaction's waits by what is left
+    (once, at its start: the last check, just before the commit, waits for nothing)."""
     if deadline is None:
         return
     left = deadline - time.monotonic()
     if left <= 0:
         raise DeadlinePassed("no decision before the network's deadline")
-    uow.cards.limit_waits(int(left * 1000))
+    if bound_waits:
+        uow.cards.limit_waits(int(left * 1000))

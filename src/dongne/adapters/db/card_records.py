@@ -140,8 +140,10 @@ class CardRecords(TableStore):
         past its deadline gives up instead of holding a connection and, later, deciding."""
         if self._postgres:
             milliseconds = max(milliseconds, 1)
-            self.connection.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds:d}")
-            self.connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds:d}")
+            self.connection.exec_driver_sql(
+                f"SET LOCAL lock_timeout = {milliseconds:d};"
+                f" SET LOCAL statement_timeout = {milliseconds:d}"
+            )
 
     def cards_of_citizen(self, citizen_id: int) -> list[CardRow]:
         query = _CARD.where(wallets.c.citizen_id == citizen_id).order_by(cards.c.id)

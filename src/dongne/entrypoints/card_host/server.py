@@ -28,7 +28,6 @@ from dongne.adapters.iso8583_messages import (
     FRAME_HEADER,
     MESSAGE_MAX_BYTES,
     Fields,
-    MessageInvalid,
     card_request,
     decode,
     encode,
@@ -36,7 +35,7 @@ from dongne.adapters.iso8583_messages import (
     response,
 )
 from dongne.bootstrap import App
-from dongne.domain.cards import CardRequest, ResponseCode
+from dongne.domain.cards import CardMessageInvalid, CardRequest, ResponseCode
 from dongne.services.card_authorizations import (
     CardAnswer,
     authorize,
@@ -86,7 +85,7 @@ class CardHost:
         """The answer to one message; None for bytes that are no message at all."""
         try:
             fields = decode(raw)
-        except MessageInvalid as error:
+        except CardMessageInvalid as error:
             log.warning("card host: unreadable message dropped: %s", error.message)
             return None
         message_type = fields.get("t", "")
@@ -96,7 +95,7 @@ class CardHost:
             return response(fields, ResponseCode.FORMAT_ERROR)
         try:
             request = card_request(fields)
-        except MessageInvalid:
+        except CardMessageInvalid:
             return response(fields, ResponseCode.FORMAT_ERROR)
         decision = await self._decide_in_time(request)
         return response(fields, decision.response_code, approval_code=decision.approval_code)
