@@ -48,7 +48,7 @@ def pay_by_card(app: App, wallet_id: int, merchant_id: int, now: datetime, tally
     if approved:
         tally.paid(CARD_PAYMENT_WON)
     tally.check(
-        "the card payment moved the wallet by its amount, once",
+        "card: the payment over ISO 8583 moved the wallet by its amount, once",
         approved and repeat.get("38") == answer.get("38") and before - after == CARD_PAYMENT_WON,
     )
     tally.story.append(
