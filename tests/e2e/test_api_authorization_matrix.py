@@ -178,6 +178,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/payments/code"): Row(
         MERCHANTS, lambda world, role: {"code": world.ids["payment_code"], "amount_won": 1_000}
     ),
+    ("POST", "/api/v1/cards"): Row(CITIZENS, {}),
+    ("GET", "/api/v1/cards"): Row(CITIZENS | CITY, query="?region_id={region_id}"),
+    ("GET", "/api/v1/cards/{card_id}"): Row(frozenset({"citizen"}) | CITY),
+    ("POST", "/api/v1/cards/{card_id}/block"): Row(frozenset({"citizen"}) | CITY),
+    ("POST", "/api/v1/cards/{card_id}/unblock"): Row(frozenset({"citizen"}) | CITY),
+    ("POST", "/api/v1/cards/{card_id}/lost"): Row(frozenset({"citizen"}) | CITY),
+    ("POST", "/api/v1/cards/{card_id}/replacement"): Row(frozenset({"citizen"}) | CITY, {}),
+    ("POST", "/api/v1/merchants/{merchant_id}/card_acceptors"): Row(
+        CITY, lambda world, role: {"acceptor_id": f"M{uuid.uuid4().hex[:14]}"}
+    ),
     ("POST", "/api/v1/dynamic_qrs"): Row(MERCHANTS, {"amount_won": 1_000}),
     ("GET", "/api/v1/dynamic_qrs/{dynamic_qr_id}"): Row(frozenset({"merchant"})),
     ("GET", "/api/v1/dynamic_qrs/{dynamic_qr_id}/qr.png"): Row(frozenset({"merchant"})),
@@ -518,6 +528,7 @@ def _make_resources(world: World) -> None:
         "payment_id"
     ]
     ids["payment_code"] = post("citizen", "/api/v1/payment_codes", {"pin": PIN})["code"]
+    ids["card_id"] = post("citizen", "/api/v1/cards", {})["id"]
     sale = post("merchant", "/api/v1/dynamic_qrs", {"amount_won": 1_000})
     ids["dynamic_qr_id"], ids["dynamic_qr_payload"] = sale["id"], sale["payload"]
     ids["request_id"] = post(

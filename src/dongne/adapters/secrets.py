@@ -9,6 +9,8 @@
   The user id is part of the message, so equal PINs do not look equal.
 - Identity numbers and CIs: HMAC-SHA256 keyed with ``DONGNE_IDENTITY_HMAC_KEY``, so they can be
   matched without being kept.
+- Card numbers (PANs): HMAC-SHA256 keyed with the same identity key (with a ``card:`` prefix),
+  kept beside the last four digits only; a virtual card's PAN is an HMAC of its serial.
 - Bearer tokens, API keys, payment codes: SHA-256 of a random value shown once.
 """
 
@@ -57,6 +59,18 @@ class Secrets:
     def identity_digest(self, identity_number: str) -> str:
         normalized = identity_number.replace("-", "").strip()
         return hmac.new(self.identity_key, normalized.encode(), hashlib.sha256).hexdigest()
+
+    def pan_digest(self, pan: str) -> str:
+        return hmac.new(self.identity_key, f"card:{pan}".encode(), hashlib.sha256).hexdigest()
+
+    def virtual_card_mac(self, serial: str) -> bytes:
+        """What a virtual card's PAN is drawn from: derived again whenever it is shown."""
+        message = f"virtual-card:{serial}".encode()
+        return hmac.new(self.identity_key, message, hashlib.sha256).digest()
+
+    def card_message_key(self) -> bytes:
+        """The key of the digests of card network messages (they carry a PAN)."""
+        return hmac.new(self.identity_key, b"card-message", hashlib.sha256).digest()
 
     def approval_secret(self, intent_id: int) -> str:
         """What makes a payment intent's approval page unguessable (ids are sequential).

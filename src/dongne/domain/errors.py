@@ -17,6 +17,9 @@
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
     │   ├── MalformedLeaf                                 [domain.leaf]
+    │   ├── InvalidCardNumber                             [domain.cards]
+    │   ├── ClearingFileInvalid                           [domain.card_clearing]
+    │   ├── CardMessageInvalid                            [domain.cards]
     │   ├── MalformedLogData                              [tlog.errors]
     │   └── LogKeyMismatch                                [adapters.log_keys]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
@@ -29,6 +32,7 @@
     │   ├── MerchantApplicationNotFound                   [domain.merchant_applications]
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
+    │   ├── CardNotFound                                  [domain.cards]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -40,6 +44,7 @@
     │   ├── MerchantApplicationPending                    [domain.merchant_applications]
     │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
     │   ├── SettlementAlreadyRun                          [domain.settlement]
+    │   ├── CardStatusChangeNotAllowed                    [domain.cards]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -55,6 +60,7 @@
     │   └── WalkingProgramInactive                        [domain.walking]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
+    ├── CardDeclined                  a card network request refused   [domain.cards]
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
     │   └── InvalidCredentials                            [domain.access]
     ├── Forbidden, LoginThrottled                         [domain.access]

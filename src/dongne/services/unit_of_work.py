@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.access_records import AccessRecords
 from dongne.adapters.db.allowance_records import AllowanceRecords
+from dongne.adapters.db.card_records import CardRecords
 from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
@@ -130,6 +131,10 @@ class UnitOfWork:
     @cached_property
     def allowances(self) -> AllowanceStore:
         return AllowanceRecords(self.connection)
+
+    @cached_property
+    def cards(self) -> CardRecords:
+        return CardRecords(self.connection)
 
     @cached_property
     def cash_receipts(self) -> CashReceiptStore:

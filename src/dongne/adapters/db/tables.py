@@ -337,6 +337,7 @@ idempotency_keys = Table(
 from dongne.adapters.db import (  # noqa: E402, F401
     access_tables,
     allowance_tables,
+    card_tables,
     fraud_tables,
     ledger_tables,
     log_tables,

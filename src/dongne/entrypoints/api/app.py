@@ -25,6 +25,7 @@ from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
 from dongne.entrypoints.api.v1 import allowance_uploads as v1_allowance_uploads
 from dongne.entrypoints.api.v1 import allowances as v1_allowances
+from dongne.entrypoints.api.v1 import cards as v1_cards
 from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
@@ -101,5 +102,6 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_walking.router, prefix="/api/v1")
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
+    api.include_router(v1_cards.router, prefix="/api/v1")
     include_pages(api)
     return api

@@ -23,6 +23,7 @@ from dongne.entrypoints.cli.account_commands import (
     operator_app,
 )
 from dongne.entrypoints.cli.allowance_commands import allowance_app
+from dongne.entrypoints.cli.card_commands import card_app, card_host_app
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
@@ -58,6 +59,8 @@ app.add_typer(walking_app, name="walking")
 app.add_typer(application_app, name="application")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(card_app, name="card")
+app.add_typer(card_host_app, name="card-host")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)

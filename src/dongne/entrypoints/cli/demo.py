@@ -28,6 +28,7 @@ from dongne.domain.calendar import SEOUL
 from dongne.domain.errors import DongneError
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
+from dongne.entrypoints.cli import demo_card
 from dongne.entrypoints.cli import demo_programs as programs
 from dongne.entrypoints.cli import demo_vouchers as vouchers
 from dongne.entrypoints.cli import demo_web as web
@@ -198,6 +199,8 @@ def _live_day(
         vouchers.cancel_last_purchase_of(uow, canceller, at, tally)
     if day == 10:
         vouchers.gift(uow, giver, wallets[-1], at, tally)
+    if day == 12:
+        demo_card.pay_by_card(app, payer, bakery, at, tally)
     if day == 14:
         programs.collude(app, colluder, merchant_ids[COLLUDING], at, tally)
     if day == 20:
