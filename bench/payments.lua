@@ -59,6 +59,9 @@ function init(args)
    local bodies = lines(directory .. "/bodies")
    tokens = {}
    for i = index, #all, total do tokens[#tokens + 1] = all[i] end
+   if #tokens == 0 then -- more threads than citizens: some citizens serve two
+      tokens[1] = all[(index - 1) % #all + 1]
+   end
    body = bodies[(index - 1) % #bodies + 1]
    turn = 0
    began = now_us()
