@@ -25,7 +25,11 @@ lint: $(INSTALLED)
 test: lint
 	$(BIN)/pytest -n 2
 
+# The HTTP bench drives its load with wrk (Debian's package); without it, its Python client.
 bench: $(INSTALLED)
+	@command -v wrk >/dev/null || { echo "installing wrk for the HTTP bench's load" >&2; \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } \
+		|| echo "wrk could not be installed: the HTTP bench uses its Python client" >&2; }
 	$(BIN)/python -m bench
 
 clean:

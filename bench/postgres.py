@@ -18,7 +18,9 @@ from dongne.adapters.db.engine import make_engine, migrate, normalize_url
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 URL_VARIABLE = "DONGNE_BENCH_POSTGRES_URL"
-SCRATCH_DATABASE = "dongne_bench"
+SCRATCH_DATABASE = os.environ.get("DONGNE_BENCH_DATABASE", "dongne_bench")
+"""Its name; ``DONGNE_BENCH_DATABASE`` names another, so that two benches on one PostgreSQL
+(several people on one machine) do not drop each other's database."""
 TPS_LINE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
 
 

@@ -21,7 +21,8 @@ from sqlalchemy import Engine, event
 from bench.allowances import run_allowances
 from bench.card import run_card
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
-from bench.http import HttpBench, HttpSettings, http_notes, http_table
+from bench.http import HttpBench, HttpSettings, http_notes
+from bench.http_report import http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
 from bench.postgres import ScratchDatabase
 from bench.settlement import (

@@ -9,6 +9,12 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.leader_lock import (
+    FileLeaderLock,
+    PostgresLeaderLock,
+    SoleLeader,
+    leader_lock,
+)
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.log_keys import load_signer
 from dongne.adapters.nominatim import nominatim_geocoder
@@ -90,6 +96,10 @@ class App:
         if self._signer is None:
             self._signer = load_signer(self.settings)
         return self._signer
+
+    def leader_lock(self) -> PostgresLeaderLock | FileLeaderLock | SoleLeader:
+        """The lock that lets one server process of all that serve this database lead."""
+        return leader_lock(self.engine)
 
     def log_verifier(self) -> Verifier:
         return Verifier.from_key(self.log_signer().verifier_key)

@@ -2,8 +2,9 @@
 
 While the server runs, a background thread publishes the log: it sequences what is queued and
 signs a checkpoint at most every ``log_checkpoint_interval_seconds`` while leaves wait, then
-asks the witnesses to cosign. Several server processes may each run one; the sequencer's lock
-lets only one of them work at a time.
+asks the witnesses to cosign. It and the webhook deliverer run in one process of all the
+server's workers, the leader (``leadership``); the sequencer's own lock still lets only one
+publisher work at a time, whoever runs it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dongne.bootstrap import App
 from dongne.entrypoints.api import log_routes
 from dongne.entrypoints.api.docs_pages import install_docs_pages
 from dongne.entrypoints.api.errors import install_error_handlers
+from dongne.entrypoints.api.leadership import Leadership
 from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
@@ -36,6 +38,7 @@ from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1 import settlement as v1_settlement
 from dongne.entrypoints.api.v1 import walking as v1_walking
 from dongne.entrypoints.api.v1 import wallets as v1_wallets
+from dongne.entrypoints.api.webhook_delivery import WebhookDeliverer
 from dongne.entrypoints.web.routes import include_pages
 
 logger = logging.getLogger("dongne.publisher")
@@ -63,17 +66,21 @@ class Publisher(threading.Thread):
 
 
 def create_app(application: App, *, publish: bool = True) -> FastAPI:
+    """The app; ``publish=False`` runs no background job (no log publisher, no webhooks)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        publisher = Publisher(application) if publish else None
-        if publisher:
-            publisher.start()
+        leadership = None
+        if publish:
+            duties = (lambda: Publisher(application), lambda: WebhookDeliverer(application))
+            leadership = Leadership(application.leader_lock(), duties)
+            leadership.start()
         try:
             yield
         finally:
             application.stop_workers()
-            if publisher:
-                publisher.stop()
+            if leadership:
+                leadership.stop()
 
     api = FastAPI(
         title="dongne",

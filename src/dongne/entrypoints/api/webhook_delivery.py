@@ -1,19 +1,15 @@
 """The webhook deliverer that runs beside the API server, like the log publisher.
 
-It is the lifespan of the payment intents router (FastAPI merges a router's lifespan into the
-app's), so it runs wherever the routes that record events are served. Several server processes
-may each run one: ``deliver_due`` claims events with ``SKIP LOCKED`` on PostgreSQL.
+The app's lifespan runs it in the leader of the server's worker processes (``leadership``).
+Should two run at once (a leader that has not yet noticed it lost its lock), ``deliver_due``
+still claims each event once, with ``SKIP LOCKED`` on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-
-from fastapi import FastAPI
 
 from dongne.adapters.webhook_sender import HttpWebhookSender
 from dongne.bootstrap import App
@@ -51,13 +47,3 @@ class WebhookDeliverer(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join(timeout=10)
-
-
-@asynccontextmanager
-async def delivering_webhooks(api: FastAPI) -> AsyncIterator[None]:
-    deliverer = WebhookDeliverer(api.state.dongne)
-    deliverer.start()
-    try:
-        yield
-    finally:
-        deliverer.stop()

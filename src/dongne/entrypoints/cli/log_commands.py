@@ -203,16 +203,33 @@ def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> No
 def serve(
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes behind the one port (default: one per CPU core on"
+            " PostgreSQL, 1 on SQLite). One of them leads: it alone runs the log publisher and"
+            " the webhook sender.",
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (off by default: it costs CPU per request).")
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the HTTP service (the log's read API) and the log publisher."""
-    import uvicorn
-
-    from dongne.entrypoints.api.app import create_app
+    """Run the HTTP service (API, web pages, the log's read API) and the log publisher."""
+    from dongne.entrypoints.api import serving
 
     application = open_app(database_url)
-    application.log_signer()
-    uvicorn.run(create_app(application), host=host, port=port)
+    count = workers or serving.default_workers(application)
+    if count > 1 and not serving.shares_processes(application):
+        out.print(
+            "메모리 SQLite 데이터베이스는 한 프로세스 안에만 있어 워커 1개로 실행합니다"
+            " (an in-memory SQLite database lives in one process: serving with 1 worker)"
+        )
+        count = 1
+    serving.serve(application, host=host, port=port, workers=count, access_log=access_log)
 
 
 @witness_app.command("keygen")

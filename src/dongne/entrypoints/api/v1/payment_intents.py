@@ -17,11 +17,10 @@ from dongne.domain.access import PartnerScope
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Id, Pin, PositiveWon, RequestModel, Text
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.entrypoints.api.webhook_delivery import delivering_webhooks
 from dongne.services import payment_intent_approval, payment_intent_capture, payment_intents
 
-# Webhooks are delivered while these routes are served (see ``webhook_delivery``).
-router = APIRouter(tags=["payment intents"], lifespan=delivering_webhooks)
+# Webhooks are delivered by the server's leader process (see ``webhook_delivery``).
+router = APIRouter(tags=["payment intents"])
 
 
 class NewPaymentIntent(RequestModel):
