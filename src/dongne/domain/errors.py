@@ -16,6 +16,7 @@
     │   ├── InvalidFeeTiers                               [domain.settlement]
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
+    │   ├── ApprovalKindUnavailable                       [domain.approvals]
     │   ├── MalformedLeaf                                 [domain.leaf]
     │   ├── MalformedLogData                              [tlog.errors]
     │   └── LogKeyMismatch                                [adapters.log_keys]
@@ -29,6 +30,8 @@
     │   ├── MerchantApplicationNotFound                   [domain.merchant_applications]
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
+    │   ├── ApprovalRequestNotFound                       [domain.approvals]
+    │   ├── ProgramChangeNotFound                         [domain.program_timeline]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -40,6 +43,7 @@
     │   ├── MerchantApplicationPending                    [domain.merchant_applications]
     │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
     │   ├── SettlementAlreadyRun                          [domain.settlement]
+    │   ├── ApprovalRequired, ApprovalAlreadyDecided      [domain.approvals]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -52,12 +56,16 @@
     │   ├── AllowanceBudgetShort, AllowanceNotValidNow    [domain.allowances]
     │   ├── AllowanceProgramStillValid                    [domain.allowances]
     │   ├── SettlementOutOfOrder, SettlementDayNotOver    [domain.settlement]
-    │   └── WalkingProgramInactive                        [domain.walking]
+    │   ├── WalkingProgramInactive                        [domain.walking]
+    │   ├── ApprovalExpired                               [domain.approvals]
+    │   └── ProgramChangeInThePast                        [domain.program_timeline]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
     │   └── InvalidCredentials                            [domain.access]
-    ├── Forbidden, LoginThrottled                         [domain.access]
+    ├── LoginThrottled                                    [domain.access]
+    ├── Forbidden                                         [domain.access]
+    │   └── OwnApprovalRequest                            [domain.approvals]
     ├── PinIncorrect, PinLocked, PinNotSet                [domain.access]
     └── VerificationFailed            a signature or proof that does not hold   [tlog.errors]
         └── SignatureInvalid, ProofInvalid                [tlog.errors]

@@ -70,7 +70,7 @@ def create_dynamic_qr(
 
     def action() -> CreatedDynamicQr:
         merchant = uow.records.merchant(merchant_id).merchant
-        uow.records.program(merchant.region_id).check_payment_amount(amount_won)
+        uow.records.program(merchant.region_id, at=now).check_payment_amount(amount_won)
         dynamic_qr_id = uow.dynamic_qrs.add(
             region_id=merchant.region_id,
             merchant_id=merchant_id,

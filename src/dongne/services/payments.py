@@ -122,7 +122,7 @@ def pay_merchant_within(
     wallet (under its lock) or the merchant (with its payable account id) in this
     transaction passes them, so they are not read twice."""
     wallet = locked_wallet or uow.records.wallet(wallet_id, lock=True)
-    program = uow.records.program(wallet.region_id)
+    program = uow.records.program(wallet.region_id, at=now)
     program.check_payment_amount(amount_won)
     merchant_found = merchant_found or uow.records.merchant(merchant_id)
     merchant = merchant_found.merchant

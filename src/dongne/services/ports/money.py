@@ -25,6 +25,7 @@ from dongne.domain.lots import (
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
+from dongne.domain.program_timeline import ProgramTimeline
 from dongne.domain.sale_queue import QueueTicket
 
 
@@ -160,7 +161,9 @@ class RegistryStore(HoldingStore, Protocol):
 
     def add_program(self, region_id: int, program: VoucherProgram, at: datetime) -> int: ...
 
-    def program(self, region_id: int) -> VoucherProgram: ...
+    def program(self, region_id: int, *, at: datetime) -> VoucherProgram: ...
+
+    def program_timeline(self, region_id: int) -> ProgramTimeline: ...
 
     def add_citizen(
         self, name: str, phone: str, home_region_id: int | None, at: datetime
