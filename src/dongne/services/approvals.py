@@ -245,9 +245,7 @@ def reject_request(
             reason=reason,
             ledger_key=None,
         )
-        rejected = view(uow.governance.approval_request(request_id), now)
-        uow.commit()
-        return rejected
+        return view(uow.governance.approval_request(request_id), now)
 
     return run_in_transaction(uow, action)
 
