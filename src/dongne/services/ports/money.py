@@ -93,6 +93,7 @@ class HoldingStore(Protocol):
         month: str,
         paid_at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int: ...
 
     def payment(self, payment_id: int) -> PaymentRecord: ...
@@ -111,6 +112,7 @@ class HoldingStore(Protocol):
         clawed_won: int,
         at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int: ...
 
     def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]: ...
@@ -336,6 +338,7 @@ class DynamicQrStore(Protocol):
         reference: str,
         created_at: datetime,
         expires_at: datetime,
+        created_by_user_id: int | None = None,
     ) -> int: ...
 
     def by_id(self, dynamic_qr_id: int) -> DynamicQrRow | None: ...
