@@ -203,11 +203,11 @@ def approve_request(
 ) -> ApprovalView:
     """Approve and run the request (approvers of its region, never its initiator where a
     second approver is needed; refused once it expired)."""
-    user_id = _user(caller)
     now = require_aware(now)
 
     def action() -> ApprovalView:
         found = _visible(uow, caller, request_id, lock=True)
+        user_id = _user(caller)
         mode = uow.governance.approval_mode(found.region_id, found.kind)
         found.check_decidable(by_user_id=user_id, mode=mode, now=now)
         return _approve_within(uow, request_id, user_id, reason, now)
@@ -218,7 +218,7 @@ def approve_request(
         once=Once(
             operation="approve_request",
             key=idempotency_key,
-            request={"request_id": request_id, "by": user_id},
+            request={"request_id": request_id, "by": caller.user_id},
             now=now,
             result_type=ApprovalView,
         ),
@@ -229,12 +229,12 @@ def approve_request(
 def reject_request(
     uow: UnitOfWork, caller: Principal, *, request_id: int, reason: str, now: datetime
 ) -> ApprovalView:
-    user_id = _user(caller)
     reason = check_reason(reason)
     now = require_aware(now)
 
     def action() -> ApprovalView:
         found = _visible(uow, caller, request_id, lock=True)
+        user_id = _user(caller)
         mode = uow.governance.approval_mode(found.region_id, found.kind)
         found.check_decidable(by_user_id=user_id, mode=mode, now=now)
         uow.governance.decide_approval_request(
