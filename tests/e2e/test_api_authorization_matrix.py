@@ -102,6 +102,13 @@ def _intent_approval(world: World, role: str) -> dict[str, Any]:
     return {"pin": PIN, "secret": app.secrets.approval_secret(world.ids["intent_id"])}
 
 
+_SETTING_CHANGE = {
+    "kind": "setting_change",
+    "params": {"settings": {"monthly_purchase_limit_won": 500_000}},
+    "reason": "예산 부족 (the budget runs low)",
+}
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/citizens"): Row(
         EVERYONE,
@@ -275,6 +282,19 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/fraud_alerts/{alert_id}/hold"): Row(CITY),
     ("POST", "/api/v1/fraud_alerts/{alert_id}/clear"): Row(CITY, {"note": "확인함"}),
     ("POST", "/api/v1/fraud_alerts/{alert_id}/suspend"): Row(CITY, {"note": "깡 의심"}),
+    ("GET", "/api/v1/regions/{region_id}/program/timeline"): Row(CITY),
+    ("GET", "/api/v1/regions/{region_id}/approval_policy"): Row(CITY),
+    ("POST", "/api/v1/regions/{region_id}/approval_policy"): Row(
+        CITY, {"kind": "paper_print_run", "mode": "initiator_and_approver"}
+    ),
+    ("POST", "/api/v1/regions/{region_id}/approval_requests"): Row(CITY, _SETTING_CHANGE),
+    ("GET", "/api/v1/regions/{region_id}/approval_requests"): Row(CITY),
+    ("GET", "/api/v1/approval_requests/{approval_request_id}"): Row(CITY),
+    ("POST", "/api/v1/approval_requests/{approval_request_id}/approve"): Row(CITY, {}),
+    ("POST", "/api/v1/approval_requests/{approval_request_id}/reject"): Row(
+        CITY, {"reason": "아직 (not yet)"}
+    ),
+    ("GET", "/api/v1/regions/{region_id}/approvals/audit"): Row(CITY),
     ("POST", "/api/v1/regions/{region_id}/allowance_programs"): Row(
         CITY, lambda world, role: _allowance_program()
     ),
@@ -589,6 +609,16 @@ def _make_settlement_and_fraud_resources(world: World) -> None:
     (ids["alert_id"],) = fraud.check_payment(app.uow, paid.payment_id, FraudSettings())
 
     _make_allowance_resources(world)
+    filed = world.client.post(
+        f"/api/v1/regions/{ids['region_id']}/approval_requests",
+        json=_SETTING_CHANGE,
+        headers={
+            "Authorization": f"Bearer {world.tokens['official']}",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    ids["approval_request_id"] = filed.json()["id"]
 
 
 def _allowance_program() -> dict[str, Any]:

@@ -56,6 +56,11 @@ MOVES_NO_MONEY: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/fraud_alerts/{alert_id}/hold"): "holds a settlement line, pays nothing",
     ("POST", "/api/v1/fraud_alerts/{alert_id}/clear"): "closes an alert",
     ("POST", "/api/v1/fraud_alerts/{alert_id}/suspend"): "suspends a merchant",
+    ("POST", "/api/v1/regions/{region_id}/approval_policy"): "sets a mode; setting it twice is one",
+    (
+        "POST",
+        "/api/v1/approval_requests/{approval_request_id}/reject",
+    ): "closes a request, runs nothing",
 }
 """Write routes that neither move money nor create anything payable, each with the reason."""
 
@@ -65,6 +70,9 @@ REFUSED_IN_THIS_WORLD = {
     ("POST", "/api/v1/regions/{region_id}/settlements"): "yesterday is settled already",
     ("POST", "/api/v1/allowance_programs/{program_id}/expiry"): "the program is still valid",
     ("POST", "/api/v1/payment_intents/{intent_id}/cancel"): "the capture before it took it",
+    ("POST", "/api/v1/approval_requests/{approval_request_id}/approve"): (
+        "one approver suffices there, so the request ran when it was filed"
+    ),
 }
 """Routes whose first call a money rule refuses in the matrix's world: a refused retry must
 then be refused alike, and change nothing either."""

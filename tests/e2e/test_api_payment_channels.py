@@ -525,3 +525,28 @@ def test_payment_requests_are_listed_newest_first_a_page_at_a_time(setting: Sett
         "/api/v1/payment_requests", params={"limit": 101}, headers=setting.citizen.auth
     )
     assert_problem(bad_limit, 422, "INVALID_REQUEST")
+
+
+def test_a_payment_names_the_staff_member_who_made_it_at_the_counter(setting: Setting) -> None:
+    login = unique_key("staff")
+    staff = accounts.create_staff_user(
+        setting.app.uow,
+        setting.app.secrets,
+        kind=UserKind.MERCHANT,
+        login=login,
+        password=PASSWORD,
+        role="staff",
+        region_id=None,
+        merchant_id=setting.merchant_id,
+        now=NOW,
+    )
+    code = setting.issue_code(setting.citizen).json()["code"]
+    paid = setting.client.post(
+        "/api/v1/payments/code",
+        json={"code": code, "amount_won": 2_000},
+        headers={"Authorization": f"Bearer {setting.log_in(login)}", "Idempotency-Key": "k-1"},
+    )
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["made_by_user_id"] == staff.id
+    scanned = setting.pay_by_qr(setting.citizen, setting.qr_of())
+    assert scanned.json()["made_by_user_id"] is None  # the citizen paid with nobody at the till

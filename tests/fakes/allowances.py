@@ -273,6 +273,7 @@ class FakeAllowanceRecords:
         groups: Sequence[Iterable[Posting]],
         at: datetime,
         debit_checked: frozenset[int] | set[int],
+        idempotency_key: str | None = None,
     ) -> list[int]:
         """One balanced transaction per group; a debit of an account in ``debit_checked``
         happens only if covered, else ``BatchDebitRefused`` (the unit of work rolls back)."""

@@ -179,6 +179,7 @@ class FakeHoldingRecords:
         month: str,
         paid_at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int:
         payment_id = self._state.next_id("payments")
         self._state.payments[payment_id] = PaymentRecord(
@@ -228,6 +229,7 @@ class FakeHoldingRecords:
         clawed_won: int,
         at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int:
         allocations = self._state.allocations[payment_id]
         for returned in returns:

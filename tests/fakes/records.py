@@ -17,6 +17,7 @@ from dongne.domain.errors import (
 )
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.program import VoucherProgram
+from dongne.domain.program_timeline import ProgramTimeline
 from tests.fakes.holdings import FakeHoldingRecords
 from tests.fakes.state import CitizenRow, FakeConstraintViolated, MerchantRow, WalletRow
 
@@ -52,11 +53,14 @@ class FakeRecords(FakeHoldingRecords):
         self._state.programs[region_id] = program
         return self._state.next_id("voucher_programs")
 
-    def program(self, region_id: int) -> VoucherProgram:
+    def program(self, region_id: int, *, at: datetime) -> VoucherProgram:
+        return self.program_timeline(region_id).at(at)
+
+    def program_timeline(self, region_id: int) -> ProgramTimeline:
         program = self._state.programs.get(region_id)
         if program is None:
             raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
-        return program
+        return ProgramTimeline(program)
 
     # -- citizens and wallets ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from types import TracebackType
 
 from tests.fakes.access import FakeAccess
 from tests.fakes.allowances import FakeAllowanceRecords
+from tests.fakes.governance import FakeGovernance
 from tests.fakes.ledger import FakeLedger
 from tests.fakes.records import FakeRecords
 from tests.fakes.state import FakeState
@@ -66,3 +67,4 @@ class FakeUnitOfWork:
         self.ledger = FakeLedger(self._working)
         self.access = FakeAccess(self._working)
         self.allowances = FakeAllowanceRecords(self._working)
+        self.governance = FakeGovernance()

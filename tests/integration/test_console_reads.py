@@ -70,5 +70,7 @@ def test_a_region_without_payments_or_budget_shows_zeros(uow: UnitOfWork) -> Non
     assert (shown.budget.funded_won, shown.budget_used_won, shown.budget_used_percent) == (0, 0, 0)
     assert shown.by_category == ()
     assert all(line.count == 0 for line in shown.by_day)
-    assert console_reads.voucher_program(uow, region_id=world.region_id).brand_name == "시루"
+    assert (
+        console_reads.voucher_program(uow, region_id=world.region_id, at=NOW).brand_name == "시루"
+    )
     assert console_reads.settlement_held(uow, merchant_id=world.merchant()) is False

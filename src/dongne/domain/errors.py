@@ -16,6 +16,7 @@
     │   ├── InvalidFeeTiers                               [domain.settlement]
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
+    │   ├── ApprovalKindUnavailable                       [domain.approvals]
     │   ├── MalformedLeaf                                 [domain.leaf]
     │   ├── InvalidCardNumber                             [domain.cards]
     │   ├── ClearingFileInvalid                           [domain.card_clearing]
@@ -33,6 +34,8 @@
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
     │   ├── CardNotFound                                  [domain.cards]
+    │   ├── ApprovalRequestNotFound                       [domain.approvals]
+    │   ├── ProgramChangeNotFound                         [domain.program_timeline]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -45,6 +48,7 @@
     │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
     │   ├── SettlementAlreadyRun                          [domain.settlement]
     │   ├── CardStatusChangeNotAllowed                    [domain.cards]
+    │   ├── ApprovalRequired, ApprovalAlreadyDecided      [domain.approvals]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -57,13 +61,17 @@
     │   ├── AllowanceBudgetShort, AllowanceNotValidNow    [domain.allowances]
     │   ├── AllowanceProgramStillValid                    [domain.allowances]
     │   ├── SettlementOutOfOrder, SettlementDayNotOver    [domain.settlement]
-    │   └── WalkingProgramInactive                        [domain.walking]
+    │   ├── WalkingProgramInactive                        [domain.walking]
+    │   ├── ApprovalExpired                               [domain.approvals]
+    │   └── ProgramChangeInThePast                        [domain.program_timeline]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     ├── CardDeclined                  a card network request refused   [domain.cards]
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
     │   └── InvalidCredentials                            [domain.access]
-    ├── Forbidden, LoginThrottled                         [domain.access]
+    ├── LoginThrottled                                    [domain.access]
+    ├── Forbidden                                         [domain.access]
+    │   └── OwnApprovalRequest                            [domain.approvals]
     ├── PinIncorrect, PinLocked, PinNotSet                [domain.access]
     └── VerificationFailed            a signature or proof that does not hold   [tlog.errors]
         └── SignatureInvalid, ProofInvalid                [tlog.errors]

@@ -94,6 +94,8 @@ class VoucherProgram:
     cashback_monthly_cap_won: int = 100_000
     revenue_cap_won: int = 3_000_000_000
     excluded_categories: frozenset[str] = field(default=EXCLUDED_CATEGORIES_DEFAULT)
+    sale_queue_month_start_days: int | None = None
+    """How many days at a month's start the sale queue is on; None: the platform's setting."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -128,6 +130,9 @@ class VoucherProgram:
         problems += [
             f"{name} must be positive" for name, v in optional.items() if v is not None and v <= 0
         ]
+        start_days = self.sale_queue_month_start_days
+        if start_days is not None and not 0 <= start_days <= 31:
+            problems.append("sale_queue_month_start_days must be between 0 and 31")
         if self.cancellation_window_days < 0 or self.cashback_monthly_cap_won < 0:
             problems.append("cancellation_window_days and cashback_monthly_cap_won must be >= 0")
         return problems

@@ -63,13 +63,24 @@ class QueueTicket:
 
 
 def sale_window_opened_at(
-    program: VoucherProgram, now: datetime, policy: SaleQueuePolicy
+    program: VoucherProgram,
+    now: datetime,
+    policy: SaleQueuePolicy,
+    *,
+    promotion_started_at: datetime | None = None,
 ) -> datetime | None:
-    """When the sale window covering ``now`` opened (Seoul midnight), or None outside a sale."""
+    """When the sale window covering ``now`` opened (Seoul midnight), or None outside a sale.
+    ``program`` is the one in force at ``now``: its month-start days, when set, replace the
+    platform's; a dated promotion raising the rate (``promotion_started_at``) opens one too."""
     if not policy.is_on:
         return None
     day = seoul_day(now)
-    starts = [day.replace(day=1)] if day.day <= policy.month_start_days else []
+    month_start_days = program.sale_queue_month_start_days
+    if month_start_days is None:
+        month_start_days = policy.month_start_days
+    starts = [day.replace(day=1)] if day.day <= month_start_days else []
+    if promotion_started_at is not None:
+        starts.append(seoul_day(promotion_started_at))
     starts += [
         window.starts_on
         for window in program.rate_windows

@@ -38,9 +38,11 @@ from dongne.domain.allowances import (
     check_may_disburse,
     upload_not_found,
 )
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import Posting, TransactionKind
 from dongne.domain.lots import LotKind
+from dongne.services.approval_gate import record_direct_approval, refuse_without_second_approver
 from dongne.services.idempotency import run_in_transaction
 from dongne.services.ports import AllowanceStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -127,19 +129,45 @@ def start_disbursement(
             )
             if stored is not None:
                 return DisbursementPlan(**stored)
-        upload = records.upload(upload_id, lock=True)
-        people, needed = records.still_to_pay(upload)
-        budget = uow.ledger.balance(program.budget_account_id)
-        plan = DisbursementPlan(upload_id, program.id, people, needed, budget)
-        if upload.status != "disbursed":
-            check_may_disburse(program, now)
-            check_budget_covers(budget, needed)
-            records.mark_started(upload_id, now)
+        refuse_without_second_approver(uow, program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT)
+        plan = start_disbursement_within(uow, program, upload_id=upload_id, now=now)
+        if caller.user_id is not None:
+            record_direct_approval(
+                uow,
+                region_id=program.region_id,
+                kind=ApprovalKind.ALLOWANCE_DISBURSEMENT,
+                params={"upload_id": upload_id},
+                subject=upload_subject(upload_id),
+                by_user_id=caller.user_id,
+                now=now,
+            )
         if idempotency_key is not None:
             uow.ledger.store_response(idempotency_key, asdict(plan))
         return plan
 
     return run_in_transaction(uow, attempt)
+
+
+def start_disbursement_within(
+    uow: UnitOfWork, program: AllowanceProgram, *, upload_id: int, now: datetime
+) -> DisbursementPlan:
+    """Check the budget covers everyone still to pay and mark the upload as being disbursed,
+    in the caller's transaction (an approved request's, or ``start_disbursement``'s)."""
+    records = uow.allowances
+    upload = records.upload(upload_id, lock=True)
+    people, needed = records.still_to_pay(upload)
+    budget = uow.ledger.balance(program.budget_account_id)
+    plan = DisbursementPlan(upload_id, program.id, people, needed, budget)
+    if upload.status != "disbursed":
+        check_may_disburse(program, now)
+        check_budget_covers(budget, needed)
+        records.mark_started(upload_id, now)
+    return plan
+
+
+def upload_subject(upload_id: int) -> str:
+    """How an approval names the upload it allows to be paid."""
+    return f"upload-{upload_id}"
 
 
 def run_disbursement(
@@ -183,7 +211,18 @@ def _pay_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) 
     fresh = [row for row in rows if not row.granted]
     wallets = records.wallets_of(program.region_id, [row.identity_hmac for row in fresh])
     records.lock_wallets(wallet.wallet_id for wallet in wallets.values())
-    paid, pending, won = _grant(records, program, fresh, wallets, upload_id=upload_id, now=now)
+    approval = uow.governance.approved_request_for(
+        program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT, upload_subject(upload_id)
+    )
+    paid, pending, won = _grant(
+        records,
+        program,
+        fresh,
+        wallets,
+        upload_id=upload_id,
+        now=now,
+        ledger_key=approval.ledger_key if approval else None,
+    )
     records.advance(
         upload_id,
         next_row=rows[-1].row_number,
@@ -203,10 +242,12 @@ def _grant(
     *,
     upload_id: int,
     now: datetime,
+    ledger_key: str | None,
 ) -> tuple[int, int, int]:
     """Pay the chunk's rows, ``POSTINGS_PER_TRANSACTION`` to a ledger transaction (budget to
     wallets, and to the pending account for people without one); returns (into wallets,
-    pending, won)."""
+    pending, won). Each transaction carries ``ledger_key``, its approval's, so its leaf in the
+    log commits to who allowed it."""
     if not rows:
         return 0, 0, 0
     groups = [
@@ -220,6 +261,7 @@ def _grant(
             groups=[_grant_postings(program, group, wallets) for group in groups],
             at=now,
             debit_checked={program.budget_account_id},
+            idempotency_key=ledger_key,
         )
     except BatchDebitRefused:
         # Only a concurrent disbursement of another list of the program gets here: the check

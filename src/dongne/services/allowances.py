@@ -24,9 +24,11 @@ from dongne.domain.allowances import (
     check_terms,
     program_not_found,
 )
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind
+from dongne.services.approval_gate import refuse_without_second_approver
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -130,14 +132,9 @@ def fund_program(
     )
 
     def action() -> ProgramFunded:
-        budget = uow.ledger.account_by_id(program.budget_account_id)
-        return _fund(
-            uow,
-            region_id=program.region_id,
-            program_id=program_id,
-            budget=budget,
-            amount_won=amount_won,
-            now=now,
+        refuse_without_second_approver(uow, program.region_id, ApprovalKind.BUDGET_FUNDING)
+        return fund_program_within(
+            uow, program=program, amount_won=amount_won, idempotency_key=None, now=now
         )
 
     return run_in_transaction(
@@ -153,6 +150,28 @@ def fund_program(
     )
 
 
+def fund_program_within(
+    uow: UnitOfWork,
+    *,
+    program: AllowanceProgram,
+    amount_won: int,
+    idempotency_key: str | None,
+    now: datetime,
+) -> ProgramFunded:
+    """``fund_program`` inside the caller's open unit of work (an approved request's)."""
+    check_budget(amount_won)
+    budget = uow.ledger.account_by_id(program.budget_account_id)
+    return _fund(
+        uow,
+        region_id=program.region_id,
+        program_id=program.id,
+        budget=budget,
+        amount_won=amount_won,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+
+
 def _fund(
     uow: UnitOfWork,
     *,
@@ -161,6 +180,7 @@ def _fund(
     budget: AccountRef,
     amount_won: int,
     now: datetime,
+    idempotency_key: str | None = None,
 ) -> ProgramFunded:
     city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
     transaction_id = uow.ledger.post(
@@ -168,7 +188,7 @@ def _fund(
         kind=TransactionKind.ALLOWANCE_FUNDING,
         postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
         at=now,
-        idempotency_key=None,
+        idempotency_key=idempotency_key,
         accounts_by_id={budget.id: budget, city.id: city},
     )
     balance = uow.ledger.balance(budget.id)

@@ -109,7 +109,7 @@ def purchase_outlook(
     day, month = seoul_day(now), seoul_month(now)
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=True)
-        program = uow.records.program(wallet.region_id)
+        program = uow.records.program(wallet.region_id, at=now)
         purchased = uow.records.purchased_face_won(wallet_id, months=[month])
         budget = uow.ledger.existing_account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
         unit_bonus = program.discount_bonus_won(program.purchase_unit_won, day)

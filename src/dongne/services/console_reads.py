@@ -102,7 +102,8 @@ def settlement_held(uow: UnitOfWork, *, merchant_id: int) -> bool:
         return uow.console.settlement_held(merchant_id)
 
 
-def voucher_program(uow: UnitOfWork, *, region_id: int) -> VoucherProgram:
-    """The region's voucher program. Raises ``ProgramNotFound`` if it has none."""
+def voucher_program(uow: UnitOfWork, *, region_id: int, at: datetime) -> VoucherProgram:
+    """The region's voucher program as in force at ``at``. Raises ``ProgramNotFound`` if it
+    has none."""
     with uow:
-        return uow.records.program(region_id)
+        return uow.records.program(region_id, at=require_aware(at))

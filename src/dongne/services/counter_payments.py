@@ -298,6 +298,7 @@ def charge_payment_code(
                 amount_won=amount_won,
                 idempotency_key=key,
                 now=now,
+                made_by_user_id=caller.user_id,
             ),
         )
 
@@ -312,6 +313,7 @@ def _pay_with_code(
     amount_won: int,
     idempotency_key: str,
     now: datetime,
+    made_by_user_id: int | None = None,
 ) -> PaymentResult:
     records = uow.channels
     found = records.payment_code(digest, lock=True)
@@ -325,6 +327,7 @@ def _pay_with_code(
         amount_won=amount_won,
         idempotency_key=idempotency_key,
         now=now,
+        made_by_user_id=made_by_user_id,
     )
     if not records.use_payment_code(found.id, at=now, payment_id=result.payment_id):
         raise PaymentCodeUsed("this payment code has already been used")

@@ -70,7 +70,7 @@ def create_dynamic_qr(
 
     def action() -> CreatedDynamicQr:
         merchant = uow.records.merchant(merchant_id).merchant
-        uow.records.program(merchant.region_id).check_payment_amount(amount_won)
+        uow.records.program(merchant.region_id, at=now).check_payment_amount(amount_won)
         dynamic_qr_id = uow.dynamic_qrs.add(
             region_id=merchant.region_id,
             merchant_id=merchant_id,
@@ -78,6 +78,7 @@ def create_dynamic_qr(
             reference=new_reference(),
             created_at=now,
             expires_at=now + lifetime,
+            created_by_user_id=caller.user_id,
         )
         return CreatedDynamicQr(dynamic_qr_id)
 
@@ -156,6 +157,7 @@ def pay_dynamic_qr(
                 now=now,
                 locked_wallet=wallet,
                 merchant_found=merchant_found,
+                made_by_user_id=code.created_by_user_id,
             )
             if not records.mark_paid(code.id, at=now, payment_id=paid.payment_id):
                 raise DynamicQrPaid("this QR code has already been paid")

@@ -23,6 +23,7 @@ from typing import Any
 
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.config import Settings
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import DongneError, InvalidInput
 from dongne.domain.fraud import (
@@ -38,6 +39,7 @@ from dongne.domain.fraud import (
 )
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.settlement import day_bounds
+from dongne.services.approval_gate import refuse_without_second_approver
 from dongne.services.ports import FraudStore
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -263,6 +265,9 @@ def _resolve(
     with uow:
         records = uow.fraud
         row = records.alert(alert_id, lock=True)
+        if status is AlertStatus.MERCHANT_SUSPENDED:
+            kind = ApprovalKind.MERCHANT_SUSPENSION
+            refuse_without_second_approver(uow, row.region_id, kind)
         if not records.resolve(alert_id, status, user_id=user_id, note=note, at=now):
             raise FraudAlertResolved(f"alert {alert_id} is {row.status}", alert_id=alert_id)
         if status is AlertStatus.MERCHANT_SUSPENDED:

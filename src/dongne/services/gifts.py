@@ -33,7 +33,7 @@ def send_gift(
         locked[second] = uow.records.wallet(second, lock=True)
         sender, receiver = locked[sender_wallet_id], locked[receiver_wallet_id]
         check_gift_parties(sender.id, receiver.id, sender.region_id == receiver.region_id)
-        program = uow.records.program(sender.region_id)
+        program = uow.records.program(sender.region_id, at=now)
         month = seoul_month(now)
         program.check_gift(
             amount_won,

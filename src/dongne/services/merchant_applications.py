@@ -15,6 +15,7 @@ from dongne.adapters.db.merchant_application_records import (
 )
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import MerchantRole, UserKind
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import AlreadyExists, InvalidInput
 from dongne.domain.merchant_applications import (
@@ -29,6 +30,7 @@ from dongne.domain.merchant_applications import (
 )
 from dongne.domain.merchants import MerchantStatus, check_may_register
 from dongne.services import accounts, registry
+from dongne.services.approval_gate import refuse_without_second_approver
 from dongne.services.authentication import MAX_LOGIN_LENGTH
 from dongne.services.ports import MerchantApplicationStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -202,11 +204,27 @@ def reinstate_merchant(uow: UnitOfWork, *, merchant_id: int, now: datetime) -> M
     return _change_status(uow, merchant_id, "reinstate", now)
 
 
+def suspend_merchant_within(uow: UnitOfWork, *, merchant_id: int, now: datetime) -> MerchantStatus:
+    """Suspend inside the caller's open unit of work (an approved request's)."""
+    merchant = uow.records.merchant(merchant_id).merchant
+    after = check_status_change(merchant_id, merchant.status, "suspend")
+    if not uow.merchant_applications.change_merchant_status(
+        merchant_id, merchant.status, after, now
+    ):
+        raise MerchantStatusChangeNotAllowed(
+            f"merchant {merchant_id} changed status meanwhile", merchant_id=merchant_id
+        )
+    return after
+
+
 def _change_status(uow: UnitOfWork, merchant_id: int, action: str, now: datetime) -> MerchantStatus:
     now = require_aware(now)
     with uow:
         merchant = uow.records.merchant(merchant_id).merchant
         after = check_status_change(merchant_id, merchant.status, action)
+        if action == "suspend":
+            kind = ApprovalKind.MERCHANT_SUSPENSION
+            refuse_without_second_approver(uow, merchant.region_id, kind)
         records = uow.merchant_applications
         if not records.change_merchant_status(merchant_id, merchant.status, after, now):
             # Its status changed between the read and the update: report what it is now.

@@ -79,7 +79,7 @@ def create_payment_intent(
         merchant = uow.records.merchant(merchant_id).merchant
         if merchant.region_id != partner.region_id:  # not theirs to see: reported as missing
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
-        program = uow.records.program(partner.region_id)
+        program = uow.records.program(partner.region_id, at=now)
         merchant.check_accepts_vouchers_of(partner.region_id, program.excluded_categories)
         records = uow.intents
         intent_id = records.add_intent(

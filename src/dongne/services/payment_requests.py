@@ -134,7 +134,7 @@ def request_payment(
         wallet_id = records.wallet_by_phone(phone, merchant.region_id)
         if wallet_id is None:
             raise WalletNotFound("no citizen with this phone number has a wallet in this region")
-        program = uow.records.program(merchant.region_id)
+        program = uow.records.program(merchant.region_id, at=now)
         program.check_payment_amount(amount_won)
         request_id = records.add_payment_request(
             region_id=merchant.region_id,

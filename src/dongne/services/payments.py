@@ -74,6 +74,7 @@ def cancel_payment(
     amount_won: int | None = None,
     idempotency_key: str,
     now: datetime,
+    made_by_user_id: int | None = None,
 ) -> PaymentCancellationResult:
     """Cancel ``amount_won`` of a payment (all that is left of it by default). The value goes
     back into the lots it came from; a lot that expired meanwhile sends it to its funders.
@@ -89,6 +90,7 @@ def cancel_payment(
             amount_won=amount_won,
             idempotency_key=idempotency_key,
             now=now,
+            made_by_user_id=made_by_user_id,
         )
 
     request = {"payment_id": payment_id, "amount_won": amount_won}
@@ -115,6 +117,7 @@ def pay_merchant_within(
     now: datetime,
     locked_wallet: Wallet | None = None,
     merchant_found: MerchantWithPayable | None = None,
+    made_by_user_id: int | None = None,
 ) -> PaymentResult:
     """``pay_merchant`` inside the caller's open unit of work, so a use case that pays as one
     step of its own (a payment intent's approval) commits the payment with its other writes.
@@ -122,7 +125,7 @@ def pay_merchant_within(
     wallet (under its lock) or the merchant (with its payable account id) in this
     transaction passes them, so they are not read twice."""
     wallet = locked_wallet or uow.records.wallet(wallet_id, lock=True)
-    program = uow.records.program(wallet.region_id)
+    program = uow.records.program(wallet.region_id, at=now)
     program.check_payment_amount(amount_won)
     merchant_found = merchant_found or uow.records.merchant(merchant_id)
     merchant = merchant_found.merchant
@@ -195,9 +198,17 @@ def pay_merchant_within(
         month=month,
         paid_at=now,
         transaction_id=transaction_id,
+        made_by_user_id=made_by_user_id,
     )
     return PaymentResult(
-        payment_id, transaction_id, wallet_id, merchant_id, amount_won, purchased_part, cashback
+        payment_id,
+        transaction_id,
+        wallet_id,
+        merchant_id,
+        amount_won,
+        purchased_part,
+        cashback,
+        made_by_user_id,
     )
 
 
@@ -208,6 +219,7 @@ def cancel_payment_within(
     amount_won: int | None,
     idempotency_key: str,
     now: datetime,
+    made_by_user_id: int | None = None,
 ) -> PaymentCancellationResult:
     """``cancel_payment`` inside the caller's open unit of work (see ``pay_merchant_within``)."""
     payment = uow.records.payment(payment_id)
@@ -256,9 +268,16 @@ def cancel_payment_within(
         clawed_won=moves.clawback.total_won,
         at=now,
         transaction_id=transaction_id,
+        made_by_user_id=made_by_user_id,
     )
     return PaymentCancellationResult(
-        payment_id, cancellation_id, transaction_id, amount, to_wallet, to_breakage + to_budget
+        payment_id,
+        cancellation_id,
+        transaction_id,
+        amount,
+        to_wallet,
+        to_breakage + to_budget,
+        made_by_user_id,
     )
 
 

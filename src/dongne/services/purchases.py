@@ -25,7 +25,7 @@ def purchase_vouchers(
 
     def action() -> PurchaseResult:
         wallet = uow.records.wallet(wallet_id, lock=True)
-        program = uow.records.program(wallet.region_id)
+        program = uow.records.program(wallet.region_id, at=now)
         day, month = seoul_day(now), seoul_month(now)
         year_months = months_of_year(day.year)
         annual = program.annual_purchase_limit_won is not None
@@ -126,7 +126,8 @@ def cancel_purchase(
     def action() -> PurchaseCancellationResult:
         purchase = uow.records.purchase(purchase_id)
         wallet = uow.records.wallet(purchase.wallet_id, lock=True)
-        program = uow.records.program(wallet.region_id)
+        # The cancellation window is a term of the sale: the one in force when it was bought.
+        program = uow.records.program(wallet.region_id, at=purchase.purchased_at)
         purchase = uow.records.purchase(purchase_id)  # again, now that its wallet is locked
         lot = uow.records.lots_by_id([purchase.lot_id])[purchase.lot_id]
         program.check_purchase_cancellable(

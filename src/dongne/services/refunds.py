@@ -23,7 +23,7 @@ def refund_balance(
 
     def action() -> RefundResult:
         wallet = uow.records.wallet(wallet_id, lock=True)
-        program = uow.records.program(wallet.region_id)
+        program = uow.records.program(wallet.region_id, at=now)
         returns = plan_refund(uow.records.wallet_lots(wallet_id), program.refund_threshold_bp, now)
         value = sum(r.amount_won for r in returns)
         refund = sum(r.to_citizen_won for r in returns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware, seoul_month
 from dongne.domain.errors import AlreadyExists, InvalidInput
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
@@ -20,6 +21,7 @@ from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
 from dongne.domain.program import VoucherProgram, check_budget_month
 from dongne.services.allowances import claim_pending_grants_within
+from dongne.services.approval_gate import refuse_without_second_approver
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import CitizenResult, FundingResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -227,22 +229,14 @@ def fund_discount_budget(
     month = month or seoul_month(now)
 
     def action() -> FundingResult:
-        # Checked once the key is known to be new: a retry gets its first answer back even
-        # when it lands after the month it funded has left the window.
-        check_budget_month(month, now)
-        uow.records.program(region_id)
-        budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
-        city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
-        transaction_id = uow.ledger.post(
+        refuse_without_second_approver(uow, region_id, ApprovalKind.BUDGET_FUNDING)
+        return fund_discount_budget_within(
+            uow,
             region_id=region_id,
-            kind=TransactionKind.BUDGET_FUNDING,
-            postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
-            at=now,
+            amount_won=amount_won,
+            month=month,
             idempotency_key=idempotency_key,
-            accounts_by_id={budget.id: budget, city.id: city},
-        )
-        return FundingResult(
-            transaction_id, region_id, month, amount_won, uow.ledger.balance(budget.id)
+            now=now,
         )
 
     return run_in_transaction(
@@ -255,4 +249,34 @@ def fund_discount_budget(
             now=now,
             result_type=FundingResult,
         ),
+    )
+
+
+def fund_discount_budget_within(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    amount_won: int,
+    month: str,
+    idempotency_key: str,
+    now: datetime,
+) -> FundingResult:
+    """``fund_discount_budget`` inside the caller's open unit of work: an approved request's
+    funding posts with its approval's key in the approval's own transaction."""
+    # Checked once the key is known to be new: a retry gets its first answer back even
+    # when it lands after the month it funded has left the window.
+    check_budget_month(month, now)
+    uow.records.program_timeline(region_id)
+    budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
+    city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
+    transaction_id = uow.ledger.post(
+        region_id=region_id,
+        kind=TransactionKind.BUDGET_FUNDING,
+        postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
+        at=now,
+        idempotency_key=idempotency_key,
+        accounts_by_id={budget.id: budget, city.id: city},
+    )
+    return FundingResult(
+        transaction_id, region_id, month, amount_won, uow.ledger.balance(budget.id)
     )

@@ -49,6 +49,8 @@ class PaymentResult:
     amount_won: int
     purchased_value_won: int
     cashback_won: int
+    made_by_user_id: int | None = None
+    """The merchant's user (owner or staff) who made it at the counter, if one did."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class PaymentCancellationResult:
     amount_won: int
     restored_won: int
     returned_to_funders_won: int
+    made_by_user_id: int | None = None
+    """The merchant's user (owner or staff) who cancelled it at the counter, if one did."""
 
 
 @dataclass(frozen=True)

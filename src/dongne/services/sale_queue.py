@@ -78,7 +78,10 @@ def join_or_poll(
     with uow:
         wallet = uow.records.wallet(wallet_id)
         region_id = wallet.region_id
-        opened = sale_window_opened_at(uow.records.program(region_id), now, policy)
+        timeline = uow.records.program_timeline(region_id)
+        opened = sale_window_opened_at(
+            timeline.at(now), now, policy, promotion_started_at=timeline.promotion_started_at(now)
+        )
         if opened is None:
             return OUTSIDE_A_SALE
         line = _Line(region_id, opened, now, policy)

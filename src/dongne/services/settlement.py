@@ -23,6 +23,7 @@ from dongne.adapters.db.settlement_records import (
     DayTotals,
     MerchantSettlementDetails,
 )
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
@@ -37,6 +38,7 @@ from dongne.domain.settlement import (
     plan_line,
     transfer_reference,
 )
+from dongne.services.approval_gate import refuse_without_second_approver
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import SettlementStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -93,16 +95,21 @@ def settle_day(
         "business_day": business_day.isoformat(),
         "fee_tiers": [[tier.up_to_revenue_won, tier.rate_bp] for tier in tiers],
     }
-    return run_in_transaction(
-        uow,
-        lambda: _settle_within(
+
+    def action() -> SettlementRunResult:
+        refuse_without_second_approver(uow, region_id, ApprovalKind.SETTLEMENT_RELEASE)
+        return settle_day_within(
             uow,
             region_id=region_id,
             business_day=business_day,
             tiers=tiers,
             idempotency_key=idempotency_key,
             now=now,
-        ),
+        )
+
+    return run_in_transaction(
+        uow,
+        action,
         once=Once(
             operation="settle_day",
             key=idempotency_key,
@@ -113,7 +120,7 @@ def settle_day(
     )
 
 
-def _settle_within(
+def settle_day_within(
     uow: UnitOfWork,
     *,
     region_id: int,
@@ -122,6 +129,8 @@ def _settle_within(
     idempotency_key: str,
     now: datetime,
 ) -> SettlementRunResult:
+    """``settle_day`` inside the caller's open unit of work: an approved request's run posts
+    its transfers with the approval's key, in the approval's own transaction."""
     records = uow.settlements
     region = uow.records.region(region_id)
     records.lock_region(region_id)

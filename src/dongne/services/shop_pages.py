@@ -110,6 +110,7 @@ def cancel_payment_at_shop(
         amount_won=amount_won,
         idempotency_key=scoped_key("cancel-payment", payment.merchant_id, idempotency_key),
         now=now,
+        made_by_user_id=caller.user_id,
     )
 
 

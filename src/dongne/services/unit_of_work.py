@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from types import TracebackType
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +21,7 @@ from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.adapters.db.governance_records import GovernanceRecords
 from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.listing_records import ListingRecords
@@ -27,12 +29,11 @@ from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
-from dongne.adapters.db.registry_records import RegistryRecords
+from dongne.adapters.db.registry_records import ProgramCache, RegistryRecords
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.adapters.db.settlement_records import SettlementRecords
 from dongne.adapters.db.walking_records import WalkingRecords
 from dongne.domain.errors import AlreadyExists
-from dongne.domain.program import VoucherProgram
 from dongne.services.ports import (
     AllowanceStore,
     CashReceiptStore,
@@ -40,6 +41,7 @@ from dongne.services.ports import (
     ConsoleReadModel,
     DynamicQrStore,
     FraudStore,
+    GovernanceStore,
     Ledger,
     LedgerReadModel,
     ListingStore,
@@ -78,7 +80,7 @@ class UnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._account_cache = {} if account_cache is None else account_cache
-        self._program_cache: dict[int, VoucherProgram] = {}
+        self._program_cache = _program_cache_of(engine)
         self._transaction: RootTransaction | None = None
 
     @property
@@ -157,6 +159,10 @@ class UnitOfWork:
         return FraudRecords(self.connection)
 
     @cached_property
+    def governance(self) -> GovernanceStore:
+        return GovernanceRecords(self.connection)
+
+    @cached_property
     def intents(self) -> PaymentIntentStore:
         return PaymentIntentRecords(self.connection)
 
@@ -222,6 +228,19 @@ class UnitOfWork:
     def rollback(self) -> None:
         if self._transaction is not None:
             self._transaction.rollback()
+
+
+_PROGRAM_CACHES: WeakKeyDictionary[Engine, ProgramCache] = WeakKeyDictionary()
+
+
+def _program_cache_of(engine: Engine) -> ProgramCache:
+    """One program cache per engine, shared by its units of work (a request's, a thread's):
+    an entry is used only while its ``settings_version`` matches the one read in the
+    transaction, so a change made by any process is seen by the next transaction."""
+    cache = _PROGRAM_CACHES.get(engine)
+    if cache is None:
+        cache = _PROGRAM_CACHES.setdefault(engine, {})
+    return cache
 
 
 _LAZY_STORES = tuple(

@@ -158,7 +158,7 @@ def gift_outlook(
     now = require_aware(now)
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=True)
-        program = uow.records.program(wallet.region_id)
+        program = uow.records.program(wallet.region_id, at=now)
         lots = uow.records.wallet_lots(wallet_id)
         sent = uow.records.gifted_won(wallet_id, seoul_month(now), sent=True)
     giftable = sum(lot.remaining_won for lot in lots if is_giftable(lot, now))
@@ -188,7 +188,7 @@ def purchase_standing(
             wallet = visible_wallet(uow, caller, purchase.wallet_id, acting=True)
         except WalletNotFound:
             raise PurchaseNotFound(f"no purchase {purchase_id}", purchase_id=purchase_id) from None
-        program = uow.records.program(wallet.region_id)
+        program = uow.records.program(wallet.region_id, at=purchase.purchased_at)
         lot = uow.records.lots_by_id([purchase.lot_id])[purchase.lot_id]
     refusal = None
     try:
@@ -237,7 +237,7 @@ def refund_outlook(
     now = require_aware(now)
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=True)
-        threshold_bp = uow.records.program(wallet.region_id).refund_threshold_bp
+        threshold_bp = uow.records.program(wallet.region_id, at=now).refund_threshold_bp
         wallet_lots = uow.records.wallet_lots(wallet_id)
     held = [lot for lot in wallet_lots if lot.is_purchased_value and lot.is_live(now)]
     refund_won, refusal = 0, None
@@ -308,5 +308,8 @@ def sale_is_on(
     now = require_aware(now)
     with uow:
         wallet = visible_wallet(uow, caller, wallet_id, acting=True)
-        program = uow.records.program(wallet.region_id)
-    return sale_window_opened_at(program, now, policy) is not None
+        timeline = uow.records.program_timeline(wallet.region_id)
+    opened = sale_window_opened_at(
+        timeline.at(now), now, policy, promotion_started_at=timeline.promotion_started_at(now)
+    )
+    return opened is not None

@@ -114,6 +114,7 @@ dynamic_qrs = Table(
     Column("expires_at", Timestamp, nullable=False),
     Column("paid_at", Timestamp, nullable=True),
     Column("payment_id", Id, ForeignKey("payments.id"), nullable=True),
+    Column("created_by_user_id", Id, nullable=True, comment="the staff member who made it"),
     CheckConstraint("amount_won > 0", name="amount_positive"),
     CheckConstraint("(paid_at IS NULL) = (payment_id IS NULL)", name="paid_with_payment"),
 )

@@ -152,6 +152,7 @@ class AllowanceBatchRecords(TableStore):
         groups: Sequence[Iterable[Posting]],
         at: datetime,
         debit_checked: frozenset[int] | set[int],
+        idempotency_key: str | None = None,
     ) -> list[int]:
         """Record one balanced transaction per group of postings; return their ids in order.
 
@@ -172,7 +173,7 @@ class AllowanceBatchRecords(TableStore):
                 ),
                 [
                     {"region_id": region_id, "kind": kind.value, "created_at": at}
-                    | {"idempotency_key": None}
+                    | {"idempotency_key": idempotency_key}
                     for _ in merged
                 ],
             ).scalars()

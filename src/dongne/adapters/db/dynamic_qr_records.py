@@ -27,6 +27,7 @@ class DynamicQrRow:
     expires_at: datetime
     paid_at: datetime | None
     payment_id: int | None
+    created_by_user_id: int | None = None
 
 
 _COLUMNS = select(
@@ -39,6 +40,7 @@ _COLUMNS = select(
     dynamic_qrs.c.expires_at,
     dynamic_qrs.c.paid_at,
     dynamic_qrs.c.payment_id,
+    dynamic_qrs.c.created_by_user_id,
 )
 
 
@@ -52,6 +54,7 @@ class DynamicQrRecords(TableStore):
         reference: str,
         created_at: datetime,
         expires_at: datetime,
+        created_by_user_id: int | None = None,
     ) -> int:
         return self._insert(
             dynamic_qrs,
@@ -61,6 +64,7 @@ class DynamicQrRecords(TableStore):
             reference=reference,
             created_at=created_at,
             expires_at=expires_at,
+            created_by_user_id=created_by_user_id,
         )
 
     def by_id(self, dynamic_qr_id: int) -> DynamicQrRow | None:

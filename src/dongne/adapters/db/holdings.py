@@ -209,6 +209,7 @@ class HoldingRecords(TableStore):
         month: str,
         paid_at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int:
         """The payment and the lots it took from (``allocations``, in order)."""
         payment_id = self._insert(
@@ -225,6 +226,7 @@ class HoldingRecords(TableStore):
             month=month,
             paid_at=paid_at,
             transaction_id=transaction_id,
+            made_by_user_id=made_by_user_id,
         )
         self.connection.execute(
             _INSERT_ALLOCATIONS,
@@ -272,6 +274,7 @@ class HoldingRecords(TableStore):
         clawed_won: int,
         at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int:
         for returned in returns:
             self.connection.execute(
@@ -297,6 +300,7 @@ class HoldingRecords(TableStore):
             amount_won=amount_won,
             cancelled_at=at,
             transaction_id=transaction_id,
+            made_by_user_id=made_by_user_id,
         )
 
     def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dongne.adapters.db.governance_tables import program_changes
 from dongne.adapters.db.holdings import HoldingRecords
 from dongne.adapters.db.program_codec import program_from_json, program_to_json
 from dongne.adapters.db.tables import (
@@ -29,6 +30,14 @@ from dongne.domain.errors import (
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
+from dongne.domain.program_timeline import (
+    ProgramChange,
+    ProgramTimeline,
+    setting_values_from_json,
+)
+
+ProgramCache = dict[int, tuple[int, ProgramTimeline]]
+"""region id -> (settings_version, timeline): shared by the unit-of-work instances of an engine."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +83,16 @@ _CITIZEN_WALLET_QUERIES = {
     for lock in (True, False)
 }
 """(by wallet id?, locked?) -> query"""
+_PROGRAM_VERSION = select(voucher_programs.c.settings_version).where(
+    voucher_programs.c.region_id == bindparam("b_region")
+)
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
 class RegistryRecords(HoldingRecords):
     """Every record the services read and write, besides the ledger itself."""
 
-    def __init__(self, connection: Connection, program_cache: dict[int, VoucherProgram]):
+    def __init__(self, connection: Connection, program_cache: ProgramCache):
         super().__init__(connection)
         self._programs = program_cache
 
@@ -120,20 +132,51 @@ class RegistryRecords(HoldingRecords):
             created_at=at,
         )
 
-    def program(self, region_id: int) -> VoucherProgram:
-        """A region's program. Programs never change once created (a new rule set will be a
-        new program version), so they are cached per engine like accounts."""
+    def program(self, region_id: int, *, at: datetime) -> VoucherProgram:
+        """The region's program as in force at ``at`` (``domain.program_timeline``)."""
+        return self.program_timeline(region_id).at(at)
+
+    def program_timeline(self, region_id: int) -> ProgramTimeline:
+        """The region's base program and its dated changes. Cached per engine, keyed by the
+        program's ``settings_version``, which is read in this transaction: a change committed
+        by any process bumps it, so the next transaction anywhere reloads (one indexed read
+        of one integer when nothing changed)."""
+        version = self.connection.execute(
+            _PROGRAM_VERSION, {"b_region": region_id}
+        ).scalar_one_or_none()
+        if version is None:
+            raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
         cached = self._programs.get(region_id)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        timeline = self._load_timeline(region_id)
+        self._programs[region_id] = (version, timeline)
+        return timeline
+
+    def _load_timeline(self, region_id: int) -> ProgramTimeline:
         settings = self.connection.execute(
             select(voucher_programs.c.settings).where(voucher_programs.c.region_id == region_id)
-        ).scalar_one_or_none()
-        if settings is None:
-            raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
-        program = program_from_json(settings)
-        self._programs[region_id] = program
-        return program
+        ).scalar_one()
+        rows = self.connection.execute(
+            select(program_changes)
+            .where(
+                program_changes.c.region_id == region_id, program_changes.c.withdrawn_at.is_(None)
+            )
+            .order_by(program_changes.c.effective_at, program_changes.c.id)
+        ).all()
+        changes = tuple(
+            ProgramChange(
+                id=row.id,
+                effective_at=row.effective_at,
+                ends_at=row.ends_at,
+                values=setting_values_from_json(row.settings),
+                reason=row.reason,
+                requested_by_user_id=row.requested_by_user_id,
+                approved_by_user_id=row.approved_by_user_id,
+            )
+            for row in rows
+        )
+        return ProgramTimeline(program_from_json(settings), changes)
 
     # -- citizens and wallets ---------------------------------------------------------------
 

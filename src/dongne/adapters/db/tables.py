@@ -82,6 +82,9 @@ def region_column() -> Column[int]:
     return Column("region_id", Id, ForeignKey("regions.id"), nullable=False)
 
 
+MADE_BY = "the merchant's user (owner or staff) who made it at the counter"
+"""No foreign key: the counter's insert stays one index write lighter; users are never deleted."""
+
 # A region's own id is its region id; every other table refers to it as region_id.
 regions = Table(
     "regions",
@@ -100,6 +103,13 @@ voucher_programs = Table(
     Column("brand_name", String(100), nullable=False),
     Column("settings", JSON, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column(
+        "settings_version",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="counts dated changes: a cache compares it in each transaction",
+    ),
 )
 
 
@@ -246,6 +256,7 @@ payments = Table(
     Column("month", String(7), nullable=False),
     Column("paid_at", Timestamp, nullable=False),
     Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("made_by_user_id", Id, nullable=True, comment=MADE_BY),
     CheckConstraint("amount_won > 0", name="amount_positive"),
     CheckConstraint("cancelled_won >= 0 AND cancelled_won <= amount_won", name="cancel_within"),
 )
@@ -287,6 +298,7 @@ payment_cancellations = Table(
     Column("amount_won", Won, nullable=False),
     Column("cancelled_at", Timestamp, nullable=False),
     Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False),
+    Column("made_by_user_id", Id, nullable=True, comment=MADE_BY),
     CheckConstraint("amount_won > 0", name="amount_positive"),
 )
 

@@ -30,6 +30,7 @@ from dongne.entrypoints.api.v1 import allowances as v1_allowances
 from dongne.entrypoints.api.v1 import cards as v1_cards
 from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
+from dongne.entrypoints.api.v1 import governance as v1_governance
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
@@ -110,5 +111,6 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
     api.include_router(v1_cards.router, prefix="/api/v1")
+    api.include_router(v1_governance.router, prefix="/api/v1")
     include_pages(api)
     return api

@@ -228,7 +228,7 @@ def program_page(request: Request, format: str = "") -> Response:
     caller, region_id = official_region(request)
     app = application(request)
     speaker = speaker_of(request)
-    program = console_reads.voucher_program(app.reader(), region_id=region_id)
+    program = console_reads.voucher_program(app.reader(), region_id=region_id, at=now())
     settings = program_settings(program, sale_queue.sale_queue_policy(app.settings), speaker)
     if format == "csv":
         header = (speaker.gettext("Setting"), speaker.gettext("Value"))

@@ -17,6 +17,7 @@ from dongne.adapters.db.listing_records import MerchantPlace, MerchantRow
 from dongne.adapters.db.merchant_application_records import Application, ApplicationRow
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, WebhookEventRow
 from dongne.adapters.db.settlement_records import RunRow
+from dongne.services.ports.governance import GovernanceStore
 from dongne.services.ports.money import (
     ChannelStore,
     DynamicQrStore,
@@ -48,6 +49,7 @@ __all__ = [
     "DynamicQrRow",
     "DynamicQrStore",
     "FraudStore",
+    "GovernanceStore",
     "HistoryLine",
     "HoldingStore",
     "Ledger",

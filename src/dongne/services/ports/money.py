@@ -26,6 +26,7 @@ from dongne.domain.lots import (
 from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
+from dongne.domain.program_timeline import ProgramTimeline
 from dongne.domain.sale_queue import QueueTicket
 
 
@@ -93,6 +94,7 @@ class HoldingStore(Protocol):
         month: str,
         paid_at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int: ...
 
     def payment(self, payment_id: int) -> PaymentRecord: ...
@@ -111,6 +113,7 @@ class HoldingStore(Protocol):
         clawed_won: int,
         at: datetime,
         transaction_id: int,
+        made_by_user_id: int | None = None,
     ) -> int: ...
 
     def outstanding_offsets(self, cashback_lot_ids: Sequence[int]) -> list[Offset]: ...
@@ -161,7 +164,9 @@ class RegistryStore(HoldingStore, Protocol):
 
     def add_program(self, region_id: int, program: VoucherProgram, at: datetime) -> int: ...
 
-    def program(self, region_id: int) -> VoucherProgram: ...
+    def program(self, region_id: int, *, at: datetime) -> VoucherProgram: ...
+
+    def program_timeline(self, region_id: int) -> ProgramTimeline: ...
 
     def add_citizen(
         self, name: str, phone: str, home_region_id: int | None, at: datetime
@@ -340,6 +345,7 @@ class DynamicQrStore(Protocol):
         reference: str,
         created_at: datetime,
         expires_at: datetime,
+        created_by_user_id: int | None = None,
     ) -> int: ...
 
     def by_id(self, dynamic_qr_id: int) -> DynamicQrRow | None: ...

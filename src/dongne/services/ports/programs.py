@@ -80,6 +80,7 @@ class AllowanceStore(Protocol):
         groups: Sequence[Iterable[Posting]],
         at: datetime,
         debit_checked: frozenset[int] | set[int],
+        idempotency_key: str | None = None,
     ) -> list[int]: ...
 
     def program(self, program_id: int, *, lock: bool = False) -> AllowanceProgram: ...

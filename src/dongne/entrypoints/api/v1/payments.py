@@ -49,6 +49,9 @@ class PaymentOut(BaseModel):
     amount_won: int
     purchased_value_won: int
     cashback_won: int
+    made_by_user_id: int | None = Field(
+        default=None, description="The merchant's user (owner or staff) who made it at the counter"
+    )
 
 
 class NewPaymentCode(RequestModel):
