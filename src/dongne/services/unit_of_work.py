@@ -16,6 +16,7 @@ from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.adapters.db.g2p_records import G2pRecords
 from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.listing_records import ListingRecords
@@ -47,6 +48,7 @@ from dongne.services.ports import (
     SettlementStore,
     WalkingStore,
 )
+from dongne.services.ports.g2p import G2pStore
 
 __all__ = ["DBAPIError", "UnitOfWork"]
 """``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
@@ -139,6 +141,10 @@ class UnitOfWork:
     @cached_property
     def fraud(self) -> FraudStore:
         return FraudRecords(self.connection)
+
+    @cached_property
+    def g2p(self) -> G2pStore:
+        return G2pRecords(self.connection)
 
     @cached_property
     def intents(self) -> PaymentIntentStore:

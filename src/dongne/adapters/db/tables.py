@@ -338,6 +338,7 @@ from dongne.adapters.db import (  # noqa: E402, F401
     access_tables,
     allowance_tables,
     fraud_tables,
+    g2p_tables,
     ledger_tables,
     log_tables,
     merchant_application_tables,

@@ -27,6 +27,7 @@ from dongne.entrypoints.api.v1 import allowance_uploads as v1_allowance_uploads
 from dongne.entrypoints.api.v1 import allowances as v1_allowances
 from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
+from dongne.entrypoints.api.v1 import g2p as v1_g2p
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
@@ -100,5 +101,6 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_walking.router, prefix="/api/v1")
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
+    api.include_router(v1_g2p.router, prefix="/g2p")
     include_pages(api)
     return api
