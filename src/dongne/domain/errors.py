@@ -15,6 +15,7 @@
     │   ├── InvalidBankAccount, RejectionReasonRequired   [domain.merchant_applications]
     │   ├── InvalidFeeTiers                               [domain.settlement]
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
+    │   ├── G2pEnvelopeInvalid                            [domain.g2p]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
     │   ├── MalformedLeaf                                 [domain.leaf]
     │   ├── MalformedLogData                              [tlog.errors]
@@ -40,6 +41,7 @@
     │   ├── MerchantApplicationPending                    [domain.merchant_applications]
     │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
     │   ├── SettlementAlreadyRun                          [domain.settlement]
+    │   ├── G2pMessageIdReused                            [domain.g2p]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident

@@ -41,7 +41,8 @@ _TOKEN = re.compile(r"[0-9a-f]{64}")
 class G2pEnvelopeInvalid(InvalidInput):
     """A G2P Connect message that cannot be taken at all: a header field missing or wrong, an
     unsupported version, encryption, no callback address. ``details['g2p_error']`` is the
-    specification's error code (``err.request.bad``, ``err.sender_uri.invalid``, ...)."""
+    specification's error code (``err.request.bad``, ``err.sender_uri.invalid``, ...) and
+    ``details['header_reason']``, when there is one, its header reason code."""
 
     code = "G2P_ENVELOPE_INVALID"
 

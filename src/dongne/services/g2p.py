@@ -81,6 +81,7 @@ def receive_disbursement(
         raise g2p.G2pEnvelopeInvalid(
             "header.total_count is not the number of disbursements",
             g2p_error="err.request.bad",
+            header_reason="rjct.total_count.invalid",
         )
     body = {"transaction_id": transaction_id, "items": [asdict(i) for i in instructions]}
     digest = request_digest(header, body)

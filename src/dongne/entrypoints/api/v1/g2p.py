@@ -11,6 +11,8 @@ answers the first answer and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +22,12 @@ from pydantic import AliasChoices, Field
 from dongne.adapters.webhook_sender import HttpWebhookSender
 from dongne.bootstrap import App
 from dongne.domain.errors import DongneError
-from dongne.domain.g2p import MAX_ITEMS, PROTOCOL_VERSION, G2pEnvelopeInvalid
+from dongne.domain.g2p import MAX_ITEMS, PROTOCOL_VERSION, G2pEnvelopeInvalid, G2pMessageIdReused
 from dongne.entrypoints.api.deps import AppDep, CallerDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import g2p, g2p_answers, g2p_callbacks
+from dongne.services.g2p_answers import SYNC_ANSWER_ACTION
 from dongne.services.g2p_messages import Header, Instruction
 
 router = APIRouter(tags=["G2P Connect"])
@@ -49,6 +52,7 @@ class HeaderIn(RequestModel):
             raise G2pEnvelopeInvalid(
                 f"dongne speaks G2P Connect {PROTOCOL_VERSION}",
                 g2p_error="err.version.not_supported",
+                header_reason="rjct.version.invalid",
             )
         if self.is_msg_encrypted:
             raise G2pEnvelopeInvalid(
@@ -131,7 +135,36 @@ class SearchIn(RequestModel):
     message: SearchRequestIn
 
 
+@contextmanager
+def _refusals_with_header(header: HeaderIn) -> Iterator[None]:
+    """A message refused whole is a problem+json 4xx whose body also carries the
+    specification's answer ``header`` (status ``rjct`` and, where it has one, the header
+    reason code), so a G2P client reading the sync answer's schema finds what it expects."""
+    try:
+        yield
+    except (G2pEnvelopeInvalid, G2pMessageIdReused) as refused:
+        reason = (
+            "rjct.message_id.duplicate"
+            if isinstance(refused, G2pMessageIdReused)
+            else refused.details.get("header_reason")
+        )
+        refused.details["header"] = {
+            "version": PROTOCOL_VERSION,
+            "message_id": header.message_id,
+            "message_ts": now().isoformat(timespec="seconds"),
+            "action": SYNC_ANSWER_ACTION,
+            "status": "rjct",
+            "status_reason_message": refused.message,
+        } | ({"status_reason_code": reason} if reason else {})
+        raise
+
+
 def _receive(app: App, caller: Any, body: DisburseIn, *, sync: bool) -> g2p.Received:
+    with _refusals_with_header(body.header):
+        return _received(app, caller, body, sync=sync)
+
+
+def _received(app: App, caller: Any, body: DisburseIn, *, sync: bool) -> g2p.Received:
     return g2p.receive_disbursement(
         app.unit_of_work(),
         caller,
@@ -167,6 +200,13 @@ def disburse_sync(body: DisburseIn, app: AppDep, caller: CallerDep) -> dict[str,
 
 def _status(app: App, caller: Any, body: TxnStatusIn, *, sync: bool) -> g2p_answers.QueryAnswer:
     query = body.message.txnstatus_request
+    with _refusals_with_header(body.header):
+        return _status_answer(app, caller, body, query, sync=sync)
+
+
+def _status_answer(
+    app: App, caller: Any, body: TxnStatusIn, query: StatusQueryIn, *, sync: bool
+) -> g2p_answers.QueryAnswer:
     return g2p_answers.txn_status(
         app.unit_of_work(),
         caller,
@@ -198,6 +238,11 @@ def txn_status_sync(body: TxnStatusIn, app: AppDep, caller: CallerDep) -> dict[s
 
 
 def _search(app: App, caller: Any, body: SearchIn, *, sync: bool) -> g2p_answers.QueryAnswer:
+    with _refusals_with_header(body.header):
+        return _search_answer(app, caller, body, sync=sync)
+
+
+def _search_answer(app: App, caller: Any, body: SearchIn, *, sync: bool) -> g2p_answers.QueryAnswer:
     return g2p_answers.search(
         app.unit_of_work(),
         caller,
