@@ -325,5 +325,5 @@ def test_only_partners_with_the_g2p_scope_may_send(
         world, [instruction("X-2", "phone:01012345678@siheung.dongne")], action="disburse"
     )
     refused = world.post("/disburse", no_uri, spec)
-    assert (refused.status_code, refused.json()["code"]) == (400, "G2P_ENVELOPE_INVALID")
+    assert (refused.status_code, refused.json()["code"]) == (400, "DISBURSEMENT_MESSAGE_INVALID")
     assert world.budget() == 1_000_000

@@ -44,14 +44,14 @@ class G2pEnvelopeInvalid(InvalidInput):
     specification's error code (``err.request.bad``, ``err.sender_uri.invalid``, ...) and
     ``details['header_reason']``, when there is one, its header reason code."""
 
-    code = "G2P_ENVELOPE_INVALID"
+    code = "DISBURSEMENT_MESSAGE_INVALID"
 
 
 class G2pMessageIdReused(Conflict):
     """A sender used one ``message_id`` for two different messages
     (``rjct.message_id.duplicate``)."""
 
-    code = "G2P_MESSAGE_ID_REUSED"
+    code = "DISBURSEMENT_MESSAGE_ID_REUSED"
 
 
 class Status(StrEnum):
