@@ -25,6 +25,7 @@ from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
 from dongne.adapters.db.registry_records import RegistryRecords
+from dongne.adapters.db.report_queries import ReportQueries
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.adapters.db.settlement_records import SettlementRecords
 from dongne.adapters.db.walking_records import WalkingRecords
@@ -48,7 +49,7 @@ from dongne.services.ports import (
     SettlementStore,
     WalkingStore,
 )
-from dongne.services.ports.g2p import G2pStore
+from dongne.services.ports.g2p import G2pStore, ReportReadModel
 
 __all__ = ["DBAPIError", "UnitOfWork"]
 """``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
@@ -165,6 +166,10 @@ class UnitOfWork:
     @cached_property
     def merchant_applications(self) -> MerchantApplicationStore:
         return MerchantApplicationRecords(self.connection)
+
+    @cached_property
+    def reports(self) -> ReportReadModel:
+        return ReportQueries(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:

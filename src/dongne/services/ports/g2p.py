@@ -1,4 +1,4 @@
-"""What the G2P Connect services need from storage."""
+"""What the G2P Connect services and the reports need from storage."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dongne.adapters.db.g2p_records import CallbackRow, DisbursementRow, MessageRow
+from dongne.adapters.db.report_queries import Activity, CategoryLine, Flows
 
 
 class G2pStore(Protocol):
@@ -49,3 +50,21 @@ class G2pStore(Protocol):
     def update_callback(self, callback_id: int, **values: Any) -> None: ...
 
     def callbacks_of_partner(self, partner_id: int) -> list[CallbackRow]: ...
+
+
+class ReportReadModel(Protocol):
+    """The ledger over a period, for the statutory and management reports."""
+
+    def flows(self, region_id: int, start: datetime, end: datetime) -> Flows: ...
+
+    def flows_by_account(
+        self, region_id: int, account_type: str, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]: ...
+
+    def balance_at(self, region_id: int, account_type: str, at: datetime) -> int: ...
+
+    def payments_by_category(
+        self, region_id: int, start: datetime, end: datetime
+    ) -> list[CategoryLine]: ...
+
+    def activity(self, region_id: int, start: datetime, end: datetime) -> Activity: ...
