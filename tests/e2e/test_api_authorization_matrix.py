@@ -310,6 +310,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/regions/{region_id}/fraud_scan"): Row(CITY),
     # G2P Connect: any partner with the g2p scope may send; another region's program or payee
     # is an instruction answered rjct inside the message, as a missing one is.
+    ("GET", "/api/v1/regions/{region_id}/reports/{name}"): Row(CITY, query="?format=csv"),
     ("POST", "/g2p/disburse"): Row(PARTNERS, _g2p("disburse", _g2p_disbursement)),
     ("POST", "/g2p/disburse/sync/disburse"): Row(PARTNERS, _g2p("search", _g2p_disbursement)),
     ("POST", "/g2p/disburse/txn/status"): Row(PARTNERS, _g2p("on-disburse", _g2p_status)),
@@ -457,7 +458,7 @@ def _build_world(app: App, client: TestClient) -> World:
             now=now,
         )
     alpha = regions["alpha"]
-    ids: dict[str, Any] = {"region_id": alpha}
+    ids: dict[str, Any] = {"region_id": alpha, "name": "half_year"}
     tokens: dict[str, str] = {}
     for role, phone in (("citizen", "010-1111-0001"), ("other_citizen", "010-1111-0002")):
         signed_up = accounts.sign_up_citizen(

@@ -262,7 +262,9 @@ def test_status_and_search_follow_a_pending_grant_to_its_claim_at_sign_up(
         idempotency_key=unique_key("sign-up"),
         now=datetime.now(UTC),
     )
-    assert world.post("/disburse/txn/status", status_body("on-disburse"), spec).json()["message"]["ack_status"]
+    assert world.post("/disburse/txn/status", status_body("on-disburse"), spec).json()["message"][
+        "ack_status"
+    ]
     [on_status] = callbacks(receiver, 1)
     spec.request("/disburse/txn/on-status", on_status)
     claimed = on_status["message"]["txnstatus_response"]["txn_status"]

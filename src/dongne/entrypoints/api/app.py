@@ -32,6 +32,7 @@ from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_appli
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
+from dongne.entrypoints.api.v1 import reports as v1_reports
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1 import settlement as v1_settlement
 from dongne.entrypoints.api.v1 import walking as v1_walking
@@ -102,5 +103,6 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
     api.include_router(v1_g2p.router, prefix="/g2p")
+    api.include_router(v1_reports.router, prefix="/api/v1")
     include_pages(api)
     return api
