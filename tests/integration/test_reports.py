@@ -181,7 +181,7 @@ def test_merchants_and_citizens_active_are_counted_from_the_payments(books: Worl
 
 def test_allowances_by_program_match_the_grants(books: World, engine: Engine) -> None:
     table = report(books, ReportName.ALLOWANCES)
-    name, funded, granted, _ = line(table, "청년수당")
+    _, funded, granted, _ = line(table, "청년수당")
     assert funded == ledger(engine, books.region_id, "allowance_funding", "allowance_budget")
     assert granted == total(engine, allowance_grants.c.amount_won) == 100_000
 

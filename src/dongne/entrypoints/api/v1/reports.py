@@ -48,6 +48,7 @@ def read_report(
     app: AppDep,
     caller: CallerDep,
     name: ReportName,
+    *,
     region_id: int = RegionId,
     first: Annotated[date | None, Query(alias="from", description="First Seoul day")] = None,
     last: Annotated[date | None, Query(alias="to", description="Last Seoul day")] = None,
