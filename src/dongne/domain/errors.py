@@ -30,6 +30,7 @@
     │   ├── MerchantApplicationNotFound                   [domain.merchant_applications]
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
+    │   ├── ReportNotFound                                [domain.reports]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
