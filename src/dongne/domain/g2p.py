@@ -29,8 +29,9 @@ from dongne.domain.people import normalize_identity_number, normalize_phone
 FA_DOMAIN = "dongne"
 PROTOCOL_VERSION = "1.0.0"
 CURRENCY = "KRW"
-MAX_ITEMS = 1_000
-"""Instructions per message: a bigger list goes as several messages (or as an upload)."""
+MAX_ITEMS = 100
+"""Instructions per message: request bodies are at most 64 KiB, so a bigger list goes as
+several messages (or as an upload)."""
 MAX_REFERENCE_LENGTH = 99
 
 _FA = re.compile(r"(?P<type>[a-z]+):(?P<value>[^@\s]{1,128})@(?P<region>[a-z0-9-]+)\.dongne")

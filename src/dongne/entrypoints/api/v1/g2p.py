@@ -126,7 +126,7 @@ class CriterionIn(RequestModel):
 
 class SearchRequestIn(RequestModel):
     transaction_id: str = Short
-    search_criteria: list[CriterionIn] = Field(max_length=100)
+    search_criteria: list[CriterionIn] = Field(max_length=20)
 
 
 class SearchIn(RequestModel):
