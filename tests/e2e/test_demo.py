@@ -71,6 +71,8 @@ def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> N
         "fraud",
         "settlement",
         "discount budget",
+        "G2P",
+        "half-year report",
     }
     assert all(holds for _, holds in tally.checks), tally.checks
     today = datetime.now(SEOUL).date()

@@ -1,8 +1,9 @@
 """The demo's G2P Connect disbursement and half-year issuance report.
 
 A national welfare system (a partner with the ``g2p`` scope) sends a sync disbursement of
-three instructions into a disaster-relief program: one person with a wallet (``succ``), one
-without (``pdng``: a pending grant), one with a fractional amount (``rjct``). Then the city
+three instructions into a disaster-relief program: a citizen with a wallet, by phone
+(``succ``), a person without one, by resident number (``pdng``: a pending grant), and one with
+a fractional amount (``rjct``). Then the city
 reads the half-year issuance report (반기 발행 실적) of the half the demo month is in.
 """
 
@@ -15,11 +16,12 @@ from dongne.domain import reports as rules
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
 from dongne.domain.reports import ReportName
-from dongne.entrypoints.cli.demo_programs import Tally, key, recipient_identity
+from dongne.entrypoints.cli.demo_programs import Tally, key
 from dongne.services import accounts, allowances, authentication, g2p, reports
 from dongne.services.g2p_messages import Header, Instruction
 
 RELIEF_WON = 300_000
+RECIPIENT_PHONE = "01077770001"
 RELIEF_BUDGET_WON = 1_000_000
 
 
@@ -46,8 +48,19 @@ def disburse(app: App, region_id: int, region_code: str, now: datetime, tally: T
         now=now,
     ).secret
     sender = authentication.authenticate(app.unit_of_work(), token=secret, now=now)
+    accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=RECIPIENT_PHONE,
+        password="demo-password-only",  # noqa: S106 - a throwaway account in the demo database
+        name="박지원",
+        region_id=region_id,
+        identity_number="8001011234567",
+        idempotency_key=key(),
+        now=now,
+    )
     payer = f"program:{funded.program_id}@{region_code}.dongne"
-    payees = (f"rrn:{recipient_identity(0)}", "rrn:8505051234567", f"rrn:{recipient_identity(0)}")
+    payees = (f"phone:{RECIPIENT_PHONE}", "rrn:8505051234567", f"phone:{RECIPIENT_PHONE}")
     amounts = ("300000.00", "300000.00", "1000.50")
     items = [
         Instruction(f"demo-{n}", payer, f"{payee}@{region_code}.dongne", amount, "KRW")
@@ -79,8 +92,8 @@ def disburse(app: App, region_id: int, region_code: str, now: datetime, tally: T
             f" {RELIEF_BUDGET_WON:,} - 2 × {RELIEF_WON:,} = {left:,}",
         )
     )
-    tally.check("G2P answered succ, pdng, rjct", statuses == ["succ", "pdng", "rjct"])
-    tally.check("G2P paid two from the budget", left == RELIEF_BUDGET_WON - 2 * RELIEF_WON)
+    tally.check("G2P: answered succ, pdng, rjct", statuses == ["succ", "pdng", "rjct"])
+    tally.check("G2P: paid two from the budget", left == RELIEF_BUDGET_WON - 2 * RELIEF_WON)
 
 
 def half_year_report(app: App, region_id: int, month: date, tally: Tally) -> None:
@@ -99,8 +112,8 @@ def half_year_report(app: App, region_id: int, month: date, tally: Tally) -> Non
     tally.story.append((f"half-year report (반기 발행 실적 {half.label})", f"mobile: {figures}"))
     payments_net = build(ReportName.PAYMENTS).rows[-1][4]
     issued = build(ReportName.ISSUANCE).rows[-1][2]
-    tally.check("half-year payments equal the payments report", mobile[5] == payments_net)
-    tally.check("half-year issuance equals the issuance report", mobile[1] == issued)
+    tally.check("half-year report: payments equal the payments report", mobile[5] == payments_net)
+    tally.check("half-year report: issuance equals the issuance report", mobile[1] == issued)
 
 
 def run(app: App, region_id: int, month: date, now: datetime, tally: Tally) -> None:
