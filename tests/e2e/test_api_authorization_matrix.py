@@ -96,6 +96,53 @@ def _qr_payment(world: World, role: str) -> dict[str, Any]:
     return {"payload": world.ids["qr_payload"], "amount_won": 1_000, "pin": PIN}
 
 
+def _g2p(action: str, message: Callable[[World], dict[str, Any]]) -> Body:
+    """A G2P Connect message under a fresh message_id; async answers go to a closed port."""
+
+    def body(world: World, role: str) -> dict[str, Any]:
+        header = {
+            "message_id": uuid.uuid4().hex,
+            "message_ts": datetime.now(UTC).isoformat(),
+            "action": action,
+            "sender_id": "ssis.go.kr",
+            "sender_uri": "http://127.0.0.1:9/g2p/callback",
+            "total_count": 1,
+        }
+        return {"header": header, "message": message(world)}
+
+    return body
+
+
+def _g2p_disbursement(world: World) -> dict[str, Any]:
+    item = {
+        "reference_id": uuid.uuid4().hex,
+        "payer_fa": f"program:{world.ids['program_id']}@alpha.dongne",
+        "payee_fa": "phone:01011110001@alpha.dongne",
+        "amount": "1000.00",
+    }
+    return {"transaction_id": "matrix", "disbursements": [item]}
+
+
+def _g2p_status(world: World) -> dict[str, Any]:
+    query = {
+        "reference_id": "q",
+        "txn_type": "disburse",
+        "attribute_type": "reference_id_list",
+        "attribute_value": ["r"],
+    }
+    return {"transaction_id": "matrix", "txnstatus_request": query}
+
+
+def _g2p_search(world: World) -> dict[str, Any]:
+    criterion = {
+        "reference_id": "c",
+        "request_type": "disburse",
+        "attribute_type": "payee_fa",
+        "attribute_value": "phone:01011110001@alpha.dongne",
+    }
+    return {"transaction_id": "matrix", "search_criteria": [criterion]}
+
+
 def _intent_approval(world: World, role: str) -> dict[str, Any]:
     """The PIN and the secret of the intent's approval_url, which the partner gave the payer."""
     app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
@@ -278,6 +325,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/merchants/{merchant_id}/settlements"): Row(frozenset({"merchant"}) | CITY),
     ("GET", "/api/v1/regions/{region_id}/fraud_alerts"): Row(CITY),
     ("POST", "/api/v1/regions/{region_id}/fraud_scan"): Row(CITY),
+    # G2P Connect: any partner with the g2p scope may send; another region's program or payee
+    # is an instruction answered rjct inside the message, as a missing one is.
+    ("GET", "/api/v1/regions/{region_id}/reports/{name}"): Row(CITY, query="?format=csv"),
+    ("POST", "/g2p/disburse"): Row(PARTNERS, _g2p("disburse", _g2p_disbursement)),
+    ("POST", "/g2p/disburse/sync/disburse"): Row(PARTNERS, _g2p("search", _g2p_disbursement)),
+    ("POST", "/g2p/disburse/txn/status"): Row(PARTNERS, _g2p("on-disburse", _g2p_status)),
+    ("POST", "/g2p/disburse/sync/txn/status"): Row(PARTNERS, _g2p("search", _g2p_status)),
+    ("POST", "/g2p/disburse/search"): Row(PARTNERS, _g2p("search", _g2p_search)),
+    ("POST", "/g2p/disburse/sync/search"): Row(PARTNERS, _g2p("search", _g2p_search)),
     ("GET", "/api/v1/fraud_alerts/{alert_id}"): Row(CITY),
     ("POST", "/api/v1/fraud_alerts/{alert_id}/hold"): Row(CITY),
     ("POST", "/api/v1/fraud_alerts/{alert_id}/clear"): Row(CITY, {"note": "확인함"}),
@@ -432,7 +488,7 @@ def _build_world(app: App, client: TestClient) -> World:
             now=now,
         )
     alpha = regions["alpha"]
-    ids: dict[str, Any] = {"region_id": alpha}
+    ids: dict[str, Any] = {"region_id": alpha, "name": "half_year"}
     tokens: dict[str, str] = {}
     for role, phone in (("citizen", "010-1111-0001"), ("other_citizen", "010-1111-0002")):
         signed_up = accounts.sign_up_citizen(
@@ -513,7 +569,7 @@ def _build_world(app: App, client: TestClient) -> World:
             app.uow,
             region_id=region,
             name=role,
-            scopes=["payment_intents", "steps"],
+            scopes=["payment_intents", "steps", "g2p"],
             webhook_url=None,
             now=now,
         ).secret

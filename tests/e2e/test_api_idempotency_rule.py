@@ -64,6 +64,20 @@ MOVES_NO_MONEY: dict[tuple[str, str], str] = {
 }
 """Write routes that neither move money nor create anything payable, each with the reason."""
 
+IDEMPOTENT_BY_MESSAGE: dict[tuple[str, str], str] = {
+    ("POST", path): "G2P Connect: a resent message_id answers the first answer"
+    for path in (
+        "/g2p/disburse",
+        "/g2p/disburse/sync/disburse",
+        "/g2p/disburse/txn/status",
+        "/g2p/disburse/sync/txn/status",
+        "/g2p/disburse/search",
+        "/g2p/disburse/sync/search",
+    )
+}
+"""Write routes of a protocol with its own key: the sender's ``message_id`` (and, for each
+disbursement, its ``reference_id``), which G2P Connect senders send instead of a header."""
+
 REFUSED_IN_THIS_WORLD = {
     ("POST", "/api/v1/wallets/{wallet_id}/refund"): "too little of the purchase is spent",
     ("POST", "/api/v1/purchases/{purchase_id}/cancel"): "the purchase is partly spent",
@@ -105,7 +119,11 @@ def _declares_idempotency_key(operation: dict[str, Any]) -> bool:
 
 
 def _keyed_routes() -> list[tuple[str, str]]:
-    return [route for route in MATRIX if route[0] in WRITES and route not in MOVES_NO_MONEY]
+    return [
+        route
+        for route in MATRIX
+        if route[0] in WRITES and route not in MOVES_NO_MONEY | IDEMPOTENT_BY_MESSAGE
+    ]
 
 
 def test_every_write_route_that_may_move_money_declares_an_idempotency_key(world: World) -> None:
@@ -114,7 +132,8 @@ def test_every_write_route_that_may_move_money_declares_an_idempotency_key(world
     keyless = {
         route
         for route, operation in operations.items()
-        if route not in MOVES_NO_MONEY and not _declares_idempotency_key(operation)
+        if route not in MOVES_NO_MONEY | IDEMPOTENT_BY_MESSAGE
+        and not _declares_idempotency_key(operation)
     }
     assert keyless == set(), "write routes without an Idempotency-Key: take one, or say why not"
 
@@ -150,3 +169,20 @@ def _row_counts(world: World) -> dict[str, int]:
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
             for table in metadata.sorted_tables
         }
+
+
+@pytest.mark.parametrize(
+    "route", list(IDEMPOTENT_BY_MESSAGE), ids=[p for _, p in IDEMPOTENT_BY_MESSAGE]
+)
+def test_a_resent_g2p_message_answers_the_first_answer_and_changes_nothing(
+    world: World, route: tuple[str, str]
+) -> None:
+    method, path = route
+    body = MATRIX[route].body(world, "partner")  # type: ignore[misc,operator]
+    headers = {"Authorization": f"Bearer {world.tokens['partner']}"}
+    first = world.client.request(method, path, json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    rows_after_first = _row_counts(world)
+    resent = world.client.request(method, path, json=body, headers=headers)
+    assert (resent.status_code, resent.json()) == (first.status_code, first.json())
+    assert _row_counts(world) == rows_after_first, "the resend wrote something"

@@ -72,6 +72,8 @@ def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> N
         "settlement",
         "discount budget",
         "card",
+        "G2P",
+        "half-year report",
     }
     assert all(holds for _, holds in tally.checks), tally.checks
     today = datetime.now(SEOUL).date()

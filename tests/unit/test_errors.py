@@ -66,7 +66,7 @@ def test_the_error_tree_holds_every_error_defined_anywhere() -> None:
 _BRANCH = re.compile(
     r"(?P<indent>(?:│   |    )*)(?:├── |└── )(?P<names>[A-Z]\w*(?:, [A-Z]\w*)*)(?P<rest>.*)"
 )
-_NOTE = re.compile(r"\[([a-z_.]+)\]")
+_NOTE = re.compile(r"\[([a-z0-9_.]+)\]")
 
 
 @dataclass(frozen=True)

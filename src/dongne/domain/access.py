@@ -89,6 +89,8 @@ class MerchantRole(StrEnum):
 class PartnerScope(StrEnum):
     PAYMENT_INTENTS = "payment_intents"
     STEPS = "steps"
+    G2P = "g2p"
+    """A welfare system sending G2P Connect disbursements into the region's allowance programs."""
 
 
 PIN = re.compile(r"[0-9]{6}")

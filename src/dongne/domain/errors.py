@@ -15,6 +15,7 @@
     │   ├── InvalidBankAccount, RejectionReasonRequired   [domain.merchant_applications]
     │   ├── InvalidFeeTiers                               [domain.settlement]
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
+    │   ├── G2pEnvelopeInvalid                            [domain.g2p]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
     │   ├── ApprovalKindUnavailable                       [domain.approvals]
     │   ├── MalformedLeaf                                 [domain.leaf]
@@ -36,6 +37,7 @@
     │   ├── CardNotFound                                  [domain.cards]
     │   ├── ApprovalRequestNotFound                       [domain.approvals]
     │   ├── ProgramChangeNotFound                         [domain.program_timeline]
+    │   ├── ReportNotFound                                [domain.reports]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -49,6 +51,7 @@
     │   ├── SettlementAlreadyRun                          [domain.settlement]
     │   ├── CardStatusChangeNotAllowed                    [domain.cards]
     │   ├── ApprovalRequired, ApprovalAlreadyDecided      [domain.approvals]
+    │   ├── G2pMessageIdReused                            [domain.g2p]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident

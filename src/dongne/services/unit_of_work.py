@@ -21,6 +21,7 @@ from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.adapters.db.g2p_records import G2pRecords
 from dongne.adapters.db.governance_records import GovernanceRecords
 from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
@@ -30,6 +31,7 @@ from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
 from dongne.adapters.db.registry_records import ProgramCache, RegistryRecords
+from dongne.adapters.db.report_queries import ReportQueries
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.adapters.db.settlement_records import SettlementRecords
 from dongne.adapters.db.walking_records import WalkingRecords
@@ -53,6 +55,7 @@ from dongne.services.ports import (
     SettlementStore,
     WalkingStore,
 )
+from dongne.services.ports.g2p import G2pStore, ReportReadModel
 
 __all__ = ["DBAPIError", "UnitOfWork"]
 """``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
@@ -163,6 +166,10 @@ class UnitOfWork:
         return GovernanceRecords(self.connection)
 
     @cached_property
+    def g2p(self) -> G2pStore:
+        return G2pRecords(self.connection)
+
+    @cached_property
     def intents(self) -> PaymentIntentStore:
         return PaymentIntentRecords(self.connection)
 
@@ -181,6 +188,10 @@ class UnitOfWork:
     @cached_property
     def merchant_applications(self) -> MerchantApplicationStore:
         return MerchantApplicationRecords(self.connection)
+
+    @cached_property
+    def reports(self) -> ReportReadModel:
+        return ReportQueries(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:

@@ -351,6 +351,7 @@ from dongne.adapters.db import (  # noqa: E402, F401
     allowance_tables,
     card_tables,
     fraud_tables,
+    g2p_tables,
     ledger_tables,
     log_tables,
     merchant_application_tables,

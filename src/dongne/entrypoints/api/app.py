@@ -30,11 +30,13 @@ from dongne.entrypoints.api.v1 import allowances as v1_allowances
 from dongne.entrypoints.api.v1 import cards as v1_cards
 from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
+from dongne.entrypoints.api.v1 import g2p as v1_g2p
 from dongne.entrypoints.api.v1 import governance as v1_governance
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
+from dongne.entrypoints.api.v1 import reports as v1_reports
 from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
 from dongne.entrypoints.api.v1 import settlement as v1_settlement
 from dongne.entrypoints.api.v1 import walking as v1_walking
@@ -112,5 +114,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_fraud.router, prefix="/api/v1")
     api.include_router(v1_cards.router, prefix="/api/v1")
     api.include_router(v1_governance.router, prefix="/api/v1")
+    api.include_router(v1_g2p.router, prefix="/g2p")
+    api.include_router(v1_reports.router, prefix="/api/v1")
     include_pages(api)
     return api

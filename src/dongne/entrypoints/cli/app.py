@@ -44,6 +44,7 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
+from dongne.entrypoints.cli.report_commands import g2p_app, report_app
 from dongne.entrypoints.cli.settlement_commands import settlement_app
 from dongne.entrypoints.cli.walking_commands import walking_app
 from dongne.entrypoints.cli.webhook_commands import webhooks_app
@@ -61,6 +62,8 @@ app.add_typer(settlement_app, name="settlement")
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(card_app, name="card")
 app.add_typer(card_host_app, name="card-host")
+app.add_typer(report_app, name="report")
+app.add_typer(g2p_app, name="g2p")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)

@@ -21,6 +21,7 @@ from dongne.entrypoints.web import (
     console_applications,
     console_fraud,
     console_merchants,
+    console_reports,
     console_settlement,
     console_walking,
     merchant_location,
@@ -53,6 +54,7 @@ PAGE_MODULES = (
     console_merchants,
     console_walking,
     console_fraud,
+    console_reports,
     merchant_location,
 )
 
