@@ -89,6 +89,8 @@ class MerchantRole(StrEnum):
 class PartnerScope(StrEnum):
     PAYMENT_INTENTS = "payment_intents"
     STEPS = "steps"
+    PAPER_SALES = "paper_sales"
+    """A sale agent (a bank) of paper vouchers: sells the ranges issued to it."""
 
 
 PIN = re.compile(r"[0-9]{6}")

@@ -17,6 +17,8 @@
     │   ├── InvalidWalkingSettings, InvalidStepCount      [domain.walking]
     │   ├── StepReportDateOutOfRange                      [domain.walking]
     │   ├── MalformedLeaf                                 [domain.leaf]
+    │   ├── PaperSerialMalformed, PaperCheckDigitWrong    [domain.paper]
+    │   ├── PaperRangeInvalid                             [domain.paper]
     │   ├── MalformedLogData                              [tlog.errors]
     │   └── LogKeyMismatch                                [adapters.log_keys]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
@@ -29,6 +31,7 @@
     │   ├── MerchantApplicationNotFound                   [domain.merchant_applications]
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
+    │   ├── PaperPrintOrderNotFound, PaperAgentNotFound   [domain.paper]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -40,6 +43,9 @@
     │   ├── MerchantApplicationPending                    [domain.merchant_applications]
     │   ├── MerchantStatusChangeNotAllowed                [domain.merchant_applications]
     │   ├── SettlementAlreadyRun                          [domain.settlement]
+    │   ├── PaperVoucherAlreadyRedeemed                   [domain.paper]
+    │   ├── PaperVoucherAlreadyExchanged                  [domain.paper]
+    │   ├── PaperRangeUnavailable                         [domain.paper]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -52,7 +58,10 @@
     │   ├── AllowanceBudgetShort, AllowanceNotValidNow    [domain.allowances]
     │   ├── AllowanceProgramStillValid                    [domain.allowances]
     │   ├── SettlementOutOfOrder, SettlementDayNotOver    [domain.settlement]
-    │   └── WalkingProgramInactive                        [domain.walking]
+    │   ├── WalkingProgramInactive                        [domain.walking]
+    │   ├── PaperSecurityCodeWrong, PaperVoucherNotSold   [domain.paper]
+    │   ├── PaperVoucherDestroyed, PaperVoucherOtherRegion  [domain.paper]
+    │   └── PaperVoucherExpired, PaperBuyerLimitExceeded  [domain.paper]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]

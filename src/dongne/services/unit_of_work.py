@@ -22,6 +22,7 @@ from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
+from dongne.adapters.db.paper_records import PaperRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
 from dongne.adapters.db.registry_records import RegistryRecords
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
@@ -41,6 +42,7 @@ from dongne.services.ports import (
     ListingStore,
     LoginThrottleStore,
     MerchantApplicationStore,
+    PaperStore,
     PaymentIntentStore,
     RegistryStore,
     SaleQueueStore,
@@ -159,6 +161,10 @@ class UnitOfWork:
     @cached_property
     def merchant_applications(self) -> MerchantApplicationStore:
         return MerchantApplicationRecords(self.connection)
+
+    @cached_property
+    def paper(self) -> PaperStore:
+        return PaperRecords(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:

@@ -26,6 +26,7 @@ from dongne.services.ports.money import (
     RegistryStore,
     SaleQueueStore,
 )
+from dongne.services.ports.paper import PaperStore
 from dongne.services.ports.programs import (
     AllowanceStore,
     CashReceiptStore,
@@ -57,6 +58,7 @@ __all__ = [
     "MerchantApplicationStore",
     "MerchantPlace",
     "MerchantRow",
+    "PaperStore",
     "PaymentIntentRow",
     "PaymentIntentStore",
     "PaymentRequestRow",
