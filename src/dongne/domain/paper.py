@@ -305,6 +305,26 @@ def check_print_counts(counts: dict[int, int]) -> dict[int, int]:
     return dict(sorted(wanted.items()))
 
 
+@dataclass(frozen=True)
+class PrintedVoucher:
+    serial: str
+    display: str
+    security_code: str
+    code: str
+    """What the barcode and the QR carry."""
+    denomination_won: int
+    valid_until: date
+
+
+@dataclass(frozen=True)
+class PrintSheet:
+    print_order_id: int
+    region_id: int
+    region_name: str
+    brand_name: str
+    vouchers: list[PrintedVoucher]
+
+
 # -- the counter -----------------------------------------------------------------------------
 
 

@@ -11,13 +11,14 @@ against their redemptions and exchanges. ``dongne check`` and ``dongne audit`` r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from dongne.adapters.secrets import Secrets
 from dongne.domain.ledger import AccountType
 from dongne.domain.paper import (
     PaperPrintOrderNotFound,
     PaperVoucherState,
+    PrintedVoucher,
+    PrintSheet,
     parse_serial,
     voucher_code,
 )
@@ -46,26 +47,6 @@ class StockReport:
             sum(t.count for t in self.by_state.values()) == self.printed.count
             and sum(t.face_won for t in self.by_state.values()) == self.printed.face_won
         )
-
-
-@dataclass(frozen=True)
-class PrintedVoucher:
-    serial: str
-    display: str
-    security_code: str
-    code: str
-    """What the barcode and the QR carry."""
-    denomination_won: int
-    valid_until: date
-
-
-@dataclass(frozen=True)
-class PrintSheet:
-    print_order_id: int
-    region_id: int
-    region_name: str
-    brand_name: str
-    vouchers: list[PrintedVoucher]
 
 
 def _report(uow: UnitOfWork, region_id: int) -> StockReport:
