@@ -20,6 +20,7 @@ from datetime import datetime
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.paper_records import PaperVoucherRow
+from dongne.adapters.db.registry_records import Wallet
 from dongne.adapters.secrets import Secrets
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import InvalidInput, MerchantNotEligible, WalletNotFound
@@ -100,6 +101,23 @@ def _spend(uow: UnitOfWork, voucher: PaperVoucherRow, to: PaperVoucherState, at:
         raise PaperVoucherAlreadyRedeemed("the voucher was spent while it was read", step=7)
 
 
+def _exchange_wallet(
+    uow: UnitOfWork, citizen_id: int | None, wallet_id: int | None, region_id: int
+) -> Wallet:
+    """The wallet to exchange into, locked: the citizen's ``wallet_id``, or their wallet of
+    the voucher's region."""
+    if citizen_id is None:
+        if wallet_id is None:
+            raise InvalidInput("name the wallet to exchange into", field="wallet_id")
+        return uow.records.wallet(wallet_id, lock=True)
+    wallet = uow.records.citizen_wallet(
+        citizen_id, wallet_id=wallet_id, region_id=region_id, lock=True
+    )
+    if wallet is None:
+        raise WalletNotFound("no wallet of yours to exchange this voucher into")
+    return wallet
+
+
 def redeem(
     uow: UnitOfWork,
     secrets: Secrets,
@@ -174,7 +192,7 @@ def exchange(
     uow: UnitOfWork,
     secrets: Secrets,
     *,
-    citizen_id: int,
+    citizen_id: int | None,
     code: str,
     wallet_id: int | None = None,
     idempotency_key: str,
@@ -182,16 +200,13 @@ def exchange(
 ) -> ExchangeResult:
     """Turn a sold paper voucher into purchased value in the citizen's wallet of its region
     (one way, once): a lot of its face value, the paid share of its sale, expiring when the
-    paper would have. The wallet's holding limit applies."""
+    paper would have. The wallet's holding limit applies. Without ``citizen_id`` (the
+    operator's command line) the wallet is named by ``wallet_id`` alone."""
     now = require_aware(now)
     serial = authentic_serial(secrets, code)
 
     def action() -> ExchangeResult:
-        wallet = uow.records.citizen_wallet(
-            citizen_id, wallet_id=wallet_id, region_id=serial.region_id, lock=True
-        )
-        if wallet is None:
-            raise WalletNotFound("no wallet of yours to exchange this voucher into")
+        wallet = _exchange_wallet(uow, citizen_id, wallet_id, serial.region_id)
         voucher = _sold_voucher(uow, serial)
         check_region(serial, wallet.region_id)
         check_valid(serial, voucher.valid_until, seoul_day(now))

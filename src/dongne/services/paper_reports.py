@@ -146,14 +146,3 @@ def print_sheet(uow: UnitOfWork, secrets: Secrets, *, print_order_id: int) -> Pr
             )
         )
     return PrintSheet(print_order_id, order.region_id, region.name, brand, vouchers)
-
-
-def region_of_print_order(uow: UnitOfWork, *, print_order_id: int) -> int:
-    """The region a print order belongs to, for the caller's authorization."""
-    with uow:
-        order = uow.paper.print_order(print_order_id)
-    if order is None:
-        raise PaperPrintOrderNotFound(
-            f"no print order {print_order_id}", print_order_id=print_order_id
-        )
-    return order.region_id

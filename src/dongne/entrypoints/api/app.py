@@ -28,6 +28,7 @@ from dongne.entrypoints.api.v1 import allowances as v1_allowances
 from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
 from dongne.entrypoints.api.v1 import fraud as v1_fraud
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
+from dongne.entrypoints.api.v1 import paper as v1_paper
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
@@ -98,6 +99,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_allowances.router, prefix="/api/v1")
     api.include_router(v1_allowance_uploads.router, prefix="/api/v1")
     api.include_router(v1_walking.router, prefix="/api/v1")
+    api.include_router(v1_paper.router, prefix="/api/v1")
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
     include_pages(api)

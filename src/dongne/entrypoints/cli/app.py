@@ -43,6 +43,7 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
+from dongne.entrypoints.cli.paper_commands import paper_app
 from dongne.entrypoints.cli.settlement_commands import settlement_app
 from dongne.entrypoints.cli.walking_commands import walking_app
 from dongne.entrypoints.cli.webhook_commands import webhooks_app
@@ -58,6 +59,7 @@ app.add_typer(walking_app, name="walking")
 app.add_typer(application_app, name="application")
 app.add_typer(settlement_app, name="settlement")
 app.add_typer(fraud_app, name="fraud")
+app.add_typer(paper_app, name="paper")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)
@@ -244,7 +246,8 @@ def merchant_status(
 def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
-    """Check the ledger's invariants: balanced transactions, balances equal to entries, ..."""
+    """Check the ledger's invariants: balanced transactions, balances equal to entries, ...,
+    and that paper vouchers' stock by state sums to the print run."""
     from dongne.services import read_models
 
     application = open_app(database_url)
