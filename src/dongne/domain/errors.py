@@ -32,6 +32,7 @@
     │   ├── SettlementNotFound                            [domain.settlement]
     │   ├── WalkingProgramNotFound, WalkerNotFound        [domain.walking]
     │   ├── PaperPrintOrderNotFound, PaperAgentNotFound   [domain.paper]
+    │   ├── PaperVouchersNotFound                         [domain.paper]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference

@@ -154,6 +154,13 @@ class PaperPrintOrderNotFound(NotFound):
     code = "PAPER_PRINT_ORDER_NOT_FOUND"
 
 
+class PaperVouchersNotFound(NotFound):
+    """A range of another region's vouchers, asked for in this one: refused as if it did not
+    exist, since another region's stock is none of the caller's business."""
+
+    code = "PAPER_VOUCHERS_NOT_FOUND"
+
+
 class PaperAgentNotFound(NotFound):
     """No sale agent (a partner with the ``paper_sales`` scope) of this id in the region."""
 

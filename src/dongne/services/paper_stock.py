@@ -26,6 +26,7 @@ from dongne.domain.paper import (
     PaperRangeInvalid,
     PaperRangeUnavailable,
     PaperVoucherState,
+    PaperVouchersNotFound,
     Serial,
     SerialRange,
     check_buyer_limit,
@@ -52,6 +53,11 @@ class PrintOrderResult:
     valid_until: str
     transaction_id: int
     ranges: list[PrintRange]
+
+    def __post_init__(self) -> None:
+        # A stored response (a retry's answer) comes back from JSON with its ranges as dicts.
+        ranges = [r if isinstance(r, PrintRange) else PrintRange(**r) for r in self.ranges]
+        object.__setattr__(self, "ranges", ranges)
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,7 @@ def _check_agent(uow: UnitOfWork, region_id: int, agent_id: int) -> None:
 def _range_in_region(serials: SerialRange, region_id: int) -> None:
     """A range of another region is refused as one that does not exist here."""
     if serials.first.region_id != region_id:
-        raise PaperRangeUnavailable(
-            "no such vouchers in this region", first_serial=serials.first.text
-        )
+        raise PaperVouchersNotFound("no such vouchers in this region")
 
 
 def _moved_all(moved: int, serials: SerialRange, wanted: str) -> None:
