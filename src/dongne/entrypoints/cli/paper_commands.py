@@ -53,6 +53,29 @@ def _counts(texts: list[str]) -> dict[int, int]:
     return counts
 
 
+@paper_app.command("agent")
+@reports_errors
+def agent(region: str, name: str, database_url: DatabaseUrl = None) -> None:
+    """Make NAME (a bank) a sale agent of REGION: a partner whose API key (shown once) may
+    sell paper vouchers issued to it."""
+    from dongne.services import accounts
+
+    application = open_app(database_url)
+    created = accounts.create_partner(
+        application.uow,
+        region_id=region_id_of(application, region),
+        name=name,
+        scopes=["paper_sales"],
+        webhook_url=None,
+        now=now_utc(),
+    )
+    say(
+        f"sale agent {name} is partner {created.id}; its API key (shown once): {created.secret}",
+        agent_id=created.id,
+        api_key=created.secret,
+    )
+
+
 @paper_app.command("print")
 @reports_errors
 def print_order(
