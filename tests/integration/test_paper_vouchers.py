@@ -3,12 +3,14 @@ redeeming in the counter's order of checks, exchange, destruction, settlement an
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
+from dongne.adapters.db.ledger_tables import ledger_transactions
 from dongne.adapters.db.paper_tables import paper_vouchers
 from dongne.adapters.db.tables import merchants
 from dongne.domain.calendar import SEOUL
@@ -29,7 +31,10 @@ from dongne.domain.paper import (
     damm_check_digit,
 )
 from dongne.services import paper_reports, read_models, settlement, settlement_reports
+from dongne.services.audit import audit
+from dongne.services.log import sequence_pending, sign_checkpoint
 from dongne.services.unit_of_work import UnitOfWork
+from dongne.tlog.note import Signer, Verifier, generate_key
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.paper_factories import PaperWorld, one
@@ -255,3 +260,30 @@ def test_dongne_check_finds_stock_that_does_not_add_up(paper: PaperWorld, engine
     problems = read_models.ledger_problems(paper.world.uow)
     assert any("paper_unissued" in p for p in problems), problems
     assert any("paper_circulation" in p for p in problems), problems
+
+
+def test_every_paper_movement_is_a_leaf_of_the_log_and_the_audit_passes(
+    paper: PaperWorld, uow: UnitOfWork, engine: Engine
+) -> None:
+    serials = [paper.sold_voucher(10_000) for _ in range(3)]
+    paper.redeem(paper.world.merchant(), paper.code(serials[0]))
+    paper.exchange(paper.world.citizen(), paper.code(serials[1]))
+    paper.print({5_000: 2})
+    paper.destroy(SerialRange(*paper.printed[5_000]))
+    signer = Signer.from_key(generate_key("paper.dongne.localhost/log")[0])
+    sequence_pending(uow, now=NOW)
+    checkpoint = sign_checkpoint(uow, signer=signer, now=NOW)
+    assert checkpoint is not None
+    report = audit(uow, log_key=Verifier.from_key(signer.verifier_key))
+    assert report.passed, report.findings
+    with engine.connect() as connection:
+        kinds = Counter(connection.execute(select(ledger_transactions.c.kind)).scalars())
+    assert report.leaves_checked == sum(kinds.values())
+    assert {kind: n for kind, n in kinds.items() if kind.startswith("paper_")} == {
+        "paper_printing": 4,
+        "paper_issue": 3,
+        "paper_sale": 3,
+        "paper_redemption": 1,
+        "paper_exchange": 1,
+        "paper_destruction": 1,
+    }
