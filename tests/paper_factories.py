@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from dongne.adapters.secrets import Secrets
 from dongne.domain.paper import Serial, SerialRange, parse_serial, voucher_code
-from dongne.services import accounts, paper_counter, paper_stock
+from dongne.services import accounts, paper_counter, paper_printing, paper_stock
 from dongne.services.paper_stock import RangeMoveResult
 from tests.factories import World, unique_key
 
@@ -41,8 +41,8 @@ class PaperWorld:
             now=self.world.now,
         ).id
 
-    def print(self, counts: dict[int, int]) -> paper_stock.PrintOrderResult:
-        result = paper_stock.order_print(
+    def print(self, counts: dict[int, int]) -> paper_printing.PrintOrderResult:
+        result = paper_printing.order_print(
             self.world.uow,
             region_id=self.region_id,
             counts=counts,

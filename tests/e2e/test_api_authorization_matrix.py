@@ -39,6 +39,7 @@ from dongne.services import (
     accounts,
     authentication,
     fraud,
+    paper_printing,
     paper_stock,
     payments,
     purchases,
@@ -653,7 +654,7 @@ def _make_paper_resources(world: World) -> None:
     ones for a merchant to redeem and a citizen to exchange."""
     app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
     ids, now = world.ids, datetime.now(UTC)
-    order = paper_stock.order_print(
+    order = paper_printing.order_print(
         app.uow,
         region_id=ids["region_id"],
         counts={10_000: 5},

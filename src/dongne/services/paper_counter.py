@@ -118,6 +118,40 @@ def _exchange_wallet(
     return wallet
 
 
+def _into_wallet(
+    uow: UnitOfWork, voucher: PaperVoucherRow, wallet: Wallet, now: datetime, key: str
+) -> tuple[int, int, int, datetime]:
+    """Post the float into the wallet and add its lot: the paid share of the voucher's sale,
+    expiring when the paper would have. Returns the transaction, the lot, the paid share and
+    the expiry."""
+    amount = voucher.denomination_won
+    assert voucher.sale_id is not None  # noqa: S101 - a sold voucher names its sale
+    sale = uow.paper.sale(voucher.sale_id)
+    paid = paid_share_won(amount, sale.face_won, sale.paid_won)
+    float_ = uow.ledger.account(voucher.region_id, AccountType.PAPER_CIRCULATION)
+    holder = wallet_account(wallet.account_id)
+    transaction_id = uow.ledger.post(
+        region_id=voucher.region_id,
+        kind=TransactionKind.PAPER_EXCHANGE,
+        postings=[Posting(holder.id, amount), Posting(float_.id, -amount)],
+        at=now,
+        idempotency_key=key,
+        accounts_by_id={holder.id: holder, float_.id: float_},
+    )
+    expires_at = validity_ends_at(voucher.valid_until)
+    lot_id = uow.records.add_lot(
+        region_id=voucher.region_id,
+        wallet_id=wallet.id,
+        kind=LotKind.PURCHASED,
+        face_won=amount,
+        paid_won=paid,
+        acquired_at=now,
+        expires_at=expires_at,
+        transaction_id=transaction_id,
+    )
+    return transaction_id, lot_id, paid, expires_at
+
+
 def redeem(
     uow: UnitOfWork,
     secrets: Secrets,
@@ -215,29 +249,8 @@ def exchange(
         amount = voucher.denomination_won
         program.check_holding(holding_won(uow.records.wallet_lots(wallet.id), now) + amount)
         _spend(uow, voucher, PaperVoucherState.EXCHANGED, now)
-        assert voucher.sale_id is not None  # noqa: S101 - a sold voucher names its sale
-        sale = uow.paper.sale(voucher.sale_id)
-        paid = paid_share_won(amount, sale.face_won, sale.paid_won)
-        float_ = uow.ledger.account(voucher.region_id, AccountType.PAPER_CIRCULATION)
-        holder = wallet_account(wallet.account_id)
-        transaction_id = uow.ledger.post(
-            region_id=voucher.region_id,
-            kind=TransactionKind.PAPER_EXCHANGE,
-            postings=[Posting(holder.id, amount), Posting(float_.id, -amount)],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={holder.id: holder, float_.id: float_},
-        )
-        expires_at = validity_ends_at(voucher.valid_until)
-        lot_id = uow.records.add_lot(
-            region_id=voucher.region_id,
-            wallet_id=wallet.id,
-            kind=LotKind.PURCHASED,
-            face_won=amount,
-            paid_won=paid,
-            acquired_at=now,
-            expires_at=expires_at,
-            transaction_id=transaction_id,
+        transaction_id, lot_id, paid, expires_at = _into_wallet(
+            uow, voucher, wallet, now, idempotency_key
         )
         exchange_id = uow.paper.add_exchange(
             region_id=voucher.region_id,

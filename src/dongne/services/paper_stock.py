@@ -1,4 +1,5 @@
-"""Paper vouchers' stock: print orders, issues to sale agents (banks), sales, destruction.
+"""Paper vouchers' stock: issues to sale agents (banks), sales and destruction of ranges
+(print runs are ``paper_printing``'s).
 
 Each step is one ledger transaction, so the log has a leaf for it and the audit replays it.
 The stock moves on memo accounts at face value (``paper_printed`` is minus everything
@@ -12,7 +13,7 @@ wallets' exchanges draw down. A range moves whole or not at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.secrets import Secrets
@@ -21,43 +22,16 @@ from dongne.domain.calendar import require_aware, seoul_day, seoul_month
 from dongne.domain.errors import InvalidInput
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.paper import (
-    SEQUENCE_MAX,
     PaperAgentNotFound,
-    PaperRangeInvalid,
     PaperRangeUnavailable,
-    PaperVoucherState,
     PaperVouchersNotFound,
-    Serial,
+    PaperVoucherState,
     SerialRange,
     check_buyer_limit,
-    check_print_counts,
 )
+from dongne.domain.program import PurchaseTerms
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
-
-
-@dataclass(frozen=True)
-class PrintRange:
-    denomination_won: int
-    count: int
-    first_serial: str
-    last_serial: str
-
-
-@dataclass(frozen=True)
-class PrintOrderResult:
-    print_order_id: int
-    region_id: int
-    voucher_count: int
-    face_won: int
-    valid_until: str
-    transaction_id: int
-    ranges: list[PrintRange]
-
-    def __post_init__(self) -> None:
-        # A stored response (a retry's answer) comes back from JSON with its ranges as dicts.
-        ranges = [r if isinstance(r, PrintRange) else PrintRange(**r) for r in self.ranges]
-        object.__setattr__(self, "ranges", ranges)
 
 
 @dataclass(frozen=True)
@@ -82,109 +56,6 @@ def _accounts(uow: UnitOfWork, region_id: int, *types: AccountType) -> list[Acco
 
 def _agent_stock(uow: UnitOfWork, region_id: int, agent_id: int) -> AccountRef:
     return uow.ledger.account(region_id, AccountType.PAPER_WITH_AGENTS, agent_id)
-
-
-def order_print(
-    uow: UnitOfWork,
-    *,
-    region_id: int,
-    counts: dict[int, int],
-    idempotency_key: str,
-    now: datetime,
-    ordered_by: int | None = None,
-) -> PrintOrderResult:
-    """Order a print run: ``counts`` vouchers per denomination, numbered on from the region's
-    last serial of this year and denomination, valid for the program's validity."""
-    now = require_aware(now)
-    wanted = check_print_counts(counts)
-
-    def action() -> PrintOrderResult:
-        uow.records.region(region_id)
-        program = uow.records.program(region_id)
-        paper = uow.paper
-        paper.lock_region(region_id)
-        year = seoul_day(now).year
-        valid_until = seoul_day(now) + timedelta(days=program.validity_days)
-        ranges: list[tuple[Serial, Serial]] = []
-        for won, count in wanted.items():
-            start = paper.last_sequence(region_id, year, won) + 1
-            if start + count - 1 > SEQUENCE_MAX:
-                raise PaperRangeInvalid("this year's serials of this denomination are used up")
-            ranges.append(
-                (
-                    Serial(region_id, year, won, start),
-                    Serial(region_id, year, won, start + count - 1),
-                )
-            )
-        face = sum(won * count for won, count in wanted.items())
-        printed, unissued = _accounts(
-            uow, region_id, AccountType.PAPER_PRINTED, AccountType.PAPER_UNISSUED
-        )
-        transaction_id = uow.ledger.post(
-            region_id=region_id,
-            kind=TransactionKind.PAPER_PRINTING,
-            postings=[Posting(unissued.id, face), Posting(printed.id, -face)],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={printed.id: printed, unissued.id: unissued},
-        )
-        order_id = paper.add_print_order(
-            region_id=region_id,
-            year=year,
-            counts={str(won): count for won, count in wanted.items()},
-            voucher_count=sum(wanted.values()),
-            face_won=face,
-            valid_until=valid_until,
-            ordered_by=ordered_by,
-            ordered_at=now,
-            transaction_id=transaction_id,
-        )
-        paper.add_vouchers(
-            [
-                {
-                    "region_id": region_id,
-                    "print_order_id": order_id,
-                    "serial": first.with_sequence(sequence).text,
-                    "year": year,
-                    "denomination_won": first.denomination_won,
-                    "sequence": sequence,
-                    "state": PaperVoucherState.UNISSUED.value,
-                    "valid_until": valid_until,
-                    "updated_at": now,
-                }
-                for first, last in ranges
-                for sequence in range(first.sequence, last.sequence + 1)
-            ]
-        )
-        return PrintOrderResult(
-            order_id,
-            region_id,
-            sum(wanted.values()),
-            face,
-            valid_until.isoformat(),
-            transaction_id,
-            [
-                PrintRange(
-                    first.denomination_won,
-                    last.sequence - first.sequence + 1,
-                    first.text,
-                    last.text,
-                )
-                for first, last in ranges
-            ],
-        )
-
-    return run_in_transaction(
-        uow,
-        action,
-        once=Once(
-            operation="paper_print_order",
-            key=idempotency_key,
-            request={"region_id": region_id, "counts": {str(k): v for k, v in wanted.items()}},
-            now=now,
-            result_type=PrintOrderResult,
-        ),
-    )
 
 
 def _check_agent(uow: UnitOfWork, region_id: int, agent_id: int) -> None:
@@ -351,19 +222,7 @@ def sell(
 
     def action() -> RangeMoveResult:
         _check_agent(uow, region_id, agent_id)
-        program = uow.records.program(region_id)
-        face, day, month = serials.face_won, seoul_day(now), seoul_month(now)
-        if buyer_hmac is not None:
-            check_buyer_limit(
-                face,
-                bought_this_month_won=uow.paper.bought_won(buyer_hmac, month),
-                monthly_limit_won=program.monthly_purchase_limit_won,
-            )
-        budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
-        wanted_bonus = program.discount_bonus_won(face, day)
-        # Read without locking: the draw declared with the posting is made at commit.
-        covered = wanted_bonus > 0 and uow.ledger.balance(budget.id) >= wanted_bonus
-        terms = program.purchase_terms(face, day, budget_covers_bonus=covered)
+        terms, budget = _sale_terms(uow, region_id, serials.face_won, buyer_hmac, now)
         moved = uow.paper.move_range(
             serials,
             leaving=[PaperVoucherState.WITH_AGENT],
@@ -372,6 +231,7 @@ def sell(
             at=now,
         )
         _moved_all(moved, serials, "with this agent, unsold")
+        face = serials.face_won
         agent = _agent_stock(uow, region_id, agent_id)
         sold, float_, buyers = _accounts(
             uow,
@@ -422,6 +282,26 @@ def sell(
             buyer=buyer_hmac,
         ),
     )
+
+
+def _sale_terms(
+    uow: UnitOfWork, region_id: int, face_won: int, buyer_hmac: str | None, now: datetime
+) -> tuple[PurchaseTerms, AccountRef]:
+    """The price and discount, as for a mobile purchase that day, and the month's budget the
+    discount comes from; an identified buyer's monthly limit is checked first."""
+    program = uow.records.program(region_id)
+    day, month = seoul_day(now), seoul_month(now)
+    if buyer_hmac is not None:
+        check_buyer_limit(
+            face_won,
+            bought_this_month_won=uow.paper.bought_won(buyer_hmac, month),
+            monthly_limit_won=program.monthly_purchase_limit_won,
+        )
+    budget = uow.ledger.account(region_id, AccountType.DISCOUNT_BUDGET, month)
+    wanted_bonus = program.discount_bonus_won(face_won, day)
+    # Read without locking: the draw declared with the posting is made at commit.
+    covered = wanted_bonus > 0 and uow.ledger.balance(budget.id) >= wanted_bonus
+    return program.purchase_terms(face_won, day, budget_covers_bonus=covered), budget
 
 
 def destroy(

@@ -24,6 +24,7 @@ from dongne.services import (
     accounts,
     merchant_applications,
     paper_counter,
+    paper_printing,
     paper_reports,
     paper_stock,
     read_models,
@@ -41,7 +42,7 @@ def run(app: App, *, now: datetime, console: Console, tally: Tally) -> None:
     """Print, issue, sell, redeem, exchange and destroy at ``now`` (a morning of the demo
     month), settle the day after, and print the stock by state."""
     region_id, bakery, bank, wallet = _set_up(app, now)
-    order = paper_stock.order_print(
+    order = paper_printing.order_print(
         app.uow, region_id=region_id, counts=PRINT, idempotency_key=key(), now=now
     )
     tens, fifties = (_serials(r.first_serial, r.count) for r in order.ranges)

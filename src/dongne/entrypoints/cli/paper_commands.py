@@ -91,10 +91,10 @@ def print_order(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Order a print run for REGION, numbered on from its last serials."""
-    from dongne.services import paper_stock
+    from dongne.services import paper_printing
 
     application = open_app(database_url)
-    result = paper_stock.order_print(
+    result = paper_printing.order_print(
         application.uow,
         region_id=region_id_of(application, region),
         counts=_counts(count),

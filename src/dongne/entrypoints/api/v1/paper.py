@@ -22,7 +22,7 @@ from dongne.domain.paper import DENOMINATIONS, PaperPrintOrderNotFound, PrintShe
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import Count, Id, RequestModel
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import paper_counter, paper_reports, paper_stock
+from dongne.services import paper_counter, paper_printing, paper_reports, paper_stock
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["paper vouchers"])
@@ -171,7 +171,7 @@ def order_print(
 ) -> PrintOrderOut:
     """Order a print run (officials, operator role or higher; Idempotency-Key required)."""
     caller.official(region_id, at_least=OfficialRole.OPERATOR)
-    result = paper_stock.order_print(
+    result = paper_printing.order_print(
         app.unit_of_work(),
         region_id=region_id,
         counts={int(won): count for won, count in body.counts.items()},
