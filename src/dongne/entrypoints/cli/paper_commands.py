@@ -18,6 +18,7 @@ from dongne.entrypoints.cli.common import (
     Field,
     Key,
     command_group,
+    err,
     json_output,
     key_or_new,
     now_utc,
@@ -119,6 +120,8 @@ RANGES = (
 
 
 def _write_files(application: App, print_order_id: int, directory: Path) -> None:
+    from rich.progress import Progress
+
     from dongne.adapters.paper_print_files import write_print_csv, write_print_pdf
     from dongne.services import paper_reports
 
@@ -127,7 +130,12 @@ def _write_files(application: App, print_order_id: int, directory: Path) -> None
     )
     directory.mkdir(parents=True, exist_ok=True)
     pdf, csv = directory / f"paper-{print_order_id}.pdf", directory / f"paper-{print_order_id}.csv"
-    pdf.write_bytes(write_print_pdf(sheet))
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("drawing the proof (PDF)", total=len(sheet.vouchers))
+        proof = write_print_pdf(
+            sheet, on_progress=lambda done, _total: progress.update(task, completed=done)
+        )
+    pdf.write_bytes(proof)
     csv.write_text(write_print_csv(sheet), encoding="utf-8", newline="")
     if not json_output():
         say(f"wrote {pdf} and {csv} ({len(sheet.vouchers)} vouchers)")
