@@ -174,7 +174,7 @@ def test_an_expired_voucher_and_an_ineligible_merchant_are_refused_in_order(
     serial = paper.sold_voucher(5_000)
     mart = paper.world.merchant(category="large_mart")
     error = refused(MerchantNotEligible, paper.redeem, mart, paper.code(serial))
-    assert error.details["reason"] == "excluded_category"
+    assert error.details == {"reason": "excluded_category", "step": 6}
     big = paper.world.merchant(annual_revenue_won=3_000_000_001)
     assert refused(MerchantNotEligible, paper.redeem, big, paper.code(serial)).details == {
         "reason": "revenue_cap",

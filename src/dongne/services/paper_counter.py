@@ -176,7 +176,11 @@ def redeem(
         check_region(serial, merchant.region_id)
         check_valid(serial, voucher.valid_until, seoul_day(now))
         program = uow.records.program(voucher.region_id)
-        merchant.check_accepts_vouchers_of(voucher.region_id, program.excluded_categories)
+        try:
+            merchant.check_accepts_vouchers_of(voucher.region_id, program.excluded_categories)
+        except MerchantNotEligible as refusal:
+            refusal.details["step"] = 6  # the counter names its step, as for the others
+            raise
         if merchant.annual_revenue_won > program.revenue_cap_won:
             raise MerchantNotEligible(
                 f"{merchant.name}'s revenue is above the cap for discounted vouchers",
