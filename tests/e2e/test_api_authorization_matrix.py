@@ -32,12 +32,15 @@ from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.domain.calendar import seoul_day
 from dongne.domain.fraud import FraudSettings
+from dongne.domain.paper import SerialRange, parse_serial, voucher_code
 from dongne.domain.program import VoucherProgram
 from dongne.entrypoints.api.app import create_app
 from dongne.services import (
     accounts,
     authentication,
     fraud,
+    paper_printing,
+    paper_stock,
     payments,
     purchases,
     registry,
@@ -154,6 +157,10 @@ _SETTING_CHANGE = {
     "params": {"settings": {"monthly_purchase_limit_won": 500_000}},
     "reason": "예산 부족 (the budget runs low)",
 }
+
+
+def _paper(world: World, which: str) -> dict[str, Any]:
+    return {"first_serial": world.ids[f"paper_{which}_serial"]}
 
 
 MATRIX: dict[tuple[str, str], Row] = {
@@ -363,6 +370,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/allowance_uploads/{upload_id}/progress"): Row(CITY),
     ("POST", "/api/v1/allowance_programs/{program_id}/expiry"): Row(CITY),
     ("GET", "/api/v1/allowance_programs/{program_id}/report"): Row(CITY),
+    ("POST", "/api/v1/regions/{region_id}/paper/print_orders"): Row(CITY, {"counts": {"10000": 2}}),
+    ("GET", "/api/v1/paper/print_orders/{print_order_id}/vouchers.csv"): Row(CITY),
+    ("GET", "/api/v1/paper/print_orders/{print_order_id}/vouchers.pdf"): Row(CITY),
+    ("POST", "/api/v1/regions/{region_id}/paper/issues"): Row(
+        CITY, lambda world, role: {"agent_id": world.ids["agent_id"], **_paper(world, "vault")}
+    ),
+    ("POST", "/api/v1/regions/{region_id}/paper/destructions"): Row(
+        CITY, lambda world, role: _paper(world, "unwanted")
+    ),
+    ("GET", "/api/v1/regions/{region_id}/paper/stock"): Row(CITY),
+    ("POST", "/api/v1/paper/sales"): Row(PARTNER, lambda world, role: _paper(world, "at_bank")),
+    ("POST", "/api/v1/paper/redemptions"): Row(
+        MERCHANTS, lambda world, role: {"code": world.ids["paper_code_to_redeem"]}
+    ),
+    ("POST", "/api/v1/paper/exchanges"): Row(
+        CITIZENS, lambda world, role: {"code": world.ids["paper_code_to_exchange"]}
+    ),
     ("GET", "/log/checkpoint"): Row(EVERYONE),
     ("GET", "/log/key"): Row(EVERYONE),
     ("GET", "/log/tile/{path}"): Row(EVERYONE),
@@ -565,14 +589,17 @@ def _build_world(app: App, client: TestClient) -> World:
     )
     tokens["operator"] = _log_in(app, "operator", None)
     for role, region in (("partner", alpha), ("other_partner", regions["beta"])):
-        tokens[role] = accounts.create_partner(
+        partner = accounts.create_partner(
             app.uow,
             region_id=region,
             name=role,
-            scopes=["payment_intents", "steps", "g2p"],
+            scopes=["payment_intents", "steps", "g2p", "paper_sales"],
             webhook_url=None,
             now=now,
-        ).secret
+        )
+        tokens[role] = partner.secret
+        if role == "partner":
+            ids["agent_id"] = partner.id  # it sells paper vouchers too
     world = World(client, tokens, ids)
     _make_resources(world)
     app.publish_log(now, min_interval_seconds=0, wait_for_sequencer=True)
@@ -621,6 +648,7 @@ def _make_resources(world: World) -> None:
         headers={"Authorization": f"Bearer {world.tokens['official']}"},
     )
     assert walking_program.status_code == 200, walking_program.text
+    _make_paper_resources(world)
     ids["application_id"] = post(
         "official",
         f"/api/v1/regions/{ids['region_id']}/merchant_applications",
@@ -716,3 +744,45 @@ def _log_in(app: App, login: str, totp_secret: str | None) -> str:
         lifetime=timedelta(hours=1),
         now=datetime.now(UTC),
     ).token
+
+
+def _make_paper_resources(world: World) -> None:
+    """A print run: a voucher each to issue, to destroy, for the bank to sell, and two sold
+    ones for a merchant to redeem and a citizen to exchange."""
+    app: App = world.client.app.state.dongne  # type: ignore[attr-defined]
+    ids, now = world.ids, datetime.now(UTC)
+    order = paper_printing.order_print(
+        app.uow,
+        region_id=ids["region_id"],
+        counts={10_000: 5},
+        idempotency_key="matrix-paper",
+        now=now,
+    )
+    ids["print_order_id"] = order.print_order_id
+    first = parse_serial(order.ranges[0].first_serial)
+    serials = [first.with_sequence(first.sequence + i) for i in range(5)]
+    ids["paper_vault_serial"], ids["paper_unwanted_serial"] = serials[0].text, serials[1].text
+    ids["paper_at_bank_serial"] = serials[2].text
+    with_bank = SerialRange(serials[2], serials[4])
+    paper_stock.issue_to_agent(
+        app.uow,
+        region_id=ids["region_id"],
+        agent_id=ids["agent_id"],
+        serials=with_bank,
+        idempotency_key="matrix-paper-issue",
+        now=now,
+    )
+    paper_stock.sell(
+        app.uow,
+        app.secrets,
+        agent_id=ids["agent_id"],
+        region_id=ids["region_id"],
+        serials=SerialRange(serials[3], serials[4]),
+        buyer_identity=None,
+        idempotency_key="matrix-paper-sale",
+        now=now,
+    )
+    for name, serial in (("redeem", serials[3]), ("exchange", serials[4])):
+        ids[f"paper_code_to_{name}"] = voucher_code(
+            serial, app.secrets.paper_security_code(serial.text)
+        )

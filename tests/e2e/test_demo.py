@@ -70,6 +70,7 @@ def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> N
         "walking",
         "fraud",
         "settlement",
+        "paper",
         "discount budget",
         "card",
         "G2P",

@@ -84,6 +84,16 @@ class Secrets:
     def code_digest(self, code: str) -> str:
         return hmac.new(self.pin_key, f"code:{code}".encode(), hashlib.sha256).hexdigest()
 
+    def paper_security_code(self, serial: str) -> str:
+        """A paper voucher's 10-digit security code: an HMAC of its serial (domain.paper).
+        Derived, never stored, so a stolen table of serials forges nothing; its own label
+        keeps it apart from every other use of the key."""
+        mac = hmac.new(self.pin_key, f"paper_voucher:{serial}".encode(), hashlib.sha256)
+        return f"{int.from_bytes(mac.digest()[:8], 'big') % 10**10:010d}"
+
+    def paper_security_code_matches(self, serial: str, code: str) -> bool:
+        return hmac.compare_digest(self.paper_security_code(serial), code)
+
 
 def new_token(prefix: str) -> tuple[str, str]:
     """A random bearer token or API key and the SHA-256 (hex) that is stored."""

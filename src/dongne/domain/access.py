@@ -91,6 +91,8 @@ class PartnerScope(StrEnum):
     STEPS = "steps"
     G2P = "g2p"
     """A welfare system sending G2P Connect disbursements into the region's allowance programs."""
+    PAPER_SALES = "paper_sales"
+    """A sale agent (a bank) of paper vouchers: sells the ranges issued to it."""
 
 
 PIN = re.compile(r"[0-9]{6}")

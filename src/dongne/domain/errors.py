@@ -22,6 +22,8 @@
     │   ├── InvalidCardNumber                             [domain.cards]
     │   ├── ClearingFileInvalid                           [domain.card_clearing]
     │   ├── CardMessageInvalid                            [domain.cards]
+    │   ├── PaperSerialMalformed, PaperCheckDigitWrong    [domain.paper]
+    │   ├── PaperRangeInvalid                             [domain.paper]
     │   ├── MalformedLogData                              [tlog.errors]
     │   └── LogKeyMismatch                                [adapters.log_keys]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
@@ -38,6 +40,8 @@
     │   ├── ApprovalRequestNotFound                       [domain.approvals]
     │   ├── ProgramChangeNotFound                         [domain.program_timeline]
     │   ├── ReportNotFound                                [domain.reports]
+    │   ├── PaperPrintOrderNotFound, PaperAgentNotFound   [domain.paper]
+    │   ├── PaperVouchersNotFound                         [domain.paper]
     │   └── LogKeyMissing                                 [adapters.log_keys]
     ├── Conflict                      ALREADY_EXISTS, IDEMPOTENCY_KEY_REUSED, ...
     │   ├── AlreadyExists, IdempotencyKeyReused, DuplicateOrderReference
@@ -52,6 +56,9 @@
     │   ├── CardStatusChangeNotAllowed                    [domain.cards]
     │   ├── ApprovalRequired, ApprovalAlreadyDecided      [domain.approvals]
     │   ├── G2pMessageIdReused                            [domain.g2p]
+    │   ├── PaperVoucherAlreadyRedeemed                   [domain.paper]
+    │   ├── PaperVoucherAlreadyExchanged                  [domain.paper]
+    │   ├── PaperRangeUnavailable                         [domain.paper]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -67,6 +74,9 @@
     │   ├── WalkingProgramInactive                        [domain.walking]
     │   ├── ApprovalExpired                               [domain.approvals]
     │   └── ProgramChangeInThePast                        [domain.program_timeline]
+    │   ├── PaperSecurityCodeWrong, PaperVoucherNotSold   [domain.paper]
+    │   ├── PaperVoucherDestroyed, PaperVoucherOtherRegion  [domain.paper]
+    │   └── PaperVoucherExpired, PaperBuyerLimitExceeded  [domain.paper]
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     ├── CardDeclined                  a card network request refused   [domain.cards]

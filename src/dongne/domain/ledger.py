@@ -40,6 +40,20 @@ class AccountType(StrEnum):
     """Merchants' bank accounts: settlement transfers go to it (external)."""
     SETTLEMENT_FEES = "settlement_fees"
     """Fees withheld from merchants' settlements by revenue tier (0% unless configured)."""
+    PAPER_PRINTED = "paper_printed"
+    """The face value of every paper voucher the region printed (a memo account, negative):
+    the other paper memo accounts and the float sum with it to zero (domain.paper)."""
+    PAPER_UNISSUED = "paper_unissued"
+    """Printed paper vouchers in the city's vault, at face value (memo)."""
+    PAPER_WITH_AGENTS = "paper_with_agents"
+    """Paper vouchers issued to one sale agent (owner: the agent's partner id), unsold (memo)."""
+    PAPER_SOLD = "paper_sold"
+    """The face value of every paper voucher sold, spent or not (memo)."""
+    PAPER_DESTROYED = "paper_destroyed"
+    """Unsold or returned paper vouchers destroyed (memo)."""
+    PAPER_CIRCULATION = "paper_circulation"
+    """The float: face value of sold paper vouchers not yet redeemed or exchanged. Money the
+    region owes the holders, as a wallet's balance is owed to its citizen."""
 
     @property
     def may_go_negative(self) -> bool:
@@ -52,6 +66,7 @@ _MAY_GO_NEGATIVE = frozenset(
         AccountType.CITIZEN_BANK,
         AccountType.MERCHANT_BANK,
         AccountType.MERCHANT_PAYABLE,
+        AccountType.PAPER_PRINTED,
     }
 )
 """The world outside (external accounts), and merchant payables, which are settled claims in
@@ -76,6 +91,12 @@ class TransactionKind(StrEnum):
     REWARDS_FUNDING = "rewards_funding"
     REWARD = "reward"
     SETTLEMENT = "settlement"
+    PAPER_PRINTING = "paper_printing"
+    PAPER_ISSUE = "paper_issue"
+    PAPER_SALE = "paper_sale"
+    PAPER_REDEMPTION = "paper_redemption"
+    PAPER_EXCHANGE = "paper_exchange"
+    PAPER_DESTRUCTION = "paper_destruction"
 
 
 @dataclass(frozen=True)

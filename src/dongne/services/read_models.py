@@ -10,6 +10,7 @@ from datetime import datetime
 from dongne.domain.calendar import require_aware
 from dongne.domain.lots import LotKind
 from dongne.domain.payment_intents import status_at
+from dongne.services.paper_reports import paper_problems
 from dongne.services.ports import HistoryLine
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -74,10 +75,11 @@ def ledger_problems(uow: UnitOfWork, *, region_id: int | None = None) -> list[st
     Checks: each transaction sums to zero; all balances sum to zero; each stored balance equals
     the sum of its account's entries; no non-negative account, lot or balance row is negative;
     each lot's remaining value equals the sum of its movements; each wallet's balance equals
-    the value of its lots.
+    the value of its lots; paper vouchers' stock by state equals what was printed and what
+    the paper accounts hold (``paper_reports.paper_problems``).
     """
     with uow:
-        return uow.ledger_queries.problems(region_id)
+        return uow.ledger_queries.problems(region_id) + paper_problems(uow, region_id)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
+from dongne.adapters.db.paper_records import PaperRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
 from dongne.adapters.db.registry_records import ProgramCache, RegistryRecords
 from dongne.adapters.db.report_queries import ReportQueries
@@ -49,6 +50,7 @@ from dongne.services.ports import (
     ListingStore,
     LoginThrottleStore,
     MerchantApplicationStore,
+    PaperStore,
     PaymentIntentStore,
     RegistryStore,
     SaleQueueStore,
@@ -192,6 +194,10 @@ class UnitOfWork:
     @cached_property
     def reports(self) -> ReportReadModel:
         return ReportQueries(self.connection)
+
+    @cached_property
+    def paper(self) -> PaperStore:
+        return PaperRecords(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:

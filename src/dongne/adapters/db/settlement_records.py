@@ -12,6 +12,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.ledger_tables import account_balances, accounts, ledger_entries
+from dongne.adapters.db.paper_tables import paper_redemptions
 from dongne.adapters.db.settlement_tables import settlement_lines, settlement_runs
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import merchants, payment_cancellations, payments, regions
@@ -114,8 +115,8 @@ class SettlementRecords(TableStore):
     def day_totals(
         self, region_id: int, start: datetime | None, end: datetime | None
     ) -> dict[int, DayTotals]:
-        """Per merchant: the payments and the cancellations whose instants fall in the window
-        (an open end where ``start`` or ``end`` is None)."""
+        """Per merchant: the payments (and paper vouchers redeemed) and the cancellations whose
+        instants fall in the window (an open end where ``start`` or ``end`` is None)."""
         paid_in = [payments.c.region_id == region_id]
         cancelled_in = [payment_cancellations.c.region_id == region_id]
         if end is not None:
@@ -137,15 +138,38 @@ class SettlementRecords(TableStore):
             .where(*cancelled_in)
             .group_by(payments.c.merchant_id)
         ).all()
+        redeemed = self._paper_takings(region_id, start, end)
         totals: dict[int, DayTotals] = defaultdict(DayTotals)
-        for merchant_id, count, amount in taken:
-            totals[merchant_id] = DayTotals(int(count), int(amount))
+        for merchant_id, count, amount in [*taken, *redeemed]:
+            before = totals[merchant_id]
+            totals[merchant_id] = DayTotals(
+                before.payment_count + int(count), before.takings_won + int(amount)
+            )
         for merchant_id, count, amount in given_back:
             before = totals[merchant_id]
             totals[merchant_id] = DayTotals(
                 before.payment_count, before.takings_won, int(count), int(amount)
             )
         return dict(totals)
+
+    def _paper_takings(
+        self, region_id: int, start: datetime | None, end: datetime | None
+    ) -> Sequence[Row[Any]]:
+        """Paper vouchers a merchant redeemed are takings like payments (migration 0021)."""
+        redeemed_in = [paper_redemptions.c.region_id == region_id]
+        if end is not None:
+            redeemed_in.append(paper_redemptions.c.redeemed_at < end)
+        if start is not None:
+            redeemed_in.append(paper_redemptions.c.redeemed_at >= start)
+        return self.connection.execute(
+            select(
+                paper_redemptions.c.merchant_id,
+                func.count(),
+                func.sum(paper_redemptions.c.amount_won),
+            )
+            .where(*redeemed_in)
+            .group_by(paper_redemptions.c.merchant_id)
+        ).all()
 
     def carried_forward(self, run_id: int) -> dict[int, int]:
         """What a run's lines carried to the next run, per merchant (non-zero only)."""

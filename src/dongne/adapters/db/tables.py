@@ -355,6 +355,7 @@ from dongne.adapters.db import (  # noqa: E402, F401
     ledger_tables,
     log_tables,
     merchant_application_tables,
+    paper_tables,
     settlement_tables,
     walking_tables,
 )

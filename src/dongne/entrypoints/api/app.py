@@ -33,6 +33,7 @@ from dongne.entrypoints.api.v1 import fraud as v1_fraud
 from dongne.entrypoints.api.v1 import g2p as v1_g2p
 from dongne.entrypoints.api.v1 import governance as v1_governance
 from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
+from dongne.entrypoints.api.v1 import paper as v1_paper
 from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
 from dongne.entrypoints.api.v1 import payments as v1_payments
 from dongne.entrypoints.api.v1 import receipts as v1_receipts
@@ -110,6 +111,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.include_router(v1_allowances.router, prefix="/api/v1")
     api.include_router(v1_allowance_uploads.router, prefix="/api/v1")
     api.include_router(v1_walking.router, prefix="/api/v1")
+    api.include_router(v1_paper.router, prefix="/api/v1")
     api.include_router(v1_settlement.router, prefix="/api/v1")
     api.include_router(v1_fraud.router, prefix="/api/v1")
     api.include_router(v1_cards.router, prefix="/api/v1")

@@ -44,6 +44,7 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
+from dongne.entrypoints.cli.paper_commands import paper_app
 from dongne.entrypoints.cli.report_commands import g2p_app, report_app
 from dongne.entrypoints.cli.settlement_commands import settlement_app
 from dongne.entrypoints.cli.walking_commands import walking_app
@@ -64,6 +65,7 @@ app.add_typer(card_app, name="card")
 app.add_typer(card_host_app, name="card-host")
 app.add_typer(report_app, name="report")
 app.add_typer(g2p_app, name="g2p")
+app.add_typer(paper_app, name="paper")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)
@@ -250,7 +252,8 @@ def merchant_status(
 def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
-    """Check the ledger's invariants: balanced transactions, balances equal to entries, ..."""
+    """Check the ledger's invariants: balanced transactions, balances equal to entries, ...,
+    and that paper vouchers' stock by state sums to the print run."""
     from dongne.services import read_models
 
     application = open_app(database_url)

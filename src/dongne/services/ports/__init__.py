@@ -27,6 +27,7 @@ from dongne.services.ports.money import (
     RegistryStore,
     SaleQueueStore,
 )
+from dongne.services.ports.paper import PaperStore
 from dongne.services.ports.programs import (
     AllowanceStore,
     CashReceiptStore,
@@ -59,6 +60,7 @@ __all__ = [
     "MerchantApplicationStore",
     "MerchantPlace",
     "MerchantRow",
+    "PaperStore",
     "PaymentIntentRow",
     "PaymentIntentStore",
     "PaymentRequestRow",
