@@ -147,7 +147,7 @@ def _set_up(app: App, now: datetime) -> tuple[int, int, int, int]:
     wallet = registry.register_citizen(
         app.uow,
         name="한지우",
-        phone="01077770001",
+        phone="01066660001",
         home_region_id=region_id,
         wallet_region_id=region_id,
         idempotency_key=key(),
