@@ -6,6 +6,7 @@ or lost."""
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from typing import Any
 
@@ -17,8 +18,14 @@ from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uplo
 from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
 from dongne.adapters.db.tables import lots, wallets
 from dongne.domain.errors import InvalidInput
+from dongne.entrypoints.cli import allowance_commands
 from dongne.services import allowances, payments
-from dongne.services.allowance_disbursement import MAX_CHUNK_SIZE, disburse, run_disbursement
+from dongne.services.allowance_disbursement import (
+    CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    disburse,
+    run_disbursement,
+)
 from dongne.services.allowance_expiry import expire_program
 from dongne.services.audit import audit
 from dongne.services.log import sequence_pending, sign_checkpoint
@@ -247,3 +254,9 @@ def test_a_chunk_larger_than_a_leaf_can_hold_is_refused(uow: UnitOfWork) -> None
         run_disbursement(uow, upload_id=1, now=NOW, chunk_size=MAX_CHUNK_SIZE + 1)
     with pytest.raises(InvalidInput):
         expire_program(uow, OPERATOR, program_id=1, now=UNTIL, chunk_size=MAX_CHUNK_SIZE + 1)
+
+
+def test_the_cli_offers_the_services_chunk_size_and_limit() -> None:
+    chunk = inspect.signature(allowance_commands.disburse).parameters["chunk"]
+    (option,) = [meta for meta in chunk.annotation.__metadata__ if hasattr(meta, "max")]
+    assert (chunk.default, option.max) == (CHUNK_SIZE, MAX_CHUNK_SIZE)
