@@ -178,11 +178,12 @@ def _row(
         value = cells[index] if index is not None and index < len(cells) else None
         return _text(value, column)
 
-    name, phone = cell("name").strip()[:100], cell("phone").strip()[:20]
+    raw_name, raw_phone = cell("name"), cell("phone")
+    name, phone = raw_name.strip()[:100], raw_phone.strip()[:20]
     try:
         identity = identity_digest(normalize_identity_key(cell("identity")))
-        name = normalize_name(cell("name"))
-        phone = normalize_phone(cell("phone"))
+        name = normalize_name(raw_name)
+        phone = normalize_phone(raw_phone)
         amount = parse_amount(cell("amount"))
     except MalformedRow as problem:
         return RecipientRow(line_number, None, name, phone, None, str(problem))

@@ -58,7 +58,8 @@ class Secrets:
 
     def identity_digest(self, identity_number: str) -> str:
         normalized = identity_number.replace("-", "").strip()
-        return hmac.new(self.identity_key, normalized.encode(), hashlib.sha256).hexdigest()
+        # hmac.digest is the one-shot C path: a million-row recipient list hashes in a second.
+        return hmac.digest(self.identity_key, normalized.encode(), "sha256").hex()
 
     def pan_digest(self, pan: str) -> str:
         return hmac.new(self.identity_key, f"card:{pan}".encode(), hashlib.sha256).hexdigest()

@@ -35,6 +35,8 @@ from dongne.domain.ledger import Posting
 LEAF_VERSION = 1
 SALT_SIZE = 16
 NO_IDEMPOTENCY_KEY = bytes(32)
+MAX_LEAF_ENTRIES = 0xFFFF
+"""The most entries one ledger transaction may have: the encoding counts them in 16 bits."""
 
 _HEAD = struct.Struct(">BQQ")
 _TIME_AND_DIGESTS = struct.Struct(">q32s16sH")

@@ -4,8 +4,9 @@ program's budget (its ``funder_account_id``).
 First the grants nobody claimed (the people without a wallet when the list was paid) leave the
 pending account in one transaction; then the program's lots are emptied chunk by chunk, each
 chunk one database transaction that locks the lots' wallets, re-reads the lots under those
-locks (a payment may have spent from one meanwhile) and posts EXPIRY transactions of
-``POSTINGS_PER_TRANSACTION`` lots. Running it again returns only what is left. Paying the list
+locks (a payment may have spent from one meanwhile) and posts one EXPIRY transaction with an
+entry per wallet; the lots are emptied by one statement and their movements written by one
+COPY. Running it again returns only what is left. Paying the list
 is in ``allowance_disbursement``.
 """
 
@@ -25,8 +26,9 @@ from dongne.domain.allowances import (
     program_not_found,
 )
 from dongne.domain.calendar import require_aware
+from dongne.domain.errors import InvalidInput
 from dongne.domain.ledger import Posting, TransactionKind
-from dongne.services.allowance_disbursement import POSTINGS_PER_TRANSACTION
+from dongne.services.allowance_disbursement import CHUNK_SIZE, MAX_CHUNK_SIZE
 from dongne.services.idempotency import run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -53,12 +55,16 @@ def expire_program(
     *,
     program_id: int,
     now: datetime,
-    chunk_size: int = 5_000,
+    chunk_size: int = CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
 ) -> ExpiryReport:
     """Once the validity has ended, return unclaimed grants and every lot's unspent value to
     the program's budget (operators). Running it again returns only what is left."""
     now = require_aware(now)
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise InvalidInput(
+            f"a chunk expires 1 to {MAX_CHUNK_SIZE:,} lots, not {chunk_size:,}", field="chunk_size"
+        )
     with uow:
         program = uow.allowances.program(program_id)
     authorize(
@@ -116,29 +122,18 @@ def _expire_chunk(
     if not lots:
         return _Expired(0, 0, found[-1].lot_id)
     # Allowance lots were never paid for (paid_won is 0): all of what is left is the budget's.
-    groups = [
-        lots[start : start + POSTINGS_PER_TRANSACTION]
-        for start in range(0, len(lots), POSTINGS_PER_TRANSACTION)
-    ]
-    postings = [
-        [Posting(lot.account_id, -lot.remaining_won) for lot in group]
-        + [Posting(program.budget_account_id, sum(lot.remaining_won for lot in group))]
-        for group in groups
-    ]
-    transaction_ids = records.post_batches(
+    total = sum(lot.remaining_won for lot in lots)
+    (transaction_id,) = records.post_batches(
         region_id=program.region_id,
         kind=TransactionKind.EXPIRY,
-        groups=postings,
+        groups=[
+            [Posting(lot.account_id, -lot.remaining_won) for lot in lots]
+            + [Posting(program.budget_account_id, total)]
+        ],
         at=now,
         debit_checked={lot.account_id for lot in lots},
     )
     records.take_from_lots(
-        program.region_id,
-        [
-            (lot.lot_id, lot.remaining_won, transaction_id)
-            for transaction_id, group in zip(transaction_ids, groups, strict=True)
-            for lot in group
-        ],
+        program.region_id, [(lot.lot_id, lot.remaining_won, transaction_id) for lot in lots]
     )
-    total = sum(lot.remaining_won for lot in lots)
     return _Expired(len(lots), total, found[-1].lot_id)

@@ -1,10 +1,10 @@
 """Set-wise ledger writes of allowance disbursement and expiry.
 
 Disbursement and expiry touch thousands of wallets per database transaction, so they write in
-sets: one statement per table per chunk (``executemany``, which psycopg pipelines), never one
+sets (``bulk_writes``): each table's rows of a chunk in one COPY on PostgreSQL (one
+``executemany`` on SQLite), each set of balances in one ``UPDATE … FROM unnest``, never one
 round trip per wallet. ``post_batches`` is the ledger posting they use for that: the same
-balanced transaction, entries, log queue row and balance moves as ``LedgerStore.post``, with the
-wallets' balance rows moved by one ``executemany`` in account order.
+balanced transaction, entries, log queue row and balance moves as ``LedgerStore.post``.
 """
 
 from __future__ import annotations
@@ -14,39 +14,45 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import insert, select, text
 
-from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
+from dongne.adapters.db.bulk_writes import (
+    credit_balances,
+    debit_balances_if_covered,
+    write_rows,
+)
+from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.log_tables import log_queue
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import lot_movements, lots, wallets
 from dongne.domain.ledger import Posting, TransactionKind, balanced
 from dongne.domain.lots import LotKind
 
-_CREDIT = (
-    update(account_balances)
-    .where(account_balances.c.account_id == bindparam("b_account"), account_balances.c.shard == 0)
-    .values(balance_won=account_balances.c.balance_won + bindparam("b_amount"))
-)
-_DEBIT_IF_COVERED = (
-    update(account_balances)
-    .where(
-        account_balances.c.account_id == bindparam("b_account"),
-        account_balances.c.shard == 0,
-        account_balances.c.balance_won >= bindparam("b_amount"),
-    )
-    .values(balance_won=account_balances.c.balance_won - bindparam("b_amount"))
-)
-_MOVE_LOT = (
-    update(lots)
-    .where(lots.c.id == bindparam("b_lot"))
-    .values(remaining_won=lots.c.remaining_won + bindparam("b_amount"))
-)
-
-
 _NEXT_LOT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, :b_count)"
 )
+_TAKE_FROM_LOTS = text(
+    "UPDATE lots SET remaining_won = lots.remaining_won - v.amount"
+    " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
+    " WHERE lots.id = v.lot_id"
+)
+_TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won - :b_amount WHERE id = :b_lot")
+_LOT_COLUMNS = (
+    "id",
+    "region_id",
+    "wallet_id",
+    "kind",
+    "face_won",
+    "paid_won",
+    "remaining_won",
+    "acquired_at",
+    "expires_at",
+    "source_transaction_id",
+    "restriction",
+    "funder_account_id",
+)
+_MOVEMENT_COLUMNS = ("region_id", "transaction_id", "lot_id", "amount_won")
+_ENTRY_COLUMNS = ("region_id", "transaction_id", "account_id", "amount_won")
 
 
 class BatchDebitRefused(Exception):
@@ -74,12 +80,17 @@ class AllowanceBatchRecords(TableStore):
         if not values:
             return []
         if self._postgres:
-            # Ids drawn from the sequence first, then one pipelined executemany: much cheaper
-            # than INSERT … RETURNING in parameter order, which sorts every batch server-side.
+            # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
+            # name their lots without reading them back.
             ids = list(self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(values)}).scalars())
-            self.connection.execute(
-                insert(lots),
-                [{**value, "id": lot_id} for lot_id, value in zip(ids, values, strict=True)],
+            write_rows(
+                self.connection,
+                lots,
+                _LOT_COLUMNS,
+                (
+                    [lot_id, *(value[column] for column in _LOT_COLUMNS[1:])]
+                    for lot_id, value in zip(ids, values, strict=True)
+                ),
             )
         else:
             ids = list(
@@ -87,17 +98,14 @@ class AllowanceBatchRecords(TableStore):
                     insert(lots).returning(lots.c.id, sort_by_parameter_order=True), list(values)
                 ).scalars()
             )
-        self.connection.execute(
-            insert(lot_movements),
-            [
-                {
-                    "region_id": value["region_id"],
-                    "transaction_id": value["source_transaction_id"],
-                    "lot_id": lot_id,
-                    "amount_won": value["face_won"],
-                }
+        write_rows(
+            self.connection,
+            lot_movements,
+            _MOVEMENT_COLUMNS,
+            (
+                (value["region_id"], value["source_transaction_id"], lot_id, value["face_won"])
                 for lot_id, value in zip(ids, values, strict=True)
-            ],
+            ),
         )
         return ids
 
@@ -125,21 +133,31 @@ class AllowanceBatchRecords(TableStore):
         return [ExpiringLot(*row) for row in rows]
 
     def take_from_lots(self, region_id: int, taken: Sequence[tuple[int, int, int]]) -> None:
-        """Take (lot id, amount, in transaction) from each lot and record the movements."""
-        self.connection.execute(
-            _MOVE_LOT, [{"b_lot": lot_id, "b_amount": -amount} for lot_id, amount, _ in taken]
-        )
-        self.connection.execute(
-            insert(lot_movements),
-            [
+        """Take (lot id, amount, in transaction) from each lot, in one statement, and record
+        the movements."""
+        if not taken:
+            return
+        if self._postgres:
+            self.connection.execute(
+                _TAKE_FROM_LOTS,
                 {
-                    "region_id": region_id,
-                    "transaction_id": transaction_id,
-                    "lot_id": lot_id,
-                    "amount_won": -amount,
-                }
+                    "b_lots": [lot_id for lot_id, _, _ in taken],
+                    "b_amounts": [amount for _, amount, _ in taken],
+                },
+            )
+        else:
+            self.connection.execute(
+                _TAKE_FROM_LOT,
+                [{"b_lot": lot_id, "b_amount": amount} for lot_id, amount, _ in taken],
+            )
+        write_rows(
+            self.connection,
+            lot_movements,
+            _MOVEMENT_COLUMNS,
+            (
+                (region_id, transaction_id, lot_id, -amount)
                 for lot_id, amount, transaction_id in taken
-            ],
+            ),
         )
 
     # -- the ledger, in sets ----------------------------------------------------------------
@@ -156,18 +174,18 @@ class AllowanceBatchRecords(TableStore):
     ) -> list[int]:
         """Record one balanced transaction per group of postings; return their ids in order.
 
-        Kept to about a hundred postings each: PostgreSQL's deferred check that a transaction
-        sums to zero runs once per entry over all of its transaction's entries, so its cost
-        grows with the square of a transaction's size. Accounts in ``debit_checked`` may not
-        go negative: their debits only happen if covered (else ``BatchDebitRefused``, and the
-        caller's unit of work rolls back). Balance rows are changed once per account, in
-        account id order, the order every posting locks them in.
+        Accounts in ``debit_checked`` may not go negative: their debits only happen if covered
+        (else ``BatchDebitRefused``, and the caller's unit of work rolls back). Every account
+        here has one balance row (wallets, budgets); each is moved once, by one statement per
+        kind of move, after the caller locked the wallets: so no other transaction holds one
+        of these rows, and the order the statement takes them in cannot deadlock.
         """
         merged = [balanced(group) for group in groups]
         if not merged:
             return []
-        ids = list(
-            self.connection.execute(
+        ids = [
+            int(transaction_id)
+            for transaction_id in self.connection.execute(
                 insert(ledger_transactions).returning(
                     ledger_transactions.c.id, sort_by_parameter_order=True
                 ),
@@ -177,54 +195,41 @@ class AllowanceBatchRecords(TableStore):
                     for _ in merged
                 ],
             ).scalars()
-        )
-        self.connection.execute(
-            insert(ledger_entries),
-            [
-                {
-                    "region_id": region_id,
-                    "transaction_id": transaction_id,
-                    "account_id": p.account_id,
-                    "amount_won": p.amount_won,
-                }
+        ]
+        write_rows(
+            self.connection,
+            ledger_entries,
+            _ENTRY_COLUMNS,
+            (
+                (region_id, transaction_id, p.account_id, p.amount_won)
                 for transaction_id, group in zip(ids, merged, strict=True)
                 for p in group
-            ],
+            ),
         )
         self.connection.execute(
             insert(log_queue),
             [{"transaction_id": transaction_id, "region_id": region_id} for transaction_id in ids],
         )
+        self._move_balances(merged, debit_checked)
+        return ids
+
+    def _move_balances(
+        self, merged: Sequence[Sequence[Posting]], debit_checked: frozenset[int] | set[int]
+    ) -> None:
         totals: dict[int, int] = {}
         for group in merged:
             for posting in group:
                 totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
-        changes = [Posting(account, amount) for account, amount in sorted(totals.items()) if amount]
-        for checked, run in _runs(changes, debit_checked):
-            if not checked:
-                self.connection.execute(
-                    _CREDIT, [{"b_account": p.account_id, "b_amount": p.amount_won} for p in run]
-                )
-                continue
-            moved = self.connection.execute(
-                _DEBIT_IF_COVERED,
-                [{"b_account": p.account_id, "b_amount": -p.amount_won} for p in run],
-            ).rowcount
-            if moved != len(run):
-                raise BatchDebitRefused(run[0].account_id)
-        return ids
-
-
-def _runs(
-    postings: Sequence[Posting], debit_checked: frozenset[int] | set[int]
-) -> list[tuple[bool, list[Posting]]]:
-    """Postings (in account order) cut into runs of checked debits and of plain moves, so each
-    run is one ``executemany`` and the rows are still changed in account order."""
-    runs: list[tuple[bool, list[Posting]]] = []
-    for posting in postings:
-        checked = posting.amount_won < 0 and posting.account_id in debit_checked
-        if runs and runs[-1][0] == checked:
-            runs[-1][1].append(posting)
-        else:
-            runs.append((checked, [posting]))
-    return runs
+        checked = [
+            Posting(account, -amount)
+            for account, amount in totals.items()
+            if amount < 0 and account in debit_checked
+        ]
+        plain = [
+            Posting(account, amount)
+            for account, amount in totals.items()
+            if amount and not (amount < 0 and account in debit_checked)
+        ]
+        if not debit_balances_if_covered(self.connection, checked):
+            raise BatchDebitRefused(checked[0].account_id)
+        credit_balances(self.connection, plain)

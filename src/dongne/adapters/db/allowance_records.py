@@ -7,7 +7,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, String, any_, cast, func, select, update
+from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.allowance_batches import AllowanceBatchRecords
@@ -18,6 +19,7 @@ from dongne.adapters.db.allowance_tables import (
     recipient_rows,
     recipient_uploads,
 )
+from dongne.adapters.db.bulk_writes import write_rows
 from dongne.adapters.db.tables import (
     wallets,
 )
@@ -30,8 +32,19 @@ from dongne.domain.allowances import (
     upload_not_found,
 )
 
-ROW_BATCH = 5_000
 PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
+_RECIPIENT_ROW_COLUMNS = (
+    "upload_id",
+    "row_number",
+    "region_id",
+    "identity_hmac",
+    "name",
+    "phone",
+    "amount_won",
+    "status",
+    "reason",
+)
+_GRANT_COLUMNS = tuple(column.name for column in allowance_grants.c if column.name != "id")
 
 
 @dataclass(frozen=True)
@@ -160,24 +173,25 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
             skipped_count=0,
             paid_won=0,
         )
-        for start in range(0, len(preview.rows), ROW_BATCH):
-            self.connection.execute(
-                insert(recipient_rows),
-                [
-                    {
-                        "upload_id": upload_id,
-                        "row_number": row.row_number,
-                        "region_id": region_id,
-                        "identity_hmac": row.identity_hmac,
-                        "name": row.name[:100],
-                        "phone": row.phone[:20],
-                        "amount_won": row.amount_won,
-                        "status": row.status.value,
-                        "reason": row.reason,
-                    }
-                    for row in preview.rows[start : start + ROW_BATCH]
-                ],
-            )
+        write_rows(
+            self.connection,
+            recipient_rows,
+            _RECIPIENT_ROW_COLUMNS,
+            (
+                (
+                    upload_id,
+                    row.row_number,
+                    region_id,
+                    row.identity_hmac,
+                    row.name[:100],
+                    row.phone[:20],
+                    row.amount_won,
+                    row.status.value,
+                    row.reason,
+                )
+                for row in preview.rows
+            ),
+        )
         return upload_id
 
     def upload(self, upload_id: int, *, lock: bool = False) -> Upload:
@@ -299,9 +313,16 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
         rows = self.connection.execute(
             select(users.c.identity_hmac, wallets.c.id, wallets.c.account_id)
             .join(wallets, wallets.c.citizen_id == users.c.citizen_id)
-            .where(wallets.c.region_id == region_id, users.c.identity_hmac.in_(identities))
+            .where(wallets.c.region_id == region_id, self._among(users.c.identity_hmac, identities))
         ).all()
         return {row.identity_hmac: WalletRef(row.id, row.account_id) for row in rows}
+
+    def _among(self, column: Any, values: Sequence[str]) -> Any:
+        """``column IN values``; on PostgreSQL as one array parameter (``= ANY``): a chunk's
+        ten thousand identities would otherwise be ten thousand parameters to parse."""
+        if self._postgres:
+            return column == any_(cast(list(values), postgresql.ARRAY(String)))
+        return column.in_(values)
 
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
         """Lock wallet rows in id order, as every operation on a wallet does first."""
@@ -309,7 +330,7 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
         if ids and self._postgres:
             self.connection.execute(
                 select(wallets.c.id)
-                .where(wallets.c.id.in_(ids))
+                .where(wallets.c.id == any_(cast(ids, postgresql.ARRAY(BigInteger))))
                 .order_by(wallets.c.id)
                 .with_for_update()
             ).all()
@@ -327,14 +348,20 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
         rows = self.connection.execute(
             select(allowance_grants.c.identity_hmac).where(
                 allowance_grants.c.program_id == program_id,
-                allowance_grants.c.identity_hmac.in_(identities),
+                self._among(allowance_grants.c.identity_hmac, identities),
             )
         ).scalars()
         return set(rows)
 
     def add_grants(self, grants: Sequence[dict[str, Any]]) -> None:
-        if grants:
-            self.connection.execute(insert(allowance_grants), list(grants))
+        """Insert grants (one COPY on PostgreSQL): the UNIQUE (program, person) index refuses
+        a second grant to anyone, which rolls their whole chunk back."""
+        write_rows(
+            self.connection,
+            allowance_grants,
+            _GRANT_COLUMNS,
+            ([grant[column] for column in _GRANT_COLUMNS] for grant in grants),
+        )
 
     def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]:
         rows = self.connection.execute(

@@ -212,7 +212,11 @@ def _print_rows(
 def disburse(
     upload_id: int,
     token: Token = None,
-    chunk: Annotated[int, typer.Option(min=1, max=5_000, help="Grants per transaction")] = 2_000,
+    # allowance_disbursement's CHUNK_SIZE and MAX_CHUNK_SIZE, written out: the services are
+    # imported when a command runs, not when the CLI starts.
+    chunk: Annotated[
+        int, typer.Option(min=1, max=65_533, help="Grants per transaction (one ledger transaction)")
+    ] = 10_000,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Pay an uploaded list (approvers). Refused, changing nothing, if the budget does not

@@ -1,0 +1,262 @@
+"""Set-wise allowances on SQLite and PostgreSQL: a chunk of a disbursement is one ledger
+transaction with an entry per wallet, its rows written in sets (COPY on PostgreSQL); a chunk
+that fails midway changes nothing and the rerun pays everyone exactly once; expiry empties a
+chunk of lots in one ledger transaction; the log's audit passes afterwards and no won is made
+or lost."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from dongne.adapters.db.allowance_records import AllowanceRecords
+from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uploads
+from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
+from dongne.adapters.db.tables import lots, wallets
+from dongne.domain.errors import InvalidInput
+from dongne.entrypoints.cli import allowance_commands
+from dongne.services import allowances, payments
+from dongne.services.allowance_disbursement import (
+    CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    disburse,
+    run_disbursement,
+)
+from dongne.services.allowance_expiry import expire_program
+from dongne.services.audit import audit
+from dongne.services.log import sequence_pending, sign_checkpoint
+from dongne.services.unit_of_work import UnitOfWork
+from dongne.tlog.note import Signer, Verifier, generate_key
+from tests.conftest import NOW
+from tests.factories import World, unique_key
+from tests.helpers import assert_ledger_sound
+from tests.integration.test_allowances import (
+    OPERATOR,
+    SECRETS,
+    UNTIL,
+    csv_of,
+    make_program,
+    resident_number,
+    upload,
+)
+
+AMOUNT_WON = 100_000
+BUDGET_WON = 2_000_000
+CHUNK = 4
+
+
+@pytest.fixture
+def world(uow: UnitOfWork) -> World:
+    return World(uow, NOW)
+
+
+def _list_of_nine(world: World) -> tuple[int, int, list[int]]:
+    """A program and an uploaded list of nine people, the first five of whom have wallets:
+    (program, upload, their wallets). With chunks of four the list pays 4 + 4 + 1."""
+    program_id = make_program(world, budget_won=BUDGET_WON, amount_won=AMOUNT_WON)
+    people = [resident_number() for _ in range(9)]
+    wallet_ids = [_with_wallet(world, identity) for identity in people[:5]]
+    summary = upload(world, program_id, csv_of(*people))
+    return program_id, summary.upload_id, wallet_ids
+
+
+def _with_wallet(world: World, identity: str) -> int:
+    """A citizen whose account carries this identity, with a wallet in the region (made
+    directly: signing up hashes a password with argon2, which these tests do not need)."""
+    wallet_id = world.citizen()
+    with world.uow:
+        citizen_id = world.uow.records.wallet(wallet_id).citizen_id
+        world.uow.access.add_user(
+            kind="citizen",
+            login=unique_key("set-wise"),
+            password_hash="unused",  # noqa: S106 - never logs in
+            citizen_id=citizen_id,
+            identity_hmac=SECRETS.identity_digest(identity),
+            created_at=NOW,
+        )
+        world.uow.commit()
+    return wallet_id
+
+
+def _grant_transactions(engine: Engine) -> list[list[tuple[int, int]]]:
+    """Each ALLOWANCE_GRANT transaction's entries as (account, amount), oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ledger_entries.c.transaction_id, ledger_entries.c.account_id)
+            .add_columns(ledger_entries.c.amount_won)
+            .join(ledger_transactions, ledger_transactions.c.id == ledger_entries.c.transaction_id)
+            .where(ledger_transactions.c.kind == "allowance_grant")
+            .order_by(ledger_entries.c.transaction_id, ledger_entries.c.account_id)
+        ).all()
+    grouped: dict[int, list[tuple[int, int]]] = {}
+    for transaction_id, account_id, amount_won in rows:
+        grouped.setdefault(transaction_id, []).append((account_id, amount_won))
+    return list(grouped.values())
+
+
+def _wallet_accounts(engine: Engine, wallet_ids: list[int]) -> list[int]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(wallets.c.account_id).where(wallets.c.id.in_(wallet_ids))
+            ).scalars()
+        )
+
+
+def _count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+        )
+
+
+def _region_money(engine: Engine, region_id: int) -> int:
+    """All balances of the region summed: zero when no won was made or lost."""
+    with engine.connect() as connection:
+        total = connection.execute(
+            select(func.coalesce(func.sum(account_balances.c.balance_won), 0)).where(
+                account_balances.c.region_id == region_id
+            )
+        ).scalar_one()
+    return int(total)
+
+
+def test_each_chunk_is_one_ledger_transaction_with_an_entry_per_wallet(
+    world: World, engine: Engine
+) -> None:
+    program_id, upload_id, wallet_ids = _list_of_nine(world)
+
+    result = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert (result.paid_count, result.pending_count, result.paid_won) == (5, 4, 9 * AMOUNT_WON)
+    with world.uow:
+        program = world.uow.allowances.program(program_id)
+    transactions = _grant_transactions(engine)
+    assert len(transactions) == 3  # 4 + 4 + 1 people
+    for entries in transactions:
+        negative = [(account, amount) for account, amount in entries if amount < 0]
+        assert negative == [(program.budget_account_id, -sum(a for _, a in entries if a > 0))]
+    wallet_entries = Counter(
+        account
+        for entries in transactions
+        for account, amount in entries
+        if amount > 0 and account != program.pending_account_id
+    )
+    assert wallet_entries == Counter(_wallet_accounts(engine, wallet_ids))
+    pending = [
+        a
+        for entries in transactions
+        for account, a in entries
+        if account == program.pending_account_id
+    ]
+    assert sum(pending) == 4 * AMOUNT_WON
+    assert _count(engine, lots, lots.c.kind == "allowance") == 5
+    assert_ledger_sound(world.uow)
+
+
+def test_a_chunk_that_fails_midway_changes_nothing_and_the_rerun_pays_everyone_once(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program_id, upload_id, wallet_ids = _list_of_nine(world)
+    add_grants = AllowanceRecords.add_grants
+    calls = 0
+
+    class Crashed(Exception):
+        pass
+
+    def crash_in_the_second_chunk(self: AllowanceRecords, grants: Any) -> None:
+        """The second chunk dies after its ledger transaction and lots are written."""
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Crashed
+        add_grants(self, grants)
+
+    monkeypatch.setattr(AllowanceRecords, "add_grants", crash_in_the_second_chunk)
+    with pytest.raises(Crashed):
+        disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert _count(engine, allowance_grants) == CHUNK
+    assert len(_grant_transactions(engine)) == 1
+    with engine.connect() as connection:
+        next_row = connection.execute(
+            select(recipient_uploads.c.next_row).where(recipient_uploads.c.id == upload_id)
+        ).scalar_one()
+    assert next_row == CHUNK + 1  # the header is row 1
+    assert_ledger_sound(world.uow)
+
+    monkeypatch.setattr(AllowanceRecords, "add_grants", add_grants)
+    result = run_disbursement(world.uow, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
+    with engine.connect() as connection:
+        per_person = connection.execute(
+            select(allowance_grants.c.identity_hmac, func.count()).group_by(
+                allowance_grants.c.identity_hmac
+            )
+        ).all()
+        per_wallet = connection.execute(
+            select(lots.c.wallet_id, func.count())
+            .where(lots.c.kind == "allowance")
+            .group_by(lots.c.wallet_id)
+        ).all()
+    assert sorted(count for _, count in per_person) == [1] * 9
+    assert sorted(per_wallet) == [(wallet, 1) for wallet in sorted(wallet_ids)]
+    report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)
+    assert (report.balance_won, report.granted_won + report.pending_won) == (
+        BUDGET_WON - 9 * AMOUNT_WON,
+        9 * AMOUNT_WON,
+    )
+    assert _region_money(engine, world.region_id) == 0
+    assert_ledger_sound(world.uow)
+
+
+def test_the_audit_passes_after_a_set_wise_disbursement_and_expiry(
+    world: World, engine: Engine
+) -> None:
+    program_id, upload_id, wallet_ids = _list_of_nine(world)
+    disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+    payments.pay_merchant(
+        world.uow,
+        wallet_id=wallet_ids[0],
+        merchant_id=world.merchant(category="grocery"),
+        amount_won=30_000,
+        idempotency_key=unique_key("pay"),
+        now=NOW,
+    )
+
+    expired = expire_program(world.uow, OPERATOR, program_id=program_id, now=UNTIL, chunk_size=2)
+
+    assert (expired.lots_expired, expired.expired_won) == (5, 5 * AMOUNT_WON - 30_000)
+    assert (expired.unclaimed_count, expired.unclaimed_won) == (4, 4 * AMOUNT_WON)
+    with engine.connect() as connection:
+        kinds = Counter(connection.execute(select(ledger_transactions.c.kind)).scalars())
+    assert kinds["expiry"] == 1 + 3  # the unclaimed grants, then lots in chunks of 2, 2, 1
+    report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)
+    assert report.balance_won == BUDGET_WON - 30_000
+    assert _region_money(engine, world.region_id) == 0
+    assert_ledger_sound(world.uow)
+
+    signer = Signer.from_key(generate_key("allowances.dongne.localhost/log")[0])
+    sequence_pending(world.uow, now=UNTIL)
+    assert sign_checkpoint(world.uow, signer=signer, now=UNTIL) is not None
+    audited = audit(world.uow, log_key=Verifier.from_key(signer.verifier_key))
+    assert audited.findings == []
+    assert audited.leaves_checked == _count(engine, ledger_transactions)
+
+
+def test_a_chunk_larger_than_a_leaf_can_hold_is_refused(uow: UnitOfWork) -> None:
+    with pytest.raises(InvalidInput):
+        run_disbursement(uow, upload_id=1, now=NOW, chunk_size=MAX_CHUNK_SIZE + 1)
+    with pytest.raises(InvalidInput):
+        expire_program(uow, OPERATOR, program_id=1, now=UNTIL, chunk_size=MAX_CHUNK_SIZE + 1)
+
+
+def test_the_cli_offers_the_services_chunk_size_and_limit() -> None:
+    chunk = inspect.signature(allowance_commands.disburse).parameters["chunk"]
+    (option,) = [meta for meta in chunk.annotation.__metadata__ if hasattr(meta, "max")]
+    assert (chunk.default, option.max) == (CHUNK_SIZE, MAX_CHUNK_SIZE)
