@@ -16,13 +16,16 @@ from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.adapters.db.job_records import JobRunRecords
 from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
+from dongne.adapters.db.operations_queries import OperationsQueries
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
+from dongne.adapters.db.rate_limit_records import RateLimitRecords
 from dongne.adapters.db.registry_records import RegistryRecords
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.adapters.db.settlement_records import SettlementRecords
@@ -145,6 +148,10 @@ class UnitOfWork:
         return PaymentIntentRecords(self.connection)
 
     @cached_property
+    def job_runs(self) -> JobRunRecords:
+        return JobRunRecords(self.connection)
+
+    @cached_property
     def ledger_queries(self) -> LedgerReadModel:
         return LedgerQueries(self.connection)
 
@@ -159,6 +166,14 @@ class UnitOfWork:
     @cached_property
     def merchant_applications(self) -> MerchantApplicationStore:
         return MerchantApplicationRecords(self.connection)
+
+    @cached_property
+    def operations(self) -> OperationsQueries:
+        return OperationsQueries(self.connection)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRecords:
+        return RateLimitRecords(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:
