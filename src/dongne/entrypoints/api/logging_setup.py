@@ -74,7 +74,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=SHARED_PROCESSORS,
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *SHARED_PROCESSORS],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
