@@ -122,13 +122,16 @@ def backup(
     from dongne.services import backups
 
     application = open_app(database_url)
-    with _spinner("backing up"):
-        manifest = backups.take_backup(
-            application.unit_of_work(),
-            database_url=application.settings.database_url,
-            target=file,
-            now=now_utc(),
-        )
+    try:
+        with _spinner("backing up"):
+            manifest = backups.take_backup(
+                application.unit_of_work(),
+                database_url=application.settings.database_url,
+                target=file,
+                now=now_utc(),
+            )
+    finally:
+        application.engine.dispose()
     say(
         f"backed up to {file} ({manifest.engine}); the log had {manifest.tree_size:,} leaves",
         file=str(file),
@@ -158,29 +161,40 @@ def restore(
     from dongne.services import backups
 
     application = open_app(database_url)
+    try:
+        reference = _reference(application, checkpoint)
+        size = backups.backup_tree_size(file, database_url=application.settings.database_url)
+        backups.check_restorable(size, reference, force=force)
+    finally:
+        application.engine.dispose()  # a restore replaces what its connections would hold
+    with _spinner("restoring"):
+        backups.restore_backup(file, database_url=application.settings.database_url)
+    restored = open_app(database_url)
+    try:
+        _verify(restored, reference, size)
+    finally:
+        restored.engine.dispose()
+
+
+def _reference(application: App, checkpoint: Path | None) -> Reference | None:
+    """The checkpoint the restored log must hold: the one handed in, else the database's."""
+    from dongne.services import backups
+
     settings = application.settings
     witnesses = application.witness_verifiers()
-    reference: Reference | None
     if checkpoint is not None:
-        reference = backups.reference_from_note(
+        return backups.reference_from_note(
             checkpoint.read_text(encoding="utf-8"),
             log_key=application.log_verifier(),
             witnesses=witnesses,
             quorum=settings.log_witness_quorum,
         )
-    else:
-        reference = backups.witnessed_reference(
-            application.reader(),
-            witnesses=witnesses,
-            quorum=settings.log_witness_quorum,
-            origin=settings.log_origin,
-        )
-    size = backups.backup_tree_size(file, database_url=settings.database_url)
-    backups.check_restorable(size, reference, force=force)
-    application.engine.dispose()
-    with _spinner("restoring"):
-        backups.restore_backup(file, database_url=settings.database_url)
-    _verify(open_app(database_url), reference, size)
+    return backups.witnessed_reference(
+        application.reader(),
+        witnesses=witnesses,
+        quorum=settings.log_witness_quorum,
+        origin=settings.log_origin,
+    )
 
 
 def _verify(application: App, reference: Reference | None, size: int) -> None:
