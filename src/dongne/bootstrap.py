@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine
 
 from dongne.adapters.db.engine import make_engine, migrate
+from dongne.adapters.db.job_records import job_lock
 from dongne.adapters.db.leader_lock import (
     FileLeaderLock,
     PostgresLeaderLock,
@@ -115,6 +117,10 @@ class App:
 
     def witness_verifiers(self) -> list[CosignatureVerifier]:
         return [w.verifier for w in self.witnesses()]
+
+    def job_lock(self, job: str) -> AbstractContextManager[bool]:
+        """A scheduled job's lock across every worker (``adapters.db.job_records``)."""
+        return job_lock(self.engine, job)
 
     def publish_log(
         self,

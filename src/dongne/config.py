@@ -15,6 +15,16 @@ PASSWORD_HASH_FLOORS = {"password_hash_time_cost": 2, "password_hash_memory_kib"
 """The cheapest argon2id production accepts: OWASP's minimum (2 passes over 19 MiB)."""
 
 
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "login": (30, 10),
+    "pin": (20, 5),
+    "payment_code": (60, 20),
+    "payment": (600, 60),
+}
+"""Requests a minute (per client address, per account) of each abuse-limited rule: a shop's
+counter or a carrier's NAT puts many people behind one address, so clients get more."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DONGNE_", extra="ignore")
 
@@ -228,12 +238,45 @@ class Settings(BaseSettings):
     )
     geocoder_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    ready_max_sequencing_lag_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz fails while a committed transaction has waited this long for its"
+        " leaf in the log (the sequencer is behind)",
+    )
+    prometheus_multiproc_dir: str | None = Field(
+        default=None,
+        validation_alias="PROMETHEUS_MULTIPROC_DIR",
+        description="prometheus-client's folder for the metrics of several server processes;"
+        " set, /metrics adds up every process's",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the server's and worker's JSON log lines at this level up"
+    )
+    rate_limits_enabled: bool | None = Field(
+        default=None,
+        description="count log-in, PIN, payment-code and payment requests per client and per"
+        " account; unset, on in production and off in development",
+    )
+    rate_limits: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description="requests a minute per rule, [per client address, per account]: rules"
+        " login, pin, payment_code, payment",
+    )
+
     @property
     def allow_private_webhook_addresses(self) -> bool:
         """``webhook_allow_private_addresses``, or its default for the environment."""
         if self.webhook_allow_private_addresses is None:
             return self.environment != "production"
         return self.webhook_allow_private_addresses
+
+    @property
+    def rate_limits_on(self) -> bool:
+        """``rate_limits_enabled``, or its default for the environment."""
+        if self.rate_limits_enabled is None:
+            return self.environment == "production"
+        return self.rate_limits_enabled
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:

@@ -23,14 +23,17 @@ from dongne.adapters.db.engine import is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.g2p_records import G2pRecords
 from dongne.adapters.db.governance_records import GovernanceRecords
+from dongne.adapters.db.job_records import JobRunRecords
 from dongne.adapters.db.ledger_queries import LedgerQueries
 from dongne.adapters.db.ledger_store import AccountRef, LedgerStore
 from dongne.adapters.db.listing_records import ListingRecords
 from dongne.adapters.db.log_store import LogStore
 from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.db.merchant_application_records import MerchantApplicationRecords
+from dongne.adapters.db.operations_queries import OperationsQueries
 from dongne.adapters.db.paper_records import PaperRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
+from dongne.adapters.db.rate_limit_records import RateLimitRecords
 from dongne.adapters.db.registry_records import ProgramCache, RegistryRecords
 from dongne.adapters.db.report_queries import ReportQueries
 from dongne.adapters.db.sale_queue_records import SaleQueueRecords
@@ -176,6 +179,10 @@ class UnitOfWork:
         return PaymentIntentRecords(self.connection)
 
     @cached_property
+    def job_runs(self) -> JobRunRecords:
+        return JobRunRecords(self.connection)
+
+    @cached_property
     def ledger_queries(self) -> LedgerReadModel:
         return LedgerQueries(self.connection)
 
@@ -198,6 +205,14 @@ class UnitOfWork:
     @cached_property
     def paper(self) -> PaperStore:
         return PaperRecords(self.connection)
+
+    @cached_property
+    def operations(self) -> OperationsQueries:
+        return OperationsQueries(self.connection)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRecords:
+        return RateLimitRecords(self.connection)
 
     @cached_property
     def sale_queue(self) -> SaleQueueStore:

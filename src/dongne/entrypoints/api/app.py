@@ -18,11 +18,15 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from dongne.bootstrap import App
-from dongne.entrypoints.api import log_routes
+from dongne.entrypoints.api import log_routes, operations_routes
+from dongne.entrypoints.api.abuse_limits import AbuseLimits
 from dongne.entrypoints.api.docs_pages import install_docs_pages
 from dongne.entrypoints.api.errors import install_error_handlers
 from dongne.entrypoints.api.leadership import Leadership
 from dongne.entrypoints.api.limits import BodySizeLimit
+from dongne.entrypoints.api.logging_setup import configure_logging
+from dongne.entrypoints.api.metrics import instrument_pool, mark_process_dead
+from dongne.entrypoints.api.observability import RequestContext
 from dongne.entrypoints.api.v1 import accounts as v1_accounts
 from dongne.entrypoints.api.v1 import admin as v1_admin
 from dongne.entrypoints.api.v1 import allowance_uploads as v1_allowance_uploads
@@ -74,6 +78,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(application.settings.log_level)
         leadership = None
         if publish:
             duties = (lambda: Publisher(application), lambda: WebhookDeliverer(application))
@@ -85,6 +90,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
             application.stop_workers()
             if leadership:
                 leadership.stop()
+            mark_process_dead(application)
 
     api = FastAPI(
         title="dongne",
@@ -97,7 +103,12 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.state.dongne = application
     install_error_handlers(api)
     install_docs_pages(api)
+    if application.settings.rate_limits_on:
+        api.add_middleware(AbuseLimits, application=application)
     api.add_middleware(BodySizeLimit)
+    api.add_middleware(RequestContext, production=application.settings.environment == "production")
+    instrument_pool(application.engine)
+    api.include_router(operations_routes.router)
     api.include_router(log_routes.router)
     api.include_router(v1_accounts.router, prefix="/api/v1")
     api.include_router(v1_payment_intents.router, prefix="/api/v1")

@@ -37,6 +37,7 @@ from dongne.domain.errors import (
     RuleViolation,
     SaleQueueWaiting,
 )
+from dongne.domain.rate_limits import RateLimited
 from dongne.entrypoints.api.deps import IDEMPOTENCY_KEY
 from dongne.tlog.errors import VerificationFailed
 
@@ -57,6 +58,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (PinLocked, 423),
     (SaleQueueWaiting, 429),
     (LoginThrottled, 429),
+    (RateLimited, 429),
     (LedgerUnbalanced, 500),
 )
 """Checked in order: the first class the error is an instance of gives the status."""

@@ -44,6 +44,7 @@ from dongne.entrypoints.cli.common import (
 from dongne.entrypoints.cli.fraud_commands import fraud_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
+from dongne.entrypoints.cli.ops_commands import backup, jobs, restore, worker
 from dongne.entrypoints.cli.paper_commands import paper_app
 from dongne.entrypoints.cli.report_commands import g2p_app, report_app
 from dongne.entrypoints.cli.settlement_commands import settlement_app
@@ -69,6 +70,8 @@ app.add_typer(paper_app, name="paper")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)
+for operations_command in (worker, jobs, backup, restore):
+    app.command()(operations_command)
 app.command("login")(log_in)
 app.command("logout")(log_out)
 app.command("citizen")(citizen_add)

@@ -1,0 +1,81 @@
+"""Abuse limits over HTTP: log-ins and payments per client and per account, shared by every
+server process through the database (parallel requests: tests/integration/test_operations_
+concurrency.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.entrypoints.api.app import create_app
+from tests.e2e.test_api_payment_channels import Setting
+from tests.e2e.test_api_payment_intents import PROBLEM_JSON, TestClient
+from tests.factories import World
+
+LIMITS = {"login": (4, 2), "pin": (20, 5), "payment_code": (60, 20), "payment": (100, 2)}
+
+
+def _settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url, log_witnesses=[], rate_limits_enabled=True, rate_limits=LIMITS
+    )
+
+
+@pytest.fixture
+def applications(database_url: str) -> Iterator[tuple[App, App]]:
+    """Two server processes' apps on one database."""
+    first, second = bootstrap(_settings(database_url)), bootstrap(_settings(database_url))
+    yield first, second
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def _log_in(client: TestClient, login: str) -> int:
+    response = client.post("/api/v1/sessions", json={"login": login, "password": "wrong"})
+    return response.status_code
+
+
+def test_log_ins_are_limited_per_login_and_per_client_across_processes(
+    applications: tuple[App, App],
+) -> None:
+    first, second = applications
+    with (
+        TestClient(create_app(first, publish=False)) as one,
+        TestClient(create_app(second, publish=False)) as other,
+    ):
+        assert _log_in(one, "010-1111-2222") == 401
+        assert _log_in(other, "010-1111-2222") == 401  # the same login, another process
+        refused = one.post("/api/v1/sessions", json={"login": "010-1111-2222", "password": "x"})
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == PROBLEM_JSON
+        assert refused.json()["code"] == "RATE_LIMITED"
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        # The client has made 3 of its 4; one more login, then even that one is refused.
+        assert _log_in(other, "010-3333-4444") == 401
+        assert _log_in(one, "010-5555-6666") == 429
+
+
+def test_payments_are_limited_per_account_and_a_refused_one_moves_nothing(
+    database_url: str,
+) -> None:
+    application = bootstrap(_settings(database_url))
+    world = World(application.uow, datetime.now(UTC))
+    world.fund(10_000_000)
+    with TestClient(create_app(application, publish=False)) as client:
+        setting = Setting(application, client, None, world, world.merchant())  # type: ignore[arg-type]
+        setting.merchant_auth = setting.new_merchant_user(setting.merchant_id)
+        citizen = setting.new_citizen()
+        payload = setting.qr_of()
+        assert setting.pay_by_qr(citizen, payload).status_code == 201
+        assert setting.pay_by_qr(citizen, payload).status_code == 201
+        before = setting.payment_count()
+        third = setting.pay_by_qr(citizen, payload)
+        assert third.status_code == 429, third.text
+        assert setting.payment_count() == before
+        # Another citizen's account has its own count.
+        assert setting.pay_by_qr(setting.new_citizen(), payload).status_code == 201
+    application.engine.dispose()
