@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine, event
 
 from bench.allowances import run_allowances
+from bench.batches import run_batches
 from bench.card import run_card
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
 from bench.http import HttpBench, HttpSettings, http_notes
@@ -40,7 +41,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log", "http", "settlement", "allowances", "card")
+PARTS = ("ledger", "log", "http", "batches", "settlement", "allowances", "card")
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -74,7 +75,8 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         "--only",
         choices=PARTS,
         help="run one part: the ledger's services (vs pgbench), the verifiable log, payments"
-        " over HTTP (vs pgbench), a day's settlement (vs a GROUP BY), or a 1,000,000-recipient"
+        " over HTTP (vs pgbench), a QR payment's CPU in batches (group commit, vs alone), a day's"
+        " settlement (vs a GROUP BY), or a 1,000,000-recipient"
         " allowance disbursement and its expiry (vs a COPY), or card authorizations over ISO 8583"
         " (p99 beside the mobile payment)",
     )
@@ -428,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or settlement_results.failed
     if "allowances" in settings.parts:
         failed = run_allowances(console, bench.now, quick=settings.quick) or failed
+    if "batches" in settings.parts:
+        failed = run_batches(console, bench.now, quick=settings.quick) or failed
     if "card" in settings.parts:
         failed = run_card(console, bench.now, quick=settings.quick) or failed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
