@@ -85,6 +85,9 @@ class UnitOfWork:
         self._account_cache = {} if account_cache is None else account_cache
         self._program_cache = _program_cache_of(engine)
         self._transaction: RootTransaction | None = None
+        self.idempotency_key_claimed = False
+        """Set once this transaction claims an idempotency key (``once_within``): were its
+        COMMIT cut off, running it again returns its stored response if it did commit."""
 
     @property
     def is_postgres(self) -> bool:
@@ -95,6 +98,7 @@ class UnitOfWork:
         if self.read_only:
             connection = connection.execution_options(dongne_read_only=True)
         self.connection = connection
+        self.idempotency_key_claimed = False
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)

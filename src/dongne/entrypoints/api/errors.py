@@ -29,6 +29,7 @@ from dongne.domain.access import (
 )
 from dongne.domain.errors import (
     Conflict,
+    DatabaseUnavailable,
     DongneError,
     IdempotencyKeyRequired,
     InvalidInput,
@@ -58,6 +59,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (SaleQueueWaiting, 429),
     (LoginThrottled, 429),
     (LedgerUnbalanced, 500),
+    (DatabaseUnavailable, 503),
 )
 """Checked in order: the first class the error is an instance of gives the status."""
 
