@@ -184,6 +184,15 @@ class Load:
         with self.lock:
             return sum(1 for paid in self.paid if paid.at > moment)
 
+    def wait_for_payments(self, count: int, *, since: float, timeout_s: float) -> bool:
+        """Wait until ``count`` payments succeeded after ``since``; False at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self.paid_since(since) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def _client(self, index: int) -> None:
         tokens = self.world.tokens[index::CLIENTS]
         payload = self.world.payloads[index % len(self.world.payloads)]
