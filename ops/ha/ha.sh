@@ -6,6 +6,7 @@
 #   ops/ha/ha.sh down          stop everything and remove $HA_DIR
 #   ops/ha/ha.sh url           the multi-host connection string dongne uses
 #   ops/ha/ha.sh state         the monitor's view of the nodes
+#   ops/ha/ha.sh switchover    a planned failover: the primary hands over to the secondary
 #   ops/ha/ha.sh kill-primary  SIGKILL the primary's keeper and postmaster (a node dying)
 #   ops/ha/ha.sh start NODE    start node1 or node2 again (it rejoins as the secondary)
 #   ops/ha/ha.sh wait          wait until one node is primary and the other secondary
@@ -209,10 +210,11 @@ down) down ;;
 url) url ;;
 state) state ;;
 kill-primary) kill_primary ;;
+switchover) as_postgres pg_autoctl perform switchover --pgdata "$HA_DIR/node1" ;;
 start) mkdir -p "$HA_DIR/run" && run_node "${2:?node1 or node2}" ;;
 wait) wait_for "a primary and a secondary" formation_ready ;;
 *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac
