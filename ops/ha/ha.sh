@@ -10,21 +10,37 @@
 #   ops/ha/ha.sh kill-primary  SIGKILL the primary's keeper and postmaster (a node dying)
 #   ops/ha/ha.sh start NODE    start node1 or node2 again (it rejoins as the secondary)
 #   ops/ha/ha.sh wait          wait until one node is primary and the other secondary
+#   ops/ha/ha.sh partition     cut the primary's network (HA_NETNS=1 only); prints its name
+#   ops/ha/ha.sh heal NODE     give the node its network back
+#
+# HA_NETNS=1 puts each node in a network namespace of its own (dongne-monitor, dongne-node1,
+# dongne-node2; 10.77.0.10-12 on a bridge whose side here is 10.77.0.1), so that a node can be
+# cut off from the others; its files default to /tmp/dongne-ha-netns, its ports to 55440-2.
 #
 # Every command can be run again: `up` on a running formation only checks it. pg_autoctl
 # refuses to run as root, so the processes run as the `postgres` OS user; their files (data,
 # pg_autoctl's config and state, logs) all live under $HA_DIR, so `down` leaves nothing behind.
 set -euo pipefail
 
-HA_DIR=${HA_DIR:-/tmp/dongne-ha}
+HA_NETNS=${HA_NETNS:-}
+if [[ -n $HA_NETNS ]]; then HA_DIR=${HA_DIR:-/tmp/dongne-ha-netns}; else HA_DIR=${HA_DIR:-/tmp/dongne-ha}; fi
 HA_USER=${HA_USER:-postgres}
 HA_DATABASE=${HA_DATABASE:-dongne}
-MONITOR_PORT=${HA_MONITOR_PORT:-55430}
-NODE1_PORT=${HA_NODE1_PORT:-55431}
-NODE2_PORT=${HA_NODE2_PORT:-55432}
+# Other ports in namespaces too: the Unix sockets in /var/run/postgresql are shared.
+FIRST_PORT=$([[ -n $HA_NETNS ]] && echo 55440 || echo 55430)
+MONITOR_PORT=${HA_MONITOR_PORT:-$FIRST_PORT}
+NODE1_PORT=${HA_NODE1_PORT:-$((FIRST_PORT + 1))}
+NODE2_PORT=${HA_NODE2_PORT:-$((FIRST_PORT + 2))}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-HOST=127.0.0.1
 WAIT_SECONDS=${HA_WAIT_SECONDS:-180}
+SUBNET=10.77.0
+BRIDGE=dongne-br
+declare -A HOST_OF=([monitor]=127.0.0.1 [node1]=127.0.0.1 [node2]=127.0.0.1)
+declare -A PORT_OF=([monitor]=$MONITOR_PORT [node1]=$NODE1_PORT [node2]=$NODE2_PORT)
+if [[ -n $HA_NETNS ]]; then
+    HOST_OF=([monitor]=$SUBNET.10 [node1]=$SUBNET.11 [node2]=$SUBNET.12)
+fi
+HOST=${HOST_OF[monitor]}
 MONITOR_URL="postgres://autoctl_node@${HOST}:${MONITOR_PORT}/pg_auto_failover?sslmode=disable"
 
 say() { printf 'ha: %s\n' "$*" >&2; }
@@ -58,6 +74,58 @@ install_packages() {
     fi
 }
 
+# A command in the node's network namespace (HA_NETNS=1), or here.
+in_node() {
+    local name=$1
+    shift
+    if [[ -n $HA_NETNS ]]; then
+        ip netns exec "dongne-$name" "$@"
+    else
+        "$@"
+    fi
+}
+
+# The bridge and one namespace per node, each joined to the bridge by a veth pair.
+network_up() {
+    [[ -n $HA_NETNS ]] || return 0
+    if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+        ip link add "$BRIDGE" type bridge
+        ip addr add "$SUBNET.1/24" dev "$BRIDGE"
+    fi
+    ip link set "$BRIDGE" up
+    local name
+    for name in monitor node1 node2; do
+        if ! ip netns list | grep -qw "dongne-$name"; then
+            ip netns add "dongne-$name"
+            ip link add "veth-$name" type veth peer name eth0 netns "dongne-$name"
+            ip link set "veth-$name" master "$BRIDGE"
+            ip netns exec "dongne-$name" ip addr add "${HOST_OF[$name]}/24" dev eth0
+            ip netns exec "dongne-$name" ip link set eth0 up
+            ip netns exec "dongne-$name" ip link set lo up
+        fi
+        ip link set "veth-$name" up
+    done
+}
+
+network_down() {
+    [[ -n $HA_NETNS ]] || return 0
+    local name
+    for name in monitor node1 node2; do
+        ip netns delete "dongne-$name" 2>/dev/null || true
+    done
+    ip link delete "$BRIDGE" 2>/dev/null || true
+}
+
+# Every address of the bridge may connect (the app here, the nodes to each other).
+trust_subnet() {
+    [[ -n $HA_NETNS ]] || return 0
+    local hba=$HA_DIR/$1/pg_hba.conf rule="host all all $SUBNET.0/24 trust"
+    if ! grep -qF "$rule" "$hba"; then
+        printf '%s\n%s\n' "$rule" "host replication all $SUBNET.0/24 trust" >>"$hba"
+        in_node "$1" runuser -u "$HA_USER" -- "$PG_BIN/pg_ctl" -D "$HA_DIR/$1" reload >/dev/null
+    fi
+}
+
 # Starts `pg_autoctl run` for a data directory unless its pid file names a live process.
 run_node() {
     local name=$1 pidfile
@@ -67,7 +135,7 @@ run_node() {
     fi
     say "starting $name"
     # setsid: the node outlives the shell (and the make, and its Ctrl-C) that started it.
-    setsid runuser -u "$HA_USER" -- env "${POSTGRES_ENVIRONMENT[@]}" \
+    in_node "$name" setsid runuser -u "$HA_USER" -- env "${POSTGRES_ENVIRONMENT[@]}" \
         pg_autoctl run --pgdata "$HA_DIR/$name" >>"$HA_DIR/$name.log" 2>&1 </dev/null &
 }
 
@@ -91,11 +159,14 @@ wait_for() {
 create_monitor() {
     if [[ ! -d $HA_DIR/monitor ]]; then
         say "creating the monitor on port $MONITOR_PORT"
-        as_postgres pg_autoctl create monitor --pgdata "$HA_DIR/monitor" \
+        in_node monitor runuser -u "$HA_USER" -- env "${POSTGRES_ENVIRONMENT[@]}" \
+            pg_autoctl create monitor --pgdata "$HA_DIR/monitor" \
             --pgport "$MONITOR_PORT" --hostname "$HOST" --auth trust --no-ssl \
             --pgctl "$PG_BIN/pg_ctl" >>"$HA_DIR/monitor.log" 2>&1
     fi
     run_node monitor
+    wait_for "the monitor's postgres" "[[ -f '$HA_DIR/monitor/postmaster.pid' ]]"
+    trust_subnet monitor
     wait_for "the monitor" "monitor_sql 'select 1'"
     # Fail over in seconds, not the defaults' ~50 s: health checks every second, a node
     # unhealthy after 5 s, and the old primary given 10 s to demote itself (its keeper does so
@@ -113,14 +184,19 @@ create_node() {
     local name=$1 port=$2
     if [[ ! -f $HA_DIR/config/pg_autoctl$HA_DIR/$name/pg_autoctl.cfg ]]; then
         say "creating $name on port $port"
-        as_postgres pg_autoctl create postgres --pgdata "$HA_DIR/$name" --pgport "$port" \
-            --hostname "$HOST" --name "$name" --dbname "$HA_DATABASE" \
+        in_node "$name" runuser -u "$HA_USER" -- env "${POSTGRES_ENVIRONMENT[@]}" \
+            pg_autoctl create postgres --pgdata "$HA_DIR/$name" --pgport "$port" \
+            --hostname "${HOST_OF[$name]}" --name "$name" --dbname "$HA_DATABASE" \
             --monitor "$MONITOR_URL" --auth trust --no-ssl --pgctl "$PG_BIN/pg_ctl" \
             >>"$HA_DIR/$name.log" 2>&1
         as_postgres pg_autoctl config set --pgdata "$HA_DIR/$name" \
             timeout.network_partition_timeout 5 >/dev/null
     fi
     run_node "$name"
+    if [[ $name == node1 ]]; then # node2 is a copy of node1's data directory, rules included
+        wait_for "$name's postgres" "[[ -f '$HA_DIR/$name/postmaster.pid' ]]"
+        trust_subnet "$name"
+    fi
 }
 
 node_count() { # nodes the monitor sees in state $1 (both reported and assigned)
@@ -133,7 +209,7 @@ formation_ready() {
 }
 
 url() {
-    local hosts="$HOST:$NODE1_PORT,$HOST:$NODE2_PORT"
+    local hosts="${HOST_OF[node1]}:$NODE1_PORT,${HOST_OF[node2]}:$NODE2_PORT"
     printf 'postgresql://%s@%s/%s?target_session_attrs=read-write&connect_timeout=3\n' \
         "$HA_USER" "$hosts" "$HA_DATABASE"
 }
@@ -143,6 +219,7 @@ up() {
     mkdir -p "$HA_DIR/run" "$HA_DIR/config" "$HA_DIR/share"
     chown -R "$HA_USER:" "$HA_DIR"
     chmod 700 "$HA_DIR"
+    network_up
     create_monitor
     create_node node1 "$NODE1_PORT"
     wait_for "node1 to be primary" \
@@ -155,13 +232,16 @@ up() {
     url
 }
 
-primary_port() {
-    monitor_sql "select nodeport from pgautofailover.node where reportedstate = 'primary'
+primary_name() {
+    monitor_sql "select nodename from pgautofailover.node where reportedstate = 'primary'
                  or goalstate in ('primary', 'wait_primary', 'single') limit 1"
 }
 
 primary_setting() {
-    as_postgres psql -X -q -A -t -h "$HOST" -p "$(primary_port)" -d "$HA_DATABASE" -c "show $1"
+    local name
+    name=$(primary_name)
+    as_postgres psql -X -q -A -t -h "${HOST_OF[$name]}" -p "${PORT_OF[$name]}" \
+        -d "$HA_DATABASE" -c "show $1"
 }
 
 state() {
@@ -170,13 +250,12 @@ state() {
 }
 
 kill_primary() {
-    local port name keeper postmaster helpers
-    port=$(primary_port)
-    name=$(monitor_sql "select nodename from pgautofailover.node where nodeport = $port")
+    local name keeper postmaster helpers
+    name=$(primary_name)
     keeper=$(head -1 "$(autoctl_pidfile "$name")")
     helpers=$(pgrep -P "$keeper" | tr '\n' ' ')
     postmaster=$(head -1 "$HA_DIR/$name/postmaster.pid")
-    say "SIGKILL to $name (port $port): postmaster $postmaster, pg_autoctl $keeper $helpers"
+    say "SIGKILL to $name: postmaster $postmaster, pg_autoctl $keeper $helpers"
     # The keeper too, in the same breath: alive, it would restart its postmaster in place
     # within a second and no failover would happen. Together they are a node dying.
     # shellcheck disable=SC2086 # the helpers are a list of pids
@@ -196,11 +275,13 @@ down() {
         sleep 2
         for name in node2 node1 monitor; do
             if [[ -f $HA_DIR/$name/postmaster.pid ]]; then
-                as_postgres "$PG_BIN/pg_ctl" -D "$HA_DIR/$name" -m immediate stop >/dev/null 2>&1 || true
+                as_postgres "$PG_BIN/pg_ctl" -D "$HA_DIR/$name" -m immediate stop >/dev/null 2>&1 ||
+                    true
             fi
         done
         rm -rf "$HA_DIR"
     fi
+    network_down
     say "removed $HA_DIR"
 }
 
@@ -210,11 +291,18 @@ down) down ;;
 url) url ;;
 state) state ;;
 kill-primary) kill_primary ;;
+partition)
+    name=$(primary_name)
+    ip link set "veth-$name" down
+    say "cut $name off the network"
+    printf '%s\n' "$name"
+    ;;
+heal) ip link set "veth-${2:?node1 or node2}" up ;;
 switchover) as_postgres pg_autoctl perform switchover --pgdata "$HA_DIR/node1" ;;
 start) mkdir -p "$HA_DIR/run" && run_node "${2:?node1 or node2}" ;;
 wait) wait_for "a primary and a secondary" formation_ready ;;
 *)
-    sed -n '2,13p' "$0"
+    sed -n '2,20p' "$0"
     exit 2
     ;;
 esac
