@@ -19,7 +19,7 @@ from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
-from dongne.adapters.db.engine import is_postgres, is_unique_violation
+from dongne.adapters.db.engine import is_connection_lost, is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.g2p_records import G2pRecords
 from dongne.adapters.db.governance_records import GovernanceRecords
@@ -57,9 +57,11 @@ from dongne.services.ports import (
 )
 from dongne.services.ports.g2p import G2pStore, ReportReadModel
 
-__all__ = ["DBAPIError", "UnitOfWork"]
+__all__ = ["DBAPIError", "UnitOfWork", "is_connection_lost"]
 """``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
-from other database errors: this module is the only service that imports SQLAlchemy."""
+from other database errors: this module is the only service that imports SQLAlchemy.
+``is_connection_lost`` for the entrypoints, which answer a read cut off by a failover as the
+runner answers a write (503), and may not import the database adapters."""
 
 
 class UnitOfWork:

@@ -39,6 +39,8 @@ from dongne.domain.errors import (
     SaleQueueWaiting,
 )
 from dongne.entrypoints.api.deps import IDEMPOTENCY_KEY
+from dongne.services.idempotency import RETRY_AFTER_SECONDS
+from dongne.services.unit_of_work import is_connection_lost
 from dongne.tlog.errors import VerificationFailed
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,16 @@ def install_error_handlers(api: FastAPI) -> None:
         # Any other data exception (a NUL byte PostgreSQL cannot store, a value too long for
         # its column) is about a value the request carried; the request models refuse these
         # first, so reaching here means a field escaped them: still the client's input.
+        if is_connection_lost(error):
+            # A read cut off by a failover or a restart: the client's retry finds the database.
+            log.warning("the database connection was lost answering %s", request.url.path)
+            return await handle(
+                request,
+                DatabaseUnavailable(
+                    "the database connection was lost; try again",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                ),
+            )
         if isinstance(error, DataError):
             log.warning("a request value reached the database and was refused: %s", error.orig)
             return problem(
