@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-from bench.http import HMAC_KEY, ORIGIN, PIN, World, seed
+from bench.http_server import ORIGIN
+from bench.http_world import HMAC_KEY, PIN, World, seed
 from rich.console import Console
 from sqlalchemy import Engine, text
 
@@ -63,9 +64,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+WORKERS = 2
+"""`dongne serve --workers 2`, as on a 2-core machine: one of them leads (the publisher)."""
+
+
 class Server:
-    """`dongne serve` on a port of its own; ``kill`` is SIGKILL, ``start`` again reuses the
-    port, so the clients find the new process where the old one was."""
+    """`dongne serve` on a port of its own; ``kill`` is SIGKILL to all its processes (the
+    machine or the container dying), ``start`` again reuses the port, so the clients find the
+    new processes where the old ones were."""
 
     def __init__(self, url: str, directory: Path):
         self.url = url
@@ -96,8 +102,13 @@ class Server:
         self.starts += 1
         self.log = (self.directory / f"server-{self.starts}.log").open("wb")
         command = self.dongne("serve", "--host", "127.0.0.1", "--port", str(self.port))
+        command += ["--workers", str(WORKERS)]
         self.process = subprocess.Popen(  # noqa: S603 - this interpreter running dongne
-            command, env=self.environment, stdout=self.log, stderr=subprocess.STDOUT
+            command,
+            env=self.environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, for kill()
         )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -112,7 +123,7 @@ class Server:
 
     def kill(self) -> None:
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self._close_log()
 
@@ -122,7 +133,7 @@ class Server:
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._close_log()
 
