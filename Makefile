@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean ha ha-down ha-netns ha-netns-down chaos
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,27 @@ bench: $(INSTALLED)
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } \
 		|| echo "wrk could not be installed: the HTTP bench uses its Python client" >&2; }
 	$(BIN)/python -m bench
+
+# A pg_auto_failover monitor, primary and synchronous secondary on loopback (docs/ha.md).
+ha:
+	ops/ha/ha.sh up
+
+ha-down:
+	ops/ha/ha.sh down
+
+# The same, each node in a network namespace of its own, for the partition test.
+ha-netns:
+	HA_NETNS=1 ops/ha/ha.sh up
+
+ha-netns-down:
+	HA_NETNS=1 ops/ha/ha.sh down
+
+# Kill things under load: the server (on the test PostgreSQL), the primary database node when
+# `make ha` is up, and its network when `make ha-netns` is. `make test` runs the same tests;
+# this prints their figures.
+chaos: $(INSTALLED)
+	DONGNE_TEST_POSTGRES_URL=$${DONGNE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -p no:randomly -q -rs tests/chaos
 
 clean:
 	rm -rf $(VENV) dongne-demo.db* .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -22,6 +22,7 @@ from bench.allowances import run_allowances
 from bench.batches import run_batches
 from bench.card import run_card
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
+from bench.ha import run_ha
 from bench.http import HttpBench, HttpSettings, http_notes
 from bench.http_report import http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
@@ -41,7 +42,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log", "http", "batches", "settlement", "allowances", "card")
+PARTS = ("ledger", "log", "http", "batches", "settlement", "allowances", "card", "ha")
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -76,9 +77,9 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         choices=PARTS,
         help="run one part: the ledger's services (vs pgbench), the verifiable log, payments"
         " over HTTP (vs pgbench), a QR payment's CPU in batches (group commit, vs alone), a day's"
-        " settlement (vs a GROUP BY), or a 1,000,000-recipient"
-        " allowance disbursement and its expiry (vs a COPY), or card authorizations over ISO 8583"
-        " (p99 beside the mobile payment)",
+        " settlement (vs a GROUP BY), or a 1,000,000-recipient allowance disbursement and its"
+        " expiry (vs a COPY), card authorizations over ISO 8583 (p99 beside the mobile payment),"
+        " or payments on the synchronous pair of `make ha` (vs the single database)",
     )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 8)")
     parser.add_argument("--clients", type=int, default=8, help="parallel clients (default 8)")
@@ -434,5 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = run_batches(console, bench.now, quick=settings.quick) or failed
     if "card" in settings.parts:
         failed = run_card(console, bench.now, quick=settings.quick) or failed
+    if "ha" in settings.parts:
+        failed = run_ha(console, bench.now, quick=settings.quick) or failed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
     return 1 if failed else 0

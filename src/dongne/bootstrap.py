@@ -38,6 +38,8 @@ class App:
     settings: Settings
     engine: Engine
     uow: UnitOfWork
+    read_engine: Engine | None = None
+    """``DONGNE_DATABASE_READ_URL``'s engine (a standby), or None: reads go to ``engine``."""
     _signer: Signer | None = field(default=None, init=False, repr=False)
     _secrets: Secrets | None = field(default=None, init=False, repr=False)
     _accounts: dict[tuple[int, str], AccountRef] = field(
@@ -92,6 +94,12 @@ class App:
 
     def reader(self) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=True, account_cache=self._accounts)
+
+    def standby_reader(self) -> UnitOfWork:
+        """A read-only unit of work on the standby when one is set: for reads that may be a
+        moment behind the primary (what it has applied of the log of changes), never for a
+        read that a write then relies on."""
+        return UnitOfWork(self.read_engine or self.engine, read_only=True)
 
     def log_signer(self) -> Signer:
         """The operator's key; on the embedded default it is created on first use."""
@@ -153,4 +161,6 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         settings = settings.model_copy(update={"database_url": database_url})
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     migrate(engine)
-    return App(settings, engine, UnitOfWork(engine))
+    read_url = settings.database_read_url
+    read_engine = make_engine(read_url, pool_size=settings.database_pool_size) if read_url else None
+    return App(settings, engine, UnitOfWork(engine), read_engine)

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite in the working directory unless set",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_read_url: str | None = Field(
+        default=None,
+        description="a standby for reads that may lag a moment (the log's read API, wallet"
+        " history), e.g. the pair's hosts with target_session_attrs=prefer-standby; unset,"
+        " every read goes to database_url",
+    )
     environment: Literal["development", "production"] = "development"
 
     pin_hmac_key: SecretStr = Field(

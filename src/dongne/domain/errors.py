@@ -80,6 +80,7 @@
     ├── LedgerUnbalanced              an internal invariant: a transaction did not sum to zero
     ├── SaleQueueWaiting              not a refusal: the wallet's place in the sale's line
     ├── CardDeclined                  a card network request refused   [domain.cards]
+    ├── DatabaseUnavailable           the database out of reach for longer than a failover
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
     │   └── InvalidCredentials                            [domain.access]
     ├── LoginThrottled                                    [domain.access]
@@ -465,3 +466,13 @@ class SaleQueueWaiting(DongneError):
     """
 
     code = "SALE_QUEUE_WAITING"
+
+
+class DatabaseUnavailable(DongneError):
+    """The database could not be reached, or took no writes, for longer than a failover takes
+    (``details``: retry_after_seconds). Not the request's fault: sent again under the same
+    idempotency key, it is done once. ``details['outcome_unknown']`` is true when the
+    connection broke during the commit of a request that claimed no idempotency key, so it may
+    have been done."""
+
+    code = "DATABASE_UNAVAILABLE"

@@ -130,6 +130,7 @@ def start_disbursement(
             stored = uow.ledger.claim_idempotency_key(
                 idempotency_key, "disburse_allowance", request, now
             )
+            uow.idempotency_key_claimed = True
             if stored is not None:
                 return DisbursementPlan(**stored)
         refuse_without_second_approver(uow, program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT)

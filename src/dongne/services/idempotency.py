@@ -1,18 +1,22 @@
 """The one transaction runner: a use case's attempt in one transaction, run again after a
-transient conflict or a lost budget draw, and at most once per idempotency key."""
+transient conflict, a lost budget draw or a lost database connection, and at most once per
+idempotency key."""
 
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from dongne.adapters.db.engine import is_connection_lost
 from dongne.adapters.db.ledger_store import MAX_IDEMPOTENCY_KEY_LENGTH, DrawLost
 from dongne.domain.access import Principal
-from dongne.domain.errors import DongneError
+from dongne.domain.errors import DatabaseUnavailable, DongneError
 from dongne.services.unit_of_work import DBAPIError, UnitOfWork
 
 if TYPE_CHECKING:
@@ -26,6 +30,13 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 """serialization_failure and deadlock_detected"""
 MAX_ATTEMPTS = 3
 MAX_DRAWS_LOST = 100
+RECONNECT_SECONDS = 30.0
+"""How long a transaction is run again while the database is out of reach: longer than
+pg_auto_failover takes to promote the standby (about 16 s, docs/ha.md), shorter than a
+client's patience."""
+RECONNECT_FIRST_WAIT_SECONDS = 0.05
+RECONNECT_WAIT_SECONDS_MAX = 1.0
+RETRY_AFTER_SECONDS = 5
 
 
 class CommitThenRefuse(Exception):
@@ -91,25 +102,37 @@ def run_in_transaction(
     (``DrawLost``). An attempt that raises ``CommitThenRefuse`` has its writes committed and
     its refusal raised; one that raises ``CommitThenRunAgain`` is committed and run again.
 
+    A transaction whose connection is lost (a failover, a restarted server) is run again on a
+    new connection, waiting longer each time, for up to ``RECONNECT_SECONDS``; then it is
+    ``DatabaseUnavailable``. Lost before its COMMIT, it was rolled back. Lost during its
+    COMMIT, it may have committed: it is run again only if it claimed an idempotency key, whose
+    stored response then answers, so it is neither lost nor done twice; without a key the
+    outcome is unknown and said so.
+
     Two first uses of a key racing on SQLite can't happen (writers take the lock at BEGIN); on
     PostgreSQL the loser waits on the key's row, then reads the winner's response.
     """
     run = attempt if once is None else partial(once_within, uow, once, attempt)
     conflicts = draws_lost = 0
+    reconnecting = Reconnecting()
     while True:
+        committing = False
         try:
             with uow:
                 try:
                     result = run()
                 except CommitThenRefuse as refused:
+                    committing = True
                     uow.commit()
                     raise refused.refusal from None
                 except CommitThenRunAgain:
                     # Only a right PIN after wrong ones asks for this, and it reset the count:
                     # the next attempt finds it at zero unless new wrong tries came in, which
                     # lock at the limit.
+                    committing = True
                     uow.commit()
                     continue
+                committing = True
                 uow.commit()
                 return result
         except DrawLost:
@@ -119,9 +142,44 @@ def run_in_transaction(
             if draws_lost == MAX_DRAWS_LOST:
                 raise
         except DBAPIError as error:
+            if is_connection_lost(error):
+                if committing and not uow.idempotency_key_claimed:
+                    raise DatabaseUnavailable(
+                        "the database connection broke while committing: whether it was done"
+                        " is unknown",
+                        outcome_unknown=True,
+                        retry_after_seconds=RETRY_AFTER_SECONDS,
+                    ) from error
+                reconnecting.wait(error)
+                continue
             conflicts += 1
             if conflicts == MAX_ATTEMPTS or not is_transient(error):
                 raise
+
+
+class Reconnecting:
+    """The waits between runs of a transaction whose connection was lost: doubling from
+    ``RECONNECT_FIRST_WAIT_SECONDS`` to ``RECONNECT_WAIT_SECONDS_MAX``, jittered so that the
+    clients of a failed-over database do not all knock at once, until ``RECONNECT_SECONDS``
+    have passed since the first loss."""
+
+    def __init__(self) -> None:
+        self.first_lost_at: float | None = None
+        self.next_wait = RECONNECT_FIRST_WAIT_SECONDS
+
+    def wait(self, error: DBAPIError) -> None:
+        now = time.monotonic()
+        if self.first_lost_at is None:
+            self.first_lost_at = now
+        left = self.first_lost_at + RECONNECT_SECONDS - now
+        if left <= 0:
+            raise DatabaseUnavailable(
+                f"the database has been out of reach for {RECONNECT_SECONDS:g} seconds:"
+                " send the request again, with the same idempotency key",
+                retry_after_seconds=RETRY_AFTER_SECONDS,
+            ) from error
+        time.sleep(min(left, self.next_wait * random.uniform(0.5, 1.0)))  # noqa: S311 - jitter
+        self.next_wait = min(self.next_wait * 2, RECONNECT_WAIT_SECONDS_MAX)
 
 
 def once_within(uow: UnitOfWork, once: Once[ResultT], action: Callable[[], ResultT]) -> ResultT:
@@ -129,6 +187,7 @@ def once_within(uow: UnitOfWork, once: Once[ResultT], action: Callable[[], Resul
     caller's open unit of work, for a use case that has to read (and authenticate) before it
     knows its key."""
     stored = uow.ledger.claim_idempotency_key(once.key, once.operation, once.request, once.now)
+    uow.idempotency_key_claimed = True
     if stored is not None:
         return once.result_type(**stored)
     result = action()

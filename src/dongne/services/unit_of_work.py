@@ -19,7 +19,7 @@ from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
-from dongne.adapters.db.engine import is_postgres, is_unique_violation
+from dongne.adapters.db.engine import is_connection_lost, is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.g2p_records import G2pRecords
 from dongne.adapters.db.governance_records import GovernanceRecords
@@ -62,9 +62,11 @@ from dongne.services.ports import (
 )
 from dongne.services.ports.g2p import G2pStore, ReportReadModel
 
-__all__ = ["DBAPIError", "UnitOfWork"]
+__all__ = ["DBAPIError", "UnitOfWork", "is_connection_lost"]
 """``DBAPIError`` is re-exported for the transaction runner, which tells a transient conflict
-from other database errors: this module is the only service that imports SQLAlchemy."""
+from other database errors: this module is the only service that imports SQLAlchemy.
+``is_connection_lost`` for the entrypoints, which answer a read cut off by a failover as the
+runner answers a write (503), and may not import the database adapters."""
 
 
 class UnitOfWork:
@@ -90,6 +92,9 @@ class UnitOfWork:
         self._account_cache = {} if account_cache is None else account_cache
         self._program_cache = _program_cache_of(engine)
         self._transaction: RootTransaction | None = None
+        self.idempotency_key_claimed = False
+        """Set once this transaction claims an idempotency key (``once_within``): were its
+        COMMIT cut off, running it again returns its stored response if it did commit."""
 
     @property
     def is_postgres(self) -> bool:
@@ -100,6 +105,7 @@ class UnitOfWork:
         if self.read_only:
             connection = connection.execution_options(dongne_read_only=True)
         self.connection = connection
+        self.idempotency_key_claimed = False
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)

@@ -29,6 +29,7 @@ from dongne.domain.access import (
 )
 from dongne.domain.errors import (
     Conflict,
+    DatabaseUnavailable,
     DongneError,
     IdempotencyKeyRequired,
     InvalidInput,
@@ -39,6 +40,8 @@ from dongne.domain.errors import (
 )
 from dongne.domain.rate_limits import RateLimited
 from dongne.entrypoints.api.deps import IDEMPOTENCY_KEY
+from dongne.services.idempotency import RETRY_AFTER_SECONDS
+from dongne.services.unit_of_work import is_connection_lost
 from dongne.tlog.errors import VerificationFailed
 
 log = logging.getLogger(__name__)
@@ -60,6 +63,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DongneError], int], ...] = (
     (LoginThrottled, 429),
     (RateLimited, 429),
     (LedgerUnbalanced, 500),
+    (DatabaseUnavailable, 503),
 )
 """Checked in order: the first class the error is an instance of gives the status."""
 
@@ -149,6 +153,16 @@ def install_error_handlers(api: FastAPI) -> None:
         # Any other data exception (a NUL byte PostgreSQL cannot store, a value too long for
         # its column) is about a value the request carried; the request models refuse these
         # first, so reaching here means a field escaped them: still the client's input.
+        if is_connection_lost(error):
+            # A read cut off by a failover or a restart: the client's retry finds the database.
+            log.warning("the database connection was lost answering %s", request.url.path)
+            return await handle(
+                request,
+                DatabaseUnavailable(
+                    "the database connection was lost; try again",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                ),
+            )
         if isinstance(error, DataError):
             log.warning("a request value reached the database and was refused: %s", error.orig)
             return problem(

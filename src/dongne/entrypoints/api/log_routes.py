@@ -34,7 +34,7 @@ def _app(request: Request) -> App:
 @router.get("/checkpoint", response_class=Response)
 def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint), with the witnesses' cosignatures."""
-    note = log.served_checkpoint(_app(request).reader())
+    note = log.served_checkpoint(_app(request).standby_reader())
     if note is None:
         return problem(404, "NO_CHECKPOINT_YET", "No checkpoint yet", "the log is still empty")
     return Response(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
@@ -53,7 +53,7 @@ def entries(request: Request, path: str, authorization: str | None = Header(None
     if refusal is not None:
         return refusal
     tile_index, width = parse_entries_path(f"tile/entries/{path}")
-    bundle = log.served_entries(_app(request).reader(), tile_index, width)
+    bundle = log.served_entries(_app(request).standby_reader(), tile_index, width)
     if bundle is None:
         return _not_in_log(f"tile/entries/{path}")
     return Response(bundle, media_type=OCTETS, headers={"Cache-Control": "private, no-store"})
@@ -63,7 +63,7 @@ def entries(request: Request, path: str, authorization: str | None = Header(None
 def tile(request: Request, path: str) -> Response:
     """A tile of hashes (C2SP tlog-tiles); full tiles never change and are cached for a year."""
     wanted = parse_tile_path(f"tile/{path}")
-    data = log.served_tile(_app(request).reader(), wanted)
+    data = log.served_tile(_app(request).standby_reader(), wanted)
     if data is None:
         return _not_in_log(f"tile/{path}")
     cache = IMMUTABLE if wanted.is_full else SHORT_LIVED

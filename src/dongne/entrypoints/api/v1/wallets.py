@@ -121,7 +121,7 @@ def wallet_transactions(
 ) -> Page[HistoryLineOut]:
     """The wallet's ledger history, newest first."""
     rows = resources.history_page(
-        app.reader(), caller, wallet_id, before_id=page.after_id, fetch=page.fetch
+        app.standby_reader(), caller, wallet_id, before_id=page.after_id, fetch=page.fetch
     )
     return page_of(rows, page, id_of=lambda row: row.entry_id, render=_history_line)
 
