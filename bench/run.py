@@ -43,6 +43,13 @@ PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
 PARTS = ("ledger", "log", "http", "batches", "settlement", "allowances", "card", "ha")
+SELF_REPORTING_PARTS: dict[str, Callable[..., bool]] = {
+    "allowances": run_allowances,
+    "batches": run_batches,
+    "card": run_card,
+    "ha": run_ha,
+}
+"""The parts that print their own table and notes; each returns True if it failed."""
 HOT_MERCHANT, HOT_BUDGET = "hot: pay 1 merchant", "hot: buy on 1 budget"
 
 
@@ -429,13 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]• {note}[/dim]")
         console.print(f"[dim]• settlement: {time.monotonic() - settlement_started:.0f} s[/dim]")
         failed = failed or settlement_results.failed
-    if "allowances" in settings.parts:
-        failed = run_allowances(console, bench.now, quick=settings.quick) or failed
-    if "batches" in settings.parts:
-        failed = run_batches(console, bench.now, quick=settings.quick) or failed
-    if "card" in settings.parts:
-        failed = run_card(console, bench.now, quick=settings.quick) or failed
-    if "ha" in settings.parts:
-        failed = run_ha(console, bench.now, quick=settings.quick) or failed
+    for part, run_part in SELF_REPORTING_PARTS.items():
+        if part in settings.parts:
+            failed = run_part(console, bench.now, quick=settings.quick) or failed
     console.print(f"[dim]• whole bench: {time.monotonic() - started:.0f} s[/dim]")
     return 1 if failed else 0
