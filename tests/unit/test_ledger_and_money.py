@@ -121,8 +121,9 @@ def test_every_account_type_is_classified() -> None:
         AccountType.CITIZEN_BANK,
         AccountType.MERCHANT_BANK,
         AccountType.MERCHANT_PAYABLE,
+        AccountType.PAPER_PRINTED,
     }
-    assert len(AccountType) == 10
+    assert len(AccountType) == 16
 
 
 # Money ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@
     │   ├── PaperSerialMalformed, PaperCheckDigitWrong    [domain.paper]
     │   ├── PaperRangeInvalid                             [domain.paper]
     │   ├── MalformedLogData                              [tlog.errors]
+    │   ├── BackupToolMissing                             [adapters.backups]
     │   └── LogKeyMismatch                                [adapters.log_keys]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
     │   ├── RegionNotFound, ProgramNotFound, CitizenNotFound, WalletNotFound, MerchantNotFound
@@ -59,6 +60,7 @@
     │   ├── PaperVoucherAlreadyRedeemed                   [domain.paper]
     │   ├── PaperVoucherAlreadyExchanged                  [domain.paper]
     │   ├── PaperRangeUnavailable                         [domain.paper]
+    │   ├── BackupBehindCheckpoint, RestoredLogDiverges   [domain.backups]
     │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
@@ -73,7 +75,7 @@
     │   ├── SettlementOutOfOrder, SettlementDayNotOver    [domain.settlement]
     │   ├── WalkingProgramInactive                        [domain.walking]
     │   ├── ApprovalExpired                               [domain.approvals]
-    │   └── ProgramChangeInThePast                        [domain.program_timeline]
+    │   ├── ProgramChangeInThePast                        [domain.program_timeline]
     │   ├── PaperSecurityCodeWrong, PaperVoucherNotSold   [domain.paper]
     │   ├── PaperVoucherDestroyed, PaperVoucherOtherRegion  [domain.paper]
     │   └── PaperVoucherExpired, PaperBuyerLimitExceeded  [domain.paper]
@@ -84,6 +86,7 @@
     ├── Unauthenticated               AUTHENTICATION_REQUIRED   [domain.access]
     │   └── InvalidCredentials                            [domain.access]
     ├── LoginThrottled                                    [domain.access]
+    ├── RateLimited                                       [domain.rate_limits]
     ├── Forbidden                                         [domain.access]
     │   └── OwnApprovalRequest                            [domain.approvals]
     ├── PinIncorrect, PinLocked, PinNotSet                [domain.access]

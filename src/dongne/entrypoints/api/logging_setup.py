@@ -59,6 +59,20 @@ SHARED_PROCESSORS: list[Any] = [
 ]
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged, not when the handler was
+    made: a test runner (or a CLI runner) that swaps stderr and closes its copy must not leave
+    the process logging into a closed stream."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     """Send every log line, dongne's, uvicorn's and the libraries', through one JSON handler.
 
@@ -81,7 +95,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream else _CurrentStderr()
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
     root = logging.getLogger()
