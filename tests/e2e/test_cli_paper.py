@@ -42,9 +42,12 @@ def run(database: str, *args: str) -> tuple[int, str]:
 
 
 def ok(database: str, *args: str) -> dict[str, object]:
-    status, output = run(database, *args, "--json")
-    assert status == 0, output
-    loaded: dict[str, object] = json.loads(output)
+    result = runner.invoke(app, [*args, "--json", "--database-url", database])
+    while opened:
+        opened.pop().engine.dispose()
+    assert result.exit_code == 0, result.output
+    # stdout only: a server started earlier in this process may have turned logging on (stderr)
+    loaded: dict[str, object] = json.loads(result.stdout)
     return loaded
 
 
