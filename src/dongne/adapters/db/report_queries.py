@@ -15,7 +15,13 @@ from sqlalchemy import Connection, and_, distinct, func, select
 from dongne.adapters.db.card_tables import card_authorizations
 from dongne.adapters.db.ledger_tables import accounts, ledger_entries, ledger_transactions
 from dongne.adapters.db.paper_tables import paper_exchanges, paper_movements, paper_redemptions
-from dongne.adapters.db.tables import merchants, payment_cancellations, payments, wallets
+from dongne.adapters.db.tables import (
+    merchants,
+    payment_cancellations,
+    payments,
+    purchases,
+    wallets,
+)
 
 
 @dataclass(frozen=True)
@@ -232,15 +238,23 @@ class ReportQueries:
             paper_movements.c.created_at >= start,
             paper_movements.c.created_at < end,
         )
-        redeemed = select(func.count()).select_from(paper_redemptions).where(
-            paper_redemptions.c.region_id == region_id,
-            paper_redemptions.c.redeemed_at >= start,
-            paper_redemptions.c.redeemed_at < end,
+        redeemed = (
+            select(func.count())
+            .select_from(paper_redemptions)
+            .where(
+                paper_redemptions.c.region_id == region_id,
+                paper_redemptions.c.redeemed_at >= start,
+                paper_redemptions.c.redeemed_at < end,
+            )
         )
-        exchanged = select(func.count()).select_from(paper_exchanges).where(
-            paper_exchanges.c.region_id == region_id,
-            paper_exchanges.c.exchanged_at >= start,
-            paper_exchanges.c.exchanged_at < end,
+        exchanged = (
+            select(func.count())
+            .select_from(paper_exchanges)
+            .where(
+                paper_exchanges.c.region_id == region_id,
+                paper_exchanges.c.exchanged_at >= start,
+                paper_exchanges.c.exchanged_at < end,
+            )
         )
         run = self.connection.execute
         return PaperCounts(
@@ -248,3 +262,26 @@ class ReportQueries:
             redeemed=int(run(redeemed).scalar_one()),
             exchanged=int(run(exchanged).scalar_one()),
         )
+
+    def purchase_counts(self, region_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+        """Mobile purchases made in the period, and purchases cancelled in it."""
+        made = (
+            select(func.count())
+            .select_from(purchases)
+            .where(
+                purchases.c.region_id == region_id,
+                purchases.c.purchased_at >= start,
+                purchases.c.purchased_at < end,
+            )
+        )
+        cancelled = (
+            select(func.count())
+            .select_from(purchases)
+            .where(
+                purchases.c.region_id == region_id,
+                purchases.c.cancelled_at >= start,
+                purchases.c.cancelled_at < end,
+            )
+        )
+        run = self.connection.execute
+        return int(run(made).scalar_one()), int(run(cancelled).scalar_one())
