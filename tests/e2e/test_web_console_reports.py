@@ -42,7 +42,7 @@ def test_the_reports_page_links_every_report_and_its_files_hold_the_regions_figu
     month = seoul_day(now).replace(day=1).isoformat()
     sales = client.get(f"/console/reports/sales.csv?from={month}&to={today}")
     assert sales.status_code == 200
-    assert sales.content.decode("utf-8-sig").splitlines()[-1].startswith("순판매 (net),100000,")
+    assert sales.content.decode("utf-8-sig").splitlines()[-1].startswith("순판매 (net),1,100000,")
     issuance = client.get(f"/console/reports/issuance.xlsx?from={month}&to={today}")
     sheet = load_workbook(io.BytesIO(issuance.content)).active
     assert sheet is not None

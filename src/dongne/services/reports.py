@@ -5,8 +5,9 @@ entries by transaction kind and account type, balances at an instant, and counts
 the ledger's transactions came with. The region's officials (any role) and the operator may
 read them; ``export`` writes one as CSV or XLSX (``adapters/report_files.py``).
 
-Issuance has three forms: mobile, card and paper. Cards and paper vouchers are not issued by
-dongne yet: their rows are listed with 0, so the forms are there for them to fill in.
+Issuance has three forms: mobile, card and paper. A card spends its wallet's mobile value, so
+its issuance is the mobile rows' and its payments are listed apart; paper is issued when a bank
+sells it, and outstanding until a merchant redeems it or a wallet takes it in (docs/reports.md).
 """
 
 from __future__ import annotations

@@ -12,8 +12,16 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, distinct, func, select
 
+from dongne.adapters.db.card_tables import card_authorizations
 from dongne.adapters.db.ledger_tables import accounts, ledger_entries, ledger_transactions
-from dongne.adapters.db.tables import merchants, payment_cancellations, payments, wallets
+from dongne.adapters.db.paper_tables import paper_exchanges, paper_movements, paper_redemptions
+from dongne.adapters.db.tables import (
+    merchants,
+    payment_cancellations,
+    payments,
+    purchases,
+    wallets,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,24 @@ class Activity:
     merchants_active: int
     wallets_open: int
     wallets_active: int
+
+
+@dataclass(frozen=True)
+class CardLine:
+    """Payments made by card (an approved authorization's payment) and their cancellations."""
+
+    payments: int
+    paid_won: int
+    cancelled_won: int
+
+
+@dataclass(frozen=True)
+class PaperCounts:
+    """How many paper vouchers were sold, redeemed at merchants and exchanged into wallets."""
+
+    sold: int
+    redeemed: int
+    exchanged: int
 
 
 Flows = dict[tuple[str, str], int]
@@ -173,3 +199,89 @@ class ReportQueries:
             wallets_open=int(run(opened).scalar_one()),
             wallets_active=int(run(active_wallets).scalar_one()),
         )
+
+    def card_payments(self, region_id: int, start: datetime, end: datetime) -> CardLine:
+        by_card = payments.c.id.in_(
+            select(card_authorizations.c.payment_id).where(
+                card_authorizations.c.region_id == region_id,
+                card_authorizations.c.payment_id.is_not(None),
+            )
+        )
+        paid = select(func.count(), func.coalesce(func.sum(payments.c.amount_won), 0)).where(
+            payments.c.region_id == region_id,
+            payments.c.paid_at >= start,
+            payments.c.paid_at < end,
+            by_card,
+        )
+        cancelled = (
+            select(func.coalesce(func.sum(payment_cancellations.c.amount_won), 0))
+            .select_from(
+                payment_cancellations.join(
+                    payments, payments.c.id == payment_cancellations.c.payment_id
+                )
+            )
+            .where(
+                payments.c.region_id == region_id,
+                payment_cancellations.c.cancelled_at >= start,
+                payment_cancellations.c.cancelled_at < end,
+                by_card,
+            )
+        )
+        count, paid_won = self.connection.execute(paid).one()
+        cancelled_won = self.connection.execute(cancelled).scalar_one()
+        return CardLine(int(count), int(paid_won), int(cancelled_won))
+
+    def paper_counts(self, region_id: int, start: datetime, end: datetime) -> PaperCounts:
+        sold = select(func.coalesce(func.sum(paper_movements.c.voucher_count), 0)).where(
+            paper_movements.c.region_id == region_id,
+            paper_movements.c.kind == "sale",
+            paper_movements.c.created_at >= start,
+            paper_movements.c.created_at < end,
+        )
+        redeemed = (
+            select(func.count())
+            .select_from(paper_redemptions)
+            .where(
+                paper_redemptions.c.region_id == region_id,
+                paper_redemptions.c.redeemed_at >= start,
+                paper_redemptions.c.redeemed_at < end,
+            )
+        )
+        exchanged = (
+            select(func.count())
+            .select_from(paper_exchanges)
+            .where(
+                paper_exchanges.c.region_id == region_id,
+                paper_exchanges.c.exchanged_at >= start,
+                paper_exchanges.c.exchanged_at < end,
+            )
+        )
+        run = self.connection.execute
+        return PaperCounts(
+            sold=int(run(sold).scalar_one()),
+            redeemed=int(run(redeemed).scalar_one()),
+            exchanged=int(run(exchanged).scalar_one()),
+        )
+
+    def purchase_counts(self, region_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+        """Mobile purchases made in the period, and purchases cancelled in it."""
+        made = (
+            select(func.count())
+            .select_from(purchases)
+            .where(
+                purchases.c.region_id == region_id,
+                purchases.c.purchased_at >= start,
+                purchases.c.purchased_at < end,
+            )
+        )
+        cancelled = (
+            select(func.count())
+            .select_from(purchases)
+            .where(
+                purchases.c.region_id == region_id,
+                purchases.c.cancelled_at >= start,
+                purchases.c.cancelled_at < end,
+            )
+        )
+        run = self.connection.execute
+        return int(run(made).scalar_one()), int(run(cancelled).scalar_one())

@@ -7,7 +7,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dongne.adapters.db.g2p_records import CallbackRow, DisbursementRow, MessageRow
-from dongne.adapters.db.report_queries import Activity, CategoryLine, Flows
+from dongne.adapters.db.report_queries import (
+    Activity,
+    CardLine,
+    CategoryLine,
+    Flows,
+    PaperCounts,
+)
 
 
 class G2pStore(Protocol):
@@ -68,3 +74,11 @@ class ReportReadModel(Protocol):
     ) -> list[CategoryLine]: ...
 
     def activity(self, region_id: int, start: datetime, end: datetime) -> Activity: ...
+
+    def card_payments(self, region_id: int, start: datetime, end: datetime) -> CardLine: ...
+
+    def paper_counts(self, region_id: int, start: datetime, end: datetime) -> PaperCounts: ...
+
+    def purchase_counts(
+        self, region_id: int, start: datetime, end: datetime
+    ) -> tuple[int, int]: ...
