@@ -21,7 +21,7 @@ from tests.e2e.test_web_console import log_in_official, post_form
 from tests.factories import World
 
 
-def _region_with_cards(app: App) -> tuple[World, int, int]:
+def region_with_cards(app: App) -> tuple[World, int, int]:
     """A region with one physical and one virtual card; their ids."""
     now = datetime.now(UTC)
     world = World(app.uow, now)
@@ -51,8 +51,8 @@ def _card_number(seed: int) -> str:
 def test_an_operator_blocks_unblocks_and_reports_a_card_lost_once_per_press(
     client: TestClient, application: App
 ) -> None:
-    world, physical, virtual = _region_with_cards(application)
-    theirs, other_card, _ = _region_with_cards(application)
+    world, physical, virtual = region_with_cards(application)
+    theirs, other_card, _ = region_with_cards(application)
     log_in_official(client, official(application, world.region_id))
     listing = client.get("/console/cards")
     assert listing.status_code == 200
@@ -100,7 +100,7 @@ def test_an_operator_blocks_unblocks_and_reports_a_card_lost_once_per_press(
 def test_a_viewer_reads_the_cards_but_gets_no_buttons_and_a_press_is_refused(
     client: TestClient, application: App
 ) -> None:
-    world, physical, _ = _region_with_cards(application)
+    world, physical, _ = region_with_cards(application)
     log_in_official(client, official(application, world.region_id, role="viewer"))
     listing = client.get("/console/cards")
     assert f"card-{physical}-status" in listing.text
