@@ -225,9 +225,15 @@ def card(uow: UnitOfWork, secrets: Secrets, *, caller: Principal | None, card_id
 
 
 def cards(
-    uow: UnitOfWork, secrets: Secrets, *, caller: Principal | None, region_id: int | None
+    uow: UnitOfWork,
+    secrets: Secrets,
+    *,
+    caller: Principal | None,
+    region_id: int | None,
+    status: CardStatus | None = None,
 ) -> list[CardView]:
-    """A citizen's own cards; an official's (or the command line's) region's cards."""
+    """A citizen's own cards; an official's (or the command line's) region's cards (those in
+    ``status`` only, if given)."""
     with uow:
         if caller is not None and caller.kind is UserKind.CITIZEN:
             rows = uow.cards.cards_of_citizen(caller.citizen())
@@ -236,7 +242,7 @@ def cards(
                 raise InvalidInput("name the region whose cards to list", field="region_id")
             if caller is not None:
                 caller.official(region_id)
-            rows = uow.cards.cards_of_region(region_id, limit=CARDS_LISTED_MAX)
+            rows = uow.cards.cards_of_region(region_id, limit=CARDS_LISTED_MAX, status=status)
     return [_view(row, secrets, caller) for row in rows]
 
 

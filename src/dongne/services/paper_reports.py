@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dongne.adapters.db.paper_records import PrintOrderRow
 from dongne.adapters.secrets import Secrets
 from dongne.domain.ledger import AccountType
 from dongne.domain.paper import (
@@ -71,6 +72,12 @@ def stock_report(uow: UnitOfWork, *, region_id: int) -> StockReport:
     with uow:
         uow.records.region(region_id)
         return _report(uow, region_id)
+
+
+def print_orders(uow: UnitOfWork, *, region_id: int) -> list[PrintOrderRow]:
+    """The region's print runs, oldest first."""
+    with uow:
+        return uow.paper.print_orders(region_id)
 
 
 def _ledger_by_state(uow: UnitOfWork, region_id: int) -> dict[str, int]:

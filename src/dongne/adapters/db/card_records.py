@@ -149,8 +149,13 @@ class CardRecords(TableStore):
         query = _CARD.where(wallets.c.citizen_id == citizen_id).order_by(cards.c.id)
         return [_card(row) for row in self.connection.execute(query)]
 
-    def cards_of_region(self, region_id: int, *, limit: int) -> list[CardRow]:
-        query = _CARD.where(cards.c.region_id == region_id).order_by(cards.c.id).limit(limit)
+    def cards_of_region(
+        self, region_id: int, *, limit: int, status: CardStatus | None = None
+    ) -> list[CardRow]:
+        query = _CARD.where(cards.c.region_id == region_id)
+        if status is not None:
+            query = query.where(cards.c.status == status.value)
+        query = query.order_by(cards.c.id).limit(limit)
         return [_card(row) for row in self.connection.execute(query)]
 
     def set_card_status(self, card_id: int, status: CardStatus, *, at: datetime) -> None:

@@ -19,8 +19,10 @@ from dongne.entrypoints.web import (
     console_allowance_uploads,
     console_allowances,
     console_applications,
+    console_cards,
     console_fraud,
     console_merchants,
+    console_paper,
     console_reports,
     console_settlement,
     console_walking,
@@ -55,6 +57,8 @@ PAGE_MODULES = (
     console_walking,
     console_fraud,
     console_reports,
+    console_cards,
+    console_paper,
     merchant_location,
 )
 
