@@ -75,6 +75,8 @@ def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> N
         "card",
         "G2P",
         "half-year report",
+        "promotion",
+        "four-eyes",
     }
     assert all(holds for _, holds in tally.checks), tally.checks
     today = datetime.now(SEOUL).date()

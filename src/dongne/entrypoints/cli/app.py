@@ -42,6 +42,7 @@ from dongne.entrypoints.cli.common import (
     show_rows,
 )
 from dongne.entrypoints.cli.fraud_commands import fraud_app
+from dongne.entrypoints.cli.governance_commands import approvals_app, program_app
 from dongne.entrypoints.cli.log_commands import audit, log_app, serve, witness_app
 from dongne.entrypoints.cli.merchant_application_commands import application_app
 from dongne.entrypoints.cli.ops_commands import backup, jobs, restore, worker
@@ -67,6 +68,8 @@ app.add_typer(card_host_app, name="card-host")
 app.add_typer(report_app, name="report")
 app.add_typer(g2p_app, name="g2p")
 app.add_typer(paper_app, name="paper")
+app.add_typer(program_app, name="program")
+app.add_typer(approvals_app, name="approvals")
 app.command()(audit)
 app.command("totp-code")(demo_totp.totp_code)
 app.command()(serve)
@@ -137,7 +140,7 @@ def region_list(database_url: DatabaseUrl = None) -> None:
     show_rows(REGIONS, regions)
 
 
-@app.command("program")
+@program_app.command("create")
 @reports_errors
 def program_create(
     region: str,

@@ -28,7 +28,7 @@ from dongne.domain.calendar import SEOUL
 from dongne.domain.errors import DongneError
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
-from dongne.entrypoints.cli import demo_card, demo_g2p
+from dongne.entrypoints.cli import demo_card, demo_g2p, demo_governance
 from dongne.entrypoints.cli import demo_paper as paper
 from dongne.entrypoints.cli import demo_programs as programs
 from dongne.entrypoints.cli import demo_vouchers as vouchers
@@ -152,6 +152,7 @@ def run_demo_month(
     programs.settle_month(app, region_id, last_day, after + timedelta(hours=1), tally)
     demo_g2p.run(app, region_id, first, after + timedelta(hours=2), tally)
     paper.run(app, now=month_start + timedelta(days=11), console=console, tally=tally)
+    demo_governance.run(app, month_start, tally)
     logins = web.prepare_pages(
         app,
         official,
