@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from dongne.bootstrap import App
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.fraud import AlertStatus, FraudRule
 from dongne.domain.merchant_applications import ApplicationStatus
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy
 from dongne.entrypoints.web import i18n
 from dongne.entrypoints.web.console import PROGRAM_LABELS
-from dongne.services import merchant_applications, walking
+from dongne.entrypoints.web.pages import LANGUAGE_COOKIE
+from dongne.services import approvals, merchant_applications, walking
 from tests.e2e.console_setup import (
     APPLICANT,
     PASSWORD,
@@ -28,6 +32,7 @@ from tests.e2e.console_setup import (
 )
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import citizen, error_beside, log_in
+from tests.factories import unique_key
 
 
 def log_in_official(
@@ -274,5 +279,59 @@ def test_every_message_the_console_names_at_run_time_is_translated() -> None:
     named |= {f"merchant:{status.value}" for status in MerchantStatus}
     named |= {f"bonus:{mode.value}" for mode in BonusMode}
     named |= {f"budget:{policy.value}" for policy in BudgetExhaustedPolicy}
+    named |= {f"approval:{kind.value}" for kind in ApprovalKind}
+    named |= {f"change:{state}" for state in ("scheduled", "in_force", "ended")}
     for language in i18n.LANGUAGES:
         assert named - set(i18n.CATALOGS[language]) == set(), language
+
+
+def file_setting_change(
+    app: App, region_id: int, role: str, settings: dict[str, int], reason: str
+) -> approvals.ApprovalView:
+    """A request to change the program from tomorrow, filed by an official of ``role``."""
+    filer = Principal(UserKind.OFFICIAL, user_id=9_001, region_id=region_id, role=role)
+    starts = datetime.now(UTC) + timedelta(days=1)
+    return approvals.file_request(
+        app.uow,
+        filer,
+        region_id=region_id,
+        kind=ApprovalKind.SETTING_CHANGE,
+        params={"settings": settings, "effective_at": starts.isoformat(), "ends_at": None},
+        reason=reason,
+        idempotency_key=unique_key("change"),
+        now=datetime.now(UTC),
+    )
+
+
+def test_the_program_page_lists_dated_changes_and_requests_waiting_for_approval(
+    client: TestClient, application: App
+) -> None:
+    region = region_with_work(application)
+    region_id = region.world.region_id
+    log_in_official(client, official(application, region_id))
+    empty = client.get("/console/program")
+    assert 'id="timeline-empty"' in empty.text
+    assert 'id="pending-empty"' in empty.text
+    scheduled = file_setting_change(
+        application, region_id, "approver", {"base_rate_bp": 1_500}, "추석 할인"
+    )
+    assert scheduled.status == "approved"
+    assert scheduled.result is not None
+    waiting = file_setting_change(
+        application, region_id, "operator", {"holding_limit_won": 500_000}, "보유 한도 조정"
+    )
+    assert waiting.status == "pending"
+    page = client.get("/console/program")
+    change_row = page.text.split(f'id="change-{scheduled.result["change_id"]}"')[1]
+    change_row = change_row.split("</tr>")[0]
+    assert "base_rate_bp = 1500" in change_row
+    assert "시행 예정" in change_row
+    assert "추석 할인" in change_row
+    request_row = page.text.split(f'id="request-{waiting.id}"')[1].split("</tr>")[0]
+    assert "정책 변경" in request_row
+    assert "보유 한도 조정" in request_row
+    assert f'id="request-{scheduled.id}"' not in page.text  # approved: no longer waiting
+    client.cookies.set(LANGUAGE_COOKIE, "en")
+    english = client.get("/console/program")
+    assert "Scheduled" in english.text
+    assert "Setting change" in english.text

@@ -19,8 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 from dongne.bootstrap import App
 from dongne.domain.access import MerchantRole, Principal, UserKind
 from dongne.domain.calendar import seoul_day
-from dongne.services import accounts, payment_requests, registry, settlement, shop_pages
+from dongne.services import (
+    accounts,
+    payment_requests,
+    payments,
+    registry,
+    settlement,
+    shop_pages,
+)
+from dongne.services.idempotency import run_in_transaction
 from dongne.services.resources import payment_of_caller
+from dongne.services.results import PaymentResult
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import PASSWORD, citizen, error_beside, log_in, token_of
 from tests.factories import World, business_number, unique_key
@@ -36,6 +45,7 @@ class Counter:
     staff_login: str
     wallet_id: int
     citizen_phone: str
+    staff_user_id: int
 
 
 def counter(app: App, *, now: datetime | None = None) -> Counter:
@@ -45,7 +55,7 @@ def counter(app: App, *, now: datetime | None = None) -> Counter:
     world.fund(1_000_000)
     merchant_id = world.merchant()
     staff_login = f"staff-{uuid.uuid4().hex[:10]}"
-    accounts.create_staff_user(
+    staff = accounts.create_staff_user(
         app.uow,
         app.secrets,
         kind=UserKind.MERCHANT,
@@ -67,7 +77,23 @@ def counter(app: App, *, now: datetime | None = None) -> Counter:
         now=moment,
     )
     buy(app.uow, registered.wallet_id, 100_000, now=moment)
-    return Counter(world, merchant_id, staff_login, registered.wallet_id, phone)
+    return Counter(world, merchant_id, staff_login, registered.wallet_id, phone, staff.id)
+
+
+def pay_at_counter(app: App, shop: Counter, amount_won: int, *, now: datetime) -> PaymentResult:
+    """A payment the shop's staff member takes at the counter (as a payment code's charge)."""
+    return run_in_transaction(
+        app.uow,
+        lambda: payments.pay_merchant_within(
+            app.uow,
+            wallet_id=shop.wallet_id,
+            merchant_id=shop.merchant_id,
+            amount_won=amount_won,
+            idempotency_key=unique_key("pay"),
+            now=now,
+            made_by_user_id=shop.staff_user_id,
+        ),
+    )
 
 
 def staff_of(shop: Counter) -> Principal:
@@ -111,6 +137,11 @@ def test_todays_payments_are_listed_and_served_alone_for_the_live_list(
     assert live.status_code == 200
     assert f'id="payment-{paid.payment_id}-left">₩12,300<' in live.text
     assert "<html" not in live.text  # a fragment, to put in place
+    assert f'id="payment-{paid.payment_id}-staff"></td>' in live.text  # the citizen's own QR
+    taken = pay_at_counter(application, shop, 4_500, now=datetime.now(UTC))
+    staffed = client.get("/shop/payments/live").text
+    assert f'id="payment-{taken.payment_id}-staff">{shop.staff_login}</td>' in staffed
+    assert "처리 직원 (staff)" in staffed
 
 
 def test_a_shops_day_runs_from_midnight_to_midnight_in_seoul() -> None:
@@ -233,6 +264,15 @@ def test_settlement_statements_are_listed_shown_and_downloaded(
     day_ago = datetime.now(UTC) - timedelta(days=1)
     shop = counter(application, now=day_ago)
     pay(application.uow, shop.wallet_id, shop.merchant_id, 30_000, now=day_ago)
+    at_counter = pay_at_counter(application, shop, 7_000, now=day_ago)
+    payments.cancel_payment(
+        application.uow,
+        payment_id=at_counter.payment_id,
+        amount_won=2_000,
+        idempotency_key=unique_key("cancel"),
+        now=day_ago + timedelta(seconds=1),
+        made_by_user_id=shop.staff_user_id,
+    )
     business_day = seoul_day(day_ago)
     settlement.settle_day(
         application.uow,
@@ -245,14 +285,26 @@ def test_settlement_statements_are_listed_shown_and_downloaded(
     listed = client.get("/shop/settlements")
     assert f'id="statement-{business_day.isoformat()}"' in listed.text
     detail = client.get(f"/shop/settlements/{business_day.isoformat()}")
-    assert 'id="statement-takings">₩30,000<' in detail.text
+    assert 'id="statement-takings">₩37,000<' in detail.text
+    assert "처리 직원 (staff)" in detail.text
+    staff_cells = re.findall(r'<td class="staff">([^<]*)</td>', detail.text)
+    assert staff_cells == ["", shop.staff_login, shop.staff_login]  # the citizen's own QR first
+    lines = client.get(f"/shop/settlements/{business_day.isoformat()}/lines.csv")
+    table = list(csv.reader(io.StringIO(lines.content.decode("utf-8-sig"))))
+    assert table[0] == ["종류", "결제 번호", "결제 금액 (원)", "시각", "처리 직원 (staff)"]
+    assert [(row[0], row[2], row[4]) for row in table[1:]] == [
+        ("결제", "30000", ""),
+        ("결제", "7000", shop.staff_login),
+        ("취소", "2000", shop.staff_login),
+    ]
+    assert client.get("/shop/settlements/2020-01-01/lines.csv").status_code == 404
     assert client.get("/shop/settlements/2020-01-01").status_code == 404
     download = client.get("/shop/settlements.csv")
     assert download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(download.text.lstrip("\ufeff"))))
     assert [(row["business_day"], row["takings_won"]) for row in rows] == [
-        (business_day.isoformat(), "30000")
+        (business_day.isoformat(), "37000")
     ]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from dongne.adapters.db.settlement_records import DayTotals, RunRow
+from dongne.adapters.db.settlement_records import CounterLine, DayTotals, RunRow
 from dongne.adapters.settlement_files import Statement, Transfer, write_transfer_file
 from dongne.domain.ledger import AccountType
 from dongne.services.ports import SettlementStore
@@ -59,6 +59,17 @@ def merchant_statements(uow: UnitOfWork, *, merchant_id: int, limit: int = 31) -
         uow.records.merchant(merchant_id)
         rows = uow.settlements.merchant_lines(merchant_id, limit)
         return [_statement(row, row.business_day) for row in rows]
+
+
+def merchant_counter_lines(
+    uow: UnitOfWork, *, merchant_id: int, business_day: date
+) -> list[CounterLine]:
+    """The payments and cancellations a merchant's statement of ``business_day`` is made of,
+    each with the staff member who made it at the counter."""
+    with uow:
+        merchant = uow.records.merchant(merchant_id).merchant
+        run = uow.settlements.run(merchant.region_id, business_day)
+        return uow.settlements.counter_lines(merchant_id, run.window_start, run.window_end)
 
 
 def transfer_file(uow: UnitOfWork, *, region_id: int, business_day: date) -> str:

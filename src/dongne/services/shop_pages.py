@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from dongne.adapters.db.holding_rows import PaymentRecord
 from dongne.adapters.db.listing_records import ShopPaymentRow
+from dongne.adapters.db.settlement_records import CounterLine
 from dongne.adapters.settlement_files import Statement
 from dongne.domain.access import Principal
 from dongne.domain.calendar import SEOUL, require_aware, seoul_day
@@ -121,8 +122,19 @@ def statements_of_shop(uow: UnitOfWork, caller: Principal) -> list[Statement]:
     )
 
 
-def statement_of_day(uow: UnitOfWork, caller: Principal, business_day: date) -> Statement:
+@dataclass(frozen=True)
+class StatementOfDay:
+    """A business day's statement and the counter's payments and cancellations it sums."""
+
+    statement: Statement
+    lines: tuple[CounterLine, ...]
+
+
+def statement_of_day(uow: UnitOfWork, caller: Principal, business_day: date) -> StatementOfDay:
     for statement in statements_of_shop(uow, caller):
         if statement.business_day == business_day:
-            return statement
+            lines = settlement_reports.merchant_counter_lines(
+                uow, merchant_id=caller.merchant(), business_day=business_day
+            )
+            return StatementOfDay(statement, tuple(lines))
     raise SettlementNotFound(f"no statement of {business_day}", business_day=str(business_day))

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 
+from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, merchants, payments, purchases, regions, wallets
@@ -107,6 +108,8 @@ class ShopPaymentRow:
     amount_won: int
     cancelled_won: int
     paid_at: datetime
+    staff_login: str | None = None
+    """Who took it at the counter; None for a citizen's own payment at the static QR."""
 
     @property
     def remaining_won(self) -> int:
@@ -341,8 +344,13 @@ class ListingRecords(TableStore):
         """The merchant's payments made in ``[since, until)``, newest first."""
         query = (
             select(
-                payments.c.id, payments.c.amount_won, payments.c.cancelled_won, payments.c.paid_at
+                payments.c.id,
+                payments.c.amount_won,
+                payments.c.cancelled_won,
+                payments.c.paid_at,
+                users.c.login,
             )
+            .outerjoin(users, users.c.id == payments.c.made_by_user_id)
             .where(
                 payments.c.merchant_id == merchant_id,
                 payments.c.paid_at >= since,
@@ -352,6 +360,6 @@ class ListingRecords(TableStore):
             .limit(fetch)
         )
         return [
-            ShopPaymentRow(row.id, row.amount_won, row.cancelled_won, row.paid_at)
+            ShopPaymentRow(row.id, row.amount_won, row.cancelled_won, row.paid_at, row.login)
             for row in self.connection.execute(query).all()
         ]

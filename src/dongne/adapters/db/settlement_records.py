@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.ledger_tables import account_balances, accounts, ledger_entries
 from dongne.adapters.db.paper_tables import paper_redemptions
 from dongne.adapters.db.settlement_tables import settlement_lines, settlement_runs
@@ -42,6 +43,19 @@ class MerchantSettlementDetails:
     @property
     def has_bank_details(self) -> bool:
         return bool(self.bank_code and self.bank_account_number and self.bank_account_holder)
+
+
+@dataclass(frozen=True)
+class CounterLine:
+    """A payment or cancellation at a shop as its statement lists it, with the login of the
+    staff member who made it (None for a citizen's own payment at the shop's static QR)."""
+
+    kind: str
+    """payment or cancellation"""
+    payment_id: int
+    amount_won: int
+    at: datetime
+    staff_login: str | None
 
 
 @dataclass(frozen=True)
@@ -276,6 +290,36 @@ class SettlementRecords(TableStore):
                 .limit(limit)
             ).all()
         )
+
+    def counter_lines(
+        self, merchant_id: int, start: datetime | None, end: datetime
+    ) -> list[CounterLine]:
+        """The merchant's payments and cancellations in a run's window, in time order."""
+        paid = select(
+            payments.c.id, payments.c.amount_won, payments.c.paid_at, users.c.login
+        ).outerjoin(users, users.c.id == payments.c.made_by_user_id)
+        paid = paid.where(payments.c.merchant_id == merchant_id, payments.c.paid_at < end)
+        cancelled = (
+            select(
+                payment_cancellations.c.payment_id,
+                payment_cancellations.c.amount_won,
+                payment_cancellations.c.cancelled_at,
+                users.c.login,
+            )
+            .join(payments, payments.c.id == payment_cancellations.c.payment_id)
+            .outerjoin(users, users.c.id == payment_cancellations.c.made_by_user_id)
+            .where(payments.c.merchant_id == merchant_id)
+            .where(payment_cancellations.c.cancelled_at < end)
+        )
+        if start is not None:
+            paid = paid.where(payments.c.paid_at >= start)
+            cancelled = cancelled.where(payment_cancellations.c.cancelled_at >= start)
+        lines = [
+            CounterLine(kind, row[0], row[1], row[2], row[3])
+            for kind, query in (("payment", paid), ("cancellation", cancelled))
+            for row in self.connection.execute(query).all()
+        ]
+        return sorted(lines, key=lambda line: (line.at, line.payment_id))
 
     def movements_by_account_type(self, run_id: int) -> dict[str, int]:
         """The entries of the ledger transactions that paid the run's lines out, summed per

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from dongne.domain.access import Forbidden, OfficialRole, Principal
+from dongne.domain.approvals import ApprovalStatus
 from dongne.domain.money import BASIS_POINTS
 from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.domain.sale_queue import SaleQueuePolicy
@@ -29,7 +31,8 @@ from dongne.entrypoints.web.console_charts import bar_chart
 from dongne.entrypoints.web.csv_download import csv_response
 from dongne.entrypoints.web.i18n import Speaker
 from dongne.entrypoints.web.pages import application, now, official_of, render, speaker_of
-from dongne.services import console_reads, sale_queue
+from dongne.services import approvals, console_reads, sale_queue
+from dongne.services import program_settings as dated_settings
 from dongne.services.console_reads import Dashboard
 
 router = APIRouter(include_in_schema=False, route_class=pages.WebRoute)
@@ -236,5 +239,65 @@ def program_page(request: Request, format: str = "") -> Response:
             (speaker.gettext(setting.label), setting.value) for setting in settings
         ]
         return csv_response("dongne-voucher-program.csv", header, rows)
-    context = {"program": program, "settings": settings}
+    at = now()
+    timeline = dated_settings.program_timeline(app.reader(), region_id=region_id, now=at)
+    pending = approvals.list_requests(
+        app.reader(), caller, region_id=region_id, status=ApprovalStatus.PENDING, now=at
+    )
+    context = {
+        "program": program,
+        "settings": settings,
+        "changes": [shown_change(entry, speaker) for entry in timeline.entries],
+        "pending": [shown_request(request, speaker) for request in pending],
+    }
     return console_page(request, "console_program.html", "program", caller, context)
+
+
+@dataclass(frozen=True)
+class ShownChange:
+    """One dated change of the program as its timeline table shows it."""
+
+    change_id: int
+    effective_at: str
+    ends_at: str
+    state: str
+    settings: str
+    reason: str
+
+
+def shown_settings(settings: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in sorted(settings.items()))
+
+
+def shown_change(entry: dated_settings.TimelineEntry, speaker: Speaker) -> ShownChange:
+    return ShownChange(
+        change_id=entry.change_id,
+        effective_at=speaker.when(entry.effective_at),
+        ends_at=speaker.when(entry.ends_at) if entry.ends_at else "",
+        state="change:" + entry.state,
+        settings=shown_settings(entry.settings),
+        reason=entry.reason,
+    )
+
+
+@dataclass(frozen=True)
+class ShownRequest:
+    """One approval request waiting for an approver, as the program page lists it."""
+
+    request_id: int
+    kind: str
+    requested_by_user_id: int
+    requested_at: str
+    expires_at: str
+    reason: str
+
+
+def shown_request(request: approvals.ApprovalView, speaker: Speaker) -> ShownRequest:
+    return ShownRequest(
+        request_id=request.id,
+        kind="approval:" + request.kind,
+        requested_by_user_id=request.requested_by_user_id,
+        requested_at=speaker.when(datetime.fromisoformat(request.requested_at)),
+        expires_at=speaker.when(datetime.fromisoformat(request.expires_at)),
+        reason=request.reason,
+    )

@@ -18,7 +18,12 @@ from dongne.adapters.db.cash_receipt_records import (
 )
 from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment
 from dongne.adapters.db.merchant_application_records import ApplicationRow
-from dongne.adapters.db.settlement_records import DayTotals, MerchantSettlementDetails, RunRow
+from dongne.adapters.db.settlement_records import (
+    CounterLine,
+    DayTotals,
+    MerchantSettlementDetails,
+    RunRow,
+)
 from dongne.adapters.db.walking_records import StepReportRow
 from dongne.domain.allowances import AllowanceProgram, AllowanceTerms, Preview
 from dongne.domain.fraud import AlertStatus, Hit
@@ -286,6 +291,10 @@ class SettlementStore(Protocol):
     ) -> dict[int, MerchantSettlementDetails]: ...
 
     def merchant_lines(self, merchant_id: int, limit: int) -> list[Any]: ...
+
+    def counter_lines(
+        self, merchant_id: int, start: datetime | None, end: datetime
+    ) -> list[CounterLine]: ...
 
     def movements_by_account_type(self, run_id: int) -> dict[str, int]: ...
 
