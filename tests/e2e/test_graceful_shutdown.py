@@ -39,6 +39,15 @@ def _wait_until_alive(base_url: str, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the server never answered /healthz")
 
 
+def _read_to_close(connection: socket.socket) -> str:
+    """The whole answer: the server closes the connection after it (``connection: close``),
+    and its head and body may arrive in separate reads."""
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode("latin-1")
+
+
 def test_sigterm_lets_the_request_in_flight_finish_then_exits(tmp_path: Path) -> None:
     database_url = migrated_sqlite_url(tmp_path / "served.db")
     port = _free_port()
@@ -63,7 +72,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits(tmp_path: Path) ->
             server.send_signal(signal.SIGTERM)
             time.sleep(0.5)
             in_flight.sendall(body[10:])
-            answer = in_flight.recv(65536).decode("latin-1")
+            answer = _read_to_close(in_flight)
         assert answer.startswith("HTTP/1.1 401"), answer[:200]
         assert "INVALID_CREDENTIALS" in answer
         _, errors = server.communicate(timeout=20)

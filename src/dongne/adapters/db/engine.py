@@ -9,6 +9,7 @@ transaction runner it may run the transaction again on a new one.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -149,9 +150,17 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema by running the Alembic migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    # Alembic says at INFO which dialect it uses, on every start: in a server's JSON log, or in
+    # a command's output once a server in the same process has turned INFO on, that is noise.
+    alembic_logger = logging.getLogger("alembic")
+    level = alembic_logger.level
+    alembic_logger.setLevel(max(level, logging.WARNING))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        alembic_logger.setLevel(level)
 
 
 def is_migrated(engine: Engine) -> bool:
