@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from playwright.sync_api import expect
+
 from dongne.bootstrap import App
 from dongne.domain.emvco import build_payload
 from dongne.services import accounts, counter_payments, purchases
@@ -60,7 +62,7 @@ def test_a_new_citizen_signs_up_buys_vouchers_and_reads_the_history(
 
     page.fill("#password", PASSWORD)
     page.click("#sign-up")
-    assert page.locator("#welcome").is_visible()
+    expect(page.locator("#welcome")).to_be_visible()
     visit.shoot("login-welcome")
 
     page.fill("#phone", phone)
@@ -69,7 +71,7 @@ def test_a_new_citizen_signs_up_buys_vouchers_and_reads_the_history(
     assert page.url.endswith("/wallet")
     assert text_of(page, "#usable") == "₩0"
     assert text_of(page, "#purchased") == "₩0"
-    assert page.locator("#empty").is_visible()
+    expect(page.locator("#empty")).to_be_visible()
     visit.shoot("wallet-empty")
 
     page.click("#to-buy")
@@ -169,7 +171,7 @@ def test_a_citizen_sets_a_pin_pays_a_shop_by_its_code_and_shows_a_payment_code(
     page.fill("#pin", "135790")
     page.fill("#pin_again", "135790")
     page.click("#save-pin")
-    assert page.locator("#pin-saved").is_visible()
+    expect(page.locator("#pin-saved")).to_be_visible()
     visit.shoot("pin-saved")
 
     page.click("#to-pay")
@@ -198,7 +200,7 @@ def test_a_citizen_sets_a_pin_pays_a_shop_by_its_code_and_shows_a_payment_code(
     page.fill("#pin", "135790")
     page.click("#show-code")
     assert re.fullmatch(r"92\d{4} \d{6} \d{6}", text_of(page, "#code-number"))
-    assert page.locator("#payment-code svg").is_visible()
+    expect(page.locator("#payment-code svg")).to_be_visible()
     assert re.search(r"[23]:\d\d 남음", text_of(page, "#countdown"))  # the script counts down
     visit.shoot("payment-code")
     assert visit.console_errors == []

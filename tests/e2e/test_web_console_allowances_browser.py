@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from dongne.bootstrap import App
 from dongne.domain.access import OfficialRole
@@ -63,7 +63,7 @@ def region_with_a_citizen(app: App) -> int:
 def log_in_to_the_console(visit: Visit, person: Official, first_page: str) -> None:
     page = visit.page
     page.goto(f"/login?next={first_page}")
-    assert page.locator("#totp").is_visible()
+    expect(page.locator("#totp")).to_be_visible()
     page.fill("#phone", person.login)
     page.fill("#password", PASSWORD)
     page.fill("#totp", pyotp.TOTP(person.totp_secret).now())
@@ -97,7 +97,7 @@ def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowanc
     approver = official(application, region_id, OfficialRole.APPROVER)
     page = visit.page
     log_in_to_the_console(visit, approver, "/console/allowances")
-    assert page.locator("#no-programs").is_visible()
+    expect(page.locator("#no-programs")).to_be_visible()
     visit.shoot("allowance-programs")
 
     page.fill("#name", "재난지원금")
@@ -188,12 +188,12 @@ def test_an_operator_settles_yesterday_and_reads_the_run(application: App, visit
     visit.shoot("settlement")
     page.click("#run")
     assert text_of(page, "#run-transfer") == "₩200,000"  # no fee tiers in these settings
-    assert page.locator("#reconciled").is_visible()
+    expect(page.locator("#reconciled")).to_be_visible()
     visit.shoot("settlement-run")
     with page.expect_download() as downloading:
         page.click("#transfer-file")
     assert downloading.value.suggested_filename == f"settlement-{YESTERDAY}.csv"
     page.click("#to-runs")
-    assert page.locator(f"#run-{YESTERDAY}").is_visible()
+    expect(page.locator(f"#run-{YESTERDAY}")).to_be_visible()
     visit.shoot("settlement-runs")
     assert visit.console_errors == []

@@ -10,6 +10,8 @@ import csv
 import io
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from dongne.bootstrap import App
 from tests.e2e.browser import Visit, text_of
 from tests.e2e.console_setup import APPLICANT, PASSWORD, official, region_with_work
@@ -24,7 +26,7 @@ def test_an_official_reviews_the_region_and_works_through_what_waits(
 
     page.goto("/console")
     assert "/login?next=/console" in page.url
-    assert page.locator("#totp").is_visible()
+    expect(page.locator("#totp")).to_be_visible()
     visit.shoot("console-login")
     page.fill("#phone", person.login)
     page.fill("#password", PASSWORD)
@@ -67,10 +69,10 @@ def test_an_official_reviews_the_region_and_works_through_what_waits(
     visit.shoot("console-merchants")
 
     page.click("#console-nav-walking")
-    assert page.locator("#walking-not-set").is_visible()
+    expect(page.locator("#walking-not-set")).to_be_visible()
     page.fill("#daily_cap_won", "-5")
     page.click("#save-walking")
-    assert page.locator("#daily_cap_won-error").is_visible()
+    expect(page.locator("#daily_cap_won-error")).to_be_visible()
     assert page.input_value("#daily_cap_won") == "-5"
     visit.shoot("console-walking-error")
     page.fill("#daily_cap_won", "100")

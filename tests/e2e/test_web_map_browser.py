@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -58,7 +59,7 @@ def test_an_official_places_a_shop_and_anyone_finds_it_on_the_map(
 
     page.goto(f"/directory/{region_code(application, world.region_id)}")
     page.wait_for_selector("#map .leaflet-marker-icon")
-    assert page.locator("#map").is_visible()
+    expect(page.locator("#map")).to_be_visible()
     assert page.locator("#map .leaflet-marker-icon").count() == 2
     assert page.locator("#map .leaflet-tile").count() == 0  # no tiles: a blank background
     assert page.locator("#merchants .merchant").count() == 3

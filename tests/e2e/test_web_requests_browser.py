@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from playwright.sync_api import expect
+
 from dongne.bootstrap import App
 from dongne.services import accounts, payment_requests, purchases
 from tests.e2e.browser import Visit, text_of
@@ -95,7 +97,7 @@ def test_a_citizen_declines_one_request_and_approves_another_with_the_pin(
     page.click("#to-balance")
     assert text_of(page, "#usable") == "₩82,000"
     page.goto("/wallet/requests")
-    assert page.locator("#no-requests").is_visible()
+    expect(page.locator("#no-requests")).to_be_visible()
     assert page.locator("#decided-requests .request-line").count() == 2
     visit.shoot("requests-decided")
     assert visit.console_errors == []

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from playwright.sync_api import expect
+
 from dongne.bootstrap import App
 from dongne.domain.calendar import seoul_day
 from dongne.services import settlement
@@ -50,7 +52,7 @@ def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
     page.fill("#password", PASSWORD)
     page.click("#log-in")
     assert page.url.endswith("/shop")
-    assert page.locator("#shop-qr svg").is_visible()
+    expect(page.locator("#shop-qr svg")).to_be_visible()
     assert text_of(page, "#shop-code").startswith("000201")
     visit.shoot("shop")
 
@@ -65,7 +67,7 @@ def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
     page.emulate_media(media="screen")
 
     page.click("#shop-nav-payments")
-    assert page.locator("#no-payments").is_visible()
+    expect(page.locator("#no-payments")).to_be_visible()
     visit.shoot("payments-empty")
 
     # The citizen pays while the page is open: the row appears, and the page never reloaded.
@@ -110,7 +112,7 @@ def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
 
     page.click("#shop-nav-settlements")
     yesterday = seoul_day(datetime.now(UTC) - timedelta(days=1)).isoformat()
-    assert page.locator(f"#statement-{yesterday}").is_visible()
+    expect(page.locator(f"#statement-{yesterday}")).to_be_visible()
     visit.shoot("settlements")
     page.click(f"#statement-{yesterday} a")
     assert text_of(page, "#statement-takings") == "₩30,000"

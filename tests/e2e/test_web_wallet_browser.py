@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
@@ -154,7 +155,7 @@ def test_a_citizen_adds_a_wallet_gives_cancels_asks_a_refund_and_reads_the_histo
     page.fill("#to_phone", setting.friend_phone)
     page.fill("#gift_won", "30,000")
     page.click("#send-gift")
-    assert page.locator("#gift-sent").is_visible()
+    expect(page.locator("#gift-sent")).to_be_visible()
     assert text_of(page, "#sent-this-month") == "₩30,000"
     visit.shoot("gift-sent")
 
@@ -164,7 +165,7 @@ def test_a_citizen_adds_a_wallet_gives_cancels_asks_a_refund_and_reads_the_histo
     assert text_of(page, "#purchase-face") == "₩100,000"
     visit.shoot("purchase")
     page.click("#cancel-purchase")
-    assert page.locator("#purchase-cancelled").is_visible()
+    expect(page.locator("#purchase-cancelled")).to_be_visible()
     assert text_of(page, "#cancel-refused") == "이미 취소한 구매입니다."
     visit.shoot("purchase-cancelled")
 
@@ -203,11 +204,11 @@ def test_a_citizen_adds_a_wallet_gives_cancels_asks_a_refund_and_reads_the_histo
 
     # The sale's line: the first to take a place is let through at once.
     page.click("#nav-buy")
-    assert page.locator("#sale-on").is_visible()
+    expect(page.locator("#sale-on")).to_be_visible()
     visit.shoot("buy-in-a-sale")
     page.click("#to-queue")
     visit.shoot("queue")
     page.click("#take-place")
-    assert page.locator("#queue-turn").is_visible()
+    expect(page.locator("#queue-turn")).to_be_visible()
     visit.shoot("queue-turn")
     assert visit.console_errors == []
