@@ -113,7 +113,9 @@ def in_one_transaction(
     """Run ``attempts`` (each one try at a use case inside ``uow``'s transaction) in order, each
     in a savepoint of its own, and commit them together. Return each one's result, its refusal,
     or ``RUN_ALONE`` for one stopped by a database error. Raise if the transaction as a whole
-    fails: then nothing of it was committed."""
+    fails. If the connection died during the COMMIT itself, the batch may have committed after
+    all: the caller runs each payment again under its own key, which then finds the stored
+    answer, so nothing is paid twice."""
     with uow:
         uow.keep_credits_to_commit()
         outcomes = [_within(uow, attempt) for attempt in attempts]
