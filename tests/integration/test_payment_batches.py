@@ -19,7 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from dongne.adapters.db.access_tables import users
-from dongne.adapters.db.tables import payments
+from dongne.adapters.db.ledger_tables import ledger_entries
+from dongne.adapters.db.log_tables import log_leaves, log_queue
+from dongne.adapters.db.tables import lot_movements, payment_allocations, payments
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import PinIncorrect, PinLocked
@@ -32,6 +34,7 @@ from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW, PostgresDatabase, database_url_for
 from tests.factories import World, unique_key
+from tests.helpers import assert_ledger_sound
 
 PIN = "482916"
 WRONG_PIN = "111111"
@@ -82,6 +85,29 @@ class Counter:
     def payment_count(self) -> int:
         with self.app.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(payments)).scalar_one())
+
+    def rows_written_for(self, paid: PaymentResult) -> tuple[int, int, int, int]:
+        """What the rows a batch keeps back to its commit say of one payment: its ledger
+        entries' count, its allocations' and its lot movements' totals, and whether it is
+        queued for the log or logged."""
+        transaction = paid.transaction_id
+        with self.app.engine.connect() as connection:
+            entries = select(func.count()).where(ledger_entries.c.transaction_id == transaction)
+            allocated = select(func.sum(payment_allocations.c.amount_won)).where(
+                payment_allocations.c.payment_id == paid.payment_id
+            )
+            moved = select(func.sum(lot_movements.c.amount_won)).where(
+                lot_movements.c.transaction_id == transaction, lot_movements.c.amount_won < 0
+            )
+            queued = select(func.count()).where(log_queue.c.transaction_id == transaction)
+            logged = select(func.count()).where(log_leaves.c.transaction_id == transaction)
+            return (
+                int(connection.execute(entries).scalar_one()),
+                int(connection.execute(allocated).scalar_one()),
+                -int(connection.execute(moved).scalar_one()),
+                int(connection.execute(queued).scalar_one())
+                + int(connection.execute(logged).scalar_one()),
+            )
 
     def pin_failures(self, citizen: int) -> int:
         with self.app.engine.connect() as connection:
@@ -296,3 +322,10 @@ def test_any_mix_of_payments_and_refusals_in_a_batch_conserves_money(
     assert [counter.payable(m) - payables[m] for m in range(2)] == taken
     assert sum(left) + sum(taken) == sum(before)
     assert [counter.pin_failures(c) for c in range(4)] == tries
+    # The rows kept back to the commit (``DeferredRows``) are there, once, for each payment
+    # paid, and none for a refused one: entries match balances and movements match lots.
+    assert_ledger_sound(counter.app.unit_of_work())
+    for outcome in outcomes:
+        if isinstance(outcome, PaymentResult):
+            won = outcome.amount_won
+            assert counter.rows_written_for(outcome) == (2, won, won, 1)

@@ -18,6 +18,7 @@ from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.deferred_credits import DeferredCredits
+from dongne.adapters.db.deferred_rows import DeferredRows
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_connection_lost, is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -106,6 +107,7 @@ class UnitOfWork:
             connection = connection.execution_options(dongne_read_only=True)
         self.connection = connection
         self.idempotency_key_claimed = False
+        self._deferred_rows: DeferredRows | None = None
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)
@@ -239,26 +241,35 @@ class UnitOfWork:
         nested = self.connection.begin_nested()
         ledger_state = self.ledger.savepoint_state()
         accounts = dict(self._pending_accounts)
+        rows = self._deferred_rows.snapshot() if self._deferred_rows else None
         try:
             yield
         except BaseException:
             if nested.is_active:
                 nested.rollback()
             self.ledger.restore(ledger_state)
+            if self._deferred_rows is not None and rows is not None:
+                self._deferred_rows.restore(rows)
             self._pending_accounts.clear()
             self._pending_accounts.update(accounts)
             raise
         nested.commit()
 
-    def keep_credits_to_commit(self) -> None:
-        """For a batch of payments in this one transaction: see ``DeferredCredits``."""
+    def keep_writes_to_commit(self) -> None:
+        """For a batch of payments in this one transaction: credits and append-only rows wait
+        for the commit (``DeferredCredits``, ``DeferredRows``)."""
         self.ledger.deferred_credits = DeferredCredits()
+        self._deferred_rows = DeferredRows()
+        self.ledger.deferred_rows = self._deferred_rows
+        self.records.deferred_rows = self._deferred_rows
 
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost
         draw raises ``DrawLost`` and leaves the transaction to roll back."""
         if self._transaction is None:
             raise RuntimeError("commit() outside a `with uow:` block")
+        if self._deferred_rows is not None:
+            self._deferred_rows.apply(self.connection)
         self.ledger.draw_budgets()
         self._transaction.commit()
         self._account_cache.update(self._pending_accounts)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from dongne.adapters.db.deferred_rows import append_rows
 from dongne.adapters.db.holding_rows import (
     PaymentRecord,
     PurchaseRecord,
@@ -99,15 +100,13 @@ class HoldingRecords(TableStore):
             restriction=restriction_to_json(restriction),
             funder_account_id=funder_account_id,
         )
-        self.connection.execute(
-            _INSERT_MOVEMENTS,
-            {
-                "region_id": region_id,
-                "transaction_id": transaction_id,
-                "lot_id": lot_id,
-                "amount_won": face_won,
-            },
-        )
+        movement = {
+            "region_id": region_id,
+            "transaction_id": transaction_id,
+            "lot_id": lot_id,
+            "amount_won": face_won,
+        }
+        append_rows(self.connection, self.deferred_rows, _INSERT_MOVEMENTS, [movement])
         return lot_id
 
     def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None:
@@ -119,18 +118,16 @@ class HoldingRecords(TableStore):
             self.connection.execute(
                 _MOVE_LOT, {"b_lot": change.lot_id, "b_amount": change.amount_won}
             )
-        self.connection.execute(
-            _INSERT_MOVEMENTS,
-            [
-                {
-                    "region_id": region_id,
-                    "transaction_id": transaction_id,
-                    "lot_id": c.lot_id,
-                    "amount_won": c.amount_won,
-                }
-                for c in changes
-            ],
-        )
+        movements = [
+            {
+                "region_id": region_id,
+                "transaction_id": transaction_id,
+                "lot_id": c.lot_id,
+                "amount_won": c.amount_won,
+            }
+            for c in changes
+        ]
+        append_rows(self.connection, self.deferred_rows, _INSERT_MOVEMENTS, movements)
 
     def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]:
         """Live-valued lots past their expiry, with their wallet ids, oldest expiry first."""
@@ -228,20 +225,18 @@ class HoldingRecords(TableStore):
             transaction_id=transaction_id,
             made_by_user_id=made_by_user_id,
         )
-        self.connection.execute(
-            _INSERT_ALLOCATIONS,
-            [
-                {
-                    "payment_id": payment_id,
-                    "sequence": sequence,
-                    "region_id": region_id,
-                    "lot_id": take.lot_id,
-                    "amount_won": take.amount_won,
-                    "returned_won": 0,
-                }
-                for sequence, take in enumerate(allocations)
-            ],
-        )
+        allocated = [
+            {
+                "payment_id": payment_id,
+                "sequence": sequence,
+                "region_id": region_id,
+                "lot_id": take.lot_id,
+                "amount_won": take.amount_won,
+                "returned_won": 0,
+            }
+            for sequence, take in enumerate(allocations)
+        ]
+        append_rows(self.connection, self.deferred_rows, _INSERT_ALLOCATIONS, allocated)
         return payment_id
 
     def payment(self, payment_id: int) -> PaymentRecord:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.deferred_credits import DeferredCredits
+from dongne.adapters.db.deferred_rows import DeferredRows, append_rows
 from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
@@ -141,6 +142,8 @@ class LedgerStore:
         """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
         self.deferred_credits: DeferredCredits | None = None
         """Set for a batch of payments in one transaction: credits kept back to its commit."""
+        self.deferred_rows: DeferredRows | None = None
+        """Set for a batch of payments in one transaction: rows kept back to its commit."""
 
     def savepoint_state(self) -> tuple[Any, ...]:
         """What a savepoint's rollback must put back besides the rows."""
@@ -305,21 +308,18 @@ class LedgerStore:
                 "idempotency_key": idempotency_key,
             },
         ).scalar_one()
-        self.connection.execute(
-            _INSERT_ENTRIES,
-            [
-                {
-                    "region_id": region_id,
-                    "transaction_id": transaction_id,
-                    "account_id": p.account_id,
-                    "amount_won": p.amount_won,
-                }
-                for p in merged
-            ],
-        )
-        self.connection.execute(
-            _QUEUE_FOR_LOG, {"transaction_id": transaction_id, "region_id": region_id}
-        )
+        entries = [
+            {
+                "region_id": region_id,
+                "transaction_id": transaction_id,
+                "account_id": p.account_id,
+                "amount_won": p.amount_won,
+            }
+            for p in merged
+        ]
+        append_rows(self.connection, self.deferred_rows, _INSERT_ENTRIES, entries)
+        queued = {"transaction_id": transaction_id, "region_id": region_id}
+        append_rows(self.connection, self.deferred_rows, _QUEUE_FOR_LOG, [queued])
         drawn = dict(drawn_by_caller or {})
         if budget_draw is not None and budget_draw[1]:
             budget, amount_won = budget_draw

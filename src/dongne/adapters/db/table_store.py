@@ -7,11 +7,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
+from dongne.adapters.db.deferred_rows import DeferredRows
+
 
 class TableStore:
     def __init__(self, connection: Connection):
         self.connection = connection
         self._postgres = connection.dialect.name == "postgresql"
+        self.deferred_rows: DeferredRows | None = None
+        """Set for a batch of payments in one transaction: rows kept back to its commit."""
 
     def _insert(self, table: Table, **values: Any) -> int:
         return int(self.connection.execute(_inserting(table), values).scalar_one())

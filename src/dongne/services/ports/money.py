@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
 from dongne.adapters.db.deferred_credits import DeferredCredits
+from dongne.adapters.db.deferred_rows import DeferredRows
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
 from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
@@ -154,6 +155,8 @@ class RegistryStore(HoldingStore, Protocol):
     """``uow.records``: regions, programs, citizens, wallets and merchants, besides the
     holdings."""
 
+    deferred_rows: DeferredRows | None
+
     def add_region(self, code: str, name: str, at: datetime) -> Region: ...
 
     def region(self, region_id: int) -> Region: ...
@@ -217,6 +220,7 @@ class Ledger(Protocol):
     ) -> dict[str, Any] | None: ...
 
     deferred_credits: DeferredCredits | None
+    deferred_rows: DeferredRows | None
 
     def savepoint_state(self) -> tuple[Any, ...]: ...
 
