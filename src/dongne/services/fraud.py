@@ -24,22 +24,16 @@ from typing import Any
 from dongne.adapters.db.fraud_records import AlertRow
 from dongne.config import Settings
 from dongne.domain.approvals import ApprovalKind
-from dongne.domain.calendar import require_aware, seoul_day
-from dongne.domain.errors import DongneError, InvalidInput
+from dongne.domain.calendar import require_aware
+from dongne.domain.errors import DongneError, InvalidInput, PaymentNotFound
 from dongne.domain.fraud import (
     AlertStatus,
     FraudAlertResolved,
     FraudSettings,
-    Hit,
-    baseline_days,
-    repeated_payments,
-    round_after_purchase,
-    shared_phone,
-    takings_spike,
 )
 from dongne.domain.merchants import MerchantStatus
-from dongne.domain.settlement import day_bounds
 from dongne.services.approval_gate import refuse_without_second_approver
+from dongne.services.fraud_evidence import Evidence, gather, hits_of
 from dongne.services.ports import FraudStore
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -74,7 +68,11 @@ def check_payment(
 ) -> list[int]:
     """Check one committed payment; return the ids of the alerts it opened."""
     with uow:
-        opened = check_payment_within(uow.fraud, payment_id, settings, now)
+        evidence = gather(uow.fraud, [payment_id], settings).get(payment_id)
+        if evidence is None:
+            raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
+        at = require_aware(now) if now is not None else evidence.checked.fact.paid_at
+        opened = _open_alerts(uow.fraud, evidence, settings, at=at)
         uow.commit()
         return opened
 
@@ -86,67 +84,35 @@ def check_payments(
     the alerts each one opened, or the error that stopped its check (the others go ahead)."""
     outcomes: list[list[int] | BaseException] = []
     with uow:
+        evidence = gather(uow.fraud, payment_ids, settings)
         for payment_id in payment_ids:
+            found = evidence.get(payment_id)
+            if found is None:
+                outcomes.append(PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id))
+                continue
             try:
                 with uow.savepoint():
-                    outcomes.append(check_payment_within(uow.fraud, payment_id, settings, None))
+                    at = found.checked.fact.paid_at
+                    outcomes.append(_open_alerts(uow.fraud, found, settings, at=at))
             except DongneError as error:
                 outcomes.append(error)
         uow.commit()
     return outcomes
 
 
-def check_payment_within(
-    records: FraudStore, payment_id: int, settings: FraudSettings, now: datetime | None
-) -> list[int]:
-    checked = records.checked_payment(payment_id)
-    payment = checked.fact
-    at = require_aware(now) if now is not None else payment.paid_at
-    day = seoul_day(payment.paid_at)
-    since = payment.paid_at - timedelta(minutes=settings.repeat_window_minutes)
-    first, last = baseline_days(day, settings)
-    hits = [
-        repeated_payments(
-            payment,
-            records.earlier_payment_times(
-                checked.wallet_id, payment.merchant_id, since, payment_id
-            ),
-            settings,
-        ),
-        round_after_purchase(
-            payment, records.last_purchase_at(checked.wallet_id, payment.paid_at), settings
-        ),
-        takings_spike(
-            payment.merchant_id,
-            day,
-            records.takings_won(payment.merchant_id, *day_bounds(day)),
-            records.takings_won(payment.merchant_id, day_bounds(first)[0], day_bounds(last)[1]),
-            settings,
-        ),
-        shared_phone(payment, checked.citizen_phone, checked.merchant_phone),
-    ]
-    return _open_alerts(
-        records,
-        [h for h in hits if h],
-        region_id=checked.region_id,
-        payment_id=payment_id,
-        at=at,
-        settings=settings,
-    )
-
-
 def _open_alerts(
-    records: FraudStore,
-    hits: list[Hit],
-    *,
-    region_id: int,
-    payment_id: int,
-    at: datetime,
-    settings: FraudSettings,
+    records: FraudStore, evidence: Evidence, settings: FraudSettings, *, at: datetime
 ) -> list[int]:
+    """An alert for each rule the payment breaks, unless one of that rule, subject and window
+    is open already."""
     opened = []
-    for hit in hits:
-        alert_id = records.add_alert(hit, region_id=region_id, payment_id=payment_id, at=at)
+    for hit in hits_of(evidence, settings):
+        alert_id = records.add_alert(
+            hit,
+            region_id=evidence.checked.region_id,
+            payment_id=evidence.checked.fact.payment_id,
+            at=at,
+        )
         if alert_id is None:
             continue
         opened.append(alert_id)
@@ -173,8 +139,9 @@ def scan_payments(
         after = records.scan_cursor(region_id, now)
         ids = records.payment_ids_after(region_id, after, now - SCAN_LAG, limit)
         opened: list[int] = []
+        evidence = gather(records, ids, settings)
         for payment_id in ids:
-            opened += check_payment_within(records, payment_id, settings, now)
+            opened += _open_alerts(records, evidence[payment_id], settings, at=now)
         last = ids[-1] if ids else after
         records.move_scan_cursor(region_id, last, now)
         uow.commit()

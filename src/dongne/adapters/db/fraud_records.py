@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, merchants, payments, purchases, wallets
-from dongne.domain.errors import PaymentNotFound
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound, Hit, PaymentFact
 
 
@@ -25,6 +25,14 @@ class CheckedPayment:
     wallet_id: int
     citizen_phone: str | None
     merchant_phone: str | None
+
+
+@dataclass(frozen=True)
+class PaymentTime:
+    payment_id: int
+    wallet_id: int
+    merchant_id: int
+    paid_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,47 +75,60 @@ _PAYMENT = (
 class FraudRecords(TableStore):
     # -- what the rules read ----------------------------------------------------------------
 
-    def checked_payment(self, payment_id: int) -> CheckedPayment:
-        row = self.connection.execute(_PAYMENT.where(payments.c.id == payment_id)).first()
-        if row is None:
-            raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
-        fact = PaymentFact(row.id, row.citizen_id, row.merchant_id, row.amount_won, row.paid_at)
-        return CheckedPayment(
-            fact, row.region_id, row.wallet_id, row.citizen_phone, row.merchant_phone
-        )
+    def checked_payments(self, payment_ids: Collection[int]) -> dict[int, CheckedPayment]:
+        """The payments of ``payment_ids`` that exist, by id, with what the rules compare."""
+        rows = self.connection.execute(_PAYMENT.where(payments.c.id.in_(payment_ids))).all()
+        return {
+            row.id: CheckedPayment(
+                PaymentFact(row.id, row.citizen_id, row.merchant_id, row.amount_won, row.paid_at),
+                row.region_id,
+                row.wallet_id,
+                row.citizen_phone,
+                row.merchant_phone,
+            )
+            for row in rows
+        }
 
-    def earlier_payment_times(
-        self, wallet_id: int, merchant_id: int, since: datetime, payment_id: int
-    ) -> list[datetime]:
-        """When the wallet paid the merchant from ``since`` on, other than ``payment_id``."""
+    def payment_times(
+        self, wallet_ids: Collection[int], merchant_ids: Collection[int], since: datetime
+    ) -> list[PaymentTime]:
+        """When those wallets paid those merchants, from ``since`` on (every pair of them: the
+        caller keeps the pairs it asked about)."""
         rows = self.connection.execute(
-            select(payments.c.paid_at).where(
-                payments.c.wallet_id == wallet_id,
-                payments.c.merchant_id == merchant_id,
+            select(
+                payments.c.id, payments.c.wallet_id, payments.c.merchant_id, payments.c.paid_at
+            ).where(
+                payments.c.wallet_id.in_(wallet_ids),
+                payments.c.merchant_id.in_(merchant_ids),
                 payments.c.paid_at >= since,
-                payments.c.id != payment_id,
             )
         ).all()
-        return [row.paid_at for row in rows]
+        return [PaymentTime(*row) for row in rows]
 
-    def last_purchase_at(self, wallet_id: int, at: datetime) -> datetime | None:
-        found: datetime | None = self.connection.execute(
-            select(func.max(purchases.c.purchased_at)).where(
-                purchases.c.wallet_id == wallet_id, purchases.c.purchased_at <= at
-            )
-        ).scalar_one()
-        return found
+    def last_purchases_at(self, wallet_ids: Collection[int], at: datetime) -> dict[int, datetime]:
+        """Each wallet's latest purchase at or before ``at``; a wallet with none is left out."""
+        rows = self.connection.execute(
+            select(purchases.c.wallet_id, func.max(purchases.c.purchased_at))
+            .where(purchases.c.wallet_id.in_(wallet_ids), purchases.c.purchased_at <= at)
+            .group_by(purchases.c.wallet_id)
+        ).all()
+        return {row.wallet_id: row[1] for row in rows}
 
-    def takings_won(self, merchant_id: int, start: datetime, end: datetime) -> int:
-        """The merchant's voucher payments with instants in ``[start, end)``."""
-        total = self.connection.execute(
-            select(func.coalesce(func.sum(payments.c.amount_won), 0)).where(
-                payments.c.merchant_id == merchant_id,
+    def takings_by_merchant(
+        self, merchant_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, int]:
+        """Each merchant's voucher payments with instants in ``[start, end)``; 0 for none."""
+        rows = self.connection.execute(
+            select(payments.c.merchant_id, func.sum(payments.c.amount_won))
+            .where(
+                payments.c.merchant_id.in_(merchant_ids),
                 payments.c.paid_at >= start,
                 payments.c.paid_at < end,
             )
-        ).scalar_one()
-        return int(total)
+            .group_by(payments.c.merchant_id)
+        ).all()
+        found = {merchant_id: int(total) for merchant_id, total in rows}
+        return {merchant_id: found.get(merchant_id, 0) for merchant_id in merchant_ids}
 
     # -- alerts -----------------------------------------------------------------------------
 

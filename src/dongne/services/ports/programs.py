@@ -3,7 +3,7 @@ applications, fraud alerts, settlement, cash receipts and login throttling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -16,7 +16,7 @@ from dongne.adapters.db.cash_receipt_records import (
     NewCashReceipt,
     PaymentWithoutReceipt,
 )
-from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment
+from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment, PaymentTime
 from dongne.adapters.db.merchant_application_records import ApplicationRow
 from dongne.adapters.db.settlement_records import (
     CounterLine,
@@ -230,13 +230,11 @@ class FraudStore(Protocol):
         self, region_id: int, status: AlertStatus | None, after_id: int, limit: int
     ) -> list[AlertRow]: ...
 
-    def checked_payment(self, payment_id: int) -> CheckedPayment: ...
+    def checked_payments(self, payment_ids: Collection[int]) -> dict[int, CheckedPayment]: ...
 
-    def earlier_payment_times(
-        self, wallet_id: int, merchant_id: int, since: datetime, payment_id: int
-    ) -> list[datetime]: ...
-
-    def last_purchase_at(self, wallet_id: int, at: datetime) -> datetime | None: ...
+    def last_purchases_at(
+        self, wallet_ids: Collection[int], at: datetime
+    ) -> dict[int, datetime]: ...
 
     def move_scan_cursor(self, region_id: int, last_payment_id: int, at: datetime) -> None: ...
 
@@ -260,7 +258,13 @@ class FraudStore(Protocol):
 
     def set_settlement_held(self, merchant_id: int, held: bool) -> None: ...
 
-    def takings_won(self, merchant_id: int, start: datetime, end: datetime) -> int: ...
+    def payment_times(
+        self, wallet_ids: Collection[int], merchant_ids: Collection[int], since: datetime
+    ) -> list[PaymentTime]: ...
+
+    def takings_by_merchant(
+        self, merchant_ids: Collection[int], start: datetime, end: datetime
+    ) -> dict[int, int]: ...
 
 
 class SettlementStore(Protocol):
