@@ -30,6 +30,7 @@ from dongne.domain.fraud import (
     AlertStatus,
     FraudAlertResolved,
     FraudSettings,
+    Hit,
 )
 from dongne.domain.merchants import MerchantStatus
 from dongne.services.approval_gate import refuse_without_second_approver
@@ -72,7 +73,7 @@ def check_payment(
         if evidence is None:
             raise PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id)
         at = require_aware(now) if now is not None else evidence.checked.fact.paid_at
-        opened = _open_alerts(uow.fraud, evidence, settings, at=at)
+        opened = _open_alerts(uow.fraud, evidence, hits_of(evidence, settings), settings, at=at)
         uow.commit()
         return opened
 
@@ -85,28 +86,57 @@ def check_payments(
     outcomes: list[list[int] | BaseException] = []
     with uow:
         evidence = gather(uow.fraud, payment_ids, settings)
+        tried = _AlertsTried()
         for payment_id in payment_ids:
             found = evidence.get(payment_id)
             if found is None:
                 outcomes.append(PaymentNotFound(f"no payment {payment_id}", payment_id=payment_id))
                 continue
+            hits = tried.new(found, hits_of(found, settings))
+            if not hits:
+                outcomes.append([])
+                continue
             try:
                 with uow.savepoint():
                     at = found.checked.fact.paid_at
-                    outcomes.append(_open_alerts(uow.fraud, found, settings, at=at))
+                    outcomes.append(_open_alerts(uow.fraud, found, hits, settings, at=at))
+                tried.add(found, hits)
             except DongneError as error:
                 outcomes.append(error)
         uow.commit()
     return outcomes
 
 
+class _AlertsTried:
+    """The alerts a check has already opened or found open. Under load one citizen's payments
+    at one shop break the same rule in the same window many times over; past the first, each
+    would only find its alert there already (``add_alert``), so it is not asked again."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[int, str, str, str]] = set()
+
+    def new(self, evidence: Evidence, hits: list[Hit]) -> list[Hit]:
+        return [hit for hit in hits if self._key(evidence, hit) not in self._keys]
+
+    def add(self, evidence: Evidence, hits: list[Hit]) -> None:
+        self._keys.update(self._key(evidence, hit) for hit in hits)
+
+    @staticmethod
+    def _key(evidence: Evidence, hit: Hit) -> tuple[int, str, str, str]:
+        return (evidence.checked.region_id, hit.rule.value, hit.subject, hit.period)
+
+
 def _open_alerts(
-    records: FraudStore, evidence: Evidence, settings: FraudSettings, *, at: datetime
+    records: FraudStore,
+    evidence: Evidence,
+    hits: list[Hit],
+    settings: FraudSettings,
+    *,
+    at: datetime,
 ) -> list[int]:
-    """An alert for each rule the payment breaks, unless one of that rule, subject and window
-    is open already."""
+    """An alert for each hit, unless one of that rule, subject and window is open already."""
     opened = []
-    for hit in hits_of(evidence, settings):
+    for hit in hits:
         alert_id = records.add_alert(
             hit,
             region_id=evidence.checked.region_id,
@@ -140,8 +170,12 @@ def scan_payments(
         ids = records.payment_ids_after(region_id, after, now - SCAN_LAG, limit)
         opened: list[int] = []
         evidence = gather(records, ids, settings)
+        tried = _AlertsTried()
         for payment_id in ids:
-            opened += _open_alerts(records, evidence[payment_id], settings, at=now)
+            found = evidence[payment_id]
+            hits = tried.new(found, hits_of(found, settings))
+            opened += _open_alerts(records, found, hits, settings, at=now)
+            tried.add(found, hits)
         last = ids[-1] if ids else after
         records.move_scan_cursor(region_id, last, now)
         uow.commit()
