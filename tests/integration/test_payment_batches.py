@@ -24,10 +24,17 @@ from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.adapters.db.tables import lot_movements, payment_allocations, payments
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.domain.access import PinIncorrect, PinLocked
+from dongne.domain.access import PinIncorrect, PinLocked, Principal, UserKind
 from dongne.domain.emvco import build_payload
 from dongne.domain.errors import InsufficientBalance, MerchantNotFound
-from dongne.services import accounts, authentication, counter_payments, purchases, read_models
+from dongne.services import (
+    accounts,
+    approvals,
+    authentication,
+    counter_payments,
+    purchases,
+    read_models,
+)
 from dongne.services.counter_payments import QrPayment
 from dongne.services.payment_batches import PaymentBatcher
 from dongne.services.results import PaymentResult
@@ -191,6 +198,43 @@ def test_refusals_inside_a_batch_leave_their_batchmates_paid(counter: Counter) -
     assert [counter.balance(w) for w in counter.wallets] == [99_000, 100_000, 100_000, 98_000]
     assert (counter.payable(0), counter.payable(1)) == (1_000, 2_000)
     assert [counter.pin_failures(c) for c in range(4)] == [0, 1, 0, 0]
+
+
+def test_a_batch_reads_its_program_once_and_judges_each_payment_at_its_own_time(
+    counter: Counter,
+) -> None:
+    limit_from = NOW + timedelta(minutes=10)
+    official = Principal(
+        UserKind.OFFICIAL, user_id=9_001, region_id=counter.world.region_id, role="approver"
+    )
+    approvals.file_request(
+        counter.app.uow,
+        official,
+        region_id=counter.world.region_id,
+        kind=approvals.ApprovalKind.SETTING_CHANGE,
+        params={
+            "settings": {"max_single_payment_won": 5_000},
+            "effective_at": limit_from.isoformat(),
+        },
+        reason="a limit from ten minutes on",
+        idempotency_key=unique_key("limit"),
+        now=NOW,
+    )
+    before, after = NOW + timedelta(minutes=9), limit_from
+    batch = [
+        counter.payment(0, amount_won=6_000, now=before),
+        counter.payment(1, amount_won=6_000, now=after),
+        counter.payment(2, amount_won=5_000, now=after),
+        counter.payment(3, amount_won=6_000, now=before),
+    ]
+    outcomes = counter.batcher().pay_batch(batch)
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "PaymentResult",
+        "PaymentLimitExceeded",
+        "PaymentResult",
+        "PaymentResult",
+    ]
 
 
 def build_payload_for_unknown_merchant(counter: Counter) -> str:

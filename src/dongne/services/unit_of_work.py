@@ -257,11 +257,13 @@ class UnitOfWork:
 
     def keep_writes_to_commit(self) -> None:
         """For a batch of payments in this one transaction: credits and append-only rows wait
-        for the commit (``DeferredCredits``, ``DeferredRows``)."""
+        for the commit (``DeferredCredits``, ``DeferredRows``), and each region's program is
+        read once for the batch."""
         self.ledger.deferred_credits = DeferredCredits()
         self._deferred_rows = DeferredRows()
         self.ledger.deferred_rows = self._deferred_rows
         self.records.deferred_rows = self._deferred_rows
+        self.records.timelines_of_batch = {}
 
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost

@@ -95,6 +95,9 @@ class RegistryRecords(HoldingRecords):
     def __init__(self, connection: Connection, program_cache: ProgramCache):
         super().__init__(connection)
         self._programs = program_cache
+        self.timelines_of_batch: dict[int, ProgramTimeline] | None = None
+        """Set for a batch of payments in one transaction: each region's program is read once
+        for the batch, as of its first payment, rather than once a payment."""
 
     # -- regions and programs ---------------------------------------------------------------
 
@@ -141,6 +144,15 @@ class RegistryRecords(HoldingRecords):
         program's ``settings_version``, which is read in this transaction: a change committed
         by any process bumps it, so the next transaction anywhere reloads (one indexed read
         of one integer when nothing changed)."""
+        batch = self.timelines_of_batch
+        if batch is not None and region_id in batch:
+            return batch[region_id]
+        timeline = self._current_timeline(region_id)
+        if batch is not None:
+            batch[region_id] = timeline
+        return timeline
+
+    def _current_timeline(self, region_id: int) -> ProgramTimeline:
         version = self.connection.execute(
             _PROGRAM_VERSION, {"b_region": region_id}
         ).scalar_one_or_none()

@@ -156,6 +156,7 @@ class RegistryStore(HoldingStore, Protocol):
     holdings."""
 
     deferred_rows: DeferredRows | None
+    timelines_of_batch: dict[int, ProgramTimeline] | None
 
     def add_region(self, code: str, name: str, at: datetime) -> Region: ...
 
