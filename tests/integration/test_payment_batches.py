@@ -198,6 +198,10 @@ def test_refusals_inside_a_batch_leave_their_batchmates_paid(counter: Counter) -
     assert [counter.balance(w) for w in counter.wallets] == [99_000, 100_000, 100_000, 98_000]
     assert (counter.payable(0), counter.payable(1)) == (1_000, 2_000)
     assert [counter.pin_failures(c) for c in range(4)] == [0, 1, 0, 0]
+    # The responses a batch keeps back to its commit are there: the same request again, after
+    # the commit, is answered from its key and pays nothing more.
+    assert counter.batcher().pay_batch([first, batch[3]]) == [outcomes[0], outcomes[3]]
+    assert counter.payment_count() == 2
 
 
 def test_a_batch_reads_its_program_once_and_judges_each_payment_at_its_own_time(

@@ -257,13 +257,14 @@ class UnitOfWork:
 
     def keep_writes_to_commit(self) -> None:
         """For a batch of payments in this one transaction: credits and append-only rows wait
-        for the commit (``DeferredCredits``, ``DeferredRows``), and each region's program is
-        read once for the batch."""
+        for the commit (``DeferredCredits``, ``DeferredRows``), as do the responses its
+        idempotency keys keep; each region's program is read once for the batch."""
         self.ledger.deferred_credits = DeferredCredits()
         self._deferred_rows = DeferredRows()
         self.ledger.deferred_rows = self._deferred_rows
         self.records.deferred_rows = self._deferred_rows
         self.records.timelines_of_batch = {}
+        self.ledger.responses_of_batch = {}
 
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost
@@ -272,6 +273,7 @@ class UnitOfWork:
             raise RuntimeError("commit() outside a `with uow:` block")
         if self._deferred_rows is not None:
             self._deferred_rows.apply(self.connection)
+            self.ledger.store_batch_responses()
         self.ledger.draw_budgets()
         self._transaction.commit()
         self._account_cache.update(self._pending_accounts)

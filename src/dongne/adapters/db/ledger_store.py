@@ -144,15 +144,21 @@ class LedgerStore:
         """Set for a batch of payments in one transaction: credits kept back to its commit."""
         self.deferred_rows: DeferredRows | None = None
         """Set for a batch of payments in one transaction: rows kept back to its commit."""
+        self.responses_of_batch: dict[str, dict[str, Any]] | None = None
+        """Set for a batch of payments in one transaction: by key, the response row each of its
+        idempotency keys is to keep, written at its commit (``store_batch_responses``)."""
 
     def savepoint_state(self) -> tuple[Any, ...]:
         """What a savepoint's rollback must put back besides the rows."""
         credits = self.deferred_credits.snapshot() if self.deferred_credits else None
-        return (dict(self._budget_draws), credits, self.posted_region_id)
+        responses = None if self.responses_of_batch is None else dict(self.responses_of_batch)
+        return (dict(self._budget_draws), credits, self.posted_region_id, responses)
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        draws, credits, self.posted_region_id = state
+        draws, credits, self.posted_region_id, responses = state
         self._budget_draws = draws
+        if responses is not None:
+            self.responses_of_batch = responses
         if self.deferred_credits is not None and credits is not None:
             self.deferred_credits.restore(credits)
 
@@ -410,6 +416,9 @@ class LedgerStore:
         if stored.request_digest != digest:
             raise IdempotencyKeyReused(_KEY_REUSED)
         response: dict[str, Any] = stored.response
+        if response is None and self.responses_of_batch is not None:
+            # the same request earlier in this batch: its response waits for the commit
+            response = self.responses_of_batch[key]["b_response"]
         return response
 
     def stored_response(
@@ -426,8 +435,17 @@ class LedgerStore:
         return response
 
     def store_response(self, key: str, response: dict[str, Any]) -> None:
-        """Keep the response, and the region of the transaction the request posted, if any."""
-        self.connection.execute(
-            _STORE_RESPONSE,
-            {"b_key": key, "b_response": response, "b_region": self.posted_region_id},
-        )
+        """Keep the response, and the region of the transaction the request posted, if any.
+        In a batch, kept back to its commit."""
+        row = {"b_key": key, "b_response": response, "b_region": self.posted_region_id}
+        if self.responses_of_batch is not None:
+            self.responses_of_batch[key] = row
+        else:
+            self.connection.execute(_STORE_RESPONSE, row)
+
+    def store_batch_responses(self) -> None:
+        """Write the responses a batch kept back: one statement, sent once for all its keys."""
+        if self.responses_of_batch:
+            self.connection.execute(_STORE_RESPONSE, list(self.responses_of_batch.values()))
+        if self.responses_of_batch is not None:
+            self.responses_of_batch = {}

@@ -222,6 +222,9 @@ class Ledger(Protocol):
 
     deferred_credits: DeferredCredits | None
     deferred_rows: DeferredRows | None
+    responses_of_batch: dict[str, dict[str, Any]] | None
+
+    def store_batch_responses(self) -> None: ...
 
     def savepoint_state(self) -> tuple[Any, ...]: ...
 
