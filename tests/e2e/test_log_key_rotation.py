@@ -98,7 +98,8 @@ def test_a_rotated_key_is_witnessed_audited_and_restored_across(
 ) -> None:
     _spend(configured).engine.dispose()
     status, output = dongne("log", "publish")
-    assert status == 0 and "witness witness.example: cosigned" in output, output
+    assert status == 0, output
+    assert "witness witness.example: cosigned" in output, output
     application = bootstrap(Settings())
     before_rotation = tmp_path / "witnessed.checkpoint"
     note = served_checkpoint(application.reader())
@@ -111,22 +112,26 @@ def test_a_rotated_key_is_witnessed_audited_and_restored_across(
     assert status == 0, output
     _spend(configured).engine.dispose()
     status, output = dongne("log", "publish")  # a server still on the old key
-    assert status != 0 and "LOG_KEY_RETIRED" in output, output
+    assert status != 0, output
+    assert "LOG_KEY_RETIRED" in output, output
 
     monkeypatch.setenv("DONGNE_LOG_SIGNER_KEY_PATH", str(keys[1]))
     status, output = dongne("log", "publish")
-    assert status == 0 and "witness witness.example: cosigned" in output, output
+    assert status == 0, output
+    assert "witness witness.example: cosigned" in output, output
     _audit_passes(configured, checkpoints=2)
 
     assert dongne("backup", str(tmp_path / "after.dump"))[0] == 0
     status, output = dongne(
         "restore", str(tmp_path / "after.dump"), "--checkpoint", str(before_rotation)
     )
-    assert status == 0 and "AUDIT PASSED" in output, output
+    assert status == 0, output
+    assert "AUDIT PASSED" in output, output
 
     # A backup from before the rotation: the restore records the handover again.
     status, output = dongne(
         "restore", str(tmp_path / "before.dump"), "--checkpoint", str(before_rotation)
     )
-    assert status == 0 and "AUDIT PASSED" in output, output
+    assert status == 0, output
+    assert "AUDIT PASSED" in output, output
     _audit_passes(configured, checkpoints=1)
