@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, Executable, update
+from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.log_tables import log_key_rotations
 from dongne.services.audit import AuditReport, audit
@@ -38,6 +39,18 @@ def _checkpoint(uow: UnitOfWork, world: World, signer: Signer, minutes: int) -> 
 
 def _audit(uow: UnitOfWork, current: Signer) -> AuditReport:
     return audit(uow, log_key=Verifier.from_key(current.verifier_key), batch_size=2)
+
+
+def _tamper(engine: Engine, statement: Executable) -> None:
+    """Run ``statement`` around the append-only guard, as an intruder with the database's
+    password would (``test_audit_tampering.py`` does the same to the other log tables)."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for action in ("update", "delete"):
+                connection.exec_driver_sql(f"DROP TRIGGER log_key_rotations_no_{action}")
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        connection.execute(statement)
 
 
 @pytest.fixture
@@ -97,8 +110,7 @@ def test_a_checkpoint_of_the_old_key_s_time_signed_by_the_new_key_fails_the_audi
 ) -> None:
     """Moving the handover back would let the new key's signatures cover the old key's time."""
     _, new, last_old = rotated
-    with engine.begin() as connection:
-        connection.execute(update(log_key_rotations).values(after_tree_size=last_old - 1))
+    _tamper(engine, update(log_key_rotations).values(after_tree_size=last_old - 1))
     findings = _audit(uow, new).findings
     assert len(findings) == 1
     assert findings[0].startswith(f"checkpoint at size {last_old}: its signature does not verify")
@@ -112,12 +124,12 @@ def test_a_handover_to_a_key_the_old_key_did_not_sign_for_fails_the_audit(
     _, new, last_old = rotated
     intruder = _key()
     text = statement_text(ORIGIN, intruder.verifier_key, new.verifier_key)
-    with engine.begin() as connection:
-        connection.execute(
-            update(log_key_rotations).values(
-                old_key=intruder.verifier_key, statement=sign_note(text, [intruder])
-            )
-        )
+    _tamper(
+        engine,
+        update(log_key_rotations).values(
+            old_key=intruder.verifier_key, statement=sign_note(text, [intruder])
+        ),
+    )
     findings = _audit(uow, new).findings
     assert findings[0] == (
         f"key rotation after size {last_old}: its statement is not signed by both the old and"
@@ -131,8 +143,7 @@ def test_without_the_rotation_on_record_the_old_checkpoints_fail_the_audit(
 ) -> None:
     """What the audit saw before rotations were recorded: one key for every checkpoint."""
     _, new, _ = rotated
-    with engine.begin() as connection:
-        connection.execute(log_key_rotations.delete())
+    _tamper(engine, log_key_rotations.delete())
     findings = _audit(uow, new).findings
     assert len(findings) == 2
     assert all("its signature does not verify" in finding for finding in findings)
@@ -155,3 +166,14 @@ def test_a_rotation_needs_a_new_key_of_the_same_origin_and_a_checkpoint_between_
     rotate_log_key(uow, old=new, new=newest, now=NOW + timedelta(minutes=10))
     with refused(engine, "LOG_KEY_ROTATION_PENDING"):
         rotate_log_key(uow, old=newest, new=_key(), now=NOW + timedelta(minutes=11))
+
+
+def test_a_recorded_rotation_is_never_edited_or_removed(
+    engine: Engine, rotated: tuple[Signer, Signer, int]
+) -> None:
+    for statement in (
+        update(log_key_rotations).values(after_tree_size=0),
+        log_key_rotations.delete(),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)

@@ -1,5 +1,6 @@
 """The log's key rotations: which key signs from which tree size on, and the handover
-statement both keys signed (``dongne.tlog.key_rotation``).
+statement both keys signed (``dongne.tlog.key_rotation``). Append-only, as the log's other
+tables (0003): a rotation is history, never edited.
 
 Revision ID: 0025
 Revises: 0024
@@ -34,7 +35,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_key_rotations")),
         sa.UniqueConstraint("after_tree_size", name=op.f("uq_log_key_rotations_after_tree_size")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(  # dongne_append_only() is 0003's
+            "CREATE TRIGGER log_key_rotations_append_only BEFORE UPDATE OR DELETE"
+            " ON log_key_rotations FOR EACH ROW EXECUTE FUNCTION dongne_append_only()"
+        )
+        return
+    for action in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER log_key_rotations_no_{action.lower()} BEFORE {action}"
+            " ON log_key_rotations BEGIN SELECT RAISE(ABORT, 'log_key_rotations is append-only');"
+            " END"
+        )
 
 
 def downgrade() -> None:
-    op.drop_table("log_key_rotations")
+    op.drop_table("log_key_rotations")  # its triggers go with it
