@@ -18,7 +18,8 @@ from dongne.entrypoints.witness.app import create_witness_app, watched_logs
 from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
 from dongne.tlog.note import Verifier
 
-STARTUP_TIMEOUT_SECONDS = 10.0
+STARTUP_TIMEOUT_SECONDS = 60.0
+"""Only reached when the witness never starts: a loaded machine may need far more than usual."""
 
 
 @dataclass(frozen=True)
