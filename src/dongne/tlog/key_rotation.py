@@ -73,17 +73,25 @@ class KeyHistory:
     def __init__(self, current: Verifier, rotations: Sequence[KeyRotation]) -> None:
         self.current = current
         self.rotations = sorted(rotations, key=lambda r: r.after_tree_size)
+        self._parsed: dict[str, Verifier] = {}
 
     def key_for(self, tree_size: int) -> Verifier:
-        """The key in force for a checkpoint of ``tree_size`` leaves."""
+        """The key in force for a checkpoint of ``tree_size`` leaves; ``MalformedLogData``
+        if the record's key does not parse."""
         for rotation in self.rotations:
             if tree_size <= rotation.after_tree_size:
-                return Verifier.from_key(rotation.old_key)
+                return self._verifier(rotation.old_key)
         return self.current
 
     def keys(self) -> list[Verifier]:
         """Every key the log has signed with, oldest first."""
-        return [Verifier.from_key(r.old_key) for r in self.rotations] + [self.current]
+        return [self._verifier(r.old_key) for r in self.rotations] + [self.current]
+
+    def _verifier(self, key: str) -> Verifier:
+        """Parsed once: the audit asks for a key per checkpoint."""
+        if key not in self._parsed:
+            self._parsed[key] = Verifier.from_key(key)
+        return self._parsed[key]
 
     def problems(self) -> list[str]:
         """Breaks in the chain from the first key to the configured one."""
