@@ -86,4 +86,4 @@ def key_history(uow: UnitOfWork, current: Verifier) -> KeyHistory:
 def log_keys(uow: UnitOfWork, current: Verifier) -> list[Verifier]:
     """Every key the log has signed with, oldest first, ``current`` last."""
     with uow:
-        return key_history(uow, current).keys()
+        return key_history(uow, current).verifiers()

@@ -83,7 +83,7 @@ class KeyHistory:
                 return self._verifier(rotation.old_key)
         return self.current
 
-    def keys(self) -> list[Verifier]:
+    def verifiers(self) -> list[Verifier]:
         """Every key the log has signed with, oldest first."""
         return [self._verifier(r.old_key) for r in self.rotations] + [self.current]
 
