@@ -34,6 +34,7 @@ from sqlalchemy import Engine, text
 import dongne
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.log_keys import write_key_pair
+from tests.readiness import wait_until_healthy
 
 CLIENTS = 8
 CITIZENS = 32
@@ -43,7 +44,6 @@ PATH = "/api/v1/payments/qr"
 REQUEST_TIMEOUT_S = 45.0
 """Longer than the server keeps running a transaction again while the database is away."""
 RETRY_PAUSE_S = 0.2
-SERVER_START_TIMEOUT_S = 60.0
 SEQUENCED_TIMEOUT_S = 60.0
 SOURCE = Path(dongne.__file__).resolve().parent.parent
 
@@ -110,16 +110,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a process group of its own, for kill()
         )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.log_tail()}")
-            try:
-                httpx.get(f"{self.base_url}/openapi.json", timeout=2.0).raise_for_status()
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the server did not start:\n{self.log_tail()}")
+        wait_until_healthy(self.base_url, self.process, self.log_tail)
 
     def kill(self) -> None:
         assert self.process is not None

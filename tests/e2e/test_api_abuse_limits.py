@@ -79,3 +79,28 @@ def test_payments_are_limited_per_account_and_a_refused_one_moves_nothing(
         # Another citizen's account has its own count.
         assert setting.pay_by_qr(setting.new_citizen(), payload).status_code == 201
     application.engine.dispose()
+
+
+def test_a_refused_web_page_is_a_page_in_the_site_s_layout_korean_first(
+    database_url: str,
+) -> None:
+    """The log-in form posted too often: the browser gets a page, not problem+json."""
+    application = bootstrap(_settings(database_url))
+    with TestClient(create_app(application, publish=False)) as client:
+        form = {"login": "010-7777-8888", "password": "wrong"}
+        for _ in range(2):
+            assert client.post("/login", data=form).status_code != 429
+        refused = client.post("/login", data=form)
+    application.engine.dispose()
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    retry_after = refused.headers["retry-after"]
+    assert 1 <= int(retry_after) <= 60
+    page = refused.text
+    assert 'id="switch-language"' in page  # the site's layout, with its language switch
+    assert 'id="error-page" data-status="429"' in page
+    korean, english = page.index("요청이 너무 많습니다"), page.index("Too many requests")
+    assert korean < english
+    assert f"{retry_after}초 후에 다시 시도하세요" in page
+    assert f"Try again in {retry_after} seconds" in page
+    assert "default-src" in refused.headers["content-security-policy"]

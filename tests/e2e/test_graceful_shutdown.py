@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import migrated_sqlite_url
+from tests.readiness import wait_until_healthy
 
 SOURCE = Path(__file__).resolve().parents[2] / "src"
 RUN_CLI = "from dongne.entrypoints.cli.app import main; main()"
@@ -25,18 +24,6 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def _wait_until_alive(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited before answering"
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("the server never answered /healthz")
 
 
 def _read_to_close(connection: socket.socket) -> str:
@@ -60,7 +47,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits(tmp_path: Path) ->
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_until_alive(base_url, server)
+        wait_until_healthy(base_url, server)
         body = json.dumps({"login": "010-0000-0000", "password": "not yet sent whole"}).encode()
         head = (
             f"POST /api/v1/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\n"

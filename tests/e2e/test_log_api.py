@@ -37,6 +37,7 @@ from dongne.tlog.tiles import (
 )
 from tests.conftest import NOW
 from tests.factories import World
+from tests.readiness import wait_until_healthy
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for httpx2 and warns once, on import, when it falls back to httpx.
@@ -290,20 +291,11 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for_key(process: subprocess.Popen[bytes], url: str, output: Path) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dongne serve exited with {process.returncode}:\n{output.read_text()}")
-        try:
-            response = httpx.get(url, timeout=1)
-        except httpx.TransportError:
-            time.sleep(0.1)
-            continue
-        if response.status_code == 200:
-            return response.text
-        time.sleep(0.1)
-    pytest.fail(f"dongne serve did not answer {url} in time:\n{output.read_text()}")
+def _wait_for_key(process: subprocess.Popen[bytes], base_url: str, output: Path) -> str:
+    wait_until_healthy(base_url, process, output.read_text)
+    response = httpx.get(f"{base_url}/log/key", timeout=10)
+    assert response.status_code == httpx.codes.OK, response.text
+    return response.text
 
 
 def test_dongne_serve_answers_with_the_key_it_created_beside_the_database(tmp_path: Path) -> None:
@@ -325,7 +317,7 @@ def test_dongne_serve_answers_with_the_key_it_created_beside_the_database(tmp_pa
             command, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path
         )
         try:
-            key = _wait_for_key(process, f"http://127.0.0.1:{port}/log/key", output)
+            key = _wait_for_key(process, f"http://127.0.0.1:{port}", output)
         finally:
             process.terminate()
             process.wait(timeout=10)

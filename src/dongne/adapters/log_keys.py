@@ -50,13 +50,18 @@ def load_signer(settings: Settings) -> Signer:
     path, create = signer_key_path(settings)
     if create and not path.exists():
         write_key_pair(path, settings.log_origin)
+    return read_signer(path, settings.log_origin)
+
+
+def read_signer(path: Path, origin: str) -> Signer:
+    """The key in ``path``, which must be named for the log's origin."""
     if not path.exists():
         raise LogKeyMissing(f"the log signing key file {path} does not exist")
     signer = Signer.from_key(path.read_text(encoding="utf-8").strip())
-    if signer.name != settings.log_origin:
+    if signer.name != origin:
         raise LogKeyMismatch(
             f"the key in {path} is named {signer.name!r} but the log's origin is"
-            f" {settings.log_origin!r}; a checkpoint's key name is its origin"
+            f" {origin!r}; a checkpoint's key name is its origin"
         )
     return signer
 

@@ -26,7 +26,8 @@
     │   ├── PaperRangeInvalid                             [domain.paper]
     │   ├── MalformedLogData                              [tlog.errors]
     │   ├── BackupToolMissing                             [adapters.backups]
-    │   └── LogKeyMismatch                                [adapters.log_keys]
+    │   ├── LogKeyMismatch                                [adapters.log_keys]
+    │   └── LogKeyUnchanged                               [services.log_key_rotation]
     ├── NotFound                      REGION_NOT_FOUND, WALLET_NOT_FOUND, ...
     │   ├── RegionNotFound, ProgramNotFound, CitizenNotFound, WalletNotFound, MerchantNotFound
     │   ├── PurchaseNotFound, PaymentNotFound, TransactionNotFound, RecipientNotFound
@@ -61,7 +62,8 @@
     │   ├── PaperVoucherAlreadyExchanged                  [domain.paper]
     │   ├── PaperRangeUnavailable                         [domain.paper]
     │   ├── BackupBehindCheckpoint, RestoredLogDiverges   [domain.backups]
-    │   └── NotYetInLog               a transaction not yet sequenced   [services.log]
+    │   ├── NotYetInLog               a transaction not yet sequenced   [services.log]
+    │   └── LogKeyRetired, LogKeyRotationPending          [services.log_key_rotation]
     ├── RuleViolation                 a money rule refused the operation
     │   ├── MonthlyLimitExceeded, AnnualLimitExceeded, HoldingLimitExceeded, NotAResident
     │   ├── BudgetExhausted, InsufficientBalance, MerchantNotEligible, PaymentLimitExceeded

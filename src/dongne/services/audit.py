@@ -2,9 +2,10 @@
 
 Nothing stored about the log is trusted. Every leaf is recomputed from its transaction's rows
 and salt, the tree is rebuilt from those leaves, and then the stored leaf hashes, tiles, the log
-state and every signed checkpoint (its signature and its root) are checked against the rebuilt
-tree. Balances are recomputed from the entries. Findings come in log order, so the first one
-names the first transaction or checkpoint that does not match.
+state and every signed checkpoint (its signature, by the key in force at its size, and its
+root) are checked against the rebuilt tree, and the log's key rotations against each other.
+Balances are recomputed from the entries. Findings come in log order, so the first one names
+the first transaction or checkpoint that does not match.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 from dongne.adapters.db.log_store import StoredCheckpoint
 from dongne.services.log import leaf_bytes
+from dongne.services.log_key_rotation import key_history
 from dongne.services.read_models import ledger_problems
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import parse_checkpoint
 from dongne.tlog.cosignature import CosignatureVerifier
 from dongne.tlog.errors import MalformedLogData, SignatureInvalid
+from dongne.tlog.key_rotation import KeyHistory
 from dongne.tlog.merkle import HASH_SIZE, CompactRange, leaf_hash
 from dongne.tlog.note import Verifier, open_note, split_note
 from dongne.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, tile_for_node
@@ -44,7 +47,7 @@ class AuditReport:
 class _Rebuild:
     """The tree rebuilt so far, the tiles it implies, and the checkpoints still ahead."""
 
-    log_key: Verifier
+    log_keys: KeyHistory
     checkpoints_ahead: dict[int, StoredCheckpoint]
     tree: CompactRange = field(default_factory=lambda: CompactRange.from_bytes(0, b""))
     tiles: dict[tuple[int, int], bytearray] = field(default_factory=dict)
@@ -60,12 +63,16 @@ def audit(
     batch_size: int = AUDIT_BATCH_SIZE,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
+    """``log_key`` is the key configured now; the recorded rotations say which key was in
+    force before it."""
     report = AuditReport()
     with uow:
+        history = key_history(uow, log_key)
+        report.findings += history.problems()
         report.tree_size, right_edge = uow.log.state()
         report.queued = uow.log.queued_count()
         checkpoints = uow.log.checkpoints()
-        rebuild = _Rebuild(log_key, {c.tree_size: c for c in checkpoints})
+        rebuild = _Rebuild(history, {c.tree_size: c for c in checkpoints})
         for start in range(0, report.tree_size, batch_size):
             stop = min(start + batch_size, report.tree_size)
             if not _check_leaves(uow, start, stop, rebuild, report):
@@ -122,7 +129,7 @@ def _check_leaves(
         report.leaves_checked += 1
         checkpoint = rebuild.checkpoints_ahead.pop(rebuild.tree.size, None)
         if checkpoint is not None:
-            problem = _checkpoint_problem(checkpoint, rebuild.tree.root(), rebuild.log_key)
+            problem = _checkpoint_problem(checkpoint, rebuild.tree.root(), rebuild.log_keys)
             if problem:
                 report.findings.append(f"checkpoint at size {checkpoint.tree_size}: {problem}")
             report.checkpoints_checked += 1
@@ -169,11 +176,12 @@ def _first_leaf(level: int, tile_index: int, position: int) -> int:
     return (tile_index * TILE_WIDTH + position) << (TILE_HEIGHT * level)
 
 
-def _checkpoint_problem(checkpoint: StoredCheckpoint, root: bytes, log_key: Verifier) -> str:
+def _checkpoint_problem(checkpoint: StoredCheckpoint, root: bytes, log_keys: KeyHistory) -> str:
     try:
+        log_key = log_keys.key_for(checkpoint.tree_size)
         body = parse_checkpoint(open_note(checkpoint.note, [log_key]).text)
     except (SignatureInvalid, MalformedLogData) as error:
-        return f"its signature does not verify with the log's key ({error.message})"
+        return f"its signature does not verify with the log's key in force ({error.message})"
     if body.origin != log_key.name:
         return f"it is signed for origin {body.origin!r}, not {log_key.name!r}"
     if (body.size, body.root_hash) != (checkpoint.tree_size, checkpoint.root_hash):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import open_checkpoint
 from dongne.tlog.cosignature import CosignatureVerifier, witnessed_by
 from dongne.tlog.errors import VerificationFailed
+from dongne.tlog.key_rotation import KeyRotation
 from dongne.tlog.merkle import root_hash
 from dongne.tlog.note import Verifier
 
@@ -114,14 +115,15 @@ def witnessed_reference(
 def reference_from_note(
     note: str,
     *,
-    log_key: Verifier,
+    log_keys: Sequence[Verifier],
     witnesses: Sequence[CosignatureVerifier],
     quorum: int,
 ) -> Reference:
-    """A checkpoint handed in by the operator: the log's own signature, and ``quorum`` of the
-    configured witnesses' cosignatures, must verify."""
+    """A checkpoint handed in by the operator: the log's own signature (by any key it has
+    had: the checkpoint may predate a rotation), and ``quorum`` of the configured witnesses'
+    cosignatures, must verify."""
     try:
-        checkpoint, _ = open_checkpoint(note, [log_key])
+        checkpoint, _ = open_checkpoint(note, log_keys)
     except VerificationFailed as error:
         raise InvalidInput(
             f"the checkpoint is not signed by this log's key: {error}", field="checkpoint"
@@ -143,6 +145,39 @@ def check_restorable(backup_size: int, reference: Reference | None, *, force: bo
 
 def restore_backup(source: Path, *, database_url: str) -> None:
     copies.load_database(source, database_url)
+
+
+def key_rotations(uow: UnitOfWork) -> list[KeyRotation]:
+    """The log's key rotations, read from the database before a restore replaces it."""
+    with uow:
+        return uow.log.key_rotations()
+
+
+def carry_key_rotations(
+    uow: UnitOfWork, rotations: Sequence[KeyRotation], *, now: datetime
+) -> list[KeyRotation]:
+    """Record in the restored database the rotation its backup predates, so the checkpoints
+    it holds verify with the old key and the next ones with the key configured now.
+
+    The handover statement names no size, so it moves to the restored log's latest
+    checkpoint. Two rotations since the backup cannot be carried: the middle key would have
+    signed nothing of the restored log."""
+    with uow:
+        known = {rotation.new_key for rotation in uow.log.key_rotations()}
+        missing = [rotation for rotation in rotations if rotation.new_key not in known]
+        if not missing:
+            return []
+        if len(missing) > 1:
+            raise InvalidInput(
+                f"the log's key was rotated {len(missing)} times since this backup; restore a"
+                " backup taken after the first of those rotations",
+                field="backup",
+            )
+        latest = uow.log.latest_checkpoint()
+        carried = replace(missing[0], after_tree_size=latest.tree_size if latest else 0)
+        uow.log.add_key_rotation(carried, at=now)
+        uow.commit()
+        return [carried]
 
 
 def verify_restored(

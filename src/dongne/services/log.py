@@ -19,6 +19,7 @@ from dongne.adapters.db.log_store import QueuedTransaction, StoredCheckpoint, St
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import Conflict, InvalidInput, TransactionNotFound
 from dongne.domain.leaf import SALT_SIZE, ledger_leaf
+from dongne.services.log_key_rotation import check_key_in_force
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.tlog.checkpoint import Checkpoint
 from dongne.tlog.cosignature import CosignatureVerifier, witnessed_by
@@ -163,7 +164,9 @@ def sign_checkpoint(
     now: datetime,
     min_interval_seconds: float = 0.0,
 ) -> StoredCheckpoint | None:
-    """Sign the current tree head, unless nothing is new or the last one is too recent."""
+    """Sign the current tree head, unless nothing is new or the last one is too recent.
+
+    ``LOG_KEY_RETIRED`` when ``signer`` was rotated out: its checkpoints would not verify."""
     with uow:
         tree_size, right_edge = uow.log.state()
         latest = uow.log.latest_checkpoint()
@@ -171,6 +174,7 @@ def sign_checkpoint(
             return None
         if latest and (now - latest.signed_at).total_seconds() < min_interval_seconds:
             return None
+        check_key_in_force(uow, signer)
         root = CompactRange.from_bytes(tree_size, right_edge).root()
         note = sign_note(Checkpoint(signer.name, tree_size, root).body(), [signer])
         checkpoint = uow.log.add_checkpoint(

@@ -6,7 +6,7 @@ witness's state lock so the check and the update are one step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from dongne.adapters.witness_state import WitnessState
@@ -23,23 +23,23 @@ def add_checkpoint(
     state: WitnessState,
     body: bytes,
     *,
-    logs: Mapping[str, Verifier],
+    logs: Mapping[str, Sequence[Verifier]],
     cosigner: Cosigner,
     now: datetime,
 ) -> Outcome:
-    """``logs`` maps each watched log's origin to its key."""
+    """``logs`` maps each watched log's origin to its keys: two while its key is rotated."""
     try:
         request = parse_add_checkpoint(body)
         origin = request.checkpoint().origin
     except MalformedLogData as error:
         return Outcome.refused(HTTP_BAD_REQUEST, error.message)
-    log_key = logs.get(origin)
-    if log_key is None:
+    log_keys = logs.get(origin)
+    if not log_keys:
         return Outcome.refused(HTTP_NOT_FOUND, f"this witness does not watch {origin!r}")
     with state.locked() as locked:
         outcome = decide_add_checkpoint(
             request,
-            log_verifier=log_key,
+            log_verifier=log_keys,
             origin=origin,
             latest=locked.latest(origin),
             cosigner=cosigner,

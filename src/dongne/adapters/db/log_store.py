@@ -20,12 +20,14 @@ from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.log_tables import (
     log_checkpoints,
     log_cosignatures,
+    log_key_rotations,
     log_leaves,
     log_queue,
     log_state,
     log_tiles,
 )
 from dongne.domain.ledger import Posting
+from dongne.tlog.key_rotation import KeyRotation
 
 SEQUENCER_LOCK_KEY = 0x646F6E67
 """PostgreSQL advisory lock key of the sequencer ("dong" in ASCII); the second key is the
@@ -307,6 +309,28 @@ class LogStore:
             .where(log_cosignatures.c.witness == witness)
         ).scalar()
         return int(size or 0)
+
+    # -- the key's rotations -----------------------------------------------------------------
+
+    def key_rotations(self) -> list[KeyRotation]:
+        rows = self.connection.execute(
+            select(log_key_rotations).order_by(log_key_rotations.c.after_tree_size)
+        ).all()
+        return [
+            KeyRotation(row.after_tree_size, row.old_key, row.new_key, row.statement)
+            for row in rows
+        ]
+
+    def add_key_rotation(self, rotation: KeyRotation, *, at: datetime) -> None:
+        self.connection.execute(
+            insert(log_key_rotations).values(
+                after_tree_size=rotation.after_tree_size,
+                old_key=rotation.old_key,
+                new_key=rotation.new_key,
+                statement=rotation.statement,
+                rotated_at=at,
+            )
+        )
 
 
 _READ_TILE = select(log_tiles.c.hashes).where(

@@ -87,3 +87,21 @@ log_cosignatures = Table(
     Column("signature_line", Text, nullable=False),
     Column("received_at", Timestamp, nullable=False),
 )
+
+
+log_key_rotations = Table(
+    "log_key_rotations",
+    metadata,
+    id_column(),
+    Column(
+        "after_tree_size",
+        BigInteger,
+        nullable=False,
+        unique=True,
+        comment="checkpoints of this size or smaller are the old key's; larger, the new key's",
+    ),
+    Column("old_key", Text, nullable=False, comment="the old verifier key"),
+    Column("new_key", Text, nullable=False, comment="the new verifier key"),
+    Column("statement", Text, nullable=False, comment="a note naming both, signed by both"),
+    Column("rotated_at", Timestamp, nullable=False),
+)

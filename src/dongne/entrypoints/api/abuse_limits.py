@@ -3,8 +3,9 @@
 Each such request is counted per client address and, when it names one, per account: the
 login typed (log-in), else a hash of the bearer token or session cookie, so no database read is
 needed to tell whose it is. The counts are in the database (``services.rate_limits``), so all
-server processes share them. Over a limit, the answer is 429 problem+json with ``Retry-After``
-and the route never runs. Off by default in development (``DONGNE_RATE_LIMITS_ENABLED``).
+server processes share them. Over a limit, the answer is 429 with ``Retry-After`` and the route
+never runs: problem+json for the API, the error page in the site's layout for a web page.
+Off by default in development (``DONGNE_RATE_LIMITS_ENABLED``).
 
 Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` set to the
 proxy, so the client's address is the caller's and not the proxy's.
@@ -21,12 +22,14 @@ from urllib.parse import parse_qs
 
 from anyio import to_thread
 from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dongne.bootstrap import App
 from dongne.domain.rate_limits import Bucket, RateLimited
 from dongne.entrypoints.api.errors import problem, title_of
-from dongne.entrypoints.web.pages import SESSION_COOKIE
+from dongne.entrypoints.web.pages import SESSION_COOKIE, error_page
 from dongne.services import rate_limits
 
 logger = logging.getLogger("dongne.abuse_limits")
@@ -46,6 +49,8 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 """Which paths (written, not read: POST and PUT) each rule counts."""
 WRITES = frozenset({"POST", "PUT"})
+API_PREFIX = "/api/"
+"""Refusals under it are problem+json; every other counted path is a web page."""
 
 
 def rule_of(method: str, path: str) -> str | None:
@@ -115,7 +120,7 @@ class AbuseLimits:
         try:
             await to_thread.run_sync(self._count, buckets)
         except RateLimited as refusal:
-            await _refuse(send, refusal)
+            await _refuse(scope, receive, send, refusal)
             return
         except DBAPIError:
             # Fail open: a database that cannot count cannot pay either; the route says so.
@@ -149,10 +154,18 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _refuse(send: Send, refusal: RateLimited) -> None:
-    response = problem(
-        429, refusal.code, title_of(refusal.code), refusal.message, **refusal.details
-    )
-    response.headers["Retry-After"] = str(refusal.details["retry_after_seconds"])
-    await send({"type": "http.response.start", "status": 429, "headers": response.raw_headers})
-    await send({"type": "http.response.body", "body": response.body})
+async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: RateLimited) -> None:
+    """problem+json for the API; for a web page, the error page in the site's layout."""
+    retry_after = str(refusal.details["retry_after_seconds"])
+    response: Response
+    if scope.get("path", "").startswith(API_PREFIX):
+        response = problem(
+            429, refusal.code, title_of(refusal.code), refusal.message, **refusal.details
+        )
+    else:
+        # The page reads who is signed in (a database read): off the event loop.
+        response = await to_thread.run_sync(
+            error_page, Request(scope), 429, {"retry_after_seconds": retry_after}
+        )
+    response.headers["Retry-After"] = retry_after
+    await response(scope, receive, send)

@@ -48,6 +48,7 @@ from dongne.entrypoints.api.v1 import walking as v1_walking
 from dongne.entrypoints.api.v1 import wallets as v1_wallets
 from dongne.entrypoints.api.webhook_delivery import WebhookDeliverer
 from dongne.entrypoints.web.routes import include_pages
+from dongne.services.log_key_rotation import LogKeyRetired
 
 logger = logging.getLogger("dongne.publisher")
 IDLE_POLL_SECONDS = 0.2
@@ -61,9 +62,16 @@ class Publisher(threading.Thread):
 
     def run(self) -> None:
         interval = self.application.settings.log_checkpoint_interval_seconds
+        retired_key_told = False
         while not self.stopping.is_set():
             try:
                 self.application.publish_log(datetime.now(UTC))
+            except LogKeyRetired as error:
+                # Rotated while this process ran: it still sequences, and says once why it
+                # signs no checkpoint until it is restarted with the new key.
+                if not retired_key_told:
+                    logger.warning("the log publishes no checkpoint: %s", error.message)
+                    retired_key_told = True
             except Exception:  # the publisher must outlive a database outage; it retries
                 logger.exception("publishing the log failed; retrying")
             self.stopping.wait(max(interval, IDLE_POLL_SECONDS))

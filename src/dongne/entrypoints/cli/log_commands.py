@@ -56,13 +56,48 @@ def key(database_url: DatabaseUrl = None) -> None:
     print(open_app(database_url).log_signer().verifier_key)
 
 
+@log_app.command("rotate-key")
+@reports_errors
+def rotate_key(
+    new_key_file: Annotated[
+        Path, typer.Argument(help="The new key, from `dongne log keygen` with the log's origin.")
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Hand the log over to a new key: the key in force and the new one both sign the
+    handover, checkpoints up to the latest stay the old key's, every later one the new key's."""
+    from dongne.adapters.log_keys import read_signer
+    from dongne.services.log_key_rotation import rotate_log_key
+
+    application = open_app(database_url)
+    try:
+        new = read_signer(new_key_file, application.settings.log_origin)
+        rotation = rotate_log_key(
+            application.unit_of_work(), old=application.log_signer(), new=new, now=now_utc()
+        )
+    finally:
+        application.engine.dispose()
+    say(
+        f"rotated: checkpoints up to size {rotation.after_tree_size:,} are the old key's, later"
+        f" ones the new key's\nnew verifier key:\n{rotation.new_key}\nnow set"
+        f" DONGNE_LOG_SIGNER_KEY_PATH={new_key_file} and restart the servers",
+        after_tree_size=rotation.after_tree_size,
+        old_key=rotation.old_key,
+        new_key=rotation.new_key,
+    )
+
+
 @log_app.command("publish")
 @reports_errors
 def publish(database_url: DatabaseUrl = None) -> None:
     """Sequence every queued transaction, sign a checkpoint, and ask the witnesses."""
-    published = open_app(database_url).publish_log(
-        now_utc(), min_interval_seconds=0, wait_for_sequencer=True
-    )
+    application = open_app(database_url)
+    try:
+        published = application.publish_log(
+            now_utc(), min_interval_seconds=0, wait_for_sequencer=True
+        )
+    finally:
+        application.engine.dispose()
     lines = [f"sequenced {published.sequenced:,} transactions"]
     if published.checkpoint:
         lines.append(f"signed checkpoint at size {published.checkpoint.tree_size:,}")
@@ -255,7 +290,13 @@ def witness_keygen(
 def witness_serve(
     key_file: Annotated[Path, typer.Option("--key", help="The witness's private key file.")],
     state: Annotated[Path, typer.Option(help="The witness's own SQLite state file.")],
-    logs: Annotated[list[str], typer.Option("--log", help="A watched log's verifier key.")],
+    logs: Annotated[
+        list[str],
+        typer.Option(
+            "--log",
+            help="A watched log's verifier key; give a log's old and new key while it rotates.",
+        ),
+    ],
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8100,
 ) -> None:
@@ -263,11 +304,11 @@ def witness_serve(
     import uvicorn
 
     from dongne.adapters.witness_state import WitnessState
-    from dongne.entrypoints.witness.app import create_witness_app
+    from dongne.entrypoints.witness.app import create_witness_app, watched_logs
     from dongne.tlog.cosignature import Cosigner
     from dongne.tlog.note import Verifier
 
     cosigner = Cosigner.from_key(key_file.read_text(encoding="utf-8").strip())
-    verifiers = {v.name: v for v in (Verifier.from_key(k) for k in logs)}
-    api = create_witness_app(WitnessState(state), cosigner=cosigner, logs=verifiers)
+    verifiers = [Verifier.from_key(key) for key in logs]
+    api = create_witness_app(WitnessState(state), cosigner=cosigner, logs=watched_logs(verifiers))
     uvicorn.run(api, host=host, port=port)

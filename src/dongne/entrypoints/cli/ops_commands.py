@@ -165,12 +165,14 @@ def restore(
         reference = _reference(application, checkpoint)
         size = backups.backup_tree_size(file, database_url=application.settings.database_url)
         backups.check_restorable(size, reference, force=force)
+        rotations = backups.key_rotations(application.reader())
     finally:
         application.engine.dispose()  # a restore replaces what its connections would hold
     with _spinner("restoring"):
         backups.restore_backup(file, database_url=application.settings.database_url)
     restored = open_app(database_url)
     try:
+        backups.carry_key_rotations(restored.unit_of_work(), rotations, now=now_utc())
         _verify(restored, reference, size)
     finally:
         restored.engine.dispose()
@@ -179,13 +181,14 @@ def restore(
 def _reference(application: App, checkpoint: Path | None) -> Reference | None:
     """The checkpoint the restored log must hold: the one handed in, else the database's."""
     from dongne.services import backups
+    from dongne.services.log_key_rotation import log_keys
 
     settings = application.settings
     witnesses = application.witness_verifiers()
     if checkpoint is not None:
         return backups.reference_from_note(
             checkpoint.read_text(encoding="utf-8"),
-            log_key=application.log_verifier(),
+            log_keys=log_keys(application.reader(), application.log_verifier()),
             witnesses=witnesses,
             quorum=settings.log_witness_quorum,
         )

@@ -267,7 +267,9 @@ def status_for(error: DongneError) -> int:
     return 403 if status == 401 else status
 
 
-def error_page(request: Request, status: int) -> Response:
+def error_page(request: Request, status: int, details: Mapping[str, Any] | None = None) -> Response:
+    """The error page in the layout of who is signed in; ``details`` are the error's figures
+    (a 429's ``retry_after_seconds``)."""
     principal = None
     try:
         principal = signed_in(request)
@@ -278,6 +280,7 @@ def error_page(request: Request, status: int) -> Response:
         "status": status,
         "frame": FRAME_OF_KIND.get(kind, "layout.html") if kind else "layout.html",
         "home": HOME_OF_KIND.get(kind, "/") if kind else "/",
+        **(details or {}),
     }
     return render(request, "error.html", context, status=status, principal=principal)
 

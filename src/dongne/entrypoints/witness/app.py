@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request, Response
@@ -17,8 +17,17 @@ MAX_REQUEST_BYTES = 64 * 1024
 """A checkpoint, 63 proof lines and a few signatures fit many times over."""
 
 
+def watched_logs(keys: Sequence[Verifier]) -> dict[str, tuple[Verifier, ...]]:
+    """Each watched log's origin and its keys: a log whose key is being rotated is given
+    twice (``--log OLD --log NEW``), and a checkpoint signed by either is accepted."""
+    logs: dict[str, tuple[Verifier, ...]] = {}
+    for key in keys:
+        logs[key.name] = (*logs.get(key.name, ()), key)
+    return logs
+
+
 def create_witness_app(
-    state: WitnessState, *, cosigner: Cosigner, logs: Mapping[str, Verifier]
+    state: WitnessState, *, cosigner: Cosigner, logs: Mapping[str, Sequence[Verifier]]
 ) -> FastAPI:
     api = FastAPI(title=f"dongne witness {cosigner.name}", version="0.1.0")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +14,12 @@ import uvicorn
 
 from dongne.adapters.witness_client import HttpWitness
 from dongne.adapters.witness_state import WitnessState
-from dongne.entrypoints.witness.app import create_witness_app
+from dongne.entrypoints.witness.app import create_witness_app, watched_logs
 from dongne.tlog.cosignature import CosignatureVerifier, Cosigner, generate_cosigner_key
 from dongne.tlog.note import Verifier
 
-STARTUP_TIMEOUT_SECONDS = 10.0
+STARTUP_TIMEOUT_SECONDS = 60.0
+"""Only reached when the witness never starts: a loaded machine may need far more than usual."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,19 @@ class LocalWitness:
 
 
 @contextmanager
-def local_witness(name: str, state_file: Path, log_key: Verifier) -> Iterator[LocalWitness]:
+def local_witness(
+    name: str, state_file: Path, log_key: Verifier | Sequence[Verifier]
+) -> Iterator[LocalWitness]:
+    """A witness of the log ``log_key`` names: one key, or several (old and new) in a
+    rotation."""
     signer_key, _ = generate_cosigner_key(name)
     cosigner = Cosigner.from_key(signer_key)
     state = WitnessState(state_file)
-    api = create_witness_app(state, cosigner=cosigner, logs={log_key.name: log_key})
+    api = create_witness_app(
+        state,
+        cosigner=cosigner,
+        logs=watched_logs([log_key] if isinstance(log_key, Verifier) else log_key),
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
