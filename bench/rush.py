@@ -47,7 +47,7 @@ from bench.http_report import PGBENCH_SCALE, PGBENCH_THREADS
 from bench.http_server import ORIGIN, Sampler, machine_busy, running_server
 from bench.postgres import ScratchDatabase, migrated_scratch
 from bench.report import Figure, figures_table
-from bench.rush_world import BudgetWatcher, Buyers, check_budget, seed_buyers
+from bench.rush_world import BudgetCheck, BudgetWatcher, Buyers, check_budget, seed_buyers
 from bench.wrk import wrk_path
 from dongne.adapters.log_keys import write_key_pair
 
@@ -143,6 +143,31 @@ def run_rush(console: Console, now: datetime, *, quick: bool, buyers: int | None
             acknowledged=measured.warmed + rush.completed,
             budget_seen=measured.budget_seen,
         )
+    return _report(
+        console,
+        settings,
+        tps=tps,
+        measured=measured,
+        world=world,
+        checked=checked,
+        notes=notes,
+        began=began,
+    )
+
+
+def _report(
+    console: Console,
+    settings: RushSettings,
+    *,
+    tps: float,
+    measured: Measured,
+    world: Buyers,
+    checked: BudgetCheck,
+    notes: list[str],
+    began: float,
+) -> bool:
+    """The rush's table and notes; True if it failed."""
+    rush = measured.rush
     problems = checked.problems
     ratio = rush.per_second / tps if tps else 0.0
     figures = [
