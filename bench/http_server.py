@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +114,14 @@ def machine_busy() -> tuple[int, int]:
 class Server:
     """``dongne serve --workers N`` on a free port, over the scratch database."""
 
-    def __init__(self, url: str, key_path: Path, workers: int, log_path: Path):
+    def __init__(
+        self,
+        url: str,
+        key_path: Path,
+        workers: int,
+        log_path: Path,
+        settings: Mapping[str, str] | None = None,
+    ):
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.url = url
@@ -128,6 +135,7 @@ class Server:
             DONGNE_PIN_HMAC_KEY=HMAC_KEY,
             DONGNE_IDENTITY_HMAC_KEY=HMAC_KEY,
         )
+        environment.update(settings or {})
         command = [sys.executable, "-c", "from dongne.entrypoints.cli.app import main; main()"]
         command += ["serve", "--workers", str(workers), "--port", str(self.port)]
         self._log = log_path.open("w")
@@ -174,8 +182,15 @@ class Server:
 
 
 @contextmanager
-def running_server(url: str, key_path: Path, workers: int, log_path: Path) -> Iterator[Server]:
-    server = Server(url, key_path, workers, log_path)
+def running_server(
+    url: str,
+    key_path: Path,
+    workers: int,
+    log_path: Path,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """``settings``: more ``DONGNE_*`` variables for the server (the rush turns the queue on)."""
+    server = Server(url, key_path, workers, log_path, settings)
     try:
         server.wait_ready()
         yield server

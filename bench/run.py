@@ -27,6 +27,7 @@ from bench.http import HttpBench, HttpSettings, http_notes
 from bench.http_report import http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
 from bench.postgres import ScratchDatabase
+from bench.rush import run_rush
 from bench.settlement import (
     SettlementBench,
     SettlementSettings,
@@ -42,7 +43,7 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log", "http", "batches", "settlement", "allowances", "card", "ha")
+PARTS = ("ledger", "log", "http", "rush", "batches", "settlement", "allowances", "card", "ha")
 SELF_REPORTING_PARTS: dict[str, Callable[..., bool]] = {
     "allowances": run_allowances,
     "batches": run_batches,
@@ -62,6 +63,7 @@ class Settings:
     processes: bool
     quick: bool = False
     parts: tuple[str, ...] = PARTS
+    buyers: int | None = None
 
 
 @dataclass
@@ -83,10 +85,17 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         "--only",
         choices=PARTS,
         help="run one part: the ledger's services (vs pgbench), the verifiable log, payments"
-        " over HTTP (vs pgbench), a QR payment's CPU in batches (group commit, vs alone), a day's"
+        " over HTTP (vs pgbench), the month-start rush of buyers on one discount budget with the"
+        " sale queue on (vs pgbench; checks the budget is never oversold), a QR payment's CPU"
+        " in batches (group commit, vs alone), a day's"
         " settlement (vs a GROUP BY), or a 1,000,000-recipient allowance disbursement and its"
         " expiry (vs a COPY), card authorizations over ISO 8583 (p99 beside the mobile payment),"
         " or payments on the synchronous pair of `make ha` (vs the single database)",
+    )
+    parser.add_argument(
+        "--buyers",
+        type=int,
+        help="the rush's buyers (default 100,000; 5,000 with --quick)",
     )
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 8)")
     parser.add_argument("--clients", type=int, default=8, help="parallel clients (default 8)")
@@ -96,6 +105,8 @@ def parse_arguments(argv: list[str] | None) -> Settings:
     arguments = parser.parse_args(argv)
     if not 1 <= arguments.clients <= 99:
         parser.error("--clients must be between 1 and 99")
+    if arguments.buyers is not None and not 100 <= arguments.buyers <= 1_000_000:
+        parser.error("--buyers must be between 100 and 1,000,000")
     return Settings(
         clients=arguments.clients,
         warmup_s=0.3 if arguments.quick else 1.0,
@@ -104,6 +115,7 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         processes=not arguments.no_processes,
         quick=arguments.quick,
         parts=(arguments.only,) if arguments.only else PARTS,
+        buyers=arguments.buyers,
     )
 
 
@@ -436,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[dim]• {note}[/dim]")
         console.print(f"[dim]• settlement: {time.monotonic() - settlement_started:.0f} s[/dim]")
         failed = failed or settlement_results.failed
+    if "rush" in settings.parts:
+        failed = (
+            run_rush(console, bench.now, quick=settings.quick, buyers=settings.buyers) or failed
+        )
     for part, run_part in SELF_REPORTING_PARTS.items():
         if part in settings.parts:
             failed = run_part(console, bench.now, quick=settings.quick) or failed

@@ -73,7 +73,8 @@ class Server:
     machine or the container dying), ``start`` again reuses the port, so the clients find the
     new processes where the old ones were."""
 
-    def __init__(self, url: str, directory: Path):
+    def __init__(self, url: str, directory: Path, settings: dict[str, str] | None = None):
+        """``settings``: more environment for the server (``DONGNE_*``, ``PYTHONPATH``)."""
         self.url = url
         self.directory = directory
         self.port = free_port()
@@ -89,6 +90,7 @@ class Server:
             "DONGNE_LOG_ORIGIN": ORIGIN,
             "DONGNE_PIN_HMAC_KEY": HMAC_KEY,
             "DONGNE_IDENTITY_HMAC_KEY": HMAC_KEY,
+            **(settings or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log: BinaryIO | None = None
@@ -168,6 +170,9 @@ class Load:
     unanswered: int = 0
     """Payments still waiting for an answer when the load stopped (may or may not be paid)."""
     stopping: threading.Event = field(default_factory=threading.Event)
+    finishing: threading.Event = field(default_factory=threading.Event)
+    """Set by ``finish``: no new payment starts, but each one under way is sent again until
+    it is answered."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -181,6 +186,17 @@ class Load:
         self.stopping.set()
         for thread in self.threads:
             thread.join(REQUEST_TIMEOUT_S + 5)
+
+    def finish(self, timeout_s: float) -> bool:
+        """Start no new payment, and wait until every one under way has been answered; False
+        if one was still unanswered at the timeout (then the load stops)."""
+        self.finishing.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        finished = not any(thread.is_alive() for thread in self.threads)
+        self.stop()
+        return finished
 
     def paid_since(self, moment: float) -> int:
         with self.lock:
@@ -200,7 +216,7 @@ class Load:
         payload = self.world.payloads[index % len(self.world.payloads)]
         with httpx.Client(base_url=self.base_url, timeout=REQUEST_TIMEOUT_S) as http:
             turn = 0
-            while not self.stopping.is_set():
+            while not (self.stopping.is_set() or self.finishing.is_set()):
                 self._pay(http, tokens[turn % len(tokens)], payload)
                 turn += 1
 

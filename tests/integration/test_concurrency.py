@@ -11,17 +11,19 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from dongne.adapters.db.ledger_tables import ledger_transactions
-from dongne.adapters.db.tables import payments, purchases
-from dongne.domain.errors import BudgetExhausted, InsufficientBalance
+from dongne.adapters.db.tables import idempotency_keys, payments, purchases
+from dongne.domain.errors import BudgetExhausted, InsufficientBalance, SaleQueueWaiting
 from dongne.domain.ledger import AccountType
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, VoucherProgram
-from dongne.services import read_models, registry
+from dongne.domain.sale_queue import SaleQueuePolicy
+from dongne.services import read_models, registry, sale_queue
 from dongne.services.payments import cancel_payment, pay_merchant
 from dongne.services.purchases import purchase_vouchers
 from dongne.services.results import PaymentResult, PurchaseResult
@@ -35,6 +37,9 @@ pytestmark = pytest.mark.postgres
 MAX_CLIENTS = PARALLEL_CLIENTS_MAX
 RACE_TIMEOUT_S = 60.0
 MONTH = "2026-11"  # the Seoul month of NOW
+SALE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+"""09:00 on 1 December in Seoul: the month-start sale, its queue's window open."""
+SALE_MONTH = "2026-12"
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,69 @@ def test_five_hundred_buyers_share_a_budget_for_one_hundred_discounts(
     assert balance_of(uow, world.region_id, AccountType.DISCOUNT_BUDGET, MONTH) == 0
     assert lowest_seen
     assert min(lowest_seen) >= 0
+    assert read_models.ledger_problems(uow) == []
+
+
+@pytest.mark.parametrize(
+    "policy", [BudgetExhaustedPolicy.SELL_AT_FACE, BudgetExhaustedPolicy.STOP_SELLING]
+)
+def test_a_sale_rush_through_the_queue_on_a_nearly_spent_budget_never_oversells_it(
+    pg_engine: Engine, policy: BudgetExhaustedPolicy
+) -> None:
+    """Forty buyers at the sale's opening instant, through the sale queue (its burst admits
+    thirty), on a budget five discounts from empty: five discounts and no more, and a buyer
+    refused (held in line, or the budget spent when the program stops selling) moved nothing
+    and kept their admission."""
+    uow = UnitOfWork(pg_engine)
+    program = VoucherProgram(brand_name="시루", budget_exhausted_policy=policy)
+    world = World(uow, SALE, program=program)
+    bonus = program.discount_bonus_won(10_000, SALE.date())
+    world.fund(20 * bonus, month=SALE_MONTH)
+    early = world.citizen()
+    for _ in range(15):  # the budget nearly spent before the rush
+        purchase_vouchers(
+            uow, wallet_id=early, face_won=10_000, idempotency_key=unique_key(), now=SALE
+        )
+    assert balance_of(uow, world.region_id, AccountType.DISCOUNT_BUDGET, SALE_MONTH) == 5 * bonus
+    wallets = register_citizens(pg_engine, world.region_id, 40)
+    keys = [unique_key("rush") for _ in wallets]
+    queue = SaleQueuePolicy(admissions_per_second=0.001, burst=30)
+
+    def buy_in_turn(client: UnitOfWork, job: int) -> PurchaseResult:
+        return sale_queue.purchase_in_turn(
+            client,
+            wallet_id=wallets[job],
+            face_won=10_000,
+            idempotency_key=keys[job],
+            policy=queue,
+            now=SALE,
+        )
+
+    outcomes = race(pg_engine, clients=MAX_CLIENTS, jobs=len(wallets), work=buy_in_turn)
+
+    assert unexpected(outcomes, BudgetExhausted, SaleQueueWaiting) == []
+    bought = [o.result for o in outcomes if o.error is None]
+    held = [o for o in outcomes if isinstance(o.error, SaleQueueWaiting)]
+    assert len(held) == 10, "the burst admits thirty at the opening instant"
+    assert sum(p.bonus_won for p in bought) == 5 * bonus
+    assert len(bought) == (30 if policy is BudgetExhaustedPolicy.SELL_AT_FACE else 5)
+    assert balance_of(uow, world.region_id, AccountType.DISCOUNT_BUDGET, SALE_MONTH) == 0
+    refused = [keys[o.job] for o in outcomes if o.error is not None]
+    posted = select(func.count()).where(ledger_transactions.c.idempotency_key.in_(refused))
+    assert count(pg_engine, posted) == 0
+    claimed = select(func.count()).where(idempotency_keys.c.key.in_(refused))
+    assert count(pg_engine, claimed) == 0
+    for outcome in outcomes:
+        wallet = wallets[outcome.job]
+        with uow:
+            ticket = uow.sale_queue.ticket_of_wallet(world.region_id, wallet)
+        assert ticket is not None
+        if outcome.error is None:
+            assert ticket.used_at is not None
+            continue
+        assert ticket.used_at is None, "a refused purchase spent its admission"
+        assert count(pg_engine, select(func.count()).where(purchases.c.wallet_id == wallet)) == 0
+        assert read_models.wallet_balance(uow, wallet_id=wallet, now=SALE).balance_won == 0
     assert read_models.ledger_problems(uow) == []
 
 

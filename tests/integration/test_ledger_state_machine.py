@@ -3,9 +3,10 @@
 Each run opens its own region (a program drawn with either bonus mode, either budget policy and
 a validity of 20-60 days) next to a second region, then funds budgets, registers citizens,
 suspends and reinstates shops, buys, cancels purchases, pays (also at shops that must refuse),
-cancels payments in full, in part and beyond what is left, gives gifts, refunds balances, runs
-the expiry job, lets hours to months pass or jumps to the instants where rules switch, and
-replays idempotency keys.
+pays by QR in batches of one to six as the server does (``PaymentBatcher``: one transaction,
+a savepoint each, refusals among them), cancels payments in full, in part and beyond what is
+left, gives gifts, refunds balances, runs the expiry job, lets hours to months pass or jumps to
+the instants where rules switch, and replays idempotency keys.
 
 After every step the ledger must be sound (``read_models.ledger_problems``) and agree, account by
 account, lot by lot and payment by payment, with an independent model of the region
@@ -37,10 +38,10 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, insert, select, update
 
-from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.access_tables import access_tokens, users
 from dongne.adapters.db.allowance_tables import allowance_grants
 from dongne.adapters.db.tables import cashback_offsets, lots, merchants, wallets
-from dongne.adapters.secrets import Secrets
+from dongne.adapters.secrets import Secrets, new_token
 from dongne.domain import errors
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import (
@@ -50,6 +51,7 @@ from dongne.domain.allowances import (
     AllowanceTerms,
     RecipientRow,
 )
+from dongne.domain.emvco import build_payload
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program import BonusMode, BudgetExhaustedPolicy, RateWindow, VoucherProgram
 from dongne.domain.settlement import (
@@ -60,6 +62,7 @@ from dongne.domain.settlement import (
 from dongne.services import (
     accounts,
     allowance_uploads,
+    counter_payments,
     gifts,
     read_models,
     refunds,
@@ -72,6 +75,9 @@ from dongne.services import payments as payment_service
 from dongne.services import purchases as purchase_service
 from dongne.services.allowance_disbursement import disburse as disburse_allowance
 from dongne.services.allowance_expiry import expire_program as expire_allowance_program
+from dongne.services.counter_payments import QrPayment
+from dongne.services.payment_batches import PaymentBatcher
+from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, business_number
@@ -96,7 +102,8 @@ from tests.helpers_state import Allocation as AllocationModel
 MISSING_ID = 999_999_999
 ALLOWANCE_CALLER = Principal(UserKind.OPERATOR, user_id=1)
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
-ALLOWANCE_SECRETS = Secrets(pin_key=b"state-machine-pin", identity_key=b"state-machine-identity")
+SECRETS = Secrets(pin_key=b"state-machine-pin", identity_key=b"state-machine-identity")
+PIN = "482916"
 _identities = itertools.count(1)
 _phones = itertools.count(10_000_000)
 
@@ -133,6 +140,10 @@ wrong_amounts = st.one_of(
     st.sampled_from(["over", 0, -500, 10**7]), st.integers(1, 200_000), shares
 )
 """One won more than the wallet can use, invalid amounts, any amount, or a fair share."""
+batch_merchants = st.sampled_from(["local", "at cap", "above cap", "excluded", "local"])
+"""The region's own shops: a QR names its merchant, whose region picks the payer's wallet."""
+batch_amounts = st.one_of(shares, st.just("over"), st.integers(1, 200_000), shares)
+"""A fair share, one won more than the wallet can use, or any amount."""
 merchant_names = st.sampled_from(
     ["local", "at cap", "above cap", "excluded", "foreign", "missing", "local"]
 )
@@ -231,6 +242,11 @@ class AllowanceState:
     signed_up: set[str] = dataclass_field(default_factory=set)
 
 
+def pay_by_qr(uow: UnitOfWork, **request: Any) -> PaymentResult:
+    """A batched payment sent again alone, as a till's retry is (for ``reuse_a_key``)."""
+    return counter_payments.pay_by_qr(uow, SECRETS, QrPayment(**request), attempts_max=5)
+
+
 class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, engine: Engine):
         super().__init__()
@@ -250,6 +266,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.flows: list[tuple[datetime, int, int]] = []
         """(instant, merchant id, +payment or -cancellation) for the settlement model."""
         self.settlement = SettlementModel()
+        self.tokens: dict[int, str] = {}
+        """Each paying wallet's citizen's bearer token, for the batched QR payments."""
+        self.payloads: dict[int, str] = {}
 
     # -- set up -----------------------------------------------------------------------------
 
@@ -343,8 +362,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.done.append(Done(operation, call, kwargs, result, pinned_now))
         return result
 
-    def bind_lots(self, transaction_id: int, expected: list[NewLot]) -> list[int]:
-        """Check the lots a transaction created and add them to the model."""
+    def bind_lots(
+        self, transaction_id: int, expected: list[NewLot], *, untouched: bool = True
+    ) -> list[int]:
+        """Check the lots a transaction created and add them to the model. ``untouched``: they
+        still hold their face value (not so for a batched payment's cashback, which a later
+        payment of the same batch may already have spent; the invariant checks it then)."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(lots)
@@ -354,7 +377,8 @@ class LedgerMachine(RuleBasedStateMachine):
         created = [NewLot(r.wallet_id, r.kind, r.face_won, r.paid_won, r.expires_at) for r in rows]
         assert created == expected
         for row in rows:
-            assert (row.acquired_at, row.remaining_won) == (self.now, row.face_won)
+            assert row.acquired_at == self.now
+            assert row.remaining_won == row.face_won or not untouched
             self.model.lots[row.id] = LotModel(
                 row.id, row.wallet_id, row.kind, row.face_won, row.paid_won, row.face_won,
                 row.acquired_at, row.expires_at,
@@ -560,6 +584,19 @@ class LedgerMachine(RuleBasedStateMachine):
             self.fails(expected.error, payment_service.pay_merchant, **request)
             return
         result = self.succeeds("pay", payment_service.pay_merchant, **request)
+        self.record_payment(wallet_id, merchant_id, amount, plan, result)
+
+    def record_payment(
+        self,
+        wallet_id: int,
+        merchant_id: int,
+        amount: int,
+        plan: Any,
+        result: PaymentResult,
+        *,
+        batched: bool = False,
+    ) -> None:
+        """Check a payment the model expected against its plan, and add it to the model."""
         assert (result.amount_won, result.purchased_value_won, result.cashback_won) == (
             amount,
             plan.purchased_part,
@@ -568,7 +605,9 @@ class LedgerMachine(RuleBasedStateMachine):
         for lot_id, taken in plan.takes:
             self.model.lots[lot_id].remaining -= taken
         cashback_lots = [NewLot(wallet_id, "cashback", plan.cashback, 0, self.expires())]
-        created = self.bind_lots(result.transaction_id, cashback_lots if plan.cashback else [])
+        created = self.bind_lots(
+            result.transaction_id, cashback_lots if plan.cashback else [], untouched=not batched
+        )
         self.model.payments[result.payment_id] = PaymentModel(
             result.payment_id, wallet_id, merchant_id, amount, plan.cashback,
             created[0] if created else None, plan.month,
@@ -582,6 +621,105 @@ class LedgerMachine(RuleBasedStateMachine):
                 f"budget:{plan.month}": -plan.cashback,
             }
         )
+
+    @rule(
+        picks=st.lists(
+            st.tuples(wallet_picks, batch_merchants, batch_amounts), min_size=1, max_size=6
+        )
+    )
+    def pay_in_a_batch(self, picks: list[tuple[int, str, int | str]]) -> None:
+        """Counter payments by QR, paid together as the server pays them (``PaymentBatcher``:
+        one transaction, a savepoint each, in the order of the payers' tokens): each refusal the
+        model predicts is refused alone, and its batchmates are paid as if each were alone."""
+        sent = []
+        for wallet, merchant, portion in picks:
+            wallet_id, merchant_id = self.wallet_at(wallet), self.merchant_ids[merchant]
+            usable = sum(lot.remaining for lot in self.model.live_lots(wallet_id, self.now))
+            request = {
+                "token": self.payer_token(wallet_id),
+                "payload": self.qr_payload(merchant_id),
+                "amount_won": resolve(portion, usable),
+                "pin": PIN,
+                "wallet_id": None,
+                "idempotency_key": self.key(),
+                "now": self.now,
+            }
+            sent.append((wallet_id, merchant_id, request))
+        batcher = PaymentBatcher(lambda: UnitOfWork(self.engine), SECRETS, attempts_max=5)
+        outcomes = batcher.pay_batch([QrPayment(**request) for _, _, request in sent])
+        self.unchanged_since = None
+        for index in sorted(range(len(sent)), key=lambda i: sent[i][2]["token"]):
+            wallet_id, merchant_id, request = sent[index]
+            outcome, amount = outcomes[index], request["amount_won"]
+            refusal, plan = self.predicted_payment(wallet_id, merchant_id, amount)
+            if refusal is not None:
+                assert type(outcome) is refusal, f"expected {refusal.__name__}: {outcome!r}"
+                continue
+            assert isinstance(outcome, PaymentResult), f"the model expected a payment: {outcome!r}"
+            self.done.append(Done("pay", pay_by_qr, request, outcome, pinned_now=False))
+            self.record_payment(wallet_id, merchant_id, amount, plan, outcome, batched=True)
+
+    def predicted_payment(
+        self, wallet_id: int, merchant_id: int, amount: int
+    ) -> tuple[type[errors.DongneError] | None, Any]:
+        """(the refusal the model expects, None) or (None, the model's plan of the payment)."""
+        try:
+            return None, self.model.predict_payment(wallet_id, merchant_id, amount, self.now)
+        except Expect as expected:
+            return expected.error, None
+
+    def payer_token(self, wallet_id: int) -> str:
+        """A bearer token of the wallet's citizen, whose payment PIN is ``PIN``; made on first
+        use (with the citizen's user, unless an allowance claim made it already)."""
+        if wallet_id not in self.tokens:
+            with self.engine.begin() as connection:
+                user_id = self.user_of_wallet(connection, wallet_id)
+                connection.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(pin_hmac=SECRETS.pin_digest(user_id, PIN))
+                )
+                token, digest = new_token("dgt")
+                connection.execute(
+                    insert(access_tokens).values(
+                        token_hash=digest,
+                        user_id=user_id,
+                        created_at=self.now,
+                        expires_at=self.now + timedelta(days=3650),
+                    )
+                )
+            self.unchanged_since = None
+            self.tokens[wallet_id] = token
+        return self.tokens[wallet_id]
+
+    def user_of_wallet(self, connection: Any, wallet_id: int) -> int:
+        """The user of the wallet's citizen, inserted when there is none yet."""
+        citizen_id = connection.execute(
+            select(wallets.c.citizen_id).where(wallets.c.id == wallet_id)
+        ).scalar_one()
+        found = connection.execute(
+            select(users.c.id).where(users.c.citizen_id == citizen_id)
+        ).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+        user = {
+            "kind": "citizen",
+            "login": f"{self.prefix}-citizen-{citizen_id}",
+            "password_hash": "never logs in",
+            "citizen_id": citizen_id,
+            "created_at": self.now,
+        }
+        return int(
+            connection.execute(insert(users).values(**user).returning(users.c.id)).scalar_one()
+        )
+
+    def qr_payload(self, merchant_id: int) -> str:
+        if merchant_id not in self.payloads:
+            with self.uow:
+                self.payloads[merchant_id] = build_payload(
+                    counter_payments.merchant_qr_within(self.uow, merchant_id)
+                )
+        return self.payloads[merchant_id]
 
     @precondition(lambda self: self.model.payments)
     @rule(
@@ -869,18 +1007,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if wallet_id not in state.identity_of_wallet:
             identity = f"7001011{next(_identities):06d}"
             with self.engine.begin() as connection:
-                citizen_id = connection.execute(
-                    select(wallets.c.citizen_id).where(wallets.c.id == wallet_id)
-                ).scalar_one()
-                user = {
-                    "kind": "citizen",
-                    "login": f"{self.prefix}-{identity}",
-                    "password_hash": "never logs in",
-                    "citizen_id": citizen_id,
-                    "identity_hmac": ALLOWANCE_SECRETS.identity_digest(identity),
-                    "created_at": self.now,
-                }
-                connection.execute(insert(users).values(**user))
+                connection.execute(
+                    update(users)
+                    .where(users.c.id == self.user_of_wallet(connection, wallet_id))
+                    .values(identity_hmac=SECRETS.identity_digest(identity))
+                )
             self.unchanged_since = None
             state.identity_of_wallet[wallet_id] = identity
         return state.identity_of_wallet[wallet_id]
@@ -908,7 +1039,7 @@ class LedgerMachine(RuleBasedStateMachine):
         people = [self.identity_for(state, self.wallet_at(pick)) for pick in picks]
         people += [f"7101011{next(_identities):06d}" for _ in range(newcomers)]
         rows = [
-            RecipientRow(number, ALLOWANCE_SECRETS.identity_digest(identity), "수급자",
+            RecipientRow(number, SECRETS.identity_digest(identity), "수급자",
                          "01012345678", amount)
             for number, identity in enumerate(people, start=2)
         ]  # fmt: skip
@@ -983,7 +1114,7 @@ class LedgerMachine(RuleBasedStateMachine):
         result = self.succeeds(
             "sign_up",
             accounts.sign_up_citizen,
-            secrets=ALLOWANCE_SECRETS,
+            secrets=SECRETS,
             phone=phone,
             password=PASSWORD,
             name="수급자",
@@ -1004,7 +1135,7 @@ class LedgerMachine(RuleBasedStateMachine):
             transaction_id = connection.execute(
                 select(allowance_grants.c.settled_transaction_id).where(
                     allowance_grants.c.program_id == state.program_id,
-                    allowance_grants.c.identity_hmac == ALLOWANCE_SECRETS.identity_digest(identity),
+                    allowance_grants.c.identity_hmac == SECRETS.identity_digest(identity),
                 )
             ).scalar_one()
         expected = [NewLot(result.wallet_id, "allowance", amount, 0, state.until)]
