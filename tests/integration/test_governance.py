@@ -14,13 +14,12 @@ from dongne.domain.access import Forbidden, Principal, UserKind
 from dongne.domain.approvals import (
     ApprovalExpired,
     ApprovalKind,
-    ApprovalKindUnavailable,
     ApprovalMode,
     ApprovalRequestNotFound,
     ApprovalRequired,
     OwnApprovalRequest,
 )
-from dongne.domain.errors import CancellationWindowClosed
+from dongne.domain.errors import CancellationWindowClosed, InvalidInput
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program_timeline import ProgramChangeInThePast
 from dongne.services import approvals, merchant_applications, program_settings, purchases, registry
@@ -260,19 +259,20 @@ def test_a_suspension_waits_for_the_second_approver(uow: UnitOfWork) -> None:
         assert uow.records.merchant(merchant).merchant.status is MerchantStatus.SUSPENDED
 
 
-def test_paper_print_runs_have_a_kind_and_nothing_to_run_yet(uow: UnitOfWork) -> None:
+def test_a_paper_print_run_request_names_what_to_print(uow: UnitOfWork) -> None:
     world = World(uow, NOW)
-    with pytest.raises(ApprovalKindUnavailable):
-        approvals.file_request(
-            uow,
-            official(world, 201),
-            region_id=world.region_id,
-            kind=ApprovalKind.PAPER_PRINT_RUN,
-            params={},
-            reason="지류 발행",
-            idempotency_key=unique_key(),
-            now=NOW,
-        )
+    for params in ({}, {"counts": {"10000": "5"}}, {"counts": {"7000": 5}}):
+        with pytest.raises(InvalidInput):
+            approvals.file_request(
+                uow,
+                official(world, 201),
+                region_id=world.region_id,
+                kind=ApprovalKind.PAPER_PRINT_RUN,
+                params=params,
+                reason="지류 발행",
+                idempotency_key=unique_key(),
+                now=NOW,
+            )
 
 
 def test_a_one_approver_region_funds_at_once_and_names_the_approver(uow: UnitOfWork) -> None:

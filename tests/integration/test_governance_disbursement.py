@@ -80,5 +80,6 @@ def test_a_direct_disbursement_records_its_single_approver(uow: UnitOfWork) -> N
     disburse(uow, official(world, 403), upload_id=summary.upload_id, now=NOW)
     allowed = approvals.who_allowed(uow, region_id=world.region_id)
     assert [(m.transaction_kind, m.approved_by_user_id) for m in allowed] == [
-        ("allowance_grant", 403)
+        ("allowance_funding", OPERATOR.user_id),  # make_program's funding, by the operator
+        ("allowance_grant", 403),
     ]

@@ -31,7 +31,8 @@ from dongne.domain.approvals import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput
-from dongne.services import approval_actions
+from dongne.domain.ledger import TransactionKind
+from dongne.services import approval_actions, g2p, g2p_approvals
 from dongne.services.allowance_disbursement import run_disbursement
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
@@ -55,9 +56,16 @@ class ApprovalView:
     decision_reason: str | None
     ledger_key: str | None
     result: dict[str, Any] | None
+    requested_by_login: str | None = None
+    """Who asked, by login (officials have no other name in dongne); the id stays above."""
+    decided_by_login: str | None = None
 
 
-def view(request: ApprovalRequest, now: datetime) -> ApprovalView:
+def view(
+    request: ApprovalRequest, now: datetime, logins: Mapping[int, str] | None = None
+) -> ApprovalView:
+    logins = logins or {}
+    decider = request.decided_by_user_id
     return ApprovalView(
         id=request.id,
         region_id=request.region_id,
@@ -73,7 +81,21 @@ def view(request: ApprovalRequest, now: datetime) -> ApprovalView:
         decision_reason=request.decision_reason,
         ledger_key=request.ledger_key,
         result=dict(request.result) if request.result is not None else None,
+        requested_by_login=logins.get(request.requested_by_user_id),
+        decided_by_login=logins.get(decider) if decider is not None else None,
     )
+
+
+def _people(uow: UnitOfWork, requests: list[ApprovalRequest]) -> dict[int, str]:
+    """The logins of everyone the requests name, in one read."""
+    ids = {r.requested_by_user_id for r in requests}
+    ids |= {r.decided_by_user_id for r in requests if r.decided_by_user_id is not None}
+    return uow.governance.user_logins(ids)
+
+
+def _view_of(uow: UnitOfWork, request_id: int, now: datetime) -> ApprovalView:
+    found = uow.governance.approval_request(request_id)
+    return view(found, now, _people(uow, [found]))
 
 
 def parse_kind(text: str) -> ApprovalKind:
@@ -175,7 +197,7 @@ def file_request(
         mode = uow.governance.approval_mode(region_id, kind)
         if mode is ApprovalMode.ONE_APPROVER and _is_approver(caller):
             return _approve_within(uow, request_id, user_id, None, now)
-        return view(uow.governance.approval_request(request_id), now)
+        return _view_of(uow, request_id, now)
 
     request = {"region_id": region_id, "kind": kind.value, "params": dict(params)}
     filed = run_in_transaction(
@@ -245,7 +267,16 @@ def reject_request(
             reason=reason,
             ledger_key=None,
         )
-        return view(uow.governance.approval_request(request_id), now)
+        message_row_id = g2p_approvals.message_of(found)
+        if message_row_id is not None:
+            g2p.decide_awaited(
+                uow,
+                message_row_id=message_row_id,
+                upload_id=found.params["upload_id"],
+                refusal=f"an official rejected it (결재 반려): {reason}",
+                now=now,
+            )
+        return _view_of(uow, request_id, now)
 
     return run_in_transaction(uow, action)
 
@@ -280,14 +311,24 @@ def _approve_within(
         uow, approved, ledger_key=key, approver_user_id=approver, now=now
     )
     governance.set_approval_result(request_id, result)
-    return view(governance.approval_request(request_id), now)
+    return _view_of(uow, request_id, now)
 
 
 def _after_commit(uow: UnitOfWork, done: ApprovalView, now: datetime) -> ApprovalView:
     """An approved disbursement's list is paid now, a chunk per transaction (a rerun of the
-    approval's key after a crash picks up where it stopped)."""
+    approval's key after a crash picks up where it stopped); a G2P message's sender is then
+    answered with what was paid."""
     if done.kind == ApprovalKind.ALLOWANCE_DISBURSEMENT and done.status == "approved":
-        run_disbursement(uow, upload_id=done.params["upload_id"], now=now)
+        upload_id = done.params["upload_id"]
+        run_disbursement(uow, upload_id=upload_id, now=now)
+        message_row_id = done.params.get(g2p_approvals.MESSAGE_PARAM)
+        if isinstance(message_row_id, int):
+            run_in_transaction(
+                uow,
+                lambda: g2p.decide_awaited(
+                    uow, message_row_id=message_row_id, upload_id=upload_id, refusal=None, now=now
+                ),
+            )
     return done
 
 
@@ -298,7 +339,7 @@ def get_request(
         found = uow.governance.approval_request(request_id)
         missing = ApprovalRequestNotFound(f"no request {request_id}", request_id=request_id)
         caller.official(found.region_id, missing=missing)
-        return view(found, require_aware(now))
+        return view(found, require_aware(now), _people(uow, [found]))
 
 
 def list_requests(
@@ -314,7 +355,8 @@ def list_requests(
         uow.records.region(region_id)
         stored = None if status is ApprovalStatus.EXPIRED else status
         rows = uow.governance.approval_requests(region_id, status=stored)
-    views = [view(row, require_aware(now)) for row in rows]
+        logins = _people(uow, rows)
+    views = [view(row, require_aware(now), logins) for row in rows]
     return [v for v in views if status is None or v.status == status.value]
 
 
@@ -335,6 +377,8 @@ class AllowedMovement:
     key_matches: bool
     """Whether the key the transaction (and its leaf) carries is the one the approval's
     stored record gives: false means the approval row was altered after the fact."""
+    requested_by_login: str | None = None
+    approved_by_login: str | None = None
 
 
 def who_allowed(uow: UnitOfWork, *, region_id: int | None = None) -> list[AllowedMovement]:
@@ -344,6 +388,7 @@ def who_allowed(uow: UnitOfWork, *, region_id: int | None = None) -> list[Allowe
         transactions = uow.governance.transactions_with_keys(
             [a.ledger_key for a in approved if a.ledger_key]
         )
+        logins = _people(uow, approved)
     movements = []
     for request in approved:
         if request.ledger_key is None or request.decided_by_user_id is None:
@@ -361,7 +406,32 @@ def who_allowed(uow: UnitOfWork, *, region_id: int | None = None) -> list[Allowe
                 approved_by_user_id=request.decided_by_user_id,
                 approved_at=decided_at.isoformat(),
                 key_matches=matches,
+                requested_by_login=logins.get(request.requested_by_user_id),
+                approved_by_login=logins.get(request.decided_by_user_id),
             )
             for transaction_id, kind in transactions.get(request.ledger_key, [])
         ]
     return sorted(movements, key=lambda m: m.transaction_id)
+
+
+PUBLIC_MONEY_KINDS = frozenset(
+    {
+        TransactionKind.BUDGET_FUNDING,
+        TransactionKind.ALLOWANCE_FUNDING,
+        TransactionKind.REWARDS_FUNDING,
+        TransactionKind.ALLOWANCE_GRANT,
+        TransactionKind.SETTLEMENT,
+        TransactionKind.PAPER_PRINTING,
+    }
+)
+"""The ledger transactions a governed kind of action posts: each should name an approver."""
+
+
+def nobody_named(uow: UnitOfWork, *, region_id: int | None = None) -> list[tuple[int, str]]:
+    """The movements of public money posted under no approval (id, kind): made by a seed,
+    a scheduled job or the operator's local command line, where no person acted; or before
+    approvals were recorded."""
+    with uow:
+        return uow.governance.transactions_without_approval(
+            [kind.value for kind in PUBLIC_MONEY_KINDS], region_id
+        )

@@ -39,7 +39,7 @@ from dongne.domain.allowances import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.g2p import Payee, PayeeKind, Reason, Rejected, Status
-from dongne.services import g2p_answers
+from dongne.services import g2p_answers, g2p_approvals
 from dongne.services.allowance_disbursement import run_disbursement
 from dongne.services.g2p_messages import (
     Header,
@@ -243,20 +243,31 @@ def process_disbursement(uow: UnitOfWork, *, message_row_id: int, now: datetime)
 
 
 def process_pending(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> int:
-    """Process messages a crash (or a server restart) left unanswered; returns how many."""
+    """Process messages a crash (or a server restart) left unanswered, and refuse the
+    instructions whose approval request expired unanswered; returns how many messages."""
+    now = require_aware(now)
     with uow:
         waiting = uow.g2p.messages_to_process(limit)
+        awaiting = uow.g2p.regions_awaiting_approval()
     for message_row_id in waiting:
         process_disbursement(uow, message_row_id=message_row_id, now=now)
+    for region_id in awaiting:
+        _refuse_expired_in(uow, region_id, now)
     return len(waiting)
 
 
+def _refuse_expired_in(uow: UnitOfWork, region_id: int, now: datetime) -> None:
+    run_in_transaction(uow, lambda: refuse_expired(uow, region_id=region_id, now=now))
+
+
 def _prepare(uow: UnitOfWork, message_row_id: int, now: datetime) -> list[int]:
-    """Write each program's accepted instructions as an upload; return the uploads to pay."""
+    """Write each program's accepted instructions as an upload; return the uploads to pay:
+    those an official allowed (``g2p_approvals``)."""
     message = uow.g2p.message(message_row_id, lock=True)
     rows = uow.g2p.of_message(message_row_id)
     if message.status != Status.RECEIVED.value:
-        return sorted({row.upload_id for row in rows if row.upload_id is not None})
+        uploads = sorted({row.upload_id for row in rows if row.upload_id is not None})
+        return [u for u in uploads if g2p_approvals.approved(uow, message.region_id, u)]
     by_program: dict[int, list[DisbursementRow]] = defaultdict(list)
     for row in rows:
         by_program[row.program_id].append(row)
@@ -266,7 +277,7 @@ def _prepare(uow: UnitOfWork, message_row_id: int, now: datetime) -> list[int]:
         if (upload_id := _upload(uow, message, program_id, by_program[program_id], now))
     ]
     uow.g2p.update_message(message_row_id, status="processing")
-    return uploads
+    return [u for u in uploads if g2p_approvals.approved(uow, message.region_id, u)]
 
 
 def _upload(
@@ -280,6 +291,10 @@ def _upload(
     program = records.program(program_id, lock=True)
     if not program.is_valid_at(now):
         _reject_all(uow, rows, "the program does not pay now (outside its validity)", now)
+        return None
+    answerable = g2p_approvals.answerable_official(uow, message.partner_id)
+    if answerable is None:
+        _reject_all(uow, rows, g2p_approvals.NOBODY_ANSWERS, now)
         return None
     identities = [row.identity_hmac for row in rows if row.identity_hmac]
     preview = classify(
@@ -315,6 +330,9 @@ def _upload(
         uow.g2p.update_disbursement(
             row.id, upload_id=upload_id, row_number=recipient.row_number, updated_at=now
         )
+    g2p_approvals.govern_upload(
+        uow, message, program, upload_id=upload_id, answerable=answerable, now=now
+    )
     return upload_id
 
 
@@ -336,23 +354,93 @@ def _reject_all(uow: UnitOfWork, rows: list[DisbursementRow], message: str, now:
 
 
 def _finish(uow: UnitOfWork, message_row_id: int, now: datetime) -> dict[str, Any]:
+    """A message awaiting an official was answered already: only a decision answers anew."""
+    message = uow.g2p.message(message_row_id, lock=True)
+    if message.status == g2p_approvals.AWAITING and message.response is not None:
+        return {k: v for k, v in message.response.items() if k != "pending"}
+    return finish(uow, message_row_id, now)
+
+
+def finish(uow: UnitOfWork, message_row_id: int, now: datetime) -> dict[str, Any]:
+    """Set each instruction's status from its grant (``pdng`` while its upload awaits a
+    second official), store the answer and queue an async message's callback. Run again
+    once an official decides on an awaited upload: the sender is answered anew."""
     message = uow.g2p.message(message_row_id, lock=True)
     if message.status == "done":
         assert message.response is not None  # noqa: S101 - stored with the status
         return message.response
+    awaiting = False
     for row in uow.g2p.of_message(message_row_id):
-        if row.status == Status.RECEIVED.value:
+        if row.status not in {Status.RECEIVED.value, Status.PENDING.value}:
+            continue
+        if row.grant_status is not None:
             status, _ = g2p.status_of_grant(row.grant_status)
-            if row.grant_status is None:
-                _reject(uow, row, Reason.PAYER_FA_INVALID, "the budget no longer covered it", now)
-            else:
-                uow.g2p.update_disbursement(row.id, status=status.value, updated_at=now)
+            uow.g2p.update_disbursement(row.id, status=status.value, updated_at=now)
+        elif row.upload_id is not None and not g2p_approvals.approved(
+            uow, message.region_id, row.upload_id
+        ):
+            awaiting = True
+            if row.status != Status.PENDING.value:
+                uow.g2p.update_disbursement(
+                    row.id,
+                    status=Status.PENDING.value,
+                    reason_message=g2p_approvals.AWAITING_MESSAGE,
+                    updated_at=now,
+                )
+        else:
+            _reject(uow, row, Reason.PAYER_FA_INVALID, "the budget no longer covered it", now)
     pending = message.response or {"references": [], "rejected": []}
+    if "disbursements_status" in pending.get("message", {}):
+        pending = pending["pending"]  # answered before: what the first answer was built from
     region_code, _ = uow.channels.region_code(message.region_id)
     found = uow.g2p.by_references(message.partner_id, pending["references"])
     items = [g2p_answers.item(found[ref]) for ref in pending["references"]] + pending["rejected"]
     answer = g2p_answers.disburse_answer(message, items, region_code, now)
-    uow.g2p.update_message(message_row_id, status="done", response=answer, completed_at=now)
+    state = g2p_approvals.AWAITING if awaiting else "done"
+    stored = answer | {"pending": pending} if awaiting else answer
+    uow.g2p.update_message(
+        message_row_id, status=state, response=stored, completed_at=None if awaiting else now
+    )
     if message.mode == "async" and message.callback_url is not None:
         g2p_answers.queue_callback(uow, message, answer, now)
     return answer
+
+
+def decide_awaited(
+    uow: UnitOfWork,
+    *,
+    message_row_id: int,
+    upload_id: int,
+    refusal: str | None,
+    now: datetime,
+) -> None:
+    """After an official approved (``refusal`` None, the list paid) or rejected an awaited
+    upload, or it expired: refuse its instructions if so, and answer the sender anew. In the
+    caller's transaction; does nothing for an upload decided before."""
+    message = uow.g2p.message(message_row_id, lock=True)
+    if message.status != g2p_approvals.AWAITING:
+        return
+    rows = [row for row in uow.g2p.of_message(message_row_id) if row.upload_id == upload_id]
+    if refusal is not None:
+        waiting = [
+            row for row in rows if row.status == Status.PENDING.value and not row.grant_status
+        ]
+        if not waiting:
+            return
+        _reject_all(uow, waiting, refusal, now)
+    finish(uow, message_row_id, now)
+
+
+def refuse_expired(uow: UnitOfWork, *, region_id: int, now: datetime) -> int:
+    """Refuse the instructions whose approval request expired unanswered; returns how many
+    uploads were refused."""
+    expired = g2p_approvals.expired_uploads(uow, region_id, now)
+    for message_row_id, upload_id in expired:
+        decide_awaited(
+            uow,
+            message_row_id=message_row_id,
+            upload_id=upload_id,
+            refusal="no second official approved it before the request expired",
+            now=now,
+        )
+    return len(expired)
