@@ -12,7 +12,7 @@ import pytest
 from dongne.adapters.webhook_sender import HttpWebhookSender
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.approvals import ApprovalKind, ApprovalMode, ApprovalStatus, OwnApprovalRequest
-from dongne.services import approvals, g2p, g2p_callbacks
+from dongne.services import approval_audit, approvals, g2p, g2p_callbacks
 from tests.e2e.test_g2p_connect import (
     OFFICIAL_ID,
     RRN_WITHOUT_WALLET,
@@ -135,7 +135,7 @@ def test_where_two_officials_are_needed_a_disbursement_waits_then_pays_on_approv
     assert balance_won(world.app.uow, world.wallet_id, now=datetime.now(UTC)) == 250_000
     grants = [
         m
-        for m in approvals.who_allowed(world.app.uow, region_id=_region_of(world))
+        for m in approval_audit.who_allowed(world.app.uow, region_id=_region_of(world))
         if m.transaction_kind == "allowance_grant"
     ]
     assert {(m.requested_by_user_id, m.approved_by_user_id, m.key_matches) for m in grants} == {
@@ -193,7 +193,7 @@ def test_where_one_official_suffices_the_one_who_registered_the_sender_is_named(
     }
     grants = [
         m
-        for m in approvals.who_allowed(world.app.uow, region_id=_region_of(world))
+        for m in approval_audit.who_allowed(world.app.uow, region_id=_region_of(world))
         if m.transaction_kind == "allowance_grant"
     ]
     assert [(m.requested_by_user_id, m.approved_by_user_id) for m in grants] == [

@@ -22,7 +22,14 @@ from dongne.domain.approvals import (
 from dongne.domain.errors import CancellationWindowClosed, InvalidInput
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program_timeline import ProgramChangeInThePast
-from dongne.services import approvals, merchant_applications, program_settings, purchases, registry
+from dongne.services import (
+    approval_audit,
+    approvals,
+    merchant_applications,
+    program_settings,
+    purchases,
+    registry,
+)
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -195,7 +202,7 @@ def test_four_eyes_refuses_the_initiator_another_region_and_a_late_approval(
             )
         ).scalar_one()
     assert keys == done.ledger_key
-    allowed = approvals.who_allowed(uow, region_id=world.region_id)
+    allowed = approval_audit.who_allowed(uow, region_id=world.region_id)
     assert [(m.transaction_id, m.approved_by_user_id, m.key_matches) for m in allowed] == [
         (done.result["transaction_id"], 202, True)
     ]
@@ -209,7 +216,7 @@ def test_a_rejected_request_moves_nothing(uow: UnitOfWork) -> None:
         uow, official(world, 202), request_id=request_id, reason="too early", now=NOW
     )
     assert rejected.status == "rejected"
-    assert approvals.who_allowed(uow, region_id=world.region_id) == []
+    assert approval_audit.who_allowed(uow, region_id=world.region_id) == []
 
 
 def test_only_the_platform_operator_lifts_the_second_approver(uow: UnitOfWork) -> None:

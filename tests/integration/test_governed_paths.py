@@ -27,6 +27,7 @@ from dongne.domain.calendar import SEOUL
 from dongne.services import (
     accounts,
     allowances,
+    approval_audit,
     approvals,
     merchant_applications,
     paper_printing,
@@ -271,11 +272,13 @@ def test_each_direct_movement_of_public_money_names_who_allowed_it(
 ) -> None:
     action = _ready(DIRECT_PATHS[name], setting)
     region_id = setting.world.region_id
-    unnamed_before = approvals.nobody_named(setting.world.uow, region_id=region_id)
-    allowed_before = approvals.who_allowed(setting.world.uow, region_id=region_id)
+    unnamed_before = approval_audit.nobody_named(setting.world.uow, region_id=region_id)
+    allowed_before = approval_audit.who_allowed(setting.world.uow, region_id=region_id)
     action()
-    assert approvals.nobody_named(setting.world.uow, region_id=region_id) == unnamed_before
-    allowed = approvals.who_allowed(setting.world.uow, region_id=region_id)[len(allowed_before) :]
+    assert approval_audit.nobody_named(setting.world.uow, region_id=region_id) == unnamed_before
+    allowed = approval_audit.who_allowed(setting.world.uow, region_id=region_id)[
+        len(allowed_before) :
+    ]
     assert allowed, "the movement names nobody"
     assert {(m.approved_by_user_id, m.approved_by_login, m.key_matches) for m in allowed} == {
         (setting.user_id, setting.login, True)
@@ -327,7 +330,7 @@ def test_a_program_is_created_unfunded_then_funded_by_an_approved_request(
         second_login,
         700_000,
     )
-    [funding] = approvals.who_allowed(world.uow, region_id=world.region_id)
+    [funding] = approval_audit.who_allowed(world.uow, region_id=world.region_id)
     assert (funding.transaction_kind, funding.requested_by_login, funding.approved_by_login) == (
         "allowance_funding",
         setting.login,
@@ -373,7 +376,7 @@ def test_rewards_funding_and_paper_print_runs_run_from_an_approved_request(
     approvals.approve_request(
         world.uow, second, request_id=filed.id, reason=None, idempotency_key=unique_key(), now=NOW
     )
-    [moved] = approvals.who_allowed(world.uow, region_id=world.region_id)
+    [moved] = approval_audit.who_allowed(world.uow, region_id=world.region_id)
     assert (moved.transaction_kind, moved.request_id, moved.approved_by_login) == (
         transaction_kind,
         filed.id,

@@ -39,7 +39,7 @@ from dongne.domain.allowances import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.g2p import Payee, PayeeKind, Reason, Rejected, Status
-from dongne.services import g2p_answers, g2p_approvals
+from dongne.services import g2p_answers, g2p_approvals, g2p_outcomes
 from dongne.services.allowance_disbursement import run_disbursement
 from dongne.services.g2p_messages import (
     Header,
@@ -257,7 +257,7 @@ def process_pending(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> int:
 
 
 def _refuse_expired_in(uow: UnitOfWork, region_id: int, now: datetime) -> None:
-    run_in_transaction(uow, lambda: refuse_expired(uow, region_id=region_id, now=now))
+    run_in_transaction(uow, lambda: g2p_outcomes.refuse_expired(uow, region_id=region_id, now=now))
 
 
 def _prepare(uow: UnitOfWork, message_row_id: int, now: datetime) -> list[int]:
@@ -290,11 +290,13 @@ def _upload(
     records = uow.allowances
     program = records.program(program_id, lock=True)
     if not program.is_valid_at(now):
-        _reject_all(uow, rows, "the program does not pay now (outside its validity)", now)
+        g2p_outcomes.reject_all(
+            uow, rows, "the program does not pay now (outside its validity)", now
+        )
         return None
     answerable = g2p_approvals.answerable_official(uow, message.partner_id)
     if answerable is None:
-        _reject_all(uow, rows, g2p_approvals.NOBODY_ANSWERS, now)
+        g2p_outcomes.reject_all(uow, rows, g2p_approvals.NOBODY_ANSWERS, now)
         return None
     identities = [row.identity_hmac for row in rows if row.identity_hmac]
     preview = classify(
@@ -307,9 +309,11 @@ def _upload(
     accepted: list[tuple[DisbursementRow, RecipientRow]] = []
     for row, seen in zip(rows, preview.rows, strict=True):
         if seen.status not in {RowStatus.MATCHED, RowStatus.UNMATCHED}:
-            _reject(uow, row, Reason.PAYEE_FA_INVALID, seen.reason or "not payable", now)
+            g2p_outcomes.reject(
+                uow, row, Reason.PAYEE_FA_INVALID, seen.reason or "not payable", now
+            )
         elif row.amount_won > budget_left:
-            _reject(
+            g2p_outcomes.reject(
                 uow, row, Reason.PAYER_FA_INVALID, "the program's budget does not cover it", now
             )
         else:
@@ -336,111 +340,9 @@ def _upload(
     return upload_id
 
 
-def _reject(
-    uow: UnitOfWork, row: DisbursementRow, reason: Reason, message: str, now: datetime
-) -> None:
-    uow.g2p.update_disbursement(
-        row.id,
-        status=Status.REJECTED.value,
-        reason_code=reason.value,
-        reason_message=message[:300],
-        updated_at=now,
-    )
-
-
-def _reject_all(uow: UnitOfWork, rows: list[DisbursementRow], message: str, now: datetime) -> None:
-    for row in rows:
-        _reject(uow, row, Reason.PAYER_FA_INVALID, message, now)
-
-
 def _finish(uow: UnitOfWork, message_row_id: int, now: datetime) -> dict[str, Any]:
     """A message awaiting an official was answered already: only a decision answers anew."""
     message = uow.g2p.message(message_row_id, lock=True)
     if message.status == g2p_approvals.AWAITING and message.response is not None:
         return {k: v for k, v in message.response.items() if k != "pending"}
-    return finish(uow, message_row_id, now)
-
-
-def finish(uow: UnitOfWork, message_row_id: int, now: datetime) -> dict[str, Any]:
-    """Set each instruction's status from its grant (``pdng`` while its upload awaits a
-    second official), store the answer and queue an async message's callback. Run again
-    once an official decides on an awaited upload: the sender is answered anew."""
-    message = uow.g2p.message(message_row_id, lock=True)
-    if message.status == "done":
-        assert message.response is not None  # noqa: S101 - stored with the status
-        return message.response
-    awaiting = False
-    for row in uow.g2p.of_message(message_row_id):
-        if row.status not in {Status.RECEIVED.value, Status.PENDING.value}:
-            continue
-        if row.grant_status is not None:
-            status, _ = g2p.status_of_grant(row.grant_status)
-            uow.g2p.update_disbursement(row.id, status=status.value, updated_at=now)
-        elif row.upload_id is not None and not g2p_approvals.approved(
-            uow, message.region_id, row.upload_id
-        ):
-            awaiting = True
-            if row.status != Status.PENDING.value:
-                uow.g2p.update_disbursement(
-                    row.id,
-                    status=Status.PENDING.value,
-                    reason_message=g2p_approvals.AWAITING_MESSAGE,
-                    updated_at=now,
-                )
-        else:
-            _reject(uow, row, Reason.PAYER_FA_INVALID, "the budget no longer covered it", now)
-    pending = message.response or {"references": [], "rejected": []}
-    if "disbursements_status" in pending.get("message", {}):
-        pending = pending["pending"]  # answered before: what the first answer was built from
-    region_code, _ = uow.channels.region_code(message.region_id)
-    found = uow.g2p.by_references(message.partner_id, pending["references"])
-    items = [g2p_answers.item(found[ref]) for ref in pending["references"]] + pending["rejected"]
-    answer = g2p_answers.disburse_answer(message, items, region_code, now)
-    state = g2p_approvals.AWAITING if awaiting else "done"
-    stored = answer | {"pending": pending} if awaiting else answer
-    uow.g2p.update_message(
-        message_row_id, status=state, response=stored, completed_at=None if awaiting else now
-    )
-    if message.mode == "async" and message.callback_url is not None:
-        g2p_answers.queue_callback(uow, message, answer, now)
-    return answer
-
-
-def decide_awaited(
-    uow: UnitOfWork,
-    *,
-    message_row_id: int,
-    upload_id: int,
-    refusal: str | None,
-    now: datetime,
-) -> None:
-    """After an official approved (``refusal`` None, the list paid) or rejected an awaited
-    upload, or it expired: refuse its instructions if so, and answer the sender anew. In the
-    caller's transaction; does nothing for an upload decided before."""
-    message = uow.g2p.message(message_row_id, lock=True)
-    if message.status != g2p_approvals.AWAITING:
-        return
-    rows = [row for row in uow.g2p.of_message(message_row_id) if row.upload_id == upload_id]
-    if refusal is not None:
-        waiting = [
-            row for row in rows if row.status == Status.PENDING.value and not row.grant_status
-        ]
-        if not waiting:
-            return
-        _reject_all(uow, waiting, refusal, now)
-    finish(uow, message_row_id, now)
-
-
-def refuse_expired(uow: UnitOfWork, *, region_id: int, now: datetime) -> int:
-    """Refuse the instructions whose approval request expired unanswered; returns how many
-    uploads were refused."""
-    expired = g2p_approvals.expired_uploads(uow, region_id, now)
-    for message_row_id, upload_id in expired:
-        decide_awaited(
-            uow,
-            message_row_id=message_row_id,
-            upload_id=upload_id,
-            refusal="no second official approved it before the request expired",
-            now=now,
-        )
-    return len(expired)
+    return g2p_outcomes.finish(uow, message_row_id, now)

@@ -19,7 +19,7 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
 from dongne.entrypoints.api.v1.g2p import call_back
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import approvals, program_settings
+from dongne.services import approval_audit, approvals, program_settings
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["governance"])
@@ -262,5 +262,5 @@ def who_allowed(app: AppDep, caller: CallerDep, region_id: RegionId) -> list[All
     caller.official(region_id)
     return [
         AllowedMovementOut(**asdict(m))
-        for m in approvals.who_allowed(app.reader(), region_id=region_id)
+        for m in approval_audit.who_allowed(app.reader(), region_id=region_id)
     ]
