@@ -110,3 +110,25 @@ def test_the_audit_names_who_allowed_each_funding_and_the_list_names_who_asked(
     assert "every movement of public money names its approver" in audit
     status, plain = run(db, "audit")
     assert "lee-approver" not in plain, "the list is asked for with --who-allowed"
+
+
+def test_the_operators_fund_command_names_the_official_logged_in_and_nobody_otherwise(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = database_url
+    key_file = tmp_path / "log.key"
+    assert runner.invoke(app, ["log", "keygen", str(key_file)]).exit_code == 0
+    monkeypatch.setenv("DONGNE_LOG_SIGNER_KEY_PATH", str(key_file))
+    assert run(db, "region", "create", "siheung", "시흥시")[0] == 0
+    assert run(db, "program", "siheung", "--brand", "시루")[0] == 0
+    kim = official_token(db, "kim-funder")
+    named = ok(db, "fund", "siheung", "50000", "--token", kim)
+    unnamed = ok(db, "fund", "siheung", "20000")
+    status, audit = run(db, "audit", "--who-allowed")
+    assert status == 0, audit
+    rows = [[cell.strip() for cell in row.split("│")[1:-1]] for row in audit.splitlines()]
+    [cells] = [cells for cells in rows if cells and cells[0] == str(named["transaction_id"])]
+    assert (cells[1], cells[5]) == ("budget_funding", f"kim-funder (#{user_of(db, kim)})")
+    assert (
+        f"no approver named (승인자 없음) on 1 transactions: {unnamed['transaction_id']}" in audit
+    )
