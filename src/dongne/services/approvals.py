@@ -13,11 +13,13 @@ its list in chunks after that transaction, each chunk's transactions with the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from dongne.domain.access import OfficialRole, Principal, UserKind
+from dongne.domain.allowances import AllowanceBudgetShort, AllowanceNotValidNow
 from dongne.domain.approvals import (
     ApprovalKind,
     ApprovalMode,
@@ -309,18 +311,23 @@ def _approve_within(
 def _after_commit(uow: UnitOfWork, done: ApprovalView, now: datetime) -> ApprovalView:
     """An approved disbursement's list is paid now, a chunk per transaction (a rerun of the
     approval's key after a crash picks up where it stopped); a G2P message's sender is then
-    answered with what was paid."""
-    if done.kind == ApprovalKind.ALLOWANCE_DISBURSEMENT and done.status == "approved":
-        upload_id = done.params["upload_id"]
+    answered with what was paid, and told ``rjct`` for what a budget that fell short (or a
+    program that ended) in the meantime no longer paid."""
+    if done.kind != ApprovalKind.ALLOWANCE_DISBURSEMENT or done.status != "approved":
+        return done
+    upload_id = done.params["upload_id"]
+    message_row_id = done.params.get(g2p_approvals.MESSAGE_PARAM)
+    if not isinstance(message_row_id, int):
         run_disbursement(uow, upload_id=upload_id, now=now)
-        message_row_id = done.params.get(g2p_approvals.MESSAGE_PARAM)
-        if isinstance(message_row_id, int):
-            run_in_transaction(
-                uow,
-                lambda: g2p_outcomes.decide_awaited(
-                    uow, message_row_id=message_row_id, upload_id=upload_id, refusal=None, now=now
-                ),
-            )
+        return done
+    with suppress(AllowanceBudgetShort, AllowanceNotValidNow):
+        run_disbursement(uow, upload_id=upload_id, now=now)
+    run_in_transaction(
+        uow,
+        lambda: g2p_outcomes.decide_awaited(
+            uow, message_row_id=message_row_id, upload_id=upload_id, refusal=None, now=now
+        ),
+    )
     return done
 
 
