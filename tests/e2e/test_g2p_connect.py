@@ -26,6 +26,8 @@ from tests.helpers import assert_ledger_sound, balance_won
 __all__ = ["receiver"]
 
 OPERATOR = Principal(UserKind.OPERATOR, user_id=1)
+OFFICIAL_ID = 31
+"""The official who registered the sender: its accountable approver."""
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 RRN_WITH_WALLET = "9001011234567"
 RRN_WITHOUT_WALLET = "9202022345678"
@@ -91,6 +93,7 @@ def world(client: TestClient, application: App) -> G2pWorld:
         scopes=["g2p"],
         webhook_url=None,
         now=now,
+        created_by_user_id=OFFICIAL_ID,
     ).secret
     return G2pWorld(
         client,

@@ -335,3 +335,27 @@ def test_the_program_page_lists_dated_changes_and_requests_waiting_for_approval(
     english = client.get("/console/program")
     assert "Scheduled" in english.text
     assert "Setting change" in english.text
+
+
+def test_the_program_page_names_who_asked_by_login_not_only_an_id(
+    client: TestClient, application: App
+) -> None:
+    region_id = region_with_work(application).world.region_id
+    log_in_official(client, official(application, region_id))
+    asker = official(application, region_id, role="operator")
+    with application.reader() as uow:
+        user = uow.access.user_by_login(asker.login)
+    assert user is not None
+    filed = approvals.file_request(
+        application.uow,
+        Principal(UserKind.OFFICIAL, user_id=user.id, region_id=region_id, role="operator"),
+        region_id=region_id,
+        kind=ApprovalKind.SETTING_CHANGE,
+        params={"settings": {"holding_limit_won": 500_000}, "effective_at": None, "ends_at": None},
+        reason="보유 한도 조정",
+        idempotency_key=unique_key("change"),
+        now=datetime.now(UTC),
+    )
+    page = client.get("/console/program")
+    row = page.text.split(f'id="request-{filed.id}"')[1].split("</tr>")[0]
+    assert f"{asker.login} (#{user.id})" in row

@@ -3,7 +3,7 @@ records keep a program without a timeline)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,16 @@ from dongne.domain.approvals import (
 
 
 class FakeGovernance:
+    def user_logins(self, user_ids: Iterable[int]) -> dict[int, str]:
+        return {i: self.logins[i] for i in user_ids if i in self.logins}
+
+    def transactions_without_approval(
+        self, kinds: Iterable[str], region_id: int | None = None
+    ) -> list[tuple[int, str]]:
+        return []
+
     def __init__(self) -> None:
+        self.logins: dict[int, str] = {}
         self.modes: dict[tuple[int, ApprovalKind], ApprovalMode] = {}
         self.requests: dict[int, ApprovalRequest] = {}
         self.subjects: dict[int, str | None] = {}

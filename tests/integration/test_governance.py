@@ -14,16 +14,22 @@ from dongne.domain.access import Forbidden, Principal, UserKind
 from dongne.domain.approvals import (
     ApprovalExpired,
     ApprovalKind,
-    ApprovalKindUnavailable,
     ApprovalMode,
     ApprovalRequestNotFound,
     ApprovalRequired,
     OwnApprovalRequest,
 )
-from dongne.domain.errors import CancellationWindowClosed
+from dongne.domain.errors import CancellationWindowClosed, InvalidInput
 from dongne.domain.merchants import MerchantStatus
 from dongne.domain.program_timeline import ProgramChangeInThePast
-from dongne.services import approvals, merchant_applications, program_settings, purchases, registry
+from dongne.services import (
+    approval_audit,
+    approvals,
+    merchant_applications,
+    program_settings,
+    purchases,
+    registry,
+)
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
@@ -196,7 +202,7 @@ def test_four_eyes_refuses_the_initiator_another_region_and_a_late_approval(
             )
         ).scalar_one()
     assert keys == done.ledger_key
-    allowed = approvals.who_allowed(uow, region_id=world.region_id)
+    allowed = approval_audit.who_allowed(uow, region_id=world.region_id)
     assert [(m.transaction_id, m.approved_by_user_id, m.key_matches) for m in allowed] == [
         (done.result["transaction_id"], 202, True)
     ]
@@ -210,7 +216,7 @@ def test_a_rejected_request_moves_nothing(uow: UnitOfWork) -> None:
         uow, official(world, 202), request_id=request_id, reason="too early", now=NOW
     )
     assert rejected.status == "rejected"
-    assert approvals.who_allowed(uow, region_id=world.region_id) == []
+    assert approval_audit.who_allowed(uow, region_id=world.region_id) == []
 
 
 def test_only_the_platform_operator_lifts_the_second_approver(uow: UnitOfWork) -> None:
@@ -260,19 +266,20 @@ def test_a_suspension_waits_for_the_second_approver(uow: UnitOfWork) -> None:
         assert uow.records.merchant(merchant).merchant.status is MerchantStatus.SUSPENDED
 
 
-def test_paper_print_runs_have_a_kind_and_nothing_to_run_yet(uow: UnitOfWork) -> None:
+def test_a_paper_print_run_request_names_what_to_print(uow: UnitOfWork) -> None:
     world = World(uow, NOW)
-    with pytest.raises(ApprovalKindUnavailable):
-        approvals.file_request(
-            uow,
-            official(world, 201),
-            region_id=world.region_id,
-            kind=ApprovalKind.PAPER_PRINT_RUN,
-            params={},
-            reason="지류 발행",
-            idempotency_key=unique_key(),
-            now=NOW,
-        )
+    for params in ({}, {"counts": {"10000": "5"}}, {"counts": {"7000": 5}}):
+        with pytest.raises(InvalidInput):
+            approvals.file_request(
+                uow,
+                official(world, 201),
+                region_id=world.region_id,
+                kind=ApprovalKind.PAPER_PRINT_RUN,
+                params=params,
+                reason="지류 발행",
+                idempotency_key=unique_key(),
+                now=NOW,
+            )
 
 
 def test_a_one_approver_region_funds_at_once_and_names_the_approver(uow: UnitOfWork) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.approvals import ApprovalKind, ApprovalMode, ApprovalRequired
-from dongne.services import approvals
+from dongne.services import approval_audit, approvals
 from dongne.services.allowance_disbursement import disburse
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -63,7 +63,7 @@ def test_an_approved_list_is_paid_and_each_grant_names_its_approver(
         idempotency_key=unique_key(),
         now=NOW,
     )
-    allowed = approvals.who_allowed(uow, region_id=world.region_id)
+    allowed = approval_audit.who_allowed(uow, region_id=world.region_id)
     grants = [m for m in allowed if m.transaction_kind == "allowance_grant"]
     assert grants, "the grants carry the approval's key"
     assert {(m.requested_by_user_id, m.approved_by_user_id, m.key_matches) for m in grants} == {
@@ -78,7 +78,8 @@ def test_a_direct_disbursement_records_its_single_approver(uow: UnitOfWork) -> N
     signed_up(world, identity)
     summary = upload(world, program_id, csv_of(identity))
     disburse(uow, official(world, 403), upload_id=summary.upload_id, now=NOW)
-    allowed = approvals.who_allowed(uow, region_id=world.region_id)
+    allowed = approval_audit.who_allowed(uow, region_id=world.region_id)
     assert [(m.transaction_kind, m.approved_by_user_id) for m in allowed] == [
-        ("allowance_grant", 403)
+        ("allowance_funding", OPERATOR.user_id),  # make_program's funding, by the operator
+        ("allowance_grant", 403),
     ]

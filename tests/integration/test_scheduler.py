@@ -11,9 +11,11 @@ from sqlalchemy import Engine, select
 
 from dongne.adapters.db.job_records import job_lock, job_runs
 from dongne.config import Settings
+from dongne.domain.access import Principal, UserKind
+from dongne.domain.approvals import ApprovalKind, ApprovalMode
 from dongne.domain.errors import InvalidInput
 from dongne.domain.schedules import Daily, Every
-from dongne.services import scheduled_jobs, scheduler
+from dongne.services import approvals, scheduled_jobs, scheduler
 from dongne.services.scheduler import Job, JobContext
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -153,3 +155,30 @@ def test_two_workers_never_run_one_job_at_once(engine: Engine) -> None:
     # Once the first is done, the slot is done: nobody runs it again.
     assert scheduler.run_job_if_due(_context(engine), job, lock=_lock(engine), worker="w:2") is None
     assert runs == ["ran"]
+
+
+def test_the_nightly_settlement_leaves_a_four_eyes_region_to_its_officials(
+    engine: Engine,
+) -> None:
+    """A job is nobody: where a release needs two officials it settles the other regions and
+    leaves that one to an approved request."""
+    day_before = NOW - timedelta(days=1)
+    governed, plain = World(UnitOfWork(engine), day_before), World(UnitOfWork(engine), day_before)
+    approvals.set_approval_mode(
+        UnitOfWork(engine),
+        Principal(UserKind.OFFICIAL, user_id=77, region_id=governed.region_id, role="approver"),
+        region_id=governed.region_id,
+        kind=ApprovalKind.SETTLEMENT_RELEASE,
+        mode=ApprovalMode.INITIATOR_AND_APPROVER,
+        now=day_before,
+    )
+    for world in (governed, plain):
+        world.fund(1_000_000)
+        wallet, merchant = world.citizen(), world.merchant()
+        buy(UnitOfWork(engine), wallet, 50_000, now=day_before)
+        pay(UnitOfWork(engine), wallet, merchant, 12_000, now=day_before)
+
+    detail = scheduled_jobs.settle_yesterday(_context(engine), TODAYS_SETTLEMENT_SLOT)
+
+    assert detail.startswith("2026-11-25: 1 regions settled"), detail
+    assert detail.endswith("; 1 wait for an approved release"), detail

@@ -36,7 +36,7 @@ class ApprovalKind(StrEnum):
     ALLOWANCE_DISBURSEMENT = "allowance_disbursement"
     MERCHANT_SUSPENSION = "merchant_suspension"
     PAPER_PRINT_RUN = "paper_print_run"
-    """Reserved: paper vouchers are not printed by dongne yet, so nothing runs for it."""
+    """An order to print paper vouchers into the vault (``paper_printing``)."""
     SETTLEMENT_RELEASE = "settlement_release"
     """A settlement run: the transfer of merchants' takings to their banks."""
 
@@ -91,7 +91,8 @@ class ApprovalExpired(RuleViolation):
 
 
 class ApprovalKindUnavailable(InvalidInput):
-    """A kind of action dongne does not do yet (paper print runs)."""
+    """A kind of action dongne does not do (kept for kinds a region may name before dongne
+    does them)."""
 
     code = "APPROVAL_KIND_UNAVAILABLE"
 

@@ -210,10 +210,12 @@ def create_partner(
     webhook_url: str | None,
     now: datetime,
     allow_private_webhook_addresses: bool = False,
+    created_by_user_id: int | None = None,
 ) -> NewCredential:
     """A partner app with an API key (shown once) scoped to one region and named operations.
     Its webhook URL may point at a private address only where that is allowed (not in
-    production: ``domain.webhook_urls``)."""
+    production: ``domain.webhook_urls``). ``created_by_user_id``, the official registering
+    it, answers for what it does under its scopes (``docs/g2p-connect.md``)."""
     if not name.strip():
         raise InvalidInput("a partner needs a name", field="name")
     known = {scope.value for scope in PartnerScope}
@@ -234,6 +236,7 @@ def create_partner(
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             created_at=require_aware(now),
+            created_by_user_id=created_by_user_id,
         )
         uow.commit()
     return NewCredential(partner_id, key)

@@ -28,7 +28,7 @@ from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind
-from dongne.services.approval_gate import refuse_without_second_approver
+from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -37,7 +37,8 @@ from dongne.services.unit_of_work import UnitOfWork
 class ProgramFunded:
     program_id: int
     region_id: int
-    transaction_id: int
+    transaction_id: int | None
+    """None for a program created unfunded (``budget_won`` 0)."""
     amount_won: int
     budget_won: int
 
@@ -78,10 +79,16 @@ def create_program(
     idempotency_key: str,
     now: datetime,
 ) -> ProgramFunded:
-    """Create a program and fund its budget from the city, in one transaction (approvers)."""
+    """Create a program and fund its budget from the city, in one transaction (approvers).
+
+    Funding is a ``budget_funding`` like any other: where the region needs a second approver
+    for it, a program with a budget is refused (``APPROVAL_REQUIRED``) and is created unfunded
+    (``budget_won`` 0), its budget then asked for as an approval request; where one approver
+    suffices, the caller is recorded as the approver of the funding transaction."""
     authorize(caller, region_id, AllowanceAction.FUND)
     terms = check_terms(terms)
-    check_budget(budget_won)
+    if budget_won != 0:
+        check_budget(budget_won)
     now = require_aware(now)
 
     def action() -> ProgramFunded:
@@ -90,6 +97,8 @@ def create_program(
         program_id = records.add_program(region_id, terms, now)
         budget, pending = budget_accounts(uow, region_id, program_id)
         records.set_program_accounts(program_id, budget.id, pending.id)
+        if not budget_won:
+            return ProgramFunded(program_id, region_id, None, 0, 0)
         return _fund(
             uow,
             region_id=region_id,
@@ -97,6 +106,14 @@ def create_program(
             budget=budget,
             amount_won=budget_won,
             now=now,
+            idempotency_key=_direct_key(
+                uow,
+                caller,
+                region_id=region_id,
+                program_id=program_id,
+                amount_won=budget_won,
+                now=now,
+            ),
         )
 
     request = {"region_id": region_id, "terms": repr(terms), "budget_won": budget_won}
@@ -132,9 +149,16 @@ def fund_program(
     )
 
     def action() -> ProgramFunded:
-        refuse_without_second_approver(uow, program.region_id, ApprovalKind.BUDGET_FUNDING)
+        key = _direct_key(
+            uow,
+            caller,
+            region_id=program.region_id,
+            program_id=program.id,
+            amount_won=amount_won,
+            now=now,
+        )
         return fund_program_within(
-            uow, program=program, amount_won=amount_won, idempotency_key=None, now=now
+            uow, program=program, amount_won=amount_won, idempotency_key=key, now=now
         )
 
     return run_in_transaction(
@@ -147,6 +171,26 @@ def fund_program(
             now=now,
             result_type=ProgramFunded,
         ),
+    )
+
+
+def _direct_key(
+    uow: UnitOfWork,
+    caller: Principal,
+    *,
+    region_id: int,
+    program_id: int,
+    amount_won: int,
+    now: datetime,
+) -> str | None:
+    """The ledger key of a direct funding's approval, the caller named as its approver."""
+    return direct_ledger_key(
+        uow,
+        region_id=region_id,
+        kind=ApprovalKind.BUDGET_FUNDING,
+        params={"budget": "allowance_program", "program_id": program_id, "amount_won": amount_won},
+        by_user_id=caller.user_id,
+        now=now,
     )
 
 

@@ -3,13 +3,15 @@ action run in the approval's own transaction, posting with the approval's ledger
 
 - ``setting_change`` (settings, effective_at, ends_at; or withdraw):
   ``program_settings.apply_change_within``;
-- ``budget_funding`` (budget: discount with month, or allowance_program with program_id;
-  amount_won): ``registry.fund_discount_budget_within``, ``allowances.fund_program_within``;
+- ``budget_funding`` (budget: discount with month, rewards, or allowance_program with
+  program_id; amount_won): ``registry.fund_discount_budget_within``,
+  ``walking.fund_rewards_budget_within``, ``allowances.fund_program_within``;
 - ``allowance_disbursement`` (upload_id): ``start_disbursement_within``; the chunks are paid
   after the approval commits, each of their transactions with the approval's key;
 - ``merchant_suspension`` (merchant_id): ``suspend_merchant_within``;
 - ``settlement_release`` (business_day, fee_tiers): ``settlement.settle_day_within``;
-- ``paper_print_run``: nothing yet, refused when filed.
+- ``paper_print_run`` (counts: denomination to count): ``paper_printing.order_print_within``,
+  the initiator named as who ordered it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dongne.domain.approvals import ApprovalKind, ApprovalKindUnavailable, Appro
 from dongne.domain.calendar import seoul_month
 from dongne.domain.errors import InvalidInput, MerchantNotFound
 from dongne.domain.money import positive_won
+from dongne.domain.paper import check_print_counts
 from dongne.domain.program import check_budget_month
 from dongne.services import program_settings
 from dongne.services.allowance_disbursement import (
@@ -32,9 +35,11 @@ from dongne.services.allowance_disbursement import (
 )
 from dongne.services.allowances import fund_program_within
 from dongne.services.merchant_applications import suspend_merchant_within
+from dongne.services.paper_printing import order_print_within
 from dongne.services.registry import fund_discount_budget_within
 from dongne.services.settlement import fee_tiers_from, parse_business_day, settle_day_within
 from dongne.services.unit_of_work import UnitOfWork
+from dongne.services.walking import fund_rewards_budget_within
 
 Checked = tuple[dict[str, Any], str | None]
 """The parameters as they will be run, and the subject the request is about (for look-ups)."""
@@ -62,9 +67,24 @@ def check_params(
         tiers = params.get("fee_tiers") or []
         fee_tiers_from([tuple(pair) for pair in tiers])
         return {"business_day": day.isoformat(), "fee_tiers": tiers}, f"day-{day.isoformat()}"
-    raise ApprovalKindUnavailable(
-        "paper vouchers are not printed by dongne yet: nothing to approve", kind=kind.value
-    )
+    if kind is ApprovalKind.PAPER_PRINT_RUN:
+        counts = params.get("counts")
+        if not isinstance(counts, Mapping):
+            raise InvalidInput("counts maps a denomination to how many to print", field="counts")
+        wanted = check_print_counts(_denominations(counts))
+        uow.records.program(region_id, at=now)
+        return {"counts": {str(won): count for won, count in wanted.items()}}, None
+    raise ApprovalKindUnavailable("dongne does not do this kind of action", kind=kind.value)
+
+
+def _denominations(counts: Mapping[Any, Any]) -> dict[int, int]:
+    try:
+        wanted = {int(won): count for won, count in counts.items()}
+    except (TypeError, ValueError):
+        raise InvalidInput("a denomination is a whole number of won", field="counts") from None
+    if any(not isinstance(n, int) or isinstance(n, bool) for n in wanted.values()):
+        raise InvalidInput("a count is a whole number of vouchers", field="counts")
+    return wanted
 
 
 def _integer(params: Mapping[str, Any], name: str) -> int:
@@ -95,12 +115,14 @@ def _check_funding(
             check_budget_month(str(month), now)
         uow.records.program_timeline(region_id)
         return {"budget": "discount", "month": month, "amount_won": amount_won}
+    if budget == "rewards":
+        return {"budget": budget, "amount_won": amount_won}
     if budget == "allowance_program":
         program_id = _integer(params, "program_id")
         if uow.allowances.program(program_id).region_id != region_id:
             raise AllowanceProgramNotFound(f"no program {program_id}", program_id=program_id)
         return {"budget": budget, "program_id": program_id, "amount_won": amount_won}
-    raise InvalidInput("budget is discount or allowance_program", field="budget")
+    raise InvalidInput("budget is discount, rewards or allowance_program", field="budget")
 
 
 Runner = Callable[[UnitOfWork, ApprovalRequest, str, int, datetime], dict[str, Any]]
@@ -139,6 +161,16 @@ def _run_funding(
             now=now,
         )
         return asdict(funded)
+    if params["budget"] == "rewards":
+        return asdict(
+            fund_rewards_budget_within(
+                uow,
+                region_id=request.region_id,
+                amount_won=params["amount_won"],
+                idempotency_key=key,
+                now=now,
+            )
+        )
     program = uow.allowances.program(params["program_id"])
     return asdict(
         fund_program_within(
@@ -161,6 +193,21 @@ def _run_suspension(
     merchant_id = request.params["merchant_id"]
     status = suspend_merchant_within(uow, merchant_id=merchant_id, now=now)
     return {"merchant_id": merchant_id, "status": status.value}
+
+
+def _run_print(
+    uow: UnitOfWork, request: ApprovalRequest, key: str, approver: int, now: datetime
+) -> dict[str, Any]:
+    wanted = {int(won): count for won, count in request.params["counts"].items()}
+    ordered = order_print_within(
+        uow,
+        region_id=request.region_id,
+        wanted=wanted,
+        idempotency_key=key,
+        now=now,
+        ordered_by=request.requested_by_user_id,
+    )
+    return asdict(ordered)
 
 
 def _run_settlement(
@@ -194,4 +241,5 @@ _RUNNERS: dict[ApprovalKind, Runner] = {
     ApprovalKind.ALLOWANCE_DISBURSEMENT: _run_disbursement,
     ApprovalKind.MERCHANT_SUSPENSION: _run_suspension,
     ApprovalKind.SETTLEMENT_RELEASE: _run_settlement,
+    ApprovalKind.PAPER_PRINT_RUN: _run_print,
 }

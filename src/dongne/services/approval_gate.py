@@ -71,4 +71,33 @@ def record_direct_approval(
     return governance.approval_request(request_id)
 
 
+def direct_ledger_key(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    kind: ApprovalKind,
+    params: Mapping[str, Any],
+    by_user_id: int | None,
+    now: datetime,
+    subject: str | None = None,
+) -> str | None:
+    """The gate of a direct action that moves public money, in the caller's transaction:
+    refused where a second approver is needed; otherwise the acting person is recorded as its
+    approver and the ledger key to post with is returned (None when no person acts: a
+    scheduled job, or a seed before anyone logs in)."""
+    refuse_without_second_approver(uow, region_id, kind)
+    if by_user_id is None:
+        return None
+    approval = record_direct_approval(
+        uow,
+        region_id=region_id,
+        kind=kind,
+        params=params,
+        subject=subject,
+        by_user_id=by_user_id,
+        now=now,
+    )
+    return approval.ledger_key
+
+
 DIRECT_REASON = "one approver suffices: acted directly (단독 승인)"

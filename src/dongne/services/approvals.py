@@ -13,26 +13,28 @@ its list in chunks after that transaction, each chunk's transactions with the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from dongne.domain.access import OfficialRole, Principal, UserKind
+from dongne.domain.allowances import AllowanceBudgetShort, AllowanceNotValidNow
 from dongne.domain.approvals import (
     ApprovalKind,
     ApprovalMode,
     ApprovalRequest,
     ApprovalRequestNotFound,
     ApprovalStatus,
-    approval_digest,
     check_lifetime,
     check_reason,
     ledger_key,
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput
-from dongne.services import approval_actions
+from dongne.services import approval_actions, g2p_approvals, g2p_outcomes
 from dongne.services.allowance_disbursement import run_disbursement
+from dongne.services.approval_audit import people as _people
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -55,9 +57,16 @@ class ApprovalView:
     decision_reason: str | None
     ledger_key: str | None
     result: dict[str, Any] | None
+    requested_by_login: str | None = None
+    """Who asked, by login (officials have no other name in dongne); the id stays above."""
+    decided_by_login: str | None = None
 
 
-def view(request: ApprovalRequest, now: datetime) -> ApprovalView:
+def view(
+    request: ApprovalRequest, now: datetime, logins: Mapping[int, str] | None = None
+) -> ApprovalView:
+    logins = logins or {}
+    decider = request.decided_by_user_id
     return ApprovalView(
         id=request.id,
         region_id=request.region_id,
@@ -73,7 +82,14 @@ def view(request: ApprovalRequest, now: datetime) -> ApprovalView:
         decision_reason=request.decision_reason,
         ledger_key=request.ledger_key,
         result=dict(request.result) if request.result is not None else None,
+        requested_by_login=logins.get(request.requested_by_user_id),
+        decided_by_login=logins.get(decider) if decider is not None else None,
     )
+
+
+def _view_of(uow: UnitOfWork, request_id: int, now: datetime) -> ApprovalView:
+    found = uow.governance.approval_request(request_id)
+    return view(found, now, _people(uow, [found]))
 
 
 def parse_kind(text: str) -> ApprovalKind:
@@ -175,7 +191,7 @@ def file_request(
         mode = uow.governance.approval_mode(region_id, kind)
         if mode is ApprovalMode.ONE_APPROVER and _is_approver(caller):
             return _approve_within(uow, request_id, user_id, None, now)
-        return view(uow.governance.approval_request(request_id), now)
+        return _view_of(uow, request_id, now)
 
     request = {"region_id": region_id, "kind": kind.value, "params": dict(params)}
     filed = run_in_transaction(
@@ -245,7 +261,16 @@ def reject_request(
             reason=reason,
             ledger_key=None,
         )
-        return view(uow.governance.approval_request(request_id), now)
+        message_row_id = g2p_approvals.message_of(found)
+        if message_row_id is not None:
+            g2p_outcomes.decide_awaited(
+                uow,
+                message_row_id=message_row_id,
+                upload_id=found.params["upload_id"],
+                refusal=f"an official rejected it (결재 반려): {reason}",
+                now=now,
+            )
+        return _view_of(uow, request_id, now)
 
     return run_in_transaction(uow, action)
 
@@ -280,14 +305,29 @@ def _approve_within(
         uow, approved, ledger_key=key, approver_user_id=approver, now=now
     )
     governance.set_approval_result(request_id, result)
-    return view(governance.approval_request(request_id), now)
+    return _view_of(uow, request_id, now)
 
 
 def _after_commit(uow: UnitOfWork, done: ApprovalView, now: datetime) -> ApprovalView:
     """An approved disbursement's list is paid now, a chunk per transaction (a rerun of the
-    approval's key after a crash picks up where it stopped)."""
-    if done.kind == ApprovalKind.ALLOWANCE_DISBURSEMENT and done.status == "approved":
-        run_disbursement(uow, upload_id=done.params["upload_id"], now=now)
+    approval's key after a crash picks up where it stopped); a G2P message's sender is then
+    answered with what was paid, and told ``rjct`` for what a budget that fell short (or a
+    program that ended) in the meantime no longer paid."""
+    if done.kind != ApprovalKind.ALLOWANCE_DISBURSEMENT or done.status != "approved":
+        return done
+    upload_id = done.params["upload_id"]
+    message_row_id = done.params.get(g2p_approvals.MESSAGE_PARAM)
+    if not isinstance(message_row_id, int):
+        run_disbursement(uow, upload_id=upload_id, now=now)
+        return done
+    with suppress(AllowanceBudgetShort, AllowanceNotValidNow):
+        run_disbursement(uow, upload_id=upload_id, now=now)
+    run_in_transaction(
+        uow,
+        lambda: g2p_outcomes.decide_awaited(
+            uow, message_row_id=message_row_id, upload_id=upload_id, refusal=None, now=now
+        ),
+    )
     return done
 
 
@@ -298,7 +338,7 @@ def get_request(
         found = uow.governance.approval_request(request_id)
         missing = ApprovalRequestNotFound(f"no request {request_id}", request_id=request_id)
         caller.official(found.region_id, missing=missing)
-        return view(found, require_aware(now))
+        return view(found, require_aware(now), _people(uow, [found]))
 
 
 def list_requests(
@@ -314,54 +354,6 @@ def list_requests(
         uow.records.region(region_id)
         stored = None if status is ApprovalStatus.EXPIRED else status
         rows = uow.governance.approval_requests(region_id, status=stored)
-    views = [view(row, require_aware(now)) for row in rows]
+        logins = _people(uow, rows)
+    views = [view(row, require_aware(now), logins) for row in rows]
     return [v for v in views if status is None or v.status == status.value]
-
-
-# -- the audit -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AllowedMovement:
-    """A ledger transaction an approval allowed, and who asked and who approved."""
-
-    transaction_id: int
-    transaction_kind: str
-    request_id: int
-    approval_kind: str
-    requested_by_user_id: int
-    approved_by_user_id: int
-    approved_at: str
-    key_matches: bool
-    """Whether the key the transaction (and its leaf) carries is the one the approval's
-    stored record gives: false means the approval row was altered after the fact."""
-
-
-def who_allowed(uow: UnitOfWork, *, region_id: int | None = None) -> list[AllowedMovement]:
-    """Every ledger transaction posted under an approval, with its initiator and approver."""
-    with uow:
-        approved = uow.governance.approved_requests(region_id)
-        transactions = uow.governance.transactions_with_keys(
-            [a.ledger_key for a in approved if a.ledger_key]
-        )
-    movements = []
-    for request in approved:
-        if request.ledger_key is None or request.decided_by_user_id is None:
-            continue
-        decided_at = request.decided_at or request.requested_at
-        digest = approval_digest(request, request.decided_by_user_id, decided_at)
-        matches = request.ledger_key == f"approval-{request.id}-{digest}"
-        movements += [
-            AllowedMovement(
-                transaction_id=transaction_id,
-                transaction_kind=kind,
-                request_id=request.id,
-                approval_kind=request.kind.value,
-                requested_by_user_id=request.requested_by_user_id,
-                approved_by_user_id=request.decided_by_user_id,
-                approved_at=decided_at.isoformat(),
-                key_matches=matches,
-            )
-            for transaction_id, kind in transactions.get(request.ledger_key, [])
-        ]
-    return sorted(movements, key=lambda m: m.transaction_id)

@@ -39,7 +39,7 @@ from dongne.domain.allowances import (
 )
 from dongne.domain.calendar import require_aware
 from dongne.domain.g2p import Payee, PayeeKind, Reason, Rejected, Status
-from dongne.services import g2p_answers
+from dongne.services import g2p_answers, g2p_approvals, g2p_outcomes
 from dongne.services.allowance_disbursement import run_disbursement
 from dongne.services.g2p_messages import (
     Header,
@@ -243,20 +243,31 @@ def process_disbursement(uow: UnitOfWork, *, message_row_id: int, now: datetime)
 
 
 def process_pending(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> int:
-    """Process messages a crash (or a server restart) left unanswered; returns how many."""
+    """Process messages a crash (or a server restart) left unanswered, and refuse the
+    instructions whose approval request expired unanswered; returns how many messages."""
+    now = require_aware(now)
     with uow:
         waiting = uow.g2p.messages_to_process(limit)
+        awaiting = uow.g2p.regions_awaiting_approval()
     for message_row_id in waiting:
         process_disbursement(uow, message_row_id=message_row_id, now=now)
+    for region_id in awaiting:
+        _refuse_expired_in(uow, region_id, now)
     return len(waiting)
 
 
+def _refuse_expired_in(uow: UnitOfWork, region_id: int, now: datetime) -> None:
+    run_in_transaction(uow, lambda: g2p_outcomes.refuse_expired(uow, region_id=region_id, now=now))
+
+
 def _prepare(uow: UnitOfWork, message_row_id: int, now: datetime) -> list[int]:
-    """Write each program's accepted instructions as an upload; return the uploads to pay."""
+    """Write each program's accepted instructions as an upload; return the uploads to pay:
+    those an official allowed (``g2p_approvals``)."""
     message = uow.g2p.message(message_row_id, lock=True)
     rows = uow.g2p.of_message(message_row_id)
     if message.status != Status.RECEIVED.value:
-        return sorted({row.upload_id for row in rows if row.upload_id is not None})
+        uploads = sorted({row.upload_id for row in rows if row.upload_id is not None})
+        return [u for u in uploads if g2p_approvals.approved(uow, message.region_id, u)]
     by_program: dict[int, list[DisbursementRow]] = defaultdict(list)
     for row in rows:
         by_program[row.program_id].append(row)
@@ -266,7 +277,7 @@ def _prepare(uow: UnitOfWork, message_row_id: int, now: datetime) -> list[int]:
         if (upload_id := _upload(uow, message, program_id, by_program[program_id], now))
     ]
     uow.g2p.update_message(message_row_id, status="processing")
-    return uploads
+    return [u for u in uploads if g2p_approvals.approved(uow, message.region_id, u)]
 
 
 def _upload(
@@ -279,7 +290,13 @@ def _upload(
     records = uow.allowances
     program = records.program(program_id, lock=True)
     if not program.is_valid_at(now):
-        _reject_all(uow, rows, "the program does not pay now (outside its validity)", now)
+        g2p_outcomes.reject_all(
+            uow, rows, "the program does not pay now (outside its validity)", now
+        )
+        return None
+    answerable = g2p_approvals.answerable_official(uow, message.partner_id)
+    if answerable is None:
+        g2p_outcomes.reject_all(uow, rows, g2p_approvals.NOBODY_ANSWERS, now)
         return None
     identities = [row.identity_hmac for row in rows if row.identity_hmac]
     preview = classify(
@@ -292,9 +309,11 @@ def _upload(
     accepted: list[tuple[DisbursementRow, RecipientRow]] = []
     for row, seen in zip(rows, preview.rows, strict=True):
         if seen.status not in {RowStatus.MATCHED, RowStatus.UNMATCHED}:
-            _reject(uow, row, Reason.PAYEE_FA_INVALID, seen.reason or "not payable", now)
+            g2p_outcomes.reject(
+                uow, row, Reason.PAYEE_FA_INVALID, seen.reason or "not payable", now
+            )
         elif row.amount_won > budget_left:
-            _reject(
+            g2p_outcomes.reject(
                 uow, row, Reason.PAYER_FA_INVALID, "the program's budget does not cover it", now
             )
         else:
@@ -315,44 +334,15 @@ def _upload(
         uow.g2p.update_disbursement(
             row.id, upload_id=upload_id, row_number=recipient.row_number, updated_at=now
         )
+    g2p_approvals.govern_upload(
+        uow, message, program, upload_id=upload_id, answerable=answerable, now=now
+    )
     return upload_id
 
 
-def _reject(
-    uow: UnitOfWork, row: DisbursementRow, reason: Reason, message: str, now: datetime
-) -> None:
-    uow.g2p.update_disbursement(
-        row.id,
-        status=Status.REJECTED.value,
-        reason_code=reason.value,
-        reason_message=message[:300],
-        updated_at=now,
-    )
-
-
-def _reject_all(uow: UnitOfWork, rows: list[DisbursementRow], message: str, now: datetime) -> None:
-    for row in rows:
-        _reject(uow, row, Reason.PAYER_FA_INVALID, message, now)
-
-
 def _finish(uow: UnitOfWork, message_row_id: int, now: datetime) -> dict[str, Any]:
+    """A message awaiting an official was answered already: only a decision answers anew."""
     message = uow.g2p.message(message_row_id, lock=True)
-    if message.status == "done":
-        assert message.response is not None  # noqa: S101 - stored with the status
-        return message.response
-    for row in uow.g2p.of_message(message_row_id):
-        if row.status == Status.RECEIVED.value:
-            status, _ = g2p.status_of_grant(row.grant_status)
-            if row.grant_status is None:
-                _reject(uow, row, Reason.PAYER_FA_INVALID, "the budget no longer covered it", now)
-            else:
-                uow.g2p.update_disbursement(row.id, status=status.value, updated_at=now)
-    pending = message.response or {"references": [], "rejected": []}
-    region_code, _ = uow.channels.region_code(message.region_id)
-    found = uow.g2p.by_references(message.partner_id, pending["references"])
-    items = [g2p_answers.item(found[ref]) for ref in pending["references"]] + pending["rejected"]
-    answer = g2p_answers.disburse_answer(message, items, region_code, now)
-    uow.g2p.update_message(message_row_id, status="done", response=answer, completed_at=now)
-    if message.mode == "async" and message.callback_url is not None:
-        g2p_answers.queue_callback(uow, message, answer, now)
-    return answer
+    if message.status == g2p_approvals.AWAITING and message.response is not None:
+        return {k: v for k, v in message.response.items() if k != "pending"}
+    return g2p_outcomes.finish(uow, message_row_id, now)

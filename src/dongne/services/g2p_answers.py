@@ -62,7 +62,7 @@ def item(row: DisbursementRow) -> dict[str, Any]:
         status, message = g2p.status_of_grant(row.grant_status)
         answer["status"] = status.value
     else:
-        answer["status"], message = row.status, None
+        answer["status"], message = row.status, row.reason_message
     if message:
         answer["status_reason_message"] = message
     return answer | {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.paper import (
@@ -20,6 +21,7 @@ from dongne.domain.paper import (
     Serial,
     check_print_counts,
 )
+from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import PaperStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -59,47 +61,29 @@ def order_print(
     ordered_by: int | None = None,
 ) -> PrintOrderResult:
     """Order a print run: ``counts`` vouchers per denomination, valid for the program's
-    validity from today (Seoul)."""
+    validity from today (Seoul). A ``paper_print_run`` under four-eyes approval: refused where
+    the region needs a second approver, and ``ordered_by`` recorded as its approver."""
     now = require_aware(now)
     wanted = check_print_counts(counts)
+    as_json = {str(k): v for k, v in wanted.items()}
 
     def action() -> PrintOrderResult:
         uow.records.region(region_id)
-        program = uow.records.program(region_id, at=now)
-        uow.paper.lock_region(region_id)
-        ranges = _next_ranges(uow.paper, region_id, seoul_day(now).year, wanted)
-        valid_until = seoul_day(now) + timedelta(days=program.validity_days)
-        face = sum(won * count for won, count in wanted.items())
-        printed = uow.ledger.account(region_id, AccountType.PAPER_PRINTED)
-        unissued = uow.ledger.account(region_id, AccountType.PAPER_UNISSUED)
-        transaction_id = uow.ledger.post(
+        approval_key = direct_ledger_key(
+            uow,
             region_id=region_id,
-            kind=TransactionKind.PAPER_PRINTING,
-            postings=[Posting(unissued.id, face), Posting(printed.id, -face)],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={printed.id: printed, unissued.id: unissued},
+            kind=ApprovalKind.PAPER_PRINT_RUN,
+            params={"counts": as_json},
+            by_user_id=ordered_by,
+            now=now,
         )
-        order_id = uow.paper.add_print_order(
+        return order_print_within(
+            uow,
             region_id=region_id,
-            year=seoul_day(now).year,
-            counts={str(won): count for won, count in wanted.items()},
-            voucher_count=sum(wanted.values()),
-            face_won=face,
-            valid_until=valid_until,
+            wanted=wanted,
+            idempotency_key=approval_key or idempotency_key,
+            now=now,
             ordered_by=ordered_by,
-            ordered_at=now,
-            transaction_id=transaction_id,
-        )
-        uow.paper.add_vouchers(_voucher_rows(order_id, ranges, valid_until, now))
-        return PrintOrderResult(
-            order_id,
-            region_id,
-            sum(wanted.values()),
-            face,
-            valid_until.isoformat(),
-            transaction_id,
-            [_print_range(first, last) for first, last in ranges],
         )
 
     return run_in_transaction(
@@ -108,10 +92,59 @@ def order_print(
         once=Once(
             operation="paper_print_order",
             key=idempotency_key,
-            request={"region_id": region_id, "counts": {str(k): v for k, v in wanted.items()}},
+            request={"region_id": region_id, "counts": as_json},
             now=now,
             result_type=PrintOrderResult,
         ),
+    )
+
+
+def order_print_within(
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    wanted: dict[int, int],
+    idempotency_key: str,
+    now: datetime,
+    ordered_by: int | None,
+) -> PrintOrderResult:
+    """``order_print`` inside the caller's open unit of work (an approved request's, whose
+    ledger key the run's transaction carries)."""
+    program = uow.records.program(region_id, at=now)
+    uow.paper.lock_region(region_id)
+    ranges = _next_ranges(uow.paper, region_id, seoul_day(now).year, wanted)
+    valid_until = seoul_day(now) + timedelta(days=program.validity_days)
+    face = sum(won * count for won, count in wanted.items())
+    printed = uow.ledger.account(region_id, AccountType.PAPER_PRINTED)
+    unissued = uow.ledger.account(region_id, AccountType.PAPER_UNISSUED)
+    transaction_id = uow.ledger.post(
+        region_id=region_id,
+        kind=TransactionKind.PAPER_PRINTING,
+        postings=[Posting(unissued.id, face), Posting(printed.id, -face)],
+        at=now,
+        idempotency_key=idempotency_key,
+        accounts_by_id={printed.id: printed, unissued.id: unissued},
+    )
+    order_id = uow.paper.add_print_order(
+        region_id=region_id,
+        year=seoul_day(now).year,
+        counts={str(won): count for won, count in wanted.items()},
+        voucher_count=sum(wanted.values()),
+        face_won=face,
+        valid_until=valid_until,
+        ordered_by=ordered_by,
+        ordered_at=now,
+        transaction_id=transaction_id,
+    )
+    uow.paper.add_vouchers(_voucher_rows(order_id, ranges, valid_until, now))
+    return PrintOrderResult(
+        order_id,
+        region_id,
+        sum(wanted.values()),
+        face,
+        valid_until.isoformat(),
+        transaction_id,
+        [_print_range(first, last) for first, last in ranges],
     )
 
 

@@ -21,7 +21,7 @@ from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
 from dongne.domain.program import VoucherProgram, check_budget_month
 from dongne.services.allowances import claim_pending_grants_within
-from dongne.services.approval_gate import refuse_without_second_approver
+from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import CitizenResult, FundingResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -219,8 +219,10 @@ def fund_discount_budget(
     month: str | None = None,
     idempotency_key: str,
     now: datetime,
+    by_user_id: int | None = None,
 ) -> FundingResult:
-    """Put city money into a month's discount budget (the current Seoul month by default)."""
+    """Put city money into a month's discount budget (the current Seoul month by default).
+    ``by_user_id``, the official acting, is recorded as the funding's approver."""
     positive_won(amount_won)
     now = require_aware(now)
     # The request is what the caller asked for: a retry of a default-month funding that lands
@@ -229,13 +231,20 @@ def fund_discount_budget(
     month = month or seoul_month(now)
 
     def action() -> FundingResult:
-        refuse_without_second_approver(uow, region_id, ApprovalKind.BUDGET_FUNDING)
+        approval_key = direct_ledger_key(
+            uow,
+            region_id=region_id,
+            kind=ApprovalKind.BUDGET_FUNDING,
+            params={"budget": "discount", "month": month, "amount_won": amount_won},
+            by_user_id=by_user_id,
+            now=now,
+        )
         return fund_discount_budget_within(
             uow,
             region_id=region_id,
             amount_won=amount_won,
             month=month,
-            idempotency_key=idempotency_key,
+            idempotency_key=approval_key or idempotency_key,
             now=now,
         )
 

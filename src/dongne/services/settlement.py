@@ -38,7 +38,7 @@ from dongne.domain.settlement import (
     plan_line,
     transfer_reference,
 )
-from dongne.services.approval_gate import refuse_without_second_approver
+from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import SettlementStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -85,9 +85,11 @@ def settle_day(
     idempotency_key: str,
     now: datetime,
     fee_tiers: Sequence[FeeTier] = (),
+    by_user_id: int | None = None,
 ) -> SettlementRunResult:
     """Settle ``business_day`` (a Seoul day that has ended) for the region; refused if the day
-    or a later one is settled already. A retry with the same key returns the first result."""
+    or a later one is settled already. A retry with the same key returns the first result.
+    ``by_user_id``, the official releasing it, is recorded as the release's approver."""
     now = require_aware(now)
     tiers = check_fee_tiers(fee_tiers)
     request = {
@@ -97,13 +99,20 @@ def settle_day(
     }
 
     def action() -> SettlementRunResult:
-        refuse_without_second_approver(uow, region_id, ApprovalKind.SETTLEMENT_RELEASE)
+        approval_key = direct_ledger_key(
+            uow,
+            region_id=region_id,
+            kind=ApprovalKind.SETTLEMENT_RELEASE,
+            params={"business_day": request["business_day"], "fee_tiers": request["fee_tiers"]},
+            by_user_id=by_user_id,
+            now=now,
+        )
         return settle_day_within(
             uow,
             region_id=region_id,
             business_day=business_day,
             tiers=tiers,
-            idempotency_key=idempotency_key,
+            idempotency_key=approval_key or idempotency_key,
             now=now,
         )
 

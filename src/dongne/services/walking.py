@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.registry_records import Wallet
+from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware, seoul_day
 from dongne.domain.errors import InvalidInput, WalletNotFound
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
@@ -28,6 +29,7 @@ from dongne.domain.walking import (
     WalkingProgramInactive,
     check_steps,
 )
+from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.ports import WalkingStore
 from dongne.services.purchases import wallet_account
@@ -86,26 +88,36 @@ def walking_overview(uow: UnitOfWork, *, region_id: int) -> WalkingOverview:
 
 
 def fund_rewards_budget(
-    uow: UnitOfWork, *, region_id: int, amount_won: int, idempotency_key: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    region_id: int,
+    amount_won: int,
+    idempotency_key: str,
+    now: datetime,
+    by_user_id: int | None = None,
 ) -> RewardsFundingResult:
-    """Put city money into the region's rewards budget; a paused program grants again."""
+    """Put city money into the region's rewards budget; a paused program grants again. A
+    ``budget_funding`` like the others: refused where a second approver is needed, and
+    ``by_user_id``, the official acting, recorded as its approver."""
     positive_won(amount_won)
     now = require_aware(now)
 
     def action() -> RewardsFundingResult:
         uow.records.region(region_id)
-        budget = uow.ledger.account(region_id, AccountType.REWARDS_BUDGET)
-        city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
-        transaction_id = uow.ledger.post(
+        approval_key = direct_ledger_key(
+            uow,
             region_id=region_id,
-            kind=TransactionKind.REWARDS_FUNDING,
-            postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
-            at=now,
-            idempotency_key=idempotency_key,
-            accounts_by_id={budget.id: budget, city.id: city},
+            kind=ApprovalKind.BUDGET_FUNDING,
+            params={"budget": "rewards", "amount_won": amount_won},
+            by_user_id=by_user_id,
+            now=now,
         )
-        return RewardsFundingResult(
-            transaction_id, region_id, amount_won, uow.ledger.balance(budget.id)
+        return fund_rewards_budget_within(
+            uow,
+            region_id=region_id,
+            amount_won=amount_won,
+            idempotency_key=approval_key or idempotency_key,
+            now=now,
         )
 
     return run_in_transaction(
@@ -118,6 +130,25 @@ def fund_rewards_budget(
             now=now,
             result_type=RewardsFundingResult,
         ),
+    )
+
+
+def fund_rewards_budget_within(
+    uow: UnitOfWork, *, region_id: int, amount_won: int, idempotency_key: str, now: datetime
+) -> RewardsFundingResult:
+    """``fund_rewards_budget`` inside the caller's open unit of work (an approved request's)."""
+    budget = uow.ledger.account(region_id, AccountType.REWARDS_BUDGET)
+    city = uow.ledger.account(region_id, AccountType.CITY_FUNDING)
+    transaction_id = uow.ledger.post(
+        region_id=region_id,
+        kind=TransactionKind.REWARDS_FUNDING,
+        postings=[Posting(budget.id, amount_won), Posting(city.id, -amount_won)],
+        at=now,
+        idempotency_key=idempotency_key,
+        accounts_by_id={budget.id: budget, city.id: city},
+    )
+    return RewardsFundingResult(
+        transaction_id, region_id, amount_won, uow.ledger.balance(budget.id)
     )
 
 

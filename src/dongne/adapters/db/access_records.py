@@ -37,6 +37,9 @@ class PartnerRow:
     webhook_url: str | None
     webhook_secret: str
     revoked_at: datetime | None
+    created_by_user_id: int | None
+    """The official who registered the partner and granted its scopes (None: set up from the
+    command line or before this was recorded)."""
 
 
 _USER_COLUMNS = [users.c[name] for name in UserRow.__dataclass_fields__]
@@ -155,8 +158,10 @@ class AccessRecords:
         webhook_url: str | None,
         webhook_secret: str,
         created_at: datetime,
+        created_by_user_id: int | None = None,
     ) -> int:
         inserting = insert(partners).values(
+            created_by_user_id=created_by_user_id,
             region_id=region_id,
             name=name,
             key_hash=key_hash,

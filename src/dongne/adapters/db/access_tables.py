@@ -54,6 +54,12 @@ partners = Table(
     Column("webhook_secret", String(100), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp, nullable=True),
+    Column(
+        "created_by_user_id",
+        Id,
+        nullable=True,
+        comment="the official who registered it and granted its scopes",
+    ),
 )
 
 access_tokens = Table(

@@ -136,13 +136,28 @@ class G2pRecords:
         return _message(row) if row else None
 
     def messages_to_process(self, limit: int) -> list[int]:
-        """Disburse messages received but not answered yet, oldest first."""
+        """Disburse messages received but not answered yet, oldest first (not those answered
+        and awaiting an official's approval: the decision answers them)."""
         return list(
             self.connection.execute(
                 select(g2p_messages.c.id)
-                .where(g2p_messages.c.status != "done", g2p_messages.c.action == "disburse")
+                .where(
+                    g2p_messages.c.status.notin_(("done", "awaiting_approval")),
+                    g2p_messages.c.action == "disburse",
+                )
                 .order_by(g2p_messages.c.id)
                 .limit(limit)
+            ).scalars()
+        )
+
+    def regions_awaiting_approval(self) -> list[int]:
+        """Regions with a disburse message waiting for an official's approval."""
+        return list(
+            self.connection.execute(
+                select(g2p_messages.c.region_id)
+                .where(g2p_messages.c.status == "awaiting_approval")
+                .distinct()
+                .order_by(g2p_messages.c.region_id)
             ).scalars()
         )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, select, update
 
+from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.governance_tables import (
     approval_policies,
     approval_requests,
@@ -252,6 +253,30 @@ class GovernanceRecords(TableStore):
         for row in rows:
             found.setdefault(row.idempotency_key, []).append((row.id, row.kind))
         return found
+
+    def transactions_without_approval(
+        self, kinds: Iterable[str], region_id: int | None = None
+    ) -> list[tuple[int, str]]:
+        """The ledger transactions (id, kind) of these kinds posted under no approval's key."""
+        key = ledger_transactions.c.idempotency_key
+        query = select(ledger_transactions.c.id, ledger_transactions.c.kind).where(
+            ledger_transactions.c.kind.in_(sorted(kinds)),
+            key.is_(None) | key.not_like("approval-%"),
+        )
+        if region_id is not None:
+            query = query.where(ledger_transactions.c.region_id == region_id)
+        rows = self.connection.execute(query.order_by(ledger_transactions.c.id)).all()
+        return [(row.id, row.kind) for row in rows]
+
+    def user_logins(self, user_ids: Iterable[int]) -> dict[int, str]:
+        """The login of each person named (officials have no other name in dongne)."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        rows = self.connection.execute(
+            select(users.c.id, users.c.login).where(users.c.id.in_(wanted))
+        ).all()
+        return {row.id: row.login for row in rows}
 
 
 def _request(row: Row[Any]) -> ApprovalRequest:

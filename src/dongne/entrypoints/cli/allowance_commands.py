@@ -53,7 +53,9 @@ def create(
     region: Annotated[str, typer.Argument(help="The region's code")],
     name: str,
     amount_won: Annotated[int, typer.Argument(help="Won per recipient")],
-    budget_won: Annotated[int, typer.Argument(help="Won funded from the city")],
+    budget_won: Annotated[
+        int, typer.Argument(help="Won funded from the city (0: create it unfunded)")
+    ],
     valid_from: Annotated[
         datetime | None, typer.Option(help="ISO 8601 with an offset; now when left out")
     ] = None,
@@ -129,7 +131,10 @@ def fund(
         idempotency_key=key_or_new(key),
         now=now_utc(),
     )
-    values = {"program_id": funded.program_id, "funded_won": funded.amount_won}
+    values: dict[str, int | None] = {
+        "program_id": funded.program_id,
+        "funded_won": funded.amount_won,
+    }
     values |= {"budget_won": funded.budget_won, "transaction_id": funded.transaction_id}
     show_record("funded", values)
 

@@ -29,6 +29,8 @@ from dongne.entrypoints.cli.common import (
     DatabaseUrl,
     Field,
     Key,
+    Token,
+    acting_user,
     command_group,
     err,
     json_output,
@@ -185,9 +187,11 @@ def fund(
     amount_won: int,
     month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
     key: Key = None,
+    token: Token = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Put AMOUNT_WON into REGION's discount budget for a month (this month by default)."""
+    """Put AMOUNT_WON into REGION's discount budget for a month (this month by default); the
+    official logged in, if any, is recorded as its approver."""
     from dongne.services import registry
 
     application = open_app(database_url)
@@ -198,6 +202,7 @@ def fund(
         month=month,
         idempotency_key=key_or_new(key),
         now=now_utc(),
+        by_user_id=acting_user(application, token),
     )
     show_record("budget funded", result)
 

@@ -100,6 +100,17 @@ def caller(application: App, token: str | None) -> Principal:
     return authentication.authenticate(application.unit_of_work(), token=token, now=now_utc())
 
 
+def acting_user(application: App, token: str | None) -> int | None:
+    """The person running one of the operator's local commands that move public money, if
+    they are logged in (or give ``--token``): recorded as its approver. None when nobody is:
+    the command still runs, and the audit lists what it moved as naming nobody."""
+    from dongne.adapters.token_file import load_token, token_file_path
+
+    settings = application.settings
+    token = token or load_token(token_file_path(settings), database_url=settings.database_url)
+    return caller(application, token).user_id if token else None
+
+
 DayWord = Literal["today", "yesterday"]
 
 

@@ -1,7 +1,8 @@
 """The demo's G2P Connect disbursement and half-year issuance report.
 
 A national welfare system (a partner with the ``g2p`` scope) sends a sync disbursement of
-three instructions into a disaster-relief program: a citizen with a wallet, by phone
+three instructions into a disaster-relief program (the official who registered the sender
+answers for it, recorded as the approver of its grants): a citizen with a wallet, by phone
 (``succ``), a person without one, by resident number (``pdng``: a pending grant), and one with
 a fractional amount (``rjct``). Then the city
 reads the half-year issuance report (반기 발행 실적) of the half the demo month is in.
@@ -26,7 +27,20 @@ RELIEF_BUDGET_WON = 1_000_000
 
 
 def disburse(app: App, region_id: int, region_code: str, now: datetime, tally: Tally) -> None:
-    operator = Principal(UserKind.OPERATOR)
+    # The official who creates the program and registers the sender: the audit names them on
+    # the funding and, the region needing one approver, on the G2P grants they answer for.
+    official = accounts.create_staff_user(
+        app.uow,
+        app.secrets,
+        kind=UserKind.OFFICIAL,
+        login="g2p-park",
+        password="demo-g2p-park-password",  # noqa: S106 - a throwaway account in the demo
+        role="approver",
+        region_id=region_id,
+        merchant_id=None,
+        now=now,
+    )
+    operator = Principal(UserKind.OFFICIAL, official.id, region_id=region_id, role="approver")
     terms = AllowanceTerms(
         "재난지원금", RELIEF_WON, now - timedelta(hours=1), now + timedelta(days=90)
     )
@@ -46,6 +60,7 @@ def disburse(app: App, region_id: int, region_code: str, now: datetime, tally: T
         scopes=["g2p"],
         webhook_url=None,
         now=now,
+        created_by_user_id=official.id,
     ).secret
     sender = authentication.authenticate(app.unit_of_work(), token=secret, now=now)
     accounts.sign_up_citizen(

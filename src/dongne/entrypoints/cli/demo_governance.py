@@ -24,6 +24,7 @@ from dongne.services import (
     accounts,
     allowance_uploads,
     allowances,
+    approval_audit,
     approvals,
     purchases,
     registry,
@@ -190,7 +191,7 @@ def _four_eyes(
     )
     grants = [
         m
-        for m in approvals.who_allowed(app.uow, region_id=region_id)
+        for m in approval_audit.who_allowed(app.uow, region_id=region_id)
         if m.transaction_kind == "allowance_grant"
     ]
     named = {(m.requested_by_user_id, m.approved_by_user_id, m.key_matches) for m in grants}

@@ -64,7 +64,9 @@ REQUESTS = (
     Field("kind", "kind"),
     Field("status", "status"),
     Field("by", "requested_by_user_id"),
+    Field("login", "requested_by_login"),
     Field("decided by", "decided_by_user_id"),
+    Field("decider", "decided_by_login"),
     Field("expires", "expires_at"),
     Field("reason", "reason", wraps=True),
 )

@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,7 @@ from dongne.domain.errors import InvalidInput
 from dongne.entrypoints.cli.common import (
     EXIT_REFUSED,
     DatabaseUrl,
+    Field,
     command_group,
     now_utc,
     open_app,
@@ -21,7 +22,11 @@ from dongne.entrypoints.cli.common import (
     reports_errors,
     reports_errors_only,
     say,
+    show_rows,
 )
+
+if TYPE_CHECKING:
+    from dongne.bootstrap import App
 
 log_app = command_group("The verifiable log: keys, checkpoints, proofs.")
 witness_app = command_group("A tlog-witness that cosigns a log's checkpoints.")
@@ -195,8 +200,22 @@ def auditor_token() -> None:
     out.print(f"sha256: {hashlib.sha256(token.encode()).hexdigest()}", highlight=False)
 
 
+WhoAllowed = Annotated[
+    bool,
+    typer.Option(
+        "--who-allowed",
+        help="Also list who allowed each movement of public money: its approval request,"
+        " initiator and approver (결재자).",
+    ),
+]
+
+
 @reports_errors_only
-def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> None:
+def audit(
+    database_url: DatabaseUrl = None,
+    witnesses: WitnessKeys = None,
+    who_allowed: WhoAllowed = False,
+) -> None:
     """Rebuild the log and every balance from the stored transactions and compare."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -225,6 +244,8 @@ def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> No
         f" {report.checkpoints_checked:,} checkpoints and {report.cosignatures_checked:,}"
         f" cosignatures; {report.queued:,} transactions wait to be sequenced"
     )
+    if who_allowed:
+        _show_who_allowed(application)
     if report.passed:
         out.print("[bold green]AUDIT PASSED[/]: the log and the balances match the ledger")
         return
@@ -232,6 +253,41 @@ def audit(database_url: DatabaseUrl = None, witnesses: WitnessKeys = None) -> No
     for finding in report.findings[1:]:
         out.print(f"  also: {finding}", highlight=False)
     raise typer.Exit(EXIT_REFUSED)
+
+
+def _show_who_allowed(application: App) -> None:
+    """Each movement of public money with the approval that allowed it; those without one."""
+    from dongne.services import approval_audit
+
+    def person(login: str | None, user_id: int) -> str:
+        return f"{login} (#{user_id})" if login else f"#{user_id}"
+
+    allowed = approval_audit.who_allowed(application.reader())
+    rows = [
+        {
+            "transaction": m.transaction_id,
+            "kind": m.transaction_kind,
+            "request": m.request_id,
+            "approval": m.approval_kind,
+            "initiator": person(m.requested_by_login, m.requested_by_user_id),
+            "approver": person(m.approved_by_login, m.approved_by_user_id),
+            "at": m.approved_at,
+            "key": "ok" if m.key_matches else "ALTERED",
+        }
+        for m in allowed
+    ]
+    fields = [Field(name, name) for name in rows[0]] if rows else []
+    show_rows(fields, rows, title="who allowed each movement of public money (결재 내역)")
+    unnamed = approval_audit.nobody_named(application.reader())
+    if unnamed:
+        listed = ", ".join(f"{tid} ({kind})" for tid, kind in unnamed[:20])
+        more = f" and {len(unnamed) - 20:,} more" if len(unnamed) > 20 else ""
+        out.print(
+            f"no approver named (승인자 없음) on {len(unnamed):,} transactions: {listed}{more}",
+            highlight=False,
+        )
+    else:
+        out.print("every movement of public money names its approver", highlight=False)
 
 
 @reports_errors_only

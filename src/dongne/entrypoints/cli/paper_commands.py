@@ -17,6 +17,8 @@ from dongne.entrypoints.cli.common import (
     DatabaseUrl,
     Field,
     Key,
+    Token,
+    acting_user,
     command_group,
     err,
     json_output,
@@ -89,9 +91,11 @@ def print_order(
         Path | None, typer.Option("--out", help="Write the PDF and CSV into this directory.")
     ] = None,
     key: Key = None,
+    token: Token = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Order a print run for REGION, numbered on from its last serials."""
+    """Order a print run for REGION, numbered on from its last serials; the official logged
+    in, if any, is recorded as who ordered and approved it."""
     from dongne.services import paper_printing
 
     application = open_app(database_url)
@@ -101,6 +105,7 @@ def print_order(
         counts=_counts(count),
         idempotency_key=key_or_new(key),
         now=now_utc(),
+        ordered_by=acting_user(application, token),
     )
     if json_output():
         print_json(result)

@@ -95,7 +95,8 @@ def show(
 @g2p_app.command("process")
 @reports_errors
 def process(database_url: DatabaseUrl = None) -> None:
-    """Answer the disbursement messages a crash or a restart left unanswered."""
+    """Answer the disbursement messages a crash or a restart left unanswered, and refuse the
+    instructions whose approval request expired with nobody deciding."""
     from dongne.services import g2p
 
     done = g2p.process_pending(open_app(database_url).unit_of_work(), now=now_utc())

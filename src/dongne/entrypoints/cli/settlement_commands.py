@@ -19,6 +19,8 @@ from dongne.entrypoints.cli.common import (
     DatabaseUrl,
     Field,
     Key,
+    Token,
+    acting_user,
     command_group,
     err,
     json_output,
@@ -64,10 +66,12 @@ def run(
     transfer_file: Annotated[
         Path | None, typer.Option("--file", help="Also write the bank transfer file (CSV) here.")
     ] = None,
+    token: Token = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Settle a business day that has ended: one line per merchant, one ledger transaction.
-    A day is settled once, and days in order."""
+    A day is settled once, and days in order. The official logged in, if any, is recorded as
+    the release's approver."""
     from dongne.services import settlement
 
     application = open_app(database_url)
@@ -79,6 +83,7 @@ def run(
         idempotency_key=key_or_new(key),
         now=now_utc(),
         fee_tiers=settlement.fee_tiers_from(application.settings.settlement_fee_tiers),
+        by_user_id=acting_user(application, token),
     )
     say(
         f"settled {result.business_day}: {result.line_count} lines, transferred"

@@ -13,6 +13,8 @@ from dongne.domain.walking import Tier, WalkingProgram
 from dongne.entrypoints.cli.common import (
     DatabaseUrl,
     Key,
+    Token,
+    acting_user,
     command_group,
     json_output,
     key_or_new,
@@ -102,8 +104,15 @@ def show(region: str, database_url: DatabaseUrl = None) -> None:
 
 @walking_app.command("fund")
 @reports_errors
-def fund(region: str, amount_won: int, key: Key = None, database_url: DatabaseUrl = None) -> None:
-    """Put AMOUNT_WON of city money into REGION's rewards budget."""
+def fund(
+    region: str,
+    amount_won: int,
+    key: Key = None,
+    token: Token = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Put AMOUNT_WON of city money into REGION's rewards budget; the official logged in, if
+    any, is recorded as its approver."""
     from dongne.services import walking
 
     application = open_app(database_url)
@@ -113,6 +122,7 @@ def fund(region: str, amount_won: int, key: Key = None, database_url: DatabaseUr
         amount_won=amount_won,
         idempotency_key=key_or_new(key),
         now=now_utc(),
+        by_user_id=acting_user(application, token),
     )
     say(
         f"rewards budget funded with {result.amount_won:,} won;"

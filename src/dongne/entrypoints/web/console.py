@@ -287,9 +287,15 @@ class ShownRequest:
     request_id: int
     kind: str
     requested_by_user_id: int
+    requested_by: str
+    """The person, by login, with their user id: ``gp-kim (#12)``."""
     requested_at: str
     expires_at: str
     reason: str
+
+
+def person(login: str | None, user_id: int) -> str:
+    return f"{login} (#{user_id})" if login else f"#{user_id}"
 
 
 def shown_request(request: approvals.ApprovalView, speaker: Speaker) -> ShownRequest:
@@ -297,6 +303,7 @@ def shown_request(request: approvals.ApprovalView, speaker: Speaker) -> ShownReq
         request_id=request.id,
         kind="approval:" + request.kind,
         requested_by_user_id=request.requested_by_user_id,
+        requested_by=person(request.requested_by_login, request.requested_by_user_id),
         requested_at=speaker.when(datetime.fromisoformat(request.requested_at)),
         expires_at=speaker.when(datetime.fromisoformat(request.expires_at)),
         reason=request.reason,

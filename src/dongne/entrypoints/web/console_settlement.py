@@ -86,6 +86,7 @@ def run_day(request: Request, form: Annotated[RunForm, Form()]) -> Response:
             idempotency_key=scoped_key("settle_day", caller_scope(caller), f"web:{token.nonce}"),
             now=now(),
             fee_tiers=fee_tiers_from(app.settings.settlement_fee_tiers),
+            by_user_id=caller.user_id,
         )
     except DongneError as refused:
         errors = pages.errors_of(refused, RUN_FIELDS, speaker_of(request), field="business_day")

@@ -219,6 +219,7 @@ def fund(request: Request, form: Annotated[FundingForm, Form()]) -> Response:
                 "rewards_budget", caller_scope(caller), f"web:{token.nonce}"
             ),
             now=now(),
+            by_user_id=caller.user_id,
         )
     except DongneError as refused:
         errors = pages.errors_of(refused, FUNDING_FIELDS, speaker_of(request), field="amount_won")

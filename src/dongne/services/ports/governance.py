@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -82,3 +82,9 @@ class GovernanceStore(Protocol):
     def approved_requests(self, region_id: int | None = None) -> list[ApprovalRequest]: ...
 
     def transactions_with_keys(self, keys: list[str]) -> dict[str, list[tuple[int, str]]]: ...
+
+    def transactions_without_approval(
+        self, kinds: Iterable[str], region_id: int | None = None
+    ) -> list[tuple[int, str]]: ...
+
+    def user_logins(self, user_ids: Iterable[int]) -> dict[int, str]: ...

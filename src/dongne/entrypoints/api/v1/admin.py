@@ -311,6 +311,7 @@ def create_partner(
         webhook_url=body.webhook_url,
         allow_private_webhook_addresses=app.settings.allow_private_webhook_addresses,
         now=now(),
+        created_by_user_id=caller.user_id,
     )
     return PartnerCreated(
         partner_id=credential.id,
@@ -334,5 +335,6 @@ def fund_budget(
         month=body.month,
         idempotency_key=scoped_key("budget", caller_scope(caller), key),
         now=now(),
+        by_user_id=caller.user_id,
     )
     return FundingOut(**vars(funded))

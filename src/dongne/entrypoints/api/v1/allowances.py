@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from dongne.domain.allowances import AllowanceProgram, AllowanceTerms
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
-from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel
+from dongne.entrypoints.api.fields import Flag, PositiveWon, RequestModel, Won
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import allowance_expiry, allowances
 from dongne.services.allowance_expiry import ExpiryReport
@@ -31,7 +31,11 @@ ProgramId = Path(description="The allowance program's id", ge=1)
 class NewProgram(RequestModel):
     name: str = Field(min_length=1, max_length=100, examples=["청년기본소득"])
     amount_per_recipient_won: PositiveWon = Field(examples=[250_000])
-    budget_won: PositiveWon = Field(examples=[1_000_000_000], description="funded from the city")
+    budget_won: Won = Field(
+        examples=[1_000_000_000],
+        description="funded from the city; 0 creates it unfunded (where funding needs a second"
+        " approver, fund it with a budget_funding approval request)",
+    )
     valid_from: datetime
     valid_until: datetime = Field(description="unspent value returns to the budget then")
     allowed_categories: list[str] | None = Field(

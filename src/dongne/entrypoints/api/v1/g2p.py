@@ -227,7 +227,7 @@ def txn_status(
 ) -> dict[str, Any]:
     """The status of earlier disbursements, answered to ``/disburse/txn/on-status``."""
     answered = _status(app, caller, body, sync=False)
-    background.add_task(_call_back, app)
+    background.add_task(call_back, app)
     return answered.ack
 
 
@@ -268,7 +268,7 @@ def search(
     """The sender's disbursements by payee or payer address, answered to
     ``/disburse/on-search``."""
     answered = _search(app, caller, body, sync=False)
-    background.add_task(_call_back, app)
+    background.add_task(call_back, app)
     return answered.ack
 
 
@@ -285,10 +285,10 @@ def _process_and_call_back(app: App, message_row_id: int) -> None:
         # The message stays unanswered; `dongne g2p process` (or the next start) resumes it.
         log.warning("G2P message %s stopped: %s", message_row_id, error.as_dict())
         return
-    _call_back(app)
+    call_back(app)
 
 
-def _call_back(app: App) -> None:
+def call_back(app: App) -> None:
     """Send the callbacks that are due now; what fails is retried by `dongne g2p deliver`."""
     sender = HttpWebhookSender(allow_private_addresses=app.settings.allow_private_webhook_addresses)
     try:

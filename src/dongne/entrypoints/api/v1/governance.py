@@ -11,14 +11,15 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from pydantic import BaseModel, Field
 
 from dongne.domain.approvals import ApprovalStatus
 from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
 from dongne.entrypoints.api.fields import RequestModel
+from dongne.entrypoints.api.v1.g2p import call_back
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import approvals, program_settings
+from dongne.services import approval_audit, approvals, program_settings
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["governance"])
@@ -61,6 +62,8 @@ class ApprovalOut(BaseModel):
     decision_reason: str | None
     ledger_key: str | None
     result: dict[str, Any] | None
+    requested_by_login: str | None = Field(description="Who asked, by login")
+    decided_by_login: str | None = Field(description="Who approved or rejected, by login")
 
 
 class TimelineEntryOut(BaseModel):
@@ -88,6 +91,8 @@ class AllowedMovementOut(BaseModel):
     approved_by_user_id: int
     approved_at: str
     key_matches: bool
+    requested_by_login: str | None
+    approved_by_login: str | None
 
 
 def _out(done: approvals.ApprovalView) -> ApprovalOut:
@@ -200,19 +205,26 @@ def get_request(app: AppDep, caller: CallerDep, approval_request_id: RequestId) 
     responses=PROBLEMS,
 )
 def approve(
-    body: Decision, app: AppDep, caller: CallerDep, key: KeyDep, approval_request_id: RequestId
+    body: Decision,
+    app: AppDep,
+    caller: CallerDep,
+    key: KeyDep,
+    approval_request_id: RequestId,
+    *,
+    background: BackgroundTasks,
 ) -> ApprovalOut:
-    """Approve and run it (an approver of its region who did not file it, before it expires)."""
-    return _out(
-        approvals.approve_request(
-            app.unit_of_work(),
-            caller,
-            request_id=approval_request_id,
-            reason=body.reason,
-            idempotency_key=scoped_key("approve", caller_scope(caller), key),
-            now=now(),
-        )
+    """Approve and run it (an approver of its region who did not file it, before it expires).
+    A G2P sender whose disbursement it allowed is called back afterwards."""
+    approved = approvals.approve_request(
+        app.unit_of_work(),
+        caller,
+        request_id=approval_request_id,
+        reason=body.reason,
+        idempotency_key=scoped_key("approve", caller_scope(caller), key),
+        now=now(),
     )
+    background.add_task(call_back, app)
+    return _out(approved)
 
 
 @router.post(
@@ -221,18 +233,23 @@ def approve(
     responses=PROBLEMS,
 )
 def reject(
-    body: Rejection, app: AppDep, caller: CallerDep, approval_request_id: RequestId
+    body: Rejection,
+    app: AppDep,
+    caller: CallerDep,
+    approval_request_id: RequestId,
+    background: BackgroundTasks,
 ) -> ApprovalOut:
-    """Reject it, saying why; it moves nothing, and a second rejection is a 409."""
-    return _out(
-        approvals.reject_request(
-            app.unit_of_work(),
-            caller,
-            request_id=approval_request_id,
-            reason=body.reason,
-            now=now(),
-        )
+    """Reject it, saying why; it moves nothing, and a second rejection is a 409. A G2P
+    sender whose disbursement it was is called back with ``rjct``."""
+    rejected = approvals.reject_request(
+        app.unit_of_work(),
+        caller,
+        request_id=approval_request_id,
+        reason=body.reason,
+        now=now(),
     )
+    background.add_task(call_back, app)
+    return _out(rejected)
 
 
 @router.get(
@@ -245,5 +262,5 @@ def who_allowed(app: AppDep, caller: CallerDep, region_id: RegionId) -> list[All
     caller.official(region_id)
     return [
         AllowedMovementOut(**asdict(m))
-        for m in approvals.who_allowed(app.reader(), region_id=region_id)
+        for m in approval_audit.who_allowed(app.reader(), region_id=region_id)
     ]

@@ -102,6 +102,7 @@ def run_settlement(
         idempotency_key=scoped_key("settle_day", caller_scope(caller), key),
         now=now(),
         fee_tiers=fee_tiers_from(app.settings.settlement_fee_tiers),
+        by_user_id=caller.user_id,
     )
     return RunResultOut(**asdict(result), transaction_count=len(result.transaction_ids))
 

@@ -156,6 +156,7 @@ def fund_rewards_budget(
         amount_won=body.amount_won,
         idempotency_key=scoped_key("rewards_budget", caller_scope(caller), key),
         now=now(),
+        by_user_id=caller.user_id,
     )
     return RewardsFundingOut(**vars(funded))
 
