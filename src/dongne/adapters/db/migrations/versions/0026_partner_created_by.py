@@ -1,16 +1,16 @@
 """Partners: the official who registered a partner app and granted its scopes, named as the
 one who answers for what a G2P sender pays where one approver suffices.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-04 11:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
