@@ -134,6 +134,6 @@ def _expire_chunk(
         debit_checked={lot.account_id for lot in lots},
     )
     records.take_from_lots(
-        program.region_id, [(lot.lot_id, lot.remaining_won, transaction_id) for lot in lots]
+        program.region_id, transaction_id, [(lot.lot_id, lot.remaining_won) for lot in lots]
     )
     return _Expired(len(lots), total, found[-1].lot_id)
