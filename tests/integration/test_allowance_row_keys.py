@@ -1,7 +1,6 @@
 """The keys that replaced per-row checks (migration 0025) still refuse what the old ones did,
-and more: on PostgreSQL a row of a ledger transaction is in that transaction's region, and an
-allowance grant's program is its list's. The pending-grant index serves the sign-up's lookup
-on both engines."""
+and more: on PostgreSQL a row of a ledger transaction is in that transaction's region, a list's
+row in the list's region, and an allowance grant's program is its list's."""
 
 from __future__ import annotations
 
@@ -124,3 +123,20 @@ def test_a_grant_naming_another_program_than_its_lists_is_refused(
     with pytest.raises(IntegrityError, match="fk_allowance_grants_upload_id"):
         _insert(connection, "allowance_grants", {"program_id": other, **grant})
     _insert(connection, "allowance_grants", {"program_id": listed, **grant})
+
+
+def test_a_list_row_in_another_region_than_its_list_is_refused(
+    world: World, connection: Connection
+) -> None:
+    upload_id = upload(world, make_program(world), csv_of(resident_number())).upload_id
+    row = {
+        "upload_id": upload_id,
+        "row_number": 99,
+        "name": "홍길동",
+        "phone": "01012345678",
+        "amount_won": 100_000,
+        "status": "invalid",
+    }
+    with pytest.raises(IntegrityError, match="fk_recipient_rows_upload_id"):
+        _insert(connection, "recipient_rows", {"region_id": _other_region(world), **row})
+    _insert(connection, "recipient_rows", {"region_id": world.region_id, **row})

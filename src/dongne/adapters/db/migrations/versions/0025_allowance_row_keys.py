@@ -1,5 +1,5 @@
-"""Fewer foreign-key checks per allowance row: a row's region is its ledger transaction's, a
-grant's program is its upload's, and only pending grants are indexed by person.
+"""Fewer foreign-key checks per allowance row: a row's region is its ledger transaction's (or
+its list's), a grant's program is its list's, and only pending grants are indexed by person.
 
 PostgreSQL checks each foreign key of each inserted row with a query of its own (5–8 µs
 each, whatever the row came in by: COPY too). A disbursement wrote 17 of them per person;
@@ -15,8 +15,12 @@ PostgreSQL:
 - ``recipient_uploads`` gets UNIQUE (id, program_id), and a grant's two keys ``program_id`` and
   ``upload_id`` become one, ``(upload_id, program_id) → recipient_uploads (id, program_id)``:
   a grant's program is provably its list's.
+- ``recipient_uploads`` gets UNIQUE (id, region_id) too, and a list's rows replace their keys
+  ``upload_id`` and ``region_id`` with ``(upload_id, region_id) → recipient_uploads (id,
+  region_id)``: one check per row uploaded instead of two.
 
-Six checks fewer per person paid (17 → 11), two fewer per lot expired (6 → 4). SQLite keeps
+Six checks fewer per person paid (17 → 11), two fewer per lot expired (6 → 4), one fewer per
+row uploaded (2 → 1). SQLite keeps
 its original keys: there a check is a B-tree probe in process, not a query, and changing a key
 would mean rebuilding the tables (``batch_alter_table``), which drops their append-only
 triggers.
@@ -63,6 +67,20 @@ def upgrade() -> None:
     op.create_unique_constraint(
         "uq_recipient_uploads_id_program", "recipient_uploads", ["id", "program_id"]
     )
+    op.create_unique_constraint(
+        "uq_recipient_uploads_id_region", "recipient_uploads", ["id", "region_id"]
+    )
+    op.drop_constraint("fk_recipient_rows_region_id_regions", "recipient_rows", "foreignkey")
+    op.drop_constraint(
+        "fk_recipient_rows_upload_id_recipient_uploads", "recipient_rows", "foreignkey"
+    )
+    op.create_foreign_key(
+        "fk_recipient_rows_upload_id_recipient_uploads",
+        "recipient_rows",
+        "recipient_uploads",
+        ["upload_id", "region_id"],
+        ["id", "region_id"],
+    )
     op.drop_constraint(
         "fk_allowance_grants_program_id_allowance_programs", "allowance_grants", "foreignkey"
     )
@@ -99,6 +117,20 @@ def downgrade() -> None:
         ["program_id"],
         ["id"],
     )
+    op.drop_constraint(
+        "fk_recipient_rows_upload_id_recipient_uploads", "recipient_rows", "foreignkey"
+    )
+    op.create_foreign_key(
+        "fk_recipient_rows_upload_id_recipient_uploads",
+        "recipient_rows",
+        "recipient_uploads",
+        ["upload_id"],
+        ["id"],
+    )
+    op.create_foreign_key(
+        "fk_recipient_rows_region_id_regions", "recipient_rows", "regions", ["region_id"], ["id"]
+    )
+    op.drop_constraint("uq_recipient_uploads_id_region", "recipient_uploads", "unique")
     op.drop_constraint("uq_recipient_uploads_id_program", "recipient_uploads", "unique")
     for table, column in TRANSACTION_KEYS:
         name = f"fk_{table}_{column}_ledger_transactions"
