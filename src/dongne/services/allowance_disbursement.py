@@ -61,6 +61,9 @@ account's; the leaf encoding counts entries in 16 bits."""
 
 Progress = Callable[[Upload], None]
 
+_ALLOWANCE_KIND = LotKind.ALLOWANCE.value
+"""Read once: an enum member's ``.value`` is a descriptor call, a few microseconds a lot."""
+
 
 @dataclass(frozen=True)
 class DisbursementPlan:
@@ -361,7 +364,7 @@ def _lot(
     return {
         "region_id": program.region_id,
         "wallet_id": wallet.wallet_id,
-        "kind": LotKind.ALLOWANCE.value,
+        "kind": _ALLOWANCE_KIND,
         "face_won": row.amount_won,
         "paid_won": 0,
         "remaining_won": row.amount_won,

@@ -5,9 +5,9 @@ First the grants nobody claimed (the people without a wallet when the list was p
 pending account in one transaction; then the program's lots are emptied chunk by chunk, each
 chunk one database transaction that locks the lots' wallets, re-reads the lots under those
 locks (a payment may have spent from one meanwhile) and posts one EXPIRY transaction with an
-entry per wallet; the lots are emptied by one statement and their movements written by one
-COPY. Running it again returns only what is left. Paying the list
-is in ``allowance_disbursement``.
+entry per wallet; the lots are emptied and their movements written set-wise (one statement on
+PostgreSQL, the update's rows feeding the insert). Running it again returns only what is left.
+Paying the list is in ``allowance_disbursement``.
 """
 
 from __future__ import annotations
@@ -134,6 +134,6 @@ def _expire_chunk(
         debit_checked={lot.account_id for lot in lots},
     )
     records.take_from_lots(
-        program.region_id, [(lot.lot_id, lot.remaining_won, transaction_id) for lot in lots]
+        program.region_id, transaction_id, [(lot.lot_id, lot.remaining_won) for lot in lots]
     )
     return _Expired(len(lots), total, found[-1].lot_id)

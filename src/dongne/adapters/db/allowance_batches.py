@@ -32,9 +32,11 @@ _NEXT_LOT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, :b_count)"
 )
 _TAKE_FROM_LOTS = text(
-    "UPDATE lots SET remaining_won = lots.remaining_won - v.amount"
+    "WITH taken AS (UPDATE lots SET remaining_won = lots.remaining_won - v.amount"
     " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
-    " WHERE lots.id = v.lot_id"
+    " WHERE lots.id = v.lot_id RETURNING lots.id, v.amount)"
+    " INSERT INTO lot_movements (region_id, transaction_id, lot_id, amount_won)"
+    " SELECT :b_region, :b_transaction, taken.id, -taken.amount FROM taken"
 )
 _TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won - :b_amount WHERE id = :b_lot")
 _LOT_COLUMNS = (
@@ -132,32 +134,33 @@ class AllowanceBatchRecords(TableStore):
         ).all()
         return [ExpiringLot(*row) for row in rows]
 
-    def take_from_lots(self, region_id: int, taken: Sequence[tuple[int, int, int]]) -> None:
-        """Take (lot id, amount, in transaction) from each lot, in one statement, and record
-        the movements."""
+    def take_from_lots(
+        self, region_id: int, transaction_id: int, taken: Sequence[tuple[int, int]]
+    ) -> None:
+        """Take (lot id, amount) from each lot in ledger transaction ``transaction_id`` and
+        record the movements: on PostgreSQL one statement (the update's rows feed the
+        movements' insert, so the movements never travel from here), on SQLite two."""
         if not taken:
             return
         if self._postgres:
             self.connection.execute(
                 _TAKE_FROM_LOTS,
                 {
-                    "b_lots": [lot_id for lot_id, _, _ in taken],
-                    "b_amounts": [amount for _, amount, _ in taken],
+                    "b_lots": [lot_id for lot_id, _ in taken],
+                    "b_amounts": [amount for _, amount in taken],
+                    "b_region": region_id,
+                    "b_transaction": transaction_id,
                 },
             )
-        else:
-            self.connection.execute(
-                _TAKE_FROM_LOT,
-                [{"b_lot": lot_id, "b_amount": amount} for lot_id, amount, _ in taken],
-            )
+            return
+        self.connection.execute(
+            _TAKE_FROM_LOT, [{"b_lot": lot_id, "b_amount": amount} for lot_id, amount in taken]
+        )
         write_rows(
             self.connection,
             lot_movements,
             _MOVEMENT_COLUMNS,
-            (
-                (region_id, transaction_id, lot_id, -amount)
-                for lot_id, amount, transaction_id in taken
-            ),
+            ((region_id, transaction_id, lot_id, -amount) for lot_id, amount in taken),
         )
 
     # -- the ledger, in sets ----------------------------------------------------------------

@@ -20,7 +20,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from dongne.adapters.db.tables import Id, Timestamp, Won, id_column, metadata, region_column
+from dongne.adapters.db.tables import (
+    Id,
+    Timestamp,
+    Won,
+    id_column,
+    metadata,
+    region_column,
+    transaction_region_key,
+)
 
 accounts = Table(
     "accounts",
@@ -56,6 +64,7 @@ ledger_transactions = Table(
     Column("kind", String(40), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("idempotency_key", String(200), nullable=True),
+    UniqueConstraint("id", "region_id", name="uq_ledger_transactions_id_region"),
 )
 
 
@@ -63,9 +72,10 @@ ledger_entries = Table(
     "ledger_entries",
     metadata,
     id_column(),
-    region_column(),
-    Column("transaction_id", Id, ForeignKey("ledger_transactions.id"), nullable=False, index=True),
+    Column("region_id", Id, nullable=False),
+    Column("transaction_id", Id, nullable=False, index=True),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
     CheckConstraint("amount_won <> 0", name="amount_not_zero"),
+    transaction_region_key("transaction_id"),
 )
