@@ -1,4 +1,4 @@
-"""The keys that replaced per-row checks (migration 0025) still refuse what the old ones did,
+"""The keys that replaced per-row checks (migration 0027) still refuse what the old ones did,
 and more: on PostgreSQL a row of a ledger transaction is in that transaction's region, a list's
 row in the list's region, and an allowance grant's program is its list's."""
 

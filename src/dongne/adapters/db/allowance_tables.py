@@ -105,7 +105,7 @@ recipient_rows = Table(
     Column("amount_won", Won, nullable=False),
     Column("status", String(20), nullable=False, comment="matched, unmatched, duplicate, invalid"),
     Column("reason", String(200), nullable=True),
-    # The list's region, provably: one check per row instead of two (0025).
+    # The list's region, provably: one check per row instead of two (0027).
     ForeignKeyConstraint(
         ["upload_id", "region_id"], ["recipient_uploads.id", "recipient_uploads.region_id"]
     ),
@@ -137,7 +137,7 @@ allowance_grants = Table(
         sqlite_where=text("status = 'pending'"),
     ),
     transaction_region_key("transaction_id"),
-    # The list's program, provably: one check where a key on each column was two (0025).
+    # The list's program, provably: one check where a key on each column was two (0027).
     ForeignKeyConstraint(
         ["upload_id", "program_id"], ["recipient_uploads.id", "recipient_uploads.program_id"]
     ),

@@ -86,7 +86,7 @@ def region_column() -> Column[int]:
 def transaction_region_key(column: str) -> ForeignKeyConstraint:
     """A row's ledger transaction and region as one key, ``(column, region_id) →
     ledger_transactions (id, region_id)``, on the tables an allowance fills by the million
-    (migration 0025, PostgreSQL): one check per row instead of two, and the row's region is
+    (migration 0027, PostgreSQL): one check per row instead of two, and the row's region is
     provably its transaction's. Such a table's ``region_id`` and ``column`` have no key of
     their own; SQLite keeps one per column."""
     return ForeignKeyConstraint(

@@ -29,16 +29,16 @@ On both engines, ``ix_allowance_grants_pending`` holds only pending grants (peop
 wallet yet, the few the sign-up looks up), so a grant paid into a wallet writes one index
 fewer.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-04 11:00:00.000000
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
