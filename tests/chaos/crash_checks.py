@@ -13,18 +13,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, text
 
-from dongne.adapters.db.leader_lock import LEADER_LOCK_KEY
 from dongne.bootstrap import bootstrap
 from dongne.config import Settings
 from dongne.domain.access import PartnerScope
 from dongne.services import accounts, payment_intent_approval
 from dongne.services.webhooks import LEASE_SECONDS
 from tests.factories import World
+from tests.loopback import loopback_endpoint
 
 T = TypeVar("T")
 WAIT_S = 60.0
@@ -38,20 +37,6 @@ def eventually(what: str, probe: Callable[[], T | None], seconds: float = WAIT_S
             return found
         time.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {seconds} s")
-
-
-def leaders(engine: Engine) -> list[int]:
-    """The process ids of the workers holding the leader lock (by their session's name)."""
-    with engine.connect() as connection:
-        names = connection.execute(
-            text(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :key"
-                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            ),
-            {"key": LEADER_LOCK_KEY},
-        ).scalars()
-        return [int(name.rsplit(" ", 1)[1]) for name in names]
 
 
 def tree_size(engine: Engine) -> int:
@@ -69,7 +54,7 @@ class Receiver:
     accepted: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, body: bytes) -> int:
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
         event_id = str(json.loads(body)["id"])
         with self.lock:
             self.calls[event_id] += 1
@@ -82,26 +67,8 @@ class Receiver:
 @contextmanager
 def webhook_receiver() -> Iterator[Receiver]:
     state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            status = state.answer(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(status)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:  # quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks"
-    try:
+    with loopback_endpoint(state.answer, "/webhooks") as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def queue_webhook(url: str, receiver_url: str) -> str:

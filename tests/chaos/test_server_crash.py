@@ -18,7 +18,6 @@ from dongne.adapters.db.engine import make_engine
 from tests.chaos.crash_checks import (
     delivered,
     eventually,
-    leaders,
     queue_webhook,
     refused_and_waiting,
     tree_size,
@@ -26,6 +25,7 @@ from tests.chaos.crash_checks import (
 )
 from tests.chaos.harness import Load, Server, check_nothing_lost_or_doubled, seeded_world
 from tests.conftest import PostgresDatabase, database_url_for
+from tests.loopback import leaders
 
 pytestmark = pytest.mark.postgres
 

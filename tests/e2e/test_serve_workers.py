@@ -17,15 +17,15 @@ from typing import TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from dongne.adapters.db.engine import make_engine
-from dongne.adapters.db.leader_lock import LEADER_LOCK_KEY
 from dongne.adapters.log_keys import write_key_pair
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from tests.conftest import NOW, database_url_for
 from tests.factories import World
+from tests.loopback import leaders
 
 ORIGIN = "test.dongne.localhost/log"
 DEADLINE_S = 30.0
@@ -59,20 +59,6 @@ def _eventually(
             return found
         time.sleep(0.1)
     pytest.fail(f"{what} did not happen in {seconds} s; the server said:\n{output.read_text()}")
-
-
-def _leaders(engine: Engine) -> list[int]:
-    """The server processes holding the leader lock (by their session's application_name)."""
-    with engine.connect() as connection:
-        names = connection.execute(
-            text(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :key"
-                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            ),
-            {"key": LEADER_LOCK_KEY},
-        ).scalars()
-        return [int(name.rsplit(" ", 1)[1]) for name in names]
 
 
 def _checkpoint_size(base_url: str) -> int:
@@ -119,17 +105,17 @@ def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
             start_new_session=True,  # its own process group, killed whole at the end
         )
         try:
-            _eventually("one leader", lambda: _leaders(observer) or None, output, START_DEADLINE_S)
+            _eventually("one leader", lambda: leaders(observer) or None, output, START_DEADLINE_S)
             world.fund(1_000)
             wanted = _transactions(application)
             _eventually("publishing", lambda: _checkpoint_size(base_url) == wanted or None, output)
-            [leader] = _leaders(observer)
+            [leader] = leaders(observer)
             assert LEADS.findall(output.read_text()) == [str(leader)], "one leader, once"
 
             os.kill(leader, signal.SIGKILL)
             survivor = _eventually(
                 "a takeover",
-                lambda: next((p for p in _leaders(observer) if p != leader), None),
+                lambda: next((p for p in leaders(observer) if p != leader), None),
                 output,
             )
             world.fund(1_000)
@@ -139,7 +125,7 @@ def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
                 lambda: _checkpoint_size(base_url) == wanted or None,
                 output,
             )
-            assert _leaders(observer) == [survivor]
+            assert leaders(observer) == [survivor]
             assert LEADS.findall(output.read_text()) == [str(leader), str(survivor)]
         finally:
             # The supervisor and its workers at once: a graceful stop takes seconds.

@@ -11,8 +11,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -23,6 +21,7 @@ from dongne.domain.webhook_signature import SIGNATURE_HEADER, verify_signature
 from dongne.services import payment_intent_approval, payment_intents, webhooks
 from tests.e2e.test_api_payment_intents import PRICE_WON, Shop, set_up_shop
 from tests.factories import unique_key
+from tests.loopback import loopback_endpoint
 
 T0 = datetime.now(UTC).replace(microsecond=0)
 
@@ -48,26 +47,8 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(state.answer(dict(self.headers.items()), body))
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:  # quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/dongne/webhooks"
-    try:
+    with loopback_endpoint(state.answer, "/dongne/webhooks") as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
