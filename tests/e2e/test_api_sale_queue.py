@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.domain.calendar import seoul_day
+from dongne.domain.calendar import SEOUL, seoul_day
 from dongne.domain.program import RateWindow, VoucherProgram
+from dongne.entrypoints.api import deps
 from dongne.entrypoints.api.app import create_app
 from dongne.services import accounts, sale_queue
 from tests.factories import World, unique_key
@@ -53,7 +56,7 @@ def client(application: App) -> Iterator[TestClient]:
     def buy(wallet_id: int) -> dict[str, bool]:
         policy = sale_queue.sale_queue_policy(application.settings)
         status = sale_queue.admit_purchase(
-            application.unit_of_work(), wallet_id=wallet_id, now=_now(), policy=policy
+            application.unit_of_work(), wallet_id=wallet_id, clock=_now, policy=policy
         )
         return {"admitted": status.admitted}
 
@@ -109,6 +112,28 @@ def test_the_first_buyer_is_admitted_and_the_next_waits_with_retry_after(
 
     polled = client.get(f"{API}/wallets/{second_wallet}/sale_queue", headers=second)
     assert (polled.status_code, polled.json()["position"]) == (200, 1)
+
+
+def test_the_line_reads_the_clock_the_app_is_given(
+    application: App, client: TestClient, region_id: int
+) -> None:
+    """The routes hand the service a clock (read once it holds the line's lock), and tests
+    move it as they move ``deps.clock``."""
+    first_wallet, first = _citizen(application, client, region_id)
+    second_wallet, second = _citizen(application, client, region_id)
+    moment = datetime.combine(seoul_day(_now()), time(12), tzinfo=SEOUL).astimezone(UTC)
+    api = cast(FastAPI, client.app)
+    api.dependency_overrides[deps.live_clock] = lambda: lambda: moment
+    try:
+        client.post(f"{API}/wallets/{first_wallet}/sale_queue", headers=first)
+        waiting = client.post(f"{API}/wallets/{second_wallet}/sale_queue", headers=second)
+    finally:
+        del api.dependency_overrides[deps.live_clock]
+    assert waiting.json()["position"] == 1
+    place_lost_at = datetime.fromisoformat(waiting.json()["expires_at"])
+    assert place_lost_at == moment + timedelta(
+        seconds=application.settings.sale_queue_abandon_seconds
+    )
 
 
 def test_a_purchase_before_admission_is_answered_429_with_the_place_in_line(

@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -254,7 +254,7 @@ def test_a_sale_rush_through_the_queue_on_a_nearly_spent_budget_never_oversells_
             face_won=10_000,
             idempotency_key=keys[job],
             policy=queue,
-            now=SALE,
+            clock=lambda: SALE,
         )
 
     outcomes = race(pg_engine, clients=MAX_CLIENTS, jobs=len(wallets), work=buy_in_turn)
@@ -283,6 +283,50 @@ def test_a_sale_rush_through_the_queue_on_a_nearly_spent_budget_never_oversells_
         assert count(pg_engine, select(func.count()).where(purchases.c.wallet_id == wallet)) == 0
         assert read_models.wallet_balance(uow, wallet_id=wallet, now=SALE).balance_won == 0
     assert read_models.ledger_problems(uow) == []
+
+
+def test_a_poll_held_up_by_the_lines_lock_is_judged_when_it_holds_it(pg_engine: Engine) -> None:
+    """A poll that waits for the region's counter row is judged at the instant it gets it: the
+    slot that fell free while it waited is its own (before, it was judged at its arrival, found
+    the bucket empty and was told to wait)."""
+    uow = UnitOfWork(pg_engine)
+    world = World(uow, SALE)
+    policy = SaleQueuePolicy(admissions_per_second=1.0, burst=1)
+    first, second = world.citizen(), world.citizen()
+    took_last_slot = SALE + timedelta(seconds=10)
+    assert sale_queue.join_or_poll(
+        uow, wallet_id=first, clock=lambda: took_last_slot, policy=policy
+    ).admitted
+    time_now = [took_last_slot]
+    arrived = threading.Event()
+
+    def clock() -> datetime:
+        reading = time_now[0]
+        arrived.set()
+        return reading
+
+    outcomes: queue.Queue[Outcome] = queue.Queue()
+
+    def poll() -> None:
+        try:
+            status = sale_queue.join_or_poll(
+                UnitOfWork(pg_engine), wallet_id=second, clock=clock, policy=policy
+            )
+            outcomes.put(Outcome(0, result=status))
+        except BaseException as error:  # reported below, on the test's thread
+            outcomes.put(Outcome(0, error=error))
+
+    holder = UnitOfWork(pg_engine)
+    with holder:  # another poll holds the line's lock; leaving rolls back and releases it
+        holder.sale_queue.lock_counter(world.region_id, opened=SALE, next_slot_at=SALE)
+        poller = threading.Thread(target=poll)
+        poller.start()
+        assert arrived.wait(RACE_TIMEOUT_S), "the poll never arrived"
+        time_now[0] = took_last_slot + timedelta(seconds=1)  # a slot falls free meanwhile
+    poller.join(RACE_TIMEOUT_S)
+    outcome = outcomes.get(timeout=RACE_TIMEOUT_S)
+    assert outcome.error is None
+    assert (outcome.result.admitted, outcome.result.position) == (True, 0)
 
 
 def test_one_idempotency_key_sent_by_twenty_clients_at_once_buys_once(pg_engine: Engine) -> None:

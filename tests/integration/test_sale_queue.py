@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,11 +22,16 @@ SLOW = SaleQueuePolicy(admissions_per_second=0.001, burst=0)
 """Admits nobody within a test's few minutes: places only."""
 
 
+def _at(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at ``moment``."""
+    return lambda: moment
+
+
 def _poll(
     uow: UnitOfWork, wallet_id: int, seconds: float, policy: SaleQueuePolicy = SLOW
 ) -> TicketStatus:
     moment = SALE + timedelta(seconds=seconds)
-    return sale_queue.join_or_poll(uow, wallet_id=wallet_id, now=moment, policy=policy)
+    return sale_queue.join_or_poll(uow, wallet_id=wallet_id, clock=_at(moment), policy=policy)
 
 
 def test_buyers_join_in_arrival_order(uow: UnitOfWork, world: World) -> None:
@@ -57,7 +63,7 @@ def test_a_buyer_who_leaves_loses_their_place(uow: UnitOfWork, world: World) -> 
 
 def test_outside_a_sale_everyone_may_buy_at_once(uow: UnitOfWork, world: World) -> None:
     wallet = world.citizen()
-    status = sale_queue.join_or_poll(uow, wallet_id=wallet, now=world.now, policy=SLOW)
+    status = sale_queue.join_or_poll(uow, wallet_id=wallet, clock=_at(world.now), policy=SLOW)
     assert status == sale_queue.OUTSIDE_A_SALE
 
 
@@ -90,20 +96,52 @@ def test_a_quiet_spell_saves_up_no_more_than_the_burst(uow: UnitOfWork, world: W
     assert _poll(uow, crowd[3], 601.5, policy).position == 1
 
 
+def _arriving_then_locking(arrived: datetime, locked: datetime) -> Callable[[], datetime]:
+    """A poll's clock: ``arrived`` at its first reading (the request's arrival), ``locked`` at
+    every later one (once it holds the region's lock)."""
+    readings: Iterator[datetime] = iter([arrived])
+    return lambda: next(readings, locked)
+
+
+def test_a_poll_that_waited_for_the_lock_takes_the_slot_that_fell_free_meanwhile(
+    uow: UnitOfWork, world: World
+) -> None:
+    """The month-start rush's defect: a poll that arrived before another but took the lock
+    after it was judged at its arrival, when the other had just taken the bucket's last slot,
+    and was told to wait although a slot had fallen free by the time it held the lock."""
+    policy = SaleQueuePolicy(admissions_per_second=1.0, burst=1)
+    first, second = world.citizen(), world.citizen()
+    assert _poll(uow, first, 10, policy).admitted  # takes the burst's one slot
+    arrived, locked = SALE + timedelta(seconds=9.5), SALE + timedelta(seconds=11)
+    clock = _arriving_then_locking(arrived, locked)
+    status = sale_queue.join_or_poll(uow, wallet_id=second, clock=clock, policy=policy)
+    assert (status.admitted, status.position) == (True, 0)
+    # Its admission counts from when it was granted, not from when the request arrived.
+    assert status.expires_at == locked + timedelta(seconds=policy.admission_seconds)
+    with uow:
+        ticket = uow.sale_queue.ticket_of_wallet(world.region_id, second)
+    assert ticket is not None
+    assert (ticket.issued_at, ticket.last_seen_at, ticket.admitted_at) == (locked,) * 3
+    # And the rate holds: the slot it took is gone for the next second.
+    third = world.citizen()
+    assert _poll(uow, third, 11.999, policy).position == 1
+
+
 def test_a_purchase_waits_until_admitted_and_spends_the_admission(
     uow: UnitOfWork, world: World
 ) -> None:
     policy = SaleQueuePolicy(admissions_per_second=1.0, burst=0)
     wallet = world.citizen()
     with pytest.raises(SaleQueueWaiting) as waiting:
-        sale_queue.admit_purchase(uow, wallet_id=wallet, now=SALE, policy=policy)
+        sale_queue.admit_purchase(uow, wallet_id=wallet, clock=_at(SALE), policy=policy)
     assert waiting.value.details == {
         "position": 1,
         "estimated_wait_seconds": 1,
         "retry_after_seconds": 1,
     }
     later = SALE + timedelta(seconds=1)
-    assert sale_queue.admit_purchase(uow, wallet_id=wallet, now=later, policy=policy).admitted
+    admitted = sale_queue.admit_purchase(uow, wallet_id=wallet, clock=_at(later), policy=policy)
+    assert admitted.admitted
     purchases.purchase_vouchers(
         uow, wallet_id=wallet, face_won=100_000, idempotency_key=unique_key(), now=later
     )
@@ -122,7 +160,9 @@ def test_the_discount_budget_still_decides_who_gets_the_discount(
     buyers = [world.citizen(), world.citizen()]
     bonuses = []
     for wallet in buyers:
-        assert sale_queue.admit_purchase(uow, wallet_id=wallet, now=SALE, policy=policy).admitted
+        assert sale_queue.admit_purchase(
+            uow, wallet_id=wallet, clock=_at(SALE), policy=policy
+        ).admitted
         bought = purchases.purchase_vouchers(
             uow, wallet_id=wallet, face_won=100_000, idempotency_key=unique_key(), now=SALE
         )

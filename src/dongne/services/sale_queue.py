@@ -5,19 +5,32 @@ UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMED
 holds the bucket of the current sale window (when its next admission slot falls free), so two
 parallel pollers can never hand out the same place or admit past the bucket. Each poll
 refreshes the caller's ticket, admits the head of the line as far as the bucket allows, then
-ranks the caller. The discount budget is
-not the queue's business: an admitted buyer still buys through ``purchase_vouchers``, which
-draws the budget atomically.
+ranks the caller. The discount budget is not the queue's business: an admitted buyer still buys
+through ``purchase_vouchers``, which draws the budget atomically.
+
+A poll takes a clock, not an instant, and reads it once it holds the lock: the bucket, the
+ticket's times (joined, seen, admitted) and so the admission's expiry are all judged at that
+one instant, so places follow the order the lock was taken in, a poll never writes its ticket
+as seen before its own line's cutoff, and an admission lasts its whole ``admission_seconds``
+from when it was granted. An instant taken
+when the request arrived is older than the bucket by however long the poll waited for the lock
+(half a second under the month-start rush), so it found no free slot although slots had fallen
+free meanwhile, and told buyers to wait below the configured rate. Keeping instead the latest
+instant the bucket was evaluated at, and evaluating at the later of that and the request's,
+would not do: that instant is itself a request's arrival, so it lags the lock by the same wait
+and the slots that fell free during it stay unusable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dongne.config import Settings
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting
+from dongne.domain.program_timeline import ProgramTimeline
 from dongne.domain.sale_queue import (
     AdmissionSlots,
     SaleQueuePolicy,
@@ -53,6 +66,10 @@ class TicketStatus:
 OUTSIDE_A_SALE = TicketStatus(None, 0, True, 0, 0, None)
 """No sale window (or the queue is off): everyone may buy at once."""
 
+Clock = Callable[[], datetime]
+"""The time now, read when the service decides: ``datetime.now(UTC)`` in production, a
+moved or scripted one in tests."""
+
 
 @dataclass(frozen=True)
 class _Line:
@@ -70,22 +87,27 @@ class _Line:
 
 
 def join_or_poll(
-    uow: UnitOfWork, *, wallet_id: int, now: datetime, policy: SaleQueuePolicy
+    uow: UnitOfWork, *, wallet_id: int, clock: Clock, policy: SaleQueuePolicy
 ) -> TicketStatus:
     """Take a place in line, or keep it: a retry refreshes the same ticket; a ticket that was
-    abandoned, used, lapsed or left from an earlier sale starts again at the back."""
-    now = require_aware(now)
+    abandoned, used, lapsed or left from an earlier sale starts again at the back.
+
+    ``clock`` is read twice: on arrival, only to skip the lock outside a sale, and once the
+    region's counter row is locked, for everything the poll decides (see the module's
+    docstring)."""
     with uow:
-        wallet = uow.records.wallet(wallet_id)
-        region_id = wallet.region_id
+        region_id = uow.records.wallet(wallet_id).region_id
         timeline = uow.records.program_timeline(region_id)
-        opened = sale_window_opened_at(
-            timeline.at(now), now, policy, promotion_started_at=timeline.promotion_started_at(now)
-        )
+        arrived = require_aware(clock())
+        opened = _window_opened_at(timeline, arrived, policy)
         if opened is None:
             return OUTSIDE_A_SALE
-        line = _Line(region_id, opened, now, policy)
-        slots = _locked_slots(uow, line)
+        locked = _locked_line(
+            uow, region_id, timeline=timeline, arrival=(opened, arrived), clock=clock, policy=policy
+        )
+        if locked is None:
+            return OUTSIDE_A_SALE  # the sale ended while the poll waited for the lock
+        line, slots = locked
         ticket_id = _joined_ticket(uow, line, wallet_id)
         _admit_head_of_line(uow, line, slots)
         status = _status(uow, line, ticket_id)
@@ -94,11 +116,11 @@ def join_or_poll(
 
 
 def admit_purchase(
-    uow: UnitOfWork, *, wallet_id: int, now: datetime, policy: SaleQueuePolicy
+    uow: UnitOfWork, *, wallet_id: int, clock: Clock, policy: SaleQueuePolicy
 ) -> TicketStatus:
     """Let the wallet buy if it holds a live admission; otherwise it joins (or keeps) its place
     and ``SaleQueueWaiting`` says where it stands."""
-    status = join_or_poll(uow, wallet_id=wallet_id, now=now, policy=policy)
+    status = join_or_poll(uow, wallet_id=wallet_id, clock=clock, policy=policy)
     if not status.admitted:
         raise SaleQueueWaiting(
             f"the sale is busy: you are number {status.position:,} in line",
@@ -116,16 +138,17 @@ def purchase_in_turn(
     face_won: int,
     idempotency_key: str,
     policy: SaleQueuePolicy,
-    now: datetime,
+    clock: Clock,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
     the discount budget still decides, atomically, who gets the discount.
 
     A retry of a purchase that went through (and so spent its admission) is answered as the
     first time: looked up only on refusal, so an admitted purchase pays no extra read, and the
-    admission is spent after the purchase commits, so the lookup sees it."""
+    admission is spent after the purchase commits, so the lookup sees it. The purchase is
+    made at the clock's reading after the admission, never before it was granted."""
     try:
-        admit_purchase(uow, wallet_id=wallet_id, now=now, policy=policy)
+        admit_purchase(uow, wallet_id=wallet_id, clock=clock, policy=policy)
     except SaleQueueWaiting:
         replayed = purchases.stored_purchase(
             uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
@@ -133,6 +156,7 @@ def purchase_in_turn(
         if replayed is None:
             raise
         return replayed
+    now = clock()
     bought = purchases.purchase_vouchers(
         uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key, now=now
     )
@@ -160,18 +184,42 @@ def spend_admission(uow: UnitOfWork, *, wallet_id: int, now: datetime) -> bool:
     return spent
 
 
-def _locked_slots(uow: UnitOfWork, line: _Line) -> AdmissionSlots:
-    """The region's bucket, its counter row locked; reset when a new sale window has opened."""
-    fresh = opening_slots(line.policy, line.now)
+def _window_opened_at(
+    timeline: ProgramTimeline, now: datetime, policy: SaleQueuePolicy
+) -> datetime | None:
+    return sale_window_opened_at(
+        timeline.at(now), now, policy, promotion_started_at=timeline.promotion_started_at(now)
+    )
+
+
+def _locked_line(
+    uow: UnitOfWork,
+    region_id: int,
+    *,
+    timeline: ProgramTimeline,
+    arrival: tuple[datetime, datetime],
+    clock: Clock,
+    policy: SaleQueuePolicy,
+) -> tuple[_Line, AdmissionSlots] | None:
+    """The region's line and bucket at the instant the poll holds its counter row's lock (None
+    if no sale is on by then); the bucket is reset when a new sale window has opened.
+
+    ``arrival`` (the window open at the poll's arrival, and that instant) only makes the row
+    of a region polled for the first time, as the lock needs a row to lock."""
+    arrival_window, arrived = arrival
     window_opened_at, next_slot_at = uow.sale_queue.lock_counter(
-        line.region_id, opened=line.opened, next_slot_at=fresh.next_slot_at
+        region_id, opened=arrival_window, next_slot_at=opening_slots(policy, arrived).next_slot_at
     )
-    if window_opened_at == line.opened:
-        return AdmissionSlots(next_slot_at)
-    uow.sale_queue.reset_counter(
-        line.region_id, opened=line.opened, next_slot_at=fresh.next_slot_at
-    )
-    return fresh
+    now = require_aware(clock())
+    opened = _window_opened_at(timeline, now, policy)
+    if opened is None:
+        return None
+    line = _Line(region_id, opened, now, policy)
+    if window_opened_at == opened:
+        return line, AdmissionSlots(next_slot_at)
+    fresh = opening_slots(policy, now)
+    uow.sale_queue.reset_counter(region_id, opened=opened, next_slot_at=fresh.next_slot_at)
+    return line, fresh
 
 
 def _joined_ticket(uow: UnitOfWork, line: _Line, wallet_id: int) -> int:

@@ -6,6 +6,7 @@ a worker thread, and a hop there and back costs more than the dependency itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -31,6 +32,13 @@ def now() -> datetime:
 async def clock() -> datetime:
     """``now`` as a dependency (async: no hop to a worker thread), so tests can move it."""
     return now()
+
+
+async def live_clock() -> Callable[[], datetime]:
+    """The clock itself, for a service that must read it when it decides rather than when the
+    request arrived (the sale queue reads it once it holds its lock). Tests override it as they
+    override ``clock``: ``app.dependency_overrides[live_clock] = lambda: lambda: MOMENT``."""
+    return now
 
 
 def unit_of_work(app: Annotated[App, Depends(application)]) -> UnitOfWork:
@@ -79,3 +87,4 @@ UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 CallerDep = Annotated[Principal, Depends(caller)]
 KeyDep = Annotated[str, Depends(idempotency_key)]
 TokenDep = Annotated[str, Depends(bearer_token)]
+ClockDep = Annotated[Callable[[], datetime], Depends(live_clock)]

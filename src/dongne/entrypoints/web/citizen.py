@@ -266,7 +266,7 @@ def _purchase(
         face_won=face_won,
         idempotency_key=scoped_key("purchase", caller_scope(caller), key),
         policy=sale_queue.sale_queue_policy(app.settings),
-        now=now(),
+        clock=now,
     )
 
 

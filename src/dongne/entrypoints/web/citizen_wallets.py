@@ -223,7 +223,7 @@ def take_place_in_line(
     context["place"] = sale_queue.join_or_poll(
         app.unit_of_work(),
         wallet_id=wallet_id,
-        now=now(),
+        clock=now,
         policy=sale_queue.sale_queue_policy(app.settings),
     )
     return render(request, "queue.html", context, principal=caller)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from dongne.bootstrap import App
-from dongne.entrypoints.api.deps import AppDep, CallerDep, now
+from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep
 from dongne.entrypoints.api.v1.problems import PROBLEMS
 from dongne.services import resources, sale_queue
 
@@ -36,11 +36,13 @@ class SaleQueueOut(BaseModel):
     )
 
 
-def _answer(app: App, caller_wallet: int, response: Response) -> SaleQueueOut:
+def _answer(
+    app: App, caller_wallet: int, response: Response, clock: sale_queue.Clock
+) -> SaleQueueOut:
     status = sale_queue.join_or_poll(
         app.unit_of_work(),
         wallet_id=caller_wallet,
-        now=now(),
+        clock=clock,
         policy=sale_queue.sale_queue_policy(app.settings),
     )
     if not status.admitted:
@@ -56,17 +58,25 @@ def _answer(app: App, caller_wallet: int, response: Response) -> SaleQueueOut:
 
 @router.post("/wallets/{wallet_id}/sale_queue", response_model=SaleQueueOut, responses=PROBLEMS)
 def join_sale_queue(
-    app: AppDep, caller: CallerDep, response: Response, wallet_id: int = WalletId
+    app: AppDep,
+    caller: CallerDep,
+    clock: ClockDep,
+    response: Response,
+    wallet_id: int = WalletId,
 ) -> SaleQueueOut:
     """Take (or keep) a place in the sale's line; poll again within poll_after_seconds."""
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)
-    return _answer(app, wallet_id, response)
+    return _answer(app, wallet_id, response, clock)
 
 
 @router.get("/wallets/{wallet_id}/sale_queue", response_model=SaleQueueOut, responses=PROBLEMS)
 def poll_sale_queue(
-    app: AppDep, caller: CallerDep, response: Response, wallet_id: int = WalletId
+    app: AppDep,
+    caller: CallerDep,
+    clock: ClockDep,
+    response: Response,
+    wallet_id: int = WalletId,
 ) -> SaleQueueOut:
     """The same as POST: polling is what keeps the place (a silent buyer has left)."""
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)
-    return _answer(app, wallet_id, response)
+    return _answer(app, wallet_id, response, clock)

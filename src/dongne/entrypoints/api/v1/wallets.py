@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from dongne.entrypoints.api.deps import AppDep, CallerDep, KeyDep, now
+from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, now
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
@@ -133,7 +133,13 @@ def wallet_transactions(
     responses=PROBLEMS,
 )
 def buy_vouchers(
-    body: NewPurchase, app: AppDep, caller: CallerDep, key: KeyDep, wallet_id: int = WalletId
+    body: NewPurchase,
+    app: AppDep,
+    caller: CallerDep,
+    key: KeyDep,
+    *,
+    clock: ClockDep,
+    wallet_id: int = WalletId,
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
     resources.wallet_to_act_on(app.reader(), caller, wallet_id)
@@ -143,7 +149,7 @@ def buy_vouchers(
         face_won=body.face_won,
         idempotency_key=scoped_key("purchase", caller_scope(caller), key),
         policy=sale_queue.sale_queue_policy(app.settings),
-        now=now(),
+        clock=clock,
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,
