@@ -57,7 +57,8 @@ class World:
         return result.wallet_id
 
     def merchant(self, *, category: str = "bakery", annual_revenue_won: int = 100_000_000) -> int:
-        serial = next(_serial) * 7919 + uuid.uuid4().int % 10_000
+        # Distinct within the process (so within a region); the random part varies the digits.
+        serial = next(_serial) * 10_000 + uuid.uuid4().int % 10_000
         return registry.register_merchant(
             self.uow,
             region_id=self.region_id,

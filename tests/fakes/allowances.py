@@ -251,9 +251,11 @@ class FakeAllowanceRecords:
             for row in rows[:limit]
         ]
 
-    def take_from_lots(self, region_id: int, taken: Sequence[tuple[int, int, int]]) -> None:
-        """Take (lot id, amount, in transaction) from each lot and record the movements."""
-        for lot_id, amount_won, transaction_id in taken:
+    def take_from_lots(
+        self, region_id: int, transaction_id: int, taken: Sequence[tuple[int, int]]
+    ) -> None:
+        """Take (lot id, amount) from each lot in ``transaction_id`` and record the movements."""
+        for lot_id, amount_won in taken:
             row = self._state.lots[lot_id]
             remaining = row.lot.remaining_won - amount_won
             if not 0 <= remaining <= row.lot.face_won:
