@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, text
 
+from bench.bulk_people import insert_citizens_with_wallets
 from bench.postgres import SCRATCH_DATABASE, ScratchDatabase, migrated_scratch
 from bench.report import Figure, PartResults, figures_table, progress_bar
 from dongne.adapters.db.allowance_records import Upload
@@ -252,20 +253,12 @@ def _seed(engine: Engine, now: datetime, count: int) -> tuple[int, datetime]:
     )
     values = {"r": region_id, "n": count, "at": now}
     statements = [
-        "INSERT INTO citizens (region_id, name, phone, created_at)"
-        " SELECT :r, '시민', 'b' || i, :at FROM generate_series(1, :n) AS i",
-        "INSERT INTO accounts (region_id, type, key, shard_count, may_go_negative)"
-        " SELECT :r, 'wallet', 'wallet:citizen-' || c.id, 1, false FROM citizens c"
-        " WHERE c.region_id = :r",
-        "INSERT INTO account_balances (account_id, shard, region_id, balance_won,"
-        " may_go_negative) SELECT a.id, 0, :r, 0, false FROM accounts a"
-        " WHERE a.region_id = :r AND a.type = 'wallet'",
-        "INSERT INTO wallets (region_id, citizen_id, account_id, created_at)"
-        " SELECT :r, c.id, a.id, :at FROM citizens c JOIN accounts a"
-        " ON a.region_id = :r AND a.key = 'wallet:citizen-' || c.id WHERE c.region_id = :r",
         "CREATE TEMPORARY TABLE bench_identities (phone TEXT, identity_hmac TEXT)",
     ]
     with engine.begin() as connection:
+        insert_citizens_with_wallets(
+            connection, region_id=region_id, count=count, name="시민", phone_prefix="b", at=now
+        )
         for statement in statements:
             connection.execute(text(statement), values)
         raw: Any = connection.connection.driver_connection

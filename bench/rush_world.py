@@ -1,7 +1,7 @@
 """The rush's world and its checks: buyers made in bulk, the budget watched and checked.
 
 The buyers are rows, not API calls: one ``INSERT … SELECT generate_series`` per table makes
-the citizens, their wallet accounts and balances, wallets, users, and a bearer token each (the
+the citizens with their wallets (``bench.bulk_people``), users, and a bearer token each (the
 token's SHA-256 computed by PostgreSQL from a per-run secret and the citizen's id), as
 ``accounts.sign_up_citizen`` and ``authentication.log_in`` would leave them. The region and its
 program (in a sale window every day of the month: ``sale_queue_month_start_days=31``) and the
@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, text
 
+from bench.bulk_people import insert_citizens_with_wallets
 from dongne.adapters.db.engine import make_engine
 from dongne.domain.calendar import seoul_month
 from dongne.domain.ledger import AccountType
@@ -53,17 +54,6 @@ def seed_buyers(engine: Engine, count: int, now: datetime) -> Buyers:
     prefix = f"dgt_rush{secrets.token_hex(12)}_"
     values = {"r": region_id, "n": count, "at": now, "until": now + timedelta(hours=6)}
     statements = [
-        "INSERT INTO citizens (region_id, name, phone, created_at)"
-        " SELECT :r, '구매자', 'r' || i, :at FROM generate_series(1, :n) AS i",
-        "INSERT INTO accounts (region_id, type, key, shard_count, may_go_negative)"
-        " SELECT :r, 'wallet', 'wallet:citizen-' || c.id, 1, false FROM citizens c"
-        " WHERE c.region_id = :r",
-        "INSERT INTO account_balances (account_id, shard, region_id, balance_won,"
-        " may_go_negative) SELECT a.id, 0, :r, 0, false FROM accounts a"
-        " WHERE a.region_id = :r AND a.type = 'wallet'",
-        "INSERT INTO wallets (region_id, citizen_id, account_id, created_at)"
-        " SELECT :r, c.id, a.id, :at FROM citizens c JOIN accounts a"
-        " ON a.region_id = :r AND a.key = 'wallet:citizen-' || c.id WHERE c.region_id = :r",
         "INSERT INTO users (kind, login, password_hash, citizen_id, cash_receipt_number,"
         " created_at) SELECT 'citizen', c.phone, '-', c.id, c.phone, :at FROM citizens c"
         " WHERE c.region_id = :r",
@@ -73,6 +63,9 @@ def seed_buyers(engine: Engine, count: int, now: datetime) -> Buyers:
         " WHERE c.region_id = :r",
     ]
     with engine.begin() as connection:
+        insert_citizens_with_wallets(
+            connection, region_id=region_id, count=count, name="구매자", phone_prefix="r", at=now
+        )
         for statement in statements:
             connection.execute(text(statement), {**values, "prefix": prefix})
         rows = connection.execute(
