@@ -59,15 +59,20 @@ def file_funding(database: str, user_id: int, program_id: int) -> int:
     return filed.id
 
 
-def test_the_audit_names_who_allowed_each_funding_and_the_list_names_who_asked(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = database_url
+@pytest.fixture
+def db(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database, with 시흥시 and its program, and a log key to sign with."""
     key_file = tmp_path / "log.key"
     assert runner.invoke(app, ["log", "keygen", str(key_file)]).exit_code == 0
     monkeypatch.setenv("DONGNE_LOG_SIGNER_KEY_PATH", str(key_file))
-    assert run(db, "region", "create", "siheung", "시흥시")[0] == 0
-    assert run(db, "program", "siheung", "--brand", "시루")[0] == 0
+    assert run(database_url, "region", "create", "siheung", "시흥시")[0] == 0
+    assert run(database_url, "program", "siheung", "--brand", "시루")[0] == 0
+    return database_url
+
+
+def test_the_audit_names_who_allowed_each_funding_and_the_list_names_who_asked(
+    db: str,
+) -> None:
     kim, lee = official_token(db, "kim-initiator"), official_token(db, "lee-approver")
     ok(
         db, "approvals", "policy", "siheung", "budget_funding", "initiator_and_approver",
@@ -113,14 +118,8 @@ def test_the_audit_names_who_allowed_each_funding_and_the_list_names_who_asked(
 
 
 def test_the_operators_fund_command_names_the_official_logged_in_and_nobody_otherwise(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: str,
 ) -> None:
-    db = database_url
-    key_file = tmp_path / "log.key"
-    assert runner.invoke(app, ["log", "keygen", str(key_file)]).exit_code == 0
-    monkeypatch.setenv("DONGNE_LOG_SIGNER_KEY_PATH", str(key_file))
-    assert run(db, "region", "create", "siheung", "시흥시")[0] == 0
-    assert run(db, "program", "siheung", "--brand", "시루")[0] == 0
     kim = official_token(db, "kim-funder")
     named = ok(db, "fund", "siheung", "50000", "--token", kim)
     unnamed = ok(db, "fund", "siheung", "20000")
