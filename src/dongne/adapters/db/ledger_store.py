@@ -447,5 +447,4 @@ class LedgerStore:
         """Write the responses a batch kept back: one statement, sent once for all its keys."""
         if self.responses_of_batch:
             self.connection.execute(_STORE_RESPONSE, list(self.responses_of_batch.values()))
-        if self.responses_of_batch is not None:
             self.responses_of_batch = {}
