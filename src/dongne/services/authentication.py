@@ -112,6 +112,10 @@ def log_out(uow: UnitOfWork, *, token: str, now: datetime) -> None:
         uow.commit()
 
 
+PARTNER_KEY_PREFIX = "dgk_"
+"""How a partner's API key starts (``accounts.create_partner``); a user's token does not."""
+
+
 def principal_of(user: UserRow) -> Principal:
     return Principal(
         kind=UserKind(user.kind),
@@ -143,7 +147,7 @@ def authenticate_within(
     in its own transaction. ``lock_user`` reads the user's row under its lock, ready for
     ``check_pin_within``, in the same statement."""
     digest = token_digest(token)
-    if token.startswith("dgk_"):
+    if token.startswith(PARTNER_KEY_PREFIX):
         partner = uow.access.partner_by_key(digest)
         if partner is None:
             raise Unauthenticated("this API key is unknown or revoked")

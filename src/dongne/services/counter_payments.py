@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dongne.adapters.db.registry_records import Wallet
-from dongne.adapters.secrets import Secrets
-from dongne.domain.access import Principal
+from dongne.adapters.db.access_records import UserRow
+from dongne.adapters.db.registry_records import MerchantWithPayable, Wallet
+from dongne.adapters.secrets import Secrets, token_digest
+from dongne.domain.access import Principal, UserKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.channels import (
     PaymentCodeState,
@@ -30,6 +31,7 @@ from dongne.domain.channels import (
 )
 from dongne.domain.emvco import MerchantQr, build_payload, parse_payload
 from dongne.domain.errors import (
+    DongneError,
     InvalidInput,
     MerchantNotEligible,
     PaymentCodeNotFound,
@@ -38,7 +40,12 @@ from dongne.domain.errors import (
     WalletNotFound,
 )
 from dongne.domain.money import positive_won
-from dongne.services.authentication import authenticate_within, check_pin_within
+from dongne.services.authentication import (
+    PARTNER_KEY_PREFIX,
+    authenticate_within,
+    check_pin_within,
+    principal_of,
+)
 from dongne.services.idempotency import (
     Once,
     once_within,
@@ -116,18 +123,10 @@ def qr_payment_attempt(
     now = require_aware(payment.now)
 
     def attempt() -> PaymentResult:
-        caller = authenticate_within(uow, token=payment.token, now=now, lock_user=True)
-        citizen_id = caller.principal.citizen()
-        scanned = parse_payload(payment.payload)
-        if scanned.is_dynamic:
-            raise QrInvalid("this QR code is for one sale: pay it as a dynamic QR code")
-        merchant_id = scanned.merchant_id
-        amount_won = positive_won(payment.amount_won)
-        merchant_found = uow.records.merchant(merchant_id)
-        region_id = merchant_found.merchant.region_id
-        wallet = own_wallet_for(uow, citizen_id, payment.wallet_id, region_id=region_id)
-        check_pin_within(uow, secrets, caller.user, pin=payment.pin, attempts_max=attempts_max)
-        key = scoped_key("pay-qr", caller.principal.user_id, payment.idempotency_key)
+        parties = _parties_at_once(uow, payment, now) or _parties_one_by_one(uow, payment, now)
+        check_pin_within(uow, secrets, parties.user, pin=payment.pin, attempts_max=attempts_max)
+        key = scoped_key("pay-qr", parties.user.id, payment.idempotency_key)
+        wallet, merchant_id = parties.wallet, parties.merchant.merchant.id
         return once_within(
             uow,
             Once(
@@ -136,7 +135,7 @@ def qr_payment_attempt(
                 request={
                     "wallet_id": wallet.id,
                     "merchant_id": merchant_id,
-                    "amount_won": amount_won,
+                    "amount_won": parties.amount_won,
                 },
                 now=now,
                 result_type=PaymentResult,
@@ -145,15 +144,65 @@ def qr_payment_attempt(
                 uow,
                 wallet_id=wallet.id,
                 merchant_id=merchant_id,
-                amount_won=amount_won,
+                amount_won=parties.amount_won,
                 idempotency_key=key,
                 now=now,
                 locked_wallet=wallet,
-                merchant_found=merchant_found,
+                merchant_found=parties.merchant,
             ),
         )
 
     return attempt
+
+
+@dataclass(frozen=True)
+class _QrParties:
+    """Who pays whom, checked in the order a refusal is reported: the bearer token (the
+    user's row locked for the PIN), the QR and the amount, the merchant, the wallet (locked)."""
+
+    user: UserRow
+    merchant: MerchantWithPayable
+    wallet: Wallet
+    amount_won: int
+
+
+def _parties_at_once(uow: UnitOfWork, payment: QrPayment, now: datetime) -> _QrParties | None:
+    """The usual case in one statement; None when anything is amiss (a partner's key, a bad
+    QR or amount, a missing user, merchant or wallet), for ``_parties_one_by_one`` to say
+    what."""
+    if payment.token.startswith(PARTNER_KEY_PREFIX):
+        return None
+    try:
+        scanned = parse_payload(payment.payload)
+        amount_won = positive_won(payment.amount_won)
+    except DongneError:
+        return None
+    if scanned.is_dynamic:
+        return None
+    found = uow.payment_parties.of_qr(
+        token_hash=token_digest(payment.token),
+        now=now,
+        merchant_id=scanned.merchant_id,
+        wallet_id=payment.wallet_id,
+    )
+    if found is None or principal_of(found.user).kind is not UserKind.CITIZEN:
+        return None
+    return _QrParties(found.user, found.merchant, found.wallet, amount_won)
+
+
+def _parties_one_by_one(uow: UnitOfWork, payment: QrPayment, now: datetime) -> _QrParties:
+    caller = authenticate_within(uow, token=payment.token, now=now, lock_user=True)
+    citizen_id = caller.principal.citizen()
+    scanned = parse_payload(payment.payload)
+    if scanned.is_dynamic:
+        raise QrInvalid("this QR code is for one sale: pay it as a dynamic QR code")
+    amount_won = positive_won(payment.amount_won)
+    merchant_found = uow.records.merchant(scanned.merchant_id)
+    region_id = merchant_found.merchant.region_id
+    wallet = own_wallet_for(uow, citizen_id, payment.wallet_id, region_id=region_id)
+    if caller.user is None:  # a partner's key: ``citizen()`` refused it above
+        raise AssertionError("a citizen's token has a user")
+    return _QrParties(caller.user, merchant_found, wallet, amount_won)
 
 
 def own_wallet_for(

@@ -34,6 +34,7 @@ from dongne.adapters.db.merchant_application_records import MerchantApplicationR
 from dongne.adapters.db.operations_queries import OperationsQueries
 from dongne.adapters.db.paper_records import PaperRecords
 from dongne.adapters.db.payment_intent_records import PaymentIntentRecords
+from dongne.adapters.db.payment_parties import PaymentParties
 from dongne.adapters.db.rate_limit_records import RateLimitRecords
 from dongne.adapters.db.registry_records import ProgramCache, RegistryRecords
 from dongne.adapters.db.report_queries import ReportQueries
@@ -218,6 +219,10 @@ class UnitOfWork:
     @cached_property
     def operations(self) -> OperationsQueries:
         return OperationsQueries(self.connection)
+
+    @cached_property
+    def payment_parties(self) -> PaymentParties:
+        return PaymentParties(self.connection)
 
     @cached_property
     def rate_limits(self) -> RateLimitRecords:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.governance_tables import program_changes
@@ -87,6 +87,20 @@ _PROGRAM_VERSION = select(voucher_programs.c.settings_version).where(
     voucher_programs.c.region_id == bindparam("b_region")
 )
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
+
+
+def merchant_of(row: RowMapping) -> Merchant:
+    """A merchant from its row's columns."""
+    return Merchant(
+        row["id"],
+        row["region_id"],
+        row["name"],
+        row["business_number"],
+        row["category"],
+        row["annual_revenue_won"],
+        MerchantStatus(row["status"]),
+        row["name_latin"],
+    )
 
 
 class RegistryRecords(HoldingRecords):
@@ -260,17 +274,7 @@ class RegistryRecords(HoldingRecords):
         row = self.connection.execute(_MERCHANT, {"b_merchant": merchant_id}).first()
         if row is None:
             raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
-        merchant = Merchant(
-            row.id,
-            row.region_id,
-            row.name,
-            row.business_number,
-            row.category,
-            row.annual_revenue_won,
-            MerchantStatus(row.status),
-            row.name_latin,
-        )
-        return MerchantWithPayable(merchant, row.account_id)
+        return MerchantWithPayable(merchant_of(row._mapping), row.account_id)
 
     def registrations(
         self, region_id: int, business_number: str
