@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Update
+from sqlalchemy import Connection, Update, text
 
 if TYPE_CHECKING:
     from dongne.adapters.db.ledger_store import AccountRef
+
+_CREDIT_MANY_IN_ORDER = text(
+    "WITH credits AS (SELECT * FROM unnest(CAST(:b_accounts AS BIGINT[]),"
+    " CAST(:b_shards AS INTEGER[]), CAST(:b_amounts AS BIGINT[])) AS c(account_id, shard, amount)),"
+    # MATERIALIZED: run whole, so every row is locked in this order before any is changed
+    " locked AS MATERIALIZED (SELECT b.account_id, b.shard FROM account_balances AS b"
+    " JOIN credits USING (account_id, shard) ORDER BY b.account_id, b.shard FOR UPDATE OF b)"
+    " UPDATE account_balances AS b SET balance_won = b.balance_won + credits.amount"
+    " FROM credits JOIN locked USING (account_id, shard)"
+    " WHERE b.account_id = credits.account_id AND b.shard = credits.shard"
+)
 
 BalanceRow = tuple["AccountRef", int]
 """An account and one of its shards."""
@@ -36,11 +47,23 @@ class DeferredCredits:
         self._credits = dict(snapshot)
 
     def apply(self, connection: Connection, credit: Update) -> None:
-        """Apply every credit kept back, locking rows by account id, then shard."""
+        """Apply every credit kept back, locking rows by account id, then shard: on PostgreSQL
+        in one statement (its first part locks the rows in that order, then it adds to them),
+        elsewhere one ``credit`` a row (SQLite's writers are serialized already)."""
         credits, self._credits = self._credits, {}
-        for (account, shard), amount_won in sorted(
-            credits.items(), key=lambda item: (item[0][0].id, item[0][1])
-        ):
+        ordered = sorted(
+            ((account.id, shard, amount_won) for (account, shard), amount_won in credits.items()),
+        )
+        if not ordered:
+            return
+        if connection.dialect.name == "postgresql":
+            accounts, shards, amounts = (list(column) for column in zip(*ordered, strict=True))
             connection.execute(
-                credit, {"b_account": account.id, "b_shard": shard, "b_delta": amount_won}
+                _CREDIT_MANY_IN_ORDER,
+                {"b_accounts": accounts, "b_shards": shards, "b_amounts": amounts},
+            )
+            return
+        for account_id, shard, amount_won in ordered:
+            connection.execute(
+                credit, {"b_account": account_id, "b_shard": shard, "b_delta": amount_won}
             )
