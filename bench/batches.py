@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.console import Console
+from sqlalchemy import Engine, event
 
 from bench.http_server import backends_of, scan
 from bench.http_world import PIN, bench_secrets, seed
@@ -38,6 +39,8 @@ class BatchCost:
     python_ms: float
     postgres_ms: float
     wall_ms: float
+    statements: float
+    """SQL statements a payment sends, counted over one batch outside the timed rounds."""
 
 
 def run_batches(console: Console, now: datetime, *, quick: bool) -> bool:
@@ -74,7 +77,7 @@ def run_batches(console: Console, now: datetime, *, quick: bool) -> bool:
             if refused:
                 raise RuntimeError(f"a bench payment was refused: {refused[0]!r}")
 
-        costs = [_measure(batch, size, per_size, database.name) for size in SIZES]
+        costs = [_measure(batch, size, per_size, database.name, engine) for size in SIZES]
     alone = costs[0]
     figures = [
         Figure(
@@ -82,7 +85,8 @@ def run_batches(console: Console, now: datetime, *, quick: bool) -> bool:
             f"{cost.python_ms:.2f} + {cost.postgres_ms:.2f} ms CPU",
             f"alone: {alone.python_ms:.2f} + {alone.postgres_ms:.2f} ms",
             f"{(cost.python_ms + cost.postgres_ms) / (alone.python_ms + alone.postgres_ms):.2f}",
-            notes=f"{cost.payments:,} payments; wall {cost.wall_ms:.2f} ms a payment, one thread",
+            notes=f"{cost.payments:,} payments; wall {cost.wall_ms:.2f} ms a payment, one thread;"
+            f" {cost.statements:.2f} statements a payment",
         )
         for cost in costs
     ]
@@ -92,8 +96,20 @@ def run_batches(console: Console, now: datetime, *, quick: bool) -> bool:
     return False
 
 
-def _measure(run: Callable[[int], None], size: int, total: int, database: str) -> BatchCost:
+def _measure(
+    run: Callable[[int], None], size: int, total: int, database: str, engine: Engine
+) -> BatchCost:
     run(size)  # warm: prepared statements, caches
+    sent = [0]
+
+    def count(*_: object) -> None:
+        sent[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run(size)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
     rounds = max(1, total // size)
     before = scan()
     backend_before = sum(before[p].cpu_s for p in backends_of(database, before))
@@ -110,4 +126,5 @@ def _measure(run: Callable[[int], None], size: int, total: int, database: str) -
         cpu / payments * 1000,
         (backend_after - backend_before) / payments * 1000,
         wall / payments * 1000,
+        sent[0] / size,
     )
