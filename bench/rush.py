@@ -45,13 +45,15 @@ from rich.console import Console
 
 from bench.http_report import PGBENCH_SCALE, PGBENCH_THREADS
 from bench.http_server import ORIGIN, Sampler, machine_busy, running_server
-from bench.postgres import ScratchDatabase, migrated_scratch
+from bench.postgres import SCRATCH_DATABASE, ScratchDatabase, migrated_scratch
 from bench.report import Figure, figures_table
 from bench.rush_world import BudgetCheck, BudgetWatcher, Buyers, check_budget, seed_buyers
 from bench.wrk import wrk_path
 from dongne.adapters.log_keys import write_key_pair
 
-DATABASE = "dongne_bench_rush"
+DATABASE = f"{SCRATCH_DATABASE}_rush"
+"""``dongne_bench_rush`` unless ``DONGNE_BENCH_DATABASE`` names another scratch database, so
+that two rushes on one PostgreSQL do not drop each other's."""
 SCRIPT = Path(__file__).with_name("rush.lua")
 FACE_WON = 100_000
 ADMISSIONS_PER_SECOND = 50_000.0
