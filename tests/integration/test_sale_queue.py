@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, event, inspect
 
-from dongne.domain.errors import RuleViolation, SaleQueueWaiting
+from dongne.domain.errors import RuleViolation, SaleQueueWaiting, WalletNotFound
 from dongne.domain.sale_queue import QueueTicket, SaleQueuePolicy
 from dongne.services import purchases, sale_queue
 from dongne.services.results import PurchaseResult
@@ -323,6 +323,39 @@ def test_a_rush_of_parallel_joiners_gets_every_place_exactly_once(
         thread.join()
     assert not failures
     assert sorted(positions) == list(range(1, 51))
+
+
+def test_a_purchase_from_another_citizens_wallet_is_not_found_and_joins_nothing(
+    uow: UnitOfWork, world: World
+) -> None:
+    """The routes pass the acting citizen: the poll's first read checks the wallet is theirs
+    (they read it in a transaction of their own before)."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    with uow:
+        owner = uow.records.wallet(wallet).citizen_id
+    with pytest.raises(WalletNotFound):
+        sale_queue.purchase_in_turn(
+            uow,
+            wallet_id=wallet,
+            face_won=100_000,
+            idempotency_key=unique_key(),
+            policy=policy,
+            clock=_at(SALE),
+            citizen_id=owner + 1,
+        )
+    with uow:
+        assert uow.sale_queue.ticket_of_wallet(world.region_id, wallet) is None
+    bought = sale_queue.purchase_in_turn(
+        uow,
+        wallet_id=wallet,
+        face_won=100_000,
+        idempotency_key=unique_key(),
+        policy=policy,
+        clock=_at(SALE),
+        citizen_id=owner,
+    )
+    assert bought.wallet_id == wallet
 
 
 def test_the_line_is_indexed_by_its_waiting_tickets_only(engine: Engine) -> None:

@@ -31,7 +31,7 @@ from datetime import datetime
 
 from dongne.config import Settings
 from dongne.domain.calendar import require_aware
-from dongne.domain.errors import SaleQueueWaiting
+from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.program_timeline import ProgramTimeline
 from dongne.domain.sale_queue import (
     AdmissionSlots,
@@ -154,9 +154,13 @@ def purchase_in_turn(
     idempotency_key: str,
     policy: SaleQueuePolicy,
     clock: Clock,
+    citizen_id: int | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
-    the discount budget still decides, atomically, who gets the discount.
+    the discount budget still decides, atomically, who gets the discount. With ``citizen_id``
+    (the acting citizen, from the entrypoints) the wallet must be theirs, checked by the poll's
+    first read (``WalletNotFound`` otherwise, before anything is written): no transaction of
+    its own to read the wallet first.
 
     Two transactions for a buyer the poll admits, one for a buyer admitted already: the poll
     (which takes the region's lock only if the line changes), then the purchase, which checks
@@ -167,7 +171,7 @@ def purchase_in_turn(
     at the clock's reading after the admission, never before it was granted."""
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
-            seen = _seen(uow, wallet_id, clock, policy)
+            seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
             replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
                 uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
             )
@@ -250,12 +254,23 @@ def _locked_line(
     return line, fresh
 
 
-def _seen(uow: UnitOfWork, wallet_id: int, clock: Clock, policy: SaleQueuePolicy) -> _Seen:
-    region_id, ticket = uow.sale_queue.wallet_line(wallet_id)
-    timeline = uow.records.program_timeline(region_id)
+def _seen(
+    uow: UnitOfWork,
+    wallet_id: int,
+    clock: Clock,
+    policy: SaleQueuePolicy,
+    *,
+    citizen_id: int | None = None,
+) -> _Seen:
+    """The wallet's place on arrival; with ``citizen_id``, only that citizen's wallet (another
+    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers)."""
+    line = uow.sale_queue.wallet_line(wallet_id)
+    if citizen_id is not None and line.citizen_id != citizen_id:
+        raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+    timeline = uow.records.program_timeline(line.region_id)
     arrived = require_aware(clock())
     opened = _window_opened_at(timeline, arrived, policy)
-    return _Seen(region_id, timeline, ticket, arrived, opened)
+    return _Seen(line.region_id, timeline, line.ticket, arrived, opened)
 
 
 def _polled(

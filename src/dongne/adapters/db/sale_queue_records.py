@@ -9,6 +9,7 @@ the line's two walks (its head, the buyers ahead of one) use the partial index
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +71,7 @@ _TICKET_COLUMNS = (
     sale_tickets.c.used_at,
 )
 _WALLET_LINE = (
-    select(wallets.c.region_id, *_TICKET_COLUMNS)
+    select(wallets.c.region_id, wallets.c.citizen_id, *_TICKET_COLUMNS)
     .select_from(
         wallets.outerjoin(
             sale_tickets,
@@ -82,7 +83,17 @@ _WALLET_LINE = (
     )
     .where(wallets.c.id == bindparam("b_wallet"))
 )
-"""A wallet's region and its ticket in that region's line, in one read."""
+"""A wallet's region, its citizen and its ticket in that region's line, in one read."""
+
+
+@dataclass(frozen=True)
+class WalletLine:
+    region_id: int
+    citizen_id: int
+    ticket: QueueTicket | None
+    """None before the wallet's first poll in its region."""
+
+
 _COUNTER = select(sale_queue_counters.c.window_opened_at, sale_queue_counters.c.next_slot_at).where(
     sale_queue_counters.c.region_id == bindparam("b_region")
 )
@@ -104,13 +115,13 @@ and not used."""
 
 
 class SaleQueueRecords(TableStore):
-    def wallet_line(self, wallet_id: int) -> tuple[int, QueueTicket | None]:
-        """The wallet's region and its ticket in that region's line (None before its first
-        poll), read without any lock."""
+    def wallet_line(self, wallet_id: int) -> WalletLine:
+        """The wallet and its ticket in its region's line, read without any lock."""
         row = self.connection.execute(_WALLET_LINE, {"b_wallet": wallet_id}).first()
         if row is None:
             raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
-        return row.region_id, None if row.id is None else _ticket_of(row)
+        ticket = None if row.id is None else _ticket_of(row)
+        return WalletLine(row.region_id, row.citizen_id, ticket)
 
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime

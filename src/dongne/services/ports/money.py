@@ -14,6 +14,7 @@ from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, RefundRow, WebhookEventRow
 from dongne.adapters.db.registry_records import MerchantWithPayable, Region, Wallet
+from dongne.adapters.db.sale_queue_records import WalletLine
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (
     Allocation,
@@ -366,7 +367,7 @@ class DynamicQrStore(Protocol):
 class SaleQueueStore(Protocol):
     """The sale queue's tickets and each region's counter row (its admission bucket)."""
 
-    def wallet_line(self, wallet_id: int) -> tuple[int, QueueTicket | None]: ...
+    def wallet_line(self, wallet_id: int) -> WalletLine: ...
 
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
