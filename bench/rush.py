@@ -6,13 +6,14 @@ budget covers only half of the buyers' discounts (``BUDGET_SHARE``); the rest bu
 (the program's default ``budget_exhausted_policy``). Each buyer buys 100,000 won of vouchers
 once, over HTTP, against ``dongne serve`` on PostgreSQL, driven by wrk with ``bench/rush.lua``:
 a request goes through the route a phone would use (``POST /api/v1/wallets/{id}/purchases``,
-which takes the buyer's place in line, buys once admitted, and spends the admission). A buyer
-held back by the queue (429) asks again under the same Idempotency-Key.
+which takes the buyer's place in line, buys once admitted, and spends the admission in the
+purchase's transaction). A buyer held back by the queue (429) asks again under the same
+Idempotency-Key.
 
 The queue admits ``ADMISSIONS_PER_SECOND`` with a burst of ``BURST`` (see there), above what
-this machine sustains, so the figure is the platform's rate with the queue's cost in it (three
-transactions a purchase: the line, the purchase, the admission spent), not a rate the queue
-imposes.
+this machine sustains, so the figure is the platform's rate with the queue's cost in it (two
+transactions a purchase: the line, then the purchase, which spends the admission), not a rate
+the queue imposes.
 
 The buyers (citizens, wallets, users and their bearer tokens) are made beforehand in bulk, one
 ``INSERT … SELECT generate_series`` per table (as the allowances part does), not timed: 100,000
