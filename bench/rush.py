@@ -6,13 +6,14 @@ budget covers only half of the buyers' discounts (``BUDGET_SHARE``); the rest bu
 (the program's default ``budget_exhausted_policy``). Each buyer buys 100,000 won of vouchers
 once, over HTTP, against ``dongne serve`` on PostgreSQL, driven by wrk with ``bench/rush.lua``:
 a request goes through the route a phone would use (``POST /api/v1/wallets/{id}/purchases``,
-which takes the buyer's place in line, buys once admitted, and spends the admission). A buyer
-held back by the queue (429) asks again under the same Idempotency-Key.
+which takes the buyer's place in line, buys once admitted, and spends the admission in the
+purchase's transaction). A buyer held back by the queue (429) asks again under the same
+Idempotency-Key.
 
 The queue admits ``ADMISSIONS_PER_SECOND`` with a burst of ``BURST`` (see there), above what
-this machine sustains, so the figure is the platform's rate with the queue's cost in it (three
-transactions a purchase: the line, the purchase, the admission spent), not a rate the queue
-imposes.
+this machine sustains, so the figure is the platform's rate with the queue's cost in it (two
+transactions a purchase: the line, then the purchase, which spends the admission), not a rate
+the queue imposes.
 
 The buyers (citizens, wallets, users and their bearer tokens) are made beforehand in bulk, one
 ``INSERT … SELECT generate_series`` per table (as the allowances part does), not timed: 100,000
@@ -45,13 +46,15 @@ from rich.console import Console
 
 from bench.http_report import PGBENCH_SCALE, PGBENCH_THREADS
 from bench.http_server import ORIGIN, Sampler, machine_busy, running_server
-from bench.postgres import ScratchDatabase, migrated_scratch
+from bench.postgres import SCRATCH_DATABASE, ScratchDatabase, migrated_scratch
 from bench.report import Figure, figures_table
 from bench.rush_world import BudgetCheck, BudgetWatcher, Buyers, check_budget, seed_buyers
 from bench.wrk import wrk_path
 from dongne.adapters.log_keys import write_key_pair
 
-DATABASE = "dongne_bench_rush"
+DATABASE = f"{SCRATCH_DATABASE}_rush"
+"""``dongne_bench_rush`` unless ``DONGNE_BENCH_DATABASE`` names another scratch database, so
+that two rushes on one PostgreSQL do not drop each other's."""
 SCRIPT = Path(__file__).with_name("rush.lua")
 FACE_WON = 100_000
 ADMISSIONS_PER_SECOND = 50_000.0

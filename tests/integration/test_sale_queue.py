@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, inspect
 
-from dongne.domain.errors import SaleQueueWaiting
-from dongne.domain.sale_queue import SaleQueuePolicy
+from dongne.domain.errors import RuleViolation, SaleQueueWaiting, WalletNotFound
+from dongne.domain.sale_queue import QueueTicket, SaleQueuePolicy
 from dongne.services import purchases, sale_queue
+from dongne.services.results import PurchaseResult
 from dongne.services.sale_queue import TicketStatus
 from dongne.services.unit_of_work import UnitOfWork
 from tests.factories import World, unique_key
@@ -133,23 +134,152 @@ def test_a_purchase_waits_until_admitted_and_spends_the_admission(
     policy = SaleQueuePolicy(admissions_per_second=1.0, burst=0)
     wallet = world.citizen()
     with pytest.raises(SaleQueueWaiting) as waiting:
-        sale_queue.admit_purchase(uow, wallet_id=wallet, clock=_at(SALE), policy=policy)
+        _buy(uow, wallet, SALE, policy)
     assert waiting.value.details == {
         "position": 1,
         "estimated_wait_seconds": 1,
         "retry_after_seconds": 1,
     }
     later = SALE + timedelta(seconds=1)
-    admitted = sale_queue.admit_purchase(uow, wallet_id=wallet, clock=_at(later), policy=policy)
-    assert admitted.admitted
-    purchases.purchase_vouchers(
-        uow, wallet_id=wallet, face_won=100_000, idempotency_key=unique_key(), now=later
-    )
-    assert sale_queue.spend_admission(uow, wallet_id=wallet, now=later)
-    assert not sale_queue.spend_admission(uow, wallet_id=wallet, now=later)
+    assert _buy(uow, wallet, later, policy).face_won == 100_000
+    assert _ticket(uow, world, wallet).used_at == later
     # A spent ticket: buying again means queueing again, at the back.
     again = _poll(uow, wallet, 1.5, policy)
     assert (again.admitted, again.position) == (False, 1)
+
+
+def _buy(
+    uow: UnitOfWork, wallet_id: int, moment: datetime, policy: SaleQueuePolicy, key: str = ""
+) -> PurchaseResult:
+    return sale_queue.purchase_in_turn(
+        uow,
+        wallet_id=wallet_id,
+        face_won=100_000,
+        idempotency_key=key or unique_key(),
+        policy=policy,
+        clock=_at(moment),
+    )
+
+
+def _ticket(uow: UnitOfWork, world: World, wallet_id: int) -> QueueTicket:
+    with uow:
+        ticket = uow.sale_queue.ticket_of_wallet(world.region_id, wallet_id)
+    assert ticket is not None
+    return ticket
+
+
+def _purchases_of(uow: UnitOfWork, wallet_id: int) -> int:
+    with uow:
+        return uow.records.purchased_face_won(wallet_id, months=["2026-12"]) // 100_000
+
+
+def test_one_admission_buys_once_though_two_purchases_held_it(
+    uow: UnitOfWork, world: World
+) -> None:
+    """Two purchases of one wallet (two keys: two taps on two phones) both admitted by their
+    polls, the second bought between the first's poll and its purchase. Before, the first
+    bought too: the admission was only spent after each purchase. Now the purchase spends it
+    in its own transaction, so the first finds it gone, goes back in line and is told to
+    wait."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    assert sale_queue.join_or_poll(uow, wallet_id=wallet, clock=_at(SALE), policy=policy).admitted
+    readings = 0
+
+    def first_clock() -> datetime:
+        """Its second reading (the purchase's instant, after the poll) lets the other one buy."""
+        nonlocal readings
+        readings += 1
+        if readings == 2:
+            _buy(UnitOfWork(uow.engine), wallet, SALE, policy)
+        return SALE
+
+    with pytest.raises(SaleQueueWaiting):
+        sale_queue.purchase_in_turn(
+            uow,
+            wallet_id=wallet,
+            face_won=100_000,
+            idempotency_key=unique_key(),
+            policy=policy,
+            clock=first_clock,
+        )
+    assert _purchases_of(uow, wallet) == 1
+
+
+def test_a_purchase_whose_admission_lapsed_before_it_buys_goes_back_in_line(
+    uow: UnitOfWork, world: World
+) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    lapsed = SALE + timedelta(seconds=policy.admission_seconds)
+    readings = iter([SALE, SALE])  # admitted on arrival and under the lock; buys at ``lapsed``
+    with pytest.raises(SaleQueueWaiting):
+        sale_queue.purchase_in_turn(
+            uow,
+            wallet_id=wallet,
+            face_won=100_000,
+            idempotency_key=unique_key(),
+            policy=policy,
+            clock=lambda: next(readings, lapsed),
+        )
+    assert _purchases_of(uow, wallet) == 0
+    ticket = _ticket(uow, world, wallet)
+    assert (ticket.issued_at, ticket.admitted_at, ticket.used_at) == (lapsed, None, None)
+
+
+def test_a_refused_purchase_keeps_its_admission(uow: UnitOfWork, world: World) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    too_much = world.program.monthly_purchase_limit_won + 10_000
+    with pytest.raises(RuleViolation):
+        sale_queue.purchase_in_turn(
+            uow,
+            wallet_id=wallet,
+            face_won=too_much,
+            idempotency_key=unique_key(),
+            policy=policy,
+            clock=_at(SALE),
+        )
+    assert _ticket(uow, world, wallet).used_at is None
+    # Still admitted (the bucket is empty): the next purchase needs no new slot.
+    assert _buy(uow, wallet, SALE + timedelta(seconds=1), policy).face_won == 100_000
+
+
+def test_an_admitted_wallets_purchase_leaves_the_line_and_its_lock_alone(
+    engine: Engine, uow: UnitOfWork, world: World
+) -> None:
+    """Nothing in the line changes when a wallet that holds a live admission buys, so the
+    region's counter row (the lock every poll took before) is not touched, and the ticket is
+    written once: spent, by the purchase."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    assert sale_queue.join_or_poll(uow, wallet_id=wallet, clock=_at(SALE), policy=policy).admitted
+    statements: list[str] = []
+
+    def record(*execution: object) -> None:
+        statements.append(str(execution[2]).lower())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        _buy(uow, wallet, SALE + timedelta(seconds=1), policy)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [s for s in statements if "sale_queue_counters" in s] == []
+    assert [s.split()[0] for s in statements if "sale_tickets" in s] == ["select", "update"]
+
+
+def test_a_retry_of_a_purchase_that_went_through_keeps_the_line_as_it_was(
+    uow: UnitOfWork, world: World
+) -> None:
+    """Answered from its stored response before its spent ticket would rejoin the line (it
+    used to rejoin, and take a place or a slot, then be answered)."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=2)
+    wallet, other = world.citizen(), world.citizen()
+    key = unique_key()
+    first = _buy(uow, wallet, SALE, policy, key)
+    assert _buy(uow, wallet, SALE + timedelta(seconds=1), policy, key) == first
+    assert _ticket(uow, world, wallet).used_at == SALE
+    assert _poll(uow, other, 2, policy).admitted, "the burst's second slot is still free"
 
 
 def test_the_discount_budget_still_decides_who_gets_the_discount(
@@ -193,3 +323,46 @@ def test_a_rush_of_parallel_joiners_gets_every_place_exactly_once(
         thread.join()
     assert not failures
     assert sorted(positions) == list(range(1, 51))
+
+
+def test_a_purchase_from_another_citizens_wallet_is_not_found_and_joins_nothing(
+    uow: UnitOfWork, world: World
+) -> None:
+    """The routes pass the acting citizen: the poll's first read checks the wallet is theirs
+    (they read it in a transaction of their own before)."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1)
+    wallet = world.citizen()
+    with uow:
+        owner = uow.records.wallet(wallet).citizen_id
+    with pytest.raises(WalletNotFound):
+        sale_queue.purchase_in_turn(
+            uow,
+            wallet_id=wallet,
+            face_won=100_000,
+            idempotency_key=unique_key(),
+            policy=policy,
+            clock=_at(SALE),
+            citizen_id=owner + 1,
+        )
+    with uow:
+        assert uow.sale_queue.ticket_of_wallet(world.region_id, wallet) is None
+    bought = sale_queue.purchase_in_turn(
+        uow,
+        wallet_id=wallet,
+        face_won=100_000,
+        idempotency_key=unique_key(),
+        policy=policy,
+        clock=_at(SALE),
+        citizen_id=owner,
+    )
+    assert bought.wallet_id == wallet
+
+
+def test_the_line_is_indexed_by_its_waiting_tickets_only(engine: Engine) -> None:
+    """Admitting and ranking walk only the waiting tickets (migration 0031): the index over
+    every ticket made each poll of a rush skip all those admitted before it."""
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("sale_tickets")}
+    waiting = indexes["ix_sale_tickets_waiting"]
+    assert waiting["column_names"] == ["region_id", "issued_at", "id"]
+    where = waiting.get("dialect_options", {})
+    assert "admitted_at IS NULL" in str(where.get("postgresql_where", where.get("sqlite_where")))

@@ -54,6 +54,16 @@ class SaleQueuePolicy:
 
 
 @dataclass(frozen=True)
+class HeldAdmission:
+    """What a purchase during a sale must hold, and spends in its own transaction: an
+    admission to the line of the window opened at ``window_opened_at``, granted less than
+    ``lasts`` before the purchase and not used."""
+
+    window_opened_at: datetime
+    lasts: timedelta
+
+
+@dataclass(frozen=True)
 class QueueTicket:
     id: int
     issued_at: datetime
@@ -94,6 +104,11 @@ def sale_window_opened_at(
 def place_lost_at(ticket: QueueTicket, policy: SaleQueuePolicy) -> datetime:
     """A waiting ticket is still in line at exactly this instant, and gone just after."""
     return ticket.last_seen_at + timedelta(seconds=policy.abandon_seconds)
+
+
+def held_admission(window_opened_at: datetime, policy: SaleQueuePolicy) -> HeldAdmission:
+    """The admission ``may_buy`` asks for, as a purchase in that window must hold it."""
+    return HeldAdmission(window_opened_at, timedelta(seconds=policy.admission_seconds))
 
 
 def admission_expires_at(admitted_at: datetime, policy: SaleQueuePolicy) -> datetime:

@@ -8,6 +8,7 @@ from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind, Take, holding_won
+from dongne.domain.sale_queue import HeldAdmission
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import PurchaseCancellationResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
@@ -17,14 +18,38 @@ def wallet_account(account_id: int) -> AccountRef:
     return AccountRef.of(account_id, AccountType.WALLET)
 
 
+class AdmissionNotHeld(Exception):
+    """A purchase asked to spend a sale-queue admission the wallet no longer holds (it lapsed,
+    or a parallel purchase of the same wallet spent it): nothing was bought. The sale queue's
+    ``purchase_in_turn`` catches it and sends the wallet back to the line; never shown."""
+
+
 def purchase_vouchers(
-    uow: UnitOfWork, *, wallet_id: int, face_won: int, idempotency_key: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    face_won: int,
+    idempotency_key: str,
+    now: datetime,
+    admission: HeldAdmission | None = None,
 ) -> PurchaseResult:
-    """Sell ``face_won`` of vouchers; the discount is drawn atomically from this month's budget."""
+    """Sell ``face_won`` of vouchers; the discount is drawn atomically from this month's budget.
+
+    With ``admission`` (during a sale), the wallet's sale-queue admission is checked and spent
+    in the purchase's own transaction: a purchase refused for any reason keeps it, and one
+    admission never buys twice (``AdmissionNotHeld`` if it is not held)."""
     now = require_aware(now)
 
     def action() -> PurchaseResult:
         wallet = uow.records.wallet(wallet_id, lock=True)
+        if admission is not None and not uow.sale_queue.spend_admission(
+            wallet.region_id,
+            wallet_id,
+            at=now,
+            opened=admission.window_opened_at,
+            lasts=admission.lasts,
+        ):
+            raise AdmissionNotHeld(wallet_id)
         program = uow.records.program(wallet.region_id, at=now)
         day, month = seoul_day(now), seoul_month(now)
         year_months = months_of_year(day.year)
@@ -110,9 +135,18 @@ def stored_purchase(
     retry whose first attempt went through must get that answer even where it could no longer
     buy (its sale-queue admission was spent by that very purchase). Read only. The same key
     with another request is ``IdempotencyKeyReused``, as ``purchase_vouchers`` would say."""
-    request = {"wallet_id": wallet_id, "face_won": face_won}
     with uow:
-        stored = uow.ledger.stored_response(idempotency_key, "purchase", request)
+        return replayed_purchase(
+            uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+        )
+
+
+def replayed_purchase(
+    uow: UnitOfWork, *, wallet_id: int, face_won: int, idempotency_key: str
+) -> PurchaseResult | None:
+    """``stored_purchase`` inside the caller's open unit of work."""
+    request = {"wallet_id": wallet_id, "face_won": face_won}
+    stored = uow.ledger.stored_response(idempotency_key, "purchase", request)
     return None if stored is None else PurchaseResult(**stored)
 
 

@@ -1,12 +1,14 @@
 """The sale queue: join or poll a place in line, and let admitted buyers through to buy.
 
-Every poll of a region's line runs under one lock, the region's counter row (``SELECT ... FOR
-UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``): it
-holds the bucket of the current sale window (when its next admission slot falls free), so two
-parallel pollers can never hand out the same place or admit past the bucket. Each poll
-refreshes the caller's ticket, admits the head of the line as far as the bucket allows, then
-ranks the caller. The discount budget is not the queue's business: an admitted buyer still buys
-through ``purchase_vouchers``, which draws the budget atomically.
+Every poll that changes a region's line runs under one lock, the region's counter row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN
+IMMEDIATE``): it holds the bucket of the current sale window (when its next admission slot
+falls free), so two parallel pollers can never hand out the same place or admit past the
+bucket. Such a poll refreshes the caller's ticket, admits the head of the line as far as the
+bucket allows, then ranks the caller. A wallet that holds a live admission changes nothing in
+the line, so its poll reads its ticket and takes no lock. The discount budget is not the
+queue's business: an admitted buyer still buys through ``purchase_vouchers``, which draws the
+budget atomically and, in the same transaction, checks and spends the admission.
 
 A poll takes a clock, not an instant, and reads it once it holds the lock: the bucket, the
 ticket's times (joined, seen, admitted) and so the admission's expiry are all judged at that
@@ -24,20 +26,22 @@ and the slots that fell free during it stay unusable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dongne.config import Settings
 from dongne.domain.calendar import require_aware
-from dongne.domain.errors import SaleQueueWaiting
+from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.program_timeline import ProgramTimeline
 from dongne.domain.sale_queue import (
     AdmissionSlots,
+    QueueTicket,
     SaleQueuePolicy,
     admission_expires_at,
     after_admitting,
     estimated_wait_seconds,
     free_admissions,
+    held_admission,
     line_cutoff,
     may_buy,
     must_rejoin,
@@ -86,31 +90,41 @@ class _Line:
         return line_cutoff(self.now, self.policy)
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A wallet's place as a poll finds it on arrival, before taking any lock."""
+
+    region_id: int
+    timeline: ProgramTimeline
+    ticket: QueueTicket | None
+    arrived: datetime
+    opened: datetime | None
+    """When the sale window open at ``arrived`` opened; None outside a sale."""
+
+    def spent_in_this_sale(self) -> bool:
+        """Its ticket of this sale window bought already: a retry of that purchase, or
+        another purchase that must queue again."""
+        ticket = self.ticket
+        return (
+            self.opened is not None
+            and ticket is not None
+            and ticket.used_at is not None
+            and ticket.issued_at >= self.opened
+        )
+
+
 def join_or_poll(
     uow: UnitOfWork, *, wallet_id: int, clock: Clock, policy: SaleQueuePolicy
 ) -> TicketStatus:
     """Take a place in line, or keep it: a retry refreshes the same ticket; a ticket that was
     abandoned, used, lapsed or left from an earlier sale starts again at the back.
 
-    ``clock`` is read twice: on arrival, only to skip the lock outside a sale, and once the
-    region's counter row is locked, for everything the poll decides (see the module's
-    docstring)."""
+    ``clock`` is read on arrival, to find the sale window and whether the wallet holds a live
+    admission already (then nothing in the line changes and the region's lock is not taken),
+    and again once the region's counter row is locked, for everything the poll decides (see the
+    module's docstring)."""
     with uow:
-        region_id = uow.records.wallet(wallet_id).region_id
-        timeline = uow.records.program_timeline(region_id)
-        arrived = require_aware(clock())
-        opened = _window_opened_at(timeline, arrived, policy)
-        if opened is None:
-            return OUTSIDE_A_SALE
-        locked = _locked_line(
-            uow, region_id, timeline=timeline, arrival=(opened, arrived), clock=clock, policy=policy
-        )
-        if locked is None:
-            return OUTSIDE_A_SALE  # the sale ended while the poll waited for the lock
-        line, slots = locked
-        ticket_id = _joined_ticket(uow, line, wallet_id)
-        _admit_head_of_line(uow, line, slots)
-        status = _status(uow, line, ticket_id)
+        status, _ = _polled(uow, _seen(uow, wallet_id, clock, policy), wallet_id, clock, policy)
         uow.commit()
         return status
 
@@ -122,13 +136,14 @@ def admit_purchase(
     and ``SaleQueueWaiting`` says where it stands."""
     status = join_or_poll(uow, wallet_id=wallet_id, clock=clock, policy=policy)
     if not status.admitted:
-        raise SaleQueueWaiting(
-            f"the sale is busy: you are number {status.position:,} in line",
-            position=status.position,
-            estimated_wait_seconds=status.estimated_wait_seconds,
-            retry_after_seconds=status.poll_after_seconds,
-        )
+        raise _waiting(status)
     return status
+
+
+ADMISSION_ATTEMPTS = 3
+"""Polls a purchase makes when its admission is gone by the time it buys (a parallel purchase
+of the same wallet spent it): each sends the wallet to the back of the line, so the next one
+is told to wait unless the bucket admits it at once."""
 
 
 def purchase_in_turn(
@@ -139,29 +154,55 @@ def purchase_in_turn(
     idempotency_key: str,
     policy: SaleQueuePolicy,
     clock: Clock,
+    citizen_id: int | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
-    the discount budget still decides, atomically, who gets the discount.
+    the discount budget still decides, atomically, who gets the discount. With ``citizen_id``
+    (the acting citizen, from the entrypoints) the wallet must be theirs, checked by the poll's
+    first read (``WalletNotFound`` otherwise, before anything is written): no transaction of
+    its own to read the wallet first.
 
-    A retry of a purchase that went through (and so spent its admission) is answered as the
-    first time: looked up only on refusal, so an admitted purchase pays no extra read, and the
-    admission is spent after the purchase commits, so the lookup sees it. The purchase is
-    made at the clock's reading after the admission, never before it was granted."""
-    try:
-        admit_purchase(uow, wallet_id=wallet_id, clock=clock, policy=policy)
-    except SaleQueueWaiting:
-        replayed = purchases.stored_purchase(
-            uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
-        )
-        if replayed is None:
-            raise
-        return replayed
-    now = clock()
-    bought = purchases.purchase_vouchers(
-        uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key, now=now
+    Two transactions for a buyer the poll admits, one for a buyer admitted already: the poll
+    (which takes the region's lock only if the line changes), then the purchase, which checks
+    and spends the admission itself, so a refused purchase keeps it and one admission never
+    buys twice. A retry of a purchase that went through (and so spent its admission) is
+    answered as the first time: looked up only where the wallet's ticket of this sale is spent,
+    or the line holds it back, so an admitted purchase pays no extra read. The purchase is made
+    at the clock's reading after the admission, never before it was granted."""
+    for _ in range(ADMISSION_ATTEMPTS):
+        with uow:
+            seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
+            replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
+                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+            )
+            if replayed:
+                return replayed  # answered before the ticket would go back in line
+            status, opened = _polled(uow, seen, wallet_id, clock, policy)
+            uow.commit()
+        if not status.admitted:
+            replayed = purchases.stored_purchase(
+                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+            )
+            if replayed is None:
+                raise _waiting(status)
+            return replayed
+        try:
+            return purchases.purchase_vouchers(
+                uow,
+                wallet_id=wallet_id,
+                face_won=face_won,
+                idempotency_key=idempotency_key,
+                now=clock(),
+                admission=None if opened is None else held_admission(opened, policy),
+            )
+        except purchases.AdmissionNotHeld:
+            continue
+    raise SaleQueueWaiting(
+        "the sale is busy: your admission was used by another purchase",
+        position=1,
+        estimated_wait_seconds=estimated_wait_seconds(1, policy),
+        retry_after_seconds=poll_after_seconds(1, policy),
     )
-    spend_admission(uow, wallet_id=wallet_id, now=now)
-    return bought
 
 
 def sale_queue_policy(settings: Settings) -> SaleQueuePolicy:
@@ -173,15 +214,6 @@ def sale_queue_policy(settings: Settings) -> SaleQueuePolicy:
         abandon_seconds=settings.sale_queue_abandon_seconds,
         admission_seconds=settings.sale_queue_admission_seconds,
     )
-
-
-def spend_admission(uow: UnitOfWork, *, wallet_id: int, now: datetime) -> bool:
-    """Mark the wallet's admission used once its purchase went through; True if one was."""
-    now = require_aware(now)
-    with uow:
-        spent = uow.sale_queue.spend_admission(wallet_id, now)
-        uow.commit()
-    return spent
 
 
 def _window_opened_at(
@@ -222,50 +254,116 @@ def _locked_line(
     return line, fresh
 
 
-def _joined_ticket(uow: UnitOfWork, line: _Line, wallet_id: int) -> int:
+def _seen(
+    uow: UnitOfWork,
+    wallet_id: int,
+    clock: Clock,
+    policy: SaleQueuePolicy,
+    *,
+    citizen_id: int | None = None,
+) -> _Seen:
+    """The wallet's place on arrival; with ``citizen_id``, only that citizen's wallet (another
+    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers)."""
+    line = uow.sale_queue.wallet_line(wallet_id)
+    if citizen_id is not None and line.citizen_id != citizen_id:
+        raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+    timeline = uow.records.program_timeline(line.region_id)
+    arrived = require_aware(clock())
+    opened = _window_opened_at(timeline, arrived, policy)
+    return _Seen(line.region_id, timeline, line.ticket, arrived, opened)
+
+
+def _polled(
+    uow: UnitOfWork, seen: _Seen, wallet_id: int, clock: Clock, policy: SaleQueuePolicy
+) -> tuple[TicketStatus, datetime | None]:
+    """The poll, in the caller's transaction: the wallet's status, and the sale window its
+    admission belongs to (None outside a sale)."""
+    if seen.opened is None:
+        return OUTSIDE_A_SALE, None
+    ticket = seen.ticket
+    if ticket is not None and may_buy(ticket, seen.arrived, policy, seen.opened):
+        assert ticket.admitted_at is not None  # noqa: S101 - may_buy checked it
+        return _admitted(ticket.id, ticket.admitted_at, policy), seen.opened
+    locked = _locked_line(
+        uow,
+        seen.region_id,
+        timeline=seen.timeline,
+        arrival=(seen.opened, seen.arrived),
+        clock=clock,
+        policy=policy,
+    )
+    if locked is None:
+        return OUTSIDE_A_SALE, None  # the sale ended while the poll waited for the lock
+    line, slots = locked
+    ticket = _joined_ticket(uow, line, wallet_id, new=ticket is None)
+    if ticket.id in _admit_head_of_line(uow, line, slots):
+        ticket = replace(ticket, admitted_at=line.now)
+    return _status(uow, line, ticket), line.opened
+
+
+def _joined_ticket(uow: UnitOfWork, line: _Line, wallet_id: int, *, new: bool) -> QueueTicket:
+    """The wallet's ticket once it has joined the line or kept its place, as it now stands.
+    ``new``: it had none on arrival, so it is inserted without reading it again (a parallel
+    poll of the same wallet that made one first is then read under the lock, as any other)."""
+    if new:
+        ticket_id = uow.sale_queue.join_line(line.region_id, wallet_id, line.now)
+        if ticket_id is not None:
+            return QueueTicket(ticket_id, line.now, line.now)
     ticket = uow.sale_queue.ticket_of_wallet(line.region_id, wallet_id)
-    if ticket is None:
-        return uow.sale_queue.add_ticket(line.region_id, wallet_id, line.now)
+    assert ticket is not None  # noqa: S101 - made on arrival or just now, never deleted
     rejoin = must_rejoin(ticket, line.now, line.policy, line.opened)
     uow.sale_queue.refresh_ticket(ticket.id, line.now, rejoin=rejoin)
-    return ticket.id
+    if rejoin:
+        return QueueTicket(ticket.id, line.now, line.now)
+    return replace(ticket, last_seen_at=line.now)
 
 
-def _admit_head_of_line(uow: UnitOfWork, line: _Line, slots: AdmissionSlots) -> None:
-    """Admit as many of the line's head as the bucket has free slots. An empty line takes no
-    slot, and the credit it saves up meanwhile is capped by the domain's bucket."""
+def _admit_head_of_line(uow: UnitOfWork, line: _Line, slots: AdmissionSlots) -> frozenset[int]:
+    """Admit as many of the line's head as the bucket has free slots: the tickets admitted.
+    An empty line takes no slot, and the credit it saves up meanwhile is capped by the
+    domain's bucket."""
     free = free_admissions(line.policy, slots, line.now)
     if not free:
-        return
+        return frozenset()
     admitted = uow.sale_queue.admit_waiting(
         line.region_id, opened=line.opened, cutoff=line.cutoff, limit=free, at=line.now
     )
-    if not admitted:
-        return
-    uow.sale_queue.count_admissions(
-        line.region_id,
-        admitted=admitted,
-        next_slot_at=after_admitting(line.policy, slots, line.now, admitted).next_slot_at,
-    )
+    if admitted:
+        uow.sale_queue.count_admissions(
+            line.region_id,
+            admitted=len(admitted),
+            next_slot_at=after_admitting(line.policy, slots, line.now, len(admitted)).next_slot_at,
+        )
+    return admitted
 
 
-def _status(uow: UnitOfWork, line: _Line, ticket_id: int) -> TicketStatus:
+def _admitted(ticket_id: int, admitted_at: datetime, policy: SaleQueuePolicy) -> TicketStatus:
+    return TicketStatus(ticket_id, 0, True, 0, 0, admission_expires_at(admitted_at, policy))
+
+
+def _status(uow: UnitOfWork, line: _Line, ticket: QueueTicket) -> TicketStatus:
     policy = line.policy
-    ticket = uow.sale_queue.ticket(ticket_id)
     if may_buy(ticket, line.now, policy, line.opened):
         assert ticket.admitted_at is not None  # noqa: S101 - may_buy checked it
-        return TicketStatus(
-            ticket_id, 0, True, 0, 0, admission_expires_at(ticket.admitted_at, policy)
-        )
+        return _admitted(ticket.id, ticket.admitted_at, policy)
     ahead = uow.sale_queue.waiting_ahead(
         line.region_id, ticket, opened=line.opened, cutoff=line.cutoff
     )
     position = 1 + ahead
     return TicketStatus(
-        ticket_id,
+        ticket.id,
         position,
         False,
         estimated_wait_seconds(position, policy),
         poll_after_seconds(position, policy),
         place_lost_at(ticket, policy),
+    )
+
+
+def _waiting(status: TicketStatus) -> SaleQueueWaiting:
+    return SaleQueueWaiting(
+        f"the sale is busy: you are number {status.position:,} in line",
+        position=status.position,
+        estimated_wait_seconds=status.estimated_wait_seconds,
+        retry_after_seconds=status.poll_after_seconds,
     )

@@ -1,12 +1,16 @@
 """The sale queue's tickets and its per-region counter row (the admission bucket).
 
-``lock_counter`` takes the region's lock for a whole poll: ``SELECT ... FOR UPDATE`` on
-PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``.
+``lock_counter`` takes the region's lock for a whole poll that changes the line: ``SELECT ...
+FOR UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``.
+The statements a purchase runs are built once, at import (as the registry's hot ones are), and
+the line's two walks (its head, the buyers ahead of one) use the partial index
+``ix_sale_tickets_waiting`` (migration 0031), whose rows are the waiting tickets only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -16,8 +20,8 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    bindparam,
     func,
-    insert,
     or_,
     select,
     update,
@@ -27,7 +31,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dongne.adapters.db.access_tables import sale_tickets
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import Id, Timestamp
+from dongne.adapters.db.tables import Id, Timestamp, wallets
+from dongne.domain.errors import WalletNotFound
 from dongne.domain.sale_queue import QueueTicket
 
 # Created by migration 0005 (next_slot_at by 0012). Kept off the shared metadata: only the sale
@@ -58,22 +63,83 @@ def _ticket_of(row: Any) -> QueueTicket:
     return QueueTicket(row.id, row.issued_at, row.last_seen_at, row.admitted_at, row.used_at)
 
 
+_TICKET_COLUMNS = (
+    sale_tickets.c.id,
+    sale_tickets.c.issued_at,
+    sale_tickets.c.last_seen_at,
+    sale_tickets.c.admitted_at,
+    sale_tickets.c.used_at,
+)
+_WALLET_LINE = (
+    select(wallets.c.region_id, wallets.c.citizen_id, *_TICKET_COLUMNS)
+    .select_from(
+        wallets.outerjoin(
+            sale_tickets,
+            and_(
+                sale_tickets.c.wallet_id == wallets.c.id,
+                sale_tickets.c.region_id == wallets.c.region_id,
+            ),
+        )
+    )
+    .where(wallets.c.id == bindparam("b_wallet"))
+)
+"""A wallet's region, its citizen and its ticket in that region's line, in one read."""
+
+
+@dataclass(frozen=True)
+class WalletLine:
+    region_id: int
+    citizen_id: int
+    ticket: QueueTicket | None
+    """None before the wallet's first poll in its region."""
+
+
+_COUNTER = select(sale_queue_counters.c.window_opened_at, sale_queue_counters.c.next_slot_at).where(
+    sale_queue_counters.c.region_id == bindparam("b_region")
+)
+_COUNTER_FOR_UPDATE = _COUNTER.with_for_update()
+_SPEND_ADMISSION = (
+    update(sale_tickets)
+    .where(
+        sale_tickets.c.region_id == bindparam("b_region"),
+        sale_tickets.c.wallet_id == bindparam("b_wallet"),
+        sale_tickets.c.used_at.is_(None),
+        sale_tickets.c.issued_at >= bindparam("b_opened"),
+        sale_tickets.c.admitted_at > bindparam("b_granted_after"),
+    )
+    .values(used_at=bindparam("b_at"))
+)
+"""The SQL form of ``domain.sale_queue.may_buy``, spending the admission it finds: admitted in
+the window opened at ``b_opened`` after ``b_granted_after`` (its admission lasts until now),
+and not used."""
+
+
 class SaleQueueRecords(TableStore):
+    def wallet_line(self, wallet_id: int) -> WalletLine:
+        """The wallet and its ticket in its region's line, read without any lock."""
+        row = self.connection.execute(_WALLET_LINE, {"b_wallet": wallet_id}).first()
+        if row is None:
+            raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+        ticket = None if row.id is None else _ticket_of(row)
+        return WalletLine(row.region_id, row.citizen_id, ticket)
+
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
     ) -> tuple[datetime, datetime]:
         """The region's counter row, locked: (``window_opened_at``, ``next_slot_at``). A region
         without one gets one for the window opened at ``opened``."""
-        first = {"region_id": region_id, "window_opened_at": opened, "next_slot_at": next_slot_at}
-        dialect_insert: Any = postgres_insert if self._postgres else sqlite_insert
-        # Two first pollers may race to create the row; the loser's insert does nothing.
-        self.connection.execute(
-            dialect_insert(sale_queue_counters)
-            .values(**first, admitted_count=0)
-            .on_conflict_do_nothing(index_elements=["region_id"])
-        )
-        query = select(sale_queue_counters).where(sale_queue_counters.c.region_id == region_id)
-        row = self.connection.execute(query.with_for_update() if self._postgres else query).one()
+        query = _COUNTER_FOR_UPDATE if self._postgres else _COUNTER
+        row = self.connection.execute(query, {"b_region": region_id}).first()
+        if row is None:
+            first = {"region_id": region_id, "window_opened_at": opened}
+            dialect_insert: Any = postgres_insert if self._postgres else sqlite_insert
+            # Two first pollers may race to create the row; the loser's insert does nothing.
+            self.connection.execute(
+                dialect_insert(sale_queue_counters)
+                .values(**first, next_slot_at=next_slot_at, admitted_count=0)
+                .on_conflict_do_nothing(index_elements=["region_id"])
+            )
+            row = self.connection.execute(query, {"b_region": region_id}).one()
         return row.window_opened_at, row.next_slot_at
 
     def reset_counter(self, region_id: int, *, opened: datetime, next_slot_at: datetime) -> None:
@@ -101,19 +167,17 @@ class SaleQueueRecords(TableStore):
         ).first()
         return None if row is None else _ticket_of(row)
 
-    def ticket(self, ticket_id: int) -> QueueTicket:
-        row = self.connection.execute(
-            select(sale_tickets).where(sale_tickets.c.id == ticket_id)
-        ).one()
-        return _ticket_of(row)
-
-    def add_ticket(self, region_id: int, wallet_id: int, at: datetime) -> int:
+    def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None:
+        """A new ticket for the wallet, issued at ``at``; None if it already has one (a
+        parallel poll of the same wallet made it first)."""
+        dialect_insert: Any = postgres_insert if self._postgres else sqlite_insert
         created = self.connection.execute(
-            insert(sale_tickets)
+            dialect_insert(sale_tickets)
             .values(region_id=region_id, wallet_id=wallet_id, issued_at=at, last_seen_at=at)
+            .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
             .returning(sale_tickets.c.id)
         )
-        ticket_id: int = created.scalar_one()
+        ticket_id: int | None = created.scalar_one_or_none()
         return ticket_id
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None:
@@ -127,22 +191,21 @@ class SaleQueueRecords(TableStore):
 
     def admit_waiting(
         self, region_id: int, *, opened: datetime, cutoff: datetime, limit: int, at: datetime
-    ) -> int:
-        """Admit up to ``limit`` waiting tickets from the head of the line; how many were."""
-        head = self.connection.execute(
+    ) -> frozenset[int]:
+        """Admit up to ``limit`` waiting tickets from the head of the line: their ids."""
+        head = (
             select(sale_tickets.c.id)
             .where(_waiting(region_id, opened, cutoff))
             .order_by(sale_tickets.c.issued_at, sale_tickets.c.id)
             .limit(limit)
+        )
+        admitted = self.connection.execute(
+            update(sale_tickets)
+            .where(sale_tickets.c.id.in_(head.scalar_subquery()))
+            .values(admitted_at=at)
+            .returning(sale_tickets.c.id)
         ).scalars()
-        admitted_ids = list(head)
-        if admitted_ids:
-            self.connection.execute(
-                update(sale_tickets)
-                .where(sale_tickets.c.id.in_(admitted_ids))
-                .values(admitted_at=at)
-            )
-        return len(admitted_ids)
+        return frozenset(admitted)
 
     def waiting_ahead(
         self, region_id: int, ticket: QueueTicket, *, opened: datetime, cutoff: datetime
@@ -157,15 +220,20 @@ class SaleQueueRecords(TableStore):
         ).scalar_one()
         return count
 
-    def spend_admission(self, wallet_id: int, at: datetime) -> bool:
-        """Mark the wallet's live admission used; True if it held one."""
+    def spend_admission(
+        self, region_id: int, wallet_id: int, *, at: datetime, opened: datetime, lasts: timedelta
+    ) -> bool:
+        """Mark the wallet's admission used if it is live at ``at`` (granted in the window
+        opened at ``opened``, less than ``lasts`` ago, not used); True if it was. The ticket's
+        row stays locked until the transaction ends, so two purchases never spend one."""
         spent = self.connection.execute(
-            update(sale_tickets)
-            .where(
-                sale_tickets.c.wallet_id == wallet_id,
-                sale_tickets.c.admitted_at.is_not(None),
-                sale_tickets.c.used_at.is_(None),
-            )
-            .values(used_at=at)
+            _SPEND_ADMISSION,
+            {
+                "b_region": region_id,
+                "b_wallet": wallet_id,
+                "b_opened": opened,
+                "b_granted_after": at - lasts,
+                "b_at": at,
+            },
         ).rowcount
         return bool(spent)

@@ -259,7 +259,6 @@ def _purchase(
     """As the API's purchase route: in the sale's turn; a resubmitted form whose purchase went
     through is answered as the first time."""
     app = application(request)
-    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     return sale_queue.purchase_in_turn(
         app.unit_of_work(),
         wallet_id=wallet_id,
@@ -267,6 +266,7 @@ def _purchase(
         idempotency_key=scoped_key("purchase", caller_scope(caller), key),
         policy=sale_queue.sale_queue_policy(app.settings),
         clock=now,
+        citizen_id=caller.citizen(),  # the wallet must be theirs: checked by the first read
     )
 
 

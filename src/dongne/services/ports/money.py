@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
@@ -14,6 +14,7 @@ from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, RefundRow, WebhookEventRow
 from dongne.adapters.db.registry_records import MerchantWithPayable, Region, Wallet
+from dongne.adapters.db.sale_queue_records import WalletLine
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import (
     Allocation,
@@ -366,6 +367,8 @@ class DynamicQrStore(Protocol):
 class SaleQueueStore(Protocol):
     """The sale queue's tickets and each region's counter row (its admission bucket)."""
 
+    def wallet_line(self, wallet_id: int) -> WalletLine: ...
+
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
     ) -> tuple[datetime, datetime]: ...
@@ -380,18 +383,18 @@ class SaleQueueStore(Protocol):
 
     def ticket_of_wallet(self, region_id: int, wallet_id: int) -> QueueTicket | None: ...
 
-    def ticket(self, ticket_id: int) -> QueueTicket: ...
-
-    def add_ticket(self, region_id: int, wallet_id: int, at: datetime) -> int: ...
+    def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None: ...
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None: ...
 
     def admit_waiting(
         self, region_id: int, *, opened: datetime, cutoff: datetime, limit: int, at: datetime
-    ) -> int: ...
+    ) -> frozenset[int]: ...
 
     def waiting_ahead(
         self, region_id: int, ticket: QueueTicket, *, opened: datetime, cutoff: datetime
     ) -> int: ...
 
-    def spend_admission(self, wallet_id: int, at: datetime) -> bool: ...
+    def spend_admission(
+        self, region_id: int, wallet_id: int, *, at: datetime, opened: datetime, lasts: timedelta
+    ) -> bool: ...

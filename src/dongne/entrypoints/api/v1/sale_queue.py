@@ -6,7 +6,8 @@ answered 429 Too Many Requests with ``Retry-After`` and its place in line, not 2
 nothing was accepted to be done later, the client simply asks again after the delay.
 
 The purchase route (and the web page) buy through ``services.sale_queue.purchase_in_turn``:
-admitted, then the purchase, then the admission used up; ``SaleQueueWaiting`` is the 429.
+admitted, then the purchase, which spends the admission in its own transaction; ``SaleQueueWaiting``
+is the 429.
 """
 
 from __future__ import annotations

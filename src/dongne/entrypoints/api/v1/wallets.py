@@ -142,7 +142,6 @@ def buy_vouchers(
     wallet_id: int = WalletId,
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
-    resources.wallet_to_act_on(app.reader(), caller, wallet_id)
     bought = sale_queue.purchase_in_turn(
         app.unit_of_work(),
         wallet_id=wallet_id,
@@ -150,6 +149,7 @@ def buy_vouchers(
         idempotency_key=scoped_key("purchase", caller_scope(caller), key),
         policy=sale_queue.sale_queue_policy(app.settings),
         clock=clock,
+        citizen_id=caller.citizen(),  # the wallet must be theirs: checked by the first read
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,
