@@ -359,7 +359,7 @@ def test_a_purchase_from_another_citizens_wallet_is_not_found_and_joins_nothing(
 
 
 def test_the_line_is_indexed_by_its_waiting_tickets_only(engine: Engine) -> None:
-    """Admitting and ranking walk only the waiting tickets (migration 0031): the index over
+    """Admitting and ranking walk only the waiting tickets (migration 0028): the index over
     every ticket made each poll of a rush skip all those admitted before it."""
     indexes = {index["name"]: index for index in inspect(engine).get_indexes("sale_tickets")}
     waiting = indexes["ix_sale_tickets_waiting"]

@@ -4,7 +4,7 @@
 FOR UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``.
 The statements a purchase runs are built once, at import (as the registry's hot ones are), and
 the line's two walks (its head, the buyers ahead of one) use the partial index
-``ix_sale_tickets_waiting`` (migration 0031), whose rows are the waiting tickets only.
+``ix_sale_tickets_waiting`` (migration 0028), whose rows are the waiting tickets only.
 """
 
 from __future__ import annotations

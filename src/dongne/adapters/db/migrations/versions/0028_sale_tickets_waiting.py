@@ -8,7 +8,7 @@ rows. ``ix_sale_tickets_waiting`` holds only the tickets neither admitted nor us
 of ``domain.sale_queue.is_waiting`` less its two instants), so a poll reads the line's head and
 the buyers ahead of it, and an admission or a purchase takes a ticket out of it.
 
-Revision ID: 0031
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-04 13:00:00.000000
 """
@@ -16,7 +16,7 @@ Create Date: 2026-12-04 13:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0031"
+revision = "0028"
 down_revision = "0027"
 branch_labels = None
 depends_on = None
