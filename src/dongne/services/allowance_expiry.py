@@ -3,11 +3,11 @@ program's budget (its ``funder_account_id``).
 
 First the grants nobody claimed (the people without a wallet when the list was paid) leave the
 pending account in one transaction; then the program's lots are emptied chunk by chunk, each
-chunk one database transaction that locks the lots' wallets, re-reads the lots under those
-locks (a payment may have spent from one meanwhile) and posts one EXPIRY transaction with an
-entry per wallet; the lots are emptied and their movements written set-wise (one statement on
-PostgreSQL, the update's rows feeding the insert). Running it again returns only what is left.
-Paying the list is in ``allowance_disbursement``.
+chunk one database transaction and one EXPIRY ledger transaction with an entry per wallet
+(``expire_lots``): it locks the lots' wallets, reads the lots under those locks (a payment may
+have spent from one meanwhile), and empties them into the budget. On PostgreSQL the server
+writes the chunk from the lots' own rows, and only its totals come back here. Running it again
+returns only what is left. Paying the list is in ``allowance_disbursement``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class ExpiryReport:
 class _Expired:
     count: int
     won: int
-    after_lot_id: int = 0
+    after_lot_id: int | None = 0
+    """The next chunk starts after this lot; None once no lot is left."""
 
 
 def expire_program(
@@ -73,18 +74,15 @@ def expire_program(
     check_may_expire(program, now)
     unclaimed = run_in_transaction(uow, lambda: _return_unclaimed(uow, program, now))
     lots_expired = expired_won = 0
-    step = _Expired(0, 0, after_lot_id=0)
-    while True:
+    after_lot_id: int | None = 0
+    while after_lot_id is not None:
         step = run_in_transaction(
             uow,
-            partial(
-                _expire_chunk, uow, program, now, after_lot_id=step.after_lot_id, limit=chunk_size
-            ),
+            partial(_expire_chunk, uow, program, now, after_lot_id=after_lot_id, limit=chunk_size),
         )
-        if step.count == 0:
-            break
+        after_lot_id = step.after_lot_id
         lots_expired, expired_won = lots_expired + step.count, expired_won + step.won
-        if on_progress is not None:
+        if on_progress is not None and step.count:
             on_progress(lots_expired)
     return ExpiryReport(program_id, lots_expired, expired_won, unclaimed.count, unclaimed.won)
 
@@ -111,29 +109,11 @@ def _return_unclaimed(uow: UnitOfWork, program: AllowanceProgram, now: datetime)
 def _expire_chunk(
     uow: UnitOfWork, program: AllowanceProgram, now: datetime, *, after_lot_id: int, limit: int
 ) -> _Expired:
-    records = uow.allowances
-    found = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
-    if not found:
-        return _Expired(0, 0, after_lot_id)
-    records.lock_wallets(lot.wallet_id for lot in found)
-    # Re-read under the wallets' locks: a payment may have spent from a lot meanwhile.
-    lots = records.expiring_lots(program.budget_account_id, now, after_lot_id, limit)
-    lots = [lot for lot in lots if lot.lot_id <= found[-1].lot_id]
-    if not lots:
-        return _Expired(0, 0, found[-1].lot_id)
-    # Allowance lots were never paid for (paid_won is 0): all of what is left is the budget's.
-    total = sum(lot.remaining_won for lot in lots)
-    (transaction_id,) = records.post_batches(
+    chunk = uow.allowances.expire_lots(
         region_id=program.region_id,
-        kind=TransactionKind.EXPIRY,
-        groups=[
-            [Posting(lot.account_id, -lot.remaining_won) for lot in lots]
-            + [Posting(program.budget_account_id, total)]
-        ],
-        at=now,
-        debit_checked={lot.account_id for lot in lots},
+        funder_account_id=program.budget_account_id,
+        now=now,
+        after_lot_id=after_lot_id,
+        limit=limit,
     )
-    records.take_from_lots(
-        program.region_id, transaction_id, [(lot.lot_id, lot.remaining_won) for lot in lots]
-    )
-    return _Expired(len(lots), total, found[-1].lot_id)
+    return _Expired(chunk.lot_count, chunk.won, after_lot_id=chunk.last_lot_id)
