@@ -59,12 +59,12 @@ def _list_of_nine(world: World) -> tuple[int, int, list[int]]:
     (program, upload, their wallets). With chunks of four the list pays 4 + 4 + 1."""
     program_id = make_program(world, budget_won=BUDGET_WON, amount_won=AMOUNT_WON)
     people = [resident_number() for _ in range(9)]
-    wallet_ids = [_with_wallet(world, identity) for identity in people[:5]]
+    wallet_ids = [with_wallet(world, identity) for identity in people[:5]]
     summary = upload(world, program_id, csv_of(*people))
     return program_id, summary.upload_id, wallet_ids
 
 
-def _with_wallet(world: World, identity: str) -> int:
+def with_wallet(world: World, identity: str) -> int:
     """A citizen whose account carries this identity, with a wallet in the region (made
     directly: signing up hashes a password with argon2, which these tests do not need)."""
     wallet_id = world.citizen()
