@@ -20,7 +20,7 @@ from typing import Any
 from dongne.adapters.db.allowance_batches import BatchDebitRefused, ExpiringLot
 from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
 from dongne.adapters.db.holding_rows import restriction_from_json
-from dongne.adapters.db.lot_expiry import ExpiredChunk
+from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.domain.allowances import (
     PAYABLE,
     AllowanceProgram,
@@ -234,11 +234,16 @@ class FakeAllowanceRecords:
         funder_account_id: int,
         now: datetime,
         after_lot_id: int,
+        through_lot_id: int = LAST_LOT_ID,
         limit: int,
     ) -> ExpiredChunk:
         """The chunk's lots emptied into their funder in one EXPIRY transaction, as the
         database does (nothing runs beside a test, so one read is under the wallets' locks)."""
-        lots = self._expiring_lots(funder_account_id, now, after_lot_id, limit)
+        lots = [
+            lot
+            for lot in self._expiring_lots(funder_account_id, now, after_lot_id, limit)
+            if lot.lot_id <= through_lot_id
+        ]
         if not lots:
             return ExpiredChunk(0, 0, None)
         total = sum(lot.remaining_won for lot in lots)

@@ -76,19 +76,20 @@ def _in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any
 
 def _wait_until_someone_waits_for_a_lock(engine: Engine) -> None:
     """Until a backend of this database waits for a row lock (the expiry job, for the wallet
-    the payment holds)."""
+    the payment holds). Each look is a transaction of its own: PostgreSQL keeps what
+    ``pg_stat_activity`` said for the rest of a transaction."""
     deadline = time.monotonic() + WAIT_S
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
             waiting = connection.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND wait_event_type = 'Lock'"
                 )
             ).scalar_one()
-            if waiting:
-                return
-            time.sleep(0.05)
+        if waiting:
+            return
+        time.sleep(0.05)
     raise AssertionError("the expiry job never waited for the payment's wallet")
 
 
@@ -129,7 +130,6 @@ def test_a_payment_holding_a_wallet_while_the_expiry_runs_keeps_what_it_spent(
         )
     )
     assert held.holding.wait(WAIT_S)  # the lot is taken from, the wallet locked, not committed
-
     job, expired = _in_thread(
         lambda: expire_program(
             UnitOfWork(pg_engine), OPERATOR, program_id=program_id, now=UNTIL, chunk_size=2

@@ -26,11 +26,17 @@ from dongne.adapters.db.bulk_writes import credit_balances
 from dongne.domain.ledger import Posting, TransactionKind
 from dongne.domain.lots import LotKind
 
+_CHUNK_ENDS = text(
+    "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS position FROM lots"
+    " WHERE funder_account_id = :b_funder AND kind = :b_kind"
+    " AND remaining_won > 0 AND expires_at <= :b_now) AS expiring"
+    " WHERE position % :b_every = 0 ORDER BY id"
+)
 _LOCK_CHUNK = text(
     "WITH chunk AS ("
     " SELECT id, wallet_id FROM lots"
-    " WHERE funder_account_id = :b_funder AND kind = :b_kind AND id > :b_after"
-    " AND remaining_won > 0 AND expires_at <= :b_now"
+    " WHERE funder_account_id = :b_funder AND kind = :b_kind"
+    " AND id > :b_after AND id <= :b_through AND remaining_won > 0 AND expires_at <= :b_now"
     " ORDER BY id LIMIT :b_limit),"
     " locked AS ("
     " SELECT id FROM wallets WHERE id = ANY(ARRAY(SELECT wallet_id FROM chunk))"
@@ -94,7 +100,28 @@ class ExpiredChunk:
     last_lot_id: int | None
 
 
+LAST_LOT_ID = 2**63 - 1
+"""The largest id a lot can have (a BIGINT): ``through_lot_id`` when a chunk has no end."""
+
+
 class LotExpiryRecords(AllowanceBatchRecords):
+    def expiring_chunk_ends(
+        self, funder_account_id: int, now: datetime, chunk_size: int
+    ) -> list[int]:
+        """The id of every ``chunk_size``-th allowance lot funded by ``funder_account_id``
+        that expired by ``now`` and holds something: the ends of chunks of that size."""
+        return list(
+            self.connection.execute(
+                _CHUNK_ENDS,
+                {
+                    "b_funder": funder_account_id,
+                    "b_kind": LotKind.ALLOWANCE.value,
+                    "b_now": now,
+                    "b_every": chunk_size,
+                },
+            ).scalars()
+        )
+
     def expire_lots(
         self,
         *,
@@ -102,15 +129,22 @@ class LotExpiryRecords(AllowanceBatchRecords):
         funder_account_id: int,
         now: datetime,
         after_lot_id: int,
+        through_lot_id: int = LAST_LOT_ID,
         limit: int,
     ) -> ExpiredChunk:
         """Empty up to ``limit`` allowance lots funded by ``funder_account_id`` that expired
-        by ``now``, those after lot ``after_lot_id`` in id order, into that account: one
-        EXPIRY transaction. Allowance lots were never paid for (``paid_won`` is 0), so all
-        that is left of them is the funder's."""
+        by ``now``, the first in id order after lot ``after_lot_id`` up to ``through_lot_id``,
+        into that account: one EXPIRY transaction. Allowance lots were never paid for
+        (``paid_won`` is 0), so all that is left of them is the funder's."""
         if self._postgres:
-            return self._expire_on_server(region_id, funder_account_id, now, after_lot_id, limit)
-        lots = self.expiring_lots(funder_account_id, now, after_lot_id, limit)
+            return self._expire_on_server(
+                region_id, funder_account_id, now, (after_lot_id, through_lot_id), limit
+            )
+        lots = [
+            lot
+            for lot in self.expiring_lots(funder_account_id, now, after_lot_id, limit)
+            if lot.lot_id <= through_lot_id
+        ]
         if not lots:
             return ExpiredChunk(0, 0, None)
         total = sum(lot.remaining_won for lot in lots)
@@ -130,14 +164,21 @@ class LotExpiryRecords(AllowanceBatchRecords):
         return ExpiredChunk(len(lots), total, lots[-1].lot_id)
 
     def _expire_on_server(
-        self, region_id: int, funder_account_id: int, now: datetime, after_lot_id: int, limit: int
+        self,
+        region_id: int,
+        funder_account_id: int,
+        now: datetime,
+        lot_ids_within: tuple[int, int],
+        limit: int,
     ) -> ExpiredChunk:
+        after_lot_id, through_lot_id = lot_ids_within
         lot_ids, _ = self.connection.execute(
             _LOCK_CHUNK,
             {
                 "b_funder": funder_account_id,
                 "b_kind": LotKind.ALLOWANCE.value,
                 "b_after": after_lot_id,
+                "b_through": through_lot_id,
                 "b_now": now,
                 "b_limit": limit,
             },

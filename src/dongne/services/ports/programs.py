@@ -64,8 +64,13 @@ class AllowanceStore(Protocol):
         funder_account_id: int,
         now: datetime,
         after_lot_id: int,
+        through_lot_id: int = ...,
         limit: int,
     ) -> ExpiredChunk: ...
+
+    def expiring_chunk_ends(
+        self, funder_account_id: int, now: datetime, chunk_size: int
+    ) -> list[int]: ...
 
     def grant_totals(self, program_id: int) -> dict[str, tuple[int, int]]: ...
 
