@@ -20,6 +20,7 @@ from typing import Any
 from dongne.adapters.db.allowance_batches import BatchDebitRefused, ExpiringLot
 from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
 from dongne.adapters.db.holding_rows import restriction_from_json
+from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.domain.allowances import (
     PAYABLE,
     AllowanceProgram,
@@ -226,7 +227,42 @@ class FakeAllowanceRecords:
         """Allowance lots and their opening movements (in each lot's source transaction)."""
         return [self._add_lot(**value) for value in values]
 
-    def expiring_lots(
+    def expire_lots(
+        self,
+        *,
+        region_id: int,
+        funder_account_id: int,
+        now: datetime,
+        after_lot_id: int,
+        through_lot_id: int = LAST_LOT_ID,
+        limit: int,
+    ) -> ExpiredChunk:
+        """The chunk's lots emptied into their funder in one EXPIRY transaction, as the
+        database does (nothing runs beside a test, so one read is under the wallets' locks)."""
+        lots = [
+            lot
+            for lot in self._expiring_lots(funder_account_id, now, after_lot_id, limit)
+            if lot.lot_id <= through_lot_id
+        ]
+        if not lots:
+            return ExpiredChunk(0, 0, None)
+        total = sum(lot.remaining_won for lot in lots)
+        (transaction_id,) = self.post_batches(
+            region_id=region_id,
+            kind=TransactionKind.EXPIRY,
+            groups=[
+                [Posting(lot.account_id, -lot.remaining_won) for lot in lots]
+                + [Posting(funder_account_id, total)]
+            ],
+            at=now,
+            debit_checked={lot.account_id for lot in lots},
+        )
+        self._take_from_lots(
+            region_id, transaction_id, [(lot.lot_id, lot.remaining_won) for lot in lots]
+        )
+        return ExpiredChunk(len(lots), total, lots[-1].lot_id)
+
+    def _expiring_lots(
         self, funder_account_id: int, now: datetime, after_lot_id: int, limit: int
     ) -> list[ExpiringLot]:
         rows = sorted(
@@ -251,7 +287,7 @@ class FakeAllowanceRecords:
             for row in rows[:limit]
         ]
 
-    def take_from_lots(
+    def _take_from_lots(
         self, region_id: int, transaction_id: int, taken: Sequence[tuple[int, int]]
     ) -> None:
         """Take (lot id, amount) from each lot in ``transaction_id`` and record the movements."""

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uploads
 from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
-from dongne.adapters.db.tables import lots, wallets
+from dongne.adapters.db.tables import lot_movements, lots, wallets
 from dongne.domain.errors import InvalidInput
 from dongne.entrypoints.cli import allowance_commands
 from dongne.services import allowances, payments
@@ -59,12 +59,12 @@ def _list_of_nine(world: World) -> tuple[int, int, list[int]]:
     (program, upload, their wallets). With chunks of four the list pays 4 + 4 + 1."""
     program_id = make_program(world, budget_won=BUDGET_WON, amount_won=AMOUNT_WON)
     people = [resident_number() for _ in range(9)]
-    wallet_ids = [_with_wallet(world, identity) for identity in people[:5]]
+    wallet_ids = [with_wallet(world, identity) for identity in people[:5]]
     summary = upload(world, program_id, csv_of(*people))
     return program_id, summary.upload_id, wallet_ids
 
 
-def _with_wallet(world: World, identity: str) -> int:
+def with_wallet(world: World, identity: str) -> int:
     """A citizen whose account carries this identity, with a wallet in the region (made
     directly: signing up hashes a password with argon2, which these tests do not need)."""
     wallet_id = world.citizen()
@@ -260,3 +260,47 @@ def test_the_cli_offers_the_services_chunk_size_and_limit() -> None:
     chunk = inspect.signature(allowance_commands.disburse).parameters["chunk"]
     (option,) = [meta for meta in chunk.annotation.__metadata__ if hasattr(meta, "max")]
     assert (chunk.default, option.max) == (CHUNK_SIZE, MAX_CHUNK_SIZE)
+
+
+def test_an_expiry_chunk_that_fails_changes_nothing_and_the_rerun_returns_the_rest(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program_id, upload_id, _ = _list_of_nine(world)
+    disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+    expire_lots = AllowanceRecords.expire_lots
+    calls = 0
+
+    class Crashed(Exception):
+        pass
+
+    def crash_in_the_second_chunk(self: AllowanceRecords, **chunk: Any) -> Any:
+        """The second chunk dies after its lots were emptied, before its commit."""
+        nonlocal calls
+        calls += 1
+        expired = expire_lots(self, **chunk)
+        if calls == 2:
+            raise Crashed
+        return expired
+
+    monkeypatch.setattr(AllowanceRecords, "expire_lots", crash_in_the_second_chunk)
+    with pytest.raises(Crashed):
+        expire_program(world.uow, OPERATOR, program_id=program_id, now=UNTIL, chunk_size=2)
+    assert_ledger_sound(world.uow)
+    emptied = _count(engine, lots, lots.c.remaining_won == 0)
+    expired_movements = _count(
+        engine,
+        lot_movements.join(
+            ledger_transactions, ledger_transactions.c.id == lot_movements.c.transaction_id
+        ),
+        ledger_transactions.c.kind == "expiry",
+    )
+    assert emptied == expired_movements < 5  # the failed chunk left no lot or movement
+
+    monkeypatch.setattr(AllowanceRecords, "expire_lots", expire_lots)
+    rerun = expire_program(world.uow, OPERATOR, program_id=program_id, now=UNTIL, chunk_size=2)
+
+    assert (rerun.lots_expired, rerun.expired_won) == (5 - emptied, (5 - emptied) * AMOUNT_WON)
+    report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)
+    assert report.balance_won == BUDGET_WON
+    assert _region_money(engine, world.region_id) == 0
+    assert_ledger_sound(world.uow)

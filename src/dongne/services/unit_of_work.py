@@ -102,6 +102,11 @@ class UnitOfWork:
     def is_postgres(self) -> bool:
         return is_postgres(self.engine)
 
+    def sibling(self) -> UnitOfWork:
+        """Another unit of work on the same engine, for another thread (a unit of work is not
+        thread-safe); it shares the process's cache of committed accounts."""
+        return UnitOfWork(self.engine, read_only=self.read_only, account_cache=self._account_cache)
+
     def __enter__(self) -> UnitOfWork:
         connection = self.engine.connect()
         if self.read_only:

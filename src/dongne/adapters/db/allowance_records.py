@@ -11,7 +11,6 @@ from sqlalchemy import BigInteger, Connection, String, any_, cast, func, select,
 from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
-from dongne.adapters.db.allowance_batches import AllowanceBatchRecords
 from dongne.adapters.db.allowance_report_records import AllowanceReportRecords
 from dongne.adapters.db.allowance_tables import (
     allowance_grants,
@@ -20,6 +19,7 @@ from dongne.adapters.db.allowance_tables import (
     recipient_uploads,
 )
 from dongne.adapters.db.bulk_writes import write_rows
+from dongne.adapters.db.lot_expiry import LotExpiryRecords
 from dongne.adapters.db.tables import (
     wallets,
 )
@@ -97,9 +97,10 @@ class PendingGrant:
     amount_won: int
 
 
-class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
+class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
     """Programs, uploads and their rows, people and grants; the set-wise writes of
-    ``AllowanceBatchRecords`` and the report queries of ``AllowanceReportRecords``."""
+    ``AllowanceBatchRecords``, the expiry of ``LotExpiryRecords`` and the report queries of
+    ``AllowanceReportRecords``."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)

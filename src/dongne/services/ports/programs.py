@@ -7,7 +7,6 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from dongne.adapters.db.allowance_batches import ExpiringLot
 from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
 from dongne.adapters.db.cash_receipt_records import (
     CancellationWithoutReceipt,
@@ -17,6 +16,7 @@ from dongne.adapters.db.cash_receipt_records import (
     PaymentWithoutReceipt,
 )
 from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment, PaymentTime
+from dongne.adapters.db.lot_expiry import ExpiredChunk
 from dongne.adapters.db.merchant_application_records import ApplicationRow
 from dongne.adapters.db.settlement_records import (
     CounterLine,
@@ -57,9 +57,20 @@ class AllowanceStore(Protocol):
 
     def expired_from_lots_won(self, funder_account_id: int) -> int: ...
 
-    def expiring_lots(
-        self, funder_account_id: int, now: datetime, after_lot_id: int, limit: int
-    ) -> list[ExpiringLot]: ...
+    def expire_lots(
+        self,
+        *,
+        region_id: int,
+        funder_account_id: int,
+        now: datetime,
+        after_lot_id: int,
+        through_lot_id: int = ...,
+        limit: int,
+    ) -> ExpiredChunk: ...
+
+    def expiring_chunk_ends(
+        self, funder_account_id: int, now: datetime, chunk_size: int
+    ) -> list[int]: ...
 
     def grant_totals(self, program_id: int) -> dict[str, tuple[int, int]]: ...
 
@@ -112,10 +123,6 @@ class AllowanceStore(Protocol):
     def spent_by_category(self, funder_account_id: int) -> dict[str, int]: ...
 
     def still_to_pay(self, upload: Upload) -> tuple[int, int]: ...
-
-    def take_from_lots(
-        self, region_id: int, transaction_id: int, taken: Sequence[tuple[int, int]]
-    ) -> None: ...
 
     def unclaimed_won(self, program_id: int) -> int: ...
 
