@@ -223,7 +223,7 @@ class FakeAllowanceRecords:
     # -- lots -------------------------------------------------------------------------------
 
     def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:
-        """Allowance lots and their opening movements (in each lot's source transaction)."""
+        """Allowance lots, each opening at its face with no movement row."""
         return [self._add_lot(**value) for value in values]
 
     def expiring_lots(
@@ -341,9 +341,6 @@ class FakeAllowanceRecords:
             funder_account_id,
         )
         self._state.lots[lot_id] = LotRow(lot, wallet_id, region_id, source_transaction_id)
-        self._state.lot_movements.append(
-            MovementRow(region_id, source_transaction_id, lot_id, face_won)
-        )
         return lot_id
 
     def _payable(self, upload_id: int, after_row: int) -> list[PayableRow]:

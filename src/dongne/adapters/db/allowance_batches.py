@@ -77,35 +77,26 @@ class AllowanceBatchRecords(TableStore):
     # -- lots -------------------------------------------------------------------------------
 
     def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert allowance lots and their opening movements (in each lot's source
-        transaction); their ids in the given order."""
+        """Insert allowance lots; their ids in the given order. An allowance lot opens at its
+        face in its source transaction with no movement row (the lot row says both): only
+        what later moves it (payments, refunds, expiry) is a movement."""
         if not values:
             return []
-        if self._postgres:
-            # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
-            # name their lots without reading them back.
-            ids = list(self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(values)}).scalars())
-            write_rows(
-                self.connection,
-                lots,
-                _LOT_COLUMNS,
-                (
-                    [lot_id, *(value[column] for column in _LOT_COLUMNS[1:])]
-                    for lot_id, value in zip(ids, values, strict=True)
-                ),
-            )
-        else:
-            ids = list(
+        if not self._postgres:
+            return list(
                 self.connection.execute(
                     insert(lots).returning(lots.c.id, sort_by_parameter_order=True), list(values)
                 ).scalars()
             )
+        # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
+        # name their lots without reading them back.
+        ids = list(self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(values)}).scalars())
         write_rows(
             self.connection,
-            lot_movements,
-            _MOVEMENT_COLUMNS,
+            lots,
+            _LOT_COLUMNS,
             (
-                (value["region_id"], value["source_transaction_id"], lot_id, value["face_won"])
+                [lot_id, *(value[column] for column in _LOT_COLUMNS[1:])]
                 for lot_id, value in zip(ids, values, strict=True)
             ),
         )
