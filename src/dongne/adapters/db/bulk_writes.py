@@ -1,12 +1,12 @@
 """Writing thousands of rows per statement: COPY on PostgreSQL, one ``executemany`` on SQLite.
 
 A policy allowance pays a million people; its disbursement and its expiry write a handful of
-rows per person (a ledger entry, a lot, the lot's movement, the grant) and move a balance per
-wallet. Sent as one INSERT per row, even pipelined, PostgreSQL parses, plans and answers each
-one; COPY streams the rows into the table in one statement, which is the cheapest way into a
-table with its indexes, checks and triggers intact (they all still run: nothing is bypassed).
-Balances are moved by one ``UPDATE … FROM unnest(…)`` per set of accounts. SQLite has neither
-and needs neither: it runs the same rows as one ``executemany`` in process.
+rows per person (a ledger entry, a lot, the grant; at expiry a lot's movement) and move a
+balance per wallet. Sent as one INSERT per row, even pipelined, PostgreSQL parses, plans and
+answers each one; COPY streams the rows into the table in one statement, which is the cheapest
+way into a table with its indexes, checks and triggers intact (they all still run: nothing is
+bypassed). Balances are moved by one ``UPDATE … FROM unnest(…)`` per set of accounts. SQLite
+has neither and needs neither: it runs the same rows as one ``executemany`` in process.
 """
 
 from __future__ import annotations
