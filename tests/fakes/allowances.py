@@ -17,7 +17,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dongne.adapters.db.allowance_batches import BatchDebitRefused, ExpiringLot
+from dongne.adapters.db.allowance_batches import (
+    AllowanceGrants,
+    AllowanceLots,
+    BatchDebitRefused,
+    ExpiringLot,
+)
 from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
 from dongne.adapters.db.holding_rows import restriction_from_json
 from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
@@ -109,7 +114,7 @@ class FakeAllowanceRecords:
     def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]:
         granted = self._granted_identities(upload.program_id)
         return [
-            replace(row, granted=row.identity_hmac in granted)
+            row._replace(granted=row.identity_hmac in granted)
             for row in self._payable(upload.id, after_row)[:limit]
         ]
 
@@ -173,14 +178,30 @@ class FakeAllowanceRecords:
     def granted(self, program_id: int, identities: Sequence[str]) -> set[str]:
         return self._granted_identities(program_id) & set(identities)
 
-    def add_grants(self, grants: Sequence[dict[str, Any]]) -> None:
-        for values in grants:
-            # Built from the dict's keys: a key the table has no column for fails, as it does.
-            grant = GrantRow(id=self._state.next_id("allowance_grants"), **values)
+    def add_grants(self, batch: AllowanceGrants) -> None:
+        for row_number, identity, amount, wallet_id, lot_id in batch.people:
+            grant = GrantRow(
+                id=self._state.next_id("allowance_grants"),
+                region_id=batch.region_id,
+                program_id=batch.program_id,
+                identity_hmac=identity,
+                upload_id=batch.upload_id,
+                row_number=row_number,
+                amount_won=amount,
+                status="pending" if lot_id is None else "granted",
+                wallet_id=wallet_id,
+                lot_id=lot_id,
+                transaction_id=batch.transaction_id,
+                granted_at=batch.granted_at,
+                settled_transaction_id=None,
+                settled_at=None,
+            )
             if grant.identity_hmac in self._granted_identities(grant.program_id):
                 raise FakeConstraintViolated(
                     f"program {grant.program_id} already granted {grant.identity_hmac}"
                 )
+            if lot_id is not None and self._state.lots[lot_id].wallet_id != wallet_id:
+                raise FakeConstraintViolated(f"lot {lot_id} is not in wallet {wallet_id}")
             self._state.grants[grant.id] = grant
 
     def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]:
@@ -223,9 +244,24 @@ class FakeAllowanceRecords:
 
     # -- lots -------------------------------------------------------------------------------
 
-    def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:
-        """Allowance lots and their opening movements (in each lot's source transaction)."""
-        return [self._add_lot(**value) for value in values]
+    def add_lots(self, batch: AllowanceLots) -> list[int]:
+        """Allowance lots, each opening at its face with no movement row."""
+        return [
+            self._add_lot(
+                region_id=batch.region_id,
+                wallet_id=wallet_id,
+                kind=LotKind.ALLOWANCE.value,
+                face_won=face,
+                paid_won=0,
+                remaining_won=face,
+                acquired_at=batch.acquired_at,
+                expires_at=batch.expires_at,
+                source_transaction_id=batch.transaction_id,
+                restriction=batch.restriction,
+                funder_account_id=batch.funder_account_id,
+            )
+            for wallet_id, face in batch.faces
+        ]
 
     def expire_lots(
         self,
@@ -377,9 +413,6 @@ class FakeAllowanceRecords:
             funder_account_id,
         )
         self._state.lots[lot_id] = LotRow(lot, wallet_id, region_id, source_transaction_id)
-        self._state.lot_movements.append(
-            MovementRow(region_id, source_transaction_id, lot_id, face_won)
-        )
         return lot_id
 
     def _payable(self, upload_id: int, after_row: int) -> list[PayableRow]:

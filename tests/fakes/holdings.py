@@ -1,7 +1,8 @@
 """An in-memory ``HoldingRecords``: lots and their movements, purchases, payments (with
 allocations, cancellations and cashback offsets), gifts and refunds. A lot's remaining value
 stays within ``0..face`` as the database's CHECK keeps it, and every change to a lot is a
-movement, so a lot always equals the sum of its movements."""
+movement, so a lot always equals the sum of its movements (an allowance lot: its face and
+the sum of its movements, as it opens with no movement row)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,10 @@ class FakeHoldingRecords:
             funder_account_id,
         )
         self._state.lots[lot_id] = LotRow(lot, wallet_id, region_id, transaction_id)
-        self._state.lot_movements.append(MovementRow(region_id, transaction_id, lot_id, face_won))
+        if kind is not LotKind.ALLOWANCE:
+            self._state.lot_movements.append(
+                MovementRow(region_id, transaction_id, lot_id, face_won)
+            )
         return lot_id
 
     def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None:

@@ -258,8 +258,9 @@ class FakeWorld:
 def assert_money_is_conserved(state: FakeState) -> None:
     """What the database guarantees and every test here re-checks: each transaction's entries
     sum to zero, each balance is the sum of its account's entries and is not below zero unless
-    its type may go negative, each lot is the sum of its movements within its face, and each
-    wallet holds exactly what its lots hold."""
+    its type may go negative, each lot is the sum of its movements within its face (an
+    allowance lot opens at its face with no movement), and each wallet holds exactly what its
+    lots hold."""
     per_transaction: dict[int, int] = defaultdict(int)
     per_account: dict[int, int] = defaultdict(int)
     for entry in state.entries:
@@ -277,8 +278,9 @@ def assert_money_is_conserved(state: FakeState) -> None:
         per_lot[movement.lot_id] += movement.amount_won
     per_wallet: dict[int, int] = defaultdict(int)
     for lot_id, row in state.lots.items():
+        opening = row.lot.face_won if row.lot.kind is LotKind.ALLOWANCE else 0
         assert 0 <= row.lot.remaining_won <= row.lot.face_won
-        assert row.lot.remaining_won == per_lot[lot_id], row.lot
+        assert row.lot.remaining_won == opening + per_lot[lot_id], row.lot
         per_wallet[row.wallet_id] += row.lot.remaining_won
     for wallet in state.wallets.values():
         assert state.balances[wallet.account_id] == per_wallet.get(wallet.id, 0), wallet

@@ -9,16 +9,18 @@ balanced transaction, entries, log queue row and balance moves as ``LedgerStore.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
 
+from dongne.adapters.db.allowance_tables import allowance_grants
 from dongne.adapters.db.bulk_writes import (
     credit_balances,
     debit_balances_if_covered,
+    dump_json,
     write_rows,
 )
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
@@ -53,6 +55,21 @@ _LOT_COLUMNS = (
     "restriction",
     "funder_account_id",
 )
+_GRANT_COLUMNS = (
+    "region_id",
+    "program_id",
+    "identity_hmac",
+    "upload_id",
+    "row_number",
+    "amount_won",
+    "status",
+    "wallet_id",
+    "lot_id",
+    "transaction_id",
+    "granted_at",
+    "settled_transaction_id",
+    "settled_at",
+)
 _MOVEMENT_COLUMNS = ("region_id", "transaction_id", "lot_id", "amount_won")
 _ENTRY_COLUMNS = ("region_id", "transaction_id", "account_id", "amount_won")
 
@@ -73,43 +90,78 @@ class ExpiringLot:
     remaining_won: int
 
 
+@dataclass(frozen=True)
+class AllowanceLots:
+    """A chunk's allowance lots: what they share, and per lot (wallet id, face)."""
+
+    region_id: int
+    transaction_id: int
+    acquired_at: datetime
+    expires_at: datetime
+    restriction: dict[str, Any] | None
+    """As stored (``holding_rows.restriction_to_json``)."""
+    funder_account_id: int
+    faces: Sequence[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class AllowanceGrants:
+    """A chunk's grants: what they share, and per person (row number, identity HMAC, amount,
+    wallet id, lot id); a grant without a lot is pending the person's sign-up."""
+
+    region_id: int
+    program_id: int
+    upload_id: int
+    transaction_id: int
+    granted_at: datetime
+    people: Sequence[tuple[int, str, int, int | None, int | None]]
+
+
 class AllowanceBatchRecords(TableStore):
     # -- lots -------------------------------------------------------------------------------
 
-    def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert allowance lots and their opening movements (in each lot's source
-        transaction); their ids in the given order."""
-        if not values:
+    def add_lots(self, batch: AllowanceLots) -> list[int]:
+        """Insert a chunk's allowance lots; their ids in the order of ``batch.faces``. An
+        allowance lot opens at its face in its source transaction with no movement row (the
+        lot row says both): only what later moves it (payments, expiry) is a movement."""
+        if not batch.faces:
             return []
-        if self._postgres:
-            # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
-            # name their lots without reading them back.
-            ids = list(self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(values)}).scalars())
-            write_rows(
-                self.connection,
-                lots,
-                _LOT_COLUMNS,
-                (
-                    [lot_id, *(value[column] for column in _LOT_COLUMNS[1:])]
-                    for lot_id, value in zip(ids, values, strict=True)
-                ),
-            )
-        else:
-            ids = list(
-                self.connection.execute(
-                    insert(lots).returning(lots.c.id, sort_by_parameter_order=True), list(values)
-                ).scalars()
-            )
+        if not self._postgres:
+            values = [
+                dict(zip(_LOT_COLUMNS[1:], row, strict=True))
+                for row in _lot_rows(batch, batch.restriction)
+            ]
+            inserted = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
+            return list(self.connection.execute(inserted, values).scalars())
+        # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
+        # name their lots without reading them back.
+        drawn = self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(batch.faces)})
+        ids: list[int] = list(drawn.scalars().all())
+        rows = _lot_rows(batch, dump_json(batch.restriction))
         write_rows(
             self.connection,
-            lot_movements,
-            _MOVEMENT_COLUMNS,
-            (
-                (value["region_id"], value["source_transaction_id"], lot_id, value["face_won"])
-                for lot_id, value in zip(ids, values, strict=True)
-            ),
+            lots,
+            _LOT_COLUMNS,
+            ((lot_id, *row) for lot_id, row in zip(ids, rows, strict=True)),
+            json_as_text=True,
         )
         return ids
+
+    def add_grants(self, batch: AllowanceGrants) -> None:
+        """Insert a chunk's grants (one COPY on PostgreSQL): the UNIQUE (program, person)
+        index refuses a second grant to anyone, which rolls their whole chunk back."""
+        common = (batch.transaction_id, batch.granted_at, None, None)
+        region, program, upload = batch.region_id, batch.program_id, batch.upload_id
+        write_rows(
+            self.connection,
+            allowance_grants,
+            _GRANT_COLUMNS,
+            (
+                (region, program, identity, upload, row_number, amount,
+                 "pending" if lot_id is None else "granted", wallet_id, lot_id, *common)
+                for row_number, identity, amount, wallet_id, lot_id in batch.people
+            ),
+        )  # fmt: skip
 
     def expiring_lots(
         self, funder_account_id: int, now: datetime, after_lot_id: int, limit: int
@@ -236,3 +288,17 @@ class AllowanceBatchRecords(TableStore):
         if not debit_balances_if_covered(self.connection, checked):
             raise BatchDebitRefused(checked[0].account_id)
         credit_balances(self.connection, plain)
+
+
+def _lot_rows(batch: AllowanceLots, restriction: object) -> Iterator[tuple[Any, ...]]:
+    """The batch's lot rows in the order of ``_LOT_COLUMNS`` after the id."""
+    common = (
+        batch.acquired_at,
+        batch.expires_at,
+        batch.transaction_id,
+        restriction,
+        batch.funder_account_id,
+    )
+    region, kind = batch.region_id, LotKind.ALLOWANCE.value
+    for wallet_id, face in batch.faces:
+        yield (region, wallet_id, kind, face, 0, face, *common)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, String, any_, cast, func, select, update
+from sqlalchemy import BigInteger, Connection, any_, cast, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
@@ -18,7 +18,7 @@ from dongne.adapters.db.allowance_tables import (
     recipient_rows,
     recipient_uploads,
 )
-from dongne.adapters.db.bulk_writes import write_rows
+from dongne.adapters.db.bulk_writes import joined, write_rows
 from dongne.adapters.db.lot_expiry import LotExpiryRecords
 from dongne.adapters.db.tables import (
     wallets,
@@ -32,6 +32,7 @@ from dongne.domain.allowances import (
     upload_not_found,
 )
 
+_IDS = postgresql.ARRAY(BigInteger)
 PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
 _RECIPIENT_ROW_COLUMNS = (
     "upload_id",
@@ -44,7 +45,6 @@ _RECIPIENT_ROW_COLUMNS = (
     "status",
     "reason",
 )
-_GRANT_COLUMNS = tuple(column.name for column in allowance_grants.c if column.name != "id")
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ class Upload:
         return self.paid_count + self.pending_count + self.skipped_count
 
 
-@dataclass(frozen=True)
-class PayableRow:
+class PayableRow(NamedTuple):
+    """A row a disbursement pays (a tuple: ten thousand are read per chunk)."""
+
     row_number: int
     identity_hmac: str
     amount_won: int
@@ -84,8 +85,7 @@ class PayableRow:
     """The program granted this person already (through another list)."""
 
 
-@dataclass(frozen=True)
-class WalletRef:
+class WalletRef(NamedTuple):
     wallet_id: int
     account_id: int
 
@@ -318,12 +318,13 @@ class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
         ).all()
         return {row.identity_hmac: WalletRef(row.id, row.account_id) for row in rows}
 
-    def _among(self, column: Any, values: Sequence[str]) -> Any:
-        """``column IN values``; on PostgreSQL as one array parameter (``= ANY``): a chunk's
-        ten thousand identities would otherwise be ten thousand parameters to parse."""
+    def _among(self, column: Any, identities: Sequence[str]) -> Any:
+        """``column IN identities`` (hexadecimal HMACs); on PostgreSQL as one text parameter
+        split by the server (``= ANY (string_to_array(…))``, see ``bulk_writes.joined``): a
+        chunk's ten thousand identities would otherwise be ten thousand parameters to parse."""
         if self._postgres:
-            return column == any_(cast(list(values), postgresql.ARRAY(String)))
-        return column.in_(values)
+            return column == any_(func.string_to_array(joined(identities), ","))
+        return column.in_(identities)
 
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
         """Lock wallet rows in id order, as every operation on a wallet does first."""
@@ -331,7 +332,12 @@ class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
         if ids and self._postgres:
             self.connection.execute(
                 select(wallets.c.id)
-                .where(wallets.c.id == any_(cast(ids, postgresql.ARRAY(BigInteger))))
+                .where(
+                    wallets.c.id
+                    == any_(
+                        cast(func.string_to_array(joined(ids), ","), postgresql.ARRAY(BigInteger))
+                    )
+                )
                 .order_by(wallets.c.id)
                 .with_for_update()
             ).all()
@@ -353,16 +359,6 @@ class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
             )
         ).scalars()
         return set(rows)
-
-    def add_grants(self, grants: Sequence[dict[str, Any]]) -> None:
-        """Insert grants (one COPY on PostgreSQL): the UNIQUE (program, person) index refuses
-        a second grant to anyone, which rolls their whole chunk back."""
-        write_rows(
-            self.connection,
-            allowance_grants,
-            _GRANT_COLUMNS,
-            ([grant[column] for column in _GRANT_COLUMNS] for grant in grants),
-        )
 
     def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]:
         rows = self.connection.execute(

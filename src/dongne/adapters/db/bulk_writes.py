@@ -1,12 +1,12 @@
 """Writing thousands of rows per statement: COPY on PostgreSQL, one ``executemany`` on SQLite.
 
 A policy allowance pays a million people; its disbursement and its expiry write a handful of
-rows per person (a ledger entry, a lot, the lot's movement, the grant) and move a balance per
-wallet. Sent as one INSERT per row, even pipelined, PostgreSQL parses, plans and answers each
-one; COPY streams the rows into the table in one statement, which is the cheapest way into a
-table with its indexes, checks and triggers intact (they all still run: nothing is bypassed).
-Balances are moved by one ``UPDATE … FROM unnest(…)`` per set of accounts. SQLite has neither
-and needs neither: it runs the same rows as one ``executemany`` in process.
+rows per person (a ledger entry, a lot, the grant; at expiry a lot's movement) and move a
+balance per wallet. Sent as one INSERT per row, even pipelined, PostgreSQL parses, plans and
+answers each one; COPY streams the rows into the table in one statement, which is the cheapest
+way into a table with its indexes, checks and triggers intact (they all still run: nothing is
+bypassed). Balances are moved by one ``UPDATE … FROM unnest(…)`` per set of accounts. SQLite
+has neither and needs neither: it runs the same rows as one ``executemany`` in process.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from dongne.domain.ledger import Posting
 
 _CREDIT_MANY = text(
     "UPDATE account_balances AS b SET balance_won = b.balance_won + v.amount"
-    " FROM unnest(CAST(:b_accounts AS BIGINT[]), CAST(:b_amounts AS BIGINT[]))"
+    " FROM unnest(CAST(string_to_array(:b_accounts, ',') AS BIGINT[]),"
+    " CAST(string_to_array(:b_amounts, ',') AS BIGINT[]))"
     " AS v(account_id, amount) WHERE b.account_id = v.account_id AND b.shard = 0"
 )
 _DEBIT_MANY_IF_COVERED = text(
     "UPDATE account_balances AS b SET balance_won = b.balance_won - v.amount"
-    " FROM unnest(CAST(:b_accounts AS BIGINT[]), CAST(:b_amounts AS BIGINT[]))"
+    " FROM unnest(CAST(string_to_array(:b_accounts, ',') AS BIGINT[]),"
+    " CAST(string_to_array(:b_amounts, ',') AS BIGINT[]))"
     " AS v(account_id, amount)"
     " WHERE b.account_id = v.account_id AND b.shard = 0 AND b.balance_won >= v.amount"
 )
@@ -48,16 +50,27 @@ _DEBIT_IF_COVERED = (
 
 
 def write_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    json_as_text: bool = False,
 ) -> None:
     """Insert ``rows`` (values in the order of ``columns``) into ``table``, in the unit of
-    work's transaction. JSON columns take Python values, as SQLAlchemy's inserts do."""
+    work's transaction. JSON columns take Python values, as SQLAlchemy's inserts do, or on
+    PostgreSQL with ``json_as_text`` their JSON text (``dump_json``), which spares a copy of
+    each row when every row carries the same value."""
     if connection.dialect.name != "postgresql":
         mapped = [dict(zip(columns, row, strict=True)) for row in rows]
         if mapped:
             connection.execute(insert(table), mapped)
         return
-    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    json_at = [
+        i
+        for i, name in enumerate(columns)
+        if isinstance(table.c[name].type, JSON) and not json_as_text
+    ]
     driver: Any = connection.connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -73,6 +86,11 @@ def write_rows(
             copy.write_row(written)
 
 
+def dump_json(value: object) -> str | None:
+    """A JSON column's value as the text COPY writes (None stays NULL)."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
 class _JsonMemo:
     """JSON text of a value, computed once per object: a disbursement's lots all carry the
     same restriction."""
@@ -84,7 +102,7 @@ class _JsonMemo:
         if value is None:
             return None
         if self._last[0] is not value:
-            self._last = (value, json.dumps(value, separators=(",", ":")))
+            self._last = (value, dump_json(value))
         return self._last[1]
 
 
@@ -115,8 +133,16 @@ def debit_balances_if_covered(connection: Connection, changes: Sequence[Posting]
     return bool(moved == len(changes))
 
 
-def _arrays(changes: Sequence[Posting]) -> dict[str, list[int]]:
+def _arrays(changes: Sequence[Posting]) -> dict[str, str]:
     return {
-        "b_accounts": [p.account_id for p in changes],
-        "b_amounts": [p.amount_won for p in changes],
+        "b_accounts": joined(p.account_id for p in changes),
+        "b_amounts": joined(p.amount_won for p in changes),
     }
+
+
+def joined(values: Iterable[int | str]) -> str:
+    """Values for ``string_to_array(:param, ',')``: ten thousand of them as one text
+    parameter. Passed as a list, psycopg dumps an array element by element in Python (a
+    regular expression each, to see whether it needs quoting); this joins them in C. The
+    values must not contain a comma: integers, hexadecimal digests."""
+    return ",".join(map(str, values))

@@ -100,6 +100,8 @@ class HoldingRecords(TableStore):
             restriction=restriction_to_json(restriction),
             funder_account_id=funder_account_id,
         )
+        if kind is LotKind.ALLOWANCE:
+            return lot_id  # an allowance lot opens at its face, with no movement row (ADR 0007)
         movement = {
             "region_id": region_id,
             "transaction_id": transaction_id,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, exists, func, select
+from sqlalchemy import Select, Table, case, exists, func, select
 
 from dongne.adapters.db.ledger_tables import (
     account_balances,
@@ -19,6 +19,7 @@ from dongne.adapters.db.ledger_tables import (
 from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import lot_movements, lots, merchants, wallets
+from dongne.domain.lots import LotKind
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,11 @@ class LedgerQueries(TableStore):
         self, scoped: Callable[[Select[Any], Table], Select[Any]], stored: dict[int, int]
     ) -> list[str]:
         """Lots that are negative or disagree with their movements, and wallets whose balance
-        (``stored``, by account) differs from the value of their lots."""
+        (``stored``, by account) differs from the value of their lots.
+
+        A lot opens at its face: by a movement row in its source transaction, or, for an
+        allowance lot, by the lot row alone (ADR 0007; allowance lots written before that
+        have the row, and are checked as the others)."""
         problems = []
         movement_sums: dict[int, int] = dict(
             self.connection.execute(
@@ -174,17 +179,33 @@ class LedgerQueries(TableStore):
                 )
             ).all()
         )
+        opened_by_row = exists().where(
+            lot_movements.c.lot_id == lots.c.id,
+            lot_movements.c.transaction_id == lots.c.source_transaction_id,
+        )
+        opens_at_face = (lots.c.kind == LotKind.ALLOWANCE.value) & ~opened_by_row
         lot_rows = self.connection.execute(
-            scoped(select(lots.c.id, lots.c.wallet_id, lots.c.remaining_won), lots)
+            scoped(
+                select(
+                    lots.c.id,
+                    lots.c.wallet_id,
+                    lots.c.remaining_won,
+                    case((opens_at_face, lots.c.face_won), else_=0),
+                ),
+                lots,
+            )
         ).all()
         wallet_lot_value: dict[int, int] = {}
-        for lot_id, wallet_id, remaining in lot_rows:
+        for lot_id, wallet_id, remaining, opening in lot_rows:
             if remaining < 0:
                 problems.append(f"lot {lot_id} is negative")
-            if movement_sums.get(lot_id, 0) != remaining:
+            moved = movement_sums.get(lot_id, 0)
+            if opening + moved != remaining:
                 problems.append(
-                    f"lot {lot_id} holds {remaining} but its movements sum to"
-                    f" {movement_sums.get(lot_id, 0)}"
+                    f"lot {lot_id} holds {remaining} but its movements sum to {moved}"
+                    if not opening
+                    else f"lot {lot_id} holds {remaining} but opened at {opening} and its"
+                    f" movements since sum to {moved}"
                 )
             wallet_lot_value[wallet_id] = wallet_lot_value.get(wallet_id, 0) + remaining
         for wallet_id, account_id in self.connection.execute(

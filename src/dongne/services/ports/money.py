@@ -52,7 +52,10 @@ class HoldingStore(Protocol):
         transaction_id: int,
         restriction: LotRestriction | None = None,
         funder_account_id: int | None = None,
-    ) -> int: ...
+    ) -> int:
+        """A new lot holding its face; its opening movement (in ``transaction_id``) too,
+        except for an allowance lot, which opens at its face with no movement row."""
+        ...
 
     def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None: ...
 

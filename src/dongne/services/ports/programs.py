@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from dongne.adapters.db.allowance_batches import AllowanceGrants, AllowanceLots
 from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
 from dongne.adapters.db.cash_receipt_records import (
     CancellationWithoutReceipt,
@@ -39,9 +40,9 @@ class AllowanceStore(Protocol):
 
     def account_flows(self, account_id: int) -> dict[str, tuple[int, int]]: ...
 
-    def add_grants(self, grants: Sequence[dict[str, Any]]) -> None: ...
+    def add_grants(self, batch: AllowanceGrants) -> None: ...
 
-    def add_lots(self, values: Sequence[dict[str, Any]]) -> list[int]: ...
+    def add_lots(self, batch: AllowanceLots) -> list[int]: ...
 
     def add_program(self, region_id: int, terms: AllowanceTerms, at: datetime) -> int: ...
 
