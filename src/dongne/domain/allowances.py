@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from dongne.domain import people
 from dongne.domain.access import Forbidden, OfficialRole, Principal
@@ -357,9 +358,12 @@ def parse_amount(raw: str) -> int | None:
     return amount
 
 
-@dataclass(frozen=True)
-class RecipientRow:
-    """One row of a list as read: the identity already hashed, or the reason it is invalid."""
+class RecipientRow(NamedTuple):
+    """One row of a list as read: the identity already hashed, or the reason it is invalid.
+
+    A named tuple rather than a frozen dataclass, as ``PreviewRow``: a list has up to 500,000
+    rows, and a frozen dataclass costs 3–4 µs to make (a ``setattr`` per field), a tuple 0.3.
+    """
 
     row_number: int
     identity_hmac: str | None
@@ -383,8 +387,7 @@ class RowStatus(StrEnum):
 PAYABLE = frozenset({RowStatus.MATCHED, RowStatus.UNMATCHED})
 
 
-@dataclass(frozen=True)
-class PreviewRow:
+class PreviewRow(NamedTuple):
     row_number: int
     identity_hmac: str | None
     name: str
