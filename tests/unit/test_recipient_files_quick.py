@@ -24,17 +24,17 @@ def resident_numbers() -> st.SearchStrategy[str]:
     birth = st.tuples(
         st.integers(0, 99), st.integers(0, 13), st.integers(0, 32), st.sampled_from("0123456789")
     ).map(lambda t: f"{t[0]:02d}{t[1]:02d}{t[2]:02d}-{t[3]}")
-    return st.tuples(birth, st.from_regex(r"[0-9]{6}", fullmatch=True)).map(
-        lambda t: t[0] + t[1]
-    )
+    return st.tuples(birth, st.from_regex(r"[0-9]{6}", fullmatch=True)).map(lambda t: t[0] + t[1])
 
 
 def messy(text: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     """A value as people type it: spaces around, hyphens dropped or doubled, now and then."""
     return st.tuples(text, st.sampled_from(["", " ", "\t"]), st.booleans(), st.booleans()).map(
-        lambda t: t[1]
-        + (t[0].replace("-", "") if t[2] else t[0]).replace("-", "--" if t[3] else "-")
-        + t[1]
+        lambda t: (
+            t[1]
+            + (t[0].replace("-", "") if t[2] else t[0]).replace("-", "--" if t[3] else "-")
+            + t[1]
+        )
     )
 
 
@@ -56,9 +56,7 @@ AMOUNTS = st.one_of(
     st.text(max_size=6),
 )
 ROWS = st.lists(st.one_of(IDENTITIES, NAMES, PHONES, AMOUNTS), max_size=2).flatmap(
-    lambda extra: st.tuples(IDENTITIES, NAMES, PHONES, AMOUNTS).map(
-        lambda cells: [*cells, *extra]
-    )
+    lambda extra: st.tuples(IDENTITIES, NAMES, PHONES, AMOUNTS).map(lambda cells: [*cells, *extra])
 )
 
 

@@ -22,6 +22,7 @@ may do everything everywhere.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -418,14 +419,20 @@ def classify(
     for row in rows:
         amount = row.amount_won if row.amount_won is not None else default_amount_won
         status, reason = _status_of(row, first_row, with_wallet, already_granted)
-        if row.identity_hmac is not None and row.identity_hmac not in first_row:
-            first_row[row.identity_hmac] = row.row_number
+        if row.identity_hmac is not None:
+            first_row.setdefault(row.identity_hmac, row.row_number)
         classified.append(
             PreviewRow(
                 row.row_number, row.identity_hmac, row.name, row.phone, amount, status, reason
             )
         )
     return summarize(classified)
+
+
+# A list's rows share these few reasons: each is written out once, not once a row.
+_NO_IDENTITY = reason_text(RowReason.NO_IDENTITY)
+_ALREADY_GRANTED = reason_text(RowReason.ALREADY_GRANTED)
+_NO_WALLET_YET = reason_text(RowReason.NO_WALLET_YET)
 
 
 def _status_of(
@@ -435,20 +442,20 @@ def _status_of(
     already_granted: set[str] | frozenset[str],
 ) -> tuple[RowStatus, str | None]:
     if row.problem is not None or row.identity_hmac is None:
-        return RowStatus.INVALID, row.problem or reason_text(RowReason.NO_IDENTITY)
+        return RowStatus.INVALID, row.problem or _NO_IDENTITY
     if row.identity_hmac in first_row:
         first = first_row[row.identity_hmac]
         return RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
     if row.identity_hmac in already_granted:
-        return RowStatus.DUPLICATE, reason_text(RowReason.ALREADY_GRANTED)
+        return RowStatus.DUPLICATE, _ALREADY_GRANTED
     if row.identity_hmac in with_wallet:
         return RowStatus.MATCHED, None
-    return RowStatus.UNMATCHED, reason_text(RowReason.NO_WALLET_YET)
+    return RowStatus.UNMATCHED, _NO_WALLET_YET
 
 
 def summarize(rows: Sequence[PreviewRow]) -> Preview:
-    counts = {status.value: 0 for status in RowStatus}
-    for row in rows:
-        counts[row.status.value] += 1
+    # Counted by the members themselves: an enum's ``.value`` is a property call per row.
+    by_status = Counter(row.status for row in rows)
+    counts = {status.value: by_status[status] for status in RowStatus}
     total = sum(row.amount_won for row in rows if row.status in PAYABLE)
     return Preview(list(rows), counts, total)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.allowance_batches import AllowanceBatchRecords
+from dongne.adapters.db.allowance_preview_records import AllowancePreviewRecords
 from dongne.adapters.db.allowance_report_records import AllowanceReportRecords
 from dongne.adapters.db.allowance_tables import (
     allowance_grants,
@@ -33,17 +34,6 @@ from dongne.domain.allowances import (
 )
 
 PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
-_RECIPIENT_ROW_COLUMNS = (
-    "upload_id",
-    "row_number",
-    "region_id",
-    "identity_hmac",
-    "name",
-    "phone",
-    "amount_won",
-    "status",
-    "reason",
-)
 _GRANT_COLUMNS = tuple(column.name for column in allowance_grants.c if column.name != "id")
 
 
@@ -97,9 +87,10 @@ class PendingGrant:
     amount_won: int
 
 
-class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
+class AllowanceRecords(AllowanceBatchRecords, AllowancePreviewRecords, AllowanceReportRecords):
     """Programs, uploads and their rows, people and grants; the set-wise writes of
-    ``AllowanceBatchRecords`` and the report queries of ``AllowanceReportRecords``."""
+    ``AllowanceBatchRecords``, the preview's matching and rows of ``AllowancePreviewRecords``
+    and the report queries of ``AllowanceReportRecords``."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -173,25 +164,7 @@ class AllowanceRecords(AllowanceBatchRecords, AllowanceReportRecords):
             skipped_count=0,
             paid_won=0,
         )
-        write_rows(
-            self.connection,
-            recipient_rows,
-            _RECIPIENT_ROW_COLUMNS,
-            (
-                (
-                    upload_id,
-                    row.row_number,
-                    region_id,
-                    row.identity_hmac,
-                    row.name[:100],
-                    row.phone[:20],
-                    row.amount_won,
-                    row.status.value,
-                    row.reason,
-                )
-                for row in preview.rows
-            ),
-        )
+        self.add_preview_rows(upload_id, region_id, preview)
         return upload_id
 
     def upload(self, upload_id: int, *, lock: bool = False) -> Upload:
