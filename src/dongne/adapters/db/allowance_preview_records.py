@@ -9,6 +9,7 @@ by one COPY.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from itertools import islice
 
@@ -41,6 +42,7 @@ and a program's grant to a person are each UNIQUE."""
 _NO_JIT = text("SET LOCAL jit = off")
 """Past a million users the plan's estimated cost passes ``jit_above_cost``, and compiling
 it (0.5 s, measured at 100,000 with 50,000-person queries) costs more than running it."""
+_HEX_DIGESTS = re.compile(r"[0-9a-f]+(?:,[0-9a-f]+)*")
 _ROW_COLUMNS = (
     "upload_id",
     "row_number",
@@ -71,8 +73,11 @@ class AllowancePreviewRecords(TableStore):
             return with_wallet, granted
         if identities:
             self.connection.execute(_NO_JIT)
-            listed = list(identities)
-            values = {"region_id": region_id, "program_id": program_id, "identities": listed}
+            values = {
+                "region_id": region_id,
+                "program_id": program_id,
+                "identities": _array_literal(identities),
+            }
             have_wallets, were_granted = self.connection.execute(_MATCHES, values).one()
             with_wallet.update(have_wallets or ())
             granted.update(were_granted or ())
@@ -119,6 +124,17 @@ class AllowancePreviewRecords(TableStore):
                 for row in preview.rows
             ),
         )
+
+
+def _array_literal(values: Collection[str]) -> str | list[str]:
+    """The values as PostgreSQL's text form of an array when every one is a hex digest (no
+    quoting needed, never ``NULL``): psycopg quotes each element of a list in Python (4 µs a
+    digest here), most of what matching a list cost this process. Anything else goes as a
+    list."""
+    joined = ",".join(values)
+    if _HEX_DIGESTS.fullmatch(joined) is not None:
+        return "{" + joined + "}"
+    return list(values)
 
 
 def _batches(values: Collection[str], size: int) -> Iterator[list[str]]:
