@@ -413,19 +413,29 @@ def classify(
     already_granted: set[str] | frozenset[str],
 ) -> Preview:
     """Sort each row into matched, unmatched, duplicate or invalid, with its reason; the total
-    is what the payable rows come to."""
+    is what the payable rows come to.
+
+    One loop without a call per row but the row's own: a list has up to 500,000 rows."""
     first_row: dict[str, int] = {}
     classified = []
-    for row in rows:
-        amount = row.amount_won if row.amount_won is not None else default_amount_won
-        status, reason = _status_of(row, first_row, with_wallet, already_granted)
-        if row.identity_hmac is not None:
-            first_row.setdefault(row.identity_hmac, row.row_number)
-        classified.append(
-            PreviewRow(
-                row.row_number, row.identity_hmac, row.name, row.phone, amount, status, reason
-            )
-        )
+    for number, identity, name, phone, amount, problem in rows:
+        status: RowStatus
+        reason: str | None
+        if problem is not None or identity is None:
+            status, reason = RowStatus.INVALID, problem or _NO_IDENTITY
+        elif identity in first_row:
+            first = first_row[identity]
+            status, reason = RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
+        elif identity in already_granted:
+            status, reason = RowStatus.DUPLICATE, _ALREADY_GRANTED
+        elif identity in with_wallet:
+            status, reason = RowStatus.MATCHED, None
+        else:
+            status, reason = RowStatus.UNMATCHED, _NO_WALLET_YET
+        if identity is not None:
+            first_row.setdefault(identity, number)
+        paid = amount if amount is not None else default_amount_won
+        classified.append(PreviewRow(number, identity, name, phone, paid, status, reason))
     return summarize(classified)
 
 
@@ -433,24 +443,6 @@ def classify(
 _NO_IDENTITY = reason_text(RowReason.NO_IDENTITY)
 _ALREADY_GRANTED = reason_text(RowReason.ALREADY_GRANTED)
 _NO_WALLET_YET = reason_text(RowReason.NO_WALLET_YET)
-
-
-def _status_of(
-    row: RecipientRow,
-    first_row: dict[str, int],
-    with_wallet: set[str] | frozenset[str],
-    already_granted: set[str] | frozenset[str],
-) -> tuple[RowStatus, str | None]:
-    if row.problem is not None or row.identity_hmac is None:
-        return RowStatus.INVALID, row.problem or _NO_IDENTITY
-    if row.identity_hmac in first_row:
-        first = first_row[row.identity_hmac]
-        return RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
-    if row.identity_hmac in already_granted:
-        return RowStatus.DUPLICATE, _ALREADY_GRANTED
-    if row.identity_hmac in with_wallet:
-        return RowStatus.MATCHED, None
-    return RowStatus.UNMATCHED, _NO_WALLET_YET
 
 
 def summarize(rows: Sequence[PreviewRow]) -> Preview:
