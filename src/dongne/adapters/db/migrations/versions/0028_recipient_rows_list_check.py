@@ -19,7 +19,7 @@ SQLite keeps the key: there a check is a B-tree probe in process, not a query.
 
 Revision ID: 0028
 Revises: 0027
-Create Date: 2026-12-05 13:00:00.000000
+Create Date: 2026-12-04 13:00:00.000000
 """
 
 from alembic import op
