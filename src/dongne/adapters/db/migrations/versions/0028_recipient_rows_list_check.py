@@ -3,7 +3,7 @@
 On PostgreSQL the key ``(upload_id, region_id) → recipient_uploads (id, region_id)`` ran its
 check for each row a list's COPY wrote: a query and a row lock on the same list, 9 µs a row,
 more than half of what PostgreSQL spent storing a list (0.9 of 1.7 s of its CPU for 100,000
-rows, measured by the allowance bench). Every row of a COPY names the same list, so the check
+rows, measured around the upload). Every row of a COPY names the same list, so the check
 is made set-wise instead, enforcing the same reference in both directions:
 
 - after each INSERT or UPDATE on ``recipient_rows``, one statement-level trigger locks the
