@@ -12,7 +12,7 @@ set-wise ``post_batches`` checks the debits it is told to check as the real one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -163,6 +163,12 @@ class FakeAllowanceRecords:
             if wallet.region_id == region_id
             and (identity := citizens.get(wallet.citizen_id)) is not None
         }
+
+    def preview_matches(
+        self, region_id: int, program_id: int, identities: Collection[str]
+    ) -> tuple[set[str], set[str]]:
+        listed = list(identities)
+        return set(self.wallets_of(region_id, listed)), self.granted(program_id, listed)
 
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
         """Nothing runs beside a test: there is nobody to lock out."""

@@ -22,10 +22,12 @@ may do everything everywhere.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from dongne.domain import people
 from dongne.domain.access import Forbidden, OfficialRole, Principal
@@ -357,9 +359,12 @@ def parse_amount(raw: str) -> int | None:
     return amount
 
 
-@dataclass(frozen=True)
-class RecipientRow:
-    """One row of a list as read: the identity already hashed, or the reason it is invalid."""
+class RecipientRow(NamedTuple):
+    """One row of a list as read: the identity already hashed, or the reason it is invalid.
+
+    A named tuple rather than a frozen dataclass, as ``PreviewRow``: a list has up to 500,000
+    rows, and a frozen dataclass costs 3–4 µs to make (a ``setattr`` per field), a tuple 0.3.
+    """
 
     row_number: int
     identity_hmac: str | None
@@ -383,8 +388,7 @@ class RowStatus(StrEnum):
 PAYABLE = frozenset({RowStatus.MATCHED, RowStatus.UNMATCHED})
 
 
-@dataclass(frozen=True)
-class PreviewRow:
+class PreviewRow(NamedTuple):
     row_number: int
     identity_hmac: str | None
     name: str
@@ -409,43 +413,41 @@ def classify(
     already_granted: set[str] | frozenset[str],
 ) -> Preview:
     """Sort each row into matched, unmatched, duplicate or invalid, with its reason; the total
-    is what the payable rows come to."""
+    is what the payable rows come to.
+
+    One loop without a call per row but the row's own: a list has up to 500,000 rows."""
     first_row: dict[str, int] = {}
     classified = []
-    for row in rows:
-        amount = row.amount_won if row.amount_won is not None else default_amount_won
-        status, reason = _status_of(row, first_row, with_wallet, already_granted)
-        if row.identity_hmac is not None and row.identity_hmac not in first_row:
-            first_row[row.identity_hmac] = row.row_number
-        classified.append(
-            PreviewRow(
-                row.row_number, row.identity_hmac, row.name, row.phone, amount, status, reason
-            )
-        )
+    for number, identity, name, phone, amount, problem in rows:
+        status: RowStatus
+        reason: str | None
+        if problem is not None or identity is None:
+            status, reason = RowStatus.INVALID, problem or _NO_IDENTITY
+        elif identity in first_row:
+            first = first_row[identity]
+            status, reason = RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
+        elif identity in already_granted:
+            status, reason = RowStatus.DUPLICATE, _ALREADY_GRANTED
+        elif identity in with_wallet:
+            status, reason = RowStatus.MATCHED, None
+        else:
+            status, reason = RowStatus.UNMATCHED, _NO_WALLET_YET
+        if identity is not None:
+            first_row.setdefault(identity, number)
+        paid = amount if amount is not None else default_amount_won
+        classified.append(PreviewRow(number, identity, name, phone, paid, status, reason))
     return summarize(classified)
 
 
-def _status_of(
-    row: RecipientRow,
-    first_row: dict[str, int],
-    with_wallet: set[str] | frozenset[str],
-    already_granted: set[str] | frozenset[str],
-) -> tuple[RowStatus, str | None]:
-    if row.problem is not None or row.identity_hmac is None:
-        return RowStatus.INVALID, row.problem or reason_text(RowReason.NO_IDENTITY)
-    if row.identity_hmac in first_row:
-        first = first_row[row.identity_hmac]
-        return RowStatus.DUPLICATE, reason_text(RowReason.SAME_AS_ROW, row=first)
-    if row.identity_hmac in already_granted:
-        return RowStatus.DUPLICATE, reason_text(RowReason.ALREADY_GRANTED)
-    if row.identity_hmac in with_wallet:
-        return RowStatus.MATCHED, None
-    return RowStatus.UNMATCHED, reason_text(RowReason.NO_WALLET_YET)
+# A list's rows share these few reasons: each is written out once, not once a row.
+_NO_IDENTITY = reason_text(RowReason.NO_IDENTITY)
+_ALREADY_GRANTED = reason_text(RowReason.ALREADY_GRANTED)
+_NO_WALLET_YET = reason_text(RowReason.NO_WALLET_YET)
 
 
 def summarize(rows: Sequence[PreviewRow]) -> Preview:
-    counts = {status.value: 0 for status in RowStatus}
-    for row in rows:
-        counts[row.status.value] += 1
+    # Counted by the members themselves: an enum's ``.value`` is a property call per row.
+    by_status = Counter(row.status for row in rows)
+    counts = {status.value: by_status[status] for status in RowStatus}
     total = sum(row.amount_won for row in rows if row.status in PAYABLE)
     return Preview(list(rows), counts, total)

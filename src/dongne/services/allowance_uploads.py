@@ -28,9 +28,6 @@ from dongne.domain.allowances import (
 from dongne.domain.calendar import require_aware
 from dongne.services.unit_of_work import UnitOfWork
 
-LOOKUP_BATCH = 5_000
-"""Identity HMACs looked up per query while a list is matched."""
-
 
 @dataclass(frozen=True)
 class UploadSummary:
@@ -105,13 +102,9 @@ def upload_recipients(
                 "the program's validity has ended: it takes no more recipients",
                 valid_until=program.terms.valid_until.isoformat(),
             )
-        identities = sorted({row.identity_hmac for row in rows if row.identity_hmac})
-        with_wallet: set[str] = set()
-        granted: set[str] = set()
-        for start in range(0, len(identities), LOOKUP_BATCH):
-            batch = identities[start : start + LOOKUP_BATCH]
-            with_wallet |= set(records.wallets_of(program.region_id, batch))
-            granted |= records.granted(program_id, batch)
+        with_wallet, granted = records.preview_matches(
+            program.region_id, program_id, {row.identity_hmac for row in rows if row.identity_hmac}
+        )
         preview = classify(
             rows,
             default_amount_won=program.terms.amount_per_recipient_won,

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, Connection, any_, cast, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
+from dongne.adapters.db.allowance_preview_records import AllowancePreviewRecords
 from dongne.adapters.db.allowance_report_records import AllowanceReportRecords
 from dongne.adapters.db.allowance_tables import (
     allowance_grants,
@@ -18,7 +19,7 @@ from dongne.adapters.db.allowance_tables import (
     recipient_rows,
     recipient_uploads,
 )
-from dongne.adapters.db.bulk_writes import joined, write_rows
+from dongne.adapters.db.bulk_writes import joined
 from dongne.adapters.db.lot_expiry import LotExpiryRecords
 from dongne.adapters.db.tables import (
     wallets,
@@ -34,17 +35,6 @@ from dongne.domain.allowances import (
 
 _IDS = postgresql.ARRAY(BigInteger)
 PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
-_RECIPIENT_ROW_COLUMNS = (
-    "upload_id",
-    "row_number",
-    "region_id",
-    "identity_hmac",
-    "name",
-    "phone",
-    "amount_won",
-    "status",
-    "reason",
-)
 
 
 @dataclass(frozen=True)
@@ -97,10 +87,10 @@ class PendingGrant:
     amount_won: int
 
 
-class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
+class AllowanceRecords(LotExpiryRecords, AllowancePreviewRecords, AllowanceReportRecords):
     """Programs, uploads and their rows, people and grants; the set-wise writes of
-    ``AllowanceBatchRecords``, the expiry of ``LotExpiryRecords`` and the report queries of
-    ``AllowanceReportRecords``."""
+    ``AllowanceBatchRecords``, the expiry of ``LotExpiryRecords``, the preview's matching and
+    rows of ``AllowancePreviewRecords`` and the report queries of ``AllowanceReportRecords``."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -174,25 +164,7 @@ class AllowanceRecords(LotExpiryRecords, AllowanceReportRecords):
             skipped_count=0,
             paid_won=0,
         )
-        write_rows(
-            self.connection,
-            recipient_rows,
-            _RECIPIENT_ROW_COLUMNS,
-            (
-                (
-                    upload_id,
-                    row.row_number,
-                    region_id,
-                    row.identity_hmac,
-                    row.name[:100],
-                    row.phone[:20],
-                    row.amount_won,
-                    row.status.value,
-                    row.reason,
-                )
-                for row in preview.rows
-            ),
-        )
+        self.add_preview_rows(upload_id, region_id, preview)
         return upload_id
 
     def upload(self, upload_id: int, *, lock: bool = False) -> Upload:

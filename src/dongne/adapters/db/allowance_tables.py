@@ -105,7 +105,8 @@ recipient_rows = Table(
     Column("amount_won", Won, nullable=False),
     Column("status", String(20), nullable=False, comment="matched, unmatched, duplicate, invalid"),
     Column("reason", String(200), nullable=True),
-    # The list's region, provably: one check per row instead of two (0027).
+    # The list's region, provably: one check per row instead of two (0027). On PostgreSQL the
+    # key is enforced by triggers instead, once per statement rather than per row (0029).
     ForeignKeyConstraint(
         ["upload_id", "region_id"], ["recipient_uploads.id", "recipient_uploads.region_id"]
     ),

@@ -89,6 +89,10 @@ class AllowanceStore(Protocol):
 
     def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]: ...
 
+    def preview_matches(
+        self, region_id: int, program_id: int, identities: Collection[str]
+    ) -> tuple[set[str], set[str]]: ...
+
     def post_batches(
         self,
         *,
