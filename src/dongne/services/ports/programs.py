@@ -17,7 +17,7 @@ from dongne.adapters.db.cash_receipt_records import (
     PaymentWithoutReceipt,
 )
 from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment, PaymentTime
-from dongne.adapters.db.lot_expiry import ExpiredChunk
+from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.adapters.db.merchant_application_records import ApplicationRow
 from dongne.adapters.db.settlement_records import (
     CounterLine,
@@ -65,7 +65,7 @@ class AllowanceStore(Protocol):
         funder_account_id: int,
         now: datetime,
         after_lot_id: int,
-        through_lot_id: int = ...,
+        through_lot_id: int = LAST_LOT_ID,
         limit: int,
     ) -> ExpiredChunk: ...
 
