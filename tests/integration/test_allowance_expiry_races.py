@@ -23,12 +23,11 @@ from dongne.domain.errors import InsufficientBalance
 from dongne.services import allowances
 from dongne.services.allowance_disbursement import disburse
 from dongne.services.allowance_expiry import ExpiryReport, expire_program
-from dongne.services.payments import pay_merchant
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
-from tests.factories import World, unique_key
-from tests.helpers import assert_ledger_sound
+from tests.factories import World
+from tests.helpers import assert_ledger_sound, pay
 from tests.integration.test_allowance_set_wise import AMOUNT_WON, BUDGET_WON, with_wallet
 from tests.integration.test_allowances import (
     OPERATOR,
@@ -119,16 +118,7 @@ def test_a_payment_holding_a_wallet_while_the_expiry_runs_keeps_what_it_spent(
     world, program_id, wallet_ids = _six_paid_wallets(pg_engine)
     merchant_id = world.merchant(category="grocery")
     held = HeldAtCommit(pg_engine)
-    payment, paid = _in_thread(
-        lambda: pay_merchant(
-            held,
-            wallet_id=wallet_ids[paying],
-            merchant_id=merchant_id,
-            amount_won=SPENT_WON,
-            idempotency_key=unique_key("pay"),
-            now=NOW,
-        )
-    )
+    payment, paid = _in_thread(lambda: pay(held, wallet_ids[paying], merchant_id, SPENT_WON))
     assert held.holding.wait(WAIT_S)  # the lot is taken from, the wallet locked, not committed
     job, expired = _in_thread(
         lambda: expire_program(
@@ -159,18 +149,11 @@ def test_payments_racing_the_expiry_job_never_take_a_won_twice(pg_engine: Engine
     merchant_id = world.merchant(category="grocery")
     start = threading.Barrier(len(wallet_ids) + 1)
 
-    def pay(wallet_id: int) -> Callable[[], PaymentResult]:
+    def paying_from(wallet_id: int) -> Callable[[], PaymentResult]:
         def paying() -> PaymentResult:
             uow = UnitOfWork(pg_engine)
             start.wait(WAIT_S)
-            return pay_merchant(
-                uow,
-                wallet_id=wallet_id,
-                merchant_id=merchant_id,
-                amount_won=SPENT_WON,
-                idempotency_key=unique_key("pay"),
-                now=NOW,
-            )
+            return pay(uow, wallet_id, merchant_id, SPENT_WON)
 
         return paying
 
@@ -179,7 +162,7 @@ def test_payments_racing_the_expiry_job_never_take_a_won_twice(pg_engine: Engine
         start.wait(WAIT_S)
         return expire_program(uow, OPERATOR, program_id=program_id, now=UNTIL, chunk_size=2)
 
-    threads = [_in_thread(pay(wallet_id)) for wallet_id in wallet_ids]
+    threads = [_in_thread(paying_from(wallet_id)) for wallet_id in wallet_ids]
     job, expired = _in_thread(expire)
     for thread, _ in threads:
         thread.join(WAIT_S)
