@@ -184,6 +184,7 @@ class FakeHoldingRecords:
         paid_at: datetime,
         transaction_id: int,
         made_by_user_id: int | None = None,
+        may_wait: bool = False,
     ) -> int:
         payment_id = self._state.next_id("payments")
         self._state.payments[payment_id] = PaymentRecord(

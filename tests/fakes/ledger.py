@@ -104,8 +104,10 @@ class FakeLedger:
         accounts_by_id: dict[int, AccountRef],
         drawn_by_caller: dict[int, int] | None = None,
         budget_draw: tuple[AccountRef, int] | None = None,
+        may_wait: bool = False,
     ) -> int:
-        """As ``LedgerStore.post``; ``budget_draw`` is taken when the unit of work commits."""
+        """As ``LedgerStore.post`` (no row waits for a commit here); ``budget_draw`` is
+        taken when the unit of work commits."""
         merged = balanced(postings)
         self.posted_region_id = region_id
         transaction_id = self._state.next_id("ledger_transactions")

@@ -5,9 +5,10 @@ same merchants in parallel neither deadlock nor lose a payment."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from dongne.adapters.db.access_tables import users
@@ -27,6 +28,7 @@ from dongne.config import Settings
 from dongne.domain.access import PinIncorrect, PinLocked, Principal, UserKind
 from dongne.domain.emvco import build_payload
 from dongne.domain.errors import InsufficientBalance, MerchantNotFound
+from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.services import (
     accounts,
     approvals,
@@ -122,9 +124,13 @@ class Counter:
             return int(connection.execute(query).scalar_one())
 
 
-def _open_counter(database_url: str, *, citizens: int, merchants: int) -> Counter:
+def _open_counter(
+    database_url: str, *, citizens: int, merchants: int, program: VoucherProgram | None = None
+) -> Counter:
     app = bootstrap(Settings(database_url=database_url))
-    world = World(app.uow, NOW)
+    world = World(app.uow, NOW) if program is None else World(app.uow, NOW, program=program)
+    if program is not None and program.bonus_mode is BonusMode.CASHBACK:
+        world.fund(1_000_000)  # what the cashback draws on
     merchant_ids = [world.merchant() for _ in range(merchants)]
     payloads = []
     for merchant_id in merchant_ids:
@@ -239,6 +245,66 @@ def test_a_batch_reads_its_program_once_and_judges_each_payment_at_its_own_time(
         "PaymentResult",
         "PaymentResult",
     ]
+
+
+def test_a_batch_mixing_payments_with_and_without_cashback_commits_whole(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A payment that earns cashback writes its transaction and payment at once (its cashback
+    lot names the transaction; the month's cap reads the payment); one that earns none keeps
+    them for the commit. Each citizen's cashback payment runs first, so a kept row's parents
+    may be kept after its children were: the commit still writes parents first, and the batch
+    commits as one transaction instead of failing and running each payment alone."""
+    program = VoucherProgram(brand_name="시루", bonus_mode=BonusMode.CASHBACK)
+    counter = _open_counter(database_url, citizens=3, merchants=1, program=program)
+    earning, too_small = 10_000, 5  # 5 won earns no whole won of cashback
+    batch = [counter.payment(c, amount_won=won) for c in range(3) for won in (earning, too_small)]
+
+    with caplog.at_level(logging.WARNING, logger="dongne.payment_batches"):
+        outcomes = counter.batcher().pay_batch(batch)
+
+    assert caplog.records == []  # no batch failed and ran alone
+    paid = [o for o in outcomes if isinstance(o, PaymentResult)]
+    assert len(paid) == 6, outcomes
+    assert [o.cashback_won > 0 for o in paid] == [True, False] * 3
+    assert counter.payment_count() == 6
+    assert_ledger_sound(counter.app.unit_of_work())
+    for outcome in paid:
+        won = outcome.amount_won
+        assert counter.rows_written_for(outcome) == (3 if outcome.cashback_won else 2, won, won, 1)
+    counter.app.engine.dispose()
+
+
+STATEMENTS_OF_ITS_OWN = 5
+"""A payment's savepoint; the token's user, merchant and wallet in one join; the key's claim;
+the lots; the lot it takes from. The rest (its transaction, payment, entries, movements,
+allocations, stored response and balances) is a few multi-row statements for the batch."""
+STATEMENTS_OF_A_BATCH = 12
+
+
+@pytest.mark.postgres
+def test_a_payment_in_a_batch_sends_five_statements_of_its_own(tmp_path: Path) -> None:
+    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
+    assert isinstance(target, PostgresDatabase)
+    with target as url:
+        counter = _open_counter(url, citizens=8, merchants=2)
+        counter.batcher().pay_batch([counter.payment(c) for c in range(8)])  # warm the caches
+        batch = [counter.payment(c, merchant=c % 2) for c in range(8)]
+        sent: list[str] = []
+        event.listen(counter.app.engine, "before_cursor_execute", _record_into(sent))
+
+        outcomes = counter.batcher().pay_batch(batch)
+
+        assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
+        assert len(sent) <= STATEMENTS_OF_ITS_OWN * len(batch) + STATEMENTS_OF_A_BATCH, sent
+        counter.app.engine.dispose()
+
+
+def _record_into(sent: list[str]) -> Callable[..., None]:
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    return record
 
 
 def build_payload_for_unknown_merchant(counter: Counter) -> str:

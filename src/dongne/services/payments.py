@@ -168,6 +168,8 @@ def pay_merchant_within(
         idempotency_key=idempotency_key,
         accounts_by_id={a.id: a for a in (holder, payable, budget)},
         budget_draw=(budget, cashback),
+        # A cashback lot names its transaction at once, and the month's cap reads the payment.
+        may_wait=not cashback,
     )
     uow.records.move_lots(
         wallet.region_id, transaction_id, [Take(t.lot_id, -t.amount_won) for t in takes]
@@ -199,6 +201,7 @@ def pay_merchant_within(
         paid_at=now,
         transaction_id=transaction_id,
         made_by_user_id=made_by_user_id,
+        may_wait=not cashback,
     )
     return PaymentResult(
         payment_id,

@@ -274,12 +274,14 @@ class UnitOfWork:
             self._pending_accounts.update(accounts)
             raise
 
-    def keep_writes_to_commit(self) -> None:
-        """For a batch of payments in this one transaction: credits and append-only rows wait
-        for the commit (``DeferredCredits``, ``DeferredRows``), as do the responses its
-        idempotency keys keep; each region's program is read once for the batch."""
+    def keep_writes_to_commit(self, *, parents_to_draw: int = 0) -> None:
+        """For a batch of payments in this one transaction: balance changes and append-only
+        rows wait for the commit (``DeferredCredits``, ``DeferredRows``), as do the responses
+        its idempotency keys keep; each region's program is read once for the batch. On
+        PostgreSQL, ``parents_to_draw`` ids of ledger transactions and of payments are drawn
+        ahead (one for each of the batch's payments), so those rows wait too."""
         self.ledger.deferred_credits = DeferredCredits()
-        self._deferred_rows = DeferredRows()
+        self._deferred_rows = DeferredRows(parents_to_draw)
         self.ledger.deferred_rows = self._deferred_rows
         self.records.deferred_rows = self._deferred_rows
         self.records.timelines_of_batch = {}

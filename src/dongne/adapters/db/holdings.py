@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from dongne.adapters.db.deferred_rows import append_rows
+from dongne.adapters.db.deferred_rows import append_rows, drawn_id
 from dongne.adapters.db.holding_rows import (
     PaymentRecord,
     PurchaseRecord,
@@ -49,6 +49,7 @@ _MOVE_LOT = (
 )
 _INSERT_MOVEMENTS = insert(lot_movements)
 _INSERT_ALLOCATIONS = insert(payment_allocations)
+_INSERT_DRAWN_PAYMENT = insert(payments)
 _PURCHASED_FACE = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
     purchases.c.wallet_id == bindparam("b_wallet"),
     purchases.c.month.in_(bindparam("b_months", expanding=True)),
@@ -209,24 +210,32 @@ class HoldingRecords(TableStore):
         paid_at: datetime,
         transaction_id: int,
         made_by_user_id: int | None = None,
+        may_wait: bool = False,
     ) -> int:
-        """The payment and the lots it took from (``allocations``, in order)."""
-        payment_id = self._insert(
-            payments,
-            region_id=region_id,
-            wallet_id=wallet_id,
-            merchant_id=merchant_id,
-            amount_won=amount_won,
-            cancelled_won=cancelled_won,
-            purchased_value_won=purchased_value_won,
-            cashback_won=cashback_won,
-            cashback_clawed_won=cashback_clawed_won,
-            cashback_lot_id=cashback_lot_id,
-            month=month,
-            paid_at=paid_at,
-            transaction_id=transaction_id,
-            made_by_user_id=made_by_user_id,
-        )
+        """The payment and the lots it took from (``allocations``, in order). ``may_wait``: no
+        read or row before the commit needs the payment's row (it earned no cashback, which
+        the month's cap reads back), so in a batch it may wait for the commit."""
+        row = {
+            "region_id": region_id,
+            "wallet_id": wallet_id,
+            "merchant_id": merchant_id,
+            "amount_won": amount_won,
+            "cancelled_won": cancelled_won,
+            "purchased_value_won": purchased_value_won,
+            "cashback_won": cashback_won,
+            "cashback_clawed_won": cashback_clawed_won,
+            "cashback_lot_id": cashback_lot_id,
+            "month": month,
+            "paid_at": paid_at,
+            "transaction_id": transaction_id,
+            "made_by_user_id": made_by_user_id,
+        }
+        payment_id = drawn_id(self.connection, self.deferred_rows, payments) if may_wait else None
+        if payment_id is None:
+            payment_id = self._insert(payments, **row)
+        else:
+            rows = [{"id": payment_id, **row}]
+            append_rows(self.connection, self.deferred_rows, _INSERT_DRAWN_PAYMENT, rows)
         allocated = [
             {
                 "payment_id": payment_id,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.deferred_credits import DeferredCredits
-from dongne.adapters.db.deferred_rows import DeferredRows, append_rows
+from dongne.adapters.db.deferred_rows import DeferredRows, append_rows, drawn_id
 from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
@@ -53,6 +53,7 @@ are the platform's, not the caller's; the caller knows the key it sent."""
 
 # Hot-path statements are built once: building one costs more client CPU than its round trip.
 _INSERT_TRANSACTION = insert(ledger_transactions).returning(ledger_transactions.c.id)
+_INSERT_DRAWN_TRANSACTION = insert(ledger_transactions)
 _INSERT_ENTRIES = insert(ledger_entries)
 _QUEUE_FOR_LOG = insert(log_queue)
 _BALANCE_ROW = (account_balances.c.account_id == bindparam("b_account")) & (
@@ -294,6 +295,7 @@ class LedgerStore:
         accounts_by_id: dict[int, AccountRef],
         drawn_by_caller: dict[int, int] | None = None,
         budget_draw: tuple[AccountRef, int] | None = None,
+        may_wait: bool = False,
     ) -> int:
         """Record a balanced transaction and move the balances it touches; return its id.
 
@@ -301,19 +303,26 @@ class LedgerStore:
         balance is drawn at commit by one conditional UPDATE (``draw_budgets``), so the budget
         is never oversold and is held locked as briefly as can be. ``drawn_by_caller`` names
         debits whose balance rows the caller changes itself (settlement's batched update of
-        the payables' shards it locked first).
+        the payables' shards it locked first). ``may_wait``: no row written before the commit
+        names the transaction, so in a batch its row may wait for the commit with its entries
+        (``DeferredRows``).
         """
         merged = balanced(postings)
         self.posted_region_id = region_id
-        transaction_id = self.connection.execute(
-            _INSERT_TRANSACTION,
-            {
-                "region_id": region_id,
-                "kind": kind.value,
-                "created_at": at,
-                "idempotency_key": idempotency_key,
-            },
-        ).scalar_one()
+        row = {
+            "region_id": region_id,
+            "kind": kind.value,
+            "created_at": at,
+            "idempotency_key": idempotency_key,
+        }
+        transaction_id = (
+            drawn_id(self.connection, self.deferred_rows, ledger_transactions) if may_wait else None
+        )
+        if transaction_id is None:
+            transaction_id = self.connection.execute(_INSERT_TRANSACTION, row).scalar_one()
+        else:
+            rows = [{"id": transaction_id, **row}]
+            append_rows(self.connection, self.deferred_rows, _INSERT_DRAWN_TRANSACTION, rows)
         entries = [
             {
                 "region_id": region_id,
@@ -350,7 +359,11 @@ class LedgerStore:
                 self._debit_across_shards(account, -delta)
                 continue
             shard = transaction_id % account.shard_count
-            if delta > 0 and self.deferred_credits is not None:
+            if self.deferred_credits is not None and (
+                delta > 0 or account.type is AccountType.WALLET
+            ):
+                # A wallet's debit is covered by the lots its payment took (each one's CHECK
+                # holds), so it waits for the commit too; the balances' CHECK still guards it.
                 self.deferred_credits.add(account, shard, delta)
                 continue
             row = {"b_account": account.id, "b_shard": shard}

@@ -100,6 +100,7 @@ class HoldingStore(Protocol):
         paid_at: datetime,
         transaction_id: int,
         made_by_user_id: int | None = None,
+        may_wait: bool = False,
     ) -> int: ...
 
     def payment(self, payment_id: int) -> PaymentRecord: ...
@@ -251,6 +252,7 @@ class Ledger(Protocol):
         accounts_by_id: dict[int, AccountRef],
         drawn_by_caller: dict[int, int] | None = None,
         budget_draw: tuple[AccountRef, int] | None = None,
+        may_wait: bool = False,
     ) -> int: ...
 
     def store_response(self, key: str, response: dict[str, Any]) -> None: ...
