@@ -5,6 +5,11 @@ Applied as they come, those credits would lock payable rows in the batch's arriv
 two batches committing in parallel could each hold a row the other wants: a deadlock. A credit
 never fails (it has no floor to check), so it can wait: the batch sums them per balance row and
 applies them at commit, in the same global order every transaction locks rows in.
+
+A payer's debit waits too: its wallet's row is locked for the whole batch (nobody else changes
+its balance meanwhile) and the lots its payment took already cover it, each held by its own
+CHECK. Should the sum ever break the balances' CHECK at the commit, the batch fails and each of
+its payments runs alone, where the debit is checked one by one.
 """
 
 from __future__ import annotations
