@@ -275,15 +275,15 @@ def test_a_batch_mixing_payments_with_and_without_cashback_commits_whole(
     counter.app.engine.dispose()
 
 
-STATEMENTS_OF_ITS_OWN = 5
+STATEMENTS_OF_ITS_OWN = 4
 """A payment's savepoint; the token's user, merchant and wallet in one join; the key's claim;
-the lots; the lot it takes from. The rest (its transaction, payment, entries, movements,
-allocations, stored response and balances) is a few multi-row statements for the batch."""
+the lots. The rest (its transaction, payment, entries, movements, allocations, the lots it
+takes from, stored response and balances) is a few multi-row statements for the batch."""
 STATEMENTS_OF_A_BATCH = 12
 
 
 @pytest.mark.postgres
-def test_a_payment_in_a_batch_sends_five_statements_of_its_own(tmp_path: Path) -> None:
+def test_a_payment_in_a_batch_sends_four_statements_of_its_own(tmp_path: Path) -> None:
     target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
     assert isinstance(target, PostgresDatabase)
     with target as url:
@@ -305,6 +305,25 @@ def _record_into(sent: list[str]) -> Callable[..., None]:
         sent.append(statement)
 
     return record
+
+
+def test_a_wallet_paying_again_in_its_batch_sees_what_its_first_payment_took(
+    counter: Counter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a payment takes from its lots waits for the commit; the wallet's next payment in
+    the same batch reads the lots with it taken, so it is refused there and then, and the batch
+    commits as one instead of failing at the commit and running each payment alone."""
+    first, too_much, rest = (counter.payment(0, amount_won=won) for won in (60_000, 60_000, 40_000))
+
+    with caplog.at_level(logging.WARNING, logger="dongne.payment_batches"):
+        outcomes = counter.batcher().pay_batch([first, too_much, rest])
+
+    assert caplog.records == []
+    assert isinstance(outcomes[0], PaymentResult)
+    assert isinstance(outcomes[1], InsufficientBalance)
+    assert isinstance(outcomes[2], PaymentResult)
+    assert counter.balance(counter.wallets[0]) == 0
+    assert_ledger_sound(counter.app.unit_of_work())
 
 
 def build_payload_for_unknown_merchant(counter: Counter) -> str:

@@ -16,6 +16,10 @@ is inserted as it comes. At the commit the kinds are inserted parents first (the
 order of tables by their foreign keys), so every key holds when its row is written; the
 balanced-transaction check on PostgreSQL is a constraint trigger deferred to the commit, after
 these rows are in.
+
+What a payment takes from its lots waits too (``change_lots``): the batch holds the lots'
+wallets locked to its commit, so nobody else changes those lots meanwhile, and the holdings
+store adds what is kept back to the lots a later payment of the batch reads (``lot_change``).
 """
 
 from __future__ import annotations
@@ -29,10 +33,16 @@ from sqlalchemy import Connection, Insert, MetaData, Table, text
 from dongne.adapters.db.ledger_tables import ledger_transactions
 from dongne.adapters.db.tables import payments
 
-Snapshot = dict[Insert, int]
+Snapshot = tuple[dict[Insert, int], dict[int, int]]
 
 DRAWN_TABLES = (ledger_transactions, payments)
 """The parents whose ids a batch draws ahead: a payment's transaction and its payment."""
+_TAKE_FROM_LOTS = text(
+    "UPDATE lots SET remaining_won = lots.remaining_won + v.amount"
+    " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
+    " WHERE lots.id = v.lot_id"
+)
+_TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won + :b_amount WHERE id = :b_lot")
 _DRAW_IDS = text(  # a column for each of DRAWN_TABLES, in its order
     "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')),"
     " nextval(pg_get_serial_sequence('payments', 'id')) FROM generate_series(1, :b_count)"
@@ -56,6 +66,7 @@ class DeferredRows:
         """``ids_to_draw``: how many ids of each of ``DRAWN_TABLES`` to draw, on PostgreSQL,
         the first time one is asked for (a batch's size); 0 draws none."""
         self._rows: dict[Insert, list[dict[str, Any]]] = {}
+        self._lot_changes: dict[int, int] = {}
         self._ids_to_draw = ids_to_draw
         self._drawn: dict[str, list[int]] | None = None
 
@@ -76,13 +87,25 @@ class DeferredRows:
     def add(self, statement: Insert, rows: Sequence[dict[str, Any]]) -> None:
         self._rows.setdefault(statement, []).extend(rows)
 
+    def change_lots(self, changes: Sequence[tuple[int, int]]) -> None:
+        """Keep back changes (lot id, amount: negative to take) of lots' remaining values,
+        for lots whose wallets this transaction holds locked."""
+        for lot_id, amount_won in changes:
+            self._lot_changes[lot_id] = self._lot_changes.get(lot_id, 0) + amount_won
+
+    def lot_change(self, lot_id: int) -> int:
+        """What this batch has kept back for the lot so far: its readers add it to the row."""
+        return self._lot_changes.get(lot_id, 0)
+
     def snapshot(self) -> Snapshot:
-        return {statement: len(rows) for statement, rows in self._rows.items()}
+        counts = {statement: len(rows) for statement, rows in self._rows.items()}
+        return counts, dict(self._lot_changes)
 
     def restore(self, snapshot: Snapshot) -> None:
-        """Forget the rows added since ``snapshot`` (a payment rolled back to its savepoint)."""
+        """Forget what was kept since ``snapshot`` (a payment rolled back to its savepoint)."""
+        counts, self._lot_changes = snapshot[0], dict(snapshot[1])
         for statement, rows in self._rows.items():
-            del rows[snapshot.get(statement, 0) :]
+            del rows[counts.get(statement, 0) :]
 
     def apply(self, connection: Connection) -> None:
         """Insert every row kept back: one multi-row statement per kind, parents first."""
@@ -90,6 +113,21 @@ class DeferredRows:
         for statement, rows in sorted(rows_by_statement.items(), key=_parents_rank):
             if rows:
                 connection.execute(statement, rows)
+        self._apply_lot_changes(connection)
+
+    def _apply_lot_changes(self, connection: Connection) -> None:
+        """One UPDATE for every lot changed, on PostgreSQL; a statement a lot elsewhere.
+        Each lot's CHECK (never below zero nor above its face) holds the sum."""
+        changes = sorted((lot, amount) for lot, amount in self._lot_changes.items() if amount)
+        self._lot_changes = {}
+        if not changes:
+            return
+        if connection.dialect.name == "postgresql":
+            lot_ids, amounts = (list(column) for column in zip(*changes, strict=True))
+            connection.execute(_TAKE_FROM_LOTS, {"b_lots": lot_ids, "b_amounts": amounts})
+            return
+        for lot_id, amount_won in changes:
+            connection.execute(_TAKE_FROM_LOT, {"b_lot": lot_id, "b_amount": amount_won})
 
 
 def append_rows(

@@ -4,6 +4,7 @@ allocations, cancellations and cashback offsets), gifts and refunds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -67,7 +68,15 @@ class HoldingRecords(TableStore):
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:
         rows = self.connection.execute(_LIVE_LOTS, {"b_wallet": wallet_id}).all()
-        return [lot_record(row) for row in rows]
+        lots_read = [lot_record(row) for row in rows]
+        if self.deferred_rows is None:
+            return lots_read
+        # In a batch, what earlier payments took from these lots waits for the commit.
+        kept_back = self.deferred_rows.lot_change
+        now_left = [
+            replace(lot, remaining_won=lot.remaining_won + kept_back(lot.id)) for lot in lots_read
+        ]
+        return [lot for lot in now_left if lot.remaining_won > 0]
 
     def lots_by_id(self, lot_ids: Sequence[int]) -> dict[int, Lot]:
         rows = self.connection.execute(select(lots).where(lots.c.id.in_(lot_ids))).all()
@@ -117,10 +126,13 @@ class HoldingRecords(TableStore):
         changes = [change for change in changes if change.amount_won]
         if not changes:
             return
-        for change in changes:
-            self.connection.execute(
-                _MOVE_LOT, {"b_lot": change.lot_id, "b_amount": change.amount_won}
-            )
+        if self.deferred_rows is not None:  # a batch: its wallets are locked to its commit
+            self.deferred_rows.change_lots([(c.lot_id, c.amount_won) for c in changes])
+        else:
+            for change in changes:
+                self.connection.execute(
+                    _MOVE_LOT, {"b_lot": change.lot_id, "b_amount": change.amount_won}
+                )
         movements = [
             {
                 "region_id": region_id,
