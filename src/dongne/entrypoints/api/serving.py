@@ -11,6 +11,7 @@ one run the log publisher and the webhook deliverer.
 from __future__ import annotations
 
 import copy
+import gc
 import os
 from typing import Any
 
@@ -29,7 +30,20 @@ def make_app() -> FastAPI:
     """One worker's app, from the environment (``uvicorn --factory`` calls it)."""
     application = bootstrap(Settings())
     application.log_signer()  # fail at start, not at the first checkpoint
-    return create_app(application)
+    return freeze_start_up(create_app(application))
+
+
+def freeze_start_up(app: FastAPI) -> FastAPI:
+    """Put what a worker made at start-up out of the cyclic garbage collector's reach.
+
+    The modules, the app, its routes and models and their validators are some 230,000
+    objects that live as long as the process. Left in the collector's oldest generation,
+    every full collection walks them all: a pause of tens of milliseconds (over 100 on a busy
+    machine) in which no request moves. Frozen, a full collection walks only what was made
+    since."""
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def log_config() -> dict[str, Any]:
@@ -67,7 +81,7 @@ def serve(application: App, *, host: str, port: int, workers: int, access_log: b
     application.log_signer()
     if workers == 1:
         uvicorn.run(
-            create_app(application),
+            freeze_start_up(create_app(application)),
             host=host,
             port=port,
             loop="uvloop",
