@@ -73,11 +73,19 @@ class PostgresLeaderLock:
         return self.connection
 
     def release(self) -> None:
-        self.held = False
+        held, self.held = self.held, False
         if self.connection is not None:
             connection, self.connection = self.connection, None
             with contextlib.suppress(SQLAlchemyError):  # a broken session is gone already
-                connection.close()  # ends the session, which frees the lock
+                if held:
+                    # Closing the session frees the lock only once its backend has exited,
+                    # a moment later; unlocked first, it is free for the next that asks.
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:key, hashtext(current_schema()))"),
+                        {"key": LEADER_LOCK_KEY},
+                    )
+                    connection.commit()
+                connection.close()  # ends the session, which frees the lock in any case
 
 
 class FileLeaderLock:
