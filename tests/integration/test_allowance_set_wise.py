@@ -7,6 +7,7 @@ or lost."""
 from __future__ import annotations
 
 import inspect
+import threading
 from collections import Counter
 from typing import Any
 
@@ -273,12 +274,18 @@ def test_an_expiry_chunk_that_fails_changes_nothing_and_the_rerun_returns_the_re
     class Crashed(Exception):
         pass
 
+    counting = threading.Lock()
+
     def crash_in_the_second_chunk(self: AllowanceRecords, **chunk: Any) -> Any:
-        """The second chunk dies after its lots were emptied, before its commit."""
+        """The second chunk dies after its lots were emptied, before its commit. Two chunks
+        run at once on PostgreSQL, so each call takes its number under a lock, before its
+        work, and keeps it: the counter read after the work may be another call's."""
         nonlocal calls
-        calls += 1
+        with counting:
+            calls += 1
+            this_call = calls
         expired = expire_lots(self, **chunk)
-        if calls == 2:
+        if this_call == 2:
             raise Crashed
         return expired
 
