@@ -191,6 +191,12 @@ class FakeAllowanceRecords:
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
         """Nothing runs beside a test: there is nobody to lock out."""
 
+    def hold_chunk(self, upload_id: int, chunk: int) -> None:
+        """Chunks are paid one at a time here: nobody waits for this one."""
+
+    def await_chunk(self, upload_id: int, chunk: int) -> None:
+        """Chunks are paid one at a time here: the one before has ended."""
+
     def identity_of_citizen(self, citizen_id: int) -> str | None:
         for record in self._state.users.values():
             if record.user.citizen_id == citizen_id:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from dongne.adapters.db.access_tables import users
 from dongne.adapters.db.allowance_records import AllowanceRecords, Upload
-from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uploads
+from dongne.adapters.db.allowance_tables import allowance_grants, recipient_rows, recipient_uploads
+from dongne.adapters.db.tables import wallets
 from dongne.services import allowances
 from dongne.services.allowance_disbursement import disburse, run_disbursement
 from dongne.services.unit_of_work import UnitOfWork
@@ -202,3 +205,92 @@ def test_chunks_are_paid_on_worker_threads_on_postgresql_and_one_at_a_time_on_sq
     assert result.paid_count + result.pending_count == 9
     on_this_thread = [name == threading.current_thread().name for name in grants.threads]
     assert on_this_thread == [engine.dialect.name != "postgresql"] * 3
+
+
+@pytest.mark.postgres
+def test_a_deadlock_through_a_chunks_wait_for_its_turn_is_found_and_broken(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction holds a wallet of the first chunk and waits for one of the second;
+    the second waits for its turn, that is for the first; the first waits for the other's
+    wallet. PostgreSQL sees the whole cycle (the turn is a lock) and breaks it in about its
+    deadlock timeout: a wait in Python would hang until the other gave up (here after 20 s)."""
+    world = World(UnitOfWork(pg_engine), NOW)
+    program_id, upload_id = _list_of_nine(world)
+    with pg_engine.connect() as connection:
+        first_wallet, second_wallet = (
+            connection.execute(
+                select(wallets.c.id)
+                .join(users, users.c.citizen_id == wallets.c.citizen_id)
+                .where(users.c.identity_hmac == identity)
+            ).scalar_one()
+            for identity in _identities(connection, upload_id, rows=(FIRST, SECOND))
+        )
+    lock_wallets = AllowanceRecords.lock_wallets
+    second_locked, other_holds_first = threading.Event(), threading.Event()
+
+    def lock_wallets_in_the_cycle(records: AllowanceRecords, wallet_ids: Any) -> None:
+        ids = list(wallet_ids)
+        if first_wallet in ids:  # the first chunk: once the cycle is set up
+            assert other_holds_first.wait(WAIT_S)
+            _wait_for_a_lock_wait(pg_engine, "transactionid")  # the other, for the second's
+            time.sleep(0.5)  # the second chunk, four rows, is at its turn by now
+        lock_wallets(records, ids)
+        if second_wallet in ids:
+            second_locked.set()
+
+    monkeypatch.setattr(AllowanceRecords, "lock_wallets", lock_wallets_in_the_cycle)
+
+    def other() -> None:
+        assert second_locked.wait(WAIT_S)
+        with pg_engine.connect() as connection:
+            connection.execute(text("SET lock_timeout = '20s'"))
+            lock = text("SELECT id FROM wallets WHERE id = :id FOR UPDATE")
+            connection.execute(lock, {"id": first_wallet})
+            other_holds_first.set()
+            # The deadlock's victim, or (were the turn a wait in Python) the lock's timeout.
+            with suppress(DBAPIError):
+                connection.execute(lock, {"id": second_wallet})
+            connection.rollback()
+
+    thread = threading.Thread(target=other, daemon=True)
+    thread.start()
+    began = time.monotonic()
+    result = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+    elapsed = time.monotonic() - began
+    thread.join(WAIT_S)
+
+    assert elapsed < 15, f"the cycle took {elapsed:.1f} s to break"
+    assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
+    report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)
+    assert report.balance_won == BUDGET_WON - 9 * AMOUNT_WON
+    assert_ledger_sound(world.uow)
+
+
+def _identities(connection: Any, upload_id: int, *, rows: tuple[int, ...]) -> list[str]:
+    return [
+        connection.execute(
+            select(recipient_rows.c.identity_hmac).where(
+                recipient_rows.c.upload_id == upload_id, recipient_rows.c.row_number == row
+            )
+        ).scalar_one()
+        for row in rows
+    ]
+
+
+def _wait_for_a_lock_wait(engine: Engine, wait_event: str) -> None:
+    """Until a backend of this database waits for a lock of this kind."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND wait_event = :event"
+                ),
+                {"event": wait_event},
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nobody waited for a {wait_event} lock")

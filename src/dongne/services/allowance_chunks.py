@@ -30,7 +30,7 @@ from dongne.domain.allowances import AllowanceBudgetShort, AllowanceProgram, che
 from dongne.domain.approvals import ApprovalKind
 from dongne.domain.errors import Conflict
 from dongne.domain.ledger import Posting, TransactionKind
-from dongne.services.chunks_in_turn import WaitTurn, run_in_turn
+from dongne.services.chunks_in_turn import TurnMissed, WaitTurn, run_in_turn
 from dongne.services.idempotency import run_in_transaction
 from dongne.services.ports import AllowanceStore
 from dongne.services.unit_of_work import UnitOfWork
@@ -98,7 +98,9 @@ def pay_in_turn(
     ``workers`` connections at once, each committing only after the chunk before it did
     (``chunks_in_turn``): what committed is always the chunks up to the upload's
     ``next_row``, as when they ran one at a time, so a rerun after a crash or a failed chunk
-    starts there and pays nobody twice. Progress is reported from this thread."""
+    starts there and pays nobody twice. A chunk waits for the one before in the database
+    (an advisory lock per chunk), so a deadlock through that wait is found and broken.
+    Progress is reported from this thread."""
     spans = run_in_transaction(uow, lambda: _plan(uow, upload_id, now, chunk_size))
 
     def report(chunk: Chunk) -> None:
@@ -110,6 +112,8 @@ def pay_in_turn(
         spans,
         partial(_pay_span, upload_id=upload_id, now=now, limit=chunk_size),
         workers=workers,
+        hold=lambda chunk_uow, chunk: chunk_uow.allowances.hold_chunk(upload_id, chunk),
+        await_=lambda chunk_uow, chunk: chunk_uow.allowances.await_chunk(upload_id, chunk),
         on_result=report,
     )
 
@@ -188,6 +192,8 @@ def _pay_rows(
         skipped=len(rows) - len(fresh),
         won=granted.won,
     ):
+        if wait_turn is not None:  # the chunk before rolled back: run again after it
+            raise TurnMissed
         raise Conflict("another run of this list paid these rows first", upload_id=upload_id)
     return Chunk(records.upload(upload_id), more=True)
 

@@ -277,7 +277,9 @@ class AllowanceBatchRecords(TableStore):
     def move_balances(
         self, postings: Iterable[Posting], debit_checked: frozenset[int] | set[int]
     ) -> None:
-        """Move the balances of posted (or ``settle_later``) postings, each account once."""
+        """Move each account's balance by the sum of its postings (of transactions already
+        posted: what ``post_batches`` left to ``settle_later``), debits of ``debit_checked``
+        accounts only if covered (else ``BatchDebitRefused``)."""
         totals: dict[int, int] = {}
         for posting in postings:
             totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won

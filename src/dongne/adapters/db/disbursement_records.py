@@ -19,6 +19,11 @@ PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
 LAST_ROW = 2**31 - 1
 """Beyond any row number: the end of the last chunk of a list."""
 
+TURN_LOCK_CLASS = 0x7475726E
+"""First key of the advisory locks of chunks paid in turn ("turn" in ASCII); the second is the
+hash of the upload's id and the chunk's number (a collision only makes a chunk wait longer)."""
+_HOLD_TURN = text("SELECT pg_advisory_xact_lock(:b_class, hashtext(:b_chunk))")
+_AWAIT_TURN = text("SELECT pg_advisory_xact_lock_shared(:b_class, hashtext(:b_chunk))")
 _CHUNK_ENDS = text(
     "SELECT row_number FROM (SELECT row_number, row_number() OVER (ORDER BY row_number) AS n"
     " FROM recipient_rows WHERE upload_id = :b_upload AND row_number > :b_after"
@@ -93,6 +98,23 @@ class DisbursementRecords(TableStore):
                 },
             ).scalars()
         )
+
+    def hold_chunk(self, upload_id: int, chunk: int) -> None:
+        """Take chunk ``chunk``'s lock (PostgreSQL), held to the end of this transaction, so
+        that the chunk after it can wait for that end in the database (``await_chunk``)."""
+        if self._postgres:
+            self.connection.execute(
+                _HOLD_TURN, {"b_class": TURN_LOCK_CLASS, "b_chunk": f"{upload_id}:{chunk}"}
+            )
+
+    def await_chunk(self, upload_id: int, chunk: int) -> None:
+        """Until the transaction holding chunk ``chunk``'s lock has ended: a wait PostgreSQL
+        sees, so a deadlock through it is found and broken like any other. The shared lock
+        taken is held to the end of this transaction."""
+        if self._postgres:
+            self.connection.execute(
+                _AWAIT_TURN, {"b_class": TURN_LOCK_CLASS, "b_chunk": f"{upload_id}:{chunk}"}
+            )
 
     def still_to_pay(self, upload: Upload) -> tuple[int, int]:
         """(people, won) the upload has still to pay after its last committed row, leaving out
