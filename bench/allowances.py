@@ -34,7 +34,13 @@ from dongne.adapters.recipient_files import MAX_ROWS, read_recipients
 from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Principal, UserKind
 from dongne.domain.allowances import AllowanceTerms
-from dongne.services import allowance_uploads, allowances, registry
+from dongne.services import (
+    allowance_disbursement,
+    allowance_expiry,
+    allowance_uploads,
+    allowances,
+    registry,
+)
 from dongne.services.allowance_disbursement import disburse
 from dongne.services.allowance_expiry import expire_program
 from dongne.services.unit_of_work import UnitOfWork
@@ -46,6 +52,10 @@ before/after comparison at 100,000 takes minutes, not a quarter of an hour."""
 AMOUNT_WON = 10_000
 DISBURSE_AIM_S = 60.0
 EXPIRY_AIM_S = 30.0
+POOL_SIZE = max(allowance_disbursement.WORKERS, allowance_expiry.WORKERS) + 2
+"""Connections kept open: the chunks' (one per worker), the service's own and the CPU meter's.
+One fewer, and a chunk's connection is closed when it is handed back, taking its backend's
+CPU out of the meter's sum (and a new backend starts for a later chunk)."""
 OPERATOR = Principal(UserKind.OPERATOR, user_id=0)
 SECRETS = Secrets(pin_key=b"bench-pin-key", identity_key=b"bench-identity-key")
 
@@ -71,7 +81,9 @@ class AllowanceBench:
         self.cpu: dict[str, CpuMeter] = {}
 
     def run(self) -> PartResults:
-        with migrated_scratch(SCRATCH, "allowances", self.results.notes) as scratch:
+        with migrated_scratch(
+            SCRATCH, "allowances", self.results.notes, pool_size=POOL_SIZE
+        ) as scratch:
             if scratch is not None:
                 self._measure(*scratch)
         return self.results

@@ -116,10 +116,11 @@ class ScratchDatabase:
 
 @contextmanager
 def migrated_scratch(
-    name: str, part: str, notes: list[str]
+    name: str, part: str, notes: list[str], *, pool_size: int = 2
 ) -> Iterator[tuple[Engine, ScratchDatabase] | None]:
     """A fresh, migrated scratch database ``name`` for one bench part, dropped afterwards; None
-    (with a note) when PostgreSQL cannot be reached, so the other parts still run."""
+    (with a note) when PostgreSQL cannot be reached, so the other parts still run. The engine
+    keeps ``pool_size`` connections open (one more in use is opened and closed each time)."""
     admin = ScratchDatabase.from_environment()
     try:
         version = admin.server_version()
@@ -129,7 +130,7 @@ def migrated_scratch(
         return
     scratch = ScratchDatabase(admin.admin_url, name)
     scratch.create()
-    engine = make_engine(scratch.url, pool_size=2)
+    engine = make_engine(scratch.url, pool_size=pool_size)
     try:
         migrate(engine)
         notes.append(f"{part} on PostgreSQL {version}, database {name}")

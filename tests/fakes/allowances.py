@@ -23,7 +23,8 @@ from dongne.adapters.db.allowance_batches import (
     BatchDebitRefused,
     ExpiringLot,
 )
-from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
+from dongne.adapters.db.allowance_records import PendingGrant, Upload, WalletRef
+from dongne.adapters.db.disbursement_records import LAST_ROW, PayableRow
 from dongne.adapters.db.holding_rows import restriction_from_json
 from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.domain.allowances import (
@@ -69,7 +70,9 @@ class FakeAllowanceRecords:
             program, budget_account_id=budget, pending_account_id=pending
         )
 
-    def program(self, program_id: int, *, lock: bool = False) -> AllowanceProgram:
+    def program(
+        self, program_id: int, *, lock: bool = False, shared: bool = False
+    ) -> AllowanceProgram:
         program = self._state.allowance_programs.get(program_id)
         if program is None:
             raise program_not_found(program_id)
@@ -111,12 +114,16 @@ class FakeAllowanceRecords:
         mine = [u for u in self._state.uploads.values() if u.program_id == program_id]
         return sorted(mine, key=lambda u: u.id, reverse=True)[:limit]
 
-    def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]:
+    def payable_rows(
+        self, upload: Upload, after_row: int, limit: int, through_row: int = LAST_ROW
+    ) -> list[PayableRow]:
         granted = self._granted_identities(upload.program_id)
-        return [
-            row._replace(granted=row.identity_hmac in granted)
-            for row in self._payable(upload.id, after_row)[:limit]
-        ]
+        rows = [row for row in self._payable(upload.id, after_row) if row.row_number <= through_row]
+        return [row._replace(granted=row.identity_hmac in granted) for row in rows[:limit]]
+
+    def payable_chunk_ends(self, upload: Upload, chunk_size: int) -> list[int]:
+        rows = self._payable(upload.id, upload.next_row)
+        return [row.row_number for row in rows[chunk_size - 1 :: chunk_size]]
 
     def still_to_pay(self, upload: Upload) -> tuple[int, int]:
         granted = self._granted_identities(upload.program_id)
@@ -133,9 +140,19 @@ class FakeAllowanceRecords:
             self._state.uploads[upload_id] = replace(upload, status="disbursing", started_at=at)
 
     def advance(
-        self, upload_id: int, *, next_row: int, paid: int, pending: int, skipped: int, won: int
-    ) -> None:
+        self,
+        upload_id: int,
+        *,
+        from_row: int,
+        next_row: int,
+        paid: int,
+        pending: int,
+        skipped: int,
+        won: int,
+    ) -> bool:
         upload = self._state.uploads[upload_id]
+        if upload.next_row != from_row:
+            return False
         self._state.uploads[upload_id] = replace(
             upload,
             next_row=next_row,
@@ -144,6 +161,7 @@ class FakeAllowanceRecords:
             skipped_count=upload.skipped_count + skipped,
             paid_won=upload.paid_won + won,
         )
+        return True
 
     def mark_finished(self, upload_id: int, at: datetime) -> None:
         upload = self._state.uploads[upload_id]
@@ -172,6 +190,12 @@ class FakeAllowanceRecords:
 
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
         """Nothing runs beside a test: there is nobody to lock out."""
+
+    def hold_chunk(self, upload_id: int, chunk: int) -> None:
+        """Chunks are paid one at a time here: nobody waits for this one."""
+
+    def await_chunk(self, upload_id: int, chunk: int) -> None:
+        """Chunks are paid one at a time here: the one before has ended."""
 
     def identity_of_citizen(self, citizen_id: int) -> str | None:
         for record in self._state.users.values():
@@ -354,11 +378,13 @@ class FakeAllowanceRecords:
         at: datetime,
         debit_checked: frozenset[int] | set[int],
         idempotency_key: str | None = None,
+        settle_later: frozenset[int] = frozenset(),
     ) -> list[int]:
         """One balanced transaction per group; a debit of an account in ``debit_checked``
-        happens only if covered, else ``BatchDebitRefused`` (the unit of work rolls back)."""
+        happens only if covered, else ``BatchDebitRefused`` (the unit of work rolls back).
+        The balances of ``settle_later`` move only by ``move_balances``."""
         ids = []
-        totals: dict[int, int] = {}
+        moved: list[Posting] = []
         for group in groups:
             transaction_id = self._state.next_id("ledger_transactions")
             self._state.transactions[transaction_id] = TransactionRow(
@@ -368,11 +394,20 @@ class FakeAllowanceRecords:
                 self._state.entries.append(
                     EntryRow(transaction_id, posting.account_id, posting.amount_won)
                 )
-                totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
+                if posting.account_id not in settle_later:
+                    moved.append(posting)
             ids.append(transaction_id)
+        self.move_balances(moved, debit_checked)
+        return ids
+
+    def move_balances(
+        self, postings: Iterable[Posting], debit_checked: frozenset[int] | set[int]
+    ) -> None:
+        totals: dict[int, int] = {}
+        for posting in postings:
+            totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
         for account_id, amount_won in sorted(totals.items()):
             self._move_balance(account_id, amount_won, checked=account_id in debit_checked)
-        return ids
 
     # -- helpers ----------------------------------------------------------------------------
 

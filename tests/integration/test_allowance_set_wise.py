@@ -164,16 +164,14 @@ def test_a_chunk_that_fails_midway_changes_nothing_and_the_rerun_pays_everyone_o
 ) -> None:
     program_id, upload_id, wallet_ids = _list_of_nine(world)
     add_grants = AllowanceRecords.add_grants
-    calls = 0
 
     class Crashed(Exception):
         pass
 
     def crash_in_the_second_chunk(self: AllowanceRecords, grants: Any) -> None:
-        """The second chunk dies after its ledger transaction and lots are written."""
-        nonlocal calls
-        calls += 1
-        if calls == 2:
+        """The second chunk (rows 6 to 9: the header is row 1) dies after its ledger
+        transaction and lots are written; on PostgreSQL the third may be paid beside it."""
+        if grants.people[0][0] == CHUNK + 2:
             raise Crashed
         add_grants(self, grants)
 

@@ -2,12 +2,13 @@
 
 Disbursement is one action in many transactions. It first checks, changing nothing, that the
 program is valid now and that its budget covers everyone the list still has to pay; then it
-pays the list in chunks, each chunk one database transaction: under the program's row lock
-(so a program's grants are written one chunk at a time), it skips people the program already
-granted, locks the chunk's wallets in id order, posts one ALLOWANCE_GRANT transaction with an
-entry per wallet (from the budget, and to the pending account for people without a wallet),
-adds the allowance lots and the grants (UNIQUE per program and person), each set of rows in one
-COPY, and moves the upload's ``next_row`` past the chunk. A crash loses at most the chunk in
+pays the list in chunks (``allowance_chunks``), each chunk one database transaction: it skips
+people the program already granted, locks the chunk's wallets in id order, posts one
+ALLOWANCE_GRANT transaction with an entry per wallet (from the budget, and to the pending
+account for people without a wallet), adds the allowance lots and the grants (UNIQUE per
+program and person), each set of rows in one COPY, and last takes the budget and moves the
+upload's ``next_row`` past the chunk. On PostgreSQL two chunks are paid at once, each on its
+own connection, and they commit in the list's order. A crash loses at most the chunks in
 flight, which rolled back whole, and the next run starts after the last chunk that committed:
 nobody is paid twice and nobody is skipped.
 
@@ -20,21 +21,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from dongne.adapters.db.allowance_batches import (
-    AllowanceGrants,
-    AllowanceLots,
-    BatchDebitRefused,
-)
-from dongne.adapters.db.allowance_records import (
-    PayableRow,
-    Upload,
-    WalletRef,
-)
-from dongne.adapters.db.holding_rows import restriction_to_json
+from dongne.adapters.db.allowance_records import Upload
 from dongne.domain.access import Principal
 from dongne.domain.allowances import (
     AllowanceAction,
-    AllowanceBudgetShort,
     AllowanceProgram,
     authorize,
     check_budget_covers,
@@ -45,10 +35,9 @@ from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import InvalidInput
 from dongne.domain.leaf import MAX_LEAF_ENTRIES
-from dongne.domain.ledger import Posting, TransactionKind
+from dongne.services.allowance_chunks import pay_in_turn, pay_next_chunk, upload_subject
 from dongne.services.approval_gate import record_direct_approval, refuse_without_second_approver
 from dongne.services.idempotency import run_in_transaction
-from dongne.services.ports import AllowanceStore
 from dongne.services.unit_of_work import UnitOfWork
 
 CHUNK_SIZE = 10_000
@@ -56,6 +45,11 @@ CHUNK_SIZE = 10_000
 chunks, each a few COPYs, so per-chunk costs (locks, round trips, the commit's flush) vanish;
 a crash re-does at most one chunk, and a grant's leaf in the public log stays near 160 KB
 (16 bytes an entry), which is what a receipt for it carries."""
+
+WORKERS = 2
+"""Chunks paid at once on PostgreSQL, each on a connection of its own. A chunk's time is
+mostly PostgreSQL's (a foreign-key check and an index entry per row, on one backend) and the
+rest this process's: two chunks keep both busy, and two cores of the database."""
 
 MAX_CHUNK_SIZE = MAX_LEAF_ENTRIES - 2
 """A chunk's ledger transaction has an entry per wallet, the budget's and the pending
@@ -82,14 +76,6 @@ class DisbursementResult:
     pending_count: int
     skipped_count: int
     paid_won: int
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """What one chunk's transaction did: the upload as it left it, whether rows remain."""
-
-    upload: Upload
-    more: bool
 
 
 def disburse(
@@ -171,27 +157,35 @@ def start_disbursement_within(
     return plan
 
 
-def upload_subject(upload_id: int) -> str:
-    """How an approval names the upload it allows to be paid."""
-    return f"upload-{upload_id}"
-
-
 def run_disbursement(
     uow: UnitOfWork,
     *,
     upload_id: int,
     now: datetime,
     chunk_size: int = CHUNK_SIZE,
+    workers: int = WORKERS,
     on_progress: Progress | None = None,
 ) -> DisbursementResult:
-    """Pay a started upload's rows after its ``next_row``, a chunk per transaction."""
+    """Pay a started upload's rows after its ``next_row``, a chunk per transaction; on
+    PostgreSQL ``workers`` chunks at once, committed in order."""
     now = require_aware(now)
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidInput(
             f"a chunk pays 1 to {MAX_CHUNK_SIZE:,} people, not {chunk_size:,}", field="chunk_size"
         )
-    while True:
-        chunk = run_in_transaction(uow, lambda: _pay_chunk(uow, upload_id, now, chunk_size))
+    if workers < 1:
+        raise InvalidInput(f"at least one worker pays a list, not {workers}", field="workers")
+    if workers > 1 and uow.is_postgres:
+        pay_in_turn(
+            uow,
+            upload_id=upload_id,
+            now=now,
+            chunk_size=chunk_size,
+            workers=workers,
+            on_progress=on_progress,
+        )
+    while True:  # after the chunks in turn, this only marks the upload disbursed
+        chunk = run_in_transaction(uow, lambda: pay_next_chunk(uow, upload_id, now, chunk_size))
         upload = chunk.upload
         if on_progress is not None:
             on_progress(upload)
@@ -205,124 +199,6 @@ def run_disbursement(
                 upload.skipped_count,
                 upload.paid_won,
             )
-
-
-def _pay_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) -> _Chunk:
-    records = uow.allowances
-    program = records.program(records.upload(upload_id).program_id, lock=True)
-    upload = records.upload(upload_id, lock=True)
-    if upload.status == "previewed":
-        check_may_disburse(program, now)  # run without start_disbursement: refuse the same
-    rows = records.payable_rows(upload, upload.next_row, chunk_size)
-    if not rows:
-        if upload.status != "disbursed":
-            records.mark_finished(upload_id, now)
-        return _Chunk(records.upload(upload_id), more=False)
-    fresh = [row for row in rows if not row.granted]
-    wallets = records.wallets_of(program.region_id, [row.identity_hmac for row in fresh])
-    records.lock_wallets(wallet.wallet_id for wallet in wallets.values())
-    approval = uow.governance.approved_request_for(
-        program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT, upload_subject(upload_id)
-    )
-    paid, pending, won = _grant(
-        records,
-        program,
-        fresh,
-        wallets,
-        upload_id=upload_id,
-        now=now,
-        ledger_key=approval.ledger_key if approval else None,
-    )
-    records.advance(
-        upload_id,
-        next_row=rows[-1].row_number,
-        paid=paid,
-        pending=pending,
-        skipped=len(rows) - len(fresh),
-        won=won,
-    )
-    return _Chunk(records.upload(upload_id), more=True)
-
-
-def _grant(
-    records: AllowanceStore,
-    program: AllowanceProgram,
-    rows: list[PayableRow],
-    wallets: dict[str, WalletRef],
-    *,
-    upload_id: int,
-    now: datetime,
-    ledger_key: str | None,
-) -> tuple[int, int, int]:
-    """Pay the chunk's rows in one ledger transaction (budget to each wallet, and to the
-    pending account for people without one), with their lots and grants written set-wise;
-    returns (into wallets, pending, won). The transaction carries ``ledger_key``, its
-    approval's, so its leaf in the log commits to who allowed it."""
-    if not rows:
-        return 0, 0, 0
-    try:
-        (transaction_id,) = records.post_batches(
-            region_id=program.region_id,
-            kind=TransactionKind.ALLOWANCE_GRANT,
-            groups=[_grant_postings(program, rows, wallets)],
-            at=now,
-            debit_checked={program.budget_account_id},
-            idempotency_key=ledger_key,
-        )
-    except BatchDebitRefused:
-        # Only a concurrent disbursement of another list of the program gets here: the check
-        # at the start saw enough. The chunk rolls back; what committed before stays paid.
-        raise AllowanceBudgetShort(
-            "the budget no longer covers this chunk of the list",
-            needed_won=sum(row.amount_won for row in rows),
-        ) from None
-    placed = [(row, wallets.get(row.identity_hmac)) for row in rows]
-    lot_ids = iter(
-        records.add_lots(
-            AllowanceLots(
-                region_id=program.region_id,
-                transaction_id=transaction_id,
-                acquired_at=now,
-                expires_at=program.terms.valid_until,
-                restriction=restriction_to_json(program.restriction()),
-                funder_account_id=program.budget_account_id,
-                faces=[(wallet.wallet_id, row.amount_won) for row, wallet in placed if wallet],
-            )
-        )
-    )
-    # A lot per person with a wallet, in the rows' order; none for a grant left pending.
-    people = [
-        (row.row_number, row.identity_hmac, row.amount_won, None, None)
-        if wallet is None
-        else (row.row_number, row.identity_hmac, row.amount_won, wallet.wallet_id, next(lot_ids))
-        for row, wallet in placed
-    ]
-    records.add_grants(
-        AllowanceGrants(
-            region_id=program.region_id,
-            program_id=program.id,
-            upload_id=upload_id,
-            transaction_id=transaction_id,
-            granted_at=now,
-            people=people,
-        )
-    )
-    paid = sum(1 for _, wallet in placed if wallet)
-    return paid, len(rows) - paid, sum(row.amount_won for row in rows)
-
-
-def _grant_postings(
-    program: AllowanceProgram, rows: list[PayableRow], wallets: dict[str, WalletRef]
-) -> list[Posting]:
-    pending = sum(row.amount_won for row in rows if row.identity_hmac not in wallets)
-    postings = [Posting(program.budget_account_id, -sum(row.amount_won for row in rows))]
-    postings += [
-        Posting(wallets[row.identity_hmac].account_id, row.amount_won)
-        for row in rows
-        if row.identity_hmac in wallets
-    ]
-    postings.append(Posting(program.pending_account_id, pending))
-    return postings
 
 
 def progress(uow: UnitOfWork, caller: Principal, *, upload_id: int) -> Upload:

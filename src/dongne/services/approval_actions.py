@@ -29,10 +29,8 @@ from dongne.domain.money import positive_won
 from dongne.domain.paper import check_print_counts
 from dongne.domain.program import check_budget_month
 from dongne.services import program_settings
-from dongne.services.allowance_disbursement import (
-    start_disbursement_within,
-    upload_subject,
-)
+from dongne.services.allowance_chunks import upload_subject
+from dongne.services.allowance_disbursement import start_disbursement_within
 from dongne.services.allowances import fund_program_within
 from dongne.services.merchant_applications import suspend_merchant_within
 from dongne.services.paper_printing import order_print_within

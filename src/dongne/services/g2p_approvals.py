@@ -32,7 +32,7 @@ from dongne.domain.approvals import (
     ApprovalRequest,
     ApprovalStatus,
 )
-from dongne.services.allowance_disbursement import upload_subject
+from dongne.services.allowance_chunks import upload_subject
 from dongne.services.approval_gate import record_direct_approval
 from dongne.services.unit_of_work import UnitOfWork
 

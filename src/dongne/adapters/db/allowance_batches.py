@@ -226,6 +226,7 @@ class AllowanceBatchRecords(TableStore):
         at: datetime,
         debit_checked: frozenset[int] | set[int],
         idempotency_key: str | None = None,
+        settle_later: frozenset[int] = frozenset(),
     ) -> list[int]:
         """Record one balanced transaction per group of postings; return their ids in order.
 
@@ -233,7 +234,9 @@ class AllowanceBatchRecords(TableStore):
         (else ``BatchDebitRefused``, and the caller's unit of work rolls back). Every account
         here has one balance row (wallets, budgets); each is moved once, by one statement per
         kind of move, after the caller locked the wallets: so no other transaction holds one
-        of these rows, and the order the statement takes them in cannot deadlock.
+        of these rows, and the order the statement takes them in cannot deadlock. The balances
+        of ``settle_later`` are left for the caller to move (``move_balances``) before it
+        commits: rows every chunk of a job wants, taken last so as to be held briefly.
         """
         merged = [balanced(group) for group in groups]
         if not merged:
@@ -265,16 +268,21 @@ class AllowanceBatchRecords(TableStore):
             insert(log_queue),
             [{"transaction_id": transaction_id, "region_id": region_id} for transaction_id in ids],
         )
-        self._move_balances(merged, debit_checked)
+        self.move_balances(
+            [p for group in merged for p in group if p.account_id not in settle_later],
+            debit_checked,
+        )
         return ids
 
-    def _move_balances(
-        self, merged: Sequence[Sequence[Posting]], debit_checked: frozenset[int] | set[int]
+    def move_balances(
+        self, postings: Iterable[Posting], debit_checked: frozenset[int] | set[int]
     ) -> None:
+        """Move each account's balance by the sum of its postings (of transactions already
+        posted: what ``post_batches`` left to ``settle_later``), debits of ``debit_checked``
+        accounts only if covered (else ``BatchDebitRefused``)."""
         totals: dict[int, int] = {}
-        for group in merged:
-            for posting in group:
-                totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
+        for posting in postings:
+            totals[posting.account_id] = totals.get(posting.account_id, 0) + posting.amount_won
         checked = [
             Posting(account, -amount)
             for account, amount in totals.items()

@@ -20,6 +20,7 @@ from dongne.adapters.db.allowance_tables import (
     recipient_uploads,
 )
 from dongne.adapters.db.bulk_writes import joined
+from dongne.adapters.db.disbursement_records import DisbursementRecords
 from dongne.adapters.db.lot_expiry import LotExpiryRecords
 from dongne.adapters.db.tables import (
     wallets,
@@ -34,7 +35,6 @@ from dongne.domain.allowances import (
 )
 
 _IDS = postgresql.ARRAY(BigInteger)
-PAYABLE_STATUSES = (RowStatus.MATCHED.value, RowStatus.UNMATCHED.value)
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,6 @@ class Upload:
         return self.paid_count + self.pending_count + self.skipped_count
 
 
-class PayableRow(NamedTuple):
-    """A row a disbursement pays (a tuple: ten thousand are read per chunk)."""
-
-    row_number: int
-    identity_hmac: str
-    amount_won: int
-    granted: bool = False
-    """The program granted this person already (through another list)."""
-
-
 class WalletRef(NamedTuple):
     wallet_id: int
     account_id: int
@@ -87,10 +77,13 @@ class PendingGrant:
     amount_won: int
 
 
-class AllowanceRecords(LotExpiryRecords, AllowancePreviewRecords, AllowanceReportRecords):
-    """Programs, uploads and their rows, people and grants; the set-wise writes of
-    ``AllowanceBatchRecords``, the expiry of ``LotExpiryRecords``, the preview's matching and
-    rows of ``AllowancePreviewRecords`` and the report queries of ``AllowanceReportRecords``."""
+class AllowanceRecords(
+    DisbursementRecords, LotExpiryRecords, AllowancePreviewRecords, AllowanceReportRecords
+):
+    """Programs, uploads and their rows, people and grants; an upload's progress through its
+    disbursement in ``DisbursementRecords``, the set-wise writes of ``AllowanceBatchRecords``,
+    the expiry of ``LotExpiryRecords``, the preview's matching and rows of
+    ``AllowancePreviewRecords`` and the report queries of ``AllowanceReportRecords``."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
@@ -122,10 +115,16 @@ class AllowanceRecords(LotExpiryRecords, AllowancePreviewRecords, AllowanceRepor
             .values(budget_account_id=budget, pending_account_id=pending)
         )
 
-    def program(self, program_id: int, *, lock: bool = False) -> AllowanceProgram:
+    def program(
+        self, program_id: int, *, lock: bool = False, shared: bool = False
+    ) -> AllowanceProgram:
+        """The program; with ``lock`` its row locked against every other locker, with
+        ``shared`` against all but other ``shared`` lockers (PostgreSQL)."""
         query = select(allowance_programs).where(allowance_programs.c.id == program_id)
         if lock and self._postgres:
             query = query.with_for_update()
+        elif shared and self._postgres:
+            query = query.with_for_update(read=True)
         row = self.connection.execute(query).first()
         if row is None:
             raise program_not_found(program_id)
@@ -194,87 +193,6 @@ class AllowanceRecords(LotExpiryRecords, AllowancePreviewRecords, AllowanceRepor
             query = query.where(recipient_rows.c.status == status)
         return list(
             self.connection.execute(query.order_by(recipient_rows.c.row_number).limit(limit))
-        )
-
-    def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]:
-        """The next payable rows, each saying whether the program already granted the person.
-
-        The check is a subquery per row on the grants' unique index (program, person), not one
-        ``IN`` over the chunk: during a large run the grants grow faster than their planner
-        statistics, and an ``IN`` list then gets matched against every grant of the program.
-        """
-        granted = (
-            select(allowance_grants.c.id)
-            .where(
-                allowance_grants.c.program_id == upload.program_id,
-                allowance_grants.c.identity_hmac == recipient_rows.c.identity_hmac,
-            )
-            .exists()
-        )
-        rows = self.connection.execute(
-            select(
-                recipient_rows.c.row_number,
-                recipient_rows.c.identity_hmac,
-                recipient_rows.c.amount_won,
-                granted.label("granted"),
-            )
-            .where(
-                recipient_rows.c.upload_id == upload.id,
-                recipient_rows.c.row_number > after_row,
-                recipient_rows.c.status.in_(PAYABLE_STATUSES),
-            )
-            .order_by(recipient_rows.c.row_number)
-            .limit(limit)
-        ).all()
-        return [
-            PayableRow(row.row_number, row.identity_hmac, row.amount_won, bool(row.granted))
-            for row in rows
-        ]
-
-    def still_to_pay(self, upload: Upload) -> tuple[int, int]:
-        """(people, won) the upload has still to pay after its last committed row, leaving out
-        people the program has granted meanwhile (through another upload)."""
-        granted = select(allowance_grants.c.id).where(
-            allowance_grants.c.program_id == upload.program_id,
-            allowance_grants.c.identity_hmac == recipient_rows.c.identity_hmac,
-        )
-        people, total = self.connection.execute(
-            select(func.count(), func.coalesce(func.sum(recipient_rows.c.amount_won), 0)).where(
-                recipient_rows.c.upload_id == upload.id,
-                recipient_rows.c.row_number > upload.next_row,
-                recipient_rows.c.status.in_(PAYABLE_STATUSES),
-                ~granted.exists(),
-            )
-        ).one()
-        return int(people), int(total)
-
-    def mark_started(self, upload_id: int, at: datetime) -> None:
-        self.connection.execute(
-            update(recipient_uploads)
-            .where(recipient_uploads.c.id == upload_id, recipient_uploads.c.started_at.is_(None))
-            .values(status="disbursing", started_at=at)
-        )
-
-    def advance(
-        self, upload_id: int, *, next_row: int, paid: int, pending: int, skipped: int, won: int
-    ) -> None:
-        self.connection.execute(
-            update(recipient_uploads)
-            .where(recipient_uploads.c.id == upload_id)
-            .values(
-                next_row=next_row,
-                paid_count=recipient_uploads.c.paid_count + paid,
-                pending_count=recipient_uploads.c.pending_count + pending,
-                skipped_count=recipient_uploads.c.skipped_count + skipped,
-                paid_won=recipient_uploads.c.paid_won + won,
-            )
-        )
-
-    def mark_finished(self, upload_id: int, at: datetime) -> None:
-        self.connection.execute(
-            update(recipient_uploads)
-            .where(recipient_uploads.c.id == upload_id)
-            .values(status="disbursed", finished_at=at)
         )
 
     # -- people and wallets -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from dongne.adapters.db.allowance_batches import AllowanceGrants, AllowanceLots
-from dongne.adapters.db.allowance_records import PayableRow, PendingGrant, Upload, WalletRef
+from dongne.adapters.db.allowance_records import PendingGrant, Upload, WalletRef
 from dongne.adapters.db.cash_receipt_records import (
     CancellationWithoutReceipt,
     CashReceiptRow,
@@ -16,6 +16,7 @@ from dongne.adapters.db.cash_receipt_records import (
     NewCashReceipt,
     PaymentWithoutReceipt,
 )
+from dongne.adapters.db.disbursement_records import LAST_ROW, PayableRow
 from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment, PaymentTime
 from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.adapters.db.merchant_application_records import ApplicationRow
@@ -51,8 +52,18 @@ class AllowanceStore(Protocol):
     ) -> int: ...
 
     def advance(
-        self, upload_id: int, *, next_row: int, paid: int, pending: int, skipped: int, won: int
-    ) -> None: ...
+        self,
+        upload_id: int,
+        *,
+        from_row: int,
+        next_row: int,
+        paid: int,
+        pending: int,
+        skipped: int,
+        won: int,
+    ) -> bool: ...
+
+    def await_chunk(self, upload_id: int, chunk: int) -> None: ...
 
     def close_pending(self, program_id: int, transaction_id: int, at: datetime) -> int: ...
 
@@ -77,6 +88,8 @@ class AllowanceStore(Protocol):
 
     def granted(self, program_id: int, identities: Sequence[str]) -> set[str]: ...
 
+    def hold_chunk(self, upload_id: int, chunk: int) -> None: ...
+
     def identity_of_citizen(self, citizen_id: int) -> str | None: ...
 
     def lock_wallets(self, wallet_ids: Iterable[int]) -> None: ...
@@ -85,7 +98,15 @@ class AllowanceStore(Protocol):
 
     def mark_started(self, upload_id: int, at: datetime) -> None: ...
 
-    def payable_rows(self, upload: Upload, after_row: int, limit: int) -> list[PayableRow]: ...
+    def move_balances(
+        self, postings: Iterable[Posting], debit_checked: frozenset[int] | set[int]
+    ) -> None: ...
+
+    def payable_chunk_ends(self, upload: Upload, chunk_size: int) -> list[int]: ...
+
+    def payable_rows(
+        self, upload: Upload, after_row: int, limit: int, through_row: int = LAST_ROW
+    ) -> list[PayableRow]: ...
 
     def pending_grants(self, region_id: int, identity_hmac: str) -> list[PendingGrant]: ...
 
@@ -102,9 +123,12 @@ class AllowanceStore(Protocol):
         at: datetime,
         debit_checked: frozenset[int] | set[int],
         idempotency_key: str | None = None,
+        settle_later: frozenset[int] = frozenset(),
     ) -> list[int]: ...
 
-    def program(self, program_id: int, *, lock: bool = False) -> AllowanceProgram: ...
+    def program(
+        self, program_id: int, *, lock: bool = False, shared: bool = False
+    ) -> AllowanceProgram: ...
 
     def programs(self, region_id: int) -> list[AllowanceProgram]: ...
 
