@@ -20,7 +20,7 @@ from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, l
 from dongne.adapters.db.tables import lot_movements, lots, wallets
 from dongne.domain.errors import InvalidInput
 from dongne.entrypoints.cli import allowance_commands
-from dongne.services import allowances, payments
+from dongne.services import allowance_disbursement, allowance_expiry, allowances, payments
 from dongne.services.allowance_disbursement import (
     CHUNK_SIZE,
     MAX_CHUNK_SIZE,
@@ -259,6 +259,11 @@ def test_the_cli_offers_the_services_chunk_size_and_limit() -> None:
     chunk = inspect.signature(allowance_commands.disburse).parameters["chunk"]
     (option,) = [meta for meta in chunk.annotation.__metadata__ if hasattr(meta, "max")]
     assert (chunk.default, option.max) == (CHUNK_SIZE, MAX_CHUNK_SIZE)
+    for command, workers in (
+        (allowance_commands.disburse, allowance_disbursement.WORKERS),
+        (allowance_commands.expire, allowance_expiry.WORKERS),
+    ):
+        assert inspect.signature(command).parameters["workers"].default == workers
 
 
 def test_an_expiry_chunk_that_fails_changes_nothing_and_the_rerun_returns_the_rest(

@@ -212,6 +212,18 @@ def _print_rows(
         show_rows(UPLOAD_ROWS, rows, title=f"{status or 'all'} rows")
 
 
+Workers = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=16,
+        help="Chunks at once on PostgreSQL, a connection each (SQLite: one at a time)",
+    ),
+]
+"""The services' WORKERS (2) is the default, written out like the chunk's size: the services
+are imported when a command runs, not when the CLI starts."""
+
+
 @allowance_app.command("disburse")
 @reports_errors
 def disburse(
@@ -222,6 +234,7 @@ def disburse(
     chunk: Annotated[
         int, typer.Option(min=1, max=65_533, help="Grants per transaction (one ledger transaction)")
     ] = 10_000,
+    workers: Workers = 2,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Pay an uploaded list (approvers). Refused, changing nothing, if the budget does not
@@ -248,6 +261,7 @@ def disburse(
             upload_id=upload_id,
             now=now,
             chunk_size=chunk,
+            workers=workers,
             on_progress=advance,
         )
     show_record("disbursement", result)
@@ -296,7 +310,9 @@ class _LotCounter:
 
 @allowance_app.command("expire")
 @reports_errors
-def expire(program_id: int, token: Token = None, database_url: DatabaseUrl = None) -> None:
+def expire(
+    program_id: int, token: Token = None, workers: Workers = 2, database_url: DatabaseUrl = None
+) -> None:
     """Return unclaimed grants and unspent value to the budget once the validity has ended
     (operators); running it again returns only what is left."""
     from dongne.services import allowance_expiry
@@ -309,6 +325,7 @@ def expire(program_id: int, token: Token = None, database_url: DatabaseUrl = Non
             caller(application, token),
             program_id=program_id,
             now=now_utc(),
+            workers=workers,
             on_progress=counter.advance,
         )
     finally:
