@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event
 
 from bench.http_server import backends_of, scan
 from bench.http_world import PIN, bench_secrets, seed
-from bench.postgres import migrated_scratch
+from bench.postgres import SCRATCH_DATABASE, migrated_scratch
 from bench.report import Figure, figures_table
 from dongne.services.counter_payments import QrPayment
 from dongne.services.payment_batches import PaymentBatcher
@@ -29,7 +29,9 @@ from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 
 SIZES = (1, 8, 32)
-DATABASE = "dongne_bench_batches"
+DATABASE = f"{SCRATCH_DATABASE}_batches"
+"""``dongne_bench_batches`` unless ``DONGNE_BENCH_DATABASE`` names another scratch database, so
+that two benches on one PostgreSQL do not drop each other's."""
 
 
 @dataclass(frozen=True)
