@@ -73,10 +73,7 @@ def pay_next_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: i
     row locks (the program's keeps another list's chunk from granting the same person
     meanwhile: a person granted by a committed chunk is skipped here)."""
     records = uow.allowances
-    program = records.program(records.upload(upload_id).program_id, lock=True)
-    upload = records.upload(upload_id, lock=True)
-    if upload.status == "previewed":
-        check_may_disburse(program, now)  # run without start_disbursement: refuse the same
+    program, upload = _locked_for_paying(records, upload_id, now)
     rows = records.payable_rows(upload, upload.next_row, chunk_size)
     if not rows:
         if upload.status != "disbursed":
@@ -118,12 +115,21 @@ def pay_in_turn(
     )
 
 
-def _plan(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) -> list[_Span]:
-    records = uow.allowances
+def _locked_for_paying(
+    records: AllowanceStore, upload_id: int, now: datetime
+) -> tuple[AllowanceProgram, Upload]:
+    """The upload's program and the upload, their rows locked, program first; a list run
+    without ``start_disbursement`` is refused as that would refuse it."""
     program = records.program(records.upload(upload_id).program_id, lock=True)
     upload = records.upload(upload_id, lock=True)
     if upload.status == "previewed":
         check_may_disburse(program, now)
+    return program, upload
+
+
+def _plan(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: int) -> list[_Span]:
+    records = uow.allowances
+    _, upload = _locked_for_paying(records, upload_id, now)
     if upload.status == "disbursed":
         return []
     ends = records.payable_chunk_ends(upload, chunk_size)
