@@ -8,13 +8,14 @@ shows up as a difference between the model and the database.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from dongne.adapters.db.ledger_tables import account_balances, accounts
 from dongne.adapters.db.tables import (
@@ -559,7 +560,20 @@ def region_snapshot(
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the regions own, each table ordered by primary key, plus every table's row
     count (so a stray row written anywhere else shows up too)."""
-    snapshot: dict[str, list[tuple[Any, ...]]] = {}
+    by_table, counts = _snapshot_queries(tuple(region_ids), key_prefix)
+    snapshot = {name: [tuple(row) for row in connection.execute(query)] for name, query in by_table}
+    snapshot["rows per table in the database"] = [tuple(connection.execute(counts).one())]
+    return snapshot
+
+
+@functools.cache
+def _snapshot_queries(
+    region_ids: tuple[int, ...], key_prefix: str
+) -> tuple[list[tuple[str, Select[Any]]], Select[Any]]:
+    """``region_snapshot``'s statements, built once per regions and key prefix: a stateful test snapshots the
+    same regions before and after every refused step, and building a statement per table each
+    time cost as much as running them."""
+    by_table = []
     own_citizens = select(wallets.c.citizen_id).where(wallets.c.region_id.in_(region_ids))
     for table in metadata.sorted_tables:
         query = select(table)
@@ -575,14 +589,14 @@ def region_snapshot(
             continue  # the log's tiles, state and checkpoints span regions; counted below
         else:
             query = query.where(table.c.region_id.in_(region_ids))
-        query = query.order_by(*table.primary_key.columns)
-        snapshot[table.name] = [tuple(row) for row in connection.execute(query)]
-    counts = [
-        select(func.count()).select_from(table).scalar_subquery()
-        for table in metadata.sorted_tables
-    ]
-    snapshot["rows per table in the database"] = [tuple(connection.execute(select(*counts)).one())]
-    return snapshot
+        by_table.append((table.name, query.order_by(*table.primary_key.columns)))
+    counts = select(
+        *(
+            select(func.count()).select_from(table).scalar_subquery()
+            for table in metadata.sorted_tables
+        )
+    )
+    return by_table, counts
 
 
 _LABELS = {"breakage": "breakage", "city_funding": "city", "citizen_bank": "bank"}
