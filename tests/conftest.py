@@ -13,7 +13,9 @@ migrates once, into a template, on first use, and every test gets a copy of the 
   0.05–0.1 s, against 0.4–0.7 s to migrate a schema, and 0.25–0.4 s to clone one (replaying
   the migrations' statements, or a ``pg_dump`` of it), measured on the 2-core test machine. A
   whole database is copied, so whatever the migrations made, in any schema (functions,
-  triggers, sequences, ``alembic_version``), comes along with no list to keep up. The template
+  triggers, sequences, ``alembic_version``), comes along with no list to keep up. A thread
+  makes the next test's copy while the current test runs, so a test does not wait for its
+  copy's WAL flush (``_CopiesAhead``). The template
   stays unconnected after migrating, as ``CREATE DATABASE … TEMPLATE`` demands, and each
   worker has its own, so workers never wait on each other. ``DROP DATABASE`` forces a
   checkpoint (0.05–0.5 s alone, seconds on a busy machine), so the drops run on a few threads
