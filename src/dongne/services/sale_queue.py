@@ -155,6 +155,7 @@ def purchase_in_turn(
     policy: SaleQueuePolicy,
     clock: Clock,
     citizen_id: int | None = None,
+    buy: purchases.Buyer | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
     the discount budget still decides, atomically, who gets the discount. With ``citizen_id``
@@ -168,7 +169,11 @@ def purchase_in_turn(
     buys twice. A retry of a purchase that went through (and so spent its admission) is
     answered as the first time: looked up only where the wallet's ticket of this sale is spent,
     or the line holds it back, so an admitted purchase pays no extra read. The purchase is made
-    at the clock's reading after the admission, never before it was granted."""
+    at the clock's reading after the admission, never before it was granted.
+
+    ``buy`` makes the purchase once admitted: in a transaction of its own on ``uow`` by default;
+    the API passes its process's group commit (``purchase_batches``)."""
+    buy = buy or purchases.buying_alone(uow)
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
             seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
@@ -187,13 +192,14 @@ def purchase_in_turn(
                 raise _waiting(status)
             return replayed
         try:
-            return purchases.purchase_vouchers(
-                uow,
-                wallet_id=wallet_id,
-                face_won=face_won,
-                idempotency_key=idempotency_key,
-                now=clock(),
-                admission=None if opened is None else held_admission(opened, policy),
+            return buy(
+                purchases.VoucherPurchase(
+                    wallet_id,
+                    face_won,
+                    idempotency_key,
+                    now=clock(),
+                    admission=None if opened is None else held_admission(opened, policy),
+                )
             )
         except purchases.AdmissionNotHeld:
             continue

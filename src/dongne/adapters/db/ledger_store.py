@@ -261,6 +261,11 @@ class LedgerStore:
         total = self.connection.execute(_BALANCE, {"b_account": account_id}).scalar_one()
         return int(total)
 
+    def budget_left(self, budget: AccountRef) -> int:
+        """What a single-row budget holds less what this unit of work's postings declared to
+        draw from it at the commit: in a batch of purchases, what is left for the next one."""
+        return self.balance(budget.id) - self._budget_draws.get(budget, 0)
+
     def draw_budgets(self) -> None:
         """Take from each budget what this unit of work's postings declared (``budget_draw``),
         as the transaction's last writes: the unit of work calls this just before it commits,
@@ -360,10 +365,13 @@ class LedgerStore:
                 continue
             shard = transaction_id % account.shard_count
             if self.deferred_credits is not None and (
-                delta > 0 or account.type is AccountType.WALLET
+                delta > 0 or account.type is AccountType.WALLET or account.type.may_go_negative
             ):
                 # A wallet's debit is covered by the lots its payment took (each one's CHECK
                 # holds), so it waits for the commit too; the balances' CHECK still guards it.
+                # A debit with no floor (a purchase's from the citizens' bank) never fails, so
+                # it waits as a credit does: applied at once, it would lock its shard in the
+                # batch's order, and two batches could each hold a shard the other wants.
                 self.deferred_credits.add(account, shard, delta)
                 continue
             row = {"b_account": account.id, "b_shard": shard}

@@ -221,6 +221,11 @@ class Ledger(Protocol):
 
     def balance(self, account_id: int) -> int: ...
 
+    def budget_left(self, budget: AccountRef) -> int:
+        """What a single-row budget holds less what this unit of work's postings declared to
+        draw from it at the commit."""
+        ...
+
     def claim_idempotency_key(
         self, key: str, operation: str, request: dict[str, Any], at: datetime
     ) -> dict[str, Any] | None: ...

@@ -150,6 +150,7 @@ def buy_vouchers(
         policy=sale_queue.sale_queue_policy(app.settings),
         clock=clock,
         citizen_id=caller.citizen(),  # the wallet must be theirs: checked by the first read
+        buy=app.purchase_batcher().buy,  # committed with the purchases arriving at once
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,
