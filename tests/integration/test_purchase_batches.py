@@ -301,3 +301,34 @@ def test_two_batchers_selling_one_budget_to_many_clients_never_oversell_it(
     assert min(lowest_seen) >= 0
     assert sum(_stored_purchases(pg_engine, wallet) for wallet in wallets) == buyers
     assert_ledger_sound(uow)
+
+
+@pytest.mark.postgres
+def test_a_purchase_in_a_batch_sends_six_statements_of_its_own(pg_engine: Engine) -> None:
+    """Its savepoint, its key's claim, its wallet locked, its admission spent, its month's
+    purchases and its wallet's lots. Its ledger transaction, entries, log queue row, lot,
+    movement and purchase wait for the commit under ids drawn ahead, one multi-row INSERT a
+    table for the batch; the program and the budget are read once a batch."""
+    uow = UnitOfWork(pg_engine)
+    sale = World(uow, SALE)
+    sale.fund(100 * BONUS_WON, month=MONTH)
+    wallets = [sale.citizen() for _ in range(32)]
+    _admitted(uow, wallets)
+    batcher = _batcher(pg_engine)
+    batcher.buy_batch([_purchase(wallet) for wallet in wallets[:2]])  # accounts found
+    sent: list[int] = []
+    for size in (10, 20):
+        statements: list[str] = []
+
+        def record(*execution: object, into: list[str] = statements) -> None:
+            into.append(str(execution[2]))
+
+        event.listen(pg_engine, "before_cursor_execute", record)
+        try:
+            start = 2 if size == 10 else 12
+            outcomes = batcher.buy_batch([_purchase(w) for w in wallets[start : start + size]])
+        finally:
+            event.remove(pg_engine, "before_cursor_execute", record)
+        assert len(_bought(outcomes)) == size
+        sent.append(len(statements))
+    assert (sent[1] - sent[0]) / 10 == 6

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
+from dongne.adapters.db.deferred_rows import PURCHASE_DRAWN_TABLES
 from dongne.domain.errors import DongneError
 from dongne.services.batching import BatchingWorker, Outcome
 from dongne.services.purchases import (
@@ -106,7 +107,9 @@ class PurchaseBatcher:
         the connection lost during the COMMIT, find their stored answer under their key)."""
         uow = self._make_uow()
         with uow:
-            uow.keep_writes_to_commit()
+            uow.keep_writes_to_commit(
+                parents_to_draw=len(batch), drawn_tables=PURCHASE_DRAWN_TABLES
+            )
             outcomes = [_within(uow, purchase_attempt(uow, purchase)) for purchase in batch]
             uow.commit()
         return outcomes

@@ -139,6 +139,7 @@ def _buying(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], Purchase
             idempotency_key=purchase.idempotency_key,
             accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
             budget_draw=(budget, terms.bonus_won),
+            may_wait=True,
         )
         lot_id = uow.records.add_lot(
             region_id=wallet.region_id,
@@ -149,6 +150,7 @@ def _buying(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], Purchase
             acquired_at=now,
             expires_at=now + timedelta(days=program.validity_days),
             transaction_id=transaction_id,
+            may_wait=True,
         )
         purchase_id = uow.records.add_purchase(
             region_id=wallet.region_id,
@@ -160,6 +162,7 @@ def _buying(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], Purchase
             month=month,
             purchased_at=now,
             transaction_id=transaction_id,
+            may_wait=True,
         )
         return PurchaseResult(
             purchase_id,

@@ -140,6 +140,8 @@ class LedgerStore:
         self.posted_region_id: int | None = None
         """The region of the last transaction posted through this store (its unit of work)."""
         self._budget_draws: dict[AccountRef, int] = {}
+        self._budgets_read: dict[int, int] = {}
+        """What each budget held when a batch first read it (``budget_left``)."""
         """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
         self.deferred_credits: DeferredCredits | None = None
         """Set for a batch of payments in one transaction: credits kept back to its commit."""
@@ -263,8 +265,14 @@ class LedgerStore:
 
     def budget_left(self, budget: AccountRef) -> int:
         """What a single-row budget holds less what this unit of work's postings declared to
-        draw from it at the commit: in a batch of purchases, what is left for the next one."""
-        return self.balance(budget.id) - self._budget_draws.get(budget, 0)
+        draw from it at the commit: in a batch of purchases, what is left for the next one.
+        A batch reads the budget once: the draw at its commit is what keeps the budget from
+        being oversold, and one lost there (another batch drew meanwhile) runs each purchase
+        again alone, reading it afresh."""
+        held = self._budgets_read.get(budget.id) if self.deferred_credits is not None else None
+        if held is None:
+            held = self._budgets_read[budget.id] = self.balance(budget.id)
+        return held - self._budget_draws.get(budget, 0)
 
     def draw_budgets(self) -> None:
         """Take from each budget what this unit of work's postings declared (``budget_draw``),
