@@ -51,6 +51,8 @@ from dongne.domain.sale_queue import (
     sale_window_opened_at,
 )
 from dongne.services import purchases
+from dongne.services.authentication import authenticate_within
+from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -140,6 +142,23 @@ def admit_purchase(
     return status
 
 
+@dataclass(frozen=True)
+class Bearer:
+    """An API buyer not yet authenticated: their bearer token (checked as at ``now``) and the
+    Idempotency-Key they sent. ``purchase_in_turn`` checks the token in its first poll's
+    transaction, where the route's own check took a transaction (and a worker thread) of its
+    own, and scopes the key to the caller as the route did."""
+
+    token: str
+    client_key: str
+    now: datetime
+
+    def check(self, uow: UnitOfWork) -> tuple[int, str]:
+        """The acting citizen and their scoped key, inside ``uow``'s open transaction."""
+        caller = authenticate_within(uow, token=self.token, now=self.now).principal
+        return caller.citizen(), scoped_key("purchase", caller_scope(caller), self.client_key)
+
+
 ADMISSION_ATTEMPTS = 3
 """Polls a purchase makes when its admission is gone by the time it buys (a parallel purchase
 of the same wallet spent it): each sends the wallet to the back of the line, so the next one
@@ -151,10 +170,11 @@ def purchase_in_turn(
     *,
     wallet_id: int,
     face_won: int,
-    idempotency_key: str,
+    idempotency_key: str = "",
     policy: SaleQueuePolicy,
     clock: Clock,
     citizen_id: int | None = None,
+    bearer: Bearer | None = None,
     buy: purchases.Buyer | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
@@ -171,11 +191,15 @@ def purchase_in_turn(
     or the line holds it back, so an admitted purchase pays no extra read. The purchase is made
     at the clock's reading after the admission, never before it was granted.
 
-    ``buy`` makes the purchase once admitted: in a transaction of its own on ``uow`` by default;
-    the API passes its process's group commit (``purchase_batches``)."""
+    ``bearer`` (the API) stands for ``citizen_id`` and ``idempotency_key``, checked in the
+    first poll's transaction. ``buy`` makes the purchase once admitted: in a transaction of its
+    own on ``uow`` by default; the API passes its process's group commit (``purchase_batches``)."""
     buy = buy or purchases.buying_alone(uow)
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
+            if bearer is not None:
+                citizen_id, idempotency_key = bearer.check(uow)
+                bearer = None
             seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
             replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
                 uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, now
+from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, TokenDep, now
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
@@ -135,22 +135,23 @@ def wallet_transactions(
 def buy_vouchers(
     body: NewPurchase,
     app: AppDep,
-    caller: CallerDep,
+    token: TokenDep,
     key: KeyDep,
     *,
     clock: ClockDep,
     wallet_id: int = WalletId,
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
+    # The month-start rush's path: the token is checked in the poll's transaction, and the
+    # purchase commits with the others arriving at once (``purchase_batches``).
     bought = sale_queue.purchase_in_turn(
         app.unit_of_work(),
         wallet_id=wallet_id,
         face_won=body.face_won,
-        idempotency_key=scoped_key("purchase", caller_scope(caller), key),
+        bearer=sale_queue.Bearer(token, key, now()),  # the wallet must be the caller's
         policy=sale_queue.sale_queue_policy(app.settings),
         clock=clock,
-        citizen_id=caller.citizen(),  # the wallet must be theirs: checked by the first read
-        buy=app.purchase_batcher().buy,  # committed with the purchases arriving at once
+        buy=app.purchase_batcher().buy,
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,
