@@ -27,7 +27,7 @@ from dongne.services import fraud
 from dongne.services.batching import BatchingWorker
 from dongne.services.geocoding import Geocoder
 from dongne.services.payment_batches import PaymentBatcher
-from dongne.services.purchase_batches import PurchaseBatcher
+from dongne.services.sale_batches import SaleBatcher
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.witnessing import Published, Witness, publish
 from dongne.tlog.cosignature import CosignatureVerifier
@@ -48,7 +48,7 @@ class App:
     )
     """The accounts every unit of work of this process has seen committed (ids never change)."""
     _payments: PaymentBatcher | None = field(default=None, init=False, repr=False)
-    _purchases: PurchaseBatcher | None = field(default=None, init=False, repr=False)
+    _purchases: SaleBatcher | None = field(default=None, init=False, repr=False)
     _fraud_watch: BatchingWorker[int, list[int]] | None = field(
         default=None, init=False, repr=False
     )
@@ -75,10 +75,11 @@ class App:
             )
         return self._payments
 
-    def purchase_batcher(self) -> PurchaseBatcher:
-        """This process's group commit for voucher purchases (``purchase_batches``)."""
+    def sale_batcher(self) -> SaleBatcher:
+        """This process's group commit for voucher purchases in the sale's turn: their polls,
+        then their purchases (``sale_batches``, ``purchase_batches``)."""
         if self._purchases is None:
-            self._purchases = PurchaseBatcher(
+            self._purchases = SaleBatcher(
                 self.unit_of_work,
                 max_batch=self.settings.purchase_batch_max,
                 linger_seconds=self.settings.purchase_batch_linger_ms / 1000,

@@ -138,7 +138,7 @@ def admit_purchase(
     and ``SaleQueueWaiting`` says where it stands."""
     status = join_or_poll(uow, wallet_id=wallet_id, clock=clock, policy=policy)
     if not status.admitted:
-        raise _waiting(status)
+        raise waiting(status)
     return status
 
 
@@ -157,6 +157,53 @@ class Bearer:
         """The acting citizen and their scoped key, inside ``uow``'s open transaction."""
         caller = authenticate_within(uow, token=self.token, now=self.now).principal
         return caller.citizen(), scoped_key("purchase", caller_scope(caller), self.client_key)
+
+
+@dataclass(frozen=True)
+class PurchaseTurn:
+    """Where a purchase stands after its poll (``poll_for_purchase``)."""
+
+    citizen_id: int | None
+    idempotency_key: str
+    status: TicketStatus
+    opened: datetime | None
+    """The sale window its admission belongs to; None outside a sale."""
+    replayed: PurchaseResult | None = None
+    """A retry of a purchase that went through: its first answer, and the line untouched."""
+
+    def purchase(
+        self, wallet_id: int, face_won: int, now: datetime, policy: SaleQueuePolicy
+    ) -> purchases.VoucherPurchase:
+        """The purchase this admitted turn makes at ``now``, spending its admission."""
+        admission = None if self.opened is None else held_admission(self.opened, policy)
+        return purchases.VoucherPurchase(
+            wallet_id, face_won, self.idempotency_key, now=now, admission=admission
+        )
+
+
+def poll_for_purchase(
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    face_won: int,
+    idempotency_key: str,
+    policy: SaleQueuePolicy,
+    clock: Clock,
+    citizen_id: int | None,
+    bearer: Bearer | None,
+) -> PurchaseTurn:
+    """``purchase_in_turn``'s poll, inside ``uow``'s open transaction (a batch's, in
+    ``sale_batches``); the caller commits it unless the turn is ``replayed``."""
+    if bearer is not None:
+        citizen_id, idempotency_key = bearer.check(uow)
+    seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
+    replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
+        uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+    )
+    if replayed:
+        return PurchaseTurn(citizen_id, idempotency_key, OUTSIDE_A_SALE, None, replayed)
+    status, opened = _polled(uow, seen, wallet_id, clock, policy)
+    return PurchaseTurn(citizen_id, idempotency_key, status, opened)
 
 
 ADMISSION_ATTEMPTS = 3
@@ -197,34 +244,29 @@ def purchase_in_turn(
     buy = buy or purchases.buying_alone(uow)
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
-            if bearer is not None:
-                citizen_id, idempotency_key = bearer.check(uow)
-                bearer = None
-            seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
-            replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
-                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+            turn = poll_for_purchase(
+                uow,
+                wallet_id=wallet_id,
+                face_won=face_won,
+                idempotency_key=idempotency_key,
+                policy=policy,
+                clock=clock,
+                citizen_id=citizen_id,
+                bearer=bearer,
             )
-            if replayed:
-                return replayed  # answered before the ticket would go back in line
-            status, opened = _polled(uow, seen, wallet_id, clock, policy)
+            if turn.replayed is not None:
+                return turn.replayed  # answered before the ticket would go back in line
             uow.commit()
-        if not status.admitted:
+        citizen_id, idempotency_key, bearer = turn.citizen_id, turn.idempotency_key, None
+        if not turn.status.admitted:
             replayed = purchases.stored_purchase(
                 uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
             )
             if replayed is None:
-                raise _waiting(status)
+                raise waiting(turn.status)
             return replayed
         try:
-            return buy(
-                purchases.VoucherPurchase(
-                    wallet_id,
-                    face_won,
-                    idempotency_key,
-                    now=clock(),
-                    admission=None if opened is None else held_admission(opened, policy),
-                )
-            )
+            return buy(turn.purchase(wallet_id, face_won, clock(), policy))
         except purchases.AdmissionNotHeld:
             continue
     raise SaleQueueWaiting(
@@ -390,7 +432,8 @@ def _status(uow: UnitOfWork, line: _Line, ticket: QueueTicket) -> TicketStatus:
     )
 
 
-def _waiting(status: TicketStatus) -> SaleQueueWaiting:
+def waiting(status: TicketStatus) -> SaleQueueWaiting:
+    """The refusal that tells a buyer held in line where they stand."""
     return SaleQueueWaiting(
         f"the sale is busy: you are number {status.position:,} in line",
         position=status.position,

@@ -16,7 +16,15 @@ from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, Tok
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import gifts, purchases, read_models, refunds, resources, sale_queue
+from dongne.services import (
+    gifts,
+    purchases,
+    read_models,
+    refunds,
+    resources,
+    sale_batches,
+    sale_queue,
+)
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["wallets"])
@@ -143,15 +151,16 @@ def buy_vouchers(
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
     # The month-start rush's path: the token is checked in the poll's transaction, and the
-    # purchase commits with the others arriving at once (``purchase_batches``).
-    bought = sale_queue.purchase_in_turn(
-        app.unit_of_work(),
-        wallet_id=wallet_id,
-        face_won=body.face_won,
-        bearer=sale_queue.Bearer(token, key, now()),  # the wallet must be the caller's
-        policy=sale_queue.sale_queue_policy(app.settings),
-        clock=clock,
-        buy=app.purchase_batcher().buy,
+    # poll and the purchase each commit with those of the buyers arriving at once
+    # (``sale_batches``); the wallet must be the caller's.
+    bought = app.sale_batcher().buy(
+        sale_batches.PurchaseInTurn(
+            wallet_id,
+            body.face_won,
+            sale_queue.Bearer(token, key, now()),
+            sale_queue.sale_queue_policy(app.settings),
+            clock,
+        )
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,

@@ -1,0 +1,140 @@
+"""Group commit for purchases in the sale's turn (``services/sale_batches.py``): a batch's polls in
+one transaction, then the purchases they admitted in one more. A poll refused in a batch (a bad
+token, another citizen's wallet) is undone alone, a buyer held back is told their place while
+their batchmates buy, a retry gets its first answer, and the line and the budget hold."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.domain.access import Unauthenticated
+from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
+from dongne.domain.sale_queue import SaleQueuePolicy
+from dongne.services import accounts, authentication
+from dongne.services.results import PurchaseResult
+from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
+from dongne.services.sale_queue import Bearer
+from tests.factories import World, unique_key
+from tests.helpers import assert_ledger_sound
+
+SALE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+"""09:00 on 1 December in Seoul: the month-start sale, its queue's window open."""
+PASSWORD = "sale-batch-password-1"  # noqa: S105 - a test account
+FACE_WON = 100_000
+BONUS_WON = 10_000
+
+
+@dataclass
+class Buyer:
+    wallet_id: int
+    token: str
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[App]:
+    application = bootstrap(Settings(database_url=database_url))
+    yield application
+    application.engine.dispose()
+
+
+@pytest.fixture
+def sale(app: App) -> World:
+    return World(app.uow, SALE)
+
+
+def _buyer(app: App, sale: World) -> Buyer:
+    phone = f"010{uuid.uuid4().int % 10**8:08d}"
+    signed = accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=phone,
+        password=PASSWORD,
+        name="시민",
+        region_id=sale.region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=SALE,
+    )
+    session = authentication.log_in(
+        app.uow,
+        app.secrets,
+        login=phone,
+        password=PASSWORD,
+        totp_code=None,
+        lifetime=timedelta(days=1),
+        now=SALE,
+    )
+    return Buyer(signed.wallet_id, session.token)
+
+
+def _request(
+    buyer: Buyer, policy: SaleQueuePolicy, *, key: str = "", wallet_id: int = 0, token: str = ""
+) -> PurchaseInTurn:
+    bearer = Bearer(token or buyer.token, key or unique_key("buy"), SALE)
+    return PurchaseInTurn(wallet_id or buyer.wallet_id, FACE_WON, bearer, policy, lambda: SALE)
+
+
+def test_a_batch_of_buyers_takes_two_transactions_and_refusals_stay_alone(
+    app: App, sale: World
+) -> None:
+    """Five buyers: two admitted by the burst, one with a bad token, one asking for another's
+    wallet, one held in line. Two transactions (the polls, then the two purchases); the
+    refused ones joined nothing, and the one held back keeps their place."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=2)
+    buyers = [_buyer(app, sale) for _ in range(4)]
+    batch = [
+        _request(buyers[0], policy),
+        _request(buyers[1], policy, token="not-a-token"),  # noqa: S106 - a wrong token
+        _request(buyers[2], policy),
+        _request(buyers[3], policy, wallet_id=buyers[0].wallet_id),
+        _request(buyers[3], policy),
+    ]
+    began: list[object] = []
+    count_begin = began.append
+    event.listen(app.engine, "begin", count_begin)
+    try:
+        outcomes = SaleBatcher(app.unit_of_work).buy_batch(batch)
+    finally:
+        event.remove(app.engine, "begin", count_begin)
+
+    assert len(began) == 2
+    assert isinstance(outcomes[0], PurchaseResult)
+    assert isinstance(outcomes[1], Unauthenticated)
+    assert isinstance(outcomes[2], PurchaseResult)
+    assert isinstance(outcomes[3], WalletNotFound)
+    assert isinstance(outcomes[4], SaleQueueWaiting)
+    assert outcomes[4].details["position"] == 1
+    with app.uow:
+        assert app.uow.sale_queue.ticket_of_wallet(sale.region_id, buyers[1].wallet_id) is None
+        held = app.uow.sale_queue.ticket_of_wallet(sale.region_id, buyers[3].wallet_id)
+    assert held is not None
+    assert held.admitted_at is None
+    assert_ledger_sound(app.uow)
+
+
+def test_a_retry_in_a_batch_gets_its_first_answer_and_the_budget_holds(
+    app: App, sale: World
+) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=10)
+    sale.fund(2 * BONUS_WON, month="2026-12")
+    buyers = [_buyer(app, sale) for _ in range(3)]
+    batcher = SaleBatcher(app.unit_of_work)
+    key = unique_key("buy")
+    first = batcher.buy_batch([_request(buyers[0], policy, key=key), _request(buyers[1], policy)])
+    assert all(isinstance(outcome, PurchaseResult) for outcome in first)
+
+    again = batcher.buy_batch([_request(buyers[0], policy, key=key), _request(buyers[2], policy)])
+
+    assert again[0] == first[0]
+    assert isinstance(again[1], PurchaseResult)
+    bought = [*first, again[1]]
+    assert sum(p.bonus_won for p in bought if isinstance(p, PurchaseResult)) == 2 * BONUS_WON
+    assert_ledger_sound(app.uow)
