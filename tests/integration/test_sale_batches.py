@@ -5,23 +5,26 @@ their batchmates buy, a retry gets its first answer, and the line and the budget
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import Unauthenticated
 from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
+from dongne.domain.ledger import AccountType
 from dongne.domain.sale_queue import SaleQueuePolicy
 from dongne.services import accounts, authentication
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
 from dongne.services.sale_queue import Bearer
+from dongne.services.unit_of_work import UnitOfWork
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound
 
@@ -137,4 +140,64 @@ def test_a_retry_in_a_batch_gets_its_first_answer_and_the_budget_holds(
     assert isinstance(again[1], PurchaseResult)
     bought = [*first, again[1]]
     assert sum(p.bonus_won for p in bought if isinstance(p, PurchaseResult)) == 2 * BONUS_WON
+    assert_ledger_sound(app.uow)
+
+
+@pytest.mark.postgres
+def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
+    pg_engine: Engine,
+) -> None:
+    """Two server processes' batchers, 32 parallel buyers through the sale queue as the API
+    sends them, a budget for half of them: exactly the budget's worth of discounts, the
+    budget never read below zero, every buyer answered once, no deadlock, the ledger sound."""
+    app = App(Settings(database_url=str(pg_engine.url)), pg_engine, UnitOfWork(pg_engine))
+    sale = World(app.uow, SALE)
+    clients, buyers = 32, 96
+    sale.fund(buyers // 2 * BONUS_WON, month="2026-12")
+    people = [_buyer(app, sale) for _ in range(buyers)]
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    batchers = [SaleBatcher(app.unit_of_work), SaleBatcher(app.unit_of_work)]
+    results: dict[int, PurchaseResult] = {}
+    failures: list[BaseException] = []
+    start = threading.Barrier(clients)
+    lowest_seen: list[int] = []
+    done = threading.Event()
+
+    def buy(client: int) -> None:
+        start.wait()
+        for buyer in people[client::clients]:
+            try:
+                results[buyer.wallet_id] = batchers[client % 2].buy(_request(buyer, policy))
+            except BaseException as error:  # reported below, on the test's thread
+                failures.append(error)
+
+    def watch_budget() -> None:
+        watcher = UnitOfWork(pg_engine)
+        while not done.wait(0.005):
+            with watcher:
+                budget = watcher.ledger.account(
+                    sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12"
+                )
+                lowest_seen.append(watcher.ledger.balance(budget.id))
+
+    threads = [threading.Thread(target=buy, args=(client,)) for client in range(clients)]
+    watcher = threading.Thread(target=watch_budget)
+    watcher.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    done.set()
+    watcher.join(10)
+    for batcher in batchers:
+        batcher.stop()
+
+    assert failures == []
+    assert len(results) == buyers
+    assert sum(p.bonus_won for p in results.values()) == buyers // 2 * BONUS_WON
+    assert lowest_seen
+    assert min(lowest_seen) >= 0
+    with app.uow:
+        budget = app.uow.ledger.account(sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12")
+        assert app.uow.ledger.balance(budget.id) == 0
     assert_ledger_sound(app.uow)
