@@ -1,7 +1,8 @@
-"""Group commit for purchases in the sale's turn (``services/sale_batches.py``): a batch's polls in
-one transaction, then the purchases they admitted in one more. A poll refused in a batch (a bad
-token, another citizen's wallet) is undone alone, a buyer held back is told their place while
-their batchmates buy, a retry gets its first answer, and the line and the budget hold."""
+"""Group commit for purchases in the sale's turn (``services/sale_batches.py``): the polls
+waiting at once in one transaction, then the purchases in a batch of their own. A poll refused
+in a batch (a bad token, another citizen's wallet) is undone alone, a buyer held back is told
+their place, a retry gets its first answer, and the line and the budget hold: on PostgreSQL
+under two batchers and 32 parallel buyers too."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from dongne.domain.sale_queue import SaleQueuePolicy
 from dongne.services import accounts, authentication
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
-from dongne.services.sale_queue import Bearer
+from dongne.services.sale_queue import Bearer, PurchaseTurn
 from dongne.services.unit_of_work import UnitOfWork
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound
@@ -85,12 +86,12 @@ def _request(
     return PurchaseInTurn(wallet_id or buyer.wallet_id, FACE_WON, bearer, policy, lambda: SALE)
 
 
-def test_a_batch_of_buyers_takes_two_transactions_and_refusals_stay_alone(
+def test_a_batch_of_polls_takes_one_transaction_and_refusals_stay_alone(
     app: App, sale: World
 ) -> None:
     """Five buyers: two admitted by the burst, one with a bad token, one asking for another's
-    wallet, one held in line. Two transactions (the polls, then the two purchases); the
-    refused ones joined nothing, and the one held back keeps their place."""
+    wallet, one held in line. One transaction for the five polls; the refused ones joined
+    nothing, the one held back keeps their place, and the admitted ones then buy."""
     policy = SaleQueuePolicy(admissions_per_second=0.001, burst=2)
     buyers = [_buyer(app, sale) for _ in range(4)]
     batch = [
@@ -100,30 +101,39 @@ def test_a_batch_of_buyers_takes_two_transactions_and_refusals_stay_alone(
         _request(buyers[3], policy, wallet_id=buyers[0].wallet_id),
         _request(buyers[3], policy),
     ]
+    batcher = SaleBatcher(app.unit_of_work)
     began: list[object] = []
     count_begin = began.append
     event.listen(app.engine, "begin", count_begin)
     try:
-        outcomes = SaleBatcher(app.unit_of_work).buy_batch(batch)
+        turns = batcher.poll_batch(batch)
     finally:
         event.remove(app.engine, "begin", count_begin)
 
-    assert len(began) == 2
-    assert isinstance(outcomes[0], PurchaseResult)
-    assert isinstance(outcomes[1], Unauthenticated)
-    assert isinstance(outcomes[2], PurchaseResult)
-    assert isinstance(outcomes[3], WalletNotFound)
-    assert isinstance(outcomes[4], SaleQueueWaiting)
-    assert outcomes[4].details["position"] == 1
+    assert len(began) == 1
+    assert [isinstance(turn, PurchaseTurn) and turn.status.admitted for turn in turns] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert isinstance(turns[1], Unauthenticated)
+    assert isinstance(turns[3], WalletNotFound)
+    held = turns[4]
+    assert isinstance(held, PurchaseTurn)
+    assert held.status.position == 1
     with app.uow:
         assert app.uow.sale_queue.ticket_of_wallet(sale.region_id, buyers[1].wallet_id) is None
-        held = app.uow.sale_queue.ticket_of_wallet(sale.region_id, buyers[3].wallet_id)
-    assert held is not None
-    assert held.admitted_at is None
+    bought = [batcher.buy(batch[0]), batcher.buy(batch[2])]
+    assert [p.wallet_id for p in bought] == [buyers[0].wallet_id, buyers[2].wallet_id]
+    with pytest.raises(SaleQueueWaiting):
+        batcher.buy(batch[4])
+    batcher.stop()
     assert_ledger_sound(app.uow)
 
 
-def test_a_retry_in_a_batch_gets_its_first_answer_and_the_budget_holds(
+def test_a_retry_in_a_batch_of_polls_gets_its_first_answer_and_the_budget_holds(
     app: App, sale: World
 ) -> None:
     policy = SaleQueuePolicy(admissions_per_second=0.001, burst=10)
@@ -131,15 +141,18 @@ def test_a_retry_in_a_batch_gets_its_first_answer_and_the_budget_holds(
     buyers = [_buyer(app, sale) for _ in range(3)]
     batcher = SaleBatcher(app.unit_of_work)
     key = unique_key("buy")
-    first = batcher.buy_batch([_request(buyers[0], policy, key=key), _request(buyers[1], policy)])
-    assert all(isinstance(outcome, PurchaseResult) for outcome in first)
+    first = [
+        batcher.buy(_request(buyers[0], policy, key=key)),
+        batcher.buy(_request(buyers[1], policy)),
+    ]
 
-    again = batcher.buy_batch([_request(buyers[0], policy, key=key), _request(buyers[2], policy)])
+    turns = batcher.poll_batch([_request(buyers[0], policy, key=key), _request(buyers[2], policy)])
 
-    assert again[0] == first[0]
-    assert isinstance(again[1], PurchaseResult)
-    bought = [*first, again[1]]
-    assert sum(p.bonus_won for p in bought if isinstance(p, PurchaseResult)) == 2 * BONUS_WON
+    assert isinstance(turns[0], PurchaseTurn)
+    assert turns[0].replayed == first[0]
+    last = batcher.buy(_request(buyers[2], policy))
+    batcher.stop()
+    assert sum(p.bonus_won for p in [*first, last]) == 2 * BONUS_WON
     assert_ledger_sound(app.uow)
 
 

@@ -1,29 +1,30 @@
 """Group commit for purchases in the sale's turn: the polls waiting at once in one transaction,
-then the purchases they admitted in one more (``purchase_batches``).
+the purchases waiting at once in another (``purchase_batches``), on two threads.
 
-The API's purchase route hands its whole ``sale_queue.purchase_in_turn`` to one ``SaleBatcher``
-per process. For a batch of n buyers that is two transactions, where each buyer took two:
+The API's purchase route hands ``sale_queue.purchase_in_turn`` to its process's ``SaleBatcher``.
+A buyer's poll waits for the polls arriving with it, their purchase for the purchases arriving
+with it; each batch is one transaction, and the two kinds run on threads of their own, so that
+while one batch of purchases is in the database the next batch of polls is too:
 
-- the polls run one after another in one transaction, each in a savepoint of its own, exactly
-  as alone (``sale_queue.poll_for_purchase``: the bearer token, the wallet's place, the
-  region's lock if the line changes); a refused poll (a bad token, another's wallet) is undone
-  alone. The region's counter row is locked by the first poll that changes the line and held to
-  the commit, so the batch's polls take their places in its order, and a poll of another
-  process waits for the batch once rather than for each of its polls;
-- the poll transaction commits before any purchase is made, so an admission is granted, and
-  kept, whatever happens to the purchase; the admitted purchases then run as a batch of
-  ``PurchaseBatcher``, each spending its admission in the purchase's transaction, as alone;
-- a buyer the line holds back, or whose purchase went through already, is answered from the
-  poll's transaction; one whose admission is gone by the time it buys (a parallel purchase of
-  the same wallet) runs ``purchase_in_turn`` again alone, as would any buyer of a poll
-  transaction that failed as a whole.
+- the polls run one after another, each in a savepoint of its own, exactly as alone
+  (``sale_queue.poll_for_purchase``: the bearer token, the wallet's place, the region's lock if
+  the line changes); a refused poll (a bad token, another's wallet) is undone alone. The
+  region's counter row is locked by the first poll that changes the line and held to the
+  commit, so the batch's polls take their places in its order, and a poll of another process
+  waits for the batch once rather than for each of its polls. A buyer the line holds back, or
+  whose purchase went through already, is answered from this transaction;
+- the poll transaction commits before the purchase is made, so an admission is granted, and
+  kept, whatever happens to the purchase; the purchase then spends it in its own batch, as
+  alone. One whose admission is gone by the time it buys (a parallel purchase of the same
+  wallet) polls again, as ``purchase_in_turn`` does;
+- a batch of polls that fails as a whole polls each buyer again alone, in a transaction of its
+  own.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from dongne.domain.errors import DongneError
@@ -33,19 +34,20 @@ from dongne.services.batching import BatchingWorker, Outcome
 from dongne.services.purchase_batches import PurchaseBatcher
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_queue import (
+    ADMISSION_ATTEMPTS,
     Bearer,
     Clock,
     PurchaseTurn,
+    admission_used_elsewhere,
     poll_for_purchase,
-    purchase_in_turn,
     waiting,
 )
 from dongne.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("dongne.sale_batches")
 
-RUN_ALONE = None
-"""A buyer's outcome when their purchase has to run again alone (``purchase_in_turn``)."""
+POLL_ALONE = None
+"""A poll's outcome when it has to run again in a transaction of its own."""
 
 
 @dataclass(frozen=True)
@@ -68,104 +70,97 @@ class SaleBatcher:
         linger_seconds: float = 0.0,
     ):
         self._make_uow = make_uow
-        self._purchases = PurchaseBatcher(make_uow)  # its batches, run on this worker's thread
-        self._worker: BatchingWorker[PurchaseInTurn, PurchaseResult] = BatchingWorker(
-            "dongne-sale-batcher",
-            self.buy_batch,
+        self._polls: BatchingWorker[PurchaseInTurn, PurchaseTurn] = BatchingWorker(
+            "dongne-poll-batcher",
+            self.poll_batch,
             max_batch=max_batch,
             linger_seconds=linger_seconds,
         )
-
-    def submit(self, request: PurchaseInTurn) -> Future[PurchaseResult]:
-        return self._worker.submit(request)
+        self._purchases = PurchaseBatcher(
+            make_uow, max_batch=max_batch, linger_seconds=linger_seconds
+        )
 
     def buy(self, request: PurchaseInTurn) -> PurchaseResult:
-        """``purchase_in_turn`` for ``request`` with the others waiting: answered once its
-        purchase is committed; it raises what ``purchase_in_turn`` would."""
-        return self.submit(request).result()
+        """``purchase_in_turn`` for ``request``, its poll and its purchase each with the others
+        waiting; it raises what ``purchase_in_turn`` would, once its batch has committed."""
+        for _ in range(ADMISSION_ATTEMPTS):
+            turn = self._polls.submit(request).result()
+            if turn.replayed is not None:
+                return turn.replayed
+            if not turn.status.admitted:
+                raise waiting(turn.status)
+            purchase = turn.purchase(
+                request.wallet_id, request.face_won, request.clock(), request.policy
+            )
+            try:
+                return self._purchases.buy(purchase)
+            except purchases.AdmissionNotHeld:
+                continue
+        raise admission_used_elsewhere(request.policy)
 
     def stop(self) -> None:
-        self._worker.stop()
+        self._polls.stop()
+        self._purchases.stop()
 
-    def buy_batch(self, batch: Sequence[PurchaseInTurn]) -> list[Outcome[PurchaseResult]]:
+    def poll_batch(self, batch: Sequence[PurchaseInTurn]) -> list[Outcome[PurchaseTurn]]:
+        """Poll ``batch``'s buyers in one transaction; return each one's turn or refusal."""
         if len(batch) == 1:
-            return [self._alone(batch[0])]
+            return [self._poll_alone(batch[0])]
+        outcomes: list[Outcome[PurchaseTurn] | None]
         try:
-            turns = self._polled(batch)
+            uow = self._make_uow()
+            with uow:
+                uow.keep_writes_to_commit()  # the program read once for the batch
+                outcomes = [_within(uow, request) for request in batch]
+                uow.commit()
         except Exception:
-            logger.warning("a batch of %d polls failed; each buyer runs alone", len(batch))
-            turns = [RUN_ALONE] * len(batch)
-        outcomes: list[Outcome[PurchaseResult] | None] = [RUN_ALONE] * len(batch)
-        admitted: list[tuple[int, purchases.VoucherPurchase]] = []
-        for position, (request, turn) in enumerate(zip(batch, turns, strict=True)):
-            if isinstance(turn, PurchaseTurn) and turn.replayed is None and turn.status.admitted:
-                now = request.clock()
-                purchase = turn.purchase(request.wallet_id, request.face_won, now, request.policy)
-                admitted.append((position, purchase))
-            elif isinstance(turn, PurchaseTurn):
-                outcomes[position] = turn.replayed or waiting(turn.status)
-            else:
-                outcomes[position] = turn
-        bought = (
-            self._purchases.buy_batch([purchase for _, purchase in admitted]) if admitted else []
-        )
-        for (position, _), outcome in zip(admitted, bought, strict=True):
-            gone = isinstance(outcome, purchases.AdmissionNotHeld)
-            outcomes[position] = RUN_ALONE if gone else outcome
+            logger.warning("a batch of %d polls failed; each polls alone", len(batch))
+            outcomes = [POLL_ALONE] * len(batch)
         return [
-            self._alone(request) if outcome is RUN_ALONE else outcome
+            self._poll_alone(request) if outcome is POLL_ALONE else outcome
             for request, outcome in zip(batch, outcomes, strict=True)
         ]
 
-    def _polled(self, batch: Sequence[PurchaseInTurn]) -> list[PurchaseTurn | BaseException | None]:
-        """Every request's poll in one transaction, each in a savepoint; a buyer the line
-        holds back is looked up for a purchase already made under their key, as alone."""
+    def _poll_alone(self, request: PurchaseInTurn) -> Outcome[PurchaseTurn]:
         uow = self._make_uow()
-        with uow:
-            uow.keep_writes_to_commit()  # the program read once for the batch
-            turns = [_poll_within(uow, request) for request in batch]
-            uow.commit()
-        return turns
-
-    def _alone(self, request: PurchaseInTurn) -> Outcome[PurchaseResult]:
         try:
-            return purchase_in_turn(
-                self._make_uow(),
-                wallet_id=request.wallet_id,
-                face_won=request.face_won,
-                policy=request.policy,
-                clock=request.clock,
-                bearer=request.bearer,
-            )
+            with uow:
+                turn = _turn(uow, request)
+                uow.commit()
+                return turn
         except Exception as error:
             return error
 
 
-def _poll_within(uow: UnitOfWork, request: PurchaseInTurn) -> PurchaseTurn | BaseException | None:
+def _turn(uow: UnitOfWork, request: PurchaseInTurn) -> PurchaseTurn:
+    """The buyer's poll; for one the line holds back, the answer of a purchase already made
+    under their key, as ``purchase_in_turn`` looks it up."""
+    turn = poll_for_purchase(
+        uow,
+        wallet_id=request.wallet_id,
+        face_won=request.face_won,
+        idempotency_key="",
+        policy=request.policy,
+        clock=request.clock,
+        citizen_id=None,
+        bearer=request.bearer,
+    )
+    if turn.replayed is not None or turn.status.admitted:
+        return turn
+    replayed = purchases.replayed_purchase(
+        uow,
+        wallet_id=request.wallet_id,
+        face_won=request.face_won,
+        idempotency_key=turn.idempotency_key,
+    )
+    return PurchaseTurn(turn.citizen_id, turn.idempotency_key, turn.status, turn.opened, replayed)
+
+
+def _within(uow: UnitOfWork, request: PurchaseInTurn) -> Outcome[PurchaseTurn] | None:
     try:
         with uow.savepoint():
-            turn = poll_for_purchase(
-                uow,
-                wallet_id=request.wallet_id,
-                face_won=request.face_won,
-                idempotency_key="",
-                policy=request.policy,
-                clock=request.clock,
-                citizen_id=None,
-                bearer=request.bearer,
-            )
-            if turn.replayed is None and not turn.status.admitted:
-                replayed = purchases.replayed_purchase(
-                    uow,
-                    wallet_id=request.wallet_id,
-                    face_won=request.face_won,
-                    idempotency_key=turn.idempotency_key,
-                )
-                return PurchaseTurn(
-                    turn.citizen_id, turn.idempotency_key, turn.status, turn.opened, replayed
-                )
-            return turn
+            return _turn(uow, request)
     except DongneError as refused:  # undone alone: nothing of it stays in the line
         return refused
-    except Exception:  # a database error: its own transactions will tell what it was
-        return RUN_ALONE
+    except Exception:  # a database error: its own transaction will tell what it was
+        return POLL_ALONE

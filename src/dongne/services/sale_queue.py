@@ -269,7 +269,12 @@ def purchase_in_turn(
             return buy(turn.purchase(wallet_id, face_won, clock(), policy))
         except purchases.AdmissionNotHeld:
             continue
-    raise SaleQueueWaiting(
+    raise admission_used_elsewhere(policy)
+
+
+def admission_used_elsewhere(policy: SaleQueuePolicy) -> SaleQueueWaiting:
+    """The refusal of a purchase whose admission every poll found spent by another."""
+    return SaleQueueWaiting(
         "the sale is busy: your admission was used by another purchase",
         position=1,
         estimated_wait_seconds=estimated_wait_seconds(1, policy),
