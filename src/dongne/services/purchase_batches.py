@@ -108,7 +108,7 @@ class PurchaseBatcher:
         uow = self._make_uow()
         with uow:
             uow.keep_writes_to_commit(
-                parents_to_draw=len(batch), drawn_tables=PURCHASE_DRAWN_TABLES
+                parents_to_draw=len(batch), drawn_tables=PURCHASE_DRAWN_TABLES, copy_rows=True
             )
             outcomes = [_within(uow, purchase_attempt(uow, purchase)) for purchase in batch]
             uow.commit()

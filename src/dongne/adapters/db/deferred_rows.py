@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Insert, MetaData, Table, TextClause, text
 
+from dongne.adapters.db.bulk_writes import write_rows
 from dongne.adapters.db.ledger_tables import ledger_transactions
 from dongne.adapters.db.tables import lots, payments, purchases
 
@@ -68,10 +69,17 @@ def _parents_rank(kind: tuple[Insert, Any]) -> int:
 
 class DeferredRows:
     def __init__(
-        self, ids_to_draw: int = 0, drawn_tables: tuple[Table, ...] = DRAWN_TABLES
+        self,
+        ids_to_draw: int = 0,
+        drawn_tables: tuple[Table, ...] = DRAWN_TABLES,
+        *,
+        copy_rows: bool = False,
     ) -> None:
         """``ids_to_draw``: how many ids of each of ``drawn_tables`` to draw, on PostgreSQL,
-        the first time one is asked for (a batch's size); 0 draws none."""
+        the first time one is asked for (a batch's size); 0 draws none. ``copy_rows``: on
+        PostgreSQL each kind goes in by one COPY (``bulk_writes.write_rows``) rather than an
+        ``executemany``, which psycopg sends as one pipelined INSERT a row."""
+        self._copy_rows = copy_rows
         self._rows: dict[Insert, list[dict[str, Any]]] = {}
         self._lot_changes: dict[int, int] = {}
         self._ids_to_draw = ids_to_draw
@@ -120,8 +128,13 @@ class DeferredRows:
     def apply(self, connection: Connection) -> None:
         """Insert every row kept back: one multi-row statement per kind, parents first."""
         rows_by_statement, self._rows = self._rows, {}
+        copying = self._copy_rows and connection.dialect.name == "postgresql"
         for statement, rows in sorted(rows_by_statement.items(), key=_parents_rank):
-            if rows:
+            columns = tuple(rows[0]) if rows else ()
+            if copying and all(tuple(row) == columns for row in rows):
+                table = cast(Table, statement.table)
+                write_rows(connection, table, columns, [tuple(row.values()) for row in rows])
+            elif rows:
                 connection.execute(statement, rows)
         self._apply_lot_changes(connection)
 
