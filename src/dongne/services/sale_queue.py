@@ -145,9 +145,9 @@ def admit_purchase(
 @dataclass(frozen=True)
 class Bearer:
     """An API buyer not yet authenticated: their bearer token (checked as at ``now``) and the
-    Idempotency-Key they sent. ``purchase_in_turn`` checks the token in its first poll's
-    transaction, where the route's own check took a transaction (and a worker thread) of its
-    own, and scopes the key to the caller as the route did."""
+    Idempotency-Key they sent. ``poll_for_purchase`` checks the token in the poll's transaction
+    (the route's own check took a transaction and a worker thread of its own) and scopes the key
+    to the caller as the route did."""
 
     token: str
     client_key: str
@@ -217,11 +217,10 @@ def purchase_in_turn(
     *,
     wallet_id: int,
     face_won: int,
-    idempotency_key: str = "",
+    idempotency_key: str,
     policy: SaleQueuePolicy,
     clock: Clock,
     citizen_id: int | None = None,
-    bearer: Bearer | None = None,
     buy: purchases.Buyer | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
@@ -238,9 +237,8 @@ def purchase_in_turn(
     or the line holds it back, so an admitted purchase pays no extra read. The purchase is made
     at the clock's reading after the admission, never before it was granted.
 
-    ``bearer`` (the API) stands for ``citizen_id`` and ``idempotency_key``, checked in the
-    first poll's transaction. ``buy`` makes the purchase once admitted: in a transaction of its
-    own on ``uow`` by default; the API passes its process's group commit (``purchase_batches``)."""
+    ``buy`` makes the purchase once admitted: in a transaction of its own on ``uow`` by default,
+    or with others (``PurchaseBatcher.buy``). The API batches the polls too (``sale_batches``)."""
     buy = buy or purchases.buying_alone(uow)
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
@@ -252,12 +250,11 @@ def purchase_in_turn(
                 policy=policy,
                 clock=clock,
                 citizen_id=citizen_id,
-                bearer=bearer,
+                bearer=None,
             )
             if turn.replayed is not None:
                 return turn.replayed  # answered before the ticket would go back in line
             uow.commit()
-        citizen_id, idempotency_key, bearer = turn.citizen_id, turn.idempotency_key, None
         if not turn.status.admitted:
             replayed = purchases.stored_purchase(
                 uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key

@@ -140,9 +140,9 @@ class LedgerStore:
         self.posted_region_id: int | None = None
         """The region of the last transaction posted through this store (its unit of work)."""
         self._budget_draws: dict[AccountRef, int] = {}
+        """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
         self._budgets_read: dict[int, int] = {}
         """What each budget held when a batch first read it (``budget_left``)."""
-        """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
         self.deferred_credits: DeferredCredits | None = None
         """Set for a batch of payments in one transaction: credits kept back to its commit."""
         self.deferred_rows: DeferredRows | None = None
