@@ -58,6 +58,12 @@ _PURCHASED_FACE = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where
     purchases.c.month.in_(bindparam("b_months", expanding=True)),
     purchases.c.cancelled_at.is_(None),
 )
+_PURCHASED_FACE_OF_MONTH = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
+    purchases.c.wallet_id == bindparam("b_wallet"),
+    purchases.c.month == bindparam("b_month"),
+    purchases.c.cancelled_at.is_(None),
+)
+"""One month's: every purchase asks, and an expanding IN is rendered again at each execution."""
 _PURCHASE = select(purchases).where(purchases.c.id == bindparam("b_id"))
 _PAYMENT = select(payments).where(payments.c.id == bindparam("b_id"))
 _ALLOCATIONS = select(payment_allocations).where(
@@ -164,6 +170,9 @@ class HoldingRecords(TableStore):
     # -- purchases --------------------------------------------------------------------------
 
     def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int:
+        if len(months) == 1:
+            values = {"b_wallet": wallet_id, "b_month": months[0]}
+            return int(self.connection.execute(_PURCHASED_FACE_OF_MONTH, values).scalar_one())
         total = self.connection.execute(
             _PURCHASED_FACE, {"b_wallet": wallet_id, "b_months": list(months)}
         ).scalar_one()
