@@ -27,6 +27,7 @@ from dongne.services import fraud
 from dongne.services.batching import BatchingWorker
 from dongne.services.geocoding import Geocoder
 from dongne.services.payment_batches import PaymentBatcher
+from dongne.services.sale_batches import SaleBatcher
 from dongne.services.unit_of_work import UnitOfWork
 from dongne.services.witnessing import Published, Witness, publish
 from dongne.tlog.cosignature import CosignatureVerifier
@@ -47,6 +48,7 @@ class App:
     )
     """The accounts every unit of work of this process has seen committed (ids never change)."""
     _payments: PaymentBatcher | None = field(default=None, init=False, repr=False)
+    _purchases: SaleBatcher | None = field(default=None, init=False, repr=False)
     _fraud_watch: BatchingWorker[int, list[int]] | None = field(
         default=None, init=False, repr=False
     )
@@ -73,6 +75,17 @@ class App:
             )
         return self._payments
 
+    def sale_batcher(self) -> SaleBatcher:
+        """This process's group commit for voucher purchases in the sale's turn: their polls,
+        then their purchases (``sale_batches``, ``purchase_batches``)."""
+        if self._purchases is None:
+            self._purchases = SaleBatcher(
+                self.unit_of_work,
+                max_batch=self.settings.purchase_batch_max,
+                linger_seconds=self.settings.purchase_batch_linger_ms / 1000,
+            )
+        return self._purchases
+
     def fraud_watch(self) -> BatchingWorker[int, list[int]]:
         """This process's online fraud check: committed payments, checked in batches."""
         if self._fraud_watch is None:
@@ -86,9 +99,10 @@ class App:
 
     def stop_workers(self) -> None:
         """Finish the batches in flight (at the server's shutdown)."""
-        payments, fraud_watch = self._payments, self._fraud_watch
-        self._payments = self._fraud_watch = None  # a server started again makes new ones
-        for worker in (payments, fraud_watch):
+        payments, purchases, fraud_watch = self._payments, self._purchases, self._fraud_watch
+        # a server started again makes new ones
+        self._payments = self._purchases = self._fraud_watch = None
+        for worker in (payments, purchases, fraud_watch):
             if worker is not None:
                 worker.stop()
 

@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         " commits). 2 ms by default: at half the peak rate the batches stay small without it,"
         " and the p99 latency there was 3 times as long (docs/performance.md)",
     )
+    purchase_batch_max: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        description="the most voucher purchases the API commits in one transaction;"
+        " 1: each purchase in a transaction of its own",
+    )
+    purchase_batch_linger_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="how long a batch of purchases waits for more after its first one"
+        " arrives; 0: it takes those already waiting",
+    )
     login_failures_max: int = Field(
         default=10,
         ge=1,

@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 from starlette.exceptions import StarletteDeprecationWarning
 
 from dongne.bootstrap import App, bootstrap
@@ -187,3 +188,38 @@ def test_a_retried_purchase_gets_its_first_answer_after_spending_the_admission(
     another = {**headers, "Idempotency-Key": unique_key("buy")}
     again = client.post(url, json={"face_won": 10_000}, headers=another)
     assert (again.status_code, again.json()["code"]) == (429, "SALE_QUEUE_WAITING")
+
+
+def test_a_purchase_over_the_api_takes_two_transactions(
+    application: App, client: TestClient, region_id: int
+) -> None:
+    """The poll, which checks the bearer token too, then the purchase (in its batch: alone
+    here). The route checked the token in a transaction of its own before (three)."""
+    wallet, headers = _citizen(application, client, region_id)
+    began: list[object] = []
+    count_begin = began.append
+    event.listen(application.engine, "begin", count_begin)
+    try:
+        bought = client.post(
+            f"{API}/wallets/{wallet}/purchases",
+            json={"face_won": 10_000},
+            headers={**headers, "Idempotency-Key": unique_key("buy")},
+        )
+    finally:
+        event.remove(application.engine, "begin", count_begin)
+    assert bought.status_code == 201, bought.text
+    assert len(began) == 2
+
+
+def test_a_purchase_with_a_bad_token_is_401_and_joins_nothing(
+    application: App, client: TestClient, region_id: int
+) -> None:
+    wallet, _ = _citizen(application, client, region_id)
+    response = client.post(
+        f"{API}/wallets/{wallet}/purchases",
+        json={"face_won": 10_000},
+        headers={"Authorization": "Bearer nope", "Idempotency-Key": unique_key("buy")},
+    )
+    assert (response.status_code, response.json()["code"]) == (401, "AUTHENTICATION_REQUIRED")
+    with application.unit_of_work() as uow:
+        assert uow.sale_queue.ticket_of_wallet(region_id, wallet) is None

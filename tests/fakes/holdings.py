@@ -62,6 +62,7 @@ class FakeHoldingRecords:
         transaction_id: int,
         restriction: LotRestriction | None = None,
         funder_account_id: int | None = None,
+        may_wait: bool = False,  # no row waits for a commit here
     ) -> int:
         if face_won <= 0 or not 0 <= paid_won <= face_won:
             raise FakeConstraintViolated(f"a lot of face {face_won} cannot be paid {paid_won}")
@@ -135,6 +136,7 @@ class FakeHoldingRecords:
         month: str,
         purchased_at: datetime,
         transaction_id: int,
+        may_wait: bool = False,  # no row waits for a commit here
     ) -> int:
         purchase_id = self._state.next_id("purchases")
         self._state.purchases[purchase_id] = PurchaseRecord(

@@ -77,6 +77,10 @@ class FakeLedger:
     def balance(self, account_id: int) -> int:
         return self._state.balances.get(account_id, 0)
 
+    def budget_left(self, budget: AccountRef) -> int:
+        declared = sum(amount for account, amount in self._draws_at_commit if account == budget)
+        return self.balance(budget.id) - declared
+
     def draw(self, account: AccountRef, amount_won: int) -> bool:
         if self.balance(account.id) < amount_won:
             return False

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month
 from dongne.domain.ledger import AccountType, Posting, TransactionKind
 from dongne.domain.lots import LotKind, Take, holding_won
 from dongne.domain.sale_queue import HeldAdmission
-from dongne.services.idempotency import Once, run_in_transaction
+from dongne.services.idempotency import Once, once_within, run_in_transaction
 from dongne.services.results import PurchaseCancellationResult, PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -22,6 +25,34 @@ class AdmissionNotHeld(Exception):
     """A purchase asked to spend a sale-queue admission the wallet no longer holds (it lapsed,
     or a parallel purchase of the same wallet spent it): nothing was bought. The sale queue's
     ``purchase_in_turn`` catches it and sends the wallet back to the line; never shown."""
+
+
+@dataclass(frozen=True)
+class VoucherPurchase:
+    """One purchase asked for: ``purchase_vouchers``'s arguments, as a value a batch can hold
+    (``purchase_batches``)."""
+
+    wallet_id: int
+    face_won: int
+    idempotency_key: str
+    now: datetime
+    admission: HeldAdmission | None = None
+
+
+Buyer = Callable[[VoucherPurchase], PurchaseResult]
+"""What makes a purchase and answers it: alone (``buying_alone``) or in a group commit."""
+
+
+def buying_alone(uow: UnitOfWork) -> Buyer:
+    """Each purchase in a transaction of its own, on ``uow``."""
+    return lambda purchase: purchase_vouchers(
+        uow,
+        wallet_id=purchase.wallet_id,
+        face_won=purchase.face_won,
+        idempotency_key=purchase.idempotency_key,
+        now=purchase.now,
+        admission=purchase.admission,
+    )
 
 
 def purchase_vouchers(
@@ -38,7 +69,31 @@ def purchase_vouchers(
     With ``admission`` (during a sale), the wallet's sale-queue admission is checked and spent
     in the purchase's own transaction: a purchase refused for any reason keeps it, and one
     admission never buys twice (``AdmissionNotHeld`` if it is not held)."""
-    now = require_aware(now)
+    purchase = VoucherPurchase(wallet_id, face_won, idempotency_key, require_aware(now), admission)
+    return run_in_transaction(uow, _buying(uow, purchase), once=_once(purchase))
+
+
+def purchase_attempt(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], PurchaseResult]:
+    """One try at ``purchase`` inside ``uow``'s open transaction, at most once per key: for a
+    batch of purchases in one transaction (``purchase_batches``)."""
+    purchase = replace(purchase, now=require_aware(purchase.now))
+    return partial(once_within, uow, _once(purchase), _buying(uow, purchase))
+
+
+def _once(purchase: VoucherPurchase) -> Once[PurchaseResult]:
+    return Once(
+        operation="purchase",
+        key=purchase.idempotency_key,
+        # as in stored_purchase
+        request={"wallet_id": purchase.wallet_id, "face_won": purchase.face_won},
+        now=purchase.now,
+        result_type=PurchaseResult,
+    )
+
+
+def _buying(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], PurchaseResult]:
+    wallet_id, face_won, now = purchase.wallet_id, purchase.face_won, purchase.now
+    admission = purchase.admission
 
     def action() -> PurchaseResult:
         wallet = uow.records.wallet(wallet_id, lock=True)
@@ -66,8 +121,9 @@ def purchase_vouchers(
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)
         wanted_bonus = program.discount_bonus_won(face_won, day)
         # Read without locking: the draw declared with the posting is made at commit, and
-        # only if the budget still holds it.
-        covered = wanted_bonus > 0 and uow.ledger.balance(budget.id) >= wanted_bonus
+        # only if the budget still holds it. Less what this transaction's earlier purchases
+        # (a batch's) declared: a batch grants the discount to exactly those it covers.
+        covered = wanted_bonus > 0 and uow.ledger.budget_left(budget) >= wanted_bonus
         terms = program.purchase_terms(face_won, day, budget_covers_bonus=covered)
         citizen_bank = uow.ledger.account(wallet.region_id, AccountType.CITIZEN_BANK)
         holder = wallet_account(wallet.account_id)
@@ -80,9 +136,10 @@ def purchase_vouchers(
                 Posting(budget.id, -terms.bonus_won),
             ],
             at=now,
-            idempotency_key=idempotency_key,
+            idempotency_key=purchase.idempotency_key,
             accounts_by_id={a.id: a for a in (holder, citizen_bank, budget)},
             budget_draw=(budget, terms.bonus_won),
+            may_wait=True,
         )
         lot_id = uow.records.add_lot(
             region_id=wallet.region_id,
@@ -93,6 +150,7 @@ def purchase_vouchers(
             acquired_at=now,
             expires_at=now + timedelta(days=program.validity_days),
             transaction_id=transaction_id,
+            may_wait=True,
         )
         purchase_id = uow.records.add_purchase(
             region_id=wallet.region_id,
@@ -104,6 +162,7 @@ def purchase_vouchers(
             month=month,
             purchased_at=now,
             transaction_id=transaction_id,
+            may_wait=True,
         )
         return PurchaseResult(
             purchase_id,
@@ -115,17 +174,7 @@ def purchase_vouchers(
             terms.bonus_won,
         )
 
-    return run_in_transaction(
-        uow,
-        action,
-        once=Once(
-            operation="purchase",
-            key=idempotency_key,
-            request={"wallet_id": wallet_id, "face_won": face_won},  # as in stored_purchase
-            now=now,
-            result_type=PurchaseResult,
-        ),
-    )
+    return action
 
 
 def stored_purchase(

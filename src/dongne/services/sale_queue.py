@@ -51,6 +51,8 @@ from dongne.domain.sale_queue import (
     sale_window_opened_at,
 )
 from dongne.services import purchases
+from dongne.services.authentication import authenticate_within
+from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
@@ -136,8 +138,72 @@ def admit_purchase(
     and ``SaleQueueWaiting`` says where it stands."""
     status = join_or_poll(uow, wallet_id=wallet_id, clock=clock, policy=policy)
     if not status.admitted:
-        raise _waiting(status)
+        raise waiting(status)
     return status
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """An API buyer not yet authenticated: their bearer token (checked as at ``now``) and the
+    Idempotency-Key they sent. ``poll_for_purchase`` checks the token in the poll's transaction
+    (the route's own check took a transaction and a worker thread of its own) and scopes the key
+    to the caller as the route did."""
+
+    token: str
+    client_key: str
+    now: datetime
+
+    def check(self, uow: UnitOfWork) -> tuple[int, str]:
+        """The acting citizen and their scoped key, inside ``uow``'s open transaction."""
+        caller = authenticate_within(uow, token=self.token, now=self.now).principal
+        return caller.citizen(), scoped_key("purchase", caller_scope(caller), self.client_key)
+
+
+@dataclass(frozen=True)
+class PurchaseTurn:
+    """Where a purchase stands after its poll (``poll_for_purchase``)."""
+
+    citizen_id: int | None
+    idempotency_key: str
+    status: TicketStatus
+    opened: datetime | None
+    """The sale window its admission belongs to; None outside a sale."""
+    replayed: PurchaseResult | None = None
+    """A retry of a purchase that went through: its first answer, and the line untouched."""
+
+    def purchase(
+        self, wallet_id: int, face_won: int, now: datetime, policy: SaleQueuePolicy
+    ) -> purchases.VoucherPurchase:
+        """The purchase this admitted turn makes at ``now``, spending its admission."""
+        admission = None if self.opened is None else held_admission(self.opened, policy)
+        return purchases.VoucherPurchase(
+            wallet_id, face_won, self.idempotency_key, now=now, admission=admission
+        )
+
+
+def poll_for_purchase(
+    uow: UnitOfWork,
+    *,
+    wallet_id: int,
+    face_won: int,
+    idempotency_key: str,
+    policy: SaleQueuePolicy,
+    clock: Clock,
+    citizen_id: int | None,
+    bearer: Bearer | None,
+) -> PurchaseTurn:
+    """``purchase_in_turn``'s poll, inside ``uow``'s open transaction (a batch's, in
+    ``sale_batches``); the caller commits it unless the turn is ``replayed``."""
+    if bearer is not None:
+        citizen_id, idempotency_key = bearer.check(uow)
+    seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
+    replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
+        uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+    )
+    if replayed:
+        return PurchaseTurn(citizen_id, idempotency_key, OUTSIDE_A_SALE, None, replayed)
+    status, opened = _polled(uow, seen, wallet_id, clock, policy)
+    return PurchaseTurn(citizen_id, idempotency_key, status, opened)
 
 
 ADMISSION_ATTEMPTS = 3
@@ -155,6 +221,7 @@ def purchase_in_turn(
     policy: SaleQueuePolicy,
     clock: Clock,
     citizen_id: int | None = None,
+    buy: purchases.Buyer | None = None,
 ) -> PurchaseResult:
     """Buy vouchers once the sale's line admits the wallet (``SaleQueueWaiting`` until then);
     the discount budget still decides, atomically, who gets the discount. With ``citizen_id``
@@ -168,36 +235,43 @@ def purchase_in_turn(
     buys twice. A retry of a purchase that went through (and so spent its admission) is
     answered as the first time: looked up only where the wallet's ticket of this sale is spent,
     or the line holds it back, so an admitted purchase pays no extra read. The purchase is made
-    at the clock's reading after the admission, never before it was granted."""
+    at the clock's reading after the admission, never before it was granted.
+
+    ``buy`` makes the purchase once admitted: in a transaction of its own on ``uow`` by default,
+    or with others (``PurchaseBatcher.buy``). The API batches the polls too (``sale_batches``)."""
+    buy = buy or purchases.buying_alone(uow)
     for _ in range(ADMISSION_ATTEMPTS):
         with uow:
-            seen = _seen(uow, wallet_id, clock, policy, citizen_id=citizen_id)
-            replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
-                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
-            )
-            if replayed:
-                return replayed  # answered before the ticket would go back in line
-            status, opened = _polled(uow, seen, wallet_id, clock, policy)
-            uow.commit()
-        if not status.admitted:
-            replayed = purchases.stored_purchase(
-                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
-            )
-            if replayed is None:
-                raise _waiting(status)
-            return replayed
-        try:
-            return purchases.purchase_vouchers(
+            turn = poll_for_purchase(
                 uow,
                 wallet_id=wallet_id,
                 face_won=face_won,
                 idempotency_key=idempotency_key,
-                now=clock(),
-                admission=None if opened is None else held_admission(opened, policy),
+                policy=policy,
+                clock=clock,
+                citizen_id=citizen_id,
+                bearer=None,
             )
+            if turn.replayed is not None:
+                return turn.replayed  # answered before the ticket would go back in line
+            uow.commit()
+        if not turn.status.admitted:
+            replayed = purchases.stored_purchase(
+                uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
+            )
+            if replayed is None:
+                raise waiting(turn.status)
+            return replayed
+        try:
+            return buy(turn.purchase(wallet_id, face_won, clock(), policy))
         except purchases.AdmissionNotHeld:
             continue
-    raise SaleQueueWaiting(
+    raise admission_used_elsewhere(policy)
+
+
+def admission_used_elsewhere(policy: SaleQueuePolicy) -> SaleQueueWaiting:
+    """The refusal of a purchase whose admission every poll found spent by another."""
+    return SaleQueueWaiting(
         "the sale is busy: your admission was used by another purchase",
         position=1,
         estimated_wait_seconds=estimated_wait_seconds(1, policy),
@@ -360,7 +434,8 @@ def _status(uow: UnitOfWork, line: _Line, ticket: QueueTicket) -> TicketStatus:
     )
 
 
-def _waiting(status: TicketStatus) -> SaleQueueWaiting:
+def waiting(status: TicketStatus) -> SaleQueueWaiting:
+    """The refusal that tells a buyer held in line where they stand."""
     return SaleQueueWaiting(
         f"the sale is busy: you are number {status.position:,} in line",
         position=status.position,

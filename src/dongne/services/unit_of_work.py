@@ -8,7 +8,7 @@ from functools import cached_property
 from types import TracebackType
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy import Connection, Engine, RootTransaction, Table
 from sqlalchemy.exc import DBAPIError
 
 from dongne.adapters.db.access_records import AccessRecords
@@ -18,7 +18,7 @@ from dongne.adapters.db.cash_receipt_records import CashReceiptRecords
 from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.deferred_credits import DeferredCredits
-from dongne.adapters.db.deferred_rows import DeferredRows
+from dongne.adapters.db.deferred_rows import DRAWN_TABLES, DeferredRows
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_connection_lost, is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -274,14 +274,21 @@ class UnitOfWork:
             self._pending_accounts.update(accounts)
             raise
 
-    def keep_writes_to_commit(self, *, parents_to_draw: int = 0) -> None:
+    def keep_writes_to_commit(
+        self,
+        *,
+        parents_to_draw: int = 0,
+        drawn_tables: tuple[Table, ...] = DRAWN_TABLES,
+        copy_rows: bool = False,
+    ) -> None:
         """For a batch of payments in this one transaction: balance changes and append-only
         rows wait for the commit (``DeferredCredits``, ``DeferredRows``), as do the responses
         its idempotency keys keep; each region's program is read once for the batch. On
-        PostgreSQL, ``parents_to_draw`` ids of ledger transactions and of payments are drawn
-        ahead (one for each of the batch's payments), so those rows wait too."""
+        PostgreSQL, ``parents_to_draw`` ids of ledger transactions and of payments (of each
+        of ``drawn_tables``) are drawn ahead (one for each of the batch's payments), so those
+        rows wait too. ``copy_rows``: on PostgreSQL they go in by COPY (``DeferredRows``)."""
         self.ledger.deferred_credits = DeferredCredits()
-        self._deferred_rows = DeferredRows(parents_to_draw)
+        self._deferred_rows = DeferredRows(parents_to_draw, drawn_tables, copy_rows=copy_rows)
         self.ledger.deferred_rows = self._deferred_rows
         self.records.deferred_rows = self._deferred_rows
         self.records.timelines_of_batch = {}

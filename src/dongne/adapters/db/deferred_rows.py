@@ -28,25 +28,31 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, MetaData, Table, text
+from sqlalchemy import Connection, Insert, MetaData, Table, TextClause, text
 
+from dongne.adapters.db.bulk_writes import write_rows
 from dongne.adapters.db.ledger_tables import ledger_transactions
-from dongne.adapters.db.tables import payments
+from dongne.adapters.db.tables import lots, payments, purchases
 
 Snapshot = tuple[dict[Insert, int], dict[int, int]]
 
 DRAWN_TABLES = (ledger_transactions, payments)
 """The parents whose ids a batch draws ahead: a payment's transaction and its payment."""
+PURCHASE_DRAWN_TABLES = (ledger_transactions, lots, purchases)
+"""A batch of purchases' parents: a purchase's transaction, its lot and its purchase row."""
 _TAKE_FROM_LOTS = text(
     "UPDATE lots SET remaining_won = lots.remaining_won + v.amount"
     " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
     " WHERE lots.id = v.lot_id"
 )
 _TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won + :b_amount WHERE id = :b_lot")
-_DRAW_IDS = text(  # a column for each of DRAWN_TABLES, in its order
-    "SELECT nextval(pg_get_serial_sequence('ledger_transactions', 'id')),"
-    " nextval(pg_get_serial_sequence('payments', 'id')) FROM generate_series(1, :b_count)"
-)
+
+
+@cache
+def _drawing_ids(tables: tuple[Table, ...]) -> TextClause:
+    """A column for each of ``tables``, in its order: ``:b_count`` new ids of each."""
+    columns = ", ".join(f"nextval(pg_get_serial_sequence('{t.name}', 'id'))" for t in tables)
+    return text(f"SELECT {columns} FROM generate_series(1, :b_count)")  # noqa: S608 - our tables
 
 
 @cache
@@ -62,12 +68,22 @@ def _parents_rank(kind: tuple[Insert, Any]) -> int:
 
 
 class DeferredRows:
-    def __init__(self, ids_to_draw: int = 0) -> None:
-        """``ids_to_draw``: how many ids of each of ``DRAWN_TABLES`` to draw, on PostgreSQL,
-        the first time one is asked for (a batch's size); 0 draws none."""
+    def __init__(
+        self,
+        ids_to_draw: int = 0,
+        drawn_tables: tuple[Table, ...] = DRAWN_TABLES,
+        *,
+        copy_rows: bool = False,
+    ) -> None:
+        """``ids_to_draw``: how many ids of each of ``drawn_tables`` to draw, on PostgreSQL,
+        the first time one is asked for (a batch's size); 0 draws none. ``copy_rows``: on
+        PostgreSQL each kind goes in by one COPY (``bulk_writes.write_rows``) rather than an
+        ``executemany``, which psycopg sends as one pipelined INSERT a row."""
+        self._copy_rows = copy_rows
         self._rows: dict[Insert, list[dict[str, Any]]] = {}
         self._lot_changes: dict[int, int] = {}
         self._ids_to_draw = ids_to_draw
+        self._drawn_tables = drawn_tables
         self._drawn: dict[str, list[int]] | None = None
 
     def drawn_id(self, connection: Connection, table: Table) -> int | None:
@@ -76,10 +92,12 @@ class DeferredRows:
         spent), and the row is inserted at once. An id a payment rolled back had taken is
         never given again: a sequence has gaps anyway."""
         if self._drawn is None:
-            self._drawn = {table.name: [] for table in DRAWN_TABLES}
+            tables = self._drawn_tables
+            self._drawn = {table.name: [] for table in tables}
             if self._ids_to_draw and connection.dialect.name == "postgresql":
-                drawn = connection.execute(_DRAW_IDS, {"b_count": self._ids_to_draw}).all()
-                for position, drawn_table in enumerate(DRAWN_TABLES):
+                drawing = _drawing_ids(tables)
+                drawn = connection.execute(drawing, {"b_count": self._ids_to_draw}).all()
+                for position, drawn_table in enumerate(tables):
                     self._drawn[drawn_table.name] = [row[position] for row in reversed(drawn)]
         ids = self._drawn.get(table.name)
         return ids.pop() if ids else None
@@ -110,8 +128,13 @@ class DeferredRows:
     def apply(self, connection: Connection) -> None:
         """Insert every row kept back: one multi-row statement per kind, parents first."""
         rows_by_statement, self._rows = self._rows, {}
+        copying = self._copy_rows and connection.dialect.name == "postgresql"
         for statement, rows in sorted(rows_by_statement.items(), key=_parents_rank):
-            if rows:
+            columns = tuple(rows[0]) if rows else ()
+            if copying and all(tuple(row) == columns for row in rows):
+                table = cast(Table, statement.table)
+                write_rows(connection, table, columns, [tuple(row.values()) for row in rows])
+            elif rows:
                 connection.execute(statement, rows)
         self._apply_lot_changes(connection)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 
 from dongne.adapters.db.deferred_rows import append_rows, drawn_id
 from dongne.adapters.db.holding_rows import (
@@ -51,11 +52,18 @@ _MOVE_LOT = (
 _INSERT_MOVEMENTS = insert(lot_movements)
 _INSERT_ALLOCATIONS = insert(payment_allocations)
 _INSERT_DRAWN_PAYMENT = insert(payments)
+_INSERT_DRAWN = {table: insert(table) for table in (lots, purchases)}
 _PURCHASED_FACE = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
     purchases.c.wallet_id == bindparam("b_wallet"),
     purchases.c.month.in_(bindparam("b_months", expanding=True)),
     purchases.c.cancelled_at.is_(None),
 )
+_PURCHASED_FACE_OF_MONTH = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
+    purchases.c.wallet_id == bindparam("b_wallet"),
+    purchases.c.month == bindparam("b_month"),
+    purchases.c.cancelled_at.is_(None),
+)
+"""One month's: every purchase asks, and an expanding IN is rendered again at each execution."""
 _PURCHASE = select(purchases).where(purchases.c.id == bindparam("b_id"))
 _PAYMENT = select(payments).where(payments.c.id == bindparam("b_id"))
 _ALLOCATIONS = select(payment_allocations).where(
@@ -95,21 +103,24 @@ class HoldingRecords(TableStore):
         transaction_id: int,
         restriction: LotRestriction | None = None,
         funder_account_id: int | None = None,
+        may_wait: bool = False,
     ) -> int:
-        lot_id = self._insert(
-            lots,
-            region_id=region_id,
-            wallet_id=wallet_id,
-            kind=kind.value,
-            face_won=face_won,
-            paid_won=paid_won,
-            remaining_won=face_won,
-            acquired_at=acquired_at,
-            expires_at=expires_at,
-            source_transaction_id=transaction_id,
-            restriction=restriction_to_json(restriction),
-            funder_account_id=funder_account_id,
-        )
+        """``may_wait``: nothing before the commit reads the lot back (a batch of purchases
+        holds one purchase a wallet), so in a batch its row may wait for the commit."""
+        row = {
+            "region_id": region_id,
+            "wallet_id": wallet_id,
+            "kind": kind.value,
+            "face_won": face_won,
+            "paid_won": paid_won,
+            "remaining_won": face_won,
+            "acquired_at": acquired_at,
+            "expires_at": expires_at,
+            "source_transaction_id": transaction_id,
+            "restriction": restriction_to_json(restriction),
+            "funder_account_id": funder_account_id,
+        }
+        lot_id = self._insert_or_keep(lots, row, may_wait=may_wait)
         if kind is LotKind.ALLOWANCE:
             return lot_id  # an allowance lot opens at its face, with no movement row (ADR 0007)
         movement = {
@@ -159,6 +170,9 @@ class HoldingRecords(TableStore):
     # -- purchases --------------------------------------------------------------------------
 
     def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int:
+        if len(months) == 1:
+            values = {"b_wallet": wallet_id, "b_month": months[0]}
+            return int(self.connection.execute(_PURCHASED_FACE_OF_MONTH, values).scalar_one())
         total = self.connection.execute(
             _PURCHASED_FACE, {"b_wallet": wallet_id, "b_months": list(months)}
         ).scalar_one()
@@ -176,19 +190,32 @@ class HoldingRecords(TableStore):
         month: str,
         purchased_at: datetime,
         transaction_id: int,
+        may_wait: bool = False,
     ) -> int:
-        return self._insert(
-            purchases,
-            region_id=region_id,
-            wallet_id=wallet_id,
-            lot_id=lot_id,
-            face_won=face_won,
-            paid_won=paid_won,
-            bonus_won=bonus_won,
-            month=month,
-            purchased_at=purchased_at,
-            transaction_id=transaction_id,
+        """``may_wait`` as in ``add_lot``: the wallet's later purchases are not in the batch."""
+        row = {
+            "region_id": region_id,
+            "wallet_id": wallet_id,
+            "lot_id": lot_id,
+            "face_won": face_won,
+            "paid_won": paid_won,
+            "bonus_won": bonus_won,
+            "month": month,
+            "purchased_at": purchased_at,
+            "transaction_id": transaction_id,
+        }
+        return self._insert_or_keep(purchases, row, may_wait=may_wait)
+
+    def _insert_or_keep(self, table: Table, row: dict[str, Any], *, may_wait: bool) -> int:
+        """Insert ``row`` and return its id; in a batch, with ``may_wait``, keep it for the
+        commit under an id drawn ahead (``DeferredRows``)."""
+        row_id = drawn_id(self.connection, self.deferred_rows, table) if may_wait else None
+        if row_id is None:
+            return self._insert(table, **row)
+        append_rows(
+            self.connection, self.deferred_rows, _INSERT_DRAWN[table], [row | {"id": row_id}]
         )
+        return row_id
 
     def purchase(self, purchase_id: int) -> PurchaseRecord:
         row = self.connection.execute(_PURCHASE, {"b_id": purchase_id}).first()

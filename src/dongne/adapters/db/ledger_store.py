@@ -141,6 +141,8 @@ class LedgerStore:
         """The region of the last transaction posted through this store (its unit of work)."""
         self._budget_draws: dict[AccountRef, int] = {}
         """What posted transactions take from budgets, drawn by ``draw_budgets`` at commit."""
+        self._budgets_read: dict[int, int] = {}
+        """What each budget held when a batch first read it (``budget_left``)."""
         self.deferred_credits: DeferredCredits | None = None
         """Set for a batch of payments in one transaction: credits kept back to its commit."""
         self.deferred_rows: DeferredRows | None = None
@@ -261,6 +263,17 @@ class LedgerStore:
         total = self.connection.execute(_BALANCE, {"b_account": account_id}).scalar_one()
         return int(total)
 
+    def budget_left(self, budget: AccountRef) -> int:
+        """What a single-row budget holds less what this unit of work's postings declared to
+        draw from it at the commit: in a batch of purchases, what is left for the next one.
+        A batch reads the budget once: the draw at its commit is what keeps the budget from
+        being oversold, and one lost there (another batch drew meanwhile) runs each purchase
+        again alone, reading it afresh."""
+        held = self._budgets_read.get(budget.id) if self.deferred_credits is not None else None
+        if held is None:
+            held = self._budgets_read[budget.id] = self.balance(budget.id)
+        return held - self._budget_draws.get(budget, 0)
+
     def draw_budgets(self) -> None:
         """Take from each budget what this unit of work's postings declared (``budget_draw``),
         as the transaction's last writes: the unit of work calls this just before it commits,
@@ -360,10 +373,13 @@ class LedgerStore:
                 continue
             shard = transaction_id % account.shard_count
             if self.deferred_credits is not None and (
-                delta > 0 or account.type is AccountType.WALLET
+                delta > 0 or account.type is AccountType.WALLET or account.type.may_go_negative
             ):
                 # A wallet's debit is covered by the lots its payment took (each one's CHECK
                 # holds), so it waits for the commit too; the balances' CHECK still guards it.
+                # A debit with no floor (a purchase's from the citizens' bank) never fails, so
+                # it waits as a credit does: applied at once, it would lock its shard in the
+                # batch's order, and two batches could each hold a shard the other wants.
                 self.deferred_credits.add(account, shard, delta)
                 continue
             row = {"b_account": account.id, "b_shard": shard}

@@ -2,7 +2,8 @@
 
 ``lock_counter`` takes the region's lock for a whole poll that changes the line: ``SELECT ...
 FOR UPDATE`` on PostgreSQL; SQLite's writers are already serialized by ``BEGIN IMMEDIATE``.
-The statements a purchase runs are built once, at import (as the registry's hot ones are), and
+The statements a purchase and a poll run are built once, at import (as the registry's hot ones
+are: building one costs more client CPU than sending it), and
 the line's two walks (its head, the buyers ahead of one) use the partial index
 ``ix_sale_tickets_waiting`` (migration 0028), whose rows are the waiting tickets only.
 """
@@ -15,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Integer,
     MetaData,
     Table,
@@ -45,18 +45,6 @@ sale_queue_counters = Table(
     Column("next_slot_at", Timestamp, nullable=False),
     Column("admitted_count", Integer, nullable=False),
 )
-
-
-def _waiting(region_id: int, opened: datetime, cutoff: datetime) -> ColumnElement[bool]:
-    """The SQL form of ``domain.sale_queue.is_waiting``: in the line of the sale window opened
-    at ``opened``, not admitted nor used, and seen since ``cutoff``."""
-    return and_(
-        sale_tickets.c.region_id == region_id,
-        sale_tickets.c.admitted_at.is_(None),
-        sale_tickets.c.used_at.is_(None),
-        sale_tickets.c.issued_at >= opened,
-        sale_tickets.c.last_seen_at >= cutoff,
-    )
 
 
 def _ticket_of(row: Any) -> QueueTicket:
@@ -98,6 +86,64 @@ _COUNTER = select(sale_queue_counters.c.window_opened_at, sale_queue_counters.c.
     sale_queue_counters.c.region_id == bindparam("b_region")
 )
 _COUNTER_FOR_UPDATE = _COUNTER.with_for_update()
+_COUNT_ADMISSIONS = (
+    update(sale_queue_counters)
+    .where(sale_queue_counters.c.region_id == bindparam("b_region"))
+    .values(
+        next_slot_at=bindparam("b_next_slot"),
+        admitted_count=sale_queue_counters.c.admitted_count + bindparam("b_admitted"),
+    )
+)
+_TICKET_OF_WALLET = select(sale_tickets).where(
+    sale_tickets.c.region_id == bindparam("b_region"),
+    sale_tickets.c.wallet_id == bindparam("b_wallet"),
+)
+_JOIN_LINE = {
+    postgres: dialect_insert(sale_tickets)
+    .values(
+        region_id=bindparam("b_region"),
+        wallet_id=bindparam("b_wallet"),
+        issued_at=bindparam("b_at"),
+        last_seen_at=bindparam("b_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
+    .returning(sale_tickets.c.id)
+    for postgres, dialect_insert in ((True, postgres_insert), (False, sqlite_insert))
+}
+"""By whether the dialect is PostgreSQL."""
+_WAITING = and_(
+    sale_tickets.c.region_id == bindparam("b_region"),
+    sale_tickets.c.admitted_at.is_(None),
+    sale_tickets.c.used_at.is_(None),
+    sale_tickets.c.issued_at >= bindparam("b_opened"),
+    sale_tickets.c.last_seen_at >= bindparam("b_cutoff"),
+)
+"""The SQL form of ``domain.sale_queue.is_waiting``: in the line of the sale window opened
+at ``b_opened``, not admitted nor used, and seen since ``b_cutoff``."""
+_ADMIT_WAITING = (
+    update(sale_tickets)
+    .where(
+        sale_tickets.c.id.in_(
+            select(sale_tickets.c.id)
+            .where(_WAITING)
+            .order_by(sale_tickets.c.issued_at, sale_tickets.c.id)
+            .limit(bindparam("b_limit"))
+            .scalar_subquery()
+        )
+    )
+    .values(admitted_at=bindparam("b_at"))
+    .returning(sale_tickets.c.id)
+)
+_WAITING_AHEAD = select(func.count()).where(
+    _WAITING,
+    or_(
+        sale_tickets.c.issued_at < bindparam("b_issued"),
+        and_(
+            sale_tickets.c.issued_at == bindparam("b_issued"),
+            sale_tickets.c.id < bindparam("b_ticket"),
+        ),
+    ),
+)
 _SPEND_ADMISSION = (
     update(sale_tickets)
     .where(
@@ -150,33 +196,19 @@ class SaleQueueRecords(TableStore):
         )
 
     def count_admissions(self, region_id: int, *, admitted: int, next_slot_at: datetime) -> None:
-        self.connection.execute(
-            update(sale_queue_counters)
-            .where(sale_queue_counters.c.region_id == region_id)
-            .values(
-                next_slot_at=next_slot_at,
-                admitted_count=sale_queue_counters.c.admitted_count + admitted,
-            )
-        )
+        values = {"b_region": region_id, "b_next_slot": next_slot_at, "b_admitted": admitted}
+        self.connection.execute(_COUNT_ADMISSIONS, values)
 
     def ticket_of_wallet(self, region_id: int, wallet_id: int) -> QueueTicket | None:
-        row = self.connection.execute(
-            select(sale_tickets).where(
-                sale_tickets.c.region_id == region_id, sale_tickets.c.wallet_id == wallet_id
-            )
-        ).first()
+        values = {"b_region": region_id, "b_wallet": wallet_id}
+        row = self.connection.execute(_TICKET_OF_WALLET, values).first()
         return None if row is None else _ticket_of(row)
 
     def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None:
         """A new ticket for the wallet, issued at ``at``; None if it already has one (a
         parallel poll of the same wallet made it first)."""
-        dialect_insert: Any = postgres_insert if self._postgres else sqlite_insert
-        created = self.connection.execute(
-            dialect_insert(sale_tickets)
-            .values(region_id=region_id, wallet_id=wallet_id, issued_at=at, last_seen_at=at)
-            .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
-            .returning(sale_tickets.c.id)
-        )
+        values = {"b_region": region_id, "b_wallet": wallet_id, "b_at": at}
+        created = self.connection.execute(_JOIN_LINE[self._postgres], values)
         ticket_id: int | None = created.scalar_one_or_none()
         return ticket_id
 
@@ -193,31 +225,27 @@ class SaleQueueRecords(TableStore):
         self, region_id: int, *, opened: datetime, cutoff: datetime, limit: int, at: datetime
     ) -> frozenset[int]:
         """Admit up to ``limit`` waiting tickets from the head of the line: their ids."""
-        head = (
-            select(sale_tickets.c.id)
-            .where(_waiting(region_id, opened, cutoff))
-            .order_by(sale_tickets.c.issued_at, sale_tickets.c.id)
-            .limit(limit)
-        )
-        admitted = self.connection.execute(
-            update(sale_tickets)
-            .where(sale_tickets.c.id.in_(head.scalar_subquery()))
-            .values(admitted_at=at)
-            .returning(sale_tickets.c.id)
-        ).scalars()
-        return frozenset(admitted)
+        values = {
+            "b_region": region_id,
+            "b_opened": opened,
+            "b_cutoff": cutoff,
+            "b_limit": limit,
+            "b_at": at,
+        }
+        return frozenset(self.connection.execute(_ADMIT_WAITING, values).scalars())
 
     def waiting_ahead(
         self, region_id: int, ticket: QueueTicket, *, opened: datetime, cutoff: datetime
     ) -> int:
         """How many waiting tickets are ahead of ``ticket`` in the line."""
-        ahead = or_(
-            sale_tickets.c.issued_at < ticket.issued_at,
-            and_(sale_tickets.c.issued_at == ticket.issued_at, sale_tickets.c.id < ticket.id),
-        )
-        count: int = self.connection.execute(
-            select(func.count()).where(_waiting(region_id, opened, cutoff), ahead)
-        ).scalar_one()
+        values = {
+            "b_region": region_id,
+            "b_opened": opened,
+            "b_cutoff": cutoff,
+            "b_issued": ticket.issued_at,
+            "b_ticket": ticket.id,
+        }
+        count: int = self.connection.execute(_WAITING_AHEAD, values).scalar_one()
         return count
 
     def spend_admission(

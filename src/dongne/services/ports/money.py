@@ -52,9 +52,11 @@ class HoldingStore(Protocol):
         transaction_id: int,
         restriction: LotRestriction | None = None,
         funder_account_id: int | None = None,
+        may_wait: bool = False,
     ) -> int:
         """A new lot holding its face; its opening movement (in ``transaction_id``) too,
-        except for an allowance lot, which opens at its face with no movement row."""
+        except for an allowance lot, which opens at its face with no movement row.
+        ``may_wait``: nothing reads it back before the commit, so a batch may keep it to then."""
         ...
 
     def move_lots(self, region_id: int, transaction_id: int, changes: Sequence[Take]) -> None: ...
@@ -75,6 +77,7 @@ class HoldingStore(Protocol):
         month: str,
         purchased_at: datetime,
         transaction_id: int,
+        may_wait: bool = False,
     ) -> int: ...
 
     def purchase(self, purchase_id: int) -> PurchaseRecord: ...
@@ -220,6 +223,11 @@ class Ledger(Protocol):
     ) -> AccountRef | None: ...
 
     def balance(self, account_id: int) -> int: ...
+
+    def budget_left(self, budget: AccountRef) -> int:
+        """What a single-row budget holds less what this unit of work's postings declared to
+        draw from it at the commit."""
+        ...
 
     def claim_idempotency_key(
         self, key: str, operation: str, request: dict[str, Any], at: datetime

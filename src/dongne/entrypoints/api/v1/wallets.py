@@ -12,11 +12,19 @@ from typing import Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, now
+from dongne.entrypoints.api.deps import AppDep, CallerDep, ClockDep, KeyDep, TokenDep, now
 from dongne.entrypoints.api.fields import PositiveWon, RequestModel
 from dongne.entrypoints.api.pagination import Page, PageDep, page_of, rendered_as
 from dongne.entrypoints.api.v1.problems import PROBLEMS
-from dongne.services import gifts, purchases, read_models, refunds, resources, sale_queue
+from dongne.services import (
+    gifts,
+    purchases,
+    read_models,
+    refunds,
+    resources,
+    sale_batches,
+    sale_queue,
+)
 from dongne.services.idempotency import caller_scope, scoped_key
 
 router = APIRouter(tags=["wallets"])
@@ -135,21 +143,24 @@ def wallet_transactions(
 def buy_vouchers(
     body: NewPurchase,
     app: AppDep,
-    caller: CallerDep,
+    token: TokenDep,
     key: KeyDep,
     *,
     clock: ClockDep,
     wallet_id: int = WalletId,
 ) -> PurchaseOut:
     """Buy vouchers at the program's discount (the wallet's citizen; Idempotency-Key)."""
-    bought = sale_queue.purchase_in_turn(
-        app.unit_of_work(),
-        wallet_id=wallet_id,
-        face_won=body.face_won,
-        idempotency_key=scoped_key("purchase", caller_scope(caller), key),
-        policy=sale_queue.sale_queue_policy(app.settings),
-        clock=clock,
-        citizen_id=caller.citizen(),  # the wallet must be theirs: checked by the first read
+    # The month-start rush's path: the token is checked in the poll's transaction, and the
+    # poll and the purchase each commit with those of the buyers arriving at once
+    # (``sale_batches``); the wallet must be the caller's.
+    bought = app.sale_batcher().buy(
+        sale_batches.PurchaseInTurn(
+            wallet_id,
+            body.face_won,
+            sale_queue.Bearer(token, key, now()),
+            sale_queue.sale_queue_policy(app.settings),
+            clock,
+        )
     )
     return PurchaseOut(
         purchase_id=bought.purchase_id,

@@ -1,0 +1,216 @@
+"""Group commit for purchases in the sale's turn (``services/sale_batches.py``): the polls
+waiting at once in one transaction, then the purchases in a batch of their own. A poll refused
+in a batch (a bad token, another citizen's wallet) is undone alone, a buyer held back is told
+their place, a retry gets its first answer, and the line and the budget hold: on PostgreSQL
+under two batchers and 32 parallel buyers too."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, event
+
+from dongne.bootstrap import App, bootstrap
+from dongne.config import Settings
+from dongne.domain.access import Unauthenticated
+from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
+from dongne.domain.ledger import AccountType
+from dongne.domain.sale_queue import SaleQueuePolicy
+from dongne.services import accounts, authentication
+from dongne.services.results import PurchaseResult
+from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
+from dongne.services.sale_queue import Bearer, PurchaseTurn
+from dongne.services.unit_of_work import UnitOfWork
+from tests.factories import World, unique_key
+from tests.helpers import assert_ledger_sound
+
+SALE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+"""09:00 on 1 December in Seoul: the month-start sale, its queue's window open."""
+PASSWORD = "sale-batch-password-1"  # noqa: S105 - a test account
+FACE_WON = 100_000
+BONUS_WON = 10_000
+
+
+@dataclass
+class Buyer:
+    wallet_id: int
+    token: str
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[App]:
+    application = bootstrap(Settings(database_url=database_url))
+    yield application
+    application.engine.dispose()
+
+
+@pytest.fixture
+def sale(app: App) -> World:
+    return World(app.uow, SALE)
+
+
+def _buyer(app: App, sale: World) -> Buyer:
+    phone = f"010{uuid.uuid4().int % 10**8:08d}"
+    signed = accounts.sign_up_citizen(
+        app.uow,
+        app.secrets,
+        phone=phone,
+        password=PASSWORD,
+        name="시민",
+        region_id=sale.region_id,
+        identity_number=None,
+        idempotency_key=unique_key("sign-up"),
+        now=SALE,
+    )
+    session = authentication.log_in(
+        app.uow,
+        app.secrets,
+        login=phone,
+        password=PASSWORD,
+        totp_code=None,
+        lifetime=timedelta(days=1),
+        now=SALE,
+    )
+    return Buyer(signed.wallet_id, session.token)
+
+
+def _request(
+    buyer: Buyer, policy: SaleQueuePolicy, *, key: str = "", wallet_id: int = 0, token: str = ""
+) -> PurchaseInTurn:
+    bearer = Bearer(token or buyer.token, key or unique_key("buy"), SALE)
+    return PurchaseInTurn(wallet_id or buyer.wallet_id, FACE_WON, bearer, policy, lambda: SALE)
+
+
+def test_a_batch_of_polls_takes_one_transaction_and_refusals_stay_alone(
+    app: App, sale: World
+) -> None:
+    """Five buyers: two admitted by the burst, one with a bad token, one asking for another's
+    wallet, one held in line. One transaction for the five polls; the refused ones joined
+    nothing, the one held back keeps their place, and the admitted ones then buy."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=2)
+    buyers = [_buyer(app, sale) for _ in range(4)]
+    batch = [
+        _request(buyers[0], policy),
+        _request(buyers[1], policy, token="not-a-token"),  # noqa: S106 - a wrong token
+        _request(buyers[2], policy),
+        _request(buyers[3], policy, wallet_id=buyers[0].wallet_id),
+        _request(buyers[3], policy),
+    ]
+    batcher = SaleBatcher(app.unit_of_work)
+    began: list[object] = []
+    count_begin = began.append
+    event.listen(app.engine, "begin", count_begin)
+    try:
+        turns = batcher.poll_batch(batch)
+    finally:
+        event.remove(app.engine, "begin", count_begin)
+
+    assert len(began) == 1
+    assert [isinstance(turn, PurchaseTurn) and turn.status.admitted for turn in turns] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert isinstance(turns[1], Unauthenticated)
+    assert isinstance(turns[3], WalletNotFound)
+    held = turns[4]
+    assert isinstance(held, PurchaseTurn)
+    assert held.status.position == 1
+    with app.uow:
+        assert app.uow.sale_queue.ticket_of_wallet(sale.region_id, buyers[1].wallet_id) is None
+    bought = [batcher.buy(batch[0]), batcher.buy(batch[2])]
+    assert [p.wallet_id for p in bought] == [buyers[0].wallet_id, buyers[2].wallet_id]
+    with pytest.raises(SaleQueueWaiting):
+        batcher.buy(batch[4])
+    batcher.stop()
+    assert_ledger_sound(app.uow)
+
+
+def test_a_retry_in_a_batch_of_polls_gets_its_first_answer_and_the_budget_holds(
+    app: App, sale: World
+) -> None:
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=10)
+    sale.fund(2 * BONUS_WON, month="2026-12")
+    buyers = [_buyer(app, sale) for _ in range(3)]
+    batcher = SaleBatcher(app.unit_of_work)
+    key = unique_key("buy")
+    first = [
+        batcher.buy(_request(buyers[0], policy, key=key)),
+        batcher.buy(_request(buyers[1], policy)),
+    ]
+
+    turns = batcher.poll_batch([_request(buyers[0], policy, key=key), _request(buyers[2], policy)])
+
+    assert isinstance(turns[0], PurchaseTurn)
+    assert turns[0].replayed == first[0]
+    last = batcher.buy(_request(buyers[2], policy))
+    batcher.stop()
+    assert sum(p.bonus_won for p in [*first, last]) == 2 * BONUS_WON
+    assert_ledger_sound(app.uow)
+
+
+@pytest.mark.postgres
+def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
+    pg_engine: Engine,
+) -> None:
+    """Two server processes' batchers, 32 parallel buyers through the sale queue as the API
+    sends them, a budget for half of them: exactly the budget's worth of discounts, the
+    budget never read below zero, every buyer answered once, no deadlock, the ledger sound."""
+    app = App(Settings(database_url=str(pg_engine.url)), pg_engine, UnitOfWork(pg_engine))
+    sale = World(app.uow, SALE)
+    clients, buyers = 32, 96
+    sale.fund(buyers // 2 * BONUS_WON, month="2026-12")
+    people = [_buyer(app, sale) for _ in range(buyers)]
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    batchers = [SaleBatcher(app.unit_of_work), SaleBatcher(app.unit_of_work)]
+    results: dict[int, PurchaseResult] = {}
+    failures: list[BaseException] = []
+    start = threading.Barrier(clients)
+    lowest_seen: list[int] = []
+    done = threading.Event()
+
+    def buy(client: int) -> None:
+        start.wait()
+        for buyer in people[client::clients]:
+            try:
+                results[buyer.wallet_id] = batchers[client % 2].buy(_request(buyer, policy))
+            except BaseException as error:  # reported below, on the test's thread
+                failures.append(error)
+
+    def watch_budget() -> None:
+        watcher = UnitOfWork(pg_engine)
+        while not done.wait(0.005):
+            with watcher:
+                budget = watcher.ledger.account(
+                    sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12"
+                )
+                lowest_seen.append(watcher.ledger.balance(budget.id))
+
+    threads = [threading.Thread(target=buy, args=(client,)) for client in range(clients)]
+    watcher = threading.Thread(target=watch_budget)
+    watcher.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    done.set()
+    watcher.join(10)
+    for batcher in batchers:
+        batcher.stop()
+
+    assert failures == []
+    assert len(results) == buyers
+    assert sum(p.bonus_won for p in results.values()) == buyers // 2 * BONUS_WON
+    assert lowest_seen
+    assert min(lowest_seen) >= 0
+    with app.uow:
+        budget = app.uow.ledger.account(sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12")
+        assert app.uow.ledger.balance(budget.id) == 0
+    assert_ledger_sound(app.uow)
