@@ -570,9 +570,9 @@ def region_snapshot(
 def _snapshot_queries(
     region_ids: tuple[int, ...], key_prefix: str
 ) -> tuple[list[tuple[str, Select[Any]]], Select[Any]]:
-    """``region_snapshot``'s statements, built once per regions and key prefix: a stateful test snapshots the
-    same regions before and after every refused step, and building a statement per table each
-    time cost as much as running them."""
+    """``region_snapshot``'s statements, built once per regions and key prefix: a stateful
+    test snapshots the same regions before and after every refused step, and building a
+    statement per table each time cost as much as running them."""
     by_table = []
     own_citizens = select(wallets.c.citizen_id).where(wallets.c.region_id.in_(region_ids))
     for table in metadata.sorted_tables:
