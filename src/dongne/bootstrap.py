@@ -90,9 +90,10 @@ class App:
         """This process's online fraud check: committed payments, checked in batches."""
         if self._fraud_watch is None:
             settings = fraud.fraud_settings_from(self.settings)
+            stored = fraud.AlertsStored()  # the watch's one thread alone uses it
             self._fraud_watch = BatchingWorker(
                 "dongne-fraud-watch",
-                lambda ids: fraud.check_payments(self.unit_of_work(), ids, settings),
+                lambda ids: fraud.check_payments(self.unit_of_work(), ids, settings, stored),
                 max_batch=self.settings.payment_batch_max,
             )
         return self._fraud_watch

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from dongne.adapters.db.tables import citizens, merchants, wallets
 from dongne.domain.errors import PaymentNotFound
@@ -77,6 +77,45 @@ def test_repeated_payments_open_one_alert_per_pair_and_day(
     other_shop = world.merchant()
     for minute in (0, 1):
         assert paid_and_checked(uow, wallet, other_shop, 10_000, minutes=minute) == []
+
+
+def test_the_servers_check_asks_nothing_more_of_an_alert_it_knows_is_stored(
+    uow: UnitOfWork, engine: Engine, shop: int, wallet: int
+) -> None:
+    """The server's check remembers the alerts it opened or found (``AlertsStored``): a later
+    payment breaking the same rule in the same window sends no savepoint and no insert that
+    would do nothing, and opens nothing, as the database would have said."""
+    paid = [pay(uow, wallet, shop, 10_000, now=NOW + m * MINUTE).payment_id for m in range(6)]
+    stored = fraud.AlertsStored()
+    assert [len(opened) for opened in fraud.check_payments(uow, paid[:3], RULES, stored)] == [
+        0,
+        0,
+        1,
+    ]
+    sent: list[str] = []
+
+    def record(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert fraud.check_payments(uow, paid[3:], RULES, stored) == [[], [], []]
+        remembered = list(sent)
+        sent.clear()
+        assert fraud.check_payments(uow, paid[3:], RULES) == [[], [], []]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [s for s in remembered if "fraud_alerts" in s or "SAVEPOINT" in s.upper()]
+    assert any("INSERT INTO fraud_alerts" in statement for statement in sent), "asked again"
+
+
+def test_the_alerts_a_process_remembers_are_bounded() -> None:
+    stored = fraud.AlertsStored(limit=2)
+    stored.remember({(1, "repeated_payments", "1:2", "2026-11-26")})
+    assert (1, "repeated_payments", "1:2", "2026-11-26") in stored
+    stored.remember({(1, "shared_phone", "1:2", "-"), (1, "shared_phone", "1:3", "-")})
+    assert (1, "repeated_payments", "1:2", "2026-11-26") not in stored, "emptied when full"
+    assert (1, "shared_phone", "1:3", "-") in stored
 
 
 def test_a_round_payment_right_after_a_purchase_opens_an_alert(

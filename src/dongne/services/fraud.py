@@ -79,14 +79,20 @@ def check_payment(
 
 
 def check_payments(
-    uow: UnitOfWork, payment_ids: Sequence[int], settings: FraudSettings
+    uow: UnitOfWork,
+    payment_ids: Sequence[int],
+    settings: FraudSettings,
+    stored: AlertsStored | None = None,
 ) -> list[list[int] | BaseException]:
     """Check committed payments in one transaction (the server's online check, batched); return
-    the alerts each one opened, or the error that stopped its check (the others go ahead)."""
+    the alerts each one opened, or the error that stopped its check (the others go ahead).
+
+    ``stored`` (the server keeps one per process) remembers the alerts earlier checks found or
+    opened: a hit whose alert is there already asks the database nothing."""
     outcomes: list[list[int] | BaseException] = []
     with uow:
         evidence = gather(uow.fraud, payment_ids, settings)
-        tried = _AlertsTried()
+        tried = _AlertsTried(stored)
         for payment_id in payment_ids:
             found = evidence.get(payment_id)
             if found is None:
@@ -104,7 +110,32 @@ def check_payments(
             except DongneError as error:
                 outcomes.append(error)
         uow.commit()
+    if stored is not None:
+        stored.remember(tried.keys)
     return outcomes
+
+
+AlertKey = tuple[int, str, str, str]
+"""An alert's region, rule, subject and window: what makes it one (``add_alert``)."""
+
+
+class AlertsStored:
+    """Alerts known to be in the database, by key. An alert is never deleted, so a key stored
+    once stays stored, and a check that finds it here needs no savepoint and no insert that
+    would do nothing. Kept only after the check's commit; bounded (emptied when full). One
+    fraud-check thread uses it: not shared between threads."""
+
+    def __init__(self, limit: int = 100_000):
+        self._keys: set[AlertKey] = set()
+        self._limit = limit
+
+    def __contains__(self, key: AlertKey) -> bool:
+        return key in self._keys
+
+    def remember(self, keys: set[AlertKey]) -> None:
+        if len(self._keys) + len(keys) > self._limit:
+            self._keys.clear()
+        self._keys.update(keys)
 
 
 class _AlertsTried:
@@ -112,17 +143,21 @@ class _AlertsTried:
     at one shop break the same rule in the same window many times over; past the first, each
     would only find its alert there already (``add_alert``), so it is not asked again."""
 
-    def __init__(self) -> None:
-        self._keys: set[tuple[int, str, str, str]] = set()
+    def __init__(self, stored: AlertsStored | None = None) -> None:
+        self.keys: set[AlertKey] = set()
+        self._stored = stored
 
     def new(self, evidence: Evidence, hits: list[Hit]) -> list[Hit]:
-        return [hit for hit in hits if self._key(evidence, hit) not in self._keys]
+        return [hit for hit in hits if not self._known(self._key(evidence, hit))]
 
     def add(self, evidence: Evidence, hits: list[Hit]) -> None:
-        self._keys.update(self._key(evidence, hit) for hit in hits)
+        self.keys.update(self._key(evidence, hit) for hit in hits)
+
+    def _known(self, key: AlertKey) -> bool:
+        return key in self.keys or (self._stored is not None and key in self._stored)
 
     @staticmethod
-    def _key(evidence: Evidence, hit: Hit) -> tuple[int, str, str, str]:
+    def _key(evidence: Evidence, hit: Hit) -> AlertKey:
         return (evidence.checked.region_id, hit.rule.value, hit.subject, hit.period)
 
 
