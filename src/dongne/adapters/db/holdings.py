@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
-from dongne.adapters.db.deferred_rows import append_rows, drawn_id
+from dongne.adapters.db.deferred_rows import append_rows
 from dongne.adapters.db.holding_rows import (
     PurchaseRecord,
     lot_record,
@@ -41,7 +40,6 @@ _MOVE_LOT = (
     .values(remaining_won=lots.c.remaining_won + bindparam("b_amount"))
 )
 _INSERT_MOVEMENTS = insert(lot_movements)
-_INSERT_DRAWN = {table: insert(table) for table in (lots, purchases)}
 _PURCHASED_FACE = select(func.coalesce(func.sum(purchases.c.face_won), 0)).where(
     purchases.c.wallet_id == bindparam("b_wallet"),
     purchases.c.month.in_(bindparam("b_months", expanding=True)),
@@ -190,17 +188,6 @@ class HoldingRecords(PaymentRecords):
             "transaction_id": transaction_id,
         }
         return self._insert_or_keep(purchases, row, may_wait=may_wait)
-
-    def _insert_or_keep(self, table: Table, row: dict[str, Any], *, may_wait: bool) -> int:
-        """Insert ``row`` and return its id; in a batch, with ``may_wait``, keep it for the
-        commit under an id drawn ahead (``DeferredRows``)."""
-        row_id = drawn_id(self.connection, self.deferred_rows, table) if may_wait else None
-        if row_id is None:
-            return self._insert(table, **row)
-        append_rows(
-            self.connection, self.deferred_rows, _INSERT_DRAWN[table], [row | {"id": row_id}]
-        )
-        return row_id
 
     def purchase(self, purchase_id: int) -> PurchaseRecord:
         row = self.connection.execute(_PURCHASE, {"b_id": purchase_id}).first()

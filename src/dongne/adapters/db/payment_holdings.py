@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from dongne.adapters.db.deferred_rows import append_rows, drawn_id
+from dongne.adapters.db.deferred_rows import append_rows
 from dongne.adapters.db.holding_rows import PaymentRecord, payment_record
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import (
@@ -22,7 +22,6 @@ from dongne.domain.lots import Allocation, AllocationReturn, Offset, Take
 
 # Hot-path statements are built once: building one costs more client CPU than sending it.
 _INSERT_ALLOCATIONS = insert(payment_allocations)
-_INSERT_DRAWN_PAYMENT = insert(payments)
 _PAYMENT = select(payments).where(payments.c.id == bindparam("b_id"))
 _ALLOCATIONS = select(payment_allocations).where(
     payment_allocations.c.payment_id == bindparam("b_id")
@@ -67,12 +66,7 @@ class PaymentRecords(TableStore):
             "transaction_id": transaction_id,
             "made_by_user_id": made_by_user_id,
         }
-        payment_id = drawn_id(self.connection, self.deferred_rows, payments) if may_wait else None
-        if payment_id is None:
-            payment_id = self._insert(payments, **row)
-        else:
-            rows = [{"id": payment_id, **row}]
-            append_rows(self.connection, self.deferred_rows, _INSERT_DRAWN_PAYMENT, rows)
+        payment_id = self._insert_or_keep(payments, row, may_wait=may_wait)
         allocated = [
             {
                 "payment_id": payment_id,
