@@ -27,6 +27,7 @@ from dongne.services import (
     refunds,
     registry,
 )
+from dongne.services.accounts import SignedUp
 from dongne.services.results import (
     GiftResult,
     PaymentCancellationResult,
@@ -225,7 +226,16 @@ def signed_in_citizen_token(
     app: App, *, region_id: int, phone: str, password: str, lifetime: timedelta, now: datetime
 ) -> str:
     """Sign a citizen up in the region and log them in: the bearer token an API test sends."""
-    account_services.sign_up_citizen(
+    return signed_in_citizen(
+        app, region_id=region_id, phone=phone, password=password, lifetime=lifetime, now=now
+    )[1]
+
+
+def signed_in_citizen(
+    app: App, *, region_id: int, phone: str, password: str, lifetime: timedelta, now: datetime
+) -> tuple[SignedUp, str]:
+    """``signed_in_citizen_token``, with what the sign-up made (the user, the wallet)."""
+    signed = account_services.sign_up_citizen(
         app.uow,
         app.secrets,
         phone=phone,
@@ -236,7 +246,7 @@ def signed_in_citizen_token(
         idempotency_key=unique_key("sign-up"),
         now=now,
     )
-    return authentication.log_in(
+    token = authentication.log_in(
         app.unit_of_work(),
         app.secrets,
         login=phone.replace("-", ""),
@@ -245,3 +255,4 @@ def signed_in_citizen_token(
         lifetime=lifetime,
         now=now,
     ).token
+    return signed, token

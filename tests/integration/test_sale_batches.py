@@ -21,13 +21,12 @@ from dongne.domain.access import Unauthenticated
 from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.ledger import AccountType
 from dongne.domain.sale_queue import SaleQueuePolicy
-from dongne.services import accounts, authentication
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
 from dongne.services.sale_queue import Bearer, PurchaseTurn
 from dongne.services.unit_of_work import UnitOfWork
 from tests.factories import World, unique_key
-from tests.helpers import assert_ledger_sound
+from tests.helpers import assert_ledger_sound, signed_in_citizen
 
 SALE = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 """09:00 on 1 December in Seoul: the month-start sale, its queue's window open."""
@@ -55,28 +54,15 @@ def sale(app: App) -> World:
 
 
 def _buyer(app: App, sale: World) -> Buyer:
-    phone = f"010{uuid.uuid4().int % 10**8:08d}"
-    signed = accounts.sign_up_citizen(
-        app.uow,
-        app.secrets,
-        phone=phone,
-        password=PASSWORD,
-        name="시민",
+    signed, token = signed_in_citizen(
+        app,
         region_id=sale.region_id,
-        identity_number=None,
-        idempotency_key=unique_key("sign-up"),
-        now=SALE,
-    )
-    session = authentication.log_in(
-        app.uow,
-        app.secrets,
-        login=phone,
+        phone=f"010{uuid.uuid4().int % 10**8:08d}",
         password=PASSWORD,
-        totp_code=None,
         lifetime=timedelta(days=1),
         now=SALE,
     )
-    return Buyer(signed.wallet_id, session.token)
+    return Buyer(signed.wallet_id, token)
 
 
 def _request(
