@@ -112,8 +112,12 @@ def test_the_open_loop_sends_at_the_rate_asked_not_as_fast_as_answers_come(
     rate = 200.0
     load = Load(base_url, 0, tokens, (), warmup_s=0.0, duration_s=2.0, rate=rate)
     result = run_wrk(load, data, tmp_path / "out")
-    # the recording server answers in well under a millisecond: closed, it would do thousands
-    assert 0.8 * rate * 2 <= len(seen.keys) <= 1.1 * rate * 2
+    # the recording server answers in well under a millisecond: closed, it would do thousands.
+    # The floor is loose on purpose: wrk's 32 threads and this server share two cores with the
+    # rest of the suite, and a thread that falls behind only catches up until wrk's time is up
+    # (a loaded run sent 276 of 400). Pacing broken the other way, one request a thread, is 32.
+    scheduled = rate * 2
+    assert 0.5 * scheduled <= len(seen.keys) <= 1.1 * scheduled
     assert result.completed == len(result.latencies_s) > 0
     assert not result.statuses
 
