@@ -559,10 +559,23 @@ def region_snapshot(
     connection: Connection, region_ids: list[int], key_prefix: str
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the regions own, each table ordered by primary key, plus every table's row
-    count (so a stray row written anywhere else shows up too)."""
+    count (so a stray row written anywhere else shows up too).
+
+    The counts are read first: a table with no row in the whole database has none of the
+    regions' either, and most of the sixty are empty in a ledger test, so only the others
+    are read row by row (a stateful test snapshots before and after every refused step)."""
     by_table, counts = _snapshot_queries(tuple(region_ids), key_prefix)
-    snapshot = {name: [tuple(row) for row in connection.execute(query)] for name, query in by_table}
-    snapshot["rows per table in the database"] = [tuple(connection.execute(counts).one())]
+    rows_per_table = tuple(connection.execute(counts).one())
+    held = {
+        table.name
+        for table, rows in zip(metadata.sorted_tables, rows_per_table, strict=True)
+        if rows
+    }
+    snapshot = {
+        name: [tuple(row) for row in connection.execute(query)] if name in held else []
+        for name, query in by_table
+    }
+    snapshot["rows per table in the database"] = [rows_per_table]
     return snapshot
 
 
