@@ -201,6 +201,7 @@ def test_a_citizen_sets_a_pin_pays_a_shop_by_its_code_and_shows_a_payment_code(
     page.click("#show-code")
     assert re.fullmatch(r"92\d{4} \d{6} \d{6}", text_of(page, "#code-number"))
     expect(page.locator("#payment-code svg")).to_be_visible()
-    assert re.search(r"[23]:\d\d 남음", text_of(page, "#countdown"))  # the script counts down
+    # the script writes the countdown once it runs: wait for it rather than read it at once
+    expect(page.locator("#countdown")).to_have_text(re.compile(r"[23]:\d\d 남음"))
     visit.shoot("payment-code")
     assert visit.console_errors == []
