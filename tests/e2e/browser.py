@@ -29,6 +29,7 @@ from typing import Any
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api.app import create_app
@@ -96,12 +97,24 @@ class Visit:
             return
         stem = self.folder / f"{self.count:02d}-{name}"
         self.page.set_viewport_size(DESKTOP)
-        self.page.screenshot(path=f"{stem}-desktop.png", full_page=True)
+        self._screenshot(f"{stem}-desktop.png")
         self.page.set_viewport_size(PHONE)
-        self.page.screenshot(path=f"{stem}-phone.png", full_page=True)
+        self._screenshot(f"{stem}-phone.png")
         harmful = accessibility_violations(self.page)
         assert harmful == [], f"{name} ({self.page.url}): {harmful}"
         self.scanned.append(name)
+
+    def _screenshot(self, path: str) -> None:
+        """A full-page screenshot, tried once more if Chromium could not capture it: on a
+        loaded machine a capture right after a resize or a click sometimes fails
+        ("Unable to capture screenshot"). The picture is a record, not what is tested."""
+        try:
+            self.page.screenshot(path=path, full_page=True)
+        except PlaywrightError as error:
+            if "Unable to capture screenshot" not in error.message:
+                raise
+            self.page.wait_for_timeout(500)
+            self.page.screenshot(path=path, full_page=True)
 
 
 def accessibility_violations(page: Page) -> list[str]:
