@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from dongne.bootstrap import App
-from dongne.entrypoints.api import log_routes, operations_routes
 from dongne.entrypoints.api.abuse_limits import AbuseLimits
 from dongne.entrypoints.api.docs_pages import install_docs_pages
 from dongne.entrypoints.api.errors import install_error_handlers
@@ -27,27 +26,9 @@ from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.logging_setup import configure_logging
 from dongne.entrypoints.api.metrics import instrument_pool, mark_process_dead
 from dongne.entrypoints.api.observability import RequestContext
-from dongne.entrypoints.api.v1 import accounts as v1_accounts
-from dongne.entrypoints.api.v1 import admin as v1_admin
-from dongne.entrypoints.api.v1 import allowance_uploads as v1_allowance_uploads
-from dongne.entrypoints.api.v1 import allowances as v1_allowances
-from dongne.entrypoints.api.v1 import cards as v1_cards
-from dongne.entrypoints.api.v1 import dynamic_qr as v1_dynamic_qr
-from dongne.entrypoints.api.v1 import fraud as v1_fraud
-from dongne.entrypoints.api.v1 import g2p as v1_g2p
-from dongne.entrypoints.api.v1 import governance as v1_governance
-from dongne.entrypoints.api.v1 import merchant_applications as v1_merchant_applications
-from dongne.entrypoints.api.v1 import paper as v1_paper
-from dongne.entrypoints.api.v1 import payment_intents as v1_payment_intents
-from dongne.entrypoints.api.v1 import payments as v1_payments
-from dongne.entrypoints.api.v1 import receipts as v1_receipts
-from dongne.entrypoints.api.v1 import reports as v1_reports
-from dongne.entrypoints.api.v1 import sale_queue as v1_sale_queue
-from dongne.entrypoints.api.v1 import settlement as v1_settlement
-from dongne.entrypoints.api.v1 import walking as v1_walking
-from dongne.entrypoints.api.v1 import wallets as v1_wallets
+from dongne.entrypoints.api.routes import ServingOverrides, shared_routes
 from dongne.entrypoints.api.webhook_delivery import WebhookDeliverer
-from dongne.entrypoints.web.routes import include_pages
+from dongne.entrypoints.web.pages import install_static_files
 from dongne.services.log_key_rotation import LogKeyRetired
 
 logger = logging.getLogger("dongne.publisher")
@@ -115,27 +96,8 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
         api.add_middleware(AbuseLimits, application=application)
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestContext, production=application.settings.environment == "production")
+    api.add_middleware(ServingOverrides, overrides=api.dependency_overrides)
     instrument_pool(application.engine)
-    api.include_router(operations_routes.router)
-    api.include_router(log_routes.router)
-    api.include_router(v1_accounts.router, prefix="/api/v1")
-    api.include_router(v1_payment_intents.router, prefix="/api/v1")
-    api.include_router(v1_admin.router, prefix="/api/v1")
-    api.include_router(v1_wallets.router, prefix="/api/v1")
-    api.include_router(v1_receipts.router, prefix="/api/v1")
-    api.include_router(v1_payments.router, prefix="/api/v1")
-    api.include_router(v1_dynamic_qr.router, prefix="/api/v1")
-    api.include_router(v1_sale_queue.router, prefix="/api/v1")
-    api.include_router(v1_merchant_applications.router, prefix="/api/v1")
-    api.include_router(v1_allowances.router, prefix="/api/v1")
-    api.include_router(v1_allowance_uploads.router, prefix="/api/v1")
-    api.include_router(v1_walking.router, prefix="/api/v1")
-    api.include_router(v1_paper.router, prefix="/api/v1")
-    api.include_router(v1_settlement.router, prefix="/api/v1")
-    api.include_router(v1_fraud.router, prefix="/api/v1")
-    api.include_router(v1_cards.router, prefix="/api/v1")
-    api.include_router(v1_governance.router, prefix="/api/v1")
-    api.include_router(v1_g2p.router, prefix="/g2p")
-    api.include_router(v1_reports.router, prefix="/api/v1")
-    include_pages(api)
+    api.router.routes.extend(shared_routes())
+    install_static_files(api)
     return api

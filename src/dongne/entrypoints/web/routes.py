@@ -1,9 +1,7 @@
-"""Every page's router, in one list, and the static files: what ``dongne serve`` mounts
-beside the API. The order is the order a path is matched in."""
+"""Every page's router, in the order a path is matched in: what ``dongne serve`` serves beside
+the API (``entrypoints/api/routes.py`` includes them)."""
 
 from __future__ import annotations
-
-from fastapi import FastAPI
 
 from dongne.entrypoints.web import (
     approval,
@@ -32,7 +30,6 @@ from dongne.entrypoints.web import (
     shop_apply,
     shop_settlement,
 )
-from dongne.entrypoints.web.pages import install_static_files
 
 PAGE_MODULES = (
     approval,
@@ -61,9 +58,3 @@ PAGE_MODULES = (
     console_paper,
     merchant_location,
 )
-
-
-def include_pages(api: FastAPI) -> None:
-    for module in PAGE_MODULES:
-        api.include_router(module.router)
-    install_static_files(api)
