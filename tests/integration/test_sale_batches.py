@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
+from dongne.adapters.db.sale_queue_records import sale_queue_counters
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import Unauthenticated
@@ -200,3 +201,41 @@ def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
         budget = app.uow.ledger.account(sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12")
         assert app.uow.ledger.balance(budget.id) == 0
     assert_ledger_sound(app.uow)
+
+
+@pytest.mark.postgres
+def test_a_poll_in_a_batch_sends_four_statements_of_its_own(pg_engine: Engine) -> None:
+    """A first-time buyer the bucket admits: their savepoint, their token, their wallet's place
+    and the insert of their ticket, admitted as it is made. The region's counter row is locked
+    and read by the batch's first poll and written once at its commit, and once a poll has
+    admitted everyone waiting, the next new ticket needs no admission of the head of its own.
+    The counter still counts every admission."""
+    app = App(Settings(database_url=str(pg_engine.url)), pg_engine, UnitOfWork(pg_engine))
+    sale = World(app.uow, SALE)
+    people = [_buyer(app, sale) for _ in range(32)]
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    batcher = SaleBatcher(app.unit_of_work)
+    batcher.poll_batch([_request(buyer, policy) for buyer in people[:2]])  # the counter made
+    sent: list[int] = []
+    for start, size in ((2, 10), (12, 20)):
+        statements: list[str] = []
+
+        def record(*execution: object, into: list[str] = statements) -> None:
+            into.append(str(execution[2]))
+
+        event.listen(pg_engine, "before_cursor_execute", record)
+        try:
+            turns = batcher.poll_batch([_request(b, policy) for b in people[start : start + size]])
+        finally:
+            event.remove(pg_engine, "before_cursor_execute", record)
+        assert all(isinstance(t, PurchaseTurn) and t.status.admitted for t in turns)
+        sent.append(len(statements))
+    batcher.stop()
+    assert (sent[1] - sent[0]) / 10 == 4
+    with pg_engine.connect() as connection:
+        counted = connection.execute(
+            select(sale_queue_counters.c.admitted_count).where(
+                sale_queue_counters.c.region_id == sale.region_id
+            )
+        ).scalar_one()
+    assert counted == 32

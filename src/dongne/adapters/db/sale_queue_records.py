@@ -6,11 +6,17 @@ The statements a purchase and a poll run are built once, at import (as the regis
 are: building one costs more client CPU than sending it), and
 the line's two walks (its head, the buyers ahead of one) use the partial index
 ``ix_sale_tickets_waiting`` (migration 0028), whose rows are the waiting tickets only.
+
+A batch of polls in one transaction (``sale_batches``) holds each region's counter row
+(``hold_counters``): read and locked by its first poll that changes the line, the batch's
+admissions counted in memory and written once, at the commit, and what the batch has learnt
+of the line kept too: once an admission of the head left nobody waiting, a buyer who joins
+while the bucket has a slot is admitted by the insert that makes their ticket.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,6 +111,7 @@ _JOIN_LINE = {
         wallet_id=bindparam("b_wallet"),
         issued_at=bindparam("b_at"),
         last_seen_at=bindparam("b_at"),
+        admitted_at=bindparam("b_admitted"),
     )
     .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
     .returning(sale_tickets.c.id)
@@ -160,7 +167,70 @@ the window opened at ``b_opened`` after ``b_granted_after`` (its admission lasts
 and not used."""
 
 
+@dataclass(frozen=True)
+class HeldCounter:
+    """A region's counter row as a batch of polls holds it, locked since the batch first read
+    it."""
+
+    window_opened_at: datetime
+    next_slot_at: datetime
+    admitted: int = 0
+    """Admissions counted since it was read: added to ``admitted_count`` at the commit."""
+    emptied: tuple[datetime, datetime] | None = None
+    """(window opened, cutoff): the line of that window held no ticket waiting and seen since
+    that cutoff once this transaction last admitted its head; None when not known so. Only
+    this transaction changes the line while it holds the row, and a later cutoff only drops
+    tickets from it, so it stays true until this transaction puts a ticket in line."""
+
+
+HeldCounters = dict[int, HeldCounter]
+
+
 class SaleQueueRecords(TableStore):
+    held: HeldCounters | None = None
+    """Set for a batch of polls (``hold_counters``): each region's counter row it holds."""
+
+    def hold_counters(self) -> None:
+        """Hold each counter row this transaction locks to its commit: read it once, count the
+        admissions in memory and write them with ``write_held_counters``."""
+        self.held = {}
+
+    def held_state(self) -> HeldCounters | None:
+        """What a savepoint restores if it is rolled back (its lock, if taken in it, is gone)."""
+        return None if self.held is None else dict(self.held)
+
+    def restore_held(self, state: HeldCounters | None) -> None:
+        self.held = state
+
+    def write_held_counters(self) -> None:
+        """The held counters' admissions, one UPDATE a region that admitted any."""
+        held = self.held or {}
+        for region_id, counter in list(held.items()):
+            if counter.admitted:
+                values = {
+                    "b_region": region_id,
+                    "b_next_slot": counter.next_slot_at,
+                    "b_admitted": counter.admitted,
+                }
+                self.connection.execute(_COUNT_ADMISSIONS, values)
+                held[region_id] = replace(counter, admitted=0)
+
+    def nobody_waiting(self, region_id: int, *, opened: datetime, cutoff: datetime) -> bool:
+        """Known to this transaction, which holds the region's counter row: the line of the
+        window opened at ``opened`` holds no ticket waiting and seen since ``cutoff``. False
+        whenever it is not known (outside a batch of polls, always)."""
+        counter = (self.held or {}).get(region_id)
+        if counter is None or counter.emptied is None:
+            return False
+        emptied_opened, emptied_cutoff = counter.emptied
+        return emptied_opened == opened and cutoff >= emptied_cutoff
+
+    def _put_in_line(self) -> None:
+        """A ticket may be waiting now: forget that any line was known empty."""
+        held = self.held or {}
+        for region_id, counter in list(held.items()):
+            held[region_id] = replace(counter, emptied=None)
+
     def wallet_line(self, wallet_id: int) -> WalletLine:
         """The wallet and its ticket in its region's line, read without any lock."""
         row = self.connection.execute(_WALLET_LINE, {"b_wallet": wallet_id}).first()
@@ -173,7 +243,12 @@ class SaleQueueRecords(TableStore):
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
     ) -> tuple[datetime, datetime]:
         """The region's counter row, locked: (``window_opened_at``, ``next_slot_at``). A region
-        without one gets one for the window opened at ``opened``."""
+        without one gets one for the window opened at ``opened``. Held (``hold_counters``): read
+        once a transaction."""
+        held = self.held
+        if held is not None and region_id in held:
+            counter = held[region_id]
+            return counter.window_opened_at, counter.next_slot_at
         query = _COUNTER_FOR_UPDATE if self._postgres else _COUNTER
         row = self.connection.execute(query, {"b_region": region_id}).first()
         if row is None:
@@ -186,6 +261,8 @@ class SaleQueueRecords(TableStore):
                 .on_conflict_do_nothing(index_elements=["region_id"])
             )
             row = self.connection.execute(query, {"b_region": region_id}).one()
+        if held is not None:
+            held[region_id] = HeldCounter(row.window_opened_at, row.next_slot_at)
         return row.window_opened_at, row.next_slot_at
 
     def reset_counter(self, region_id: int, *, opened: datetime, next_slot_at: datetime) -> None:
@@ -194,8 +271,17 @@ class SaleQueueRecords(TableStore):
             .where(sale_queue_counters.c.region_id == region_id)
             .values(window_opened_at=opened, next_slot_at=next_slot_at, admitted_count=0)
         )
+        if self.held is not None and region_id in self.held:
+            self.held[region_id] = HeldCounter(opened, next_slot_at)
 
     def count_admissions(self, region_id: int, *, admitted: int, next_slot_at: datetime) -> None:
+        """Count ``admitted`` more admissions, the bucket's next slot now at ``next_slot_at``;
+        held, at the commit."""
+        counter = None if self.held is None else self.held.get(region_id)
+        if self.held is not None and counter is not None:
+            added = counter.admitted + admitted
+            self.held[region_id] = replace(counter, next_slot_at=next_slot_at, admitted=added)
+            return
         values = {"b_region": region_id, "b_next_slot": next_slot_at, "b_admitted": admitted}
         self.connection.execute(_COUNT_ADMISSIONS, values)
 
@@ -204,16 +290,27 @@ class SaleQueueRecords(TableStore):
         row = self.connection.execute(_TICKET_OF_WALLET, values).first()
         return None if row is None else _ticket_of(row)
 
-    def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None:
-        """A new ticket for the wallet, issued at ``at``; None if it already has one (a
-        parallel poll of the same wallet made it first)."""
-        values = {"b_region": region_id, "b_wallet": wallet_id, "b_at": at}
+    def join_line(
+        self, region_id: int, wallet_id: int, at: datetime, *, admitted: bool = False
+    ) -> int | None:
+        """A new ticket for the wallet, issued at ``at`` (and ``admitted`` then, at the head of
+        a line known empty); None if it already has one (a parallel poll of the same wallet
+        made it first)."""
+        if not admitted:
+            self._put_in_line()
+        values = {
+            "b_region": region_id,
+            "b_wallet": wallet_id,
+            "b_at": at,
+            "b_admitted": at if admitted else None,
+        }
         created = self.connection.execute(_JOIN_LINE[self._postgres], values)
         ticket_id: int | None = created.scalar_one_or_none()
         return ticket_id
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None:
         """Mark the ticket seen at ``at``; one that must rejoin starts again at the back."""
+        self._put_in_line()
         fresh: dict[str, Any] = {"last_seen_at": at}
         if rejoin:
             fresh |= {"issued_at": at, "admitted_at": None, "used_at": None}
@@ -232,7 +329,12 @@ class SaleQueueRecords(TableStore):
             "b_limit": limit,
             "b_at": at,
         }
-        return frozenset(self.connection.execute(_ADMIT_WAITING, values).scalars())
+        admitted = frozenset(self.connection.execute(_ADMIT_WAITING, values).scalars())
+        counter = None if self.held is None else self.held.get(region_id)
+        if self.held is not None and counter is not None:
+            drained = len(admitted) < limit  # every ticket waiting was admitted
+            self.held[region_id] = replace(counter, emptied=(opened, cutoff) if drained else None)
+        return admitted
 
     def waiting_ahead(
         self, region_id: int, ticket: QueueTicket, *, opened: datetime, cutoff: datetime
