@@ -151,7 +151,7 @@ _WAITING_AHEAD = select(func.count()).where(
         ),
     ),
 )
-_SPEND_ADMISSION = (
+SPEND_ADMISSION = (
     update(sale_tickets)
     .where(
         sale_tickets.c.region_id == bindparam("b_region"),
@@ -357,7 +357,7 @@ class SaleQueueRecords(TableStore):
         opened at ``opened``, less than ``lasts`` ago, not used); True if it was. The ticket's
         row stays locked until the transaction ends, so two purchases never spend one."""
         spent = self.connection.execute(
-            _SPEND_ADMISSION,
+            SPEND_ADMISSION,
             {
                 "b_region": region_id,
                 "b_wallet": wallet_id,
