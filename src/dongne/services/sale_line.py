@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from dongne.adapters.db.sale_queue_records import WalletLine
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.program_timeline import ProgramTimeline
@@ -154,10 +155,13 @@ def seen_on_arrival(
     policy: SaleQueuePolicy,
     *,
     citizen_id: int | None = None,
+    line: WalletLine | None = None,
 ) -> Seen:
     """The wallet's place on arrival; with ``citizen_id``, only that citizen's wallet (another
-    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers)."""
-    line = uow.sale_queue.wallet_line(wallet_id)
+    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers).
+    ``line``: the wallet's line, read already with the caller's token."""
+    if line is None:
+        line = uow.sale_queue.wallet_line(wallet_id)
     if citizen_id is not None and line.citizen_id != citizen_id:
         raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
     timeline = uow.records.program_timeline(line.region_id)

@@ -28,13 +28,16 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from dongne.adapters.db.access_records import USER_OF_TOKEN, UserRow
 from dongne.adapters.db.access_tables import sale_tickets
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import Id, Timestamp, wallets
@@ -86,6 +89,23 @@ class WalletLine:
     citizen_id: int
     ticket: QueueTicket | None
     """None before the wallet's first poll in its region."""
+
+
+_LINE_PREFIX = "line_"
+_BEARER_SUBQUERY = USER_OF_TOKEN.subquery("bearer")
+_LINE_SUBQUERY = _WALLET_LINE.subquery("line")
+_BEARER_AND_WALLET_LINE = select(
+    *_BEARER_SUBQUERY.c,
+    *(column.label(f"{_LINE_PREFIX}{column.name}") for column in _LINE_SUBQUERY.c),
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("one_row")
+    .outerjoin(_BEARER_SUBQUERY, true())
+    .outerjoin(_LINE_SUBQUERY, true())
+)
+"""The user of a live bearer token and a wallet's line, each a row of nulls if there is none:
+a buyer's two first reads in one statement."""
+_USER_FIELDS = tuple(UserRow.__dataclass_fields__)
 
 
 _COUNTER = select(sale_queue_counters.c.window_opened_at, sale_queue_counters.c.next_slot_at).where(
@@ -238,6 +258,29 @@ class SaleQueueRecords(TableStore):
             raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
         ticket = None if row.id is None else _ticket_of(row)
         return WalletLine(row.region_id, row.citizen_id, ticket)
+
+    def bearer_and_wallet_line(
+        self, wallet_id: int, *, token_hash: str, now: datetime
+    ) -> tuple[UserRow | None, WalletLine | None]:
+        """``AccessRecords.user_of_token`` and ``wallet_line`` in one statement: the user of
+        a token live at ``now`` (None if it is not) and the wallet's line (None if there is no
+        such wallet)."""
+        values = {"b_token_hash": token_hash, "b_now": now, "b_wallet": wallet_id}
+        row = self.connection.execute(_BEARER_AND_WALLET_LINE, values).one()
+        fields = row._mapping
+        user = None if row.id is None else UserRow(**{name: fields[name] for name in _USER_FIELDS})
+        if row.line_region_id is None:
+            return user, None
+        ticket = None
+        if row.line_id is not None:
+            ticket = QueueTicket(
+                row.line_id,
+                row.line_issued_at,
+                row.line_last_seen_at,
+                row.line_admitted_at,
+                row.line_used_at,
+            )
+        return user, WalletLine(row.line_region_id, row.line_citizen_id, ticket)
 
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dongne.adapters.db.access_records import UserRow
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.deferred_rows import DeferredRows
@@ -394,6 +395,10 @@ class SaleQueueStore(Protocol):
     """The sale queue's tickets and each region's counter row (its admission bucket)."""
 
     def wallet_line(self, wallet_id: int) -> WalletLine: ...
+
+    def bearer_and_wallet_line(
+        self, wallet_id: int, *, token_hash: str, now: datetime
+    ) -> tuple[UserRow | None, WalletLine | None]: ...
 
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
