@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, event, select
 
-from dongne.adapters.db.sale_queue_records import sale_queue_counters
+from dongne.adapters.db.sale_queue_counters import sale_queue_counters
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import Unauthenticated
