@@ -301,7 +301,7 @@ class UnitOfWork:
     def hold_sale_counters(self) -> None:
         """For a batch of polls in this one transaction: each region's sale-queue counter row
         is read and locked once, by the batch's first poll that changes the line, and its
-        admissions are written once, at the commit (``SaleQueueRecords.hold_counters``)."""
+        admissions are written once, at the commit (``CounterRecords.hold_counters``)."""
         records = SaleQueueRecords(self.connection)
         records.hold_counters()
         self.__dict__["sale_queue"] = records  # what the cached_property would have built
