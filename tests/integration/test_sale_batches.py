@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 
 from dongne.adapters.db.sale_queue_counters import sale_queue_counters
+from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import Unauthenticated
@@ -141,6 +142,60 @@ def test_a_retry_in_a_batch_of_polls_gets_its_first_answer_and_the_budget_holds(
     batcher.stop()
     assert sum(p.bonus_won for p in [*first, last]) == 2 * BONUS_WON
     assert_ledger_sound(app.uow)
+
+
+def test_a_poll_undone_after_locking_the_counter_leaves_the_next_to_lock_it_again(
+    app: App, sale: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holds the region's counter row from its first poll that changes the line; a
+    poll undone in its savepoint after locking it (there, a failed insert of its ticket) takes
+    the lock and what it read of the row with it, so the next poll reads and locks it again,
+    once, and the batch still counts each admission once."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    first, *buyers = [_buyer(app, sale) for _ in range(4)]
+    batcher = SaleBatcher(app.unit_of_work)
+    batcher.poll_batch([_request(first, policy)])  # the region's counter row made
+    failing = {buyers[0].wallet_id}
+    join_line = SaleQueueRecords.join_line
+
+    def failing_once(
+        self: SaleQueueRecords,
+        region_id: int,
+        wallet_id: int,
+        at: datetime,
+        *,
+        admitted: bool = False,
+    ) -> int | None:
+        if wallet_id in failing:
+            failing.clear()
+            raise RuntimeError("the ticket's insert failed")
+        return join_line(self, region_id, wallet_id, at, admitted=admitted)
+
+    monkeypatch.setattr(SaleQueueRecords, "join_line", failing_once)
+    counters_read: list[str] = []
+
+    def record(*execution: object) -> None:
+        statement = str(execution[2]).lower()
+        if statement.startswith("select") and "from sale_queue_counters" in statement:
+            counters_read.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        turns = batcher.poll_batch([_request(buyer, policy) for buyer in buyers])
+    finally:
+        event.remove(app.engine, "before_cursor_execute", record)
+    batcher.stop()
+
+    assert all(isinstance(t, PurchaseTurn) and t.status.admitted for t in turns)
+    # the failed poll's, the next poll's in the batch, and the failed one's again alone
+    assert len(counters_read) == 3
+    with app.engine.connect() as connection:
+        counted = connection.execute(
+            select(sale_queue_counters.c.admitted_count).where(
+                sale_queue_counters.c.region_id == sale.region_id
+            )
+        ).scalar_one()
+    assert counted == 4
 
 
 @pytest.mark.postgres
