@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseReads, PurchaseRecord
 from dongne.domain.errors import PaymentNotFound, PurchaseNotFound
 from dongne.domain.lots import (
     Allocation,
@@ -21,6 +21,7 @@ from dongne.domain.lots import (
     Offset,
     Take,
 )
+from dongne.domain.sale_queue import HeldAdmission
 from tests.fakes.state import (
     FakeConstraintViolated,
     FakeState,
@@ -122,6 +123,20 @@ class FakeHoldingRecords:
             p.face_won
             for p in self._state.purchases.values()
             if p.wallet_id == wallet_id and p.month in months and p.cancelled_at is None
+        )
+
+    def purchase_reads(
+        self,
+        wallet_id: int,
+        *,
+        region_id: int,
+        month: str,
+        at: datetime,
+        admission: HeldAdmission | None,
+    ) -> PurchaseReads:
+        assert admission is None, "the fake keeps no sale queue"
+        return PurchaseReads(
+            True, self.purchased_face_won(wallet_id, months=[month]), self.wallet_lots(wallet_id)
         )
 
     def add_purchase(

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
+from dongne.adapters.db.sale_queue_counters import sale_queue_counters
+from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import Unauthenticated
@@ -142,6 +144,60 @@ def test_a_retry_in_a_batch_of_polls_gets_its_first_answer_and_the_budget_holds(
     assert_ledger_sound(app.uow)
 
 
+def test_a_poll_undone_after_locking_the_counter_leaves_the_next_to_lock_it_again(
+    app: App, sale: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holds the region's counter row from its first poll that changes the line; a
+    poll undone in its savepoint after locking it (there, a failed insert of its ticket) takes
+    the lock and what it read of the row with it, so the next poll reads and locks it again,
+    once, and the batch still counts each admission once."""
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    first, *buyers = [_buyer(app, sale) for _ in range(4)]
+    batcher = SaleBatcher(app.unit_of_work)
+    batcher.poll_batch([_request(first, policy)])  # the region's counter row made
+    failing = {buyers[0].wallet_id}
+    join_line = SaleQueueRecords.join_line
+
+    def failing_once(
+        self: SaleQueueRecords,
+        region_id: int,
+        wallet_id: int,
+        at: datetime,
+        *,
+        admitted: bool = False,
+    ) -> int | None:
+        if wallet_id in failing:
+            failing.clear()
+            raise RuntimeError("the ticket's insert failed")
+        return join_line(self, region_id, wallet_id, at, admitted=admitted)
+
+    monkeypatch.setattr(SaleQueueRecords, "join_line", failing_once)
+    counters_read: list[str] = []
+
+    def record(*execution: object) -> None:
+        statement = str(execution[2]).lower()
+        if statement.startswith("select") and "from sale_queue_counters" in statement:
+            counters_read.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        turns = batcher.poll_batch([_request(buyer, policy) for buyer in buyers])
+    finally:
+        event.remove(app.engine, "before_cursor_execute", record)
+    batcher.stop()
+
+    assert all(isinstance(t, PurchaseTurn) and t.status.admitted for t in turns)
+    # the failed poll's, the next poll's in the batch, and the failed one's again alone
+    assert len(counters_read) == 3
+    with app.engine.connect() as connection:
+        counted = connection.execute(
+            select(sale_queue_counters.c.admitted_count).where(
+                sale_queue_counters.c.region_id == sale.region_id
+            )
+        ).scalar_one()
+    assert counted == 4
+
+
 @pytest.mark.postgres
 def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
     pg_engine: Engine,
@@ -200,3 +256,41 @@ def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
         budget = app.uow.ledger.account(sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12")
         assert app.uow.ledger.balance(budget.id) == 0
     assert_ledger_sound(app.uow)
+
+
+@pytest.mark.postgres
+def test_a_poll_in_a_batch_sends_three_statements_of_its_own(pg_engine: Engine) -> None:
+    """A first-time buyer the bucket admits: their savepoint, their token and their wallet's
+    place in one read, and the insert of their ticket, admitted as it is made. The region's
+    counter row is locked and read by the batch's first poll and written once at its commit,
+    and once a poll has admitted everyone waiting, the next new ticket needs no admission of
+    the head of its own. The counter still counts every admission."""
+    app = App(Settings(database_url=str(pg_engine.url)), pg_engine, UnitOfWork(pg_engine))
+    sale = World(app.uow, SALE)
+    people = [_buyer(app, sale) for _ in range(32)]
+    policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
+    batcher = SaleBatcher(app.unit_of_work)
+    batcher.poll_batch([_request(buyer, policy) for buyer in people[:2]])  # the counter made
+    sent: list[int] = []
+    for start, size in ((2, 10), (12, 20)):
+        statements: list[str] = []
+
+        def record(*execution: object, into: list[str] = statements) -> None:
+            into.append(str(execution[2]))
+
+        event.listen(pg_engine, "before_cursor_execute", record)
+        try:
+            turns = batcher.poll_batch([_request(b, policy) for b in people[start : start + size]])
+        finally:
+            event.remove(pg_engine, "before_cursor_execute", record)
+        assert all(isinstance(t, PurchaseTurn) and t.status.admitted for t in turns)
+        sent.append(len(statements))
+    batcher.stop()
+    assert (sent[1] - sent[0]) / 10 == 3
+    with pg_engine.connect() as connection:
+        counted = connection.execute(
+            select(sale_queue_counters.c.admitted_count).where(
+                sale_queue_counters.c.region_id == sale.region_id
+            )
+        ).scalar_one()
+    assert counted == 32

@@ -159,6 +159,12 @@ def authenticate_within(
         )
         return Authenticated(principal, None)
     user = uow.access.user_of_token(digest, require_aware(now), for_update=lock_user)
+    return authenticated_user(user)
+
+
+def authenticated_user(user: UserRow | None) -> Authenticated:
+    """The caller whose user's token was read as live (``user``), as ``authenticate_within``
+    tells it: for a read that fetched the token's user with something else."""
     if user is None:
         raise Unauthenticated("the token is unknown, expired or revoked")
     return Authenticated(principal_of(user), user)

@@ -97,25 +97,22 @@ def _buying(uow: UnitOfWork, purchase: VoucherPurchase) -> Callable[[], Purchase
 
     def action() -> PurchaseResult:
         wallet = uow.records.wallet(wallet_id, lock=True)
-        if admission is not None and not uow.sale_queue.spend_admission(
-            wallet.region_id,
-            wallet_id,
-            at=now,
-            opened=admission.window_opened_at,
-            lasts=admission.lasts,
-        ):
+        day, month = seoul_day(now), seoul_month(now)
+        reads = uow.records.purchase_reads(
+            wallet_id, region_id=wallet.region_id, month=month, at=now, admission=admission
+        )
+        if not reads.admission_spent:
             raise AdmissionNotHeld(wallet_id)
         program = uow.records.program(wallet.region_id, at=now)
-        day, month = seoul_day(now), seoul_month(now)
         year_months = months_of_year(day.year)
         annual = program.annual_purchase_limit_won is not None
         program.check_purchase(
             face_won,
-            purchased_this_month_won=uow.records.purchased_face_won(wallet_id, months=[month]),
+            purchased_this_month_won=reads.purchased_this_month_won,
             purchased_this_year_won=(
                 uow.records.purchased_face_won(wallet_id, months=year_months) if annual else 0
             ),
-            holding_won=holding_won(uow.records.wallet_lots(wallet_id), now),
+            holding_won=holding_won(reads.lots, now),
             is_resident=wallet.home_region_id == wallet.region_id,
         )
         budget = uow.ledger.account(wallet.region_id, AccountType.DISCOUNT_BUDGET, month)

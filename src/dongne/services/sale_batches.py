@@ -111,6 +111,7 @@ class SaleBatcher:
             uow = self._make_uow()
             with uow:
                 uow.keep_writes_to_commit()  # the program read once for the batch
+                uow.hold_sale_counters()  # the region's counter too, and written once
                 outcomes = [_within(uow, request) for request in batch]
                 uow.commit()
         except Exception:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from dongne.adapters.db.sale_queue_records import WalletLine
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.program_timeline import ProgramTimeline
@@ -154,10 +155,13 @@ def seen_on_arrival(
     policy: SaleQueuePolicy,
     *,
     citizen_id: int | None = None,
+    line: WalletLine | None = None,
 ) -> Seen:
     """The wallet's place on arrival; with ``citizen_id``, only that citizen's wallet (another
-    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers)."""
-    line = uow.sale_queue.wallet_line(wallet_id)
+    one reads as a wallet that does not exist, as ``resources.visible_wallet`` answers).
+    ``line``: the wallet's line, read already with the caller's token."""
+    if line is None:
+        line = uow.sale_queue.wallet_line(wallet_id)
     if citizen_id is not None and line.citizen_id != citizen_id:
         raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
     timeline = uow.records.program_timeline(line.region_id)
@@ -188,10 +192,32 @@ def polled(
     if locked is None:
         return OUTSIDE_A_SALE, None  # the sale ended while the poll waited for the lock
     line, slots = locked
+    if ticket is None:
+        admitted_id = _joined_at_the_head(uow, line, slots, wallet_id)
+        if admitted_id is not None:
+            return _admitted(admitted_id, line.now, policy), line.opened
     ticket = _joined_ticket(uow, line, wallet_id, new=ticket is None)
     if ticket.id in _admit_head_of_line(uow, line, slots):
         ticket = replace(ticket, admitted_at=line.now)
     return _status(uow, line, ticket), line.opened
+
+
+def _joined_at_the_head(
+    uow: UnitOfWork, line: Line, slots: AdmissionSlots, wallet_id: int
+) -> int | None:
+    """A new ticket admitted by the insert that makes it, where this transaction knows the line
+    holds nobody waiting (a batch's earlier poll admitted everyone who was) and the bucket has a
+    slot: what joining and then admitting the head would do, in one statement instead of two.
+    None where that is not known, or the wallet has a ticket already."""
+    if not uow.sale_queue.nobody_waiting(line.region_id, opened=line.opened, cutoff=line.cutoff):
+        return None
+    if not free_admissions(line.policy, slots, line.now):
+        return None
+    ticket_id = uow.sale_queue.join_line(line.region_id, wallet_id, line.now, admitted=True)
+    if ticket_id is not None:
+        next_slot_at = after_admitting(line.policy, slots, line.now, 1).next_slot_at
+        uow.sale_queue.count_admissions(line.region_id, admitted=1, next_slot_at=next_slot_at)
+    return ticket_id
 
 
 def _joined_ticket(uow: UnitOfWork, line: Line, wallet_id: int, *, new: bool) -> QueueTicket:

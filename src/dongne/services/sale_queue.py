@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dongne.adapters.db.sale_queue_records import WalletLine
+from dongne.adapters.secrets import token_digest
 from dongne.config import Settings
-from dongne.domain.errors import SaleQueueWaiting
+from dongne.domain.calendar import require_aware
+from dongne.domain.errors import SaleQueueWaiting, WalletNotFound
 from dongne.domain.sale_queue import (
     SaleQueuePolicy,
     estimated_wait_seconds,
@@ -20,7 +23,11 @@ from dongne.domain.sale_queue import (
     poll_after_seconds,
 )
 from dongne.services import purchases
-from dongne.services.authentication import authenticate_within
+from dongne.services.authentication import (
+    PARTNER_KEY_PREFIX,
+    authenticate_within,
+    authenticated_user,
+)
 from dongne.services.idempotency import caller_scope, scoped_key
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_line import (
@@ -76,10 +83,20 @@ class Bearer:
     client_key: str
     now: datetime
 
-    def check(self, uow: UnitOfWork) -> tuple[int, str]:
-        """The acting citizen and their scoped key, inside ``uow``'s open transaction."""
-        caller = authenticate_within(uow, token=self.token, now=self.now).principal
-        return caller.citizen(), scoped_key("purchase", caller_scope(caller), self.client_key)
+    def check(self, uow: UnitOfWork, wallet_id: int) -> tuple[int, str, WalletLine]:
+        """The acting citizen, their scoped key and the wallet's line, inside ``uow``'s open
+        transaction: a user's token and the line in one read (a partner's key, which may not
+        buy, is refused as ``authenticate_within`` refuses it)."""
+        if self.token.startswith(PARTNER_KEY_PREFIX):
+            authenticate_within(uow, token=self.token, now=self.now).principal.citizen()
+        user, line = uow.sale_queue.bearer_and_wallet_line(
+            wallet_id, token_hash=token_digest(self.token), now=require_aware(self.now)
+        )
+        caller = authenticated_user(user).principal
+        citizen_id = caller.citizen()
+        if line is None:
+            raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
+        return citizen_id, scoped_key("purchase", caller_scope(caller), self.client_key), line
 
 
 @dataclass(frozen=True)
@@ -117,9 +134,10 @@ def poll_for_purchase(
 ) -> PurchaseTurn:
     """``purchase_in_turn``'s poll, inside ``uow``'s open transaction (a batch's, in
     ``sale_batches``); the caller commits it unless the turn is ``replayed``."""
+    line = None
     if bearer is not None:
-        citizen_id, idempotency_key = bearer.check(uow)
-    seen = seen_on_arrival(uow, wallet_id, clock, policy, citizen_id=citizen_id)
+        citizen_id, idempotency_key, line = bearer.check(uow, wallet_id)
+    seen = seen_on_arrival(uow, wallet_id, clock, policy, citizen_id=citizen_id, line=line)
     replayed = seen.spent_in_this_sale() and purchases.replayed_purchase(
         uow, wallet_id=wallet_id, face_won=face_won, idempotency_key=idempotency_key
     )

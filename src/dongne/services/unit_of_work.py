@@ -114,6 +114,7 @@ class UnitOfWork:
         self.connection = connection
         self.idempotency_key_claimed = False
         self._deferred_rows: DeferredRows | None = None
+        self._held_counters: SaleQueueRecords | None = None
         self._savepoints = 0
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
@@ -261,6 +262,7 @@ class UnitOfWork:
         ledger_state = self.ledger.savepoint_state()
         accounts = dict(self._pending_accounts)
         rows = self._deferred_rows.snapshot() if self._deferred_rows else None
+        counters = self._held_counters.held_state() if self._held_counters else None
         try:
             yield
         except BaseException:
@@ -270,6 +272,8 @@ class UnitOfWork:
             self.ledger.restore(ledger_state)
             if self._deferred_rows is not None and rows is not None:
                 self._deferred_rows.restore(rows)
+            if self._held_counters is not None:
+                self._held_counters.restore_held(counters)
             self._pending_accounts.clear()
             self._pending_accounts.update(accounts)
             raise
@@ -294,6 +298,15 @@ class UnitOfWork:
         self.records.timelines_of_batch = {}
         self.ledger.responses_of_batch = {}
 
+    def hold_sale_counters(self) -> None:
+        """For a batch of polls in this one transaction: each region's sale-queue counter row
+        is read and locked once, by the batch's first poll that changes the line, and its
+        admissions are written once, at the commit (``CounterRecords.hold_counters``)."""
+        records = SaleQueueRecords(self.connection)
+        records.hold_counters()
+        self.__dict__["sale_queue"] = records  # what the cached_property would have built
+        self._held_counters = records
+
     def commit(self) -> None:
         """Draw the budgets the postings declared, as the last writes, then commit; a lost
         draw raises ``DrawLost`` and leaves the transaction to roll back."""
@@ -302,6 +315,8 @@ class UnitOfWork:
         if self._deferred_rows is not None:
             self._deferred_rows.apply(self.connection)
             self.ledger.store_batch_responses()
+        if self._held_counters is not None:
+            self._held_counters.write_held_counters()
         self.ledger.draw_budgets()
         self._transaction.commit()
         self._account_cache.update(self._pending_accounts)

@@ -45,7 +45,7 @@ class PartnerRow:
 _USER_COLUMNS = [users.c[name] for name in UserRow.__dataclass_fields__]
 _PARTNER_COLUMNS = [partners.c[name] for name in PartnerRow.__dataclass_fields__]
 # Every authenticated request runs this: built once (building costs more than sending).
-_USER_OF_TOKEN = (
+USER_OF_TOKEN = (
     select(*_USER_COLUMNS)
     .join(access_tokens, access_tokens.c.user_id == users.c.id)
     .where(
@@ -54,10 +54,10 @@ _USER_OF_TOKEN = (
         access_tokens.c.revoked_at.is_(None),
     )
 )
-_USER_OF_TOKEN_FOR_UPDATE = _USER_OF_TOKEN.with_for_update(of=users)
+USER_OF_TOKEN_FOR_UPDATE = USER_OF_TOKEN.with_for_update(of=users)
 
 
-def _user(row: Row[Any]) -> UserRow:
+def user_row(row: Row[Any]) -> UserRow:
     return UserRow(**row._mapping)
 
 
@@ -105,16 +105,16 @@ class AccessRecords:
     def user(self, user_id: int, *, for_update: bool = False) -> UserRow | None:
         query = select(*_USER_COLUMNS).where(users.c.id == user_id)
         row = self.connection.execute(query.with_for_update() if for_update else query).first()
-        return _user(row) if row else None
+        return user_row(row) if row else None
 
     def user_by_login(self, login: str) -> UserRow | None:
         row = self.connection.execute(select(*_USER_COLUMNS).where(users.c.login == login)).first()
-        return _user(row) if row else None
+        return user_row(row) if row else None
 
     def user_of_citizen(self, citizen_id: int, *, for_update: bool = False) -> UserRow | None:
         query = select(*_USER_COLUMNS).where(users.c.citizen_id == citizen_id)
         row = self.connection.execute(query.with_for_update() if for_update else query).first()
-        return _user(row) if row else None
+        return user_row(row) if row else None
 
     def identity_taken(self, identity_hmac: str) -> bool:
         found = self.connection.execute(
@@ -136,9 +136,9 @@ class AccessRecords:
         self, token_hash: str, now: datetime, *, for_update: bool = False
     ) -> UserRow | None:
         """The user of a live token; ``for_update`` locks the user's row (not the token's)."""
-        query = _USER_OF_TOKEN_FOR_UPDATE if for_update else _USER_OF_TOKEN
+        query = USER_OF_TOKEN_FOR_UPDATE if for_update else USER_OF_TOKEN
         row = self.connection.execute(query, {"b_token_hash": token_hash, "b_now": now}).first()
-        return _user(row) if row else None
+        return user_row(row) if row else None
 
     def revoke_token(self, token_hash: str, now: datetime) -> None:
         self.connection.execute(

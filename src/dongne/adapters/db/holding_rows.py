@@ -13,6 +13,17 @@ from dongne.domain.lots import Lot, LotKind, LotRestriction
 
 
 @dataclass(frozen=True)
+class PurchaseReads:
+    """What a purchase reads once its wallet is locked (``HoldingRecords.purchase_reads``)."""
+
+    admission_spent: bool
+    """The sale-queue admission asked for was live and is now spent (True if none was)."""
+    purchased_this_month_won: int
+    lots: list[Lot]
+    """The wallet's lots holding anything."""
+
+
+@dataclass(frozen=True)
 class PurchaseRecord:
     """A purchase of vouchers: ``face_won`` = ``paid_won`` by the citizen + ``bonus_won`` from
     the city's budget, all of it in lot ``lot_id``."""

@@ -7,16 +7,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 
+from dongne.adapters.db.access_tables import sale_tickets
 from dongne.adapters.db.deferred_rows import append_rows
 from dongne.adapters.db.holding_rows import (
+    PurchaseReads,
     PurchaseRecord,
     lot_record,
     purchase_record,
     restriction_to_json,
 )
 from dongne.adapters.db.payment_holdings import PaymentRecords
+from dongne.adapters.db.sale_queue_records import SPEND_ADMISSION
 from dongne.adapters.db.tables import (
     gifts,
     lot_movements,
@@ -31,6 +34,7 @@ from dongne.domain.lots import (
     LotRestriction,
     Take,
 )
+from dongne.domain.sale_queue import HeldAdmission
 
 # Hot-path statements are built once: building one costs more client CPU than sending it.
 _LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0)
@@ -52,6 +56,22 @@ _PURCHASED_FACE_OF_MONTH = select(func.coalesce(func.sum(purchases.c.face_won), 
 )
 """One month's: every purchase asks, and an expanding IN is rendered again at each execution."""
 _PURCHASE = select(purchases).where(purchases.c.id == bindparam("b_id"))
+_LIVE_LOTS_OF_ONE_ROW = (
+    select(literal(1).label("one"))
+    .subquery("one_row")
+    .outerjoin(lots, and_(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0))
+)
+"""The wallet's lots holding anything, or one row of nulls if it has none, to hang a purchase's
+other reads on."""
+_MONTH_FACE = _PURCHASED_FACE_OF_MONTH.scalar_subquery().label("month_face_won")
+_PURCHASE_READS = select(_MONTH_FACE, lots).select_from(_LIVE_LOTS_OF_ONE_ROW)
+_SPENT = SPEND_ADMISSION.returning(sale_tickets.c.id).cte("spent")
+_PURCHASE_READS_SPENDING = select(
+    select(func.count()).select_from(_SPENT).scalar_subquery().label("spent"),
+    _MONTH_FACE,
+    lots,
+).select_from(_LIVE_LOTS_OF_ONE_ROW)
+"""PostgreSQL: the admission spent by a data-modifying WITH, in the same statement."""
 
 
 class HoldingRecords(PaymentRecords):
@@ -59,7 +79,41 @@ class HoldingRecords(PaymentRecords):
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:
         rows = self.connection.execute(_LIVE_LOTS, {"b_wallet": wallet_id}).all()
-        lots_read = [lot_record(row) for row in rows]
+        return self._still_holding([lot_record(row) for row in rows])
+
+    def purchase_reads(
+        self,
+        wallet_id: int,
+        *,
+        region_id: int,
+        month: str,
+        at: datetime,
+        admission: HeldAdmission | None,
+    ) -> PurchaseReads:
+        """A purchase's reads once its wallet is locked, in one statement on PostgreSQL: its
+        ``admission`` spent (``SaleQueueRecords.spend_admission``), the wallet's purchases of
+        ``month`` (``purchased_face_won``) and its lots (``wallet_lots``). The lock comes first,
+        in a statement of its own: this one's snapshot is then taken once no other purchase of
+        the wallet can commit, so it sees every one that did."""
+        values: dict[str, object] = {"b_wallet": wallet_id, "b_month": month}
+        spent = True
+        if admission is not None:
+            values |= {
+                "b_region": region_id,
+                "b_opened": admission.window_opened_at,
+                "b_granted_after": at - admission.lasts,
+                "b_at": at,
+            }
+            if not self._postgres:
+                spent = bool(self.connection.execute(SPEND_ADMISSION, values).rowcount)
+        query = _PURCHASE_READS_SPENDING if admission and self._postgres else _PURCHASE_READS
+        rows = self.connection.execute(query, values).all()
+        if admission is not None and self._postgres:
+            spent = bool(rows[0].spent)
+        lots_read = [lot_record(row) for row in rows if row.id is not None]
+        return PurchaseReads(spent, int(rows[0].month_face_won), self._still_holding(lots_read))
+
+    def _still_holding(self, lots_read: list[Lot]) -> list[Lot]:
         if self.deferred_rows is None:
             return lots_read
         # In a batch, what earlier payments took from these lots waits for the commit.

@@ -6,6 +6,8 @@ The statements a purchase and a poll run are built once, at import (as the regis
 are: building one costs more client CPU than sending it), and
 the line's two walks (its head, the buyers ahead of one) use the partial index
 ``ix_sale_tickets_waiting`` (migration 0028), whose rows are the waiting tickets only.
+
+The counter row, and what a batch of polls holds of it, is ``sale_queue_counters``'.
 """
 
 from __future__ import annotations
@@ -15,36 +17,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Integer,
-    MetaData,
-    Table,
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from dongne.adapters.db.access_records import USER_OF_TOKEN, UserRow
 from dongne.adapters.db.access_tables import sale_tickets
-from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import Id, Timestamp, wallets
+from dongne.adapters.db.sale_queue_counters import CounterRecords
+from dongne.adapters.db.tables import wallets
 from dongne.domain.errors import WalletNotFound
 from dongne.domain.sale_queue import QueueTicket
-
-# Created by migration 0005 (next_slot_at by 0012). Kept off the shared metadata: only the sale
-# queue reads it.
-sale_queue_counters = Table(
-    "sale_queue_counters",
-    MetaData(),
-    Column("region_id", Id, primary_key=True),
-    Column("window_opened_at", Timestamp, nullable=False),
-    Column("next_slot_at", Timestamp, nullable=False),
-    Column("admitted_count", Integer, nullable=False),
-)
 
 
 def _ticket_of(row: Any) -> QueueTicket:
@@ -82,18 +72,23 @@ class WalletLine:
     """None before the wallet's first poll in its region."""
 
 
-_COUNTER = select(sale_queue_counters.c.window_opened_at, sale_queue_counters.c.next_slot_at).where(
-    sale_queue_counters.c.region_id == bindparam("b_region")
+_LINE_PREFIX = "line_"
+_BEARER_SUBQUERY = USER_OF_TOKEN.subquery("bearer")
+_LINE_SUBQUERY = _WALLET_LINE.subquery("line")
+_BEARER_AND_WALLET_LINE = select(
+    *_BEARER_SUBQUERY.c,
+    *(column.label(f"{_LINE_PREFIX}{column.name}") for column in _LINE_SUBQUERY.c),
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("one_row")
+    .outerjoin(_BEARER_SUBQUERY, true())
+    .outerjoin(_LINE_SUBQUERY, true())
 )
-_COUNTER_FOR_UPDATE = _COUNTER.with_for_update()
-_COUNT_ADMISSIONS = (
-    update(sale_queue_counters)
-    .where(sale_queue_counters.c.region_id == bindparam("b_region"))
-    .values(
-        next_slot_at=bindparam("b_next_slot"),
-        admitted_count=sale_queue_counters.c.admitted_count + bindparam("b_admitted"),
-    )
-)
+"""The user of a live bearer token and a wallet's line, each a row of nulls if there is none:
+a buyer's two first reads in one statement."""
+_USER_FIELDS = tuple(UserRow.__dataclass_fields__)
+
+
 _TICKET_OF_WALLET = select(sale_tickets).where(
     sale_tickets.c.region_id == bindparam("b_region"),
     sale_tickets.c.wallet_id == bindparam("b_wallet"),
@@ -105,6 +100,7 @@ _JOIN_LINE = {
         wallet_id=bindparam("b_wallet"),
         issued_at=bindparam("b_at"),
         last_seen_at=bindparam("b_at"),
+        admitted_at=bindparam("b_admitted"),
     )
     .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
     .returning(sale_tickets.c.id)
@@ -144,7 +140,7 @@ _WAITING_AHEAD = select(func.count()).where(
         ),
     ),
 )
-_SPEND_ADMISSION = (
+SPEND_ADMISSION = (
     update(sale_tickets)
     .where(
         sale_tickets.c.region_id == bindparam("b_region"),
@@ -160,7 +156,7 @@ the window opened at ``b_opened`` after ``b_granted_after`` (its admission lasts
 and not used."""
 
 
-class SaleQueueRecords(TableStore):
+class SaleQueueRecords(CounterRecords):
     def wallet_line(self, wallet_id: int) -> WalletLine:
         """The wallet and its ticket in its region's line, read without any lock."""
         row = self.connection.execute(_WALLET_LINE, {"b_wallet": wallet_id}).first()
@@ -169,51 +165,55 @@ class SaleQueueRecords(TableStore):
         ticket = None if row.id is None else _ticket_of(row)
         return WalletLine(row.region_id, row.citizen_id, ticket)
 
-    def lock_counter(
-        self, region_id: int, *, opened: datetime, next_slot_at: datetime
-    ) -> tuple[datetime, datetime]:
-        """The region's counter row, locked: (``window_opened_at``, ``next_slot_at``). A region
-        without one gets one for the window opened at ``opened``."""
-        query = _COUNTER_FOR_UPDATE if self._postgres else _COUNTER
-        row = self.connection.execute(query, {"b_region": region_id}).first()
-        if row is None:
-            first = {"region_id": region_id, "window_opened_at": opened}
-            dialect_insert: Any = postgres_insert if self._postgres else sqlite_insert
-            # Two first pollers may race to create the row; the loser's insert does nothing.
-            self.connection.execute(
-                dialect_insert(sale_queue_counters)
-                .values(**first, next_slot_at=next_slot_at, admitted_count=0)
-                .on_conflict_do_nothing(index_elements=["region_id"])
+    def bearer_and_wallet_line(
+        self, wallet_id: int, *, token_hash: str, now: datetime
+    ) -> tuple[UserRow | None, WalletLine | None]:
+        """``AccessRecords.user_of_token`` and ``wallet_line`` in one statement: the user of
+        a token live at ``now`` (None if it is not) and the wallet's line (None if there is no
+        such wallet)."""
+        values = {"b_token_hash": token_hash, "b_now": now, "b_wallet": wallet_id}
+        row = self.connection.execute(_BEARER_AND_WALLET_LINE, values).one()
+        fields = row._mapping
+        user = None if row.id is None else UserRow(**{name: fields[name] for name in _USER_FIELDS})
+        if row.line_region_id is None:
+            return user, None
+        ticket = None
+        if row.line_id is not None:
+            ticket = QueueTicket(
+                row.line_id,
+                row.line_issued_at,
+                row.line_last_seen_at,
+                row.line_admitted_at,
+                row.line_used_at,
             )
-            row = self.connection.execute(query, {"b_region": region_id}).one()
-        return row.window_opened_at, row.next_slot_at
-
-    def reset_counter(self, region_id: int, *, opened: datetime, next_slot_at: datetime) -> None:
-        self.connection.execute(
-            update(sale_queue_counters)
-            .where(sale_queue_counters.c.region_id == region_id)
-            .values(window_opened_at=opened, next_slot_at=next_slot_at, admitted_count=0)
-        )
-
-    def count_admissions(self, region_id: int, *, admitted: int, next_slot_at: datetime) -> None:
-        values = {"b_region": region_id, "b_next_slot": next_slot_at, "b_admitted": admitted}
-        self.connection.execute(_COUNT_ADMISSIONS, values)
+        return user, WalletLine(row.line_region_id, row.line_citizen_id, ticket)
 
     def ticket_of_wallet(self, region_id: int, wallet_id: int) -> QueueTicket | None:
         values = {"b_region": region_id, "b_wallet": wallet_id}
         row = self.connection.execute(_TICKET_OF_WALLET, values).first()
         return None if row is None else _ticket_of(row)
 
-    def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None:
-        """A new ticket for the wallet, issued at ``at``; None if it already has one (a
-        parallel poll of the same wallet made it first)."""
-        values = {"b_region": region_id, "b_wallet": wallet_id, "b_at": at}
+    def join_line(
+        self, region_id: int, wallet_id: int, at: datetime, *, admitted: bool = False
+    ) -> int | None:
+        """A new ticket for the wallet, issued at ``at`` (and ``admitted`` then, at the head of
+        a line known empty); None if it already has one (a parallel poll of the same wallet
+        made it first)."""
+        if not admitted:
+            self._put_in_line()
+        values = {
+            "b_region": region_id,
+            "b_wallet": wallet_id,
+            "b_at": at,
+            "b_admitted": at if admitted else None,
+        }
         created = self.connection.execute(_JOIN_LINE[self._postgres], values)
         ticket_id: int | None = created.scalar_one_or_none()
         return ticket_id
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None:
         """Mark the ticket seen at ``at``; one that must rejoin starts again at the back."""
+        self._put_in_line()
         fresh: dict[str, Any] = {"last_seen_at": at}
         if rejoin:
             fresh |= {"issued_at": at, "admitted_at": None, "used_at": None}
@@ -232,7 +232,10 @@ class SaleQueueRecords(TableStore):
             "b_limit": limit,
             "b_at": at,
         }
-        return frozenset(self.connection.execute(_ADMIT_WAITING, values).scalars())
+        admitted = frozenset(self.connection.execute(_ADMIT_WAITING, values).scalars())
+        drained = len(admitted) < limit  # every ticket waiting was admitted
+        self._admitted_head(region_id, opened=opened, cutoff=cutoff, drained=drained)
+        return admitted
 
     def waiting_ahead(
         self, region_id: int, ticket: QueueTicket, *, opened: datetime, cutoff: datetime
@@ -255,7 +258,7 @@ class SaleQueueRecords(TableStore):
         opened at ``opened``, less than ``lasts`` ago, not used); True if it was. The ticket's
         row stays locked until the transaction ends, so two purchases never spend one."""
         spent = self.connection.execute(
-            _SPEND_ADMISSION,
+            SPEND_ADMISSION,
             {
                 "b_region": region_id,
                 "b_wallet": wallet_id,

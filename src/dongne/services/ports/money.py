@@ -6,11 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from dongne.adapters.db.access_records import UserRow
 from dongne.adapters.db.channel_records import PaymentCodeRow, PaymentRequestRow
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.deferred_rows import DeferredRows
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRow
-from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseRecord
+from dongne.adapters.db.holding_rows import PaymentRecord, PurchaseReads, PurchaseRecord
 from dongne.adapters.db.ledger_store import AccountRef
 from dongne.adapters.db.payment_intent_records import PaymentIntentRow, RefundRow, WebhookEventRow
 from dongne.adapters.db.registry_records import MerchantWithPayable, Region, Wallet
@@ -29,7 +30,7 @@ from dongne.domain.merchants import Merchant, MerchantStatus
 from dongne.domain.places import Coordinates
 from dongne.domain.program import VoucherProgram
 from dongne.domain.program_timeline import ProgramTimeline
-from dongne.domain.sale_queue import QueueTicket
+from dongne.domain.sale_queue import HeldAdmission, QueueTicket
 
 
 class HoldingStore(Protocol):
@@ -64,6 +65,19 @@ class HoldingStore(Protocol):
     def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]: ...
 
     def purchased_face_won(self, wallet_id: int, *, months: Sequence[str]) -> int: ...
+
+    def purchase_reads(
+        self,
+        wallet_id: int,
+        *,
+        region_id: int,
+        month: str,
+        at: datetime,
+        admission: HeldAdmission | None,
+    ) -> PurchaseReads:
+        """Once the wallet is locked: its ``admission`` spent if live, its purchases of
+        ``month`` and its lots (``wallet_lots``), in one statement where the database can."""
+        ...
 
     def add_purchase(
         self,
@@ -382,6 +396,10 @@ class SaleQueueStore(Protocol):
 
     def wallet_line(self, wallet_id: int) -> WalletLine: ...
 
+    def bearer_and_wallet_line(
+        self, wallet_id: int, *, token_hash: str, now: datetime
+    ) -> tuple[UserRow | None, WalletLine | None]: ...
+
     def lock_counter(
         self, region_id: int, *, opened: datetime, next_slot_at: datetime
     ) -> tuple[datetime, datetime]: ...
@@ -396,7 +414,11 @@ class SaleQueueStore(Protocol):
 
     def ticket_of_wallet(self, region_id: int, wallet_id: int) -> QueueTicket | None: ...
 
-    def join_line(self, region_id: int, wallet_id: int, at: datetime) -> int | None: ...
+    def join_line(
+        self, region_id: int, wallet_id: int, at: datetime, *, admitted: bool = False
+    ) -> int | None: ...
+
+    def nobody_waiting(self, region_id: int, *, opened: datetime, cutoff: datetime) -> bool: ...
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None: ...
 
