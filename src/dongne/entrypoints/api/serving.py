@@ -22,6 +22,7 @@ from uvicorn.config import LOGGING_CONFIG
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
+from dongne.entrypoints.api.routes import build_handlers
 
 APP_FACTORY = "dongne.entrypoints.api.serving:make_app"
 
@@ -40,7 +41,9 @@ def freeze_start_up(app: FastAPI) -> FastAPI:
     objects that live as long as the process. Left in the collector's oldest generation,
     every full collection walks them all: a pause of tens of milliseconds (over 100 on a busy
     machine) in which no request moves. Frozen, a full collection walks only what was made
-    since."""
+    since. The routes' handlers, which FastAPI would build on the first request, are built
+    first, to be frozen too."""
+    build_handlers()
     gc.collect()
     gc.freeze()
     return app
