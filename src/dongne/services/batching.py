@@ -118,3 +118,37 @@ class BatchingWorker(Generic[RequestT, ResultT]):
                 waiting.future.set_exception(outcome)
             else:
                 waiting.future.set_result(outcome)
+
+
+RUN_ALONE = None
+"""A request's outcome in a batch when it has to run again in a transaction of its own."""
+
+
+def together_or_alone(
+    batch: Sequence[RequestT],
+    together: Sequence[int],
+    in_one_transaction: Callable[[list[RequestT]], Sequence[Outcome[ResultT] | None]],
+    alone: Callable[[RequestT], Outcome[ResultT]],
+    *,
+    failed: tuple[logging.Logger, str],
+) -> list[Outcome[ResultT]]:
+    """Each request's outcome, in ``batch``'s order: those at the positions ``together`` names
+    run, in that order, in ``in_one_transaction``; the rest, those it answers ``RUN_ALONE``,
+    and all of them if it raises, run ``alone`` afterwards (logged by ``failed``'s logger with
+    its message, given the batch's size). A batch of one runs alone, without the savepoint it
+    would not need."""
+    if len(batch) == 1:
+        return [alone(batch[0])]
+    outcomes: list[Outcome[ResultT] | None] = [RUN_ALONE] * len(batch)
+    try:
+        in_order = in_one_transaction([batch[i] for i in together])
+    except Exception:
+        log, message = failed
+        log.warning(message, len(together))
+    else:
+        for position, outcome in zip(together, in_order, strict=True):
+            outcomes[position] = outcome
+    return [
+        alone(request) if outcome is RUN_ALONE else outcome
+        for request, outcome in zip(batch, outcomes, strict=True)
+    ]

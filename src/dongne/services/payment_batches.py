@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from dongne.adapters.secrets import Secrets
 from dongne.domain.errors import DongneError
-from dongne.services.batching import BatchingWorker, Outcome
+from dongne.services.batching import RUN_ALONE, BatchingWorker, Outcome, together_or_alone
 from dongne.services.counter_payments import QrPayment, pay_by_qr, qr_payment_attempt
 from dongne.services.idempotency import CommitThenRefuse, CommitThenRunAgain
 from dongne.services.results import PaymentResult
@@ -38,9 +38,6 @@ from dongne.services.unit_of_work import UnitOfWork
 logger = logging.getLogger("dongne.payment_batches")
 
 ResultT = TypeVar("ResultT")
-
-RUN_ALONE = None
-"""A payment's outcome when it has to run again in a transaction of its own."""
 
 
 class PaymentBatcher:
@@ -72,22 +69,13 @@ class PaymentBatcher:
     def pay_batch(self, payments: Sequence[QrPayment]) -> list[Outcome[PaymentResult]]:
         """Pay ``payments`` in one transaction; return each one's result or refusal. A batch of
         one runs as a payment alone does, without the savepoint it would not need."""
-        if len(payments) == 1:
-            return [self._alone(payments[0])]
-        order = sorted(range(len(payments)), key=lambda i: payments[i].token)
-        outcomes: list[Outcome[PaymentResult] | None]
-        try:
-            in_order = self._in_one_transaction([payments[i] for i in order])
-        except Exception:
-            logger.warning("a batch of %d payments failed; each runs alone", len(payments))
-            in_order = [RUN_ALONE] * len(payments)
-        outcomes = [RUN_ALONE] * len(payments)
-        for position, outcome in zip(order, in_order, strict=True):
-            outcomes[position] = outcome
-        return [
-            self._alone(payment) if outcome is RUN_ALONE else outcome
-            for payment, outcome in zip(payments, outcomes, strict=True)
-        ]
+        return together_or_alone(
+            payments,
+            sorted(range(len(payments)), key=lambda i: payments[i].token),
+            self._in_one_transaction,
+            self._alone,
+            failed=(logger, "a batch of %d payments failed; each runs alone"),
+        )
 
     def _in_one_transaction(
         self, payments: Sequence[QrPayment]

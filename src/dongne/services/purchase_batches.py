@@ -34,7 +34,7 @@ from concurrent.futures import Future
 
 from dongne.adapters.db.deferred_rows import PURCHASE_DRAWN_TABLES
 from dongne.domain.errors import DongneError
-from dongne.services.batching import BatchingWorker, Outcome
+from dongne.services.batching import RUN_ALONE, BatchingWorker, Outcome, together_or_alone
 from dongne.services.purchases import (
     AdmissionNotHeld,
     VoucherPurchase,
@@ -45,9 +45,6 @@ from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("dongne.purchase_batches")
-
-RUN_ALONE = None
-"""A purchase's outcome when it has to run again in a transaction of its own."""
 
 
 class PurchaseBatcher:
@@ -80,24 +77,16 @@ class PurchaseBatcher:
     def buy_batch(self, batch: Sequence[VoucherPurchase]) -> list[Outcome[PurchaseResult]]:
         """Make ``batch``'s purchases in one transaction; return each one's result or refusal.
         A batch of one runs as a purchase alone does, without the savepoint it would not need."""
-        if len(batch) == 1:
-            return [self._alone(batch[0])]
         first_of_wallet: dict[int, int] = {}
         for position, purchase in enumerate(batch):
             first_of_wallet.setdefault(purchase.wallet_id, position)
-        together = sorted(first_of_wallet.values(), key=lambda i: batch[i].wallet_id)
-        outcomes: list[Outcome[PurchaseResult] | None] = [RUN_ALONE] * len(batch)
-        try:
-            in_order = self._in_one_transaction([batch[i] for i in together])
-        except Exception:
-            logger.warning("a batch of %d purchases failed; each runs alone", len(together))
-        else:
-            for position, outcome in zip(together, in_order, strict=True):
-                outcomes[position] = outcome
-        return [
-            self._alone(purchase) if outcome is RUN_ALONE else outcome
-            for purchase, outcome in zip(batch, outcomes, strict=True)
-        ]
+        return together_or_alone(
+            batch,
+            sorted(first_of_wallet.values(), key=lambda i: batch[i].wallet_id),
+            self._in_one_transaction,
+            self._alone,
+            failed=(logger, "a batch of %d purchases failed; each runs alone"),
+        )
 
     def _in_one_transaction(
         self, batch: Sequence[VoucherPurchase]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from dongne.domain.errors import DongneError
 from dongne.domain.sale_queue import SaleQueuePolicy
 from dongne.services import purchases
-from dongne.services.batching import BatchingWorker, Outcome
+from dongne.services.batching import RUN_ALONE, BatchingWorker, Outcome, together_or_alone
 from dongne.services.purchase_batches import PurchaseBatcher
 from dongne.services.results import PurchaseResult
 from dongne.services.sale_queue import (
@@ -45,9 +45,6 @@ from dongne.services.sale_queue import (
 from dongne.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("dongne.sale_batches")
-
-POLL_ALONE = None
-"""A poll's outcome when it has to run again in a transaction of its own."""
 
 
 @dataclass(frozen=True)
@@ -104,23 +101,24 @@ class SaleBatcher:
 
     def poll_batch(self, batch: Sequence[PurchaseInTurn]) -> list[Outcome[PurchaseTurn]]:
         """Poll ``batch``'s buyers in one transaction; return each one's turn or refusal."""
-        if len(batch) == 1:
-            return [self._poll_alone(batch[0])]
-        outcomes: list[Outcome[PurchaseTurn] | None]
-        try:
-            uow = self._make_uow()
-            with uow:
-                uow.keep_writes_to_commit()  # the program read once for the batch
-                uow.hold_sale_counters()  # the region's counter too, and written once
-                outcomes = [_within(uow, request) for request in batch]
-                uow.commit()
-        except Exception:
-            logger.warning("a batch of %d polls failed; each polls alone", len(batch))
-            outcomes = [POLL_ALONE] * len(batch)
-        return [
-            self._poll_alone(request) if outcome is POLL_ALONE else outcome
-            for request, outcome in zip(batch, outcomes, strict=True)
-        ]
+        return together_or_alone(
+            batch,
+            range(len(batch)),
+            self._in_one_transaction,
+            self._poll_alone,
+            failed=(logger, "a batch of %d polls failed; each polls alone"),
+        )
+
+    def _in_one_transaction(
+        self, batch: Sequence[PurchaseInTurn]
+    ) -> list[Outcome[PurchaseTurn] | None]:
+        uow = self._make_uow()
+        with uow:
+            uow.keep_writes_to_commit()  # the program read once for the batch
+            uow.hold_sale_counters()  # the region's counter too, and written once
+            outcomes = [_within(uow, request) for request in batch]
+            uow.commit()
+        return outcomes
 
     def _poll_alone(self, request: PurchaseInTurn) -> Outcome[PurchaseTurn]:
         uow = self._make_uow()
@@ -164,4 +162,4 @@ def _within(uow: UnitOfWork, request: PurchaseInTurn) -> Outcome[PurchaseTurn] |
     except DongneError as refused:  # undone alone: nothing of it stays in the line
         return refused
     except Exception:  # a database error: its own transaction will tell what it was
-        return POLL_ALONE
+        return RUN_ALONE
