@@ -7,7 +7,6 @@ holds, a batch that fails as a whole runs each purchase alone, and on PostgreSQL
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -26,6 +25,7 @@ from dongne.services.purchase_batches import PurchaseBatcher
 from dongne.services.purchases import AdmissionNotHeld, VoucherPurchase
 from dongne.services.results import PurchaseResult
 from dongne.services.unit_of_work import UnitOfWork
+from tests.budget_race import race_for_the_budget
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound
 
@@ -255,43 +255,22 @@ def test_two_batchers_selling_one_budget_to_many_clients_never_oversell_it(
     sale.fund(buyers // 2 * BONUS_WON, month=MONTH)
     wallets = [sale.citizen() for _ in range(buyers)]
     batchers = [_batcher(pg_engine), _batcher(pg_engine)]
-    results: dict[int, PurchaseResult] = {}
-    failures: list[BaseException] = []
-    start = threading.Barrier(32)
-    lowest_seen: list[int] = []
-    done = threading.Event()
 
-    def buy_in_turn(client: int) -> None:
-        start.wait()
-        for wallet in wallets[client::32]:
-            try:
-                results[wallet] = sale_queue.purchase_in_turn(
-                    UnitOfWork(pg_engine),
-                    wallet_id=wallet,
-                    face_won=FACE_WON,
-                    idempotency_key=unique_key("rush"),
-                    policy=ADMITS_ALL,
-                    clock=lambda: SALE,
-                    buy=batchers[client % 2].buy,
-                )
-            except BaseException as error:  # reported below, on the test's thread
-                failures.append(error)
+    def buy(client: int, wallet: int) -> tuple[int, PurchaseResult]:
+        return wallet, sale_queue.purchase_in_turn(
+            UnitOfWork(pg_engine),
+            wallet_id=wallet,
+            face_won=FACE_WON,
+            idempotency_key=unique_key("rush"),
+            policy=ADMITS_ALL,
+            clock=lambda: SALE,
+            buy=batchers[client % 2].buy,
+        )
 
-    def watch_budget() -> None:
-        while not done.wait(0.005):
-            lowest_seen.append(_budget_left(UnitOfWork(pg_engine), sale))
-
-    watcher = threading.Thread(target=watch_budget)
-    clients = [threading.Thread(target=buy_in_turn, args=(c,)) for c in range(32)]
-    watcher.start()
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join(120)
-    done.set()
-    watcher.join(10)
+    race = race_for_the_budget(wallets, 32, buy, lambda: _budget_left(UnitOfWork(pg_engine), sale))
     for batcher in batchers:
         batcher.stop()
+    results, failures, lowest_seen = race.results, race.failures, race.lowest_seen
 
     assert failures == []
     assert len(results) == buyers

@@ -6,7 +6,6 @@ under two batchers and 32 parallel buyers too."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from dongne.services.results import PurchaseResult
 from dongne.services.sale_batches import PurchaseInTurn, SaleBatcher
 from dongne.services.sale_queue import Bearer, PurchaseTurn
 from dongne.services.unit_of_work import UnitOfWork
+from tests.budget_race import race_for_the_budget
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound, signed_in_citizen
 
@@ -212,40 +212,20 @@ def test_two_sale_batchers_with_many_clients_never_oversell_the_budget(
     people = [_buyer(app, sale) for _ in range(buyers)]
     policy = SaleQueuePolicy(admissions_per_second=0.001, burst=1_000)
     batchers = [SaleBatcher(app.unit_of_work), SaleBatcher(app.unit_of_work)]
-    results: dict[int, PurchaseResult] = {}
-    failures: list[BaseException] = []
-    start = threading.Barrier(clients)
-    lowest_seen: list[int] = []
-    done = threading.Event()
 
-    def buy(client: int) -> None:
-        start.wait()
-        for buyer in people[client::clients]:
-            try:
-                results[buyer.wallet_id] = batchers[client % 2].buy(_request(buyer, policy))
-            except BaseException as error:  # reported below, on the test's thread
-                failures.append(error)
+    def buy(client: int, buyer: Buyer) -> tuple[int, PurchaseResult]:
+        return buyer.wallet_id, batchers[client % 2].buy(_request(buyer, policy))
 
-    def watch_budget() -> None:
+    def budget_left() -> int:
         watcher = UnitOfWork(pg_engine)
-        while not done.wait(0.005):
-            with watcher:
-                budget = watcher.ledger.account(
-                    sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12"
-                )
-                lowest_seen.append(watcher.ledger.balance(budget.id))
+        with watcher:
+            budget = watcher.ledger.account(sale.region_id, AccountType.DISCOUNT_BUDGET, "2026-12")
+            return watcher.ledger.balance(budget.id)
 
-    threads = [threading.Thread(target=buy, args=(client,)) for client in range(clients)]
-    watcher = threading.Thread(target=watch_budget)
-    watcher.start()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    done.set()
-    watcher.join(10)
+    race = race_for_the_budget(people, clients, buy, budget_left)
     for batcher in batchers:
         batcher.stop()
+    results, failures, lowest_seen = race.results, race.failures, race.lowest_seen
 
     assert failures == []
     assert len(results) == buyers
