@@ -27,7 +27,12 @@ from rich.table import Table
 from sqlalchemy import Engine, text
 
 from bench.bulk_people import insert_citizens_with_wallets
-from bench.postgres import SCRATCH_DATABASE, ScratchDatabase, migrated_scratch
+from bench.postgres import (
+    DEPLOYMENT_SETTINGS,
+    SCRATCH_DATABASE,
+    ScratchDatabase,
+    migrated_scratch,
+)
 from bench.report import Figure, PartResults, figures_table, progress_bar
 from dongne.adapters.db.allowance_records import Upload
 from dongne.adapters.recipient_files import MAX_ROWS, read_recipients
@@ -82,7 +87,11 @@ class AllowanceBench:
 
     def run(self) -> PartResults:
         with migrated_scratch(
-            SCRATCH, "allowances", self.results.notes, pool_size=POOL_SIZE
+            SCRATCH,
+            "allowances",
+            self.results.notes,
+            pool_size=POOL_SIZE,
+            settings=DEPLOYMENT_SETTINGS,
         ) as scratch:
             if scratch is not None:
                 self._measure(*scratch)
