@@ -26,7 +26,7 @@ from dongne.adapters.db.bulk_writes import (
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
 from dongne.adapters.db.log_tables import log_queue
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import lot_movements, lots, wallets
+from dongne.adapters.db.tables import LOT_HOLDS_VALUE, lot_movements, lots, wallets
 from dongne.domain.ledger import Posting, TransactionKind, balanced
 from dongne.domain.lots import LotKind
 
@@ -178,7 +178,7 @@ class AllowanceBatchRecords(TableStore):
                 lots.c.funder_account_id == funder_account_id,
                 lots.c.kind == LotKind.ALLOWANCE.value,
                 lots.c.id > after_lot_id,
-                lots.c.remaining_won > 0,
+                LOT_HOLDS_VALUE,
                 lots.c.expires_at <= now,
             )
             .order_by(lots.c.id)

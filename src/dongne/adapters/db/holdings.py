@@ -21,6 +21,7 @@ from dongne.adapters.db.holding_rows import (
 from dongne.adapters.db.payment_holdings import PaymentRecords
 from dongne.adapters.db.sale_queue_records import SPEND_ADMISSION
 from dongne.adapters.db.tables import (
+    LOT_HOLDS_VALUE,
     gifts,
     lot_movements,
     lots,
@@ -37,7 +38,17 @@ from dongne.domain.lots import (
 from dongne.domain.sale_queue import HeldAdmission
 
 # Hot-path statements are built once: building one costs more client CPU than sending it.
-_LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0)
+_LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), LOT_HOLDS_VALUE)
+_EXPIRED_LOTS = (
+    select(lots)
+    .where(
+        lots.c.region_id == bindparam("b_region"),
+        lots.c.expires_at <= bindparam("b_now"),
+        LOT_HOLDS_VALUE,
+    )
+    .order_by(lots.c.expires_at, lots.c.id)
+    .limit(bindparam("b_limit"))
+)
 _MOVE_LOT = (
     update(lots)
     .where(lots.c.id == bindparam("b_lot"))
@@ -59,7 +70,7 @@ _PURCHASE = select(purchases).where(purchases.c.id == bindparam("b_id"))
 _LIVE_LOTS_OF_ONE_ROW = (
     select(literal(1).label("one"))
     .subquery("one_row")
-    .outerjoin(lots, and_(lots.c.wallet_id == bindparam("b_wallet"), lots.c.remaining_won > 0))
+    .outerjoin(lots, and_(lots.c.wallet_id == bindparam("b_wallet"), LOT_HOLDS_VALUE))
 )
 """The wallet's lots holding anything, or one row of nulls if it has none, to hang a purchase's
 other reads on."""
@@ -194,14 +205,8 @@ class HoldingRecords(PaymentRecords):
 
     def expired_lots(self, region_id: int, now: datetime, limit: int) -> list[tuple[int, Lot]]:
         """Live-valued lots past their expiry, with their wallet ids, oldest expiry first."""
-        rows = self.connection.execute(
-            select(lots)
-            .where(
-                lots.c.region_id == region_id, lots.c.expires_at <= now, lots.c.remaining_won > 0
-            )
-            .order_by(lots.c.expires_at, lots.c.id)
-            .limit(limit)
-        ).all()
+        values = {"b_region": region_id, "b_now": now, "b_limit": limit}
+        rows = self.connection.execute(_EXPIRED_LOTS, values).all()
         return [(row.wallet_id, lot_record(row)) for row in rows]
 
     # -- purchases --------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    literal_column,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -216,10 +218,27 @@ lots = Table(
     CheckConstraint(
         "remaining_won >= 0 AND remaining_won <= face_won", name="remaining_within_face"
     ),
-    Index("ix_lots_wallet_live", "wallet_id", "remaining_won"),
-    Index("ix_lots_expiry", "region_id", "expires_at"),
+    # Only lots that hold something (migration 0030): an emptied lot writes no entry here.
+    Index(
+        "ix_lots_wallet_live",
+        "wallet_id",
+        postgresql_where=text("remaining_won > 0"),
+        sqlite_where=text("remaining_won > 0"),
+    ),
+    Index(
+        "ix_lots_expiry",
+        "region_id",
+        "expires_at",
+        postgresql_where=text("remaining_won > 0"),
+        sqlite_where=text("remaining_won > 0"),
+    ),
     transaction_region_key("source_transaction_id"),
 )
+
+LOT_HOLDS_VALUE = lots.c.remaining_won > literal_column("0")
+"""A lot that holds something, with the 0 written into the SQL: the live lots' indexes hold only
+these, and the planner uses one only when it can see the query asks for no others (a bound
+parameter would hide it)."""
 
 lot_movements = Table(
     "lot_movements",
