@@ -216,15 +216,19 @@ class CpuMeter:
     engine: Engine
     client_s: float = 0.0
     server_s: float | None = 0.0
-    _began: tuple[float, dict[int, float]] = (0.0, {})
+    wal_bytes: int = 0
+    """The WAL the server wrote meanwhile (all of it: the bench is meant to run alone), a
+    measure of the rows and index entries written that the machine's speed does not move."""
+    _began: tuple[float, dict[int, float], str] = (0.0, {}, "0/0")
 
     def __enter__(self) -> CpuMeter:
-        self._began = (time.process_time(), self._backends())
+        self._began = (time.process_time(), self._backends(), self._wal_position())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        client, backends = self._began
+        client, backends, wal_began = self._began
         self.client_s += time.process_time() - client
+        self.wal_bytes += self._wal_since(wal_began)
         after = self._backends()
         if self.server_s is None or not after:
             self.server_s = None
@@ -238,9 +242,23 @@ class CpuMeter:
             ).scalars()
             return {pid: cpu for pid in pids if (cpu := _process_cpu_s(pid)) is not None}
 
+    def _wal_position(self) -> str:
+        with self.engine.connect() as connection:
+            return str(connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
+
+    def _wal_since(self, began: str) -> int:
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:began AS pg_lsn))"),
+                    {"began": began},
+                ).scalar_one()
+            )
+
     def summary(self) -> str:
         server = "?" if self.server_s is None else f"{self.server_s:.1f}"
-        return f"CPU: client {self.client_s:.1f} s, PostgreSQL {server} s"
+        wal = f"WAL {self.wal_bytes / 2**20:,.0f} MiB"
+        return f"CPU: client {self.client_s:.1f} s, PostgreSQL {server} s; {wal}"
 
 
 def _process_cpu_s(pid: int) -> float | None:
