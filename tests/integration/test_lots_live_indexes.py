@@ -49,12 +49,13 @@ def _generic_plan(engine: Engine, statement: Executable, values: dict[str, objec
     numbered = re.sub(r"%\((\w+)\)s", lambda bind: f"${names.index(bind[1]) + 1}", str(compiled))
     with engine.connect() as connection:
         # The tables here are too small for the planner to prefer an index otherwise.
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
         connection.exec_driver_sql(f"PREPARE planned AS {numbered}")
         driver = connection.connection.driver_connection
         arguments = ", ".join(Literal(params[name]).as_string(driver) for name in names)
         rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE planned({arguments})").all()
+        connection.exec_driver_sql("DEALLOCATE planned")
     return "\n".join(str(row[0]) for row in rows)
 
 

@@ -9,8 +9,9 @@ writes no entry into either, the expiry of a million allowance lots two million 
 fewer, and the two indexes stay the size of what is live rather than of all history.
 
 A reader must say ``remaining_won > 0`` with the 0 written out, not as a bound parameter:
-otherwise the planner cannot prove the query lies within the index and does not use it
-(``tests/integration/test_lots_live_indexes.py``).
+the generic plan PostgreSQL gives a prepared statement (psycopg prepares one run five times)
+cannot otherwise prove the query lies within the index, and does not use it
+(``tables.LOT_HOLDS_VALUE``; ``tests/integration/test_lots_live_indexes.py``).
 
 Revision ID: 0030
 Revises: 0029
