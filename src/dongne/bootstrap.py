@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
@@ -41,6 +41,9 @@ class App:
     uow: UnitOfWork
     read_engine: Engine | None = None
     """``DONGNE_DATABASE_READ_URL``'s engine (a standby), or None: reads go to ``engine``."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
+    """The time where no request's dependency can be overridden (the abuse limits' windows,
+    read in a middleware): tests pin it, as they override ``deps.clock`` for routes."""
     _signer: Signer | None = field(default=None, init=False, repr=False)
     _secrets: Secrets | None = field(default=None, init=False, repr=False)
     _accounts: dict[tuple[int, str], AccountRef] = field(

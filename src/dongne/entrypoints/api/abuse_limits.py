@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import re
-from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from anyio import to_thread
@@ -128,7 +127,9 @@ class AbuseLimits:
         await self.app(scope, receive, send)
 
     def _count(self, buckets: list[Bucket]) -> None:
-        rate_limits.count_request(self.application.unit_of_work(), buckets, now=datetime.now(UTC))
+        rate_limits.count_request(
+            self.application.unit_of_work(), buckets, now=self.application.clock()
+        )
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
