@@ -90,7 +90,8 @@ def transaction_region_key(column: str) -> ForeignKeyConstraint:
     ledger_transactions (id, region_id)``, on the tables an allowance fills by the million
     (migration 0027, PostgreSQL): one check per row instead of two, and the row's region is
     provably its transaction's. Such a table's ``region_id`` and ``column`` have no key of
-    their own; SQLite keeps one per column."""
+    their own; SQLite keeps one per column. On PostgreSQL the key is enforced by triggers
+    instead, once per statement rather than per row (migration 0031)."""
     return ForeignKeyConstraint(
         [column, "region_id"], ["ledger_transactions.id", "ledger_transactions.region_id"]
     )
