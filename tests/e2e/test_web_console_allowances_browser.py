@@ -24,7 +24,10 @@ from dongne.entrypoints.web import console_allowance_uploads
 from dongne.services import accounts
 from tests.e2e.browser import Visit, keep_console_errors, text_of
 from tests.e2e.test_web_console_allowances import PASSWORD, Official, official
-from tests.e2e.test_web_console_settlement import YESTERDAY, region_with_yesterdays_payments
+from tests.e2e.test_web_console_settlement import (
+    pin_settlement_clock,
+    region_with_yesterdays_payments,
+)
 from tests.factories import World, unique_key
 
 CITIZEN_PHONE = "010-3141-5926"
@@ -179,12 +182,15 @@ def test_an_official_fixes_a_list_disburses_it_and_the_citizen_sees_the_allowanc
         phone.close()
 
 
-def test_an_operator_settles_yesterday_and_reads_the_run(application: App, visit: Visit) -> None:
-    region_id = region_with_yesterdays_payments(application)
+def test_an_operator_settles_yesterday_and_reads_the_run(
+    application: App, visit: Visit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    days = pin_settlement_clock(monkeypatch)
+    region_id = region_with_yesterdays_payments(application, days.day_ago)
     operator = official(application, region_id, OfficialRole.OPERATOR)
     page = visit.page
     log_in_to_the_console(visit, operator, "/console/settlement")
-    assert page.input_value("#business_day") == YESTERDAY
+    assert page.input_value("#business_day") == days.yesterday
     visit.shoot("settlement")
     page.click("#run")
     assert text_of(page, "#run-transfer") == "₩200,000"  # no fee tiers in these settings
@@ -192,8 +198,8 @@ def test_an_operator_settles_yesterday_and_reads_the_run(application: App, visit
     visit.shoot("settlement-run")
     with page.expect_download() as downloading:
         page.click("#transfer-file")
-    assert downloading.value.suggested_filename == f"settlement-{YESTERDAY}.csv"
+    assert downloading.value.suggested_filename == f"settlement-{days.yesterday}.csv"
     page.click("#to-runs")
-    expect(page.locator(f"#run-{YESTERDAY}")).to_be_visible()
+    expect(page.locator(f"#run-{days.yesterday}")).to_be_visible()
     visit.shoot("settlement-runs")
     assert visit.console_errors == []
