@@ -11,7 +11,7 @@ and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from playwright.sync_api import expect
 
@@ -25,26 +25,28 @@ from tests.factories import unique_key
 from tests.helpers import pay
 
 
-def shop_settled_yesterday(app: App) -> Counter:
+def shop_settled_yesterday(app: App) -> tuple[Counter, date]:
     """A shop that took ₩30,000 yesterday (settled since) and whose citizen still holds
-    ₩70,000 of vouchers for today."""
+    ₩70,000 of vouchers for today; and the business day settled. The test looks for that day's
+    statement rather than work out "yesterday" again: midnight in Seoul may pass meanwhile."""
     day_ago = datetime.now(UTC) - timedelta(days=1)
     shop = counter(app, now=day_ago)
     pay(app.uow, shop.wallet_id, shop.merchant_id, 30_000, now=day_ago)
+    settled_day = seoul_day(day_ago)
     settlement.settle_day(
         app.uow,
         region_id=shop.world.region_id,
-        business_day=seoul_day(day_ago),
+        business_day=settled_day,
         idempotency_key=unique_key("settle"),
         now=datetime.now(UTC),
     )
-    return shop
+    return shop, settled_day
 
 
 def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
     application: App, visit: Visit
 ) -> None:
-    shop = shop_settled_yesterday(application)
+    shop, settled_day = shop_settled_yesterday(application)
     page = visit.page
 
     page.goto("/login")
@@ -111,10 +113,9 @@ def test_a_payment_appears_live_at_the_counter_and_is_cancelled_in_part(
     visit.shoot("request-sent")
 
     page.click("#shop-nav-settlements")
-    yesterday = seoul_day(datetime.now(UTC) - timedelta(days=1)).isoformat()
-    expect(page.locator(f"#statement-{yesterday}")).to_be_visible()
+    expect(page.locator(f"#statement-{settled_day}")).to_be_visible()
     visit.shoot("settlements")
-    page.click(f"#statement-{yesterday} a")
+    page.click(f"#statement-{settled_day} a")
     assert text_of(page, "#statement-takings") == "₩30,000"
     visit.shoot("statement")
 
