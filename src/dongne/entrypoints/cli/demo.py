@@ -24,7 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from dongne.bootstrap import App
-from dongne.domain.calendar import SEOUL
+from dongne.domain.calendar import SEOUL, seoul_day
 from dongne.domain.errors import DongneError
 from dongne.domain.merchants import business_number_check_digit
 from dongne.domain.program import RateWindow, VoucherProgram
@@ -110,10 +110,13 @@ def run_demo(app: App, *, citizens: int, seed: int, console: Console) -> bool:
 
 
 def run_demo_month(
-    app: App, *, citizens: int, seed: int, console: Console, today: date | None = None
+    app: App, *, citizens: int, seed: int, console: Console, now: datetime | None = None
 ) -> DemoOutcome:
+    """The demo as of ``now`` (the real time unless given): the month before its month, and
+    the pages' payments of its day. The clock is read once, so the two agree."""
+    now = now or datetime.now(UTC)
     rng = random.Random(seed)
-    first = demo_month(today or datetime.now(SEOUL).date())
+    first = demo_month(seoul_day(now))
     month_start = datetime.combine(first, time(9), tzinfo=SEOUL).astimezone(UTC)
     days = ((first + timedelta(days=31)).replace(day=1) - first).days
     tally = Tally()
@@ -127,11 +130,17 @@ def run_demo_month(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{first:%Y-%m}: a month of vouchers and programs", total=days)
         for day in range(days):
-            now = month_start + timedelta(days=day)
-            _live_day(app, rng, day, now, region_id, merchant_ids, wallets, tally)
-            web.citizen_day(app, demo_citizen, merchant_ids[1], day, now + _NOON, tally)
+            morning = month_start + timedelta(days=day)
+            _live_day(app, rng, day, morning, region_id, merchant_ids, wallets, tally)
+            web.citizen_day(app, demo_citizen, merchant_ids[1], day, morning + _NOON, tally)
             programs.walk_day(
-                app, region_id, walkers, rng, first + timedelta(days=day), now + _EVENING, tally
+                app,
+                region_id,
+                walkers,
+                rng,
+                first + timedelta(days=day),
+                morning + _EVENING,
+                tally,
             )
             if day == 9:
                 programs.allowance(
@@ -141,7 +150,7 @@ def run_demo_month(
                     shop_id=merchant_ids[3],
                     other_shop_id=merchant_ids[BOOKSTORE],
                     first_recipient_wallet_id=demo_citizen,
-                    now=now + timedelta(hours=8),
+                    now=morning + timedelta(hours=8),
                     tally=tally,
                 )
             progress.advance(task)
@@ -160,7 +169,7 @@ def run_demo_month(
         merchant_ids=merchant_ids,
         citizen_wallet_id=demo_citizen,
         official_totp_secret=totp_secret,
-        now=datetime.now(UTC),
+        now=now,
         tally=tally,
     )
     conserved = _report(app, region_id, first, tally, console)
