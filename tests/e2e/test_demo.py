@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.domain.calendar import SEOUL
+from dongne.domain.calendar import seoul_day
 from dongne.domain.merchant_applications import ApplicationStatus
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.cli.app import app as cli
@@ -28,6 +28,7 @@ from dongne.entrypoints.cli.demo_programs import (
     WALKING_BUDGET_WON,
 )
 from dongne.entrypoints.cli.demo_web import TODAY_AT_THE_BAKERY
+from dongne.entrypoints.web import shop as shop_web
 from dongne.services import merchant_applications, read_models, settlement_reports
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import token_of
@@ -40,6 +41,9 @@ class DemoRun:
     totals: dict[str, int]
     bank_file: str
     database_url: str
+    now: datetime
+    """The time the demo ran as: the tests count its month and its day from it, not from a
+    clock read later, which may be on the next day or month."""
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +53,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     app = bootstrap(Settings(database_url=database_url, log_witnesses=[]))
     output = io.StringIO()
     console = Console(file=output, width=200)
-    outcome = run_demo_month(app, citizens=40, seed=7, console=console)
+    now = datetime.now(UTC)
+    outcome = run_demo_month(app, citizens=40, seed=7, console=console, now=now)
     totals = read_models.account_totals(app.reader(), region_id=outcome.region_id)
     last_day = (outcome.month + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     bank_file = settlement_reports.transfer_file(
         app.uow, region_id=outcome.region_id, business_day=last_day
     )
     app.engine.dispose()
-    return DemoRun(outcome, output.getvalue(), totals, bank_file, database_url)
+    return DemoRun(outcome, output.getvalue(), totals, bank_file, database_url, now)
 
 
 def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> None:
@@ -79,7 +84,7 @@ def test_the_demo_shows_every_program_and_its_figures_add_up(demo: DemoRun) -> N
         "four-eyes",
     }
     assert all(holds for _, holds in tally.checks), tally.checks
-    today = datetime.now(SEOUL).date()
+    today = seoul_day(demo.now)
     assert outcome.month == (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
     given = sum(p.bonus_won for p in tally.purchases)
@@ -177,9 +182,10 @@ def test_the_demo_prints_how_to_serve_it_and_the_citizens_login_opens_the_wallet
 
 
 def test_the_printed_merchant_and_official_logins_open_their_areas(
-    demo: DemoRun, served: tuple[App, TestClient]
+    demo: DemoRun, served: tuple[App, TestClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, client = served
+    monkeypatch.setattr(shop_web, "now", lambda: demo.now)  # the counter lists its day's
     shop, user, password = printed(
         demo, r"Merchant \(tablet\) +(\S+)\n  log in: user (\S+), password (\S+) "
     )
