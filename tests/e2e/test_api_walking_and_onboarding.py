@@ -173,7 +173,9 @@ def test_a_partner_reports_steps_and_the_citizen_gets_points_once_a_day(
     more = report(12_000).json()
     assert (more["status"], more["points_won"], more["granted_today_won"]) == ("granted", 50, 100)
     assert report(12_000).json()["status"] == "no_new_points"
-    _problem(report(10_000, today + timedelta(days=1)), 400, "STEP_REPORT_DATE_OUT_OF_RANGE")
+    # Two days ahead: still ahead if midnight in Seoul passed since `today` was taken (the
+    # route reads the real clock). The unit tests take the one-day-ahead edge.
+    _problem(report(10_000, today + timedelta(days=2)), 400, "STEP_REPORT_DATE_OUT_OF_RANGE")
     _problem(report(-1), 422, "INVALID_REQUEST")
     stranger = {"phone": "010-5555-9999", "date": str(today), "steps": 10_000}
     _problem(
