@@ -19,11 +19,11 @@ import pytest
 
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
-from dongne.domain.calendar import SEOUL, seoul_day
+from dongne.domain.calendar import seoul_day
 from dongne.domain.program import RateWindow, VoucherProgram
 from dongne.domain.walking import WalkingProgram
 from dongne.entrypoints.api.app import create_app
-from dongne.entrypoints.web import citizen_wallets, i18n
+from dongne.entrypoints.web import citizen_transfers, citizen_wallets, i18n
 from dongne.services import accounts, purchases, read_models, walking, wallet_pages
 from tests.e2e.test_api_payment_intents import TestClient
 from tests.e2e.test_web_citizen import PASSWORD, error_beside, log_in, token_of
@@ -69,14 +69,14 @@ def test_opening_the_buy_page_changes_nothing(client: TestClient, application: A
     assert "discount_budget" not in totals  # a GET made no budget account
 
 
-def buy(app: App, wallet_id: int, face_won: int = 100_000) -> int:
-    """Vouchers bought straight through the service; the purchase's id."""
+def buy(app: App, wallet_id: int, face_won: int = 100_000, *, now: datetime | None = None) -> int:
+    """Vouchers bought straight through the service (now, unless told when); the purchase's id."""
     bought = purchases.purchase_vouchers(
         app.uow,
         wallet_id=wallet_id,
         face_won=face_won,
         idempotency_key=unique_key("purchase"),
-        now=datetime.now(UTC),
+        now=now or datetime.now(UTC),
     )
     return bought.purchase_id
 
@@ -273,7 +273,11 @@ def test_the_history_filters_by_kind_and_day_in_the_query_and_pages_with_its_fil
     client: TestClient, application: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     citizen = holder(application, client, fund_won=1_000_000)
-    buy(application, citizen.wallet_id)
+    # The purchase and the gifts on one day, the one the filters ask for: the real clock might
+    # pass midnight in Seoul between them.
+    moment = datetime.now(UTC)
+    buy(application, citizen.wallet_id, now=moment)
+    monkeypatch.setattr(citizen_transfers, "now", lambda: moment)
     friend = friend_of(application, citizen)
     path = f"/wallet/gift?wallet={citizen.wallet_id}"
     for _ in range(3):
@@ -287,7 +291,7 @@ def test_the_history_filters_by_kind_and_day_in_the_query_and_pages_with_its_fil
     assert older
     next_page = client.get(older.group(1).replace("&amp;", "&"))
     assert next_page.text.count('data-kind="gift"') == 1
-    today = datetime.now(UTC).astimezone(SEOUL).date()
+    today = seoul_day(moment)
     tomorrow = today + timedelta(days=1)
     none_yet = client.get(f"{base}&first_day={tomorrow}")
     assert 'id="no-history"' in none_yet.text
