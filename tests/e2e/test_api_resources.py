@@ -22,7 +22,7 @@ from dongne.adapters.log_keys import write_key_pair
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
-from dongne.domain.calendar import SEOUL
+from dongne.domain.calendar import seoul_day
 from dongne.domain.program import BonusMode, VoucherProgram
 from dongne.services import accounts, payments, registry
 from dongne.services.cash_receipts import issue_cash_receipts, purchased_part_of_first
@@ -728,9 +728,12 @@ def test_cash_receipts_cover_the_purchased_part_and_cancellations_take_it_back(
     assert client.get(f"{API}/me/cash_receipts", headers=stranger).json()["data"] == []
     _problem(client.get(f"{API}/me/cash_receipts", headers=region.viewer), 403, "FORBIDDEN")
 
-    today = datetime.now(SEOUL).date().isoformat()
+    # The day the route issued them on, not today read again: midnight in Seoul may have passed.
+    (issued_day,) = {
+        seoul_day(datetime.fromisoformat(r["issued_at"])).isoformat() for r in receipts
+    }
     export_url = f"{API}/regions/{region.id}/cash_receipts/export"
-    exported = client.get(export_url, params={"date": today}, headers=region.viewer)
+    exported = client.get(export_url, params={"date": issued_day}, headers=region.viewer)
     assert exported.status_code == 200, exported.text
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
@@ -753,8 +756,8 @@ def test_cash_receipts_cover_the_purchased_part_and_cancellations_take_it_back(
     )
     _problem(client.get(export_url, headers=region.viewer), 422, "INVALID_REQUEST")
     _problem(
-        client.get(export_url, params={"date": today}, headers=elsewhere.viewer),
+        client.get(export_url, params={"date": issued_day}, headers=elsewhere.viewer),
         404,
         "REGION_NOT_FOUND",
     )
-    _problem(client.get(export_url, params={"date": today}, headers=citizen), 403, "FORBIDDEN")
+    _problem(client.get(export_url, params={"date": issued_day}, headers=citizen), 403, "FORBIDDEN")
