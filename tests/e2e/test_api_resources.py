@@ -11,19 +11,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pyotp
 import pytest
+from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from dongne.adapters.log_keys import write_key_pair
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.domain.access import UserKind
-from dongne.domain.calendar import seoul_day
+from dongne.domain.calendar import seoul_day, seoul_month
 from dongne.domain.program import BonusMode, VoucherProgram
+from dongne.entrypoints.api import deps
 from dongne.services import accounts, payments, registry
 from dongne.services.cash_receipts import issue_cash_receipts, purchased_part_of_first
 from dongne.services.log import sequence_pending
@@ -120,7 +122,15 @@ class Platform:
         assert response.status_code == 201, response.text
         return _log_in(self.client, login, totp_secret=response.json()["totp_secret"])
 
-    def region(self, program: VoucherProgram | None = None, *, budget_won: int = 0) -> Region:
+    def region(
+        self,
+        program: VoucherProgram | None = None,
+        *,
+        budget_won: int = 0,
+        month: str | None = None,
+    ) -> Region:
+        """A region with its program and officials; ``budget_won`` funds this month's discount
+        budget, or ``month``'s (YYYY-MM) when given."""
         code = f"r-{uuid.uuid4().hex[:8]}"
         response = self.client.post(
             f"{API}/regions", json={"code": code, "name": f"{code}시"}, headers=self.operator
@@ -142,7 +152,7 @@ class Platform:
         if budget_won:
             funded = self.client.post(
                 f"{API}/regions/{region_id}/budget",
-                json={"amount_won": budget_won},
+                json={"amount_won": budget_won} | ({"month": month} if month else {}),
                 headers=_key(region.approver),
             )
             assert funded.status_code == 201, funded.text
@@ -474,7 +484,12 @@ def test_with_private_addresses_refused_a_partner_cannot_aim_webhooks_inside(
 def test_a_citizen_buys_cancels_and_reads_only_their_own_wallet(
     platform: Platform, client: TestClient
 ) -> None:
-    region, elsewhere = platform.region(budget_won=1_000_000), platform.region()
+    # Purchases take their month's discount: pin their clock, and fund that month by name, so
+    # the real month turning between the funding and the purchases does not matter.
+    moment = _now()
+    cast(FastAPI, client.app).dependency_overrides[deps.live_clock] = lambda: lambda: moment
+    region = platform.region(budget_won=1_000_000, month=seoul_month(moment))
+    elsewhere = platform.region()
     citizen, wallet_id, _ = platform.citizen(region)
     stranger, stranger_wallet, _ = platform.citizen(region)
 
