@@ -65,26 +65,38 @@ def _committed(engine: Engine, upload_id: int) -> tuple[int, int]:
 
 
 class _Grants:
-    """``AllowanceRecords.add_grants`` with hooks by the chunk's first row: ``before`` runs
-    before the chunk's grants are written, ``after`` once they are (not yet committed)."""
+    """A chunk's grants, written, with hooks by the chunk's first row: ``before`` runs before
+    they are written, ``after`` once they are (not yet committed). On SQLite that is
+    ``AllowanceRecords.add_grants``; on PostgreSQL ``grant_chunk``, which writes the whole
+    chunk on the server, and whose chunk's first row follows the row its span starts after
+    (every row of these lists is payable; the first starts after row 0, the header is 1)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.add_grants = AllowanceRecords.add_grants
+        self.grant_chunk = AllowanceRecords.grant_chunk
         self.before: dict[int, Any] = {}
         self.after: dict[int, Any] = {}
         self.threads: list[str] = []
         grants = self
 
         def add_grants(records: AllowanceRecords, batch: Any) -> None:
-            first = batch.people[0][0]
-            grants.threads.append(threading.current_thread().name)
-            if first in grants.before:
-                grants.before[first]()
-            grants.add_grants(records, batch)
-            if first in grants.after:
-                grants.after[first]()
+            grants.around(batch.people[0][0], lambda: grants.add_grants(records, batch))
+
+        def grant_chunk(records: AllowanceRecords, terms: Any, **span: Any) -> Any:
+            first = max(span["rows_within"][0] + 1, FIRST)
+            return grants.around(first, lambda: grants.grant_chunk(records, terms, **span))
 
         monkeypatch.setattr(AllowanceRecords, "add_grants", add_grants)
+        monkeypatch.setattr(AllowanceRecords, "grant_chunk", grant_chunk)
+
+    def around(self, first: int, write: Any) -> Any:
+        self.threads.append(threading.current_thread().name)
+        if first in self.before:
+            self.before[first]()
+        written = write()
+        if first in self.after:
+            self.after[first]()
+        return written
 
 
 @pytest.mark.postgres
@@ -186,6 +198,7 @@ def test_a_failed_chunk_rolls_back_the_chunk_after_it_that_finished_first(
     assert_ledger_sound(world.uow)
 
     monkeypatch.setattr(AllowanceRecords, "add_grants", grants.add_grants)
+    monkeypatch.setattr(AllowanceRecords, "grant_chunk", grants.grant_chunk)
     result = run_disbursement(world.uow, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
     assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
     assert _committed(pg_engine, upload_id) == (9, 2 * CHUNK + 2)
@@ -226,20 +239,21 @@ def test_a_deadlock_through_a_chunks_wait_for_its_turn_is_found_and_broken(
             ).scalar_one()
             for identity in _identities(connection, upload_id, rows=(FIRST, SECOND))
         )
-    lock_wallets = AllowanceRecords.lock_wallets
+    lock_chunk = AllowanceRecords.lock_grant_chunk
     second_locked, other_holds_first = threading.Event(), threading.Event()
 
-    def lock_wallets_in_the_cycle(records: AllowanceRecords, wallet_ids: Any) -> None:
-        ids = list(wallet_ids)
-        if first_wallet in ids:  # the first chunk: once the cycle is set up
+    def lock_chunk_in_the_cycle(records: AllowanceRecords, terms: Any, **span: Any) -> Any:
+        """Each chunk's wallets are locked by the first of its two statements on the server."""
+        if span["after_row"] < FIRST:  # the first chunk: once the cycle is set up
             assert other_holds_first.wait(WAIT_S)
             _wait_for_a_lock_wait(pg_engine, "transactionid")  # the other, for the second's
             time.sleep(0.5)  # the second chunk, four rows, is at its turn by now
-        lock_wallets(records, ids)
-        if second_wallet in ids:
+        found = lock_chunk(records, terms, **span)
+        if span["after_row"] == SECOND - 1:
             second_locked.set()
+        return found
 
-    monkeypatch.setattr(AllowanceRecords, "lock_wallets", lock_wallets_in_the_cycle)
+    monkeypatch.setattr(AllowanceRecords, "lock_grant_chunk", lock_chunk_in_the_cycle)
 
     def other() -> None:
         assert second_locked.wait(WAIT_S)
@@ -260,6 +274,8 @@ def test_a_deadlock_through_a_chunks_wait_for_its_turn_is_found_and_broken(
     elapsed = time.monotonic() - began
     thread.join(WAIT_S)
 
+    assert second_locked.is_set()  # the cycle was set up
+    assert other_holds_first.is_set()
     assert elapsed < 15, f"the cycle took {elapsed:.1f} s to break"
     assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
     report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)

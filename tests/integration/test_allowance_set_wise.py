@@ -159,23 +159,59 @@ def test_each_chunk_is_one_ledger_transaction_with_an_entry_per_wallet(
     assert_ledger_sound(world.uow)
 
 
+def test_on_postgresql_the_server_writes_each_chunk_from_the_lists_rows(
+    world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL no row of the list is read into Python, nor any lot or grant sent from
+    it: two statements a chunk on the server do it all (``grant_chunks``). SQLite, which has
+    no such statements, writes a chunk from Python."""
+    _, upload_id, _ = _list_of_nine(world)
+    python_path = ("payable_rows", "wallets_of", "add_lots", "add_grants")
+    server_path = ("lock_grant_chunk", "grant_chunk")
+    for name in python_path if engine.dialect.name == "postgresql" else server_path:
+        monkeypatch.setattr(AllowanceRecords, name, _refused(name))
+
+    result = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
+    assert _count(engine, lots, lots.c.kind == "allowance") == 5
+    assert len(_grant_transactions(engine)) == 3
+    assert_ledger_sound(world.uow)
+
+
+def _refused(name: str) -> Any:
+    def refused(*_: Any, **__: Any) -> None:
+        raise AssertionError(f"{name} was called")
+
+    return refused
+
+
 def test_a_chunk_that_fails_midway_changes_nothing_and_the_rerun_pays_everyone_once(
     world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     program_id, upload_id, wallet_ids = _list_of_nine(world)
-    add_grants = AllowanceRecords.add_grants
+    add_grants, grant_chunk = AllowanceRecords.add_grants, AllowanceRecords.grant_chunk
 
     class Crashed(Exception):
         pass
 
     def crash_in_the_second_chunk(self: AllowanceRecords, grants: Any) -> None:
         """The second chunk (rows 6 to 9: the header is row 1) dies after its ledger
-        transaction and lots are written; on PostgreSQL the third may be paid beside it."""
+        transaction and lots are written (SQLite, which writes a chunk from Python)."""
         if grants.people[0][0] == CHUNK + 2:
             raise Crashed
         add_grants(self, grants)
 
+    def crash_after_the_second_chunk(self: AllowanceRecords, terms: Any, **span: Any) -> Any:
+        """The second chunk dies once the server wrote all its rows, before it commits
+        (PostgreSQL); the third may be paid beside it."""
+        written = grant_chunk(self, terms, **span)
+        if span["rows_within"][0] == CHUNK + 1:
+            raise Crashed
+        return written
+
     monkeypatch.setattr(AllowanceRecords, "add_grants", crash_in_the_second_chunk)
+    monkeypatch.setattr(AllowanceRecords, "grant_chunk", crash_after_the_second_chunk)
     with pytest.raises(Crashed):
         disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
 
@@ -189,6 +225,7 @@ def test_a_chunk_that_fails_midway_changes_nothing_and_the_rerun_pays_everyone_o
     assert_ledger_sound(world.uow)
 
     monkeypatch.setattr(AllowanceRecords, "add_grants", add_grants)
+    monkeypatch.setattr(AllowanceRecords, "grant_chunk", grant_chunk)
     result = run_disbursement(world.uow, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
 
     assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)

@@ -25,6 +25,7 @@ from dongne.adapters.db.allowance_batches import (
 )
 from dongne.adapters.db.allowance_records import Upload, WalletRef
 from dongne.adapters.db.disbursement_records import LAST_ROW, PayableRow
+from dongne.adapters.db.grant_chunks import GrantTerms
 from dongne.adapters.db.holding_rows import restriction_to_json
 from dongne.domain.allowances import AllowanceBudgetShort, AllowanceProgram, check_may_disburse
 from dongne.domain.approvals import ApprovalKind
@@ -74,12 +75,13 @@ def pay_next_chunk(uow: UnitOfWork, upload_id: int, now: datetime, chunk_size: i
     meanwhile: a person granted by a committed chunk is skipped here)."""
     records = uow.allowances
     program, upload = _locked_for_paying(records, upload_id, now)
-    rows = records.payable_rows(upload, upload.next_row, chunk_size)
-    if not rows:
-        if upload.status != "disbursed":
-            records.mark_finished(upload_id, now)
-        return Chunk(records.upload(upload_id), more=False)
-    return _pay_rows(uow, program, upload_id, rows, now, from_row=upload.next_row)
+    span = _Span(upload.next_row, LAST_ROW)
+    paid = _pay_within(uow, program, upload, span, limit=chunk_size, now=now)
+    if paid is not None:
+        return paid
+    if upload.status != "disbursed":
+        records.mark_finished(upload_id, now)
+    return Chunk(records.upload(upload_id), more=False)
 
 
 def pay_in_turn(
@@ -148,54 +150,118 @@ def _pay_span(
     records = uow.allowances
     upload = records.upload(upload_id)
     program = records.program(upload.program_id, shared=True)
-    rows = records.payable_rows(upload, span.after_row, limit, span.through_row)
-    if not rows:
-        return Chunk(upload, more=False)
-    return _pay_rows(
-        uow, program, upload_id, rows, now, from_row=span.after_row, wait_turn=wait_turn
-    )
+    paid = _pay_within(uow, program, upload, span, limit=limit, now=now, wait_turn=wait_turn)
+    return paid if paid is not None else Chunk(upload, more=False)
 
 
-def _pay_rows(
+def _pay_within(
     uow: UnitOfWork,
     program: AllowanceProgram,
-    upload_id: int,
-    rows: list[PayableRow],
-    now: datetime,
+    upload: Upload,
+    span: _Span,
     *,
-    from_row: int,
+    limit: int,
+    now: datetime,
     wait_turn: WaitTurn | None = None,
-) -> Chunk:
-    """Pay a chunk's rows: lock their wallets (in id order), write the grant's transaction,
-    lots and grants; then, in turn, take the budget and move the upload past the chunk. The
-    budget's row is the one every chunk wants, so it is taken last and held only to the
-    commit."""
-    records = uow.allowances
+) -> Chunk | None:
+    """Pay up to ``limit`` payable rows of ``span``; None if it has none. On PostgreSQL the
+    server writes the chunk from the list's rows (``grant_chunks``); on SQLite it is read
+    into Python and written from there."""
+    approval = uow.governance.approved_request_for(
+        program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT, upload_subject(upload.id)
+    )
+    key = approval.ledger_key if approval else None
+    grant = _grant_on_server if uow.is_postgres else _grant_from_python
+    done = grant(uow.allowances, program, upload, span, limit=limit, now=now, key=key)
+    if done is None:
+        return None
+    granted, moved = done
+    return _settle(uow, program, upload.id, granted, moved=moved, wait_turn=wait_turn)
+
+
+_Moved = tuple[int, int, int]
+"""How a chunk moves the upload: from which row, to which, skipping how many people."""
+
+
+def _grant_on_server(
+    records: AllowanceStore,
+    program: AllowanceProgram,
+    upload: Upload,
+    span: _Span,
+    *,
+    limit: int,
+    now: datetime,
+    key: str | None,
+) -> tuple[_Granted, _Moved] | None:
+    terms = GrantTerms(
+        region_id=program.region_id,
+        program_id=program.id,
+        upload_id=upload.id,
+        budget_account_id=program.budget_account_id,
+        pending_account_id=program.pending_account_id,
+        expires_at=program.terms.valid_until,
+        restriction=restriction_to_json(program.restriction()),
+    )
+    chunk = records.lock_grant_chunk(
+        terms, after_row=span.after_row, through_row=span.through_row, limit=limit
+    )
+    if chunk.last_row is None:
+        return None
+    paid = records.grant_chunk(
+        terms, rows_within=(span.after_row, chunk.last_row), now=now, key=key
+    )
+    budget_postings = [
+        Posting(program.budget_account_id, -paid.won),
+        Posting(program.pending_account_id, paid.pending_won),
+    ]
+    granted = _Granted(paid.paid, paid.pending, paid.won, budget_postings)
+    return granted, (span.after_row, chunk.last_row, chunk.skipped)
+
+
+def _grant_from_python(
+    records: AllowanceStore,
+    program: AllowanceProgram,
+    upload: Upload,
+    span: _Span,
+    *,
+    limit: int,
+    now: datetime,
+    key: str | None,
+) -> tuple[_Granted, _Moved] | None:
+    rows = records.payable_rows(upload, span.after_row, limit, span.through_row)
+    if not rows:
+        return None
     fresh = [row for row in rows if not row.granted]
     wallets = records.wallets_of(program.region_id, [row.identity_hmac for row in fresh])
     records.lock_wallets(wallet.wallet_id for wallet in wallets.values())
-    approval = uow.governance.approved_request_for(
-        program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT, upload_subject(upload_id)
-    )
-    granted = _grant(
-        records,
-        program,
-        fresh,
-        wallets,
-        upload_id=upload_id,
-        now=now,
-        ledger_key=approval.ledger_key if approval else None,
-    )
+    granted = _grant(records, program, fresh, wallets, upload_id=upload.id, now=now, ledger_key=key)
+    return granted, (span.after_row, rows[-1].row_number, len(rows) - len(fresh))
+
+
+def _settle(
+    uow: UnitOfWork,
+    program: AllowanceProgram,
+    upload_id: int,
+    granted: _Granted,
+    *,
+    moved: _Moved,
+    wait_turn: WaitTurn | None,
+) -> Chunk:
+    """In turn, take the budget and move the upload past the chunk (``moved``: from which
+    row, to which, skipping how many). The budget's row is the one every chunk wants, so it
+    is taken last and held only to the commit."""
+    records = uow.allowances
+    from_row, next_row, skipped = moved
     if wait_turn is not None:
         wait_turn()
     _take_from_budget(records, program, granted)
     if not records.advance(
         upload_id,
         from_row=from_row,
-        next_row=rows[-1].row_number,
+        next_row=next_row,
         paid=granted.paid,
         pending=granted.pending,
-        skipped=len(rows) - len(fresh),
+        skipped=skipped,
         won=granted.won,
     ):
         if wait_turn is not None:  # the chunk before rolled back: run again after it

@@ -21,6 +21,7 @@ from dongne.adapters.db.allowance_tables import (
 )
 from dongne.adapters.db.bulk_writes import joined
 from dongne.adapters.db.disbursement_records import DisbursementRecords
+from dongne.adapters.db.grant_chunks import GrantChunkRecords
 from dongne.adapters.db.lot_expiry import LotExpiryRecords
 from dongne.adapters.db.tables import (
     wallets,
@@ -78,10 +79,15 @@ class PendingGrant:
 
 
 class AllowanceRecords(
-    DisbursementRecords, LotExpiryRecords, AllowancePreviewRecords, AllowanceReportRecords
+    DisbursementRecords,
+    GrantChunkRecords,
+    LotExpiryRecords,
+    AllowancePreviewRecords,
+    AllowanceReportRecords,
 ):
     """Programs, uploads and their rows, people and grants; an upload's progress through its
-    disbursement in ``DisbursementRecords``, the set-wise writes of ``AllowanceBatchRecords``,
+    disbursement in ``DisbursementRecords``, a chunk paid on the server in
+    ``GrantChunkRecords``, the set-wise writes of ``AllowanceBatchRecords``,
     the expiry of ``LotExpiryRecords``, the preview's matching and rows of
     ``AllowancePreviewRecords`` and the report queries of ``AllowanceReportRecords``."""
 

@@ -18,6 +18,7 @@ from dongne.adapters.db.cash_receipt_records import (
 )
 from dongne.adapters.db.disbursement_records import LAST_ROW, PayableRow
 from dongne.adapters.db.fraud_records import AlertRow, CheckedPayment, PaymentTime
+from dongne.adapters.db.grant_chunks import GrantChunk, GrantedChunk, GrantTerms
 from dongne.adapters.db.lot_expiry import LAST_LOT_ID, ExpiredChunk
 from dongne.adapters.db.merchant_application_records import ApplicationRow
 from dongne.adapters.db.settlement_records import (
@@ -46,6 +47,14 @@ class AllowanceStore(Protocol):
     def add_lots(self, batch: AllowanceLots) -> list[int]: ...
 
     def add_program(self, region_id: int, terms: AllowanceTerms, at: datetime) -> int: ...
+
+    def lock_grant_chunk(
+        self, terms: GrantTerms, *, after_row: int, through_row: int, limit: int
+    ) -> GrantChunk: ...
+
+    def grant_chunk(
+        self, terms: GrantTerms, *, rows_within: tuple[int, int], now: datetime, key: str | None
+    ) -> GrantedChunk: ...
 
     def add_upload(
         self, region_id: int, program_id: int, filename: str, preview: Preview, at: datetime

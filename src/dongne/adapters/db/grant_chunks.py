@@ -1,0 +1,183 @@
+"""Paying a chunk of an allowance list on the server (PostgreSQL): no row travels to Python.
+
+A chunk was read into Python (its rows, then its people's wallets), and its entries, lots and
+grants were built there and sent back by COPY: about 24 µs of Python a person, during which
+the chunk's backend waited. Here the server does it from the list's own rows, in two
+statements, as the expiry does (``lot_expiry``):
+
+- the first finds the chunk (up to ``limit`` payable rows after ``after_row``, those the
+  program granted already among them, to be skipped) and locks the wallets of the people
+  still to pay, in id order, as payments and gifts lock theirs;
+- the second, whose snapshot is taken once those locks are held, reads the same rows again
+  with their wallets and posts the ALLOWANCE_GRANT transaction and its log-queue row: an
+  entry from the budget, one per wallet in the rows' order, one to the pending account for
+  people without a wallet; a lot per person with a wallet (ids drawn from the lots'
+  sequence); a grant per person, pending where there is no wallet; and the wallets'
+  credits. The budget's and the pending account's balances are left to the caller, which
+  moves them last, at the chunk's turn.
+
+Every key, CHECK and trigger runs on every row, as for any other write; the grants' UNIQUE
+(program, person) refuses a second grant to anyone, which rolls the chunk back. SQLite pays a
+chunk through Python (``services.allowance_chunks``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from dongne.adapters.db.allowance_batches import AllowanceBatchRecords
+from dongne.adapters.db.bulk_writes import dump_json
+from dongne.adapters.db.disbursement_records import PAYABLE_STATUSES
+from dongne.domain.ledger import TransactionKind
+from dongne.domain.lots import LotKind
+
+# A payable row of the span, and whether the program granted its person already, are written
+# the same in both statements.
+_LOCK_CHUNK = text(
+    "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac,"
+    " EXISTS (SELECT FROM allowance_grants AS g"
+    " WHERE g.program_id = :b_program AND g.identity_hmac = r.identity_hmac) AS granted"
+    " FROM recipient_rows AS r"
+    " WHERE r.upload_id = :b_upload AND r.row_number > :b_after AND r.row_number <= :b_through"
+    " AND r.status IN (:b_matched, :b_unmatched)"
+    " ORDER BY r.row_number LIMIT :b_limit),"
+    " locked AS (SELECT w.id FROM wallets AS w JOIN users AS u ON u.citizen_id = w.citizen_id"
+    " WHERE w.region_id = :b_region"
+    " AND u.identity_hmac IN (SELECT identity_hmac FROM chunk WHERE NOT granted)"
+    " ORDER BY w.id FOR UPDATE OF w)"
+    " SELECT (SELECT count(*) FROM chunk), (SELECT max(row_number) FROM chunk),"
+    " (SELECT count(*) FROM chunk WHERE granted), (SELECT count(*) FROM locked)"
+)
+# ``b_through`` is now the chunk's last row, so the rows are the first statement's less those
+# granted meanwhile (none: the program's row is locked against other lists' chunks).
+_GRANT_CHUNK = text(
+    "WITH chunk AS MATERIALIZED ("
+    " SELECT r.row_number, r.identity_hmac, r.amount_won, w.id AS wallet_id, w.account_id,"
+    " CASE WHEN w.id IS NOT NULL THEN nextval(pg_get_serial_sequence('lots', 'id')) END"
+    " AS lot_id"
+    " FROM recipient_rows AS r LEFT JOIN users AS u ON u.identity_hmac = r.identity_hmac"
+    " LEFT JOIN wallets AS w ON w.citizen_id = u.citizen_id AND w.region_id = :b_region"
+    " WHERE r.upload_id = :b_upload AND r.row_number > :b_after AND r.row_number <= :b_through"
+    " AND r.status IN (:b_matched, :b_unmatched)"
+    " AND NOT EXISTS (SELECT FROM allowance_grants AS g"
+    " WHERE g.program_id = :b_program AND g.identity_hmac = r.identity_hmac)"
+    " ORDER BY r.row_number),"
+    " totals AS (SELECT count(*) AS people, count(wallet_id) AS paid,"
+    " CAST(coalesce(sum(amount_won), 0) AS BIGINT) AS won,"
+    " CAST(coalesce(sum(amount_won) FILTER (WHERE wallet_id IS NULL), 0) AS BIGINT) AS pending"
+    " FROM chunk),"
+    " posted AS (INSERT INTO ledger_transactions (region_id, kind, created_at, idempotency_key)"
+    " SELECT :b_region, :b_transaction_kind, :b_now, :b_key FROM totals WHERE people > 0"
+    " RETURNING id),"
+    " queued AS (INSERT INTO log_queue (transaction_id, region_id)"
+    " SELECT id, :b_region FROM posted),"
+    " entries AS (INSERT INTO ledger_entries (region_id, transaction_id, account_id, amount_won)"
+    " SELECT :b_region, posted.id, e.account_id, e.amount_won FROM posted, ("
+    " SELECT 0 AS position, CAST(:b_budget AS BIGINT) AS account_id, -won AS amount_won"
+    " FROM totals"
+    " UNION ALL SELECT row_number, account_id, amount_won FROM chunk WHERE wallet_id IS NOT NULL"
+    " UNION ALL SELECT 2147483647, CAST(:b_pending AS BIGINT), pending FROM totals"
+    " WHERE pending > 0) AS e ORDER BY e.position),"
+    " lotted AS (INSERT INTO lots (id, region_id, wallet_id, kind, face_won, paid_won,"
+    " remaining_won, acquired_at, expires_at, source_transaction_id, restriction,"
+    " funder_account_id)"
+    " SELECT chunk.lot_id, :b_region, chunk.wallet_id, :b_lot_kind, chunk.amount_won, 0,"
+    " chunk.amount_won, :b_now, :b_expires, posted.id, CAST(:b_restriction AS JSON), :b_budget"
+    " FROM posted, chunk WHERE chunk.wallet_id IS NOT NULL ORDER BY chunk.row_number),"
+    " granted AS (INSERT INTO allowance_grants (region_id, program_id, identity_hmac,"
+    " upload_id, row_number, amount_won, status, wallet_id, lot_id, transaction_id, granted_at)"
+    " SELECT :b_region, :b_program, chunk.identity_hmac, :b_upload, chunk.row_number,"
+    " chunk.amount_won, CASE WHEN chunk.wallet_id IS NULL THEN 'pending' ELSE 'granted' END,"
+    " chunk.wallet_id, chunk.lot_id, posted.id, :b_now FROM posted, chunk"
+    " ORDER BY chunk.row_number),"
+    " credited AS (UPDATE account_balances AS b SET balance_won = b.balance_won + c.amount_won"
+    " FROM chunk AS c WHERE b.account_id = c.account_id AND b.shard = 0 RETURNING b.account_id)"
+    " SELECT people, paid, won, pending, (SELECT count(*) FROM credited) FROM totals"
+)
+
+
+@dataclass(frozen=True)
+class GrantChunk:
+    """What the server's first statement found: the chunk's rows and their span."""
+
+    rows: int
+    last_row: int | None
+    """The chunk's last row (the upload's ``next_row`` once it commits); None if no row."""
+    skipped: int
+    """Rows of people the program had granted already (through another list)."""
+
+
+@dataclass(frozen=True)
+class GrantedChunk:
+    """What the server's second statement wrote: people paid into wallets and pending, the
+    won in all and the won owed to people without a wallet (the pending account's)."""
+
+    paid: int
+    pending: int
+    won: int
+    pending_won: int
+
+
+@dataclass(frozen=True)
+class GrantTerms:
+    """What every row of one program's chunk shares."""
+
+    region_id: int
+    program_id: int
+    upload_id: int
+    budget_account_id: int
+    pending_account_id: int
+    expires_at: datetime
+    restriction: dict[str, Any] | None
+    """As stored (``holding_rows.restriction_to_json``)."""
+
+
+class GrantChunkRecords(AllowanceBatchRecords):
+    def lock_grant_chunk(
+        self, terms: GrantTerms, *, after_row: int, through_row: int, limit: int
+    ) -> GrantChunk:
+        """Find the chunk and lock its people's wallets in id order (PostgreSQL)."""
+        rows, last_row, skipped, _ = self.connection.execute(
+            _LOCK_CHUNK, _span(terms, after_row, through_row) | {"b_limit": limit}
+        ).one()
+        return GrantChunk(int(rows), last_row, int(skipped))
+
+    def grant_chunk(
+        self, terms: GrantTerms, *, rows_within: tuple[int, int], now: datetime, key: str | None
+    ) -> GrantedChunk:
+        """Pay the chunk ``lock_grant_chunk`` found (the rows after ``rows_within[0]`` up to
+        its last, ``rows_within[1]``) in one ALLOWANCE_GRANT transaction carrying ``key`` (its
+        approval's), leaving the budget's and the pending account's balances to the caller."""
+        after_row, last_row = rows_within
+        people, paid, won, pending_won, _ = self.connection.execute(
+            _GRANT_CHUNK,
+            _span(terms, after_row, last_row)
+            | {
+                "b_transaction_kind": TransactionKind.ALLOWANCE_GRANT.value,
+                "b_lot_kind": LotKind.ALLOWANCE.value,
+                "b_now": now,
+                "b_key": key,
+                "b_budget": terms.budget_account_id,
+                "b_pending": terms.pending_account_id,
+                "b_expires": terms.expires_at,
+                "b_restriction": dump_json(terms.restriction),
+            },
+        ).one()
+        return GrantedChunk(int(paid), int(people - paid), int(won), int(pending_won))
+
+
+def _span(terms: GrantTerms, after_row: int, through_row: int) -> dict[str, Any]:
+    matched, unmatched = PAYABLE_STATUSES
+    return {
+        "b_upload": terms.upload_id,
+        "b_program": terms.program_id,
+        "b_region": terms.region_id,
+        "b_after": after_row,
+        "b_through": through_row,
+        "b_matched": matched,
+        "b_unmatched": unmatched,
+    }
