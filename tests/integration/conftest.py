@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dongne.adapters.db.engine import make_engine
 from dongne.services.unit_of_work import UnitOfWork
@@ -21,6 +21,16 @@ PARALLEL_CLIENTS_MAX = 32
 def world(uow: UnitOfWork) -> World:
     """A region with the guideline's default program, at ``NOW``."""
     return World(uow, NOW)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that the test's end rolls back: for writing rows by hand
+    to see what the schema refuses."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ row in the list's region, and an allowance grant's program is its list's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,14 +22,6 @@ def world(uow: UnitOfWork, engine: Engine) -> World:
     if engine.dialect.name != "postgresql":
         pytest.skip("the composite keys are PostgreSQL's (SQLite keeps one key per column)")
     return World(uow, NOW)
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
 
 
 def _transaction_in(connection: Connection, region_id: int) -> int:

@@ -5,7 +5,6 @@ under its rows, even by a transaction running beside the one writing them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,14 +24,6 @@ def world(world: World, engine: Engine) -> World:
     if engine.dialect.name != "postgresql":
         pytest.skip("the statement-level check is PostgreSQL's (SQLite keeps the key)")
     return world
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
 
 
 def _listed(world: World) -> int:

@@ -5,7 +5,6 @@ moved to such a transaction; and the transactions themselves cannot be truncated
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,14 +28,6 @@ def world(world: World, engine: Engine) -> World:
     if engine.dialect.name != "postgresql":
         pytest.skip("the statement-level checks are PostgreSQL's (SQLite keeps the keys)")
     return world
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
 
 
 def _account_of(connection: Connection, wallet_id: int) -> int:
