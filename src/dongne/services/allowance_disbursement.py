@@ -6,8 +6,9 @@ pays the list in chunks (``allowance_chunks``), each chunk one database transact
 people the program already granted, locks the chunk's wallets in id order, posts one
 ALLOWANCE_GRANT transaction with an entry per wallet (from the budget, and to the pending
 account for people without a wallet), adds the allowance lots and the grants (UNIQUE per
-program and person), each set of rows in one COPY, and last takes the budget and moves the
-upload's ``next_row`` past the chunk. On PostgreSQL two chunks are paid at once, each on its
+program and person), written on PostgreSQL by the server from the list's own rows (on SQLite
+each set of rows in one ``executemany``), and last takes the budget and moves the upload's
+``next_row`` past the chunk. On PostgreSQL two chunks are paid at once, each on its
 own connection, and they commit in the list's order. A crash loses at most the chunks in
 flight, which rolled back whole, and the next run starts after the last chunk that committed:
 nobody is paid twice and nobody is skipped.
