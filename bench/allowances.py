@@ -8,10 +8,11 @@ as CSV files of 500,000 rows (the most one list may hold), untimed. Timed, end t
 official runs it: each list is parsed (identities hashed), matched into a preview and stored
 (``allowance_uploads.upload_recipients``), then disbursed (``allowance_disbursement.disburse``:
 the up-front check, then chunks of 10,000 grants, each one database transaction with one
-ledger transaction, written by the server from the list's rows on PostgreSQL). The reference, measured in the same run, is a
-COPY of the same million grant rows into a scratch table without indexes: the least any
-disbursement must write. Then the expiry job, at the end of validity, empties the million lots
-back into the budget, a chunk of 10,000 per database transaction.
+ledger transaction, written by the server from the list's rows on PostgreSQL). The reference,
+measured in the same run, is a COPY of the same million grant rows into a scratch table
+without indexes: the least any disbursement must write. Then the expiry job, at the end of
+validity, empties the million lots back into the budget, a chunk of 10,000 per database
+transaction.
 """
 
 from __future__ import annotations
