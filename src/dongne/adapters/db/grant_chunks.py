@@ -95,8 +95,8 @@ _GRANT_CHUNK = text(
     " chunk.wallet_id, chunk.lot_id, posted.id, :b_now FROM posted, chunk"
     " ORDER BY chunk.row_number),"
     " credited AS (UPDATE account_balances AS b SET balance_won = b.balance_won + c.amount_won"
-    " FROM chunk AS c WHERE b.account_id = c.account_id AND b.shard = 0 RETURNING b.account_id)"
-    " SELECT people, paid, won, pending, (SELECT count(*) FROM credited) FROM totals"
+    " FROM chunk AS c WHERE b.account_id = c.account_id AND b.shard = 0)"
+    " SELECT people, paid, won, pending FROM totals"
 )
 
 
@@ -153,7 +153,7 @@ class GrantChunkRecords(AllowanceBatchRecords):
         its last, ``rows_within[1]``) in one ALLOWANCE_GRANT transaction carrying ``key`` (its
         approval's), leaving the budget's and the pending account's balances to the caller."""
         after_row, last_row = rows_within
-        people, paid, won, pending_won, _ = self.connection.execute(
+        people, paid, won, pending_won = self.connection.execute(
             _GRANT_CHUNK,
             _span(terms, after_row, last_row)
             | {
