@@ -188,9 +188,6 @@ class FakeAllowanceRecords:
         listed = list(identities)
         return set(self.wallets_of(region_id, listed)), self.granted(program_id, listed)
 
-    def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
-        """Nothing runs beside a test: there is nobody to lock out."""
-
     def hold_chunk(self, upload_id: int, chunk: int) -> None:
         """Chunks are paid one at a time here: nobody waits for this one."""
 

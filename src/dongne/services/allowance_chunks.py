@@ -232,8 +232,8 @@ def _grant_from_python(
     if not rows:
         return None
     fresh = [row for row in rows if not row.granted]
+    # No wallet lock: SQLite's writer holds the whole database from BEGIN.
     wallets = records.wallets_of(program.region_id, [row.identity_hmac for row in fresh])
-    records.lock_wallets(wallet.wallet_id for wallet in wallets.values())
     granted = _grant(records, program, fresh, wallets, upload_id=upload.id, now=now, ledger_key=key)
     return granted, (span.after_row, rows[-1].row_number, len(rows) - len(fresh))
 

@@ -1,10 +1,12 @@
-"""Set-wise ledger writes of allowance disbursement and expiry.
+"""Set-wise ledger writes of allowance disbursement and expiry on SQLite, and the balance
+moves of both engines.
 
 Disbursement and expiry touch thousands of wallets per database transaction, so they write in
-sets (``bulk_writes``): each table's rows of a chunk in one COPY on PostgreSQL (one
-``executemany`` on SQLite), each set of balances in one ``UPDATE … FROM unnest``, never one
-round trip per wallet. ``post_batches`` is the ledger posting they use for that: the same
-balanced transaction, entries, log queue row and balance moves as ``LedgerStore.post``.
+sets (``bulk_writes``): each table's rows of a chunk in one ``executemany``, each set of
+balances in one statement, never one round trip per wallet. ``post_batches`` is the ledger
+posting they use for that: the same balanced transaction, entries, log queue row and balance
+moves as ``LedgerStore.post``. On PostgreSQL the server writes a chunk from the rows it already
+holds (``grant_chunks``, ``lot_expiry``); only ``move_balances`` is shared.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from dongne.adapters.db.allowance_tables import allowance_grants
 from dongne.adapters.db.bulk_writes import (
     credit_balances,
     debit_balances_if_covered,
-    dump_json,
     write_rows,
 )
 from dongne.adapters.db.ledger_tables import ledger_entries, ledger_transactions
@@ -30,19 +31,8 @@ from dongne.adapters.db.tables import LOT_HOLDS_VALUE, lot_movements, lots, wall
 from dongne.domain.ledger import Posting, TransactionKind, balanced
 from dongne.domain.lots import LotKind
 
-_NEXT_LOT_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('lots', 'id')) FROM generate_series(1, :b_count)"
-)
-_TAKE_FROM_LOTS = text(
-    "WITH taken AS (UPDATE lots SET remaining_won = lots.remaining_won - v.amount"
-    " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
-    " WHERE lots.id = v.lot_id RETURNING lots.id, v.amount)"
-    " INSERT INTO lot_movements (region_id, transaction_id, lot_id, amount_won)"
-    " SELECT :b_region, :b_transaction, taken.id, -taken.amount FROM taken"
-)
 _TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won - :b_amount WHERE id = :b_lot")
 _LOT_COLUMNS = (
-    "id",
     "region_id",
     "wallet_id",
     "kind",
@@ -126,26 +116,9 @@ class AllowanceBatchRecords(TableStore):
         lot row says both): only what later moves it (payments, expiry) is a movement."""
         if not batch.faces:
             return []
-        if not self._postgres:
-            values = [
-                dict(zip(_LOT_COLUMNS[1:], row, strict=True))
-                for row in _lot_rows(batch, batch.restriction)
-            ]
-            inserted = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
-            return list(self.connection.execute(inserted, values).scalars())
-        # Ids drawn from the sequence first, so the rows go in by COPY and the grants can
-        # name their lots without reading them back.
-        drawn = self.connection.execute(_NEXT_LOT_IDS, {"b_count": len(batch.faces)})
-        ids: list[int] = list(drawn.scalars().all())
-        rows = _lot_rows(batch, dump_json(batch.restriction))
-        write_rows(
-            self.connection,
-            lots,
-            _LOT_COLUMNS,
-            ((lot_id, *row) for lot_id, row in zip(ids, rows, strict=True)),
-            json_as_text=True,
-        )
-        return ids
+        values = [dict(zip(_LOT_COLUMNS, row, strict=True)) for row in _lot_rows(batch)]
+        inserted = insert(lots).returning(lots.c.id, sort_by_parameter_order=True)
+        return list(self.connection.execute(inserted, values).scalars())
 
     def add_grants(self, batch: AllowanceGrants) -> None:
         """Insert a chunk's grants (one COPY on PostgreSQL): the UNIQUE (program, person)
@@ -190,20 +163,8 @@ class AllowanceBatchRecords(TableStore):
         self, region_id: int, transaction_id: int, taken: Sequence[tuple[int, int]]
     ) -> None:
         """Take (lot id, amount) from each lot in ledger transaction ``transaction_id`` and
-        record the movements: on PostgreSQL one statement (the update's rows feed the
-        movements' insert, so the movements never travel from here), on SQLite two."""
+        record the movements."""
         if not taken:
-            return
-        if self._postgres:
-            self.connection.execute(
-                _TAKE_FROM_LOTS,
-                {
-                    "b_lots": [lot_id for lot_id, _ in taken],
-                    "b_amounts": [amount for _, amount in taken],
-                    "b_region": region_id,
-                    "b_transaction": transaction_id,
-                },
-            )
             return
         self.connection.execute(
             _TAKE_FROM_LOT, [{"b_lot": lot_id, "b_amount": amount} for lot_id, amount in taken]
@@ -298,13 +259,13 @@ class AllowanceBatchRecords(TableStore):
         credit_balances(self.connection, plain)
 
 
-def _lot_rows(batch: AllowanceLots, restriction: object) -> Iterator[tuple[Any, ...]]:
-    """The batch's lot rows in the order of ``_LOT_COLUMNS`` after the id."""
+def _lot_rows(batch: AllowanceLots) -> Iterator[tuple[Any, ...]]:
+    """The batch's lot rows in the order of ``_LOT_COLUMNS``."""
     common = (
         batch.acquired_at,
         batch.expires_at,
         batch.transaction_id,
-        restriction,
+        batch.restriction,
         batch.funder_account_id,
     )
     region, kind = batch.region_id, LotKind.ALLOWANCE.value

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, any_, cast, func, select, update
+from sqlalchemy import BigInteger, Connection, any_, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.access_tables import users
@@ -221,22 +221,6 @@ class AllowanceRecords(
         if self._postgres:
             return column == any_(func.string_to_array(joined(identities), ","))
         return column.in_(identities)
-
-    def lock_wallets(self, wallet_ids: Iterable[int]) -> None:
-        """Lock wallet rows in id order, as every operation on a wallet does first."""
-        ids = sorted(set(wallet_ids))
-        if ids and self._postgres:
-            self.connection.execute(
-                select(wallets.c.id)
-                .where(
-                    wallets.c.id
-                    == any_(
-                        cast(func.string_to_array(joined(ids), ","), postgresql.ARRAY(BigInteger))
-                    )
-                )
-                .order_by(wallets.c.id)
-                .with_for_update()
-            ).all()
 
     def identity_of_citizen(self, citizen_id: int) -> str | None:
         return self.connection.execute(

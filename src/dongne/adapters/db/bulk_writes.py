@@ -54,23 +54,15 @@ def write_rows(
     table: Table,
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
-    *,
-    json_as_text: bool = False,
 ) -> None:
     """Insert ``rows`` (values in the order of ``columns``) into ``table``, in the unit of
-    work's transaction. JSON columns take Python values, as SQLAlchemy's inserts do, or on
-    PostgreSQL with ``json_as_text`` their JSON text (``dump_json``), which spares a copy of
-    each row when every row carries the same value."""
+    work's transaction. JSON columns take Python values, as SQLAlchemy's inserts do."""
     if connection.dialect.name != "postgresql":
         mapped = [dict(zip(columns, row, strict=True)) for row in rows]
         if mapped:
             connection.execute(insert(table), mapped)
         return
-    json_at = [
-        i
-        for i, name in enumerate(columns)
-        if isinstance(table.c[name].type, JSON) and not json_as_text
-    ]
+    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
     driver: Any = connection.connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:

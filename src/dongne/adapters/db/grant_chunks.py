@@ -36,7 +36,8 @@ from dongne.domain.ledger import TransactionKind
 from dongne.domain.lots import LotKind
 
 # A payable row of the span, and whether the program granted its person already, are written
-# the same in both statements.
+# the same in both statements. The wallets are locked only if ``locked`` is read: a CTE that
+# changes nothing runs only as far as something asks for its rows.
 _LOCK_CHUNK = text(
     "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac,"
     " EXISTS (SELECT FROM allowance_grants AS g"
@@ -49,8 +50,8 @@ _LOCK_CHUNK = text(
     " WHERE w.region_id = :b_region"
     " AND u.identity_hmac IN (SELECT identity_hmac FROM chunk WHERE NOT granted)"
     " ORDER BY w.id FOR UPDATE OF w)"
-    " SELECT (SELECT count(*) FROM chunk), (SELECT max(row_number) FROM chunk),"
-    " (SELECT count(*) FROM chunk WHERE granted), (SELECT count(*) FROM locked)"
+    " SELECT (SELECT max(row_number) FROM chunk), (SELECT count(*) FROM chunk WHERE granted),"
+    " (SELECT count(*) FROM locked)"
 )
 # ``b_through`` is now the chunk's last row, so the rows are the first statement's less those
 # granted meanwhile (none: the program's row is locked against other lists' chunks).
@@ -102,9 +103,8 @@ _GRANT_CHUNK = text(
 
 @dataclass(frozen=True)
 class GrantChunk:
-    """What the server's first statement found: the chunk's rows and their span."""
+    """What the server's first statement found: where the chunk ends, and whom it skips."""
 
-    rows: int
     last_row: int | None
     """The chunk's last row (the upload's ``next_row`` once it commits); None if no row."""
     skipped: int
@@ -141,10 +141,10 @@ class GrantChunkRecords(AllowanceBatchRecords):
         self, terms: GrantTerms, *, after_row: int, through_row: int, limit: int
     ) -> GrantChunk:
         """Find the chunk and lock its people's wallets in id order (PostgreSQL)."""
-        rows, last_row, skipped, _ = self.connection.execute(
+        last_row, skipped, _ = self.connection.execute(
             _LOCK_CHUNK, _span(terms, after_row, through_row) | {"b_limit": limit}
         ).one()
-        return GrantChunk(int(rows), last_row, int(skipped))
+        return GrantChunk(last_row, int(skipped))
 
     def grant_chunk(
         self, terms: GrantTerms, *, rows_within: tuple[int, int], now: datetime, key: str | None
