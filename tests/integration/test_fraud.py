@@ -109,6 +109,34 @@ def test_the_servers_check_asks_nothing_more_of_an_alert_it_knows_is_stored(
     assert any("INSERT INTO fraud_alerts" in statement for statement in sent), "asked again"
 
 
+def test_the_servers_check_reads_no_evidence_for_an_alert_it_knows_is_stored(
+    uow: UnitOfWork, engine: Engine, shop: int, wallet: int
+) -> None:
+    """A citizen paying one shop over and over (what the repeat rule flags) made each later
+    check read every payment of the pair within the window: rows that grew with the rate.
+    Once the pair's alert and the shop's takings alert are known stored, a check reads the
+    payment it checks and nothing of the pair's or the shop's others."""
+    rules = FraudSettings(spike_min_takings_won=0)  # the shop's first day: a spike at once
+    paid = [pay(uow, wallet, shop, 1_000, now=NOW + m * MINUTE).payment_id for m in range(20)]
+    stored = fraud.AlertsStored()
+    opened = fraud.check_payments(uow, paid[:3], rules, stored)
+    assert [len(alerts) for alerts in opened] == [1, 0, 1]  # the takings, then the repeat
+    reads: list[str] = []
+
+    def record(*args: object) -> None:
+        if str(args[2]).lstrip().upper().startswith("SELECT"):
+            reads.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert fraud.check_payments(uow, paid[19:], rules, stored) == [[]]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(reads) == 1, reads
+    assert "merchant_phone" in reads[0], "the checked payment with the parties' phones"
+    assert fraud.check_payments(uow, paid[19:], rules) == [[]], "the database agrees"
+
+
 def test_the_alerts_a_process_remembers_are_bounded() -> None:
     stored = fraud.AlertsStored(limit=2)
     stored.remember({(1, "repeated_payments", "1:2", "2026-11-26")})

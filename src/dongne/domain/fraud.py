@@ -96,8 +96,27 @@ class Hit:
 
     @property
     def subject(self) -> str:
-        citizen = "" if self.citizen_id is None else f"/citizen:{self.citizen_id}"
-        return f"merchant:{self.merchant_id}{citizen}"
+        return alert_subject(self.merchant_id, self.citizen_id)
+
+    def key(self, region_id: int) -> AlertKey:
+        return (region_id, self.rule.value, self.subject, self.period)
+
+
+AlertKey = tuple[int, str, str, str]
+"""An alert's region, rule, subject and window: what makes it one (the alert store keeps one
+alert a key)."""
+
+
+def alert_subject(merchant_id: int, citizen_id: int | None) -> str:
+    citizen = "" if citizen_id is None else f"/citizen:{citizen_id}"
+    return f"merchant:{merchant_id}{citizen}"
+
+
+def alert_key(
+    region_id: int, rule: FraudRule, merchant_id: int, citizen_id: int | None, day: date
+) -> AlertKey:
+    """The key of the alert ``rule`` would raise on ``day`` (a rule windowed by Seoul day)."""
+    return (region_id, rule.value, alert_subject(merchant_id, citizen_id), day.isoformat())
 
 
 def repeated_payments(

@@ -27,6 +27,7 @@ from dongne.domain.approvals import ApprovalKind
 from dongne.domain.calendar import require_aware
 from dongne.domain.errors import DongneError, InvalidInput, PaymentNotFound
 from dongne.domain.fraud import (
+    AlertKey,
     AlertStatus,
     FraudAlertResolved,
     FraudSettings,
@@ -91,7 +92,9 @@ def check_payments(
     opened: a hit whose alert is there already asks the database nothing."""
     outcomes: list[list[int] | BaseException] = []
     with uow:
-        evidence = gather(uow.fraud, payment_ids, settings)
+        evidence = gather(
+            uow.fraud, payment_ids, settings, frozenset() if stored is None else stored
+        )
         tried = _AlertsTried(stored)
         for payment_id in payment_ids:
             found = evidence.get(payment_id)
@@ -115,10 +118,6 @@ def check_payments(
     return outcomes
 
 
-AlertKey = tuple[int, str, str, str]
-"""An alert's region, rule, subject and window: what makes it one (``add_alert``)."""
-
-
 class AlertsStored:
     """Alerts known to be in the database, by key. An alert is never deleted, so a key stored
     once stays stored, and a check that finds it here needs no savepoint and no insert that
@@ -129,7 +128,7 @@ class AlertsStored:
         self._keys: set[AlertKey] = set()
         self._limit = limit
 
-    def __contains__(self, key: AlertKey) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._keys
 
     def remember(self, keys: set[AlertKey]) -> None:
@@ -158,7 +157,7 @@ class _AlertsTried:
 
     @staticmethod
     def _key(evidence: Evidence, hit: Hit) -> AlertKey:
-        return (evidence.checked.region_id, hit.rule.value, hit.subject, hit.period)
+        return hit.key(evidence.checked.region_id)
 
 
 def _open_alerts(

@@ -6,21 +6,29 @@ statements each, a quarter of the server's CPU under load. Here a batch of payme
 statement for the payments themselves, one for the times their wallets paid their merchants,
 one or two per Seoul day among them for the merchants' takings, and one for the last purchases
 when an amount is round (the only case that rule looks at one). What each rule is given is
-exactly what the single-payment reads gave it.
+exactly what the single-payment reads gave it, with one exception: given the alerts known to be
+stored (the server's check keeps them, ``fraud.AlertsStored``), a rule whose alert for a
+payment is among them gets no evidence read for it (no earlier payments, no purchase, no
+takings), since it could open nothing new. That is not only a saving: a citizen paying one shop
+over and over, the very pattern the repeat rule flags, made every later check read all of the
+pair's payments within the window, a read that grew with the rate of payments.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dongne.adapters.db.fraud_records import CheckedPayment
 from dongne.domain.calendar import seoul_day
 from dongne.domain.fraud import (
+    AlertKey,
+    FraudRule,
     FraudSettings,
     Hit,
+    alert_key,
     baseline_days,
     is_round,
     repeated_payments,
@@ -42,16 +50,24 @@ class Evidence:
     last_purchase_at: datetime | None
     day_takings_won: int
     baseline_takings_won: int
-    """0 where the day's takings are under the spike rule's minimum: the rule stops there."""
+    """0 where the day's takings are under the spike rule's minimum: the rule stops there.
+
+    Where a rule's alert for the payment is known stored, its fields are as if there were
+    nothing to see: no earlier payments, no purchase, no takings."""
 
 
 def gather(
-    records: FraudStore, payment_ids: Sequence[int], settings: FraudSettings
+    records: FraudStore,
+    payment_ids: Sequence[int],
+    settings: FraudSettings,
+    stored: Container[AlertKey] = frozenset(),
 ) -> dict[int, Evidence]:
-    """The evidence of each payment of ``payment_ids`` that exists, by id."""
+    """The evidence of each payment of ``payment_ids`` that exists, by id; none for a rule
+    whose alert for the payment is in ``stored``."""
     found: dict[int, Evidence] = {}
     for start in range(0, len(payment_ids), CHUNK):
-        found.update(_gather_chunk(records, payment_ids[start : start + CHUNK], settings))
+        chunk = payment_ids[start : start + CHUNK]
+        found.update(_gather_chunk(records, chunk, settings, _Unread(stored)))
     return found
 
 
@@ -73,23 +89,44 @@ def hits_of(evidence: Evidence, settings: FraudSettings) -> list[Hit]:
     return [hit for hit in hits if hit]
 
 
+class _Unread:
+    """Which payments a rule needs no evidence for: its alert is known to be stored."""
+
+    def __init__(self, stored: Container[AlertKey]):
+        self._stored = stored
+
+    def __call__(self, checked: CheckedPayment, rule: FraudRule, *, per_citizen: bool) -> bool:
+        fact = checked.fact
+        citizen = fact.citizen_id if per_citizen else None
+        day = seoul_day(fact.paid_at)
+        return alert_key(checked.region_id, rule, fact.merchant_id, citizen, day) in self._stored
+
+
 def _gather_chunk(
-    records: FraudStore, payment_ids: Sequence[int], settings: FraudSettings
+    records: FraudStore, payment_ids: Sequence[int], settings: FraudSettings, unread: _Unread
 ) -> dict[int, Evidence]:
     checked = list(records.checked_payments(payment_ids).values())
     if not checked:
         return {}
-    earlier = _earlier_payment_times(records, checked, settings)
+    repeats = [c for c in checked if not unread(c, FraudRule.REPEATED_PAYMENTS, per_citizen=True)]
+    earlier = _earlier_payment_times(records, repeats, settings) if repeats else {}
     purchases = _last_purchases(
-        records, [c for c in checked if is_round(c.fact.amount_won, settings)]
+        records,
+        [
+            c
+            for c in checked
+            if is_round(c.fact.amount_won, settings)
+            and not unread(c, FraudRule.ROUND_AFTER_PURCHASE, per_citizen=True)
+        ],
     )
-    takings = _takings(records, checked, settings)
+    spikes = [c for c in checked if not unread(c, FraudRule.TAKINGS_SPIKE, per_citizen=False)]
+    takings = _takings(records, spikes, settings)
     return {
         c.fact.payment_id: Evidence(
             c,
-            earlier[c.fact.payment_id],
+            earlier.get(c.fact.payment_id, []),
             purchases.get(c.fact.payment_id),
-            *takings[(c.fact.merchant_id, seoul_day(c.fact.paid_at))],
+            *takings.get((c.fact.merchant_id, seoul_day(c.fact.paid_at)), (0, 0)),
         )
         for c in checked
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
@@ -69,6 +69,34 @@ _PAYMENT = (
     .join(wallets, wallets.c.id == payments.c.wallet_id)
     .join(citizens, citizens.c.id == wallets.c.citizen_id)
     .join(merchants, merchants.c.id == payments.c.merchant_id)
+    .where(payments.c.id.in_(bindparam("b_payments", expanding=True)))
+)
+# The reads are built once, their id lists as expanding parameters: the online check runs
+# them for every batch of payments, and building them (an ``in_`` coerces each id into a bound
+# parameter of its own) cost more CPU than running them.
+_PAYMENT_TIMES = select(
+    payments.c.id, payments.c.wallet_id, payments.c.merchant_id, payments.c.paid_at
+).where(
+    payments.c.wallet_id.in_(bindparam("b_wallets", expanding=True)),
+    payments.c.merchant_id.in_(bindparam("b_merchants", expanding=True)),
+    payments.c.paid_at >= bindparam("b_since"),
+)
+_LAST_PURCHASES = (
+    select(purchases.c.wallet_id, func.max(purchases.c.purchased_at))
+    .where(
+        purchases.c.wallet_id.in_(bindparam("b_wallets", expanding=True)),
+        purchases.c.purchased_at <= bindparam("b_at"),
+    )
+    .group_by(purchases.c.wallet_id)
+)
+_TAKINGS = (
+    select(payments.c.merchant_id, func.sum(payments.c.amount_won))
+    .where(
+        payments.c.merchant_id.in_(bindparam("b_merchants", expanding=True)),
+        payments.c.paid_at >= bindparam("b_start"),
+        payments.c.paid_at < bindparam("b_end"),
+    )
+    .group_by(payments.c.merchant_id)
 )
 
 
@@ -77,7 +105,7 @@ class FraudRecords(TableStore):
 
     def checked_payments(self, payment_ids: Collection[int]) -> dict[int, CheckedPayment]:
         """The payments of ``payment_ids`` that exist, by id, with what the rules compare."""
-        rows = self.connection.execute(_PAYMENT.where(payments.c.id.in_(payment_ids))).all()
+        rows = self.connection.execute(_PAYMENT, {"b_payments": list(payment_ids)}).all()
         return {
             row.id: CheckedPayment(
                 PaymentFact(row.id, row.citizen_id, row.merchant_id, row.amount_won, row.paid_at),
@@ -95,22 +123,15 @@ class FraudRecords(TableStore):
         """When those wallets paid those merchants, from ``since`` on (every pair of them: the
         caller keeps the pairs it asked about)."""
         rows = self.connection.execute(
-            select(
-                payments.c.id, payments.c.wallet_id, payments.c.merchant_id, payments.c.paid_at
-            ).where(
-                payments.c.wallet_id.in_(wallet_ids),
-                payments.c.merchant_id.in_(merchant_ids),
-                payments.c.paid_at >= since,
-            )
+            _PAYMENT_TIMES,
+            {"b_wallets": list(wallet_ids), "b_merchants": list(merchant_ids), "b_since": since},
         ).all()
         return [PaymentTime(*row) for row in rows]
 
     def last_purchases_at(self, wallet_ids: Collection[int], at: datetime) -> dict[int, datetime]:
         """Each wallet's latest purchase at or before ``at``; a wallet with none is left out."""
         rows = self.connection.execute(
-            select(purchases.c.wallet_id, func.max(purchases.c.purchased_at))
-            .where(purchases.c.wallet_id.in_(wallet_ids), purchases.c.purchased_at <= at)
-            .group_by(purchases.c.wallet_id)
+            _LAST_PURCHASES, {"b_wallets": list(wallet_ids), "b_at": at}
         ).all()
         return {row.wallet_id: row[1] for row in rows}
 
@@ -119,13 +140,7 @@ class FraudRecords(TableStore):
     ) -> dict[int, int]:
         """Each merchant's voucher payments with instants in ``[start, end)``; 0 for none."""
         rows = self.connection.execute(
-            select(payments.c.merchant_id, func.sum(payments.c.amount_won))
-            .where(
-                payments.c.merchant_id.in_(merchant_ids),
-                payments.c.paid_at >= start,
-                payments.c.paid_at < end,
-            )
-            .group_by(payments.c.merchant_id)
+            _TAKINGS, {"b_merchants": list(merchant_ids), "b_start": start, "b_end": end}
         ).all()
         found = {merchant_id: int(total) for merchant_id, total in rows}
         return {merchant_id: found.get(merchant_id, 0) for merchant_id in merchant_ids}
