@@ -51,18 +51,21 @@ Overrides = dict[Callable[..., Any], Callable[..., Any]]
 
 _serving_overrides: ContextVar[Overrides] = ContextVar("dongne_serving_overrides")
 
-# In the order a path is matched in, each with its prefix.
+# In the order a path is matched in, each with its prefix. Every request is matched against
+# the routes one by one (some 70 µs of CPU to reach the payments, half-way down, about 3 % of a
+# payment's), so the routers that take payments and purchases come first; no two API routes
+# claim one request (tests/e2e/test_api_route_order.py), so the order changes nothing else.
 _API_ROUTERS: tuple[tuple[APIRouter, str], ...] = (
+    (v1_payments.router, "/api/v1"),
+    (v1_sale_queue.router, "/api/v1"),
+    (v1_wallets.router, "/api/v1"),
     (operations_routes.router, ""),
     (log_routes.router, ""),
     (v1_accounts.router, "/api/v1"),
     (v1_payment_intents.router, "/api/v1"),
     (v1_admin.router, "/api/v1"),
-    (v1_wallets.router, "/api/v1"),
     (v1_receipts.router, "/api/v1"),
-    (v1_payments.router, "/api/v1"),
     (v1_dynamic_qr.router, "/api/v1"),
-    (v1_sale_queue.router, "/api/v1"),
     (v1_merchant_applications.router, "/api/v1"),
     (v1_allowances.router, "/api/v1"),
     (v1_allowance_uploads.router, "/api/v1"),
