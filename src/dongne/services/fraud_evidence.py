@@ -136,7 +136,7 @@ def _earlier_payment_times(
     records: FraudStore, checked: list[CheckedPayment], settings: FraudSettings
 ) -> dict[int, list[datetime]]:
     """For each payment: when its wallet paid its merchant within the repeat window before it,
-    and since (itself left out)."""
+    and since (itself left out), earliest first."""
     window = timedelta(minutes=settings.repeat_window_minutes)
     since = min(c.fact.paid_at for c in checked) - window
     wallets = {c.wallet_id for c in checked}
@@ -144,12 +144,14 @@ def _earlier_payment_times(
     by_pair: dict[tuple[int, int], list[tuple[int, datetime]]] = defaultdict(list)
     for time in records.payment_times(wallets, merchants, since):
         by_pair[(time.wallet_id, time.merchant_id)].append((time.payment_id, time.paid_at))
+    # In time order: the rows come in whatever order the plan reads them, and a read for many
+    # wallets may take another plan than a read for one.
     return {
-        c.fact.payment_id: [
+        c.fact.payment_id: sorted(
             paid_at
             for payment_id, paid_at in by_pair[(c.wallet_id, c.fact.merchant_id)]
             if payment_id != c.fact.payment_id and paid_at >= c.fact.paid_at - window
-        ]
+        )
         for c in checked
     }
 
