@@ -1,0 +1,109 @@
+"""The fraud check's reads of a merchant's and a wallet's payments find the span they ask for
+by index, without visiting the rest of the history (migration 0032).
+
+Before it, the payments were indexed by merchant and by wallet alone: each batch's takings
+read visited every payment the merchant had ever taken, and each repeat-rule read every
+payment the wallet had ever made, keeping the few in the span. Here a shop has taken a
+payment a day for 40 days and the check reads one day's, or one hour's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, event
+
+from dongne.adapters.db.fraud_records import FraudRecords
+from dongne.domain.calendar import seoul_day
+from dongne.domain.settlement import day_bounds
+from dongne.services.unit_of_work import UnitOfWork
+from tests.conftest import NOW
+from tests.factories import World
+from tests.helpers import buy, pay
+
+DAYS = 40
+
+
+@pytest.fixture
+def history(world: World, uow: UnitOfWork) -> tuple[int, int]:
+    """A wallet that paid one shop once a day for ``DAYS`` days, the last today."""
+    world.fund(10_000_000)
+    shop, wallet = world.merchant(), world.citizen()
+    buy(uow, wallet, 500_000, now=NOW - timedelta(days=DAYS + 1))
+    for days_ago in range(DAYS):
+        pay(uow, wallet, shop, 1_000, now=NOW - timedelta(days=days_ago))
+    return shop, wallet
+
+
+def _statement_of(engine: Engine, read: Any) -> tuple[str, Any]:
+    """The SQL and parameters ``read`` (a call of a ``FraudRecords`` read) sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("SELECT"):
+            sent.append((args[2], args[3]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as connection:
+            read(FraudRecords(connection))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(sent) == 1
+    return sent[0]
+
+
+def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if "Relation Name" in node:
+        yield node
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+def _rows_visited(connection: Connection, statement: str, parameters: Any) -> tuple[int, int]:
+    """PostgreSQL, the plan run: the payments rows its scans returned, and those they read and
+    threw away."""
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is small here
+    explained = connection.exec_driver_sql(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+    ).scalar_one()
+    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+    scans = [node for node in _scans(plan) if node["Relation Name"] == "payments"]
+    kept = sum(node["Actual Rows"] for node in scans)
+    thrown = sum(
+        node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        for node in scans
+    )
+    return kept, thrown
+
+
+def _sqlite_plan(connection: Connection, statement: str, parameters: Any) -> str:
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def _check(engine: Engine, read: Any, expected_rows: int) -> None:
+    statement, parameters = _statement_of(engine, read)
+    with engine.connect() as connection, connection.begin():
+        if engine.dialect.name == "postgresql":
+            assert _rows_visited(connection, statement, parameters) == (expected_rows, 0)
+        else:
+            plan = _sqlite_plan(connection, statement, parameters)
+            assert "paid_at>" in plan.replace(" ", ""), plan
+
+
+def test_a_days_takings_read_that_day_alone(engine: Engine, history: tuple[int, int]) -> None:
+    shop, _ = history
+    start, end = day_bounds(seoul_day(NOW))
+    _check(engine, lambda records: records.takings_by_merchant([shop], start, end), 1)
+
+
+def test_the_repeat_rules_read_takes_the_window_alone(
+    engine: Engine, history: tuple[int, int]
+) -> None:
+    shop, wallet = history
+    since = NOW - timedelta(hours=1)
+    _check(engine, lambda records: records.payment_times([wallet], [shop], since), 1)
