@@ -1,5 +1,6 @@
-"""The fraud check's reads of a merchant's and a wallet's payments find the span they ask for
-by index, without visiting the rest of the history (migration 0032).
+"""The reads of a merchant's and a wallet's payments by time (the fraud check's, and a month's
+cashback for its cap) find the span they ask for by index, without visiting the rest of the
+history (migration 0032).
 
 Before it, the payments were indexed by merchant and by wallet alone: each batch's takings
 read visited every payment the merchant had ever taken, and each repeat-rule read every
@@ -17,7 +18,8 @@ import pytest
 from sqlalchemy import Connection, Engine, event
 
 from dongne.adapters.db.fraud_records import FraudRecords
-from dongne.domain.calendar import seoul_day
+from dongne.adapters.db.payment_holdings import PaymentRecords
+from dongne.domain.calendar import seoul_day, seoul_month
 from dongne.domain.settlement import day_bounds
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -39,7 +41,7 @@ def history(world: World, uow: UnitOfWork) -> tuple[int, int]:
 
 
 def _statement_of(engine: Engine, read: Any) -> tuple[str, Any]:
-    """The SQL and parameters ``read`` (a call of a ``FraudRecords`` read) sends."""
+    """The SQL and parameters ``read`` (a read of the records on a connection) sends."""
     sent: list[tuple[str, Any]] = []
 
     def record(*args: Any) -> None:
@@ -49,7 +51,7 @@ def _statement_of(engine: Engine, read: Any) -> tuple[str, Any]:
     event.listen(engine, "before_cursor_execute", record)
     try:
         with engine.connect() as connection:
-            read(FraudRecords(connection))
+            read(connection)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(sent) == 1
@@ -98,7 +100,7 @@ def _check(engine: Engine, read: Any, expected_rows: int) -> None:
 def test_a_days_takings_read_that_day_alone(engine: Engine, history: tuple[int, int]) -> None:
     shop, _ = history
     start, end = day_bounds(seoul_day(NOW))
-    _check(engine, lambda records: records.takings_by_merchant([shop], start, end), 1)
+    _check(engine, lambda c: FraudRecords(c).takings_by_merchant([shop], start, end), 1)
 
 
 def test_the_repeat_rules_read_takes_the_window_alone(
@@ -106,4 +108,13 @@ def test_the_repeat_rules_read_takes_the_window_alone(
 ) -> None:
     shop, wallet = history
     since = NOW - timedelta(hours=1)
-    _check(engine, lambda records: records.payment_times([wallet], [shop], since), 1)
+    _check(engine, lambda c: FraudRecords(c).payment_times([wallet], [shop], since), 1)
+
+
+def test_a_months_cashback_reads_that_month_alone(engine: Engine, history: tuple[int, int]) -> None:
+    """Every payment of a program with cashback reads the wallet's month for its cap."""
+    _, wallet = history
+    month = seoul_month(NOW)
+    in_month = sum(seoul_month(NOW - timedelta(days=d)) == month for d in range(DAYS))
+    assert 0 < in_month < DAYS
+    _check(engine, lambda c: PaymentRecords(c).cashback_earned_won(wallet, month), in_month)

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dongne.domain.calendar import months_of_year, require_aware, seoul_day, seoul_month, seoul_year
+from dongne.domain.calendar import (
+    months_of_year,
+    require_aware,
+    seoul_day,
+    seoul_month,
+    seoul_month_bounds,
+    seoul_year,
+)
 from dongne.domain.errors import InvalidAmount, LedgerUnbalanced
 from dongne.domain.ledger import AccountType, Posting, balanced
 from dongne.domain.money import BASIS_POINTS, MAX_AMOUNT_WON, positive_won, pro_rata, share_bp
@@ -214,6 +221,15 @@ def test_the_seoul_month_starts_at_midnight_in_seoul_not_in_utc() -> None:
     last_utc_instant_of_november_in_seoul = datetime(2026, 11, 30, 14, 59, 59, tzinfo=UTC)
     assert seoul_month(last_utc_instant_of_november_in_seoul) == "2026-11"
     assert seoul_month(last_utc_instant_of_november_in_seoul + timedelta(seconds=1)) == "2026-12"
+
+
+@given(st.integers(0, 100 * 366 * 24 * 3600 * 10**6))
+def test_a_seoul_months_bounds_hold_exactly_its_instants(microseconds: int) -> None:
+    moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=microseconds)
+    start, end = seoul_month_bounds(seoul_month(moment))
+    assert start <= moment < end
+    assert seoul_month(start) == seoul_month(moment) == seoul_month(end - timedelta(microseconds=1))
+    assert seoul_month(start - timedelta(microseconds=1)) != seoul_month(moment) != seoul_month(end)
 
 
 def test_the_seoul_year_turns_nine_hours_before_utc() -> None:

@@ -23,6 +23,16 @@ def seoul_month(moment: datetime) -> str:
     return seoul_day(moment).strftime("%Y-%m")
 
 
+def seoul_month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The instants (UTC) where a Seoul calendar month (``YYYY-MM``) starts and where the next
+    one starts."""
+    year, number = (int(part) for part in month.split("-"))
+    following = (year + number // 12, number % 12 + 1)
+    start = datetime(year, number, 1, tzinfo=SEOUL)
+    end = datetime(*following, 1, tzinfo=SEOUL)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def seoul_year(moment: datetime) -> int:
     return seoul_day(moment).year
 

@@ -17,6 +17,7 @@ from dongne.adapters.db.tables import (
     payment_cancellations,
     payments,
 )
+from dongne.domain.calendar import seoul_month_bounds
 from dongne.domain.errors import PaymentNotFound
 from dongne.domain.lots import Allocation, AllocationReturn, Offset, Take
 
@@ -25,6 +26,14 @@ _INSERT_ALLOCATIONS = insert(payment_allocations)
 _PAYMENT = select(payments).where(payments.c.id == bindparam("b_id"))
 _ALLOCATIONS = select(payment_allocations).where(
     payment_allocations.c.payment_id == bindparam("b_id")
+)
+_CASHBACK_OF_MONTH = select(
+    func.coalesce(func.sum(payments.c.cashback_won - payments.c.cashback_clawed_won), 0)
+).where(
+    payments.c.wallet_id == bindparam("b_wallet"),
+    payments.c.month == bindparam("b_month"),
+    payments.c.paid_at >= bindparam("b_start"),
+    payments.c.paid_at < bindparam("b_end"),
 )
 
 
@@ -94,10 +103,13 @@ class PaymentRecords(TableStore):
         ]
 
     def cashback_earned_won(self, wallet_id: int, month: str) -> int:
+        # A payment's month is the Seoul month of its instant: bounded by the month's instants
+        # too, the read finds the month's rows by the wallet's index on time rather than
+        # reading every payment the wallet ever made (migration 0032).
+        start, end = seoul_month_bounds(month)
         total = self.connection.execute(
-            select(
-                func.coalesce(func.sum(payments.c.cashback_won - payments.c.cashback_clawed_won), 0)
-            ).where(payments.c.wallet_id == wallet_id, payments.c.month == month)
+            _CASHBACK_OF_MONTH,
+            {"b_wallet": wallet_id, "b_month": month, "b_start": start, "b_end": end},
         ).scalar_one()
         return int(total)
 
