@@ -99,7 +99,7 @@ class Hit:
         return alert_subject(self.merchant_id, self.citizen_id)
 
     def key(self, region_id: int) -> AlertKey:
-        return (region_id, self.rule.value, self.subject, self.period)
+        return alert_key(region_id, self.rule, self.merchant_id, self.citizen_id, self.period)
 
 
 AlertKey = tuple[int, str, str, str]
@@ -113,10 +113,11 @@ def alert_subject(merchant_id: int, citizen_id: int | None) -> str:
 
 
 def alert_key(
-    region_id: int, rule: FraudRule, merchant_id: int, citizen_id: int | None, day: date
+    region_id: int, rule: FraudRule, merchant_id: int, citizen_id: int | None, period: str
 ) -> AlertKey:
-    """The key of the alert ``rule`` would raise on ``day`` (a rule windowed by Seoul day)."""
-    return (region_id, rule.value, alert_subject(merchant_id, citizen_id), day.isoformat())
+    """The key of the alert ``rule`` raises (or would raise) in ``period``: a Seoul day
+    (ISO), or ``FOREVER``."""
+    return (region_id, rule.value, alert_subject(merchant_id, citizen_id), period)
 
 
 def repeated_payments(

@@ -98,7 +98,7 @@ class _Unread:
     def __call__(self, checked: CheckedPayment, rule: FraudRule, *, per_citizen: bool) -> bool:
         fact = checked.fact
         citizen = fact.citizen_id if per_citizen else None
-        day = seoul_day(fact.paid_at)
+        day = seoul_day(fact.paid_at).isoformat()
         return alert_key(checked.region_id, rule, fact.merchant_id, citizen, day) in self._stored
 
 
