@@ -123,6 +123,8 @@ allowance_grants = Table(
     Column("row_number", Integer, nullable=False),
     Column("amount_won", Won, nullable=False),
     Column("status", String(20), nullable=False, comment="granted, pending, claimed, unclaimed"),
+    # On PostgreSQL the grant's four keys (wallet, lot, settling transaction, list) are enforced
+    # by triggers instead, once per statement rather than per row (migration 0033).
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=True),
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=True),
     Column("transaction_id", Id, nullable=False),

@@ -74,6 +74,7 @@ ledger_entries = Table(
     id_column(),
     Column("region_id", Id, nullable=False),
     Column("transaction_id", Id, nullable=False, index=True),
+    # On PostgreSQL enforced by triggers, once per statement rather than per row (0033).
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
     CheckConstraint("amount_won <> 0", name="amount_not_zero"),

@@ -193,6 +193,8 @@ lots = Table(
     metadata,
     id_column(),
     Column("region_id", Id, nullable=False),
+    # On PostgreSQL this key and the funder's are enforced by triggers instead, once per
+    # statement rather than per row (migration 0033).
     Column("wallet_id", Id, ForeignKey("wallets.id"), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("face_won", Won, nullable=False),
@@ -247,6 +249,7 @@ lot_movements = Table(
     id_column(),
     Column("region_id", Id, nullable=False),
     Column("transaction_id", Id, nullable=False),
+    # On PostgreSQL enforced by triggers, once per statement rather than per row (0033).
     Column("lot_id", Id, ForeignKey("lots.id"), nullable=False, index=True),
     Column("amount_won", Won, nullable=False),
     CheckConstraint("amount_won <> 0", name="amount_not_zero"),
