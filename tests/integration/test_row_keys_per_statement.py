@@ -3,7 +3,8 @@ once per statement (migration 0033): an entry's account, a lot's wallet and fund
 movement's lot, and a grant's wallet, lot, list and settling transaction. The checks refuse all
 that the keys refused, with their names: one row naming nothing among many good ones, a row
 moved to nothing. And what the rows name is never deleted, re-keyed or truncated, named yet or
-not, so that a check taking no lock can never see its row's parent go."""
+not, so that a check taking no lock can never see its row's parent go; a list's region does
+not change either."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import NOW
 from tests.factories import World
-from tests.integration.test_allowance_row_keys import _transaction_in
+from tests.integration.test_allowance_row_keys import _other_region, _transaction_in
 from tests.integration.test_allowances import csv_of, make_program, resident_number, upload
+from tests.integration.test_recipient_rows_list_check import _insert_rows, _listed
+from tests.integration.test_recipient_rows_list_check import _row as _list_row
 
 MISSING = 10**12
 """An id no row has."""
@@ -293,3 +296,23 @@ def test_a_row_nothing_names_yet_is_not_deleted_either(
     # A row written beside this delete, checked without a lock, may be about to name the row.
     with pytest.raises(IntegrityError, match=f"cannot delete a row of {parent}"):
         _in_savepoint(connection, f"DELETE FROM {parent} WHERE id = :i", i=ids[parent])  # noqa: S608
+
+
+def test_a_list_stays_under_rows_committed_after_a_repeatable_read_snapshot(
+    world: World, engine: Engine
+) -> None:
+    """0029's guard looks for a list's rows with the statement's snapshot: at REPEATABLE READ
+    it would let a list be deleted or moved from under rows committed since."""
+    upload_id = _listed(world)
+    elsewhere = _other_region(world)
+    repeatable = engine.execution_options(isolation_level="REPEATABLE READ")
+    with repeatable.connect() as mover, mover.begin():
+        rows = "DELETE FROM recipient_rows WHERE upload_id = :u"  # its snapshot starts here
+        mover.execute(text(rows), {"u": upload_id})
+        with engine.begin() as writer:
+            _insert_rows(writer, [_list_row(upload_id, world.region_id)])
+        with pytest.raises(IntegrityError, match="cannot delete a row of recipient_uploads"):
+            _in_savepoint(mover, "DELETE FROM recipient_uploads WHERE id = :u", u=upload_id)
+        move = "UPDATE recipient_uploads SET region_id = :r WHERE id = :u"
+        with pytest.raises(IntegrityError, match="change the key of a row of recipient_uploads"):
+            _in_savepoint(mover, move, r=elsewhere, u=upload_id)
