@@ -53,6 +53,8 @@ Revises: 0032
 Create Date: 2026-12-05 09:00:00.000000
 """
 
+from collections.abc import Sequence
+
 from alembic import op
 
 revision = "0033"
@@ -161,7 +163,7 @@ def _trigger(table: str, columns: tuple[str, ...]) -> str:
     return f"{table}_{columns[0]}_present"
 
 
-def _changed(columns: tuple[str, ...] | list[str]) -> str:
+def _changed(columns: Sequence[str]) -> str:
     return " OR ".join(f"NEW.{column} IS DISTINCT FROM OLD.{column}" for column in columns)
 
 
@@ -222,12 +224,12 @@ def upgrade() -> None:
                 )
             )
     op.execute(GUARD_FUNCTION)
-    for parent, (columns, keys) in _guarded_parents().items():
+    for parent, (named, keys) in _guarded_parents().items():
         op.execute(
             GUARD_TRIGGERS.format(
                 parent=parent,
-                columns=", ".join(columns),
-                changed=_changed(columns),
+                columns=", ".join(named),
+                changed=_changed(named),
                 keys=", ".join(keys),
             )
         )
