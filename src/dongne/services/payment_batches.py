@@ -105,7 +105,7 @@ def in_one_transaction(
     all: the caller runs each payment again under its own key, which then finds the stored
     answer, so nothing is paid twice."""
     with uow:
-        uow.keep_writes_to_commit(parents_to_draw=len(attempts), copy_rows=True)
+        uow.keep_writes_to_commit(parents_to_draw=len(attempts))
         outcomes = [_within(uow, attempt) for attempt in attempts]
         uow.commit()
     return outcomes

@@ -97,7 +97,7 @@ class PurchaseBatcher:
         uow = self._make_uow()
         with uow:
             uow.keep_writes_to_commit(
-                parents_to_draw=len(batch), drawn_tables=PURCHASE_DRAWN_TABLES, copy_rows=True
+                parents_to_draw=len(batch), drawn_tables=PURCHASE_DRAWN_TABLES
             )
             outcomes = [_within(uow, purchase_attempt(uow, purchase)) for purchase in batch]
             uow.commit()

@@ -283,16 +283,15 @@ class UnitOfWork:
         *,
         parents_to_draw: int = 0,
         drawn_tables: tuple[Table, ...] = DRAWN_TABLES,
-        copy_rows: bool = False,
     ) -> None:
         """For a batch of payments in this one transaction: balance changes and append-only
         rows wait for the commit (``DeferredCredits``, ``DeferredRows``), as do the responses
         its idempotency keys keep; each region's program is read once for the batch. On
         PostgreSQL, ``parents_to_draw`` ids of ledger transactions and of payments (of each
         of ``drawn_tables``) are drawn ahead (one for each of the batch's payments), so those
-        rows wait too. ``copy_rows``: on PostgreSQL they go in by COPY (``DeferredRows``)."""
+        rows wait too."""
         self.ledger.deferred_credits = DeferredCredits()
-        self._deferred_rows = DeferredRows(parents_to_draw, drawn_tables, copy_rows=copy_rows)
+        self._deferred_rows = DeferredRows(parents_to_draw, drawn_tables)
         self.ledger.deferred_rows = self._deferred_rows
         self.records.deferred_rows = self._deferred_rows
         self.records.timelines_of_batch = {}

@@ -30,8 +30,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Insert, MetaData, Table, TextClause, text
 
-from dongne.adapters.db.bulk_writes import write_rows
 from dongne.adapters.db.ledger_tables import ledger_transactions
+from dongne.adapters.db.set_inserts import RowSet, insert_sets
 from dongne.adapters.db.tables import lots, payments, purchases
 
 Snapshot = tuple[dict[Insert, int], dict[int, int]]
@@ -72,14 +72,9 @@ class DeferredRows:
         self,
         ids_to_draw: int = 0,
         drawn_tables: tuple[Table, ...] = DRAWN_TABLES,
-        *,
-        copy_rows: bool = False,
     ) -> None:
         """``ids_to_draw``: how many ids of each of ``drawn_tables`` to draw, on PostgreSQL,
-        the first time one is asked for (a batch's size); 0 draws none. ``copy_rows``: on
-        PostgreSQL each kind goes in by one COPY (``bulk_writes.write_rows``) rather than an
-        ``executemany``, which psycopg sends as one pipelined INSERT a row."""
-        self._copy_rows = copy_rows
+        the first time one is asked for (a batch's size); 0 draws none."""
         self._rows: dict[Insert, list[dict[str, Any]]] = {}
         self._lot_changes: dict[int, int] = {}
         self._ids_to_draw = ids_to_draw
@@ -126,16 +121,20 @@ class DeferredRows:
             del rows[counts.get(statement, 0) :]
 
     def apply(self, connection: Connection) -> None:
-        """Insert every row kept back: one multi-row statement per kind, parents first."""
+        """Insert every row kept back, parents first: on PostgreSQL every kind whose rows
+        all name the same columns in one statement (``set_inserts``), elsewhere one
+        multi-row statement a kind."""
         rows_by_statement, self._rows = self._rows, {}
-        copying = self._copy_rows and connection.dialect.name == "postgresql"
+        together = connection.dialect.name == "postgresql"
+        sets: list[RowSet] = []
         for statement, rows in sorted(rows_by_statement.items(), key=_parents_rank):
             columns = tuple(rows[0]) if rows else ()
-            if copying and all(tuple(row) == columns for row in rows):
+            if together and all(tuple(row) == columns for row in rows):
                 table = cast(Table, statement.table)
-                write_rows(connection, table, columns, [tuple(row.values()) for row in rows])
+                sets.append((table, columns, [tuple(row.values()) for row in rows]))
             elif rows:
                 connection.execute(statement, rows)
+        insert_sets(connection, sets)
         self._apply_lot_changes(connection)
 
     def _apply_lot_changes(self, connection: Connection) -> None:
