@@ -9,9 +9,12 @@ data-modifying ``WITH`` of one statement, its rows passed as one array a column 
 by ``unnest``: one round trip for them all.
 
 All of a statement's parts run on one snapshot and none sees another's rows, but the keys
-between them hold: a key's check, and the statement-level checks of migration 0031, run after
-the whole statement, when every part's rows are in. The rows are values of the columns'
-own types, as the COPY took them; JSON columns are sent as their text.
+between them hold: a key's check, and the statement-level checks of migrations 0031 and 0033,
+run after the whole statement, when every part's rows are in. The rows are values of the
+columns' own types, as the COPY took them; JSON columns are sent as their text. The arrays go
+in psycopg's binary format (``%(name)b``), which it builds six times faster than the text
+format, where each element is searched for characters to quote; so the statement is sent on
+the driver's connection, as the COPY was.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, TextClause, text
+from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.dialects import postgresql
 
 from dongne.adapters.db.bulk_writes import dump_json
@@ -44,11 +47,13 @@ def insert_sets(connection: Connection, sets: Sequence[RowSet]) -> None:
             parameters[f"s{position}_{index}"] = (
                 [dump_json(value) for value in values] if is_json else list(values)
             )
-    connection.execute(statement, parameters)
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(statement, parameters)
 
 
 @cache
-def _statement(shapes: tuple[tuple[Table, tuple[str, ...]], ...]) -> TextClause:
+def _statement(shapes: tuple[tuple[Table, tuple[str, ...]], ...]) -> str:
     """The statement for these tables and columns: every set but the last a ``WITH`` part,
     the last the statement's own INSERT. Built once a shape (a batch's kinds repeat)."""
     inserts = [
@@ -56,7 +61,7 @@ def _statement(shapes: tuple[tuple[Table, tuple[str, ...]], ...]) -> TextClause:
     ]
     parts = [f"s{position} AS ({sql})" for position, sql in enumerate(inserts[:-1])]
     prefix = f"WITH {', '.join(parts)} " if parts else ""
-    return text(prefix + inserts[-1])
+    return prefix + inserts[-1]
 
 
 def _insert(position: int, table: Table, columns: tuple[str, ...]) -> str:
@@ -65,10 +70,10 @@ def _insert(position: int, table: Table, columns: tuple[str, ...]) -> str:
         column_type = table.c[name].type
         sql_type = column_type.compile(dialect=_DIALECT)
         if isinstance(column_type, JSON):
-            arrays.append(f"CAST(:s{position}_{index} AS TEXT[])")
+            arrays.append(f"CAST(%(s{position}_{index})b AS TEXT[])")
             selected.append(f"CAST(u.c{index} AS {sql_type})")
         else:
-            arrays.append(f"CAST(:s{position}_{index} AS {sql_type}[])")
+            arrays.append(f"CAST(%(s{position}_{index})b AS {sql_type}[])")
             selected.append(f"u.c{index}")
     aliases = ", ".join(f"c{index}" for index in range(len(columns)))
     return (
