@@ -288,12 +288,7 @@ STATEMENTS_OF_A_BATCH = 12
 
 @pytest.mark.postgres
 def test_a_payment_in_a_batch_sends_four_statements_of_its_own(tmp_path: Path) -> None:
-    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresDatabase)
-    with target as url:
-        counter = _open_counter(url, citizens=8, merchants=2)
-        counter.batcher().pay_batch([counter.payment(c) for c in range(8)])  # warm the caches
-        batch = [counter.payment(c, merchant=c % 2) for c in range(8)]
+    with _warm_counter(tmp_path) as (counter, batch):
         sent: list[str] = []
         event.listen(counter.app.engine, "before_cursor_execute", _record_into(sent))
 
@@ -301,7 +296,6 @@ def test_a_payment_in_a_batch_sends_four_statements_of_its_own(tmp_path: Path) -
 
         assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
         assert len(sent) <= STATEMENTS_OF_ITS_OWN * len(batch) + STATEMENTS_OF_A_BATCH, sent
-        counter.app.engine.dispose()
 
 
 @pytest.mark.postgres
@@ -310,12 +304,7 @@ def test_the_rows_a_batch_kept_back_go_in_with_one_wait_on_the_server(tmp_path: 
     movements, allocations, places in the log's queue). Every time the connection waits for
     the server's answer the batch's wallets stay locked and the next batch queues behind it,
     so they go in together: counted in libpq's own trace of what went over the wire."""
-    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
-    assert isinstance(target, PostgresDatabase)
-    with target as url:
-        counter = _open_counter(url, citizens=8, merchants=2)
-        counter.batcher().pay_batch([counter.payment(c) for c in range(8)])  # warm the caches
-        batch = [counter.payment(c, merchant=c % 2) for c in range(8)]
+    with _warm_counter(tmp_path) as (counter, batch):
         trace = tmp_path / "libpq-trace"
         with _traced(counter.app.engine, trace):
             outcomes = counter.batcher().pay_batch(batch)
@@ -323,6 +312,18 @@ def test_the_rows_a_batch_kept_back_go_in_with_one_wait_on_the_server(tmp_path: 
         assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
         waits = _waits_on_the_server(trace.read_text())
         assert waits <= STATEMENTS_OF_ITS_OWN * len(batch) + WAITS_OF_A_BATCH, waits
+
+
+@contextmanager
+def _warm_counter(tmp_path: Path) -> Iterator[tuple[Counter, list[QrPayment]]]:
+    """On PostgreSQL, a counter whose caches one batch has warmed, and a batch of eight
+    payments to two merchants to count."""
+    target = database_url_for("postgres", tmp_path)  # skips, or fails under CI, without PG
+    assert isinstance(target, PostgresDatabase)
+    with target as url:
+        counter = _open_counter(url, citizens=8, merchants=2)
+        counter.batcher().pay_batch([counter.payment(c) for c in range(8)])
+        yield counter, [counter.payment(c, merchant=c % 2) for c in range(8)]
         counter.app.engine.dispose()
 
 

@@ -22,6 +22,7 @@ from tests.integration.test_allowance_row_keys import _other_region, _transactio
 from tests.integration.test_allowances import csv_of, make_program, resident_number, upload
 from tests.integration.test_recipient_rows_list_check import _insert_rows, _listed
 from tests.integration.test_recipient_rows_list_check import _row as _list_row
+from tests.integration.test_transaction_keys_per_statement import _lot as _allowance_lot
 
 MISSING = 10**12
 """An id no row has."""
@@ -69,18 +70,7 @@ def named(world: World, connection: Connection) -> Named:
 
 
 def _lot(region_id: int, wallet_id: int, transaction_id: int, funder: int | None) -> dict[str, Any]:
-    return {
-        "region_id": region_id,
-        "wallet_id": wallet_id,
-        "kind": "allowance",
-        "face_won": 5,
-        "paid_won": 0,
-        "remaining_won": 5,
-        "acquired_at": NOW,
-        "expires_at": NOW,
-        "source_transaction_id": transaction_id,
-        "funder_account_id": funder,
-    }
+    return {**_allowance_lot(region_id, wallet_id, transaction_id), "funder_account_id": funder}
 
 
 def _entries(n: Named, count: int) -> list[dict[str, Any]]:
