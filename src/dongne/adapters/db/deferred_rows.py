@@ -121,19 +121,24 @@ class DeferredRows:
             del rows[counts.get(statement, 0) :]
 
     def apply(self, connection: Connection) -> None:
-        """Insert every row kept back, parents first: on PostgreSQL every kind whose rows
-        all name the same columns in one statement (``set_inserts``), elsewhere one
-        multi-row statement a kind."""
+        """Insert every row kept back, parents first: on PostgreSQL the kinds whose rows
+        all name the same columns together in one statement (``set_inserts``), elsewhere one
+        multi-row statement a kind. A kind whose rows differ goes in by a statement of its
+        own, after the kinds before it, so its parents are in first."""
         rows_by_statement, self._rows = self._rows, {}
         together = connection.dialect.name == "postgresql"
         sets: list[RowSet] = []
         for statement, rows in sorted(rows_by_statement.items(), key=_parents_rank):
-            columns = tuple(rows[0]) if rows else ()
+            if not rows:
+                continue
+            columns = tuple(rows[0])
             if together and all(tuple(row) == columns for row in rows):
                 table = cast(Table, statement.table)
                 sets.append((table, columns, [tuple(row.values()) for row in rows]))
-            elif rows:
-                connection.execute(statement, rows)
+                continue
+            insert_sets(connection, sets)
+            sets = []
+            connection.execute(statement, rows)
         insert_sets(connection, sets)
         self._apply_lot_changes(connection)
 
