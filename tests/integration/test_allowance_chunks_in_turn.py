@@ -83,7 +83,7 @@ class _Grants:
             grants.around(batch.people[0][0], lambda: grants.add_grants(records, batch))
 
         def grant_chunk(records: AllowanceRecords, terms: Any, **span: Any) -> Any:
-            first = max(span["rows_within"][0] + 1, FIRST)
+            first = max(span["after_row"] + 1, FIRST)
             return grants.around(first, lambda: grants.grant_chunk(records, terms, **span))
 
         monkeypatch.setattr(AllowanceRecords, "add_grants", add_grants)

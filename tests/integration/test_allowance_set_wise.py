@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uploads
@@ -179,6 +179,51 @@ def test_on_postgresql_the_server_writes_each_chunk_from_the_lists_rows(
     assert_ledger_sound(world.uow)
 
 
+@pytest.mark.postgres
+def test_on_postgresql_a_chunk_looks_each_person_up_once(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first statement finds each person's account and grants; the second takes what it
+    found rather than looking again (``grant_chunks``). Counted by PostgreSQL within each
+    chunk's own transaction: the index scans of ``users`` (by identity) and of
+    ``allowance_grants`` (has the program paid this person?), one a person, not two."""
+    world = World(UnitOfWork(pg_engine), NOW)
+    _, upload_id, _ = _list_of_nine(world)
+    lock_chunk, grant_chunk = AllowanceRecords.lock_grant_chunk, AllowanceRecords.grant_chunk
+    scans = text(
+        "SELECT relname, idx_scan FROM pg_stat_xact_user_tables"
+        " WHERE relname IN ('users', 'allowance_grants')"
+    )
+    began: dict[int, dict[str, int]] = {}
+
+    def counts(records: AllowanceRecords) -> dict[str, int]:
+        return {str(name): int(count) for name, count in records.connection.execute(scans)}
+
+    looked_up: list[tuple[int, dict[str, int]]] = []
+
+    def counted_lock(self: AllowanceRecords, terms: Any, **span: Any) -> Any:
+        began[span["after_row"]] = counts(self)
+        return lock_chunk(self, terms, **span)
+
+    def counted_grant(self: AllowanceRecords, terms: Any, **span: Any) -> Any:
+        written = grant_chunk(self, terms, **span)
+        before = began[span["after_row"]]
+        after = counts(self)
+        people = written.paid + written.pending
+        looked_up.append((people, {name: after[name] - before[name] for name in after}))
+        return written
+
+    monkeypatch.setattr(AllowanceRecords, "lock_grant_chunk", counted_lock)
+    monkeypatch.setattr(AllowanceRecords, "grant_chunk", counted_grant)
+    result = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
+    assert sorted(looked_up) == [
+        (people, {"users": people, "allowance_grants": people}) for people in (1, 4, 4)
+    ]
+    assert_ledger_sound(world.uow)
+
+
 def _refused(name: str) -> Any:
     def refused(*_: Any, **__: Any) -> None:
         raise AssertionError(f"{name} was called")
@@ -206,7 +251,7 @@ def test_a_chunk_that_fails_midway_changes_nothing_and_the_rerun_pays_everyone_o
         """The second chunk dies once the server wrote all its rows, before it commits
         (PostgreSQL); the third may be paid beside it."""
         written = grant_chunk(self, terms, **span)
-        if span["rows_within"][0] == CHUNK + 1:
+        if span["after_row"] == CHUNK + 1:
             raise Crashed
         return written
 

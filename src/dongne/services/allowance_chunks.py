@@ -207,9 +207,7 @@ def _grant_on_server(
     )
     if chunk.last_row is None:
         return None
-    paid = records.grant_chunk(
-        terms, rows_within=(span.after_row, chunk.last_row), now=now, key=key
-    )
+    paid = records.grant_chunk(terms, chunk=chunk, after_row=span.after_row, now=now, key=key)
     budget_postings = [
         Posting(program.budget_account_id, -paid.won),
         Posting(program.pending_account_id, paid.pending_won),

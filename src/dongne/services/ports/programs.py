@@ -53,7 +53,13 @@ class AllowanceStore(Protocol):
     ) -> GrantChunk: ...
 
     def grant_chunk(
-        self, terms: GrantTerms, *, rows_within: tuple[int, int], now: datetime, key: str | None
+        self,
+        terms: GrantTerms,
+        *,
+        chunk: GrantChunk,
+        after_row: int,
+        now: datetime,
+        key: str | None,
     ) -> GrantedChunk: ...
 
     def add_upload(
