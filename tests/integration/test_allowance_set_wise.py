@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, bindparam, func, select, text
 
 from dongne.adapters.db.allowance_records import AllowanceRecords
 from dongne.adapters.db.allowance_tables import allowance_grants, recipient_uploads
@@ -180,48 +180,75 @@ def test_on_postgresql_the_server_writes_each_chunk_from_the_lists_rows(
 
 
 @pytest.mark.postgres
-def test_on_postgresql_a_chunk_looks_each_person_up_once(
+def test_on_postgresql_a_chunk_looks_each_person_up_once_and_a_first_list_asks_no_grants(
     pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first statement finds each person's account and grants; the second takes what it
-    found rather than looking again (``grant_chunks``). Counted by PostgreSQL within each
-    chunk's own transaction: the index scans of ``users`` (by identity) and of
-    ``allowance_grants`` (has the program paid this person?), one a person, not two."""
+    """The first statement finds each person's account, and whether the program paid them
+    through another list; the second takes what it found rather than looking again
+    (``grant_chunks``). While no other list of the program has paid anyone there is nothing
+    to find, and the grants are not asked. Counted by PostgreSQL within each chunk's own
+    transaction: the index scans of ``users`` (by identity) and of ``allowance_grants``."""
     world = World(UnitOfWork(pg_engine), NOW)
-    _, upload_id, _ = _list_of_nine(world)
-    lock_chunk, grant_chunk = AllowanceRecords.lock_grant_chunk, AllowanceRecords.grant_chunk
-    scans = text(
-        "SELECT relname, idx_scan FROM pg_stat_xact_user_tables"
-        " WHERE relname IN ('users', 'allowance_grants')"
-    )
-    began: dict[int, dict[str, int]] = {}
+    program_id = make_program(world, budget_won=BUDGET_WON, amount_won=AMOUNT_WON)
+    people = [resident_number() for _ in range(9)]
+    for identity in people[:5]:
+        with_wallet(world, identity)
+    first_list = upload(world, program_id, csv_of(*people)).upload_id
+    paid_first = people[:3]  # on both lists, both previewed before either is paid
+    second_list = upload(
+        world, program_id, csv_of(*paid_first, resident_number(), resident_number())
+    ).upload_id
+    scans = _IndexScansPerChunk(monkeypatch, ("users", "allowance_grants"))
 
-    def counts(records: AllowanceRecords) -> dict[str, int]:
-        return {str(name): int(count) for name, count in records.connection.execute(scans)}
+    first = disburse(world.uow, OPERATOR, upload_id=first_list, now=NOW, chunk_size=CHUNK)
 
-    looked_up: list[tuple[int, dict[str, int]]] = []
+    assert (first.status, first.paid_count, first.pending_count) == ("disbursed", 5, 4)
+    assert sorted(scans.taken) == [
+        (people, {"users": people, "allowance_grants": 0}) for people in (1, 4, 4)
+    ]
 
-    def counted_lock(self: AllowanceRecords, terms: Any, **span: Any) -> Any:
-        began[span["after_row"]] = counts(self)
-        return lock_chunk(self, terms, **span)
+    scans.taken.clear()
+    second = disburse(world.uow, OPERATOR, upload_id=second_list, now=NOW, chunk_size=CHUNK)
 
-    def counted_grant(self: AllowanceRecords, terms: Any, **span: Any) -> Any:
-        written = grant_chunk(self, terms, **span)
-        before = began[span["after_row"]]
-        after = counts(self)
-        people = written.paid + written.pending
-        looked_up.append((people, {name: after[name] - before[name] for name in after}))
-        return written
-
-    monkeypatch.setattr(AllowanceRecords, "lock_grant_chunk", counted_lock)
-    monkeypatch.setattr(AllowanceRecords, "grant_chunk", counted_grant)
-    result = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
-
-    assert (result.status, result.paid_count, result.pending_count) == ("disbursed", 5, 4)
-    assert sorted(looked_up) == [
-        (people, {"users": people, "allowance_grants": people}) for people in (1, 4, 4)
+    assert (second.paid_count, second.pending_count, second.skipped_count) == (0, 2, 3)
+    # Chunks of four rows: three paid already and one not, then one not.
+    assert sorted(scans.taken, key=lambda taken: taken[1]["allowance_grants"]) == [
+        (1, {"users": 1, "allowance_grants": 1}),
+        (1, {"users": 1, "allowance_grants": 4}),
     ]
     assert_ledger_sound(world.uow)
+
+
+class _IndexScansPerChunk:
+    """The index scans of ``tables`` each chunk's transaction made between its two
+    statements' start and end, beside the people it paid (PostgreSQL's
+    ``pg_stat_xact_user_tables``, which counts the current transaction's own)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tables: tuple[str, ...]) -> None:
+        lock_chunk, grant_chunk = AllowanceRecords.lock_grant_chunk, AllowanceRecords.grant_chunk
+        query = text(
+            "SELECT relname, idx_scan FROM pg_stat_xact_user_tables WHERE relname IN :names"
+        ).bindparams(bindparam("names", expanding=True))
+        began: dict[int, dict[str, int]] = {}
+        self.taken: list[tuple[int, dict[str, int]]] = []
+
+        def counts(records: AllowanceRecords) -> dict[str, int]:
+            rows = records.connection.execute(query, {"names": list(tables)})
+            return {str(name): int(count) for name, count in rows}
+
+        def counted_lock(records: AllowanceRecords, terms: Any, **span: Any) -> Any:
+            began[span["after_row"]] = counts(records)
+            return lock_chunk(records, terms, **span)
+
+        def counted_grant(records: AllowanceRecords, terms: Any, **span: Any) -> Any:
+            written = grant_chunk(records, terms, **span)
+            before, after = began[span["after_row"]], counts(records)
+            taken = {name: after.get(name, 0) - before.get(name, 0) for name in tables}
+            self.taken.append((written.paid + written.pending, taken))
+            return written
+
+        monkeypatch.setattr(AllowanceRecords, "lock_grant_chunk", counted_lock)
+        monkeypatch.setattr(AllowanceRecords, "grant_chunk", counted_grant)
 
 
 def _refused(name: str) -> Any:

@@ -42,12 +42,20 @@ from dongne.adapters.db.disbursement_records import PAYABLE_STATUSES
 from dongne.domain.ledger import TransactionKind
 from dongne.domain.lots import LotKind
 
-# The wallets are locked only if ``locked`` is read: a CTE that changes nothing runs only as far
-# as something asks for its rows. ``found`` is joined to ``wallets`` again by id to lock them
-# because FOR UPDATE cannot lock the nullable side of its outer join.
+# Only grants written by another list can name a person of this chunk (rows past the list's
+# ``next_row`` are unpaid, and the preview set aside those paid before it). A list's paid and
+# pending counts move in the same transaction as its grants, so while no other list of the
+# program counts anyone paid, the grants are not asked about each person: that probe into
+# their 64-character key was a fifth of this statement.
+# The wallets are locked only if ``locked`` is read: a CTE that changes nothing runs only as
+# far as something asks for its rows. ``found`` is joined to ``wallets`` again by id to lock
+# them because FOR UPDATE cannot lock the nullable side of its outer join.
 _LOCK_CHUNK = text(
     "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac,"
-    " EXISTS (SELECT FROM allowance_grants AS g"
+    " (SELECT EXISTS (SELECT FROM recipient_uploads AS o"
+    " WHERE o.program_id = :b_program AND o.id <> :b_upload"
+    " AND o.paid_count + o.pending_count > 0))"
+    " AND EXISTS (SELECT FROM allowance_grants AS g"
     " WHERE g.program_id = :b_program AND g.identity_hmac = r.identity_hmac) AS granted"
     " FROM recipient_rows AS r"
     " WHERE r.upload_id = :b_upload AND r.row_number > :b_after AND r.row_number <= :b_through"
