@@ -4,6 +4,7 @@ takes over, and the log goes on being published."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,10 +76,10 @@ def _transactions(application: App) -> int:
         )
 
 
-@pytest.mark.postgres
-def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
-    postgres_url: str, tmp_path: Path
-) -> None:
+@contextmanager
+def _serving(postgres_url: str, tmp_path: Path, workers: int) -> Iterator[_Served]:
+    """``dongne serve --workers N`` on a free port over ``postgres_url``, killed whole (the
+    supervisor and its workers at once: a graceful stop takes seconds) when the block ends."""
     key = tmp_path / "log.key"
     write_key_pair(key, ORIGIN)
     environment = dict(
@@ -88,13 +91,9 @@ def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
         DONGNE_LOG_WITNESSES="[]",
     )
     port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "from dongne.entrypoints.cli.app import main; main()"]
-    command += ["serve", "--workers", "2", "--port", str(port)]
+    command += ["serve", "--workers", str(workers), "--port", str(port)]
     output = tmp_path / "serve.log"
-    application = bootstrap(Settings(database_url=postgres_url, log_origin=ORIGIN))
-    observer = make_engine(postgres_url, pool_size=1)
-    world = World(application.uow, NOW)
     with output.open("wb") as log_file:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter running our own CLI
             command,
@@ -104,6 +103,33 @@ def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
             cwd=tmp_path,
             start_new_session=True,  # its own process group, killed whole at the end
         )
+        try:
+            yield _Served(server, port, output)
+        finally:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@dataclass(frozen=True)
+class _Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    output: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.mark.postgres
+def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    application = bootstrap(Settings(database_url=postgres_url, log_origin=ORIGIN))
+    observer = make_engine(postgres_url, pool_size=1)
+    world = World(application.uow, NOW)
+    with _serving(postgres_url, tmp_path, workers=2) as served:
+        output, base_url = served.output, served.base_url
         try:
             _eventually("one leader", lambda: leaders(observer) or None, output, START_DEADLINE_S)
             world.fund(1_000)
@@ -128,8 +154,87 @@ def test_two_workers_one_leader_and_a_survivor_takes_over_when_it_is_killed(
             assert leaders(observer) == [survivor]
             assert LEADS.findall(output.read_text()) == [str(leader), str(survivor)]
         finally:
-            # The supervisor and its workers at once: a graceful stop takes seconds.
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
             observer.dispose()
             application.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_connections_opened_at_once_are_spread_evenly_even_while_a_worker_is_busy(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """32 clients connect at once, as a city app's pool or a load test does, while one of the
+    two workers is busy (stopped, here). Each worker still ends with its share
+    (``balanced_workers``): the free one takes one more than the busy one holds and leaves
+    the rest waiting for it. uvicorn's own supervisor let the free worker accept all 32."""
+    with _serving(postgres_url, tmp_path, workers=2) as served:
+        _eventually(
+            "an answer", lambda: _answers(served.base_url) or None, served.output, START_DEADLINE_S
+        )
+        _eventually(
+            "two workers started",
+            lambda: served.output.read_text().count("Application startup complete") == 2 or None,
+            served.output,
+            START_DEADLINE_S,
+        )
+        busy = _workers(served)[0]
+        os.kill(busy, signal.SIGSTOP)
+        try:
+            clients = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(32)]
+            time.sleep(0.5)  # time for the free worker to accept all it will
+        finally:
+            os.kill(busy, signal.SIGCONT)
+        try:
+            statuses = [_status_of_a_request(client) for client in clients]
+            held = sorted(_established(pid, served.port) for pid in _workers(served))
+        finally:
+            for client in clients:
+                client.close()
+
+    assert statuses == [200] * 32
+    assert sum(held) == 32
+    assert held[-1] - held[0] <= 1, f"connections per worker: {held}"
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _status_of_a_request(client: socket.socket) -> int:
+    """One request on a kept-alive connection; its status."""
+    client.settimeout(DEADLINE_S)
+    client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        received = client.recv(4096)
+        if not received:
+            break
+        answer += received
+    return int(answer.split(b" ", 2)[1])
+
+
+def _workers(served: _Served) -> list[int]:
+    """The supervisor's children that serve (spawn's resource tracker holds no connection)."""
+    children = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    return [pid for pid in pids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _established(pid: int, port: int) -> int:
+    """How many established TCP connections on local ``port`` process ``pid`` holds."""
+    inodes = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(descriptor)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    established = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:
+                established += 1
+    return established

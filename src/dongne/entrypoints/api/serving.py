@@ -1,6 +1,7 @@
 """``dongne serve``: uvicorn with one or several worker processes behind one port.
 
-Several processes need an import string, not an app object: uvicorn's supervisor starts each
+Several processes need an import string, not an app object: the supervisor
+(``balanced_workers``, which spreads the connections evenly over the workers) starts each
 worker afresh (spawn), and each one calls ``make_app``, which builds the app from the
 environment (``DONGNE_*``). ``serve`` checks the settings in its own process first (the
 database migrated, the log key readable, or created beside an SQLite file), so a mistake stops
@@ -22,6 +23,7 @@ from uvicorn.config import LOGGING_CONFIG
 from dongne.bootstrap import App, bootstrap
 from dongne.config import Settings
 from dongne.entrypoints.api.app import create_app
+from dongne.entrypoints.api.balanced_workers import run_balanced
 from dongne.entrypoints.api.routes import build_handlers
 
 APP_FACTORY = "dongne.entrypoints.api.serving:make_app"
@@ -97,7 +99,7 @@ def serve(application: App, *, host: str, port: int, workers: int, access_log: b
     # (perhaps by --database-url) is passed on there.
     os.environ["DONGNE_DATABASE_URL"] = application.settings.database_url
     application.engine.dispose()  # the workers open their own connections
-    uvicorn.run(
+    config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         workers=workers,
@@ -108,3 +110,4 @@ def serve(application: App, *, host: str, port: int, workers: int, access_log: b
         access_log=access_log,
         log_config=log_config(),
     )
+    run_balanced(config, workers)
