@@ -98,7 +98,7 @@ def memory_figure(workers: int, runs: Sequence[Run]) -> Figure:
         f"{largest / 1024:,.0f} MiB",
         aim=f"< {RSS_AIM_MIB} MiB",
         notes=f"the largest process's peak over its runs; its {summed.processes} process(es)"
-        " (workers, uvicorn's supervisor, multiprocessing's helper) at their peak:"
+        " (workers, their supervisor, multiprocessing's helper) at their peak:"
         f" {summed.rss_peak_kib / 1024:,.0f} MiB in all",
     )
 

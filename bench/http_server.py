@@ -75,7 +75,7 @@ def rss_kib(pid: int) -> int:
 
 
 def descendants(pid: int, processes: dict[int, Process]) -> list[int]:
-    """``pid`` and every process below it (uvicorn's workers, multiprocessing's helpers)."""
+    """``pid`` and every process below it (the serving workers, multiprocessing's helpers)."""
     children: dict[int, list[int]] = {}
     for child, process in processes.items():
         children.setdefault(process.ppid, []).append(child)
