@@ -21,6 +21,7 @@ from typing import TypeVar
 import httpx
 import pytest
 from sqlalchemy import text
+from uvicorn.config import STARTUP_FAILURE
 
 from dongne.adapters.db.engine import make_engine
 from dongne.adapters.log_keys import write_key_pair
@@ -238,3 +239,27 @@ def _established(pid: int, port: int) -> int:
             if local_port == port and fields[3] == "01" and fields[9] in inodes:
                 established += 1
     return established
+
+
+def test_a_worker_that_cannot_start_stops_the_server_rather_than_starting_again(
+    tmp_path: Path,
+) -> None:
+    """A worker that dies before it served (here its app cannot be imported) would die again
+    in each replacement: the supervisor stops, with uvicorn's start-up failure code."""
+    script = (
+        "import uvicorn\n"
+        "from dongne.entrypoints.api.balanced_workers import run_balanced\n"
+        "config = uvicorn.Config('dongne.no_such_module:app', port=0, workers=2)\n"
+        "run_balanced(config, 2)\n"
+    )
+    finished = subprocess.run(  # noqa: S603 - our own interpreter running our own code
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+
+    assert finished.returncode == STARTUP_FAILURE, finished.stderr[-2000:]
+    assert "could not start; stopping" in finished.stderr

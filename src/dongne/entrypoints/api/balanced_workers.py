@@ -13,7 +13,8 @@ worker accepts and every ``_PUBLISH_S``. A worker with more than its share stops
 listening socket, so the kernel's next connection goes to one that does, and looks again
 every ``_RETRY_S``. The least loaded worker always accepts, so a connection never waits for
 the balancing longer than that. The supervisor starts a replacement for a worker that dies,
-in its slot, after marking the slot empty so that the others do not wait for it.
+in its slot, after marking the slot empty so that the others do not wait for it. A worker
+that dies before it served stops the server: its replacement would die too, again and again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dongne.serve")
 
 GONE = -1
-"""A slot whose worker is not running: the others do not compare themselves with it."""
+"""A slot whose worker has not started, or has died: the others ignore it."""
+LEAVING = -2
+"""A slot whose worker is stopping: it accepts no more, and the others ignore it."""
 _RETRY_S = 0.002
 """How soon a worker that stopped accepting looks again at the others' counts."""
 _AFTER_FAILURE_S = 0.1
@@ -62,10 +66,14 @@ class ConnectionCounts:
     def publish(self, slot: int, count: int) -> None:
         self._counts[slot] = count
 
+    def started(self, slot: int) -> bool:
+        """Whether the slot's worker came to serve (it publishes its first count then)."""
+        return bool(self._counts[slot] != GONE)
+
     def fewest_elsewhere(self, slot: int) -> int | None:
         """The fewest connections any other running worker holds; None if none runs."""
         others = [count for index, count in enumerate(self._counts) if index != slot]
-        running = [count for count in others if count != GONE]
+        running = [count for count in others if count >= 0]
         return min(running) if running else None
 
 
@@ -90,7 +98,7 @@ class _Acceptor:
     def stop(self) -> None:
         self.stopped = True
         self._pause()
-        self.server.counts.publish(self.server.slot, GONE)
+        self.server.counts.publish(self.server.slot, LEAVING)
 
     def held(self) -> int:
         return len(self.server.server_state.connections) + self.adopting
@@ -200,6 +208,7 @@ class _Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[SpawnProcess] = []
         self.stopping = threading.Event()
+        self.failed = False
 
     def _start(self, slot: int) -> SpawnProcess:
         process = self.context.Process(
@@ -223,6 +232,12 @@ class _Supervisor:
         for slot, process in enumerate(self.processes):
             if process.is_alive() or self.stopping.is_set():
                 continue
+            if not self.counts.started(slot):
+                # It died before it served: its replacement would too, over and over.
+                logger.error("worker %s could not start; stopping", process.pid)
+                self.failed = True
+                self.stopping.set()
+                return
             self.counts.publish(slot, GONE)
             logger.warning(
                 "worker %s stopped (exit code %s); starting another", process.pid, process.exitcode
@@ -247,4 +262,7 @@ def run_balanced(config: uvicorn.Config, workers: int) -> None:
     SIGINT or SIGTERM, which lets each worker finish its requests first."""
     if not isinstance(config.app, str):
         sys.exit("several workers need the app as an import string")
-    _Supervisor(config, workers).run(workers)
+    supervisor = _Supervisor(config, workers)
+    supervisor.run(workers)
+    if supervisor.failed:
+        sys.exit(STARTUP_FAILURE)
