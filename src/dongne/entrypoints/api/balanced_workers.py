@@ -86,7 +86,7 @@ class _Acceptor:
         self.server = server
         self.listener = listener
         self.loop = loop
-        self.adopting = 0
+        self.adopting: set[asyncio.Task[None]] = set()  # kept, or a task may be collected
         self.reading = False
         self.stopped = False
         listener.setblocking(False)
@@ -101,7 +101,7 @@ class _Acceptor:
         self.server.counts.publish(self.server.slot, LEAVING)
 
     def held(self) -> int:
-        return len(self.server.server_state.connections) + self.adopting
+        return len(self.server.server_state.connections) + len(self.adopting)
 
     def may_accept(self) -> bool:
         fewest = self.server.counts.fewest_elsewhere(self.server.slot)
@@ -118,9 +118,10 @@ class _Acceptor:
                 self._pause()
                 self.loop.call_later(_AFTER_FAILURE_S, self._retry)
                 return
-            self.adopting += 1
+            adoption = self.loop.create_task(self._adopt(connection))
+            self.adopting.add(adoption)
+            adoption.add_done_callback(self.adopting.discard)
             self.server.counts.publish(self.server.slot, self.held())
-            self.loop.create_task(self._adopt(connection))
         self._pause()
         self.loop.call_later(_RETRY_S, self._retry)
 
@@ -131,8 +132,6 @@ class _Acceptor:
         except OSError as error:  # the client left before it was adopted
             logger.debug("a new connection closed at once: %s", error)
             connection.close()
-        finally:
-            self.adopting -= 1
 
     def _retry(self) -> None:
         if self.stopped or self.reading:
