@@ -250,7 +250,7 @@ def test_a_worker_that_cannot_start_stops_the_server_rather_than_starting_again(
         "import uvicorn\n"
         "from dongne.entrypoints.api.balanced_workers import run_balanced\n"
         "config = uvicorn.Config('dongne.no_such_module:app', port=0, workers=2)\n"
-        "run_balanced(config, 2)\n"
+        "run_balanced(config)\n"
     )
     finished = subprocess.run(  # noqa: S603 - our own interpreter running our own code
         [sys.executable, "-c", script],

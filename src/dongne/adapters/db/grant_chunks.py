@@ -182,14 +182,11 @@ class GrantChunkRecords(AllowanceBatchRecords):
         ALLOWANCE_GRANT transaction carrying ``key`` (its approval's), leaving the budget's
         and the pending account's balances to the caller."""
         rows, wallets, accounts = chunk.payable
+        last_row = after_row if chunk.last_row is None else chunk.last_row  # None: no rows
         people, paid, won, pending_won = self.connection.execute(
             _GRANT_CHUNK,
-            {
-                "b_upload": terms.upload_id,
-                "b_program": terms.program_id,
-                "b_region": terms.region_id,
-                "b_after": after_row,
-                "b_through": chunk.last_row,
+            _span(terms, after_row, last_row)
+            | {
                 "b_rows": rows,
                 "b_wallets": wallets,
                 "b_accounts": accounts,

@@ -197,11 +197,11 @@ def _worker(
 
 
 class _Supervisor:
-    """Starts ``workers`` processes on one listening socket and keeps them running."""
+    """Starts ``config.workers`` processes on one listening socket and keeps them running."""
 
-    def __init__(self, config: uvicorn.Config, workers: int) -> None:
+    def __init__(self, config: uvicorn.Config) -> None:
         self.config = config
-        self.counts = ConnectionCounts(workers)
+        self.counts = ConnectionCounts(config.workers)
         self.listener = config.bind_socket()
         self.listener.listen(config.backlog)  # as uvicorn's create_server would
         self.context = multiprocessing.get_context("spawn")
@@ -216,9 +216,10 @@ class _Supervisor:
         process.start()
         return process
 
-    def run(self, workers: int) -> None:
+    def run(self) -> None:
         for received in (signal.SIGINT, signal.SIGTERM):
             signal.signal(received, lambda *_: self.stopping.set())
+        workers = self.config.workers
         logger.info("supervisor %d starting %d workers", os.getpid(), workers)
         self.processes = [self._start(slot) for slot in range(workers)]
         try:
@@ -256,12 +257,12 @@ class _Supervisor:
         self.listener.close()
 
 
-def run_balanced(config: uvicorn.Config, workers: int) -> None:
-    """Serve ``config``'s app (an import string) with ``workers`` balanced processes until
-    SIGINT or SIGTERM, which lets each worker finish its requests first."""
+def run_balanced(config: uvicorn.Config) -> None:
+    """Serve ``config``'s app (an import string) with ``config.workers`` balanced processes
+    until SIGINT or SIGTERM, which lets each worker finish its requests first."""
     if not isinstance(config.app, str):
         sys.exit("several workers need the app as an import string")
-    supervisor = _Supervisor(config, workers)
-    supervisor.run(workers)
+    supervisor = _Supervisor(config)
+    supervisor.run()
     if supervisor.failed:
         sys.exit(STARTUP_FAILURE)

@@ -110,4 +110,4 @@ def serve(application: App, *, host: str, port: int, workers: int, access_log: b
         access_log=access_log,
         log_config=log_config(),
     )
-    run_balanced(config, workers)
+    run_balanced(config)
