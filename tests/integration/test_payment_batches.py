@@ -299,6 +299,28 @@ def test_a_payment_in_a_batch_sends_four_statements_of_its_own(tmp_path: Path) -
 
 
 @pytest.mark.postgres
+def test_a_payment_in_a_batch_sends_its_own_statements_by_the_driver(tmp_path: Path) -> None:
+    """SQLAlchemy's execution around a statement cost a batch's payment more client CPU than
+    the statement itself, so a payment's own statements (its savepoint, its parties, its key,
+    its lots) go on psycopg's cursor (``DriverStatement``); the engine's listeners still see
+    them, with no SQLAlchemy execution context."""
+    with _warm_counter(tmp_path) as (counter, batch):
+        through_sqlalchemy: list[str] = []
+
+        def record(
+            _c: object, _cursor: object, statement: str, _p: object, context: object, *_: object
+        ) -> None:
+            if context is not None:
+                through_sqlalchemy.append(statement)
+
+        event.listen(counter.app.engine, "before_cursor_execute", record)
+        outcomes = counter.batcher().pay_batch(batch)
+
+        assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
+        assert len(through_sqlalchemy) <= STATEMENTS_OF_A_BATCH, through_sqlalchemy
+
+
+@pytest.mark.postgres
 def test_the_rows_a_batch_kept_back_go_in_with_one_wait_on_the_server(tmp_path: Path) -> None:
     """At the commit a batch inserts six kinds of rows (transactions, payments, entries,
     movements, allocations, places in the log's queue). Every time the connection waits for

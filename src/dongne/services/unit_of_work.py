@@ -19,6 +19,7 @@ from dongne.adapters.db.channel_records import ChannelRecords
 from dongne.adapters.db.console_queries import ConsoleQueries
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.deferred_rows import DRAWN_TABLES, DeferredRows
+from dongne.adapters.db.driver_statements import run_plain
 from dongne.adapters.db.dynamic_qr_records import DynamicQrRecords
 from dongne.adapters.db.engine import is_connection_lost, is_postgres, is_unique_violation
 from dongne.adapters.db.fraud_records import FraudRecords
@@ -258,7 +259,7 @@ class UnitOfWork:
         new, so rolling back to it undoes this part and whatever was opened inside it."""
         self._savepoints += 1
         name = f"dongne_part_{self._savepoints}"
-        self.connection.exec_driver_sql(f"SAVEPOINT {name}")
+        run_plain(self.connection, f"SAVEPOINT {name}")
         ledger_state = self.ledger.savepoint_state()
         accounts = dict(self._pending_accounts)
         rows = self._deferred_rows.snapshot() if self._deferred_rows else None
@@ -268,7 +269,7 @@ class UnitOfWork:
         except BaseException:
             usable = self._transaction is not None and self._transaction.is_active
             if usable and not self.connection.invalidated:
-                self.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                run_plain(self.connection, f"ROLLBACK TO SAVEPOINT {name}")
             self.ledger.restore(ledger_state)
             if self._deferred_rows is not None and rows is not None:
                 self._deferred_rows.restore(rows)

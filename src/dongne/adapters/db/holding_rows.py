@@ -97,7 +97,8 @@ def payment_record(row: Row[Any]) -> PaymentRecord:
     )
 
 
-def lot_record(row: Row[Any]) -> Lot:
+def lot_record(row: Any) -> Lot:
+    """A lot from its row (a SQLAlchemy row, or a ``DriverStatement``'s named tuple)."""
     return Lot(
         id=row.id,
         kind=LotKind(row.kind),

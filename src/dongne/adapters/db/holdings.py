@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, func, insert, literal, select, update
 
 from dongne.adapters.db.access_tables import sale_tickets
 from dongne.adapters.db.deferred_rows import append_rows
+from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.holding_rows import (
     PurchaseReads,
     PurchaseRecord,
@@ -38,7 +39,9 @@ from dongne.domain.lots import (
 from dongne.domain.sale_queue import HeldAdmission
 
 # Hot-path statements are built once: building one costs more client CPU than sending it.
-_LIVE_LOTS = select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), LOT_HOLDS_VALUE)
+_LIVE_LOTS = DriverStatement(
+    select(lots).where(lots.c.wallet_id == bindparam("b_wallet"), LOT_HOLDS_VALUE)
+)
 _EXPIRED_LOTS = (
     select(lots)
     .where(
@@ -89,7 +92,7 @@ class HoldingRecords(PaymentRecords):
     # -- lots -------------------------------------------------------------------------------
 
     def wallet_lots(self, wallet_id: int) -> list[Lot]:
-        rows = self.connection.execute(_LIVE_LOTS, {"b_wallet": wallet_id}).all()
+        rows = _LIVE_LOTS.execute(self.connection, {"b_wallet": wallet_id})
         return self._still_holding([lot_record(row) for row in rows])
 
     def purchase_reads(

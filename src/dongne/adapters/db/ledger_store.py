@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.deferred_rows import DeferredRows, append_rows, drawn_id
+from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
@@ -89,10 +90,16 @@ def _insert_ignoring_conflict(dialect: str, table: Table, columns: tuple[str, ..
     return dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
 
 
+_CLAIM_COLUMNS = ("key", "region_id", "operation", "request_digest", "created_at")
+
+
 @cache
-def _claiming_key(dialect: str) -> Any:
-    return _insert_ignoring_conflict(dialect, idempotency_keys, ("key",)).returning(
-        idempotency_keys.c.key
+def _claiming_key(dialect: str) -> DriverStatement:
+    """Every request that moves money sends it, so it goes by the driver on PostgreSQL."""
+    return DriverStatement(
+        _insert_ignoring_conflict(dialect, idempotency_keys, ("key",))
+        .values({name: bindparam(f"b_{name}") for name in _CLAIM_COLUMNS})
+        .returning(idempotency_keys.c.key)
     )
 
 
@@ -429,17 +436,17 @@ class LedgerStore:
                 field="idempotency_key",
             )
         digest = request_digest(operation, request)
-        claimed = self.connection.execute(
-            _claiming_key(self._dialect),
+        claimed = _claiming_key(self._dialect).execute(
+            self.connection,
             {
-                "key": key,
-                "region_id": None,
-                "operation": operation,
-                "request_digest": digest,
-                "created_at": at,
+                "b_key": key,
+                "b_region_id": None,
+                "b_operation": operation,
+                "b_request_digest": digest,
+                "b_created_at": at,
             },
-        ).first()
-        if claimed is not None:
+        )
+        if claimed:
             return None
         stored = self.connection.execute(_STORED_RESPONSE, {"b_key": key}).one()
         if stored.request_digest != digest:

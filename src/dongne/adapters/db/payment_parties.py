@@ -19,11 +19,18 @@ from sqlalchemy import Connection, Select, bindparam, select
 
 from dongne.adapters.db.access_records import UserRow
 from dongne.adapters.db.access_tables import access_tokens, users
-from dongne.adapters.db.registry_records import MerchantWithPayable, Wallet, merchant_of
+from dongne.adapters.db.driver_statements import DriverStatement
+from dongne.adapters.db.registry_records import (
+    MERCHANT_COLUMNS,
+    MerchantWithPayable,
+    Wallet,
+    merchant_of,
+)
 from dongne.adapters.db.tables import citizens, merchants, wallets
 
 _USER_FIELDS = tuple(UserRow.__dataclass_fields__)
 _WALLET_FIELDS = ("id", "region_id", "citizen_id", "account_id")
+_MERCHANT_FIELDS = (*MERCHANT_COLUMNS, "account_id")
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def _parties_query(*, by_wallet_id: bool) -> Select[Any]:
             *(users.c[name].label(f"u_{name}") for name in _USER_FIELDS),
             *(wallets.c[name].label(f"w_{name}") for name in _WALLET_FIELDS),
             citizens.c.region_id.label("home_region_id"),
-            *merchants.c,
+            *(merchants.c[name] for name in _MERCHANT_FIELDS),
         )
         .select_from(access_tokens)
         .join(users, users.c.id == access_tokens.c.user_id)
@@ -61,8 +68,8 @@ def _parties_query(*, by_wallet_id: bool) -> Select[Any]:
     return query.with_for_update(of=[users, wallets])
 
 
-_BY_WALLET_ID = _parties_query(by_wallet_id=True)
-_IN_MERCHANTS_REGION = _parties_query(by_wallet_id=False)
+_BY_WALLET_ID = DriverStatement(_parties_query(by_wallet_id=True))
+_IN_MERCHANTS_REGION = DriverStatement(_parties_query(by_wallet_id=False))
 
 
 class PaymentParties:
@@ -82,10 +89,10 @@ class PaymentParties:
             "b_merchant": merchant_id,
             "b_wallet": wallet_id,
         }
-        row = self.connection.execute(query, values).first()
+        row = query.first(self.connection, values)
         if row is None:
             return None
-        found = row._mapping
+        found = row._asdict()
         wallet = Wallet(
             found["w_id"],
             found["w_region_id"],

@@ -3,10 +3,12 @@ and merchants here; what wallets hold and how it moved in ``holdings``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dongne.adapters.db.governance_tables import program_changes
@@ -89,8 +91,21 @@ _PROGRAM_VERSION = select(voucher_programs.c.settings_version).where(
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
-def merchant_of(row: RowMapping) -> Merchant:
-    """A merchant from its row's columns."""
+MERCHANT_COLUMNS = (
+    "id",
+    "region_id",
+    "name",
+    "business_number",
+    "category",
+    "annual_revenue_won",
+    "status",
+    "name_latin",
+)
+"""The columns ``merchant_of`` reads."""
+
+
+def merchant_of(row: Mapping[Any, Any]) -> Merchant:
+    """A merchant from its row's columns (``MERCHANT_COLUMNS``)."""
     return Merchant(
         row["id"],
         row["region_id"],
