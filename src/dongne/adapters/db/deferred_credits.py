@@ -18,18 +18,23 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Update, text
 
+from dongne.adapters.db.driver_statements import DriverStatement
+
 if TYPE_CHECKING:
     from dongne.adapters.db.ledger_store import AccountRef
 
-_CREDIT_MANY_IN_ORDER = text(
-    "WITH credits AS (SELECT * FROM unnest(CAST(:b_accounts AS BIGINT[]),"
-    " CAST(:b_shards AS INTEGER[]), CAST(:b_amounts AS BIGINT[])) AS c(account_id, shard, amount)),"
-    # MATERIALIZED: run whole, so every row is locked in this order before any is changed
-    " locked AS MATERIALIZED (SELECT b.account_id, b.shard FROM account_balances AS b"
-    " JOIN credits USING (account_id, shard) ORDER BY b.account_id, b.shard FOR UPDATE OF b)"
-    " UPDATE account_balances AS b SET balance_won = b.balance_won + credits.amount"
-    " FROM credits JOIN locked USING (account_id, shard)"
-    " WHERE b.account_id = credits.account_id AND b.shard = credits.shard"
+_CREDIT_MANY_IN_ORDER = DriverStatement(
+    text(
+        "WITH credits AS (SELECT * FROM unnest(CAST(:b_accounts AS BIGINT[]),"
+        " CAST(:b_shards AS INTEGER[]), CAST(:b_amounts AS BIGINT[]))"
+        " AS c(account_id, shard, amount)),"
+        # MATERIALIZED: run whole, so every row is locked in this order before any is changed
+        " locked AS MATERIALIZED (SELECT b.account_id, b.shard FROM account_balances AS b"
+        " JOIN credits USING (account_id, shard) ORDER BY b.account_id, b.shard FOR UPDATE OF b)"
+        " UPDATE account_balances AS b SET balance_won = b.balance_won + credits.amount"
+        " FROM credits JOIN locked USING (account_id, shard)"
+        " WHERE b.account_id = credits.account_id AND b.shard = credits.shard"
+    )
 )
 
 BalanceRow = tuple["AccountRef", int]
@@ -63,9 +68,8 @@ class DeferredCredits:
             return
         if connection.dialect.name == "postgresql":
             accounts, shards, amounts = (list(column) for column in zip(*ordered, strict=True))
-            connection.execute(
-                _CREDIT_MANY_IN_ORDER,
-                {"b_accounts": accounts, "b_shards": shards, "b_amounts": amounts},
+            _CREDIT_MANY_IN_ORDER.execute(
+                connection, {"b_accounts": accounts, "b_shards": shards, "b_amounts": amounts}
             )
             return
         for account_id, shard, amount_won in ordered:

@@ -28,8 +28,9 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, MetaData, Table, TextClause, text
+from sqlalchemy import Connection, Insert, MetaData, Table, text
 
+from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.ledger_tables import ledger_transactions
 from dongne.adapters.db.set_inserts import RowSet, insert_sets
 from dongne.adapters.db.tables import lots, payments, purchases
@@ -40,19 +41,22 @@ DRAWN_TABLES = (ledger_transactions, payments)
 """The parents whose ids a batch draws ahead: a payment's transaction and its payment."""
 PURCHASE_DRAWN_TABLES = (ledger_transactions, lots, purchases)
 """A batch of purchases' parents: a purchase's transaction, its lot and its purchase row."""
-_TAKE_FROM_LOTS = text(
-    "UPDATE lots SET remaining_won = lots.remaining_won + v.amount"
-    " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
-    " WHERE lots.id = v.lot_id"
+_TAKE_FROM_LOTS = DriverStatement(
+    text(
+        "UPDATE lots SET remaining_won = lots.remaining_won + v.amount"
+        " FROM unnest(CAST(:b_lots AS BIGINT[]), CAST(:b_amounts AS BIGINT[])) AS v(lot_id, amount)"
+        " WHERE lots.id = v.lot_id"
+    )
 )
 _TAKE_FROM_LOT = text("UPDATE lots SET remaining_won = remaining_won + :b_amount WHERE id = :b_lot")
 
 
 @cache
-def _drawing_ids(tables: tuple[Table, ...]) -> TextClause:
+def _drawing_ids(tables: tuple[Table, ...]) -> DriverStatement:
     """A column for each of ``tables``, in its order: ``:b_count`` new ids of each."""
     columns = ", ".join(f"nextval(pg_get_serial_sequence('{t.name}', 'id'))" for t in tables)
-    return text(f"SELECT {columns} FROM generate_series(1, :b_count)")  # noqa: S608 - our tables
+    sql = f"SELECT {columns} FROM generate_series(1, :b_count)"  # noqa: S608 - our tables
+    return DriverStatement(text(sql))
 
 
 @cache
@@ -91,7 +95,7 @@ class DeferredRows:
             self._drawn = {table.name: [] for table in tables}
             if self._ids_to_draw and connection.dialect.name == "postgresql":
                 drawing = _drawing_ids(tables)
-                drawn = connection.execute(drawing, {"b_count": self._ids_to_draw}).all()
+                drawn = drawing.execute(connection, {"b_count": self._ids_to_draw})
                 for position, drawn_table in enumerate(tables):
                     self._drawn[drawn_table.name] = [row[position] for row in reversed(drawn)]
         ids = self._drawn.get(table.name)
@@ -151,7 +155,7 @@ class DeferredRows:
             return
         if connection.dialect.name == "postgresql":
             lot_ids, amounts = (list(column) for column in zip(*changes, strict=True))
-            connection.execute(_TAKE_FROM_LOTS, {"b_lots": lot_ids, "b_amounts": amounts})
+            _TAKE_FROM_LOTS.execute(connection, {"b_lots": lot_ids, "b_amounts": amounts})
             return
         for lot_id, amount_won in changes:
             connection.execute(_TAKE_FROM_LOT, {"b_lot": lot_id, "b_amount": amount_won})

@@ -17,9 +17,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dongne.adapters.db.bulk_writes import dump_json
 from dongne.adapters.db.deferred_credits import DeferredCredits
 from dongne.adapters.db.deferred_rows import DeferredRows, append_rows, drawn_id
 from dongne.adapters.db.driver_statements import DriverStatement
@@ -78,6 +79,17 @@ _STORE_RESPONSE = (
     .where(idempotency_keys.c.key == bindparam("b_key"))
     .values(response=bindparam("b_response"), region_id=bindparam("b_region"))
 )
+_STORE_RESPONSES = DriverStatement(
+    text(
+        "UPDATE idempotency_keys AS k SET response = CAST(r.response AS JSON),"
+        " region_id = r.region_id FROM unnest(CAST(:b_keys AS TEXT[]),"
+        " CAST(:b_responses AS TEXT[]), CAST(:b_regions AS BIGINT[]))"
+        " AS r(key, response, region_id)"
+        " WHERE k.key = r.key"
+    )
+)
+"""PostgreSQL: a batch's kept-back responses in one statement, its keys' rows already its own
+(it claimed them), so the order it updates them in cannot deadlock."""
 _BALANCE = select(func.coalesce(func.sum(account_balances.c.balance_won), 0)).where(
     account_balances.c.account_id == bindparam("b_account")
 )
@@ -481,6 +493,17 @@ class LedgerStore:
 
     def store_batch_responses(self) -> None:
         """Write the responses a batch kept back: one statement, sent once for all its keys."""
-        if self.responses_of_batch:
-            self.connection.execute(_STORE_RESPONSE, list(self.responses_of_batch.values()))
-            self.responses_of_batch = {}
+        if not self.responses_of_batch:
+            return
+        rows, self.responses_of_batch = list(self.responses_of_batch.values()), {}
+        if self._dialect != "postgresql":
+            self.connection.execute(_STORE_RESPONSE, rows)
+            return
+        _STORE_RESPONSES.execute(
+            self.connection,
+            {
+                "b_keys": [row["b_key"] for row in rows],
+                "b_responses": [dump_json(row["b_response"]) for row in rows],
+                "b_regions": [row["b_region"] for row in rows],
+            },
+        )
