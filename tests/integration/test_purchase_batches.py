@@ -287,7 +287,8 @@ def test_a_purchase_in_a_batch_sends_four_statements_of_its_own(pg_engine: Engin
     """Its savepoint, its key's claim, its wallet locked, and one statement that spends its
     admission and reads its month's purchases and its wallet's lots. Its ledger transaction,
     entries, log queue row, lot, movement and purchase wait for the commit under ids drawn
-    ahead, one COPY a table for the batch; the program and the budget are read once a batch."""
+    ahead, one COPY a table for the batch; the program and the budget are read once a batch.
+    Its four go on psycopg's cursor, not through SQLAlchemy's execution (``DriverStatement``)."""
     uow = UnitOfWork(pg_engine)
     sale = World(uow, SALE)
     sale.fund(100 * BONUS_WON, month=MONTH)
@@ -296,11 +297,12 @@ def test_a_purchase_in_a_batch_sends_four_statements_of_its_own(pg_engine: Engin
     batcher = _batcher(pg_engine)
     batcher.buy_batch([_purchase(wallet) for wallet in wallets[:2]])  # accounts found
     sent: list[int] = []
+    by_sqlalchemy: list[int] = []
     for size in (10, 20):
-        statements: list[str] = []
+        statements: list[bool] = []  # whether each went through SQLAlchemy's execution
 
-        def record(*execution: object, into: list[str] = statements) -> None:
-            into.append(str(execution[2]))
+        def record(*execution: object, into: list[bool] = statements) -> None:
+            into.append(execution[4] is not None)
 
         event.listen(pg_engine, "before_cursor_execute", record)
         try:
@@ -310,4 +312,6 @@ def test_a_purchase_in_a_batch_sends_four_statements_of_its_own(pg_engine: Engin
             event.remove(pg_engine, "before_cursor_execute", record)
         assert len(_bought(outcomes)) == size
         sent.append(len(statements))
+        by_sqlalchemy.append(sum(statements))
     assert (sent[1] - sent[0]) / 10 == 4
+    assert by_sqlalchemy[1] == by_sqlalchemy[0], "its own go by the driver (DriverStatement)"

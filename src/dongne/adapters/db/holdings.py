@@ -78,13 +78,15 @@ _LIVE_LOTS_OF_ONE_ROW = (
 """The wallet's lots holding anything, or one row of nulls if it has none, to hang a purchase's
 other reads on."""
 _MONTH_FACE = _PURCHASED_FACE_OF_MONTH.scalar_subquery().label("month_face_won")
-_PURCHASE_READS = select(_MONTH_FACE, lots).select_from(_LIVE_LOTS_OF_ONE_ROW)
+_PURCHASE_READS = DriverStatement(select(_MONTH_FACE, lots).select_from(_LIVE_LOTS_OF_ONE_ROW))
 _SPENT = SPEND_ADMISSION.returning(sale_tickets.c.id).cte("spent")
-_PURCHASE_READS_SPENDING = select(
-    select(func.count()).select_from(_SPENT).scalar_subquery().label("spent"),
-    _MONTH_FACE,
-    lots,
-).select_from(_LIVE_LOTS_OF_ONE_ROW)
+_PURCHASE_READS_SPENDING = DriverStatement(
+    select(
+        select(func.count()).select_from(_SPENT).scalar_subquery().label("spent"),
+        _MONTH_FACE,
+        lots,
+    ).select_from(_LIVE_LOTS_OF_ONE_ROW)
+)
 """PostgreSQL: the admission spent by a data-modifying WITH, in the same statement."""
 
 
@@ -121,7 +123,7 @@ class HoldingRecords(PaymentRecords):
             if not self._postgres:
                 spent = bool(self.connection.execute(SPEND_ADMISSION, values).rowcount)
         query = _PURCHASE_READS_SPENDING if admission and self._postgres else _PURCHASE_READS
-        rows = self.connection.execute(query, values).all()
+        rows = query.execute(self.connection, values)
         if admission is not None and self._postgres:
             spent = bool(rows[0].spent)
         lots_read = [lot_record(row) for row in rows if row.id is not None]

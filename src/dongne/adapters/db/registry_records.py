@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.governance_tables import program_changes
 from dongne.adapters.db.holdings import HoldingRecords
 from dongne.adapters.db.program_codec import program_from_json, program_to_json
@@ -71,7 +72,8 @@ _WALLET = (
     .join(citizens, citizens.c.id == wallets.c.citizen_id)
     .where(wallets.c.id == bindparam("b_wallet"))
 )
-_WALLET_FOR_UPDATE = _WALLET.with_for_update(of=wallets)
+_WALLET_READ = DriverStatement(_WALLET)
+_WALLET_FOR_UPDATE = DriverStatement(_WALLET.with_for_update(of=wallets))
 _CITIZEN_WALLET = (
     select(wallets, citizens.c.region_id.label("home_region_id"))
     .join(citizens, citizens.c.id == wallets.c.citizen_id)
@@ -80,14 +82,17 @@ _CITIZEN_WALLET = (
 _CITIZEN_WALLET_BY_ID = _CITIZEN_WALLET.where(wallets.c.id == bindparam("b_wallet"))
 _CITIZEN_WALLET_IN_REGION = _CITIZEN_WALLET.where(wallets.c.region_id == bindparam("b_region"))
 _CITIZEN_WALLET_QUERIES = {
-    (by_id, lock): (query.with_for_update(of=wallets) if lock else query)
+    (by_id, lock): DriverStatement(query.with_for_update(of=wallets) if lock else query)
     for by_id, query in ((True, _CITIZEN_WALLET_BY_ID), (False, _CITIZEN_WALLET_IN_REGION))
     for lock in (True, False)
 }
 """(by wallet id?, locked?) -> query"""
-_PROGRAM_VERSION = select(voucher_programs.c.settings_version).where(
-    voucher_programs.c.region_id == bindparam("b_region")
+_PROGRAM_VERSION = DriverStatement(
+    select(voucher_programs.c.settings_version).where(
+        voucher_programs.c.region_id == bindparam("b_region")
+    )
 )
+"""Every payment's and purchase's batch asks it, to know its cached program is current."""
 _MERCHANT = select(merchants).where(merchants.c.id == bindparam("b_merchant"))
 
 
@@ -182,9 +187,8 @@ class RegistryRecords(HoldingRecords):
         return timeline
 
     def _current_timeline(self, region_id: int) -> ProgramTimeline:
-        version = self.connection.execute(
-            _PROGRAM_VERSION, {"b_region": region_id}
-        ).scalar_one_or_none()
+        found = _PROGRAM_VERSION.first(self.connection, {"b_region": region_id})
+        version = None if found is None else found[0]
         if version is None:
             raise ProgramNotFound(f"region {region_id} has no voucher program", region_id=region_id)
         cached = self._programs.get(region_id)
@@ -250,8 +254,8 @@ class RegistryRecords(HoldingRecords):
             ) from error
 
     def wallet(self, wallet_id: int, *, lock: bool = False) -> Wallet:
-        query = _WALLET_FOR_UPDATE if lock and self._postgres else _WALLET
-        row = self.connection.execute(query, {"b_wallet": wallet_id}).first()
+        query = _WALLET_FOR_UPDATE if lock and self._postgres else _WALLET_READ
+        row = query.first(self.connection, {"b_wallet": wallet_id})
         if row is None:
             raise WalletNotFound(f"no wallet {wallet_id}", wallet_id=wallet_id)
         return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)
@@ -263,7 +267,7 @@ class RegistryRecords(HoldingRecords):
         None if they have no such wallet. ``lock`` as in ``wallet``."""
         query = _CITIZEN_WALLET_QUERIES[wallet_id is not None, lock and self._postgres]
         values = {"b_citizen": citizen_id, "b_wallet": wallet_id, "b_region": region_id}
-        row = self.connection.execute(query, values).first()
+        row = query.first(self.connection, values)
         if row is None:
             return None
         return Wallet(row.id, row.region_id, row.citizen_id, row.account_id, row.home_region_id)

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dongne.adapters.db.access_records import USER_OF_TOKEN, UserRow
 from dongne.adapters.db.access_tables import sale_tickets
+from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.sale_queue_counters import CounterRecords
 from dongne.adapters.db.tables import wallets
 from dongne.domain.errors import WalletNotFound
@@ -75,14 +76,16 @@ class WalletLine:
 _LINE_PREFIX = "line_"
 _BEARER_SUBQUERY = USER_OF_TOKEN.subquery("bearer")
 _LINE_SUBQUERY = _WALLET_LINE.subquery("line")
-_BEARER_AND_WALLET_LINE = select(
-    *_BEARER_SUBQUERY.c,
-    *(column.label(f"{_LINE_PREFIX}{column.name}") for column in _LINE_SUBQUERY.c),
-).select_from(
-    select(literal(1).label("one"))
-    .subquery("one_row")
-    .outerjoin(_BEARER_SUBQUERY, true())
-    .outerjoin(_LINE_SUBQUERY, true())
+_BEARER_AND_WALLET_LINE = DriverStatement(
+    select(
+        *_BEARER_SUBQUERY.c,
+        *(column.label(f"{_LINE_PREFIX}{column.name}") for column in _LINE_SUBQUERY.c),
+    ).select_from(
+        select(literal(1).label("one"))
+        .subquery("one_row")
+        .outerjoin(_BEARER_SUBQUERY, true())
+        .outerjoin(_LINE_SUBQUERY, true())
+    )
 )
 """The user of a live bearer token and a wallet's line, each a row of nulls if there is none:
 a buyer's two first reads in one statement."""
@@ -94,16 +97,18 @@ _TICKET_OF_WALLET = select(sale_tickets).where(
     sale_tickets.c.wallet_id == bindparam("b_wallet"),
 )
 _JOIN_LINE = {
-    postgres: dialect_insert(sale_tickets)
-    .values(
-        region_id=bindparam("b_region"),
-        wallet_id=bindparam("b_wallet"),
-        issued_at=bindparam("b_at"),
-        last_seen_at=bindparam("b_at"),
-        admitted_at=bindparam("b_admitted"),
+    postgres: DriverStatement(
+        dialect_insert(sale_tickets)
+        .values(
+            region_id=bindparam("b_region"),
+            wallet_id=bindparam("b_wallet"),
+            issued_at=bindparam("b_at"),
+            last_seen_at=bindparam("b_at"),
+            admitted_at=bindparam("b_admitted"),
+        )
+        .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
+        .returning(sale_tickets.c.id)
     )
-    .on_conflict_do_nothing(index_elements=["region_id", "wallet_id"])
-    .returning(sale_tickets.c.id)
     for postgres, dialect_insert in ((True, postgres_insert), (False, sqlite_insert))
 }
 """By whether the dialect is PostgreSQL."""
@@ -172,8 +177,8 @@ class SaleQueueRecords(CounterRecords):
         a token live at ``now`` (None if it is not) and the wallet's line (None if there is no
         such wallet)."""
         values = {"b_token_hash": token_hash, "b_now": now, "b_wallet": wallet_id}
-        row = self.connection.execute(_BEARER_AND_WALLET_LINE, values).one()
-        fields = row._mapping
+        (row,) = _BEARER_AND_WALLET_LINE.execute(self.connection, values)
+        fields = row._asdict()
         user = None if row.id is None else UserRow(**{name: fields[name] for name in _USER_FIELDS})
         if row.line_region_id is None:
             return user, None
@@ -207,9 +212,8 @@ class SaleQueueRecords(CounterRecords):
             "b_at": at,
             "b_admitted": at if admitted else None,
         }
-        created = self.connection.execute(_JOIN_LINE[self._postgres], values)
-        ticket_id: int | None = created.scalar_one_or_none()
-        return ticket_id
+        created = _JOIN_LINE[self._postgres].first(self.connection, values)
+        return None if created is None else int(created[0])
 
     def refresh_ticket(self, ticket_id: int, at: datetime, *, rejoin: bool) -> None:
         """Mark the ticket seen at ``at``; one that must rejoin starts again at the back."""
