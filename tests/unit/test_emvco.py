@@ -135,6 +135,16 @@ def test_any_altered_character_is_refused(position: int, replacement: str) -> No
         parse_payload(altered)
 
 
+def test_a_payload_scanned_again_is_not_parsed_again_and_a_refusal_is_raised_again() -> None:
+    """A shop's static QR is scanned over and over; its reading is kept (``lru_cache``)."""
+    payload = build_payload(BAKERY)
+    assert parse_payload(payload) is parse_payload(payload)
+    wrong = payload[:-4] + ("0000" if payload[-4:] != "0000" else "0001")
+    for _ in range(2):
+        with pytest.raises(QrCrcMismatch):
+            parse_payload(wrong)
+
+
 def test_a_wrong_crc_is_refused_with_its_own_code() -> None:
     payload = build_payload(BAKERY)
     wrong = payload[:-4] + ("0000" if payload[-4:] != "0000" else "0001")
