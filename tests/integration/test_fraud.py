@@ -137,6 +137,34 @@ def test_the_servers_check_reads_no_evidence_for_an_alert_it_knows_is_stored(
     assert fraud.check_payments(uow, paid[19:], rules) == [[]], "the database agrees"
 
 
+def test_the_checks_reads_go_by_the_driver_on_postgresql_in_one_text_whatever_the_batch(
+    uow: UnitOfWork, engine: Engine, shop: int, wallet: int
+) -> None:
+    """The online check reads for every batch of payments; SQLAlchemy's execution around each
+    read cost more than the read, so on PostgreSQL they go on psycopg's cursor, their id
+    lists as one array (``member_of``), so a read's text is the same for any batch size."""
+    paid = [pay(uow, wallet, shop, 1_000, now=NOW + m * MINUTE).payment_id for m in range(4)]
+    reads: list[tuple[str, bool]] = []
+
+    def record(*args: object) -> None:
+        if str(args[2]).lstrip().upper().startswith("SELECT"):
+            reads.append((str(args[2]), args[4] is not None))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        fraud.check_payments(uow, paid[:1], RULES)
+        first = list(reads)
+        reads.clear()
+        fraud.check_payments(uow, paid[1:], RULES)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads through SQLAlchemy, its lists expanded")
+    assert first
+    assert all(not through_sqlalchemy for _, through_sqlalchemy in first + reads), reads
+    assert {text for text, _ in first} >= {text for text, _ in reads}, "no new text for 3"
+
+
 def test_the_alerts_a_process_remembers_are_bounded() -> None:
     stored = fraud.AlertsStored(limit=2)
     stored.remember({(1, "repeated_payments", "1:2", "2026-11-26")})

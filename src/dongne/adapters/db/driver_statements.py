@@ -14,8 +14,10 @@ same bind and result processors SQLAlchemy would (the columns' types, ``UtcDateT
 them), so a row reads the same on both paths. On SQLite it is SQLAlchemy's ``execute``.
 
 Rows come back as named tuples on PostgreSQL and as SQLAlchemy rows on SQLite: both are read
-by position, by attribute and by ``_asdict()``. Statements with IN lists that expand are not
-taken: their SQL text changes with the list.
+by position, by attribute and by ``_asdict()``. A statement with an IN list that expands is not
+taken on PostgreSQL, since its SQL text changes with the list: such a statement is written
+twice by one function, with ``member_of``, and the PostgreSQL form compares with ``= ANY`` of
+one array instead.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, TextClause, UpdateBase
+from sqlalchemy import ARRAY, Connection, Select, TextClause, UpdateBase, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def run_plain(connection: Connection, sql: str) -> None:
@@ -63,11 +66,21 @@ class _Compiled:
     """The values a caller passes, each with its bind processor."""
 
 
-class DriverStatement:
-    """One Core statement; ``execute`` runs it on psycopg's own cursor on PostgreSQL."""
+def member_of(column: ColumnElement[Any], name: str, *, postgresql: bool) -> ColumnElement[bool]:
+    """``column`` is one of the list bound as ``name``: an expanding IN, or on PostgreSQL
+    ``= ANY`` of one array, whose SQL text stays the same whatever the list."""
+    if postgresql:
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
-    def __init__(self, statement: Statement):
+
+class DriverStatement:
+    """One Core statement; ``execute`` runs it on psycopg's own cursor on PostgreSQL, or
+    ``postgresql``, its form for PostgreSQL where the two differ (``member_of``)."""
+
+    def __init__(self, statement: Statement, *, postgresql: Statement | None = None):
         self.statement = statement
+        self._postgresql = statement if postgresql is None else postgresql
         self._compiled: _Compiled | None = None
         self._row_shape: tuple[Any, tuple[Processor, ...]] | None = None
 
@@ -107,7 +120,7 @@ class DriverStatement:
         return rows[0] if rows else None
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect)
+        compiled = self._postgresql.compile(dialect=dialect)
         if not isinstance(compiled, SQLCompiler) or compiled.positional:
             raise TypeError("a DriverStatement needs a statement psycopg binds by name")
         constants: dict[str, Any] = {}
@@ -128,7 +141,7 @@ class DriverStatement:
         """The rows' named tuple and each column's result processor, from the first result:
         a processor may depend on the type PostgreSQL reports (a NUMERIC against a FLOAT)."""
         result = cursor.pgresult
-        columns = list(getattr(self.statement, "exported_columns", ()))  # none for text()
+        columns = list(getattr(self._postgresql, "exported_columns", ()))  # none for text()
         names = [result.fname(index).decode() for index in range(result.nfields)]
         processors: list[Processor] = [None] * len(names)
         if len(columns) == len(names):

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dongne.adapters.db.driver_statements import DriverStatement, member_of
 from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, merchants, payments, purchases, wallets
@@ -54,49 +55,67 @@ class AlertRow:
 
 
 _ALERT_COLUMNS = [fraud_alerts.c[name] for name in AlertRow.__dataclass_fields__]
-_PAYMENT = (
-    select(
-        payments.c.id,
-        payments.c.region_id,
-        payments.c.wallet_id,
-        payments.c.merchant_id,
-        payments.c.amount_won,
-        payments.c.paid_at,
-        wallets.c.citizen_id,
-        citizens.c.phone.label("citizen_phone"),
-        merchants.c.phone.label("merchant_phone"),
+
+
+def _payment(on_postgresql: bool) -> Select[Any]:
+    return (
+        select(
+            payments.c.id,
+            payments.c.region_id,
+            payments.c.wallet_id,
+            payments.c.merchant_id,
+            payments.c.amount_won,
+            payments.c.paid_at,
+            wallets.c.citizen_id,
+            citizens.c.phone.label("citizen_phone"),
+            merchants.c.phone.label("merchant_phone"),
+        )
+        .join(wallets, wallets.c.id == payments.c.wallet_id)
+        .join(citizens, citizens.c.id == wallets.c.citizen_id)
+        .join(merchants, merchants.c.id == payments.c.merchant_id)
+        .where(member_of(payments.c.id, "b_payments", postgresql=on_postgresql))
     )
-    .join(wallets, wallets.c.id == payments.c.wallet_id)
-    .join(citizens, citizens.c.id == wallets.c.citizen_id)
-    .join(merchants, merchants.c.id == payments.c.merchant_id)
-    .where(payments.c.id.in_(bindparam("b_payments", expanding=True)))
-)
-# The reads are built once, their id lists as expanding parameters: the online check runs
+
+
+def _payment_times(on_postgresql: bool) -> Select[Any]:
+    return select(
+        payments.c.id, payments.c.wallet_id, payments.c.merchant_id, payments.c.paid_at
+    ).where(
+        member_of(payments.c.wallet_id, "b_wallets", postgresql=on_postgresql),
+        member_of(payments.c.merchant_id, "b_merchants", postgresql=on_postgresql),
+        payments.c.paid_at >= bindparam("b_since"),
+    )
+
+
+def _last_purchases(on_postgresql: bool) -> Select[Any]:
+    return (
+        select(purchases.c.wallet_id, func.max(purchases.c.purchased_at))
+        .where(
+            member_of(purchases.c.wallet_id, "b_wallets", postgresql=on_postgresql),
+            purchases.c.purchased_at <= bindparam("b_at"),
+        )
+        .group_by(purchases.c.wallet_id)
+    )
+
+
+def _takings(on_postgresql: bool) -> Select[Any]:
+    return (
+        select(payments.c.merchant_id, func.sum(payments.c.amount_won))
+        .where(
+            member_of(payments.c.merchant_id, "b_merchants", postgresql=on_postgresql),
+            payments.c.paid_at >= bindparam("b_start"),
+            payments.c.paid_at < bindparam("b_end"),
+        )
+        .group_by(payments.c.merchant_id)
+    )
+
+
+# The reads are built once, and run on the driver (``DriverStatement``): the online check runs
 # them for every batch of payments, and building them (an ``in_`` coerces each id into a bound
-# parameter of its own) cost more CPU than running them.
-_PAYMENT_TIMES = select(
-    payments.c.id, payments.c.wallet_id, payments.c.merchant_id, payments.c.paid_at
-).where(
-    payments.c.wallet_id.in_(bindparam("b_wallets", expanding=True)),
-    payments.c.merchant_id.in_(bindparam("b_merchants", expanding=True)),
-    payments.c.paid_at >= bindparam("b_since"),
-)
-_LAST_PURCHASES = (
-    select(purchases.c.wallet_id, func.max(purchases.c.purchased_at))
-    .where(
-        purchases.c.wallet_id.in_(bindparam("b_wallets", expanding=True)),
-        purchases.c.purchased_at <= bindparam("b_at"),
-    )
-    .group_by(purchases.c.wallet_id)
-)
-_TAKINGS = (
-    select(payments.c.merchant_id, func.sum(payments.c.amount_won))
-    .where(
-        payments.c.merchant_id.in_(bindparam("b_merchants", expanding=True)),
-        payments.c.paid_at >= bindparam("b_start"),
-        payments.c.paid_at < bindparam("b_end"),
-    )
-    .group_by(payments.c.merchant_id)
+# parameter of its own) cost more CPU than running them, as SQLAlchemy's execution did after.
+_PAYMENT, _PAYMENT_TIMES, _LAST_PURCHASES, _TAKINGS = (
+    DriverStatement(build(False), postgresql=build(True))
+    for build in (_payment, _payment_times, _last_purchases, _takings)
 )
 
 
@@ -105,7 +124,7 @@ class FraudRecords(TableStore):
 
     def checked_payments(self, payment_ids: Collection[int]) -> dict[int, CheckedPayment]:
         """The payments of ``payment_ids`` that exist, by id, with what the rules compare."""
-        rows = self.connection.execute(_PAYMENT, {"b_payments": list(payment_ids)}).all()
+        rows = _PAYMENT.execute(self.connection, {"b_payments": list(payment_ids)})
         return {
             row.id: CheckedPayment(
                 PaymentFact(row.id, row.citizen_id, row.merchant_id, row.amount_won, row.paid_at),
@@ -122,26 +141,24 @@ class FraudRecords(TableStore):
     ) -> list[PaymentTime]:
         """When those wallets paid those merchants, from ``since`` on (every pair of them: the
         caller keeps the pairs it asked about)."""
-        rows = self.connection.execute(
-            _PAYMENT_TIMES,
+        rows = _PAYMENT_TIMES.execute(
+            self.connection,
             {"b_wallets": list(wallet_ids), "b_merchants": list(merchant_ids), "b_since": since},
-        ).all()
+        )
         return [PaymentTime(*row) for row in rows]
 
     def last_purchases_at(self, wallet_ids: Collection[int], at: datetime) -> dict[int, datetime]:
         """Each wallet's latest purchase at or before ``at``; a wallet with none is left out."""
-        rows = self.connection.execute(
-            _LAST_PURCHASES, {"b_wallets": list(wallet_ids), "b_at": at}
-        ).all()
+        rows = _LAST_PURCHASES.execute(self.connection, {"b_wallets": list(wallet_ids), "b_at": at})
         return {row.wallet_id: row[1] for row in rows}
 
     def takings_by_merchant(
         self, merchant_ids: Collection[int], start: datetime, end: datetime
     ) -> dict[int, int]:
         """Each merchant's voucher payments with instants in ``[start, end)``; 0 for none."""
-        rows = self.connection.execute(
-            _TAKINGS, {"b_merchants": list(merchant_ids), "b_start": start, "b_end": end}
-        ).all()
+        rows = _TAKINGS.execute(
+            self.connection, {"b_merchants": list(merchant_ids), "b_start": start, "b_end": end}
+        )
         found = {merchant_id: int(total) for merchant_id, total in rows}
         return {merchant_id: found.get(merchant_id, 0) for merchant_id in merchant_ids}
 
