@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, literal, select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.tables import idempotency_keys, lots, merchants
+from tests.conftest import NOW
 from tests.integration.test_payment_batches import Counter, _open_counter
 
 
@@ -77,6 +79,31 @@ def test_an_insert_binds_its_values_as_sqlalchemy_binds_them(counter: Counter) -
     assert [tuple(row) for row in rows] == [("k-1", seoul_noon)]
     assert stored == seoul_noon
     assert stored.tzinfo == UTC
+
+
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it(counter: Counter) -> None:
+    """The API answers a number out of range with a 400 and the transaction runner retries a
+    conflict by the wrapped error SQLAlchemy raises: a driver's error must arrive the same."""
+    lots_of = DriverStatement(select(lots.c.id).where(lots.c.wallet_id == bindparam("b_wallet")))
+    claim = DriverStatement(
+        idempotency_keys.insert().values(
+            key=bindparam("b_key"),
+            operation=bindparam("b_operation"),
+            request_digest=bindparam("b_digest"),
+            created_at=bindparam("b_at"),
+        )
+    )
+    values = {"b_key": "k-2", "b_operation": "test", "b_digest": "d" * 64, "b_at": NOW}
+    with counter.app.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":  # SQLite keeps any integer
+            with pytest.raises(DataError):
+                lots_of.execute(connection, {"b_wallet": 2**63})
+            connection.rollback()
+        claim.execute(connection, values)
+        with pytest.raises(IntegrityError):
+            claim.execute(connection, values)
+        connection.rollback()
+        assert lots_of.execute(connection, {"b_wallet": counter.wallets[0]}), "still usable"
 
 
 def test_a_statement_whose_text_changes_with_its_values_is_refused(counter: Counter) -> None:

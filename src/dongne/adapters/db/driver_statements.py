@@ -23,7 +23,8 @@ one array instead.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +40,29 @@ def run_plain(connection: Connection, sql: str) -> None:
     if connection.dialect.name != "postgresql":
         connection.exec_driver_sql(sql)
         return
+    with _sent(connection, sql, None):
+        pass
+
+
+@contextmanager
+def _sent(connection: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """The driver's cursor once it has run ``sql``, to read from within the block. A driver
+    error, here or while reading, is handled and raised exactly as SQLAlchemy's execution
+    does it (its ``handle_error`` listeners, a lost connection invalidated, the error wrapped
+    as ``IntegrityError``, ``DataError``…), so that the callers' handling of database errors
+    (the API's problems, the transaction runner's retries) holds for these statements too."""
     driver: Any = connection.connection.driver_connection
-    with driver.cursor() as cursor:
-        _announce(connection, cursor, sql, None)
-        cursor.execute(sql)
+    cursor = driver.cursor()
+    try:
+        _announce(connection, cursor, sql, parameters)
+        cursor.execute(sql, parameters)
+        yield cursor
+    except connection.dialect.loaded_dbapi.Error as error:
+        # SQLAlchemy's own handler (private, but what its every execution calls); it raises.
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+        raise  # not reached: the handler always raises
+    finally:
+        cursor.close()
 
 
 def _announce(connection: Connection, cursor: Any, sql: str, parameters: Any) -> None:
@@ -94,10 +114,7 @@ class DriverStatement:
         for name, process in compiled.required:
             value = values[name]
             parameters[name] = value if process is None or value is None else process(value)
-        driver: Any = connection.connection.driver_connection
-        with driver.cursor() as cursor:
-            _announce(connection, cursor, compiled.sql, parameters)
-            cursor.execute(compiled.sql, parameters)
+        with _sent(connection, compiled.sql, parameters) as cursor:
             if not cursor.pgresult.nfields:  # no columns: nothing returned
                 return ()
             rows: list[Any] = cursor.fetchall()
