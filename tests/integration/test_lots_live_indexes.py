@@ -67,7 +67,7 @@ def test_the_live_indexes_hold_only_lots_that_hold_something(engine: Engine) -> 
 
 @pytest.mark.parametrize(
     ("statement", "values"),
-    [(_LIVE_LOTS, {}), (_PURCHASE_READS, {"b_month": "2026-11"})],
+    [(_LIVE_LOTS.statement, {}), (_PURCHASE_READS.statement, {"b_month": "2026-11"})],
     ids=["a wallet's lots", "a purchase's reads"],
 )
 def test_a_wallets_lots_are_read_through_its_live_index(
