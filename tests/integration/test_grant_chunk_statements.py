@@ -14,7 +14,13 @@ from dongne.services.allowance_disbursement import disburse
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World
-from tests.integration.test_allowance_set_wise import AMOUNT_WON, BUDGET_WON, CHUNK, with_wallet
+from tests.integration.test_allowance_set_wise import (
+    AMOUNT_WON,
+    BUDGET_WON,
+    CHUNK,
+    _IndexScansPerChunk,
+    with_wallet,
+)
 from tests.integration.test_allowances import (
     OPERATOR,
     csv_of,
@@ -65,3 +71,19 @@ def test_a_chunk_looks_the_lots_sequence_up_once_not_once_a_lot(
     assert (paid.paid_count, paid.pending_count) == (4, 2)
     assert len(lookups) == 2  # one a chunk
     assert all(lookup.startswith("InitPlan") for lookup in lookups), lookups
+
+
+def test_a_chunk_finds_and_locks_each_wallet_in_one_look(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first statement locks each wallet as its join finds it, rather than looking it
+    up again by id to lock it. Counted by PostgreSQL within each chunk's own transaction:
+    the index scans of ``wallets``, one a person paid to find the wallet and two by the
+    second statement's key checks (the lot's wallet and the grant's)."""
+    world, upload_id = _list_paid_in_chunks(pg_engine)
+    scans = _IndexScansPerChunk(monkeypatch, ("wallets",))
+
+    paid = disburse(world.uow, OPERATOR, upload_id=upload_id, now=NOW, chunk_size=CHUNK)
+
+    assert (paid.paid_count, paid.pending_count) == (4, 2)
+    assert sorted(scans.taken) == [(2, {"wallets": 0}), (4, {"wallets": 3 * 4})]

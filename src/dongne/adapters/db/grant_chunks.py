@@ -48,8 +48,10 @@ from dongne.domain.lots import LotKind
 # program counts anyone paid, the grants are not asked about each person: that probe into
 # their 64-character key was a fifth of this statement.
 # The wallets are locked only if ``locked`` is read: a CTE that changes nothing runs only as
-# far as something asks for its rows. ``found`` is joined to ``wallets`` again by id to lock
-# them because FOR UPDATE cannot lock the nullable side of its outer join.
+# far as something asks for its rows. They are locked as the inner join finds them (sorted
+# by id first: the lock is taken above the sort), and ``found`` adds the people without one;
+# FOR UPDATE cannot lock the nullable side of an outer join, and looking each wallet up again
+# by id to lock it cost a tenth of this statement (issue 13).
 _LOCK_CHUNK = text(
     "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac,"
     " (SELECT EXISTS (SELECT FROM recipient_uploads AS o"
@@ -61,12 +63,12 @@ _LOCK_CHUNK = text(
     " WHERE r.upload_id = :b_upload AND r.row_number > :b_after AND r.row_number <= :b_through"
     " AND r.status IN (:b_matched, :b_unmatched)"
     " ORDER BY r.row_number LIMIT :b_limit),"
-    " found AS MATERIALIZED (SELECT c.row_number, w.id AS wallet_id, w.account_id"
-    " FROM chunk AS c LEFT JOIN users AS u ON u.identity_hmac = c.identity_hmac"
-    " LEFT JOIN wallets AS w ON w.citizen_id = u.citizen_id AND w.region_id = :b_region"
-    " WHERE NOT c.granted),"
-    " locked AS (SELECT w.id FROM wallets AS w"
-    " WHERE w.id IN (SELECT wallet_id FROM found) ORDER BY w.id FOR UPDATE OF w)"
+    " locked AS MATERIALIZED (SELECT c.row_number, w.id AS wallet_id, w.account_id"
+    " FROM chunk AS c JOIN users AS u ON u.identity_hmac = c.identity_hmac"
+    " JOIN wallets AS w ON w.citizen_id = u.citizen_id AND w.region_id = :b_region"
+    " WHERE NOT c.granted ORDER BY w.id FOR UPDATE OF w),"
+    " found AS MATERIALIZED (SELECT c.row_number, l.wallet_id, l.account_id"
+    " FROM chunk AS c LEFT JOIN locked AS l ON l.row_number = c.row_number WHERE NOT c.granted)"
     " SELECT (SELECT max(row_number) FROM chunk), (SELECT count(*) FROM chunk WHERE granted),"
     " (SELECT count(*) FROM locked),"
     " (SELECT CAST(array_agg(row_number ORDER BY row_number) AS TEXT) FROM found),"
