@@ -12,7 +12,7 @@ set-wise ``post_batches`` checks the debits it is told to check as the real one 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -81,7 +81,14 @@ class FakeAllowanceRecords:
     # -- uploads ----------------------------------------------------------------------------
 
     def add_upload(
-        self, region_id: int, program_id: int, filename: str, preview: Preview, at: datetime
+        self,
+        region_id: int,
+        program_id: int,
+        filename: str,
+        preview: Preview,
+        at: datetime,
+        *,
+        wallets: Mapping[str, int] | None = None,
     ) -> int:
         upload_id = self._state.next_id("recipient_uploads")
         self._state.uploads[upload_id] = Upload(
@@ -184,9 +191,12 @@ class FakeAllowanceRecords:
 
     def preview_matches(
         self, region_id: int, program_id: int, identities: Collection[str]
-    ) -> tuple[set[str], set[str]]:
+    ) -> tuple[dict[str, int], set[str]]:
         listed = list(identities)
-        return set(self.wallets_of(region_id, listed)), self.granted(program_id, listed)
+        wallets = self.wallets_of(region_id, listed)
+        return {identity: ref.wallet_id for identity, ref in wallets.items()}, self.granted(
+            program_id, listed
+        )
 
     def hold_chunk(self, upload_id: int, chunk: int) -> None:
         """Chunks are paid one at a time here: nobody waits for this one."""

@@ -185,8 +185,9 @@ def test_on_postgresql_a_chunk_looks_each_person_up_once_and_a_first_list_asks_n
 ) -> None:
     """The first statement finds each person's account, and whether the program paid them
     through another list; the second takes what it found rather than looking again
-    (``grant_chunks``). While no other list of the program has paid anyone there is nothing
-    to find, and the grants are not asked. Counted by PostgreSQL within each chunk's own
+    (``grant_chunks``). A person the preview matched to a wallet is not looked up at all.
+    While no other list of the program has paid anyone there is nothing to find, and the
+    grants are not asked. Counted by PostgreSQL within each chunk's own
     transaction: the index scans of ``users`` (by identity) and of ``allowance_grants``."""
     world = World(UnitOfWork(pg_engine), NOW)
     program_id = make_program(world, budget_won=BUDGET_WON, amount_won=AMOUNT_WON)
@@ -203,8 +204,12 @@ def test_on_postgresql_a_chunk_looks_each_person_up_once_and_a_first_list_asks_n
     first = disburse(world.uow, OPERATOR, upload_id=first_list, now=NOW, chunk_size=CHUNK)
 
     assert (first.status, first.paid_count, first.pending_count) == ("disbursed", 5, 4)
-    assert sorted(scans.taken) == [
-        (people, {"users": people, "allowance_grants": 0}) for people in (1, 4, 4)
+    # Rows 1-5 were matched to their wallets by the preview (migration 0034): only the rows
+    # of people without one are looked up by identity, in case they have opened one since.
+    assert sorted(scans.taken, key=lambda taken: (taken[0], taken[1]["users"])) == [
+        (1, {"users": 1, "allowance_grants": 0}),
+        (4, {"users": 0, "allowance_grants": 0}),
+        (4, {"users": 3, "allowance_grants": 0}),
     ]
 
     scans.taken.clear()

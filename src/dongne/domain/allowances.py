@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -409,7 +410,7 @@ def classify(
     rows: Iterable[RecipientRow],
     *,
     default_amount_won: int,
-    with_wallet: set[str] | frozenset[str],
+    with_wallet: AbstractSet[str],
     already_granted: set[str] | frozenset[str],
 ) -> Preview:
     """Sort each row into matched, unmatched, duplicate or invalid, with its reason; the total

@@ -108,10 +108,12 @@ def upload_recipients(
         preview = classify(
             rows,
             default_amount_won=program.terms.amount_per_recipient_won,
-            with_wallet=with_wallet,
+            with_wallet=with_wallet.keys(),
             already_granted=granted,
         )
-        upload_id = records.add_upload(program.region_id, program_id, filename, preview, now)
+        upload_id = records.add_upload(
+            program.region_id, program_id, filename, preview, now, wallets=with_wallet
+        )
         budget = uow.ledger.balance(program.budget_account_id)
         uow.commit()
     return UploadSummary.against(

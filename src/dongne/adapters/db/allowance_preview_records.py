@@ -10,7 +10,7 @@ by one COPY.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from itertools import islice
 
 from sqlalchemy import select, text
@@ -27,9 +27,10 @@ SQLITE_MATCH_BATCH = 5_000
 
 _MATCHES = text(
     "SELECT array_agg(i.identity_hmac) FILTER (WHERE holders.identity_hmac IS NOT NULL),"
+    " array_agg(holders.wallet_id) FILTER (WHERE holders.identity_hmac IS NOT NULL),"
     " array_agg(i.identity_hmac) FILTER (WHERE g.identity_hmac IS NOT NULL)"
     " FROM unnest(CAST(:identities AS VARCHAR[])) AS i(identity_hmac)"
-    " LEFT JOIN (SELECT u.identity_hmac FROM users u"
+    " LEFT JOIN (SELECT u.identity_hmac, w.id AS wallet_id FROM users u"
     " JOIN wallets w ON w.citizen_id = u.citizen_id AND w.region_id = :region_id) AS holders"
     " ON holders.identity_hmac = i.identity_hmac"
     " LEFT JOIN allowance_grants g"
@@ -53,6 +54,7 @@ _ROW_COLUMNS = (
     "amount_won",
     "status",
     "reason",
+    "wallet_id",
 )
 _STATUS_TEXT = {status: status.value for status in RowStatus}
 """Each status's column value, looked up: an enum's ``.value`` is a property call per row."""
@@ -61,10 +63,10 @@ _STATUS_TEXT = {status: status.value for status in RowStatus}
 class AllowancePreviewRecords(TableStore):
     def preview_matches(
         self, region_id: int, program_id: int, identities: Collection[str]
-    ) -> tuple[set[str], set[str]]:
-        """Of these identity HMACs: those with a wallet in the region, and those the program
-        has granted already."""
-        with_wallet: set[str] = set()
+    ) -> tuple[dict[str, int], set[str]]:
+        """Of these identity HMACs: those with a wallet in the region (with the wallet's id),
+        and those the program has granted already."""
+        with_wallet: dict[str, int] = {}
         granted: set[str] = set()
         if not self._postgres:
             for batch in _batches(identities, SQLITE_MATCH_BATCH):
@@ -78,19 +80,20 @@ class AllowancePreviewRecords(TableStore):
                 "program_id": program_id,
                 "identities": _array_literal(identities),
             }
-            have_wallets, were_granted = self.connection.execute(_MATCHES, values).one()
-            with_wallet.update(have_wallets or ())
+            have_wallets, their_wallets, were_granted = self.connection.execute(
+                _MATCHES, values
+            ).one()
+            with_wallet.update(zip(have_wallets or (), their_wallets or (), strict=True))
             granted.update(were_granted or ())
         return with_wallet, granted
 
-    def _with_wallet_sqlite(self, region_id: int, identities: list[str]) -> list[str]:
-        return list(
-            self.connection.execute(
-                select(users.c.identity_hmac)
-                .join(wallets, wallets.c.citizen_id == users.c.citizen_id)
-                .where(wallets.c.region_id == region_id, users.c.identity_hmac.in_(identities))
-            ).scalars()
+    def _with_wallet_sqlite(self, region_id: int, identities: list[str]) -> dict[str, int]:
+        found = self.connection.execute(
+            select(users.c.identity_hmac, wallets.c.id)
+            .join(wallets, wallets.c.citizen_id == users.c.citizen_id)
+            .where(wallets.c.region_id == region_id, users.c.identity_hmac.in_(identities))
         )
+        return {str(identity): int(wallet_id) for identity, wallet_id in found}
 
     def _granted_sqlite(self, program_id: int, identities: list[str]) -> list[str]:
         return list(
@@ -102,9 +105,14 @@ class AllowancePreviewRecords(TableStore):
             ).scalars()
         )
 
-    def add_preview_rows(self, upload_id: int, region_id: int, preview: Preview) -> None:
-        """The list's rows with their statuses (one COPY on PostgreSQL)."""
+    def add_preview_rows(
+        self, upload_id: int, region_id: int, preview: Preview, wallets: Mapping[str, int]
+    ) -> None:
+        """The list's rows with their statuses, and a matched row's wallet from ``wallets``
+        (by identity), which the disbursement pays without looking the person up again (one
+        COPY on PostgreSQL)."""
         status_text = _STATUS_TEXT
+        matched = RowStatus.MATCHED
         write_rows(
             self.connection,
             recipient_rows,
@@ -120,6 +128,7 @@ class AllowancePreviewRecords(TableStore):
                     row.amount_won,
                     status_text[row.status],
                     row.reason,
+                    wallets.get(row.identity_hmac or "") if row.status is matched else None,
                 )
                 for row in preview.rows
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -147,8 +147,18 @@ class AllowanceRecords(
     # -- uploads ----------------------------------------------------------------------------
 
     def add_upload(
-        self, region_id: int, program_id: int, filename: str, preview: Preview, at: datetime
+        self,
+        region_id: int,
+        program_id: int,
+        filename: str,
+        preview: Preview,
+        at: datetime,
+        *,
+        wallets: Mapping[str, int] | None = None,
     ) -> int:
+        """Keep a previewed list; ``wallets`` names the wallet each matched person's identity
+        was matched to (the disbursement looks up a matched row without one, as it does an
+        unmatched row)."""
         counts = preview.counts
         upload_id = self._insert(
             recipient_uploads,
@@ -169,7 +179,7 @@ class AllowanceRecords(
             skipped_count=0,
             paid_won=0,
         )
-        self.add_preview_rows(upload_id, region_id, preview)
+        self.add_preview_rows(upload_id, region_id, preview, wallets or {})
         return upload_id
 
     def upload(self, upload_id: int, *, lock: bool = False) -> Upload:

@@ -105,6 +105,13 @@ recipient_rows = Table(
     Column("amount_won", Won, nullable=False),
     Column("status", String(20), nullable=False, comment="matched, unmatched, duplicate, invalid"),
     Column("reason", String(200), nullable=True),
+    # No key: only the preview writes it, from wallets, which are never deleted (0034).
+    Column(
+        "wallet_id",
+        Id,
+        nullable=True,
+        comment="the wallet the preview matched (matched rows only); the disbursement pays it",
+    ),
     # The list's region, provably: one check per row instead of two (0027). On PostgreSQL the
     # key is enforced by triggers instead, once per statement rather than per row (0029).
     ForeignKeyConstraint(

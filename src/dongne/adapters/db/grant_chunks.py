@@ -7,7 +7,8 @@ statements, as the expiry does (``lot_expiry``):
 
 - the first finds the chunk (up to ``limit`` payable rows after ``after_row``, those the
   program granted already among them, to be skipped), finds the wallet of each person still
-  to pay, and locks those wallets in id order, as payments and gifts lock theirs. It hands
+  to pay (the one the preview matched, or else by their identity), and locks those wallets
+  in id order, as payments and gifts lock theirs. It hands
   back the rows to pay with their wallets and accounts as three array literals, which Python
   passes on unread;
 - the second posts the ALLOWANCE_GRANT transaction and its log-queue row from those arrays
@@ -47,13 +48,17 @@ from dongne.domain.lots import LotKind
 # pending counts move in the same transaction as its grants, so while no other list of the
 # program counts anyone paid, the grants are not asked about each person: that probe into
 # their 64-character key was a fifth of this statement.
-# The wallets are locked only if ``locked`` is read: a CTE that changes nothing runs only as
-# far as something asks for its rows. They are locked as the inner join finds them (sorted
-# by id first: the lock is taken above the sort), and ``found`` adds the people without one;
-# FOR UPDATE cannot lock the nullable side of an outer join, and looking each wallet up again
-# by id to lock it cost a tenth of this statement (issue 13).
+# A matched row names the wallet its preview found (migration 0034); only a row without one
+# (unmatched then, or kept before 0034) is looked up through ``users`` and ``wallets``, the
+# ``coalesce`` evaluating its subquery for those rows alone: the lookup by the 64-character
+# identity was half of this statement (issue 13). A person who opened a wallet since the
+# preview is so still paid into it. The wallets are locked only if ``locked`` is read: a CTE
+# that changes nothing runs only as far as something asks for its rows. They are locked as
+# the join to ``wallets`` finds them (sorted by id first: the lock is taken above the sort),
+# and ``found`` adds the people without one, since FOR UPDATE cannot lock the nullable side
+# of an outer join.
 _LOCK_CHUNK = text(
-    "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac,"
+    "WITH chunk AS MATERIALIZED (SELECT r.row_number, r.identity_hmac, r.wallet_id,"
     " (SELECT EXISTS (SELECT FROM recipient_uploads AS o"
     " WHERE o.program_id = :b_program AND o.id <> :b_upload"
     " AND o.paid_count + o.pending_count > 0))"
@@ -63,10 +68,13 @@ _LOCK_CHUNK = text(
     " WHERE r.upload_id = :b_upload AND r.row_number > :b_after AND r.row_number <= :b_through"
     " AND r.status IN (:b_matched, :b_unmatched)"
     " ORDER BY r.row_number LIMIT :b_limit),"
-    " locked AS MATERIALIZED (SELECT c.row_number, w.id AS wallet_id, w.account_id"
-    " FROM chunk AS c JOIN users AS u ON u.identity_hmac = c.identity_hmac"
-    " JOIN wallets AS w ON w.citizen_id = u.citizen_id AND w.region_id = :b_region"
-    " WHERE NOT c.granted ORDER BY w.id FOR UPDATE OF w),"
+    " named AS MATERIALIZED (SELECT c.row_number, coalesce(c.wallet_id, (SELECT w.id"
+    " FROM users AS u JOIN wallets AS w ON w.citizen_id = u.citizen_id"
+    " AND w.region_id = :b_region WHERE u.identity_hmac = c.identity_hmac)) AS wallet_id"
+    " FROM chunk AS c WHERE NOT c.granted),"
+    " locked AS MATERIALIZED (SELECT n.row_number, w.id AS wallet_id, w.account_id"
+    " FROM named AS n JOIN wallets AS w ON w.id = n.wallet_id AND w.region_id = :b_region"
+    " ORDER BY w.id FOR UPDATE OF w),"
     " found AS MATERIALIZED (SELECT c.row_number, l.wallet_id, l.account_id"
     " FROM chunk AS c LEFT JOIN locked AS l ON l.row_number = c.row_number WHERE NOT c.granted)"
     " SELECT (SELECT max(row_number) FROM chunk), (SELECT count(*) FROM chunk WHERE granted),"

@@ -3,7 +3,7 @@ applications, fraud alerts, settlement, cash receipts and login throttling."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -63,7 +63,14 @@ class AllowanceStore(Protocol):
     ) -> GrantedChunk: ...
 
     def add_upload(
-        self, region_id: int, program_id: int, filename: str, preview: Preview, at: datetime
+        self,
+        region_id: int,
+        program_id: int,
+        filename: str,
+        preview: Preview,
+        at: datetime,
+        *,
+        wallets: Mapping[str, int] | None = None,
     ) -> int: ...
 
     def advance(
@@ -125,7 +132,7 @@ class AllowanceStore(Protocol):
 
     def preview_matches(
         self, region_id: int, program_id: int, identities: Collection[str]
-    ) -> tuple[set[str], set[str]]: ...
+    ) -> tuple[dict[str, int], set[str]]: ...
 
     def post_batches(
         self,
