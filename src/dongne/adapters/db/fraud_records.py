@@ -110,9 +110,10 @@ def _takings(on_postgresql: bool) -> Select[Any]:
     )
 
 
-# The reads are built once, and run on the driver (``DriverStatement``): the online check runs
-# them for every batch of payments, and building them (an ``in_`` coerces each id into a bound
-# parameter of its own) cost more CPU than running them, as SQLAlchemy's execution did after.
+# The online check runs these reads for every batch of payments, so they are built once (an
+# ``in_`` built per call coerced each id into a bound parameter of its own, which cost more
+# CPU than running the read) and run on the driver (``DriverStatement``), whose execution
+# costs less than SQLAlchemy's.
 _PAYMENT, _PAYMENT_TIMES, _LAST_PURCHASES, _TAKINGS = (
     DriverStatement(build(False), postgresql=build(True))
     for build in (_payment, _payment_times, _last_purchases, _takings)
