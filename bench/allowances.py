@@ -29,7 +29,6 @@ from sqlalchemy import Engine, text
 
 from bench.bulk_people import insert_citizens_with_wallets
 from bench.postgres import (
-    DEPLOYMENT_SETTINGS,
     SCRATCH_DATABASE,
     ScratchDatabase,
     migrated_scratch,
@@ -92,7 +91,6 @@ class AllowanceBench:
             "allowances",
             self.results.notes,
             pool_size=POOL_SIZE,
-            settings=DEPLOYMENT_SETTINGS,
         ) as scratch:
             if scratch is not None:
                 self._measure(*scratch)

@@ -37,7 +37,7 @@ from bench.http_report import (
 from bench.http_report import http_notes as report_notes
 from bench.http_server import ORIGIN, Sampler, Server, machine_busy, running_server
 from bench.http_world import FILL_WON, MERCHANTS, World, seed
-from bench.postgres import ScratchDatabase
+from bench.postgres import DEPLOYMENT_NOTE, ScratchDatabase
 from bench.wrk import run_wrk, write_data, wrk_path
 from dongne.adapters.db.engine import make_engine, migrate
 from dongne.adapters.log_keys import write_key_pair
@@ -95,7 +95,9 @@ class HttpBench:
             self.results.notes.append(f"HTTP part skipped: {error}".strip())
             self.console.print(f"[yellow]PostgreSQL unreachable, HTTP skipped:[/yellow] {error}")
             return self.results
-        self.results.notes.append(f"PostgreSQL {version}, scratch database {scratch.name}")
+        self.results.notes.append(
+            f"PostgreSQL {version}, scratch database {scratch.name}; {DEPLOYMENT_NOTE}"
+        )
         try:
             self.pgbench(scratch)
             world = self.world(scratch)

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 
-from bench.postgres import ScratchDatabase
+from bench.postgres import DEPLOYMENT_NOTE, ScratchDatabase
 from bench.report import Figure, figures_table, progress_bar
 from dongne.adapters.db.engine import is_postgres, make_engine, migrate
 from dongne.adapters.db.ledger_tables import account_balances, ledger_entries, ledger_transactions
@@ -445,7 +445,8 @@ class LogBench:
             self.console.print(f"[yellow]PostgreSQL unreachable, log skipped:[/yellow] {error}")
             return
         self.results.notes.append(
-            f"log on PostgreSQL {version}, in scratch databases dongne_bench_log_*"
+            f"log on PostgreSQL {version}, in scratch databases dongne_bench_log_*;"
+            f" {DEPLOYMENT_NOTE}"
         )
         databases = PostgresDatabases(admin)
         try:

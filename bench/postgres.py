@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,9 +22,14 @@ SCRATCH_DATABASE = os.environ.get("DONGNE_BENCH_DATABASE", "dongne_bench")
 """Its name; ``DONGNE_BENCH_DATABASE`` names another, so that two benches on one PostgreSQL
 (several people on one machine) do not drop each other's database."""
 DEPLOYMENT_SETTINGS = {"random_page_cost": "1.1"}
-"""What ``docs/operations.md`` tells a city to set on its database, for the parts that ask for
-it: with the default 4.0, PostgreSQL checks each new ledger row's transaction key by scanning
-the whole of a young ``ledger_transactions`` (a few hundred rows) instead of probing its index."""
+"""What ``docs/operations.md`` tells a city to set on its database; every scratch database gets
+it. With the default 4.0, PostgreSQL checks a new row's key into a young table
+(``ledger_transactions`` on a city's first sale or allowance day: a few hundred rows) by
+scanning all of it rather than probing its index, and a session keeps that plan as the table
+grows (a key check's plan is prepared once): in the rush, that was half of PostgreSQL's time."""
+DEPLOYMENT_NOTE = "each database set as docs/operations.md advises: " + ", ".join(
+    f"{name} = {value}" for name, value in DEPLOYMENT_SETTINGS.items()
+)
 TPS_LINE = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
 
 
@@ -52,14 +57,14 @@ class ScratchDatabase:
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(_libpq(self.admin_url), autocommit=True, connect_timeout=5)
 
-    def create(self, settings: Mapping[str, str] | None = None) -> str:
-        """Create the database (dropping a leftover one), give it ``settings`` (each session
-        opened in it starts with them), and return the server's version."""
+    def create(self) -> str:
+        """Create the database (dropping a leftover one), give it ``DEPLOYMENT_SETTINGS``
+        (each session opened in it starts with them), and return the server's version."""
         with self._admin() as connection:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
             connection.execute(drop.format(sql.Identifier(self.name)))
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-            for name, value in (settings or {}).items():
+            for name, value in DEPLOYMENT_SETTINGS.items():
                 set_it = sql.SQL("ALTER DATABASE {} SET {} = {}")
                 connection.execute(
                     set_it.format(
@@ -133,12 +138,11 @@ def migrated_scratch(
     notes: list[str],
     *,
     pool_size: int = 2,
-    settings: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Engine, ScratchDatabase] | None]:
-    """A fresh, migrated scratch database ``name`` for one bench part, with ``settings``,
-    dropped afterwards; None (with a note) when PostgreSQL cannot be reached, so the other
-    parts still run. The engine keeps ``pool_size`` connections open (one more in use is
-    opened and closed each time)."""
+    """A fresh, migrated scratch database ``name`` for one bench part, set as a city's would
+    be (``DEPLOYMENT_SETTINGS``), dropped afterwards; None (with a note) when PostgreSQL
+    cannot be reached, so the other parts still run. The engine keeps ``pool_size``
+    connections open (one more in use is opened and closed each time)."""
     admin = ScratchDatabase.from_environment()
     try:
         version = admin.server_version()
@@ -147,14 +151,11 @@ def migrated_scratch(
         yield None
         return
     scratch = ScratchDatabase(admin.admin_url, name)
-    scratch.create(settings)
+    scratch.create()
     engine = make_engine(scratch.url, pool_size=pool_size)
     try:
         migrate(engine)
-        notes.append(f"{part} on PostgreSQL {version}, database {name}")
-        if settings:
-            chosen = ", ".join(f"{key} = {value}" for key, value in settings.items())
-            notes.append(f"{part}: the database set as docs/operations.md advises: {chosen}")
+        notes.append(f"{part} on PostgreSQL {version}, database {name}; {DEPLOYMENT_NOTE}")
         yield engine, scratch
     finally:
         engine.dispose()

@@ -26,7 +26,7 @@ from bench.ha import run_ha
 from bench.http import HttpBench, HttpSettings, http_notes
 from bench.http_report import http_table
 from bench.log import LogBench, LogSettings, log_notes, log_table
-from bench.postgres import ScratchDatabase
+from bench.postgres import DEPLOYMENT_NOTE, ScratchDatabase
 from bench.rush import run_rush
 from bench.settlement import (
     SettlementBench,
@@ -228,7 +228,9 @@ class Bench:
             self.results.notes.append(f"PostgreSQL skipped: {error}".strip())
             self.console.print(f"[yellow]PostgreSQL unreachable, skipped:[/yellow] {error}")
             return
-        self.results.notes.append(f"PostgreSQL {version}, scratch database {scratch.name}")
+        self.results.notes.append(
+            f"PostgreSQL {version}, scratch database {scratch.name}; {DEPLOYMENT_NOTE}"
+        )
         try:
             self._pgbench(scratch)
             self._ours(scratch)
