@@ -12,15 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import pq
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from dongne.adapters.db.access_tables import users
@@ -48,6 +45,7 @@ from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW, PostgresDatabase, database_url_for
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound
+from tests.libpq_trace import traced, waits_on_the_server
 
 PIN = "482916"
 WRONG_PIN = "111111"
@@ -328,11 +326,11 @@ def test_the_rows_a_batch_kept_back_go_in_with_one_wait_on_the_server(tmp_path: 
     so they go in together: counted in libpq's own trace of what went over the wire."""
     with _warm_counter(tmp_path) as (counter, batch):
         trace = tmp_path / "libpq-trace"
-        with _traced(counter.app.engine, trace):
+        with traced(counter.app.engine, trace):
             outcomes = counter.batcher().pay_batch(batch)
 
         assert all(isinstance(o, PaymentResult) for o in outcomes), outcomes
-        waits = _waits_on_the_server(trace.read_text())
+        waits = waits_on_the_server(trace.read_text())
         assert waits <= STATEMENTS_OF_ITS_OWN * len(batch) + WAITS_OF_A_BATCH, waits
 
 
@@ -353,34 +351,6 @@ WAITS_OF_A_BATCH = 9
 """Its BEGIN, the ids drawn ahead, the kept-back rows, the lots taken from, the stored
 responses, the balances, the budgets, the COMMIT, and one to spare. A COPY a kind of row
 waited twice a kind: 20 in all."""
-
-
-@contextmanager
-def _traced(engine: Engine, path: Path) -> Iterator[None]:
-    """libpq's trace of every connection ``engine`` hands out meanwhile, into ``path``."""
-    with path.open("w") as out:
-
-        def trace(connection: Any, _record: object, _proxy: object) -> None:
-            connection.pgconn.trace(out.fileno())
-            connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-        def untrace(connection: Any, _record: object) -> None:
-            connection.pgconn.untrace()
-
-        event.listen(engine, "checkout", trace)
-        event.listen(engine, "checkin", untrace)
-        try:
-            yield
-        finally:
-            event.remove(engine, "checkout", trace)
-            event.remove(engine, "checkin", untrace)
-
-
-def _waits_on_the_server(trace: str) -> int:
-    """How many times the client sent and then waited: each run of frontend (F) messages
-    followed by the backend's (B) answer."""
-    directions = [line.split("\t", 1)[0] for line in trace.splitlines() if line]
-    return sum(1 for sent, answered in pairwise(directions) if (sent, answered) == ("F", "B"))
 
 
 def _record_into(sent: list[str]) -> Callable[..., None]:

@@ -26,8 +26,12 @@ from dongne.adapters.db.log_tables import (
     log_state,
     log_tiles,
 )
+from dongne.adapters.db.set_inserts import insert_sets
 from dongne.domain.ledger import Posting
 from dongne.tlog.key_rotation import KeyRotation
+
+_LEAF_ROW = ("leaf_index", "transaction_id", "region_id", "salt", "leaf_hash", "sequenced_at")
+"""The columns of a leaf's row, as ``add_leaves`` writes them."""
 
 SEQUENCER_LOCK_KEY = 0x646F6E67
 """PostgreSQL advisory lock key of the sequencer ("dong" in ASCII); the second key is the
@@ -179,19 +183,18 @@ class LogStore:
         ]
 
     def add_leaves(self, leaves: Sequence[StoredLeaf], at: datetime) -> None:
+        """One statement for them all on PostgreSQL, where an ``executemany`` runs the INSERT
+        once a leaf: the sequencer takes up to a batch of leaves at a time, and during a rush
+        its one-row INSERTs were a fifteenth of the database's time."""
+        rows = [
+            (leaf.leaf_index, leaf.transaction_id, leaf.region_id, leaf.salt, leaf.leaf_hash, at)
+            for leaf in leaves
+        ]
+        if is_postgres(self.connection.engine):
+            insert_sets(self.connection, [(log_leaves, _LEAF_ROW, rows)])
+            return
         self.connection.execute(
-            insert(log_leaves),
-            [
-                {
-                    "leaf_index": leaf.leaf_index,
-                    "transaction_id": leaf.transaction_id,
-                    "region_id": leaf.region_id,
-                    "salt": leaf.salt,
-                    "leaf_hash": leaf.leaf_hash,
-                    "sequenced_at": at,
-                }
-                for leaf in leaves
-            ],
+            insert(log_leaves), [dict(zip(_LEAF_ROW, row, strict=True)) for row in rows]
         )
 
     def extend_tiles(self, appended: dict[tuple[int, int], tuple[int, bytes]]) -> None:
