@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from dongne.config import Settings
 from dongne.domain.access import UserKind
 from dongne.entrypoints.api.app import create_app
 from dongne.entrypoints.api.logging_setup import configure_logging
-from dongne.services import accounts, purchases
+from dongne.services import accounts, operations, purchases
 from dongne.services.log import sequence_pending
 from tests.e2e.test_api_payment_intents import TestClient, now
 from tests.factories import World, unique_key
@@ -210,3 +211,35 @@ def test_the_logs_of_a_full_run_never_carry_a_pin_password_token_or_identity_num
     for secret in (PIN, PASSWORD, flow.token, IDENTITY_NUMBER, flow.payment_code):
         assert secret not in text
     assert "900101" not in text
+
+
+def test_the_server_says_at_start_when_the_planner_is_not_set_as_advised(
+    application: App, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With PostgreSQL's default random_page_cost a young ledger's key checks scan it whole
+    (docs/operations.md): the server starts all the same, and says so once in its log."""
+    if application.engine.dialect.name != "postgresql":
+        assert operations.database_advice(application.reader()) == []  # SQLite has no planner cost
+        return
+    _set_random_page_cost(application, "4")
+    with (
+        caplog.at_level(logging.WARNING, logger="dongne.database"),
+        TestClient(create_app(application, publish=False)) as client,
+    ):
+        assert client.get("/healthz").status_code == 200
+    said = [record.getMessage() for record in caplog.records if record.name == "dongne.database"]
+    assert len(said) == 1, said
+    assert "random_page_cost is 4" in said[0]
+    assert "advises 1.1" in said[0]
+
+    _set_random_page_cost(application, "1.1")
+    assert operations.database_advice(application.reader()) == []
+
+
+def _set_random_page_cost(application: App, value: str) -> None:
+    """Set on the database, as an operator would; sessions opened afterwards start with it."""
+    with application.engine.connect() as connection:
+        name = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+        connection.exec_driver_sql(f'ALTER DATABASE "{name}" SET random_page_cost = {value}')
+        connection.commit()
+    application.engine.dispose()  # the pool's sessions began before the change

@@ -81,6 +81,27 @@ def snapshot(uow: UnitOfWork, *, now: datetime, webhook_attempts_max: int) -> Sn
         )
 
 
+ADVISED_RANDOM_PAGE_COST = 1.1
+"""``docs/operations.md``: data on SSD or in memory. Above ``ADVICE_ABOVE`` the server says so."""
+ADVICE_ABOVE = 2.0
+"""PostgreSQL's default is 4.0; anything from 1.0 to 2.0 probes a young table's index."""
+
+
+def database_advice(uow: UnitOfWork) -> list[str]:
+    """What ``docs/operations.md`` advises that this database is not set to, one sentence
+    each, for the server to say when it starts: nothing is refused for it."""
+    with uow:
+        cost = uow.operations.random_page_cost()
+    if cost is None or cost <= ADVICE_ABOVE:
+        return []
+    return [
+        f"PostgreSQL's random_page_cost is {cost:g}: with it, a key check into a young table"
+        " (ledger_transactions on a city's first sale or allowance day) scans the whole table"
+        f" and keeps doing so as it grows; docs/operations.md advises {ADVISED_RANDOM_PAGE_COST:g}"
+        " (ALTER DATABASE … SET random_page_cost = 1.1) when the data sits on SSD or in memory"
+    ]
+
+
 def _age(moment: datetime | None, now: datetime) -> float | None:
     if moment is None:
         return None

@@ -31,6 +31,15 @@ class OperationsQueries:
         ).one()
         return not row.standby and row.read_only == "off"
 
+    def random_page_cost(self) -> float | None:
+        """PostgreSQL's planner's cost of a page read out of order, as this database's sessions
+        start with it; None on SQLite, which has no such setting."""
+        if self.connection.dialect.name != "postgresql":
+            return None
+        return float(
+            self.connection.execute(text("SELECT current_setting('random_page_cost')")).scalar_one()
+        )
+
     def tree_size(self) -> int:
         size = self.connection.execute(select(log_state.c.tree_size)).scalar_one_or_none()
         return int(size or 0)

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api.abuse_limits import AbuseLimits
@@ -29,9 +30,11 @@ from dongne.entrypoints.api.observability import RequestContext
 from dongne.entrypoints.api.routes import ServingOverrides, shared_routes
 from dongne.entrypoints.api.webhook_delivery import WebhookDeliverer
 from dongne.entrypoints.web.pages import install_static_files
+from dongne.services import operations
 from dongne.services.log_key_rotation import LogKeyRetired
 
 logger = logging.getLogger("dongne.publisher")
+advice_logger = logging.getLogger("dongne.database")
 IDLE_POLL_SECONDS = 0.2
 
 
@@ -62,12 +65,27 @@ class Publisher(threading.Thread):
         self.join(timeout=10)
 
 
+def _say_database_advice(application: App) -> None:
+    """At start-up, what the database is not set to that ``docs/operations.md`` advises; a
+    database not reachable yet is the readiness probe's to report, not a reason not to start."""
+    try:
+        advice = operations.database_advice(application.reader())
+    except DBAPIError as error:
+        advice_logger.warning(
+            "the database's settings could not be read: %s", type(error.orig).__name__
+        )
+        return
+    for sentence in advice:
+        advice_logger.warning("the database is not set as advised: %s", sentence)
+
+
 def create_app(application: App, *, publish: bool = True) -> FastAPI:
     """The app; ``publish=False`` runs no background job (no log publisher, no webhooks)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(application.settings.log_level)
+        _say_database_advice(application)
         leadership = None
         if publish:
             duties = (lambda: Publisher(application), lambda: WebhookDeliverer(application))
