@@ -15,12 +15,13 @@ from sqlalchemy.engine import make_url
 from dongne.adapters.db.card_tables import card_authorizations
 from dongne.adapters.db.tables import payments
 from dongne.domain.cards import luhn_check_digit
+from dongne.entrypoints.card_host.server import RunningHost
 from dongne.entrypoints.card_host.simulator import Terminal, burst
 from dongne.services import cards
 from tests.conftest import NOW
 from tests.factories import unique_key
 from tests.helpers import assert_ledger_sound, balance_won, payable_won
-from tests.integration.card_setup import CardWorld, card_world, terminal_on_host, uow_of
+from tests.integration.card_setup import CardWorld, card_world, clock, terminal_on_host, uow_of
 
 
 @pytest.fixture
@@ -220,3 +221,23 @@ def test_a_decision_past_its_deadline_is_91_and_commits_nothing(database_url: st
         assert balance_won(uow_of(setup), setup.wallet_id) == 20_000
     finally:
         setup.app.engine.dispose()
+
+
+def test_a_terminal_still_connected_when_the_host_stops_is_hung_up_on(setup: CardWorld) -> None:
+    """Stopping the host closes the connections it accepted, not only its listening socket:
+    a terminal left connected reads the end of the stream (and no socket is left open for
+    the garbage collector to warn about)."""
+    host = RunningHost(setup.app, clock=clock).__enter__()
+    stopped = False
+    try:
+        with Terminal(host.host, host.port, acceptor_id=setup.acceptor_id) as terminal:
+            assert terminal.echo()["39"] == "00"  # its connection is being served
+            host.__exit__(None, None, None)
+            stopped = True
+            connection = terminal._connection  # the socket the host should close
+            assert connection is not None
+            connection.settimeout(5)
+            assert connection.recv(1) == b""
+    finally:
+        if not stopped:
+            host.__exit__(None, None, None)

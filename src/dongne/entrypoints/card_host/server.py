@@ -235,8 +235,22 @@ class RunningHost:
         except asyncio.CancelledError:
             pass
         finally:
-            self._loop.close()
+            _hang_up_and_close(self._loop)
 
     def _on_ready(self, ready: asyncio.Future[int]) -> None:
         self.port = ready.result()
         self._started.set()
+
+
+def _hang_up_and_close(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop`` once every terminal still connected is hung up on. Stopping the server
+    closes its listening socket, not the connections it accepted (Python 3.11): their
+    handlers are cancelled here so that each closes its writer, and the loop turns once more,
+    as a transport closes its socket on the loop's next turn; a loop closed before that left
+    the sockets open until the process ended."""
+    handlers = asyncio.all_tasks(loop)
+    for handler in handlers:
+        handler.cancel()
+    loop.run_until_complete(asyncio.gather(*handlers, return_exceptions=True))
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
