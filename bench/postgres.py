@@ -15,13 +15,14 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 
 from dongne.adapters.db.engine import make_engine, migrate, normalize_url
+from dongne.services.operations import ADVISED_RANDOM_PAGE_COST
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 URL_VARIABLE = "DONGNE_BENCH_POSTGRES_URL"
 SCRATCH_DATABASE = os.environ.get("DONGNE_BENCH_DATABASE", "dongne_bench")
 """Its name; ``DONGNE_BENCH_DATABASE`` names another, so that two benches on one PostgreSQL
 (several people on one machine) do not drop each other's database."""
-DEPLOYMENT_SETTINGS = {"random_page_cost": "1.1"}
+DEPLOYMENT_SETTINGS = {"random_page_cost": f"{ADVISED_RANDOM_PAGE_COST:g}"}
 """What ``docs/operations.md`` tells a city to set on its database; every scratch database gets
 it. With the default 4.0, PostgreSQL checks a new row's key into a young table
 (``ledger_transactions`` on a city's first sale or allowance day: a few hundred rows) by

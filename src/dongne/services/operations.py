@@ -94,11 +94,13 @@ def database_advice(uow: UnitOfWork) -> list[str]:
         cost = uow.operations.random_page_cost()
     if cost is None or cost <= ADVICE_ABOVE:
         return []
+    advised = f"{ADVISED_RANDOM_PAGE_COST:g}"
     return [
         f"PostgreSQL's random_page_cost is {cost:g}: with it, a key check into a young table"
         " (ledger_transactions on a city's first sale or allowance day) scans the whole table"
-        f" and keeps doing so as it grows; docs/operations.md advises {ADVISED_RANDOM_PAGE_COST:g}"
-        " (ALTER DATABASE … SET random_page_cost = 1.1) when the data sits on SSD or in memory"
+        f" and keeps doing so as it grows; docs/operations.md advises {advised}"
+        f" (ALTER DATABASE … SET random_page_cost = {advised}) when the data sits on SSD or"
+        " in memory"
     ]
 
 
