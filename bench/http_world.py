@@ -24,8 +24,10 @@ from dongne.services.purchases import purchase_vouchers
 from dongne.services.unit_of_work import UnitOfWork
 
 PAYMENT_WON = 1_000
-FILL_WON = 100_000
-"""Each citizen buys 100,000 won of vouchers: 100 payments of 1,000."""
+FILL_WON = VoucherProgram().monthly_purchase_limit_won
+"""Each citizen buys as much as a month allows (700,000 won): 700 payments of 1,000. With
+100,000 won each (100 payments), a machine that paid 950/s spent the 600 citizens' 60,000
+payments before the open loop's end, which then counted refusals (422) for lack of balance."""
 MERCHANTS = 32
 PIN = "482916"
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account in a scratch database
