@@ -452,6 +452,7 @@ def _pay_from_two_batchers(url: str, citizens: int, rounds: int) -> None:
     assert counter.payment_count() == citizens * rounds
     assert sum(counter.payable(m) for m in range(3)) == citizens * rounds * 100
     assert {counter.balance(w) for w in counter.wallets} == {FILLED_WON - rounds * 100}
+    assert_ledger_sound(counter.app.unit_of_work())  # the merchants' takings of the day too
     counter.app.engine.dispose()
 
 

@@ -1,11 +1,11 @@
-"""The reads of a merchant's and a wallet's payments by time (the fraud check's, and a month's
+"""The reads of a wallet's payments by time (the fraud check's repeat rule, and a month's
 cashback for its cap) find the span they ask for by index, without visiting the rest of the
 history (migration 0032).
 
-Before it, the payments were indexed by merchant and by wallet alone: each batch's takings
-read visited every payment the merchant had ever taken, and each repeat-rule read every
-payment the wallet had ever made, keeping the few in the span. Here a shop has taken a
-payment a day for 40 days and the check reads one day's, or one hour's."""
+Before it, the payments were indexed by merchant and by wallet alone: each repeat-rule read
+visited every payment the wallet had ever made, keeping the few in the span. Here a shop has
+taken a payment a day for 40 days and the check reads one hour's. (The takings of a merchant's
+day, which this file also checked, are running totals now: ``test_day_takings.py``.)"""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from sqlalchemy import Connection, Engine, event
 
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.payment_holdings import PaymentRecords
-from dongne.domain.calendar import seoul_day, seoul_month
-from dongne.domain.settlement import day_bounds
+from dongne.domain.calendar import seoul_month
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World
@@ -95,12 +94,6 @@ def _check(engine: Engine, read: Any, expected_rows: int) -> None:
         else:
             plan = _sqlite_plan(connection, statement, parameters)
             assert "paid_at>" in plan.replace(" ", ""), plan
-
-
-def test_a_days_takings_read_that_day_alone(engine: Engine, history: tuple[int, int]) -> None:
-    shop, _ = history
-    start, end = day_bounds(seoul_day(NOW))
-    _check(engine, lambda c: FraudRecords(c).takings_by_merchant([shop], start, end), 1)
 
 
 def test_the_repeat_rules_read_takes_the_window_alone(

@@ -36,7 +36,6 @@ from dongne.domain.fraud import (
     shared_phone,
     takings_spike,
 )
-from dongne.domain.settlement import day_bounds
 from dongne.services.ports import FraudStore
 
 CHUNK = 500
@@ -185,12 +184,11 @@ def _takings(
         merchants_by_day[seoul_day(c.fact.paid_at)].add(c.fact.merchant_id)
     takings: dict[tuple[int, date], tuple[int, int]] = {}
     for day, merchants in merchants_by_day.items():
-        on_day = records.takings_by_merchant(merchants, *day_bounds(day))
+        on_day = records.takings_by_merchant(merchants, day, day)
         busy = [m for m in merchants if on_day[m] >= settings.spike_min_takings_won]
         baseline: dict[int, int] = {}
         if busy:
-            first, last = baseline_days(day, settings)
-            baseline = records.takings_by_merchant(busy, day_bounds(first)[0], day_bounds(last)[1])
+            baseline = records.takings_by_merchant(busy, *baseline_days(day, settings))
         for merchant in merchants:
             takings[(merchant, day)] = (on_day[merchant], baseline.get(merchant, 0))
     return takings

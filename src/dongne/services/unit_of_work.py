@@ -120,7 +120,9 @@ class UnitOfWork:
         self._transaction = connection.begin()
         # New accounts join the shared cache only once their transaction commits.
         self._pending_accounts = dict(self._account_cache)
-        self.records = RegistryRecords(connection, self._program_cache)
+        records = RegistryRecords(connection, self._program_cache)
+        self.records = records
+        self._day_takings = records.day_takings
         self.ledger = LedgerStore(connection, self._pending_accounts)
         self.log = LogStore(connection)
         self.access = AccessRecords(connection)
@@ -250,7 +252,7 @@ class UnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the open transaction that an error undoes alone: its rows, and what the
-        stores hold for the commit (budget draws, credits kept back, accounts made).
+        stores hold for the commit (budget draws, credits kept back, takings, accounts made).
 
         One statement, ``SAVEPOINT``, not SQLAlchemy's ``begin_nested`` (which releases it
         too): a batch of payments opens one per payment, and the pair cost about as much CPU
@@ -263,6 +265,7 @@ class UnitOfWork:
         ledger_state = self.ledger.savepoint_state()
         accounts = dict(self._pending_accounts)
         rows = self._deferred_rows.snapshot() if self._deferred_rows else None
+        takings = self._day_takings.snapshot()
         counters = self._held_counters.held_state() if self._held_counters else None
         try:
             yield
@@ -273,6 +276,7 @@ class UnitOfWork:
             self.ledger.restore(ledger_state)
             if self._deferred_rows is not None and rows is not None:
                 self._deferred_rows.restore(rows)
+            self._day_takings.restore(takings)
             if self._held_counters is not None:
                 self._held_counters.restore_held(counters)
             self._pending_accounts.clear()
@@ -308,8 +312,10 @@ class UnitOfWork:
         self._held_counters = records
 
     def commit(self) -> None:
-        """Draw the budgets the postings declared, as the last writes, then commit; a lost
-        draw raises ``DrawLost`` and leaves the transaction to roll back."""
+        """Draw the budgets the postings declared, then add the payments to their merchants'
+        takings of the day, as the last writes, then commit; a lost draw raises ``DrawLost``
+        and leaves the transaction to roll back. The takings come after the payables' credits
+        (which ``draw_budgets`` applies first in a batch), as ``day_takings`` requires."""
         if self._transaction is None:
             raise RuntimeError("commit() outside a `with uow:` block")
         if self._deferred_rows is not None:
@@ -318,6 +324,7 @@ class UnitOfWork:
         if self._held_counters is not None:
             self._held_counters.write_held_counters()
         self.ledger.draw_budgets()
+        self._day_takings.write(self.connection)
         self._transaction.commit()
         self._account_cache.update(self._pending_accounts)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Date, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dongne.adapters.db.driver_statements import DriverStatement, member_of
-from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors
+from dongne.adapters.db.fraud_tables import fraud_alerts, fraud_scan_cursors, merchant_day_takings
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import citizens, merchants, payments, purchases, wallets
 from dongne.domain.fraud import AlertStatus, FraudAlertNotFound, Hit, PaymentFact
@@ -99,14 +99,15 @@ def _last_purchases(on_postgresql: bool) -> Select[Any]:
 
 
 def _takings(on_postgresql: bool) -> Select[Any]:
+    takings = merchant_day_takings.c
     return (
-        select(payments.c.merchant_id, func.sum(payments.c.amount_won))
+        select(takings.merchant_id, func.sum(takings.takings_won))
         .where(
-            member_of(payments.c.merchant_id, "b_merchants", postgresql=on_postgresql),
-            payments.c.paid_at >= bindparam("b_start"),
-            payments.c.paid_at < bindparam("b_end"),
+            member_of(takings.merchant_id, "b_merchants", postgresql=on_postgresql),
+            takings.day >= bindparam("b_first", type_=Date),
+            takings.day <= bindparam("b_last", type_=Date),
         )
-        .group_by(payments.c.merchant_id)
+        .group_by(takings.merchant_id)
     )
 
 
@@ -154,11 +155,13 @@ class FraudRecords(TableStore):
         return {row.wallet_id: row[1] for row in rows}
 
     def takings_by_merchant(
-        self, merchant_ids: Collection[int], start: datetime, end: datetime
+        self, merchant_ids: Collection[int], first_day: date, last_day: date
     ) -> dict[int, int]:
-        """Each merchant's voucher payments with instants in ``[start, end)``; 0 for none."""
+        """Each merchant's voucher payments over the Seoul days ``first_day`` to ``last_day``
+        (both included), from the running totals (``day_takings``); 0 for none."""
         rows = _TAKINGS.execute(
-            self.connection, {"b_merchants": list(merchant_ids), "b_start": start, "b_end": end}
+            self.connection,
+            {"b_merchants": list(merchant_ids), "b_first": first_day, "b_last": last_day},
         )
         found = {merchant_id: int(total) for merchant_id, total in rows}
         return {merchant_id: found.get(merchant_id, 0) for merchant_id in merchant_ids}

@@ -3,13 +3,28 @@
 ``fraud_alerts`` keeps one alert per rule, subject (a merchant, or a citizen and a merchant)
 and window (a Seoul day, or ``-`` for once per subject): a unique constraint, so a rule that
 fires on every payment of a burst raises one alert, even from parallel checks.
+
+``merchant_day_takings`` keeps each merchant's takings a Seoul day as running totals, which
+every payment adds to (``day_takings``): the spike rule's reads, a day's and the baseline's,
+then read a few rows a merchant and day, however many payments the shop took.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
-from dongne.adapters.db.tables import Id, Timestamp, id_column, metadata, region_column
+from dongne.adapters.db.tables import Id, Timestamp, Won, id_column, metadata, region_column
 
 fraud_alerts = Table(
     "fraud_alerts",
@@ -39,4 +54,20 @@ fraud_scan_cursors = Table(
     Column("region_id", Id, ForeignKey("regions.id"), primary_key=True),
     Column("last_payment_id", Id, nullable=False, comment="payments up to this id are checked"),
     Column("scanned_at", Timestamp, nullable=False),
+)
+
+merchant_day_takings = Table(
+    "merchant_day_takings",
+    metadata,
+    Column("merchant_id", Id, ForeignKey("merchants.id"), primary_key=True),
+    Column("day", Date, primary_key=True, comment="the Seoul day of the payments"),
+    Column(
+        "shard",
+        Integer,
+        primary_key=True,
+        comment="the payable's shard the payments credited (their transaction id modulo 8)",
+    ),
+    region_column(),
+    Column("takings_won", Won, nullable=False, comment="the sum of those payments' amounts"),
+    CheckConstraint("takings_won > 0", name="takings_positive"),
 )

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, case, exists, func, select
+from sqlalchemy import ColumnElement, Date, Select, Table, case, cast, exists, func, select
 
+from dongne.adapters.db.day_takings import takings_shard_of
+from dongne.adapters.db.fraud_tables import merchant_day_takings
 from dongne.adapters.db.ledger_tables import (
     account_balances,
     accounts,
@@ -18,7 +20,7 @@ from dongne.adapters.db.ledger_tables import (
 )
 from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.adapters.db.table_store import TableStore
-from dongne.adapters.db.tables import lot_movements, lots, merchants, wallets
+from dongne.adapters.db.tables import lot_movements, lots, merchants, payments, wallets
 from dongne.domain.lots import LotKind
 
 
@@ -98,7 +100,8 @@ class LedgerQueries(TableStore):
         Checks: each transaction sums to zero; all balances sum to zero; each stored balance equals
         the sum of its account's entries; no non-negative account, lot or balance row is negative;
         each lot's remaining value equals the sum of its movements; each wallet's balance equals
-        the value of its lots.
+        the value of its lots; each merchant's running takings of a day and shard equal its
+        payments of that day and shard.
         """
         run = self.connection.execute
 
@@ -157,7 +160,7 @@ class LedgerQueries(TableStore):
             )
         ).all()
         problems += [f"account {a} shard {s} is negative" for a, s in negative]
-        return problems + self._lot_problems(scoped, stored)
+        return problems + self._lot_problems(scoped, stored) + self._takings_problems(scoped)
 
     def _lot_problems(
         self, scoped: Callable[[Select[Any], Table], Select[Any]], stored: dict[int, int]
@@ -217,3 +220,33 @@ class LedgerQueries(TableStore):
                     f" from its lots' {wallet_lot_value.get(wallet_id, 0)}"
                 )
         return problems
+
+    def _takings_problems(self, scoped: Callable[[Select[Any], Table], Select[Any]]) -> list[str]:
+        """Running takings (``day_takings``) that differ from the payments they sum."""
+        day: ColumnElement[date]
+        if self._postgres:
+            day = cast(func.timezone("Asia/Seoul", payments.c.paid_at), Date)
+        else:  # instants are stored in UTC without an offset; Korea keeps no summer time
+            day = func.date(payments.c.paid_at, "+9 hours", type_=Date)
+        shard = takings_shard_of(payments.c.transaction_id)
+        paid = self.connection.execute(
+            scoped(
+                select(payments.c.merchant_id, day, shard, func.sum(payments.c.amount_won)),
+                payments,
+            ).group_by(payments.c.merchant_id, day, shard)
+        ).all()
+        takings = merchant_day_takings.c
+        kept = self.connection.execute(
+            scoped(
+                select(takings.merchant_id, takings.day, takings.shard, takings.takings_won),
+                merchant_day_takings,
+            )
+        ).all()
+        from_payments = {(m, d, s): int(won) for m, d, s, won in paid}
+        running = {(m, d, s): int(won) for m, d, s, won in kept}
+        return [
+            f"merchant {m} keeps {running.get((m, d, s), 0)} won of takings on {d} (shard {s})"
+            f" but its payments sum to {from_payments.get((m, d, s), 0)}"
+            for m, d, s in sorted(set(from_payments) | set(running))
+            if from_payments.get((m, d, s), 0) != running.get((m, d, s), 0)
+        ]

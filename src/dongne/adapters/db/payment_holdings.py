@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from dongne.adapters.db.day_takings import DayTakings
 from dongne.adapters.db.deferred_rows import append_rows
 from dongne.adapters.db.holding_rows import PaymentRecord, payment_record
 from dongne.adapters.db.table_store import TableStore
@@ -38,6 +39,12 @@ _CASHBACK_OF_MONTH = select(
 
 
 class PaymentRecords(TableStore):
+    def __init__(self, connection: Connection):
+        super().__init__(connection)
+        self.day_takings = DayTakings()
+        """What this transaction's payments add to their merchants' takings of the day, which
+        its unit of work writes at the commit."""
+
     def add_payment(
         self,
         allocations: Sequence[Take],
@@ -57,9 +64,10 @@ class PaymentRecords(TableStore):
         made_by_user_id: int | None = None,
         may_wait: bool = False,
     ) -> int:
-        """The payment and the lots it took from (``allocations``, in order). ``may_wait``: no
-        read or row before the commit needs the payment's row (it earned no cashback, which
-        the month's cap reads back), so in a batch it may wait for the commit."""
+        """The payment and the lots it took from (``allocations``, in order), and its amount
+        added to its merchant's takings of the day (at the commit). ``may_wait``: no read or
+        row before the commit needs the payment's row (it earned no cashback, which the
+        month's cap reads back), so in a batch it may wait for the commit."""
         row = {
             "region_id": region_id,
             "wallet_id": wallet_id,
@@ -88,6 +96,13 @@ class PaymentRecords(TableStore):
             for sequence, take in enumerate(allocations)
         ]
         append_rows(self.connection, self.deferred_rows, _INSERT_ALLOCATIONS, allocated)
+        self.day_takings.add(
+            region_id=region_id,
+            merchant_id=merchant_id,
+            paid_at=paid_at,
+            transaction_id=transaction_id,
+            amount_won=amount_won,
+        )
         return payment_id
 
     def payment(self, payment_id: int) -> PaymentRecord:

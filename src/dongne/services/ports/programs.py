@@ -321,7 +321,7 @@ class FraudStore(Protocol):
     ) -> list[PaymentTime]: ...
 
     def takings_by_merchant(
-        self, merchant_ids: Collection[int], start: datetime, end: datetime
+        self, merchant_ids: Collection[int], first_day: date, last_day: date
     ) -> dict[int, int]: ...
 
 
