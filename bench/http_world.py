@@ -24,7 +24,8 @@ from dongne.services.purchases import purchase_vouchers
 from dongne.services.unit_of_work import UnitOfWork
 
 PAYMENT_WON = 1_000
-FILL_WON = VoucherProgram().monthly_purchase_limit_won
+PROGRAM = VoucherProgram(brand_name="벤치")
+FILL_WON = PROGRAM.monthly_purchase_limit_won
 """Each citizen buys as much as a month allows (700,000 won): 700 payments of 1,000. With
 100,000 won each (100 payments), a machine that paid 950/s spent the 600 citizens' 60,000
 payments before the open loop's end, which then counted refusals (422) for lack of balance."""
@@ -50,9 +51,7 @@ def seed(engine: Engine, citizens: int, now: datetime, console: Console) -> Worl
     uow = UnitOfWork(engine)
     secrets = bench_secrets()
     region_id = registry.create_region(uow, code="bench-http", name="벤치시", now=now)
-    registry.create_program(
-        uow, region_id=region_id, program=VoucherProgram(brand_name="벤치"), now=now
-    )
+    registry.create_program(uow, region_id=region_id, program=PROGRAM, now=now)
     registry.fund_discount_budget(
         uow, region_id=region_id, amount_won=10**12, idempotency_key="bench-http-fund", now=now
     )
