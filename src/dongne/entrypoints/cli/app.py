@@ -264,7 +264,8 @@ def check(
     region: Annotated[str | None, typer.Argument()] = None, database_url: DatabaseUrl = None
 ) -> None:
     """Check the ledger's invariants: balanced transactions, balances equal to entries, ...,
-    and that paper vouchers' stock by state sums to the print run."""
+    that paper vouchers' stock by state sums to the print run, and that merchants' running
+    takings of a day equal their payments."""
     from dongne.services import read_models
 
     application = open_app(database_url)
