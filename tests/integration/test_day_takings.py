@@ -9,13 +9,11 @@ payments already stored.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from dongne.adapters.db.day_takings import takings_shard
 from dongne.adapters.db.engine import migrate, newest_revision, schema_revision
@@ -29,6 +27,7 @@ from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound, buy, pay
+from tests.query_plans import scans_run, select_sent, thrown_away
 
 PAYMENTS_TODAY = 40
 SEOUL_MIDNIGHT = NOW.replace(hour=15, minute=0)  # 00:00 in Seoul, the day after NOW's
@@ -52,56 +51,23 @@ def busy_shop(world: World, uow: UnitOfWork) -> tuple[int, int]:
     return shop, wallet
 
 
-def _the_read(engine: Engine, shop: int) -> tuple[dict[int, int], str, Any]:
-    """The day's takings of ``shop`` as the spike rule reads them, and the statement sent."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(*args: Any) -> None:
-        if args[2].lstrip().upper().startswith("SELECT"):
-            sent.append((args[2], args[3]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as connection:
-            day = seoul_day(NOW)
-            found = FraudRecords(connection).takings_by_merchant([shop], day, day)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert len(sent) == 1
-    return found, *sent[0]
-
-
-def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "Relation Name" in node:
-        yield node
-    for child in node.get("Plans", []):
-        yield from _scans(child)
-
-
-def _rows_visited(connection: Connection, statement: str, parameters: Any) -> int:
-    """PostgreSQL, the plan run: the rows every scan of it read, kept or thrown away."""
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the tables are small here
-    explained = connection.exec_driver_sql(
-        f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
-    ).scalar_one()
-    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
-    return sum(
-        node["Actual Rows"]
-        + node.get("Rows Removed by Filter", 0)
-        + node.get("Rows Removed by Index Recheck", 0)
-        for node in _scans(plan)
-    )
+def _the_days_takings(shop: int) -> Callable[[Connection], dict[int, int]]:
+    """The spike rule's read of ``shop``'s takings today."""
+    day = seoul_day(NOW)
+    return lambda connection: FraudRecords(connection).takings_by_merchant([shop], day, day)
 
 
 def test_a_days_takings_read_visits_a_few_rows_however_many_payments_the_shop_took(
     engine: Engine, busy_shop: tuple[int, int]
 ) -> None:
     shop, _ = busy_shop
-    found, statement, parameters = _the_read(engine, shop)
-    assert found == {shop: PAYMENTS_TODAY * 1_000}
+    statement, parameters = select_sent(engine, _the_days_takings(shop))
     with engine.connect() as connection, connection.begin():
+        assert _the_days_takings(shop)(connection) == {shop: PAYMENTS_TODAY * 1_000}
         if engine.dialect.name == "postgresql":
-            assert _rows_visited(connection, statement, parameters) <= MERCHANT_BALANCE_SHARDS
+            scans = scans_run(connection, statement, parameters)
+            visited = sum(scan["Actual Rows"] + thrown_away(scan) for scan in scans)
+            assert visited <= MERCHANT_BALANCE_SHARDS, scans
         else:
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             assert "SEARCH merchant_day_takings" in " ".join(str(row[-1]) for row in plan)

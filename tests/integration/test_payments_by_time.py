@@ -9,13 +9,11 @@ day, which this file also checked, are running totals now: ``test_day_takings.py
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine
 
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.payment_holdings import PaymentRecords
@@ -24,6 +22,7 @@ from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World
 from tests.helpers import buy, pay
+from tests.query_plans import scans_run, select_sent, thrown_away
 
 DAYS = 40
 
@@ -39,46 +38,12 @@ def history(world: World, uow: UnitOfWork) -> tuple[int, int]:
     return shop, wallet
 
 
-def _statement_of(engine: Engine, read: Any) -> tuple[str, Any]:
-    """The SQL and parameters ``read`` (a read of the records on a connection) sends."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(*args: Any) -> None:
-        if args[2].lstrip().upper().startswith("SELECT"):
-            sent.append((args[2], args[3]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.connect() as connection:
-            read(connection)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert len(sent) == 1
-    return sent[0]
-
-
-def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if "Relation Name" in node:
-        yield node
-    for child in node.get("Plans", []):
-        yield from _scans(child)
-
-
 def _rows_visited(connection: Connection, statement: str, parameters: Any) -> tuple[int, int]:
     """PostgreSQL, the plan run: the payments rows its scans returned, and those they read and
     threw away."""
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is small here
-    explained = connection.exec_driver_sql(
-        f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
-    ).scalar_one()
-    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
-    scans = [node for node in _scans(plan) if node["Relation Name"] == "payments"]
-    kept = sum(node["Actual Rows"] for node in scans)
-    thrown = sum(
-        node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
-        for node in scans
-    )
-    return kept, thrown
+    scans = scans_run(connection, statement, parameters)
+    scans = [scan for scan in scans if scan["Relation Name"] == "payments"]
+    return sum(scan["Actual Rows"] for scan in scans), sum(thrown_away(scan) for scan in scans)
 
 
 def _sqlite_plan(connection: Connection, statement: str, parameters: Any) -> str:
@@ -87,7 +52,7 @@ def _sqlite_plan(connection: Connection, statement: str, parameters: Any) -> str
 
 
 def _check(engine: Engine, read: Any, expected_rows: int) -> None:
-    statement, parameters = _statement_of(engine, read)
+    statement, parameters = select_sent(engine, read)
     with engine.connect() as connection, connection.begin():
         if engine.dialect.name == "postgresql":
             assert _rows_visited(connection, statement, parameters) == (expected_rows, 0)
