@@ -10,12 +10,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 
 
-def select_sent(engine: Engine, read: Callable[[Connection], object]) -> tuple[str, Any]:
-    """The SQL and parameters of the one SELECT ``read`` (a read on a connection) sends."""
+def select_sent(
+    engine: Engine, read: Callable[[Connection], object], *, verb: str = "SELECT"
+) -> tuple[str, Any]:
+    """The SQL and parameters of the one SELECT (or other ``verb``) ``read`` sends, run on a
+    connection of its own that is then rolled back."""
     sent: list[tuple[str, Any]] = []
 
     def record(*args: Any) -> None:
-        if args[2].lstrip().upper().startswith("SELECT"):
+        if args[2].lstrip().upper().startswith(verb):
             sent.append((args[2], args[3]))
 
     event.listen(engine, "before_cursor_execute", record)
@@ -37,6 +40,11 @@ def scans_run(connection: Connection, statement: str, parameters: Any) -> list[d
     ).scalar_one()
     plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
     return list(_scans(plan))
+
+
+def rows_read(scan: dict[str, Any]) -> int:
+    """What a scan read over all its loops: the rows it returned and those it threw away."""
+    return (scan["Actual Rows"] + thrown_away(scan)) * scan["Actual Loops"]
 
 
 def thrown_away(scan: dict[str, Any]) -> int:
