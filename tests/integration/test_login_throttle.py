@@ -8,15 +8,18 @@ from datetime import timedelta
 
 import pyotp
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
+from dongne.adapters.db.login_throttle_records import LoginThrottleRecords
 from dongne.adapters.secrets import Secrets
 from dongne.config import Settings
 from dongne.domain.access import InvalidCredentials, LoginThrottled, UserKind
 from dongne.domain.login_throttle import LoginThrottlePolicy
 from dongne.services import accounts, authentication
 from dongne.services.unit_of_work import UnitOfWork
+from tests.conftest import NOW
 from tests.factories import World, unique_key
+from tests.query_plans import rows_read, scans_run, select_sent
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 WRONG = "not the password"
@@ -166,3 +169,42 @@ def test_an_official_s_code_two_time_steps_away_is_refused(
             lifetime=timedelta(hours=1),
             now=world.now,
         )
+
+
+STALE = 100  # forget_windows_before's default limit
+
+
+@pytest.mark.postgres
+def test_forgetting_stale_counts_reads_each_of_them_a_bounded_number_of_times(
+    pg_engine: Engine,
+) -> None:
+    """Every wrong password also drops up to 100 counts whose window ended. On a table
+    analyzed while it held no live row, ``IN (SELECT … LIMIT 100 FOR UPDATE SKIP LOCKED)`` was
+    a nested loop that read and locked the stale rows again for each one it deleted."""
+    cutoff = NOW - timedelta(hours=1)
+    count_some = text(
+        "INSERT INTO login_failures (login, window_started_at, failures)"
+        " SELECT :prefix || n, :at, 1 FROM generate_series(1, :n) AS n"
+    )
+    with pg_engine.begin() as connection:  # pages, and no live row in them
+        connection.execute(count_some, {"prefix": "old-", "at": cutoff, "n": STALE})
+        connection.execute(text("DELETE FROM login_failures"))
+    with pg_engine.connect() as connection:
+        connection.execute(text("ANALYZE login_failures"))
+    with pg_engine.begin() as connection:
+        stale_at = cutoff - timedelta(minutes=5)
+        connection.execute(count_some, {"prefix": "stale-", "at": stale_at, "n": STALE})
+        connection.execute(count_some, {"prefix": "recent-", "at": NOW, "n": 10})
+    statement, parameters = select_sent(
+        pg_engine,
+        lambda c: LoginThrottleRecords(c).forget_windows_before(cutoff),
+        verb="DELETE",
+    )
+    with pg_engine.connect() as connection:
+        transaction = connection.begin()
+        scans = scans_run(connection, statement, parameters)
+        left = connection.execute(text("SELECT login FROM login_failures")).scalars().all()
+        transaction.rollback()
+    assert sorted(left) == sorted(f"recent-{n}" for n in range(1, 11))
+    reads = sum(rows_read(scan) for scan in scans if scan["Relation Name"] == "login_failures")
+    assert reads <= 3 * STALE, scans

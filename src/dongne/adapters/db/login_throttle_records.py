@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, Integer, MetaData, String, Table, delete, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    select,
+    text,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,6 +39,13 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Index("ix_login_failures_window_started_at", "window_started_at"),
 )
+
+
+_FORGET_STALE_ON_POSTGRESQL = text(
+    "DELETE FROM login_failures WHERE login = ANY(ARRAY("
+    "SELECT login FROM login_failures WHERE window_started_at < :b_cutoff"
+    " LIMIT :b_limit FOR UPDATE SKIP LOCKED))"
+).bindparams(bindparam("b_cutoff", type_=Timestamp))
 
 
 class LoginThrottleRecords:
@@ -61,11 +80,17 @@ class LoginThrottleRecords:
         """Drop up to ``limit`` counts whose window ended (guesses at logins nobody has), so
         the table stays the size of the recent attempts. Rows another log-in holds locked are
         skipped, not waited for, so two cleanups never wait on each other."""
+        if self._postgres:
+            # The stale logins are read once, into an array: as ``IN (subquery)`` the plan
+            # depended on the table's statistics, and on a table analyzed while nearly empty
+            # it was a nested loop that read (and locked) them again for every row deleted.
+            self.connection.execute(
+                _FORGET_STALE_ON_POSTGRESQL, {"b_cutoff": cutoff, "b_limit": limit}
+            )
+            return
         stale = (
             select(login_failures.c.login)
             .where(login_failures.c.window_started_at < cutoff)
             .limit(limit)
         )
-        if self._postgres:
-            stale = stale.with_for_update(skip_locked=True)
         self.connection.execute(delete(login_failures).where(login_failures.c.login.in_(stale)))
