@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 
 
-def select_sent(
+def statement_sent(
     engine: Engine, read: Callable[[Connection], object], *, verb: str = "SELECT"
 ) -> tuple[str, Any]:
     """The SQL and parameters of the one SELECT (or other ``verb``) ``read`` sends, run on a

@@ -15,19 +15,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Connection, Engine, select, text
 
-from dongne.adapters.db.day_takings import takings_shard
 from dongne.adapters.db.engine import migrate, newest_revision, schema_revision
 from dongne.adapters.db.fraud_records import FraudRecords
 from dongne.adapters.db.fraud_tables import merchant_day_takings
 from dongne.domain.calendar import seoul_day
-from dongne.domain.ledger import MERCHANT_BALANCE_SHARDS
+from dongne.domain.ledger import MERCHANT_BALANCE_SHARDS, credited_shard
 from dongne.services import payments
 from dongne.services.results import PaymentResult
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
 from tests.helpers import assert_ledger_sound, buy, pay
-from tests.query_plans import scans_run, select_sent, thrown_away
+from tests.query_plans import scans_run, statement_sent, thrown_away
 
 PAYMENTS_TODAY = 40
 SEOUL_MIDNIGHT = NOW.replace(hour=15, minute=0)  # 00:00 in Seoul, the day after NOW's
@@ -61,7 +60,7 @@ def test_a_days_takings_read_visits_a_few_rows_however_many_payments_the_shop_to
     engine: Engine, busy_shop: tuple[int, int]
 ) -> None:
     shop, _ = busy_shop
-    statement, parameters = select_sent(engine, _the_days_takings(shop))
+    statement, parameters = statement_sent(engine, _the_days_takings(shop))
     with engine.connect() as connection, connection.begin():
         assert _the_days_takings(shop)(connection) == {shop: PAYMENTS_TODAY * 1_000}
         if engine.dialect.name == "postgresql":
@@ -119,7 +118,7 @@ def test_a_payment_undone_by_its_savepoint_adds_nothing_to_the_takings(
             select(merchant_day_takings).where(merchant_day_takings.c.merchant_id == shop)
         ).all()
     assert [(r.day, r.shard, r.takings_won) for r in rows] == [
-        (seoul_day(NOW), takings_shard(paid.transaction_id), 2_000)
+        (seoul_day(NOW), credited_shard(paid.transaction_id, MERCHANT_BALANCE_SHARDS), 2_000)
     ]
     assert_ledger_sound(uow)
 

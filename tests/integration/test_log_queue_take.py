@@ -16,7 +16,7 @@ from dongne.adapters.db.log_store import LogStore
 from dongne.services import registry
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
-from tests.query_plans import rows_read, scans_run, select_sent
+from tests.query_plans import rows_read, scans_run, statement_sent
 
 QUEUED = 300
 
@@ -38,7 +38,7 @@ def test_taking_the_queues_head_reads_each_queued_row_a_bounded_number_of_times(
         connection.execute(text("ANALYZE log_queue"))  # the statistics of that empty queue
     with pg_engine.begin() as connection:
         connection.execute(queue_some, {"r": region_id, "n": QUEUED})
-    statement, parameters = select_sent(
+    statement, parameters = statement_sent(
         pg_engine, lambda c: LogStore(c).take_queued(QUEUED), verb="DELETE"
     )
     with pg_engine.connect() as connection:

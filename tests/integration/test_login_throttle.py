@@ -19,7 +19,7 @@ from dongne.services import accounts, authentication
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World, unique_key
-from tests.query_plans import rows_read, scans_run, select_sent
+from tests.query_plans import rows_read, scans_run, statement_sent
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test password
 WRONG = "not the password"
@@ -195,7 +195,7 @@ def test_forgetting_stale_counts_reads_each_of_them_a_bounded_number_of_times(
         stale_at = cutoff - timedelta(minutes=5)
         connection.execute(count_some, {"prefix": "stale-", "at": stale_at, "n": STALE})
         connection.execute(count_some, {"prefix": "recent-", "at": NOW, "n": 10})
-    statement, parameters = select_sent(
+    statement, parameters = statement_sent(
         pg_engine,
         lambda c: LoginThrottleRecords(c).forget_windows_before(cutoff),
         verb="DELETE",

@@ -22,7 +22,7 @@ from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World
 from tests.helpers import buy, pay
-from tests.query_plans import scans_run, select_sent, thrown_away
+from tests.query_plans import scans_run, statement_sent, thrown_away
 
 DAYS = 40
 
@@ -52,7 +52,7 @@ def _sqlite_plan(connection: Connection, statement: str, parameters: Any) -> str
 
 
 def _check(engine: Engine, read: Any, expected_rows: int) -> None:
-    statement, parameters = select_sent(engine, read)
+    statement, parameters = statement_sent(engine, read)
     with engine.connect() as connection, connection.begin():
         if engine.dialect.name == "postgresql":
             assert _rows_visited(connection, statement, parameters) == (expected_rows, 0)

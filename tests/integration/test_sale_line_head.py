@@ -15,7 +15,7 @@ from dongne.adapters.db.sale_queue_records import SaleQueueRecords
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
 from tests.factories import World
-from tests.query_plans import rows_read, scans_run, select_sent
+from tests.query_plans import rows_read, scans_run, statement_sent
 
 WAITING = 150
 
@@ -46,7 +46,7 @@ def test_admitting_the_head_of_the_line_reads_each_ticket_a_bounded_number_of_ti
             world.region_id, opened=opened, cutoff=opened, limit=WAITING, at=NOW
         )
 
-    statement, parameters = select_sent(pg_engine, admit, verb="UPDATE SALE_TICKETS")
+    statement, parameters = statement_sent(pg_engine, admit, verb="UPDATE SALE_TICKETS")
     with pg_engine.connect() as connection:
         transaction = connection.begin()
         scans = scans_run(connection, statement, parameters)

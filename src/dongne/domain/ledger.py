@@ -77,6 +77,12 @@ MERCHANT_BALANCE_SHARDS = 8
 to it don't queue on one row lock."""
 
 
+def credited_shard(transaction_id: int, shard_count: int) -> int:
+    """The balance row of a sharded account that a transaction's credit to it lands on (and
+    that a payment's running takings follow: ``adapters/db/day_takings.py``)."""
+    return transaction_id % shard_count
+
+
 class TransactionKind(StrEnum):
     BUDGET_FUNDING = "budget_funding"
     PURCHASE = "purchase"

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, text
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects import sqlite
 
 from dongne.adapters.db.driver_statements import DriverStatement
 from dongne.adapters.db.fraud_tables import merchant_day_takings
 from dongne.domain.calendar import seoul_day
-from dongne.domain.ledger import MERCHANT_BALANCE_SHARDS
+from dongne.domain.ledger import MERCHANT_BALANCE_SHARDS, credited_shard
 
 TakingsRow = tuple[int, date, int]
 """A merchant, a Seoul day, a shard."""
@@ -51,16 +51,6 @@ _ADD_ON_SQLITE = _upsert.on_conflict_do_update(
 )
 
 
-def takings_shard(transaction_id: int) -> int:
-    """The shard of the merchant's payable that the payment's transaction credits."""
-    return transaction_id % MERCHANT_BALANCE_SHARDS
-
-
-def takings_shard_of(transaction_id: ColumnElement[int]) -> ColumnElement[int]:
-    """``takings_shard`` in SQL, for the audit that sums the payments again."""
-    return transaction_id % MERCHANT_BALANCE_SHARDS
-
-
 class DayTakings:
     """What a transaction's payments add to their merchants' takings, until its commit."""
 
@@ -77,7 +67,8 @@ class DayTakings:
         transaction_id: int,
         amount_won: int,
     ) -> None:
-        row = (merchant_id, seoul_day(paid_at), takings_shard(transaction_id))
+        shard = credited_shard(transaction_id, MERCHANT_BALANCE_SHARDS)  # the payable's
+        row = (merchant_id, seoul_day(paid_at), shard)
         _, added = self._added.get(row, (region_id, 0))
         self._added[row] = (region_id, added + amount_won)
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, Table, case, cast, exists, func, select
 
-from dongne.adapters.db.day_takings import takings_shard_of
 from dongne.adapters.db.fraud_tables import merchant_day_takings
 from dongne.adapters.db.ledger_tables import (
     account_balances,
@@ -21,6 +20,7 @@ from dongne.adapters.db.ledger_tables import (
 from dongne.adapters.db.log_tables import log_leaves, log_queue
 from dongne.adapters.db.table_store import TableStore
 from dongne.adapters.db.tables import lot_movements, lots, merchants, payments, wallets
+from dongne.domain.ledger import MERCHANT_BALANCE_SHARDS
 from dongne.domain.lots import LotKind
 
 
@@ -228,7 +228,7 @@ class LedgerQueries(TableStore):
             day = cast(func.timezone("Asia/Seoul", payments.c.paid_at), Date)
         else:  # instants are stored in UTC without an offset; Korea keeps no summer time
             day = func.date(payments.c.paid_at, "+9 hours", type_=Date)
-        shard = takings_shard_of(payments.c.transaction_id)
+        shard = payments.c.transaction_id % MERCHANT_BALANCE_SHARDS  # ``credited_shard`` in SQL
         paid = self.connection.execute(
             scoped(
                 select(payments.c.merchant_id, day, shard, func.sum(payments.c.amount_won)),

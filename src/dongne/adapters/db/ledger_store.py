@@ -39,6 +39,7 @@ from dongne.domain.ledger import (
     Posting,
     TransactionKind,
     balanced,
+    credited_shard,
 )
 
 SHARDED_TYPES = {
@@ -390,7 +391,7 @@ class LedgerStore:
             if account.shard_count > 1 and delta < 0 and not account.type.may_go_negative:
                 self._debit_across_shards(account, -delta)
                 continue
-            shard = transaction_id % account.shard_count
+            shard = credited_shard(transaction_id, account.shard_count)
             if self.deferred_credits is not None and (
                 delta > 0 or account.type is AccountType.WALLET or account.type.may_go_negative
             ):
