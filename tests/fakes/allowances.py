@@ -204,6 +204,12 @@ class FakeAllowanceRecords:
     def await_chunk(self, upload_id: int, chunk: int) -> None:
         """Chunks are paid one at a time here: the one before has ended."""
 
+    def writing_grants(self, region_id: int) -> None:
+        """One writer at a time here: a wallet's opening never runs beside a chunk."""
+
+    def await_grants_written(self, region_id: int) -> None:
+        """One writer at a time here: no chunk is running."""
+
     def identity_of_citizen(self, citizen_id: int) -> str | None:
         for record in self._state.users.values():
             if record.user.citizen_id == citizen_id:

@@ -27,7 +27,7 @@ from dongne.domain.calendar import require_aware
 from dongne.domain.errors import AlreadyExists, InvalidInput
 from dongne.domain.people import normalize_identity_number, normalize_phone
 from dongne.domain.webhook_urls import check_webhook_url
-from dongne.services.allowances import claim_pending_grants_within
+from dongne.services.allowances import claim_grants_left_pending, claim_pending_grants_within
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.registry import open_wallet_for
 from dongne.services.unit_of_work import UnitOfWork
@@ -99,7 +99,7 @@ def sign_up_citizen(
     request: dict[str, object] = {"phone": phone, "name": name.strip(), "region_id": region_id}
     if not resident:
         request["resident"] = False
-    return run_in_transaction(
+    signed_up = run_in_transaction(
         uow,
         action,
         once=Once(
@@ -110,6 +110,8 @@ def sign_up_citizen(
             result_type=SignedUp,
         ),
     )
+    claim_grants_left_pending(uow, citizen_id=signed_up.citizen_id, region_id=region_id, now=now)
+    return signed_up
 
 
 def create_staff_user(

@@ -171,6 +171,8 @@ def _pay_within(
         program.region_id, ApprovalKind.ALLOWANCE_DISBURSEMENT, upload_subject(upload.id)
     )
     key = approval.ledger_key if approval else None
+    # Before the wallets are looked up: a wallet opening meanwhile claims after this ends.
+    uow.allowances.writing_grants(program.region_id)
     grant = _grant_on_server if uow.is_postgres else _grant_from_python
     done = grant(uow.allowances, program, upload, span, limit=limit, now=now, key=key)
     if done is None:

@@ -319,6 +319,25 @@ def claim_pending_grants_within(
     return len(claimable)
 
 
+def claim_grants_left_pending(
+    uow: UnitOfWork, *, citizen_id: int, region_id: int, now: datetime
+) -> int:
+    """After a wallet's opening committed, in a transaction of its own: claim the grants that
+    allowance chunks running meanwhile left pending. Such a chunk looked for the person's
+    wallet before the opening committed, and the opening's own claim
+    (``claim_pending_grants_within``) looked for grants before the chunk committed, so neither
+    saw the other. This first waits for every chunk granting in the region to end
+    (``await_grants_written``); a chunk that starts later sees the wallet. Returns how many."""
+
+    def attempt() -> int:
+        if uow.allowances.identity_of_citizen(citizen_id) is None:
+            return 0  # nobody on a list can be this person
+        uow.allowances.await_grants_written(region_id)
+        return claim_pending_grants_within(uow, citizen_id=citizen_id, region_id=region_id, now=now)
+
+    return run_in_transaction(uow, attempt)
+
+
 # -- reports -----------------------------------------------------------------------------------
 
 

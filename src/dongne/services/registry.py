@@ -20,7 +20,7 @@ from dongne.domain.merchants import (
 from dongne.domain.money import positive_won
 from dongne.domain.people import normalize_phone
 from dongne.domain.program import VoucherProgram, check_budget_month
-from dongne.services.allowances import claim_pending_grants_within
+from dongne.services.allowances import claim_grants_left_pending, claim_pending_grants_within
 from dongne.services.approval_gate import direct_ledger_key
 from dongne.services.idempotency import Once, run_in_transaction
 from dongne.services.results import CitizenResult, FundingResult
@@ -188,7 +188,7 @@ def open_wallet(
             citizen_id, open_wallet_for(uow, citizen_id, region_id, now), region_id
         )
 
-    return run_in_transaction(
+    opened = run_in_transaction(
         uow,
         action,
         once=Once(
@@ -199,6 +199,8 @@ def open_wallet(
             result_type=CitizenResult,
         ),
     )
+    claim_grants_left_pending(uow, citizen_id=citizen_id, region_id=region_id, now=now)
+    return opened
 
 
 def open_wallet_for(uow: UnitOfWork, citizen_id: int, region_id: int, now: datetime) -> int:

@@ -24,6 +24,11 @@ TURN_LOCK_CLASS = 0x7475726E
 hash of the upload's id and the chunk's number (a collision only makes a chunk wait longer)."""
 _HOLD_TURN = text("SELECT pg_advisory_xact_lock(:b_class, hashtext(:b_chunk))")
 _AWAIT_TURN = text("SELECT pg_advisory_xact_lock_shared(:b_class, hashtext(:b_chunk))")
+GRANTS_LOCK_CLASS = 0x6772616E
+"""First key of the advisory lock of a region's allowance grants ("gran" in ASCII); the second
+is the region's id."""
+_WRITING_GRANTS = text("SELECT pg_advisory_xact_lock_shared(:b_class, :b_region)")
+_AWAIT_GRANTS = text("SELECT pg_advisory_xact_lock(:b_class, :b_region)")
 _CHUNK_ENDS = text(
     "SELECT row_number FROM (SELECT row_number, row_number() OVER (ORDER BY row_number) AS n"
     " FROM recipient_rows WHERE upload_id = :b_upload AND row_number > :b_after"
@@ -114,6 +119,26 @@ class DisbursementRecords(TableStore):
         if self._postgres:
             self.connection.execute(
                 _AWAIT_TURN, {"b_class": TURN_LOCK_CLASS, "b_chunk": f"{upload_id}:{chunk}"}
+            )
+
+    def writing_grants(self, region_id: int) -> None:
+        """Say, before looking up its people's wallets, that this transaction grants
+        allowances in the region, to whoever has no wallet there pending; a wallet's opening
+        waits for its end before it claims its person's pending grants
+        (``await_grants_written``). PostgreSQL: a shared lock, so chunks run side by side,
+        held to the end of the transaction. SQLite runs one writer at a time already."""
+        if self._postgres:
+            self.connection.execute(
+                _WRITING_GRANTS, {"b_class": GRANTS_LOCK_CLASS, "b_region": region_id}
+            )
+
+    def await_grants_written(self, region_id: int) -> None:
+        """Until every transaction granting allowances in the region has ended, and keep new
+        ones from starting until this transaction ends: they look up wallets after it, so
+        they see one opened before it."""
+        if self._postgres:
+            self.connection.execute(
+                _AWAIT_GRANTS, {"b_class": GRANTS_LOCK_CLASS, "b_region": region_id}
             )
 
     def still_to_pay(self, upload: Upload) -> tuple[int, int]:
