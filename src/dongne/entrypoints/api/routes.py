@@ -80,12 +80,17 @@ _API_ROUTERS: tuple[tuple[APIRouter, str], ...] = (
 )
 
 
+def serving_overrides() -> Overrides:
+    """The ``dependency_overrides`` of the app serving this request (empty: none set)."""
+    return _serving_overrides.get({})
+
+
 class _OverridesOfTheServingApp:
     """What FastAPI asks for dependency overrides: those of the app serving this request."""
 
     @property
     def dependency_overrides(self) -> Overrides:
-        return _serving_overrides.get({})
+        return serving_overrides()
 
 
 class ServingOverrides:

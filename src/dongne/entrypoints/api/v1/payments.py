@@ -105,7 +105,7 @@ class ApprovalOut(BaseModel):
     amount_won: int
 
 
-def _payment(result: PaymentResult) -> PaymentOut:
+def payment_out(result: PaymentResult) -> PaymentOut:
     return PaymentOut(**vars(result))
 
 
@@ -158,7 +158,7 @@ async def pay_by_qr(
     )
     result = await asyncio.wrap_future(app.payment_batcher().submit(payment))
     watch_payment(app, background, result.payment_id)
-    return _payment(result)
+    return payment_out(result)
 
 
 # -- one-time payment codes -----------------------------------------------------------------
@@ -208,7 +208,7 @@ def pay_by_code(
         now=now,
     )
     watch_payment(app, background, result.payment_id)
-    return _payment(result)
+    return payment_out(result)
 
 
 # -- remote payment requests ----------------------------------------------------------------
