@@ -22,7 +22,7 @@ from dongne.bootstrap import App
 from dongne.entrypoints.api.abuse_limits import AbuseLimits
 from dongne.entrypoints.api.docs_pages import install_docs_pages
 from dongne.entrypoints.api.errors import install_error_handlers
-from dongne.entrypoints.api.hot_routes import HotQrPayment
+from dongne.entrypoints.api.hot_routes import HOT_ROUTES
 from dongne.entrypoints.api.leadership import Leadership
 from dongne.entrypoints.api.limits import BodySizeLimit
 from dongne.entrypoints.api.logging_setup import configure_logging
@@ -117,7 +117,7 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     api.add_middleware(RequestContext, production=application.settings.environment == "production")
     api.add_middleware(ServingOverrides, overrides=api.dependency_overrides)
     instrument_pool(application.engine)
-    api.router.routes.append(HotQrPayment())  # before FastAPI's route of the same path
+    api.router.routes.extend(HOT_ROUTES)  # before FastAPI's routes of the same paths
     api.router.routes.extend(shared_routes())
     install_static_files(api)
     return api

@@ -26,6 +26,7 @@ from dongne.services import (
     sale_queue,
 )
 from dongne.services.idempotency import caller_scope, scoped_key
+from dongne.services.results import PurchaseResult
 
 router = APIRouter(tags=["wallets"])
 
@@ -162,6 +163,10 @@ def buy_vouchers(
             clock,
         )
     )
+    return purchase_out(bought)
+
+
+def purchase_out(bought: PurchaseResult) -> PurchaseOut:
     return PurchaseOut(
         purchase_id=bought.purchase_id,
         transaction_id=bought.transaction_id,
