@@ -271,6 +271,11 @@ class Settings(BaseSettings):
         description="prometheus-client's folder for the metrics of several server processes;"
         " set, /metrics adds up every process's",
     )
+    access_log: bool = Field(
+        default=False,
+        description="an access line a request (logger dongne.access), as `dongne serve"
+        " --access-log` sets; off by default: about a fifth of the HTTP layer's CPU a request",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="the server's and worker's JSON log lines at this level up"
     )

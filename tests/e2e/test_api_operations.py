@@ -200,17 +200,37 @@ def test_the_logs_of_a_full_run_never_carry_a_pin_password_token_or_identity_num
     application: App,
 ) -> None:
     captured = io.StringIO()
+    application.settings = application.settings.model_copy(update={"access_log": True})
     with TestClient(create_app(application, publish=False)) as client:
         configure_logging("DEBUG", stream=captured)  # after the lifespan's, into our buffer
         flow = _run_a_full_flow(application, client)
         client.post("/api/v1/sessions", json={"login": flow.phone, "password": "wrong " + PIN})
     lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.strip()]
-    assert len(lines) >= 8, captured.getvalue()
-    assert all("request_id" in line for line in lines if line.get("logger") == "dongne.access")
+    accessed = [line for line in lines if line.get("logger") == "dongne.access"]
+    assert len(accessed) >= 8, captured.getvalue()
+    assert all("request_id" in line for line in accessed)
     text = captured.getvalue()
     for secret in (PIN, PASSWORD, flow.token, IDENTITY_NUMBER, flow.payment_code):
         assert secret not in text
     assert "900101" not in text
+
+
+def test_an_access_line_is_written_a_request_only_when_asked_for(database_url: str) -> None:
+    """Off by default (``dongne serve --access-log`` or DONGNE_ACCESS_LOG=true turns it on):
+    the line is about a fifth of the HTTP layer's CPU a request (docs/performance.md)."""
+    written = {}
+    for asked in (False, True):
+        settings = Settings(database_url=database_url, log_witnesses=[], access_log=asked)
+        application = bootstrap(settings)
+        captured = io.StringIO()
+        with TestClient(create_app(application, publish=False)) as client:
+            configure_logging("INFO", stream=captured)
+            for _ in range(3):
+                assert client.get("/healthz").status_code == 200
+        application.engine.dispose()
+        lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.strip()]
+        written[asked] = [line["route"] for line in lines if line["logger"] == "dongne.access"]
+    assert written == {False: [], True: ["/healthz"] * 3}
 
 
 def test_the_server_says_at_start_when_the_planner_is_not_set_as_advised(

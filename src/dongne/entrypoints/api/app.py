@@ -114,7 +114,11 @@ def create_app(application: App, *, publish: bool = True) -> FastAPI:
     if application.settings.rate_limits_on:
         api.add_middleware(AbuseLimits, application=application)
     api.add_middleware(BodySizeLimit)
-    api.add_middleware(RequestContext, production=application.settings.environment == "production")
+    api.add_middleware(
+        RequestContext,
+        production=application.settings.environment == "production",
+        access_log=application.settings.access_log,
+    )
     api.add_middleware(ServingOverrides, overrides=api.dependency_overrides)
     instrument_pool(application.engine)
     api.router.routes.extend(HOT_ROUTES)  # before FastAPI's routes of the same paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -305,13 +306,19 @@ def serve(
         ),
     ] = None,
     access_log: Annotated[
-        bool, typer.Option(help="Log every request (off by default: it costs CPU per request).")
+        bool,
+        typer.Option(
+            help="An access line a request, route template, status and time (off by default:"
+            " it costs CPU per request; DONGNE_ACCESS_LOG=true sets it too)."
+        ),
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the HTTP service (API, web pages, the log's read API) and the log publisher."""
     from dongne.entrypoints.api import serving
 
+    if access_log:  # read from the environment by every worker's settings, as by this one's
+        os.environ["DONGNE_ACCESS_LOG"] = "true"
     application = open_app(database_url)
     count = workers or serving.default_workers(application)
     if count > 1 and not serving.shares_processes(application):
