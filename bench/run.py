@@ -22,6 +22,7 @@ from bench.allowances import run_allowances
 from bench.batches import run_batches
 from bench.card import run_card
 from bench.clients import Measurement, Mode, Operation, Scenario, measure
+from bench.framework import run_framework
 from bench.ha import run_ha
 from bench.http import HttpBench, HttpSettings, http_notes
 from bench.http_report import http_table
@@ -43,11 +44,23 @@ from dongne.services.unit_of_work import UnitOfWork
 PGBENCH_SCALE = 8
 PGBENCH_THREADS = 2
 PAYMENTS, PURCHASES = "payments", "purchases"
-PARTS = ("ledger", "log", "http", "rush", "batches", "settlement", "allowances", "card", "ha")
+PARTS = (
+    "ledger",
+    "log",
+    "http",
+    "framework",
+    "rush",
+    "batches",
+    "settlement",
+    "allowances",
+    "card",
+    "ha",
+)
 SELF_REPORTING_PARTS: dict[str, Callable[..., bool]] = {
     "allowances": run_allowances,
     "batches": run_batches,
     "card": run_card,
+    "framework": run_framework,
     "ha": run_ha,
 }
 """The parts that print their own table and notes; each returns True if it failed."""
@@ -85,9 +98,10 @@ def parse_arguments(argv: list[str] | None) -> Settings:
         "--only",
         choices=PARTS,
         help="run one part: the ledger's services (vs pgbench), the verifiable log, payments"
-        " over HTTP (vs pgbench), the month-start rush of buyers on one discount budget with the"
-        " sale queue on (vs pgbench; checks the budget is never oversold), a QR payment's CPU"
-        " in batches (group commit, vs alone), a day's"
+        " over HTTP (vs pgbench), the HTTP layer's CPU a payment request in process (the hot"
+        " route vs FastAPI's, with pyinstrument's profiles), the month-start rush of buyers on"
+        " one discount budget with the sale queue on (vs pgbench; checks the budget is never"
+        " oversold), a QR payment's CPU in batches (group commit, vs alone), a day's"
         " settlement (vs a GROUP BY), or a 1,000,000-recipient allowance disbursement and its"
         " expiry (vs a COPY), card authorizations over ISO 8583 (p99 beside the mobile payment),"
         " or payments on the synchronous pair of `make ha` (vs the single database)",
