@@ -13,14 +13,13 @@ from __future__ import annotations
 import copy
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, text
 
-from dongne.services import accounts, allowances, registry
+from dongne.services import allowances, registry
 from dongne.services.allowance_disbursement import run_disbursement, start_disbursement
 from dongne.services.unit_of_work import UnitOfWork
 from tests.conftest import NOW
@@ -29,13 +28,12 @@ from tests.helpers import assert_ledger_sound
 from tests.integration.test_allowance_expiry_races import WAIT_S, HeldAtCommit, _in_thread
 from tests.integration.test_allowances import (
     OPERATOR,
-    PASSWORD,
-    SECRETS,
     allowance_lots,
     csv_of,
     make_program,
     resident_number,
     signed_up,
+    signed_up_citizen,
     upload,
 )
 
@@ -51,21 +49,6 @@ def _until(done: Callable[[], bool], what: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"waited {WAIT_S} s for {what}")
-
-
-def citizen_of(world: World, identity: str) -> int:
-    """A citizen with this identity number, signed up (and with a wallet) in ``world``."""
-    return accounts.sign_up_citizen(
-        world.uow,
-        SECRETS,
-        phone=f"010{uuid.uuid4().int % 10**8:08d}",
-        password=PASSWORD,
-        name="수급자",
-        region_id=world.region_id,
-        identity_number=identity,
-        idempotency_key=unique_key("sign-up"),
-        now=NOW,
-    ).citizen_id
 
 
 def _beside(world: World, engine: Engine) -> World:
@@ -129,7 +112,7 @@ def test_people_opening_wallets_during_a_list_paid_in_turn_all_get_their_grants(
     program_id = make_program(world, budget_won=60 * AMOUNT_WON, amount_won=AMOUNT_WON)
     people = [resident_number() for _ in range(60)]
     joining = people[1::2]
-    citizens = [citizen_of(elsewhere, identity) for identity in joining]
+    citizens = [signed_up_citizen(elsewhere, identity).citizen_id for identity in joining]
     upload_id = upload(world, program_id, csv_of(*people)).upload_id
     start_disbursement(world.uow, OPERATOR, upload_id=upload_id, now=NOW)
     started = threading.Barrier(5)

@@ -63,6 +63,11 @@ def make_program(
 
 
 def signed_up(world: World, identity: str, *, at: datetime = NOW) -> int:
+    """A citizen account with this identity number and a wallet in the region: the wallet."""
+    return signed_up_citizen(world, identity, at=at).wallet_id
+
+
+def signed_up_citizen(world: World, identity: str, *, at: datetime = NOW) -> accounts.SignedUp:
     """A citizen account with this identity number and a wallet in the region."""
     return accounts.sign_up_citizen(
         world.uow,
@@ -74,7 +79,7 @@ def signed_up(world: World, identity: str, *, at: datetime = NOW) -> int:
         identity_number=identity,
         idempotency_key=unique_key("sign-up"),
         now=at,
-    ).wallet_id
+    )
 
 
 def csv_of(*identities: str, amounts: dict[str, int] | None = None) -> bytes:

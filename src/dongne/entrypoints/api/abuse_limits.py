@@ -23,11 +23,12 @@ from anyio import to_thread
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dongne.bootstrap import App
 from dongne.domain.rate_limits import Bucket, RateLimited
 from dongne.entrypoints.api.errors import problem, title_of
+from dongne.entrypoints.api.limits import read_whole_body
 from dongne.entrypoints.web.pages import SESSION_COOKIE, error_page
 from dongne.services import rate_limits
 
@@ -107,7 +108,7 @@ class AbuseLimits:
             await self.app(scope, receive, send)
             return
         if rule == "login":
-            body, receive = await _read_body(receive)
+            body, receive = await read_whole_body(receive)
             account = login_of(body, scope)
         else:
             account = credential_of(scope)
@@ -130,29 +131,6 @@ class AbuseLimits:
         rate_limits.count_request(
             self.application.unit_of_work(), buckets, now=self.application.clock()
         )
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (``BodySizeLimit`` bounds it first), and a ``receive`` that replays it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: RateLimited) -> None:

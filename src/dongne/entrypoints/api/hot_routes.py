@@ -35,15 +35,16 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from dongne.bootstrap import App
 from dongne.entrypoints.api import deps
 from dongne.entrypoints.api.fraud_watch import watch_payment
+from dongne.entrypoints.api.limits import read_whole_body
 from dongne.entrypoints.api.routes import serving_overrides
-from dongne.entrypoints.api.v1.payments import QrPayment, payment_out
+from dongne.entrypoints.api.v1.payments import QrPayment, payment_of, payment_out
 from dongne.entrypoints.api.v1.wallets import NewPurchase, purchase_out
-from dongne.services import counter_payments, sale_batches, sale_queue
+from dongne.services import sale_batches, sale_queue
 
 DECLINED = "dongne.hot_route_declined"
 """Set in a request's scope once a hot route has passed it on, so the router, asked again,
@@ -72,10 +73,10 @@ class _HotRoute(BaseRoute, Generic[Body]):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers_taken(scope)
-        body = await _whole_body(receive)
+        body, receive = await read_whole_body(receive)
         fields = _valid_body(self.body_model, body) if headers is not None else None
         if headers is None or fields is None:
-            await _pass_on(scope, body, receive, send)
+            await _pass_on(scope, receive, send)
             return
         token, key = headers
         app: App = scope["app"].state.dongne
@@ -97,15 +98,7 @@ class HotQrPayment(_HotRoute[QrPayment]):
     async def answer(
         self, app: App, body: QrPayment, token: str, key: str, path: dict[str, str]
     ) -> Response:
-        payment = counter_payments.QrPayment(
-            token=token,
-            payload=body.payload,
-            amount_won=body.amount_won,
-            pin=body.pin,
-            wallet_id=body.wallet_id,
-            idempotency_key=key,
-            now=await _now(),
-        )
+        payment = payment_of(body, token=token, key=key, now=await _now())
         result = await asyncio.wrap_future(app.payment_batcher().submit(payment))
         after = BackgroundTasks()
         watch_payment(app, after, result.payment_id)
@@ -181,18 +174,6 @@ def _headers_taken(scope: Scope) -> tuple[str, str] | None:
     return token.strip(), key
 
 
-async def _whole_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
 def _valid_body(model: type[Body], body: bytes) -> Body | None:
     """The body as FastAPI's route reads it (``json.loads``, then the model), or None."""
     try:
@@ -202,15 +183,6 @@ def _valid_body(model: type[Body], body: bytes) -> Body | None:
         return None
 
 
-async def _pass_on(scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
+async def _pass_on(scope: Scope, receive: Receive, send: Send) -> None:
     scope[DECLINED] = True
-    await scope["router"](scope, replay, send)
+    await scope["router"](scope, receive, send)

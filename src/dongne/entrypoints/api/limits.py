@@ -19,6 +19,30 @@ def allow_larger_body(path_pattern: str, max_bytes: int) -> None:
     LARGER_BODIES[path_pattern] = max_bytes
 
 
+async def read_whole_body(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body (``BodySizeLimit`` bounds it first), and a ``receive`` that replays it:
+    for a middleware or route that looks at the body before the route that reads it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
 def _bound(path: str, default: int) -> int:
     for pattern, max_bytes in LARGER_BODIES.items():
         if re.fullmatch(pattern, path):

@@ -105,6 +105,21 @@ class ApprovalOut(BaseModel):
     amount_won: int
 
 
+def payment_of(
+    body: QrPayment, *, token: str, key: str, now: datetime
+) -> counter_payments.QrPayment:
+    """The payment a QR payment's request asks for (this route's and ``hot_routes``')."""
+    return counter_payments.QrPayment(
+        token=token,
+        payload=body.payload,
+        amount_won=body.amount_won,
+        pin=body.pin,
+        wallet_id=body.wallet_id,
+        idempotency_key=key,
+        now=now,
+    )
+
+
 def payment_out(result: PaymentResult) -> PaymentOut:
     return PaymentOut(**vars(result))
 
@@ -147,15 +162,7 @@ async def pay_by_qr(
     """Pay the merchant whose QR you scanned; the PIN is checked first (5 wrong ones lock)."""
     # The hot path: the token is checked in the payment's own transaction, and the payment
     # waits for the others arriving at once to commit with them (``payment_batches``).
-    payment = counter_payments.QrPayment(
-        token=token,
-        payload=body.payload,
-        amount_won=body.amount_won,
-        pin=body.pin,
-        wallet_id=body.wallet_id,
-        idempotency_key=key,
-        now=now,
-    )
+    payment = payment_of(body, token=token, key=key, now=now)
     result = await asyncio.wrap_future(app.payment_batcher().submit(payment))
     watch_payment(app, background, result.payment_id)
     return payment_out(result)
