@@ -255,6 +255,22 @@ class FakeAllowanceRecords:
             == (identity_hmac, "pending", region_id)
         ]
 
+    def stranded_grant_holders(self, limit: int) -> list[tuple[int, int]]:
+        citizens = {
+            record.identity_hmac: record.user.citizen_id
+            for record in self._state.users.values()
+            if record.identity_hmac is not None and record.user.citizen_id is not None
+        }
+        wallets = {(w.citizen_id, w.region_id) for w in self._state.wallets.values()}
+        found = {
+            (citizen_id, grant.region_id)
+            for grant in self._state.grants.values()
+            if grant.status == "pending"
+            and (citizen_id := citizens.get(grant.identity_hmac)) is not None
+            and (citizen_id, grant.region_id) in wallets
+        }
+        return sorted(found)[:limit]
+
     def settle_grant(
         self,
         grant_id: int,

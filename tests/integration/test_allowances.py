@@ -17,6 +17,7 @@ from dongne.adapters.secrets import Secrets
 from dongne.domain.access import Forbidden, OfficialRole, Principal, UserKind
 from dongne.domain.allowances import AllowanceProgramNotFound, AllowanceTerms
 from dongne.domain.errors import MerchantNotEligible
+from dongne.domain.ledger import AccountType
 from dongne.services import accounts, allowance_uploads, allowances, payments, read_models
 from dongne.services.allowance_disbursement import disburse, run_disbursement
 from dongne.services.allowance_expiry import expire_program
@@ -359,3 +360,32 @@ def test_only_the_regions_officials_with_the_right_role_may_act(
     assert (
         allowances.program_report(world.uow, viewer, program_id=program_id).pending_won == 100_000
     )
+
+
+def test_the_housekeeping_claims_a_grant_left_pending_beside_a_wallet(
+    world: World, engine: Engine
+) -> None:
+    """A server stopped between a wallet's opening and its second transaction leaves a grant
+    that a chunk wrote meanwhile pending beside the wallet (docs/architecture.md); the hourly
+    housekeeping job claims it, once."""
+    program_id = make_program(world)
+    late = resident_number()
+    citizen_id = signed_up_citizen(World(world.uow, NOW), late).citizen_id  # a wallet elsewhere
+    disburse(
+        world.uow, OPERATOR, upload_id=upload(world, program_id, csv_of(late)).upload_id, now=NOW
+    )
+    with world.uow:  # the wallet here, as a stopped server leaves it: nothing claimed
+        account = world.uow.ledger.account(
+            world.region_id, AccountType.WALLET, f"citizen-{citizen_id}"
+        )
+        wallet_id = world.uow.records.add_wallet(citizen_id, world.region_id, account.id, NOW)
+        world.uow.commit()
+    assert allowance_lots(engine, wallet_id) == []
+
+    later = NOW + timedelta(hours=1)
+    assert allowances.claim_stranded_grants(world.uow, now=later) == 1
+    assert allowance_lots(engine, wallet_id) == [(100_000, 100_000)]
+    assert allowances.claim_stranded_grants(world.uow, now=later) == 0
+    report = allowances.program_report(world.uow, OPERATOR, program_id=program_id)
+    assert (report.granted_count, report.pending_count) == (1, 0)
+    assert_ledger_sound(world.uow)

@@ -338,6 +338,23 @@ def claim_grants_left_pending(
     return run_in_transaction(uow, attempt)
 
 
+STRANDED_PER_RUN = 1_000
+
+
+def claim_stranded_grants(uow: UnitOfWork, *, now: datetime) -> int:
+    """Claim the grants left pending beside their person's wallet: a server that stopped
+    between a wallet's opening and its second transaction (``claim_grants_left_pending``)
+    leaves those a chunk running meanwhile granted. The hourly housekeeping job runs this; up
+    to ``STRANDED_PER_RUN`` people a run. Returns how many grants were claimed."""
+    holders = run_in_transaction(
+        uow, lambda: uow.allowances.stranded_grant_holders(STRANDED_PER_RUN)
+    )
+    return sum(
+        claim_grants_left_pending(uow, citizen_id=citizen_id, region_id=region_id, now=now)
+        for citizen_id, region_id in holders
+    )
+
+
 # -- reports -----------------------------------------------------------------------------------
 
 

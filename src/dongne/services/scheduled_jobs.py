@@ -9,7 +9,8 @@ named after the slot, so a run repeated after a crash returns what the first did
 | ``allowance-expiry`` | daily 00:20 | ``allowance_expiry.expire_program``: ended programs |
 | ``settlement`` | daily 00:30 | ``settlement.settle_day``: the Seoul day that just ended |
 | ``fraud-scan`` | every 15 minutes | ``fraud.scan_payments``: payments no scan has checked |
-| ``housekeeping`` | every 60 minutes | drops spent abuse-limit and log-in failure counters |
+| ``housekeeping`` | every 60 minutes | drops spent abuse-limit and log-in failure counters; |
+| | | claims allowance grants left pending beside their person's wallet |
 
 Expired payment intents, payment requests and payment codes need no job: they are read as
 expired once their ``expires_at`` passes (``domain.payment_intents``), nothing is written.
@@ -24,7 +25,14 @@ from dongne.domain.approvals import ApprovalRequired
 from dongne.domain.calendar import seoul_day
 from dongne.domain.schedules import Daily, Every
 from dongne.domain.settlement import SettlementAlreadyRun
-from dongne.services import allowance_expiry, fraud, rate_limits, refunds, settlement
+from dongne.services import (
+    allowance_expiry,
+    allowances,
+    fraud,
+    rate_limits,
+    refunds,
+    settlement,
+)
 from dongne.services.scheduler import Job, JobContext
 
 SCHEDULER = Principal(kind=UserKind.OPERATOR)
@@ -125,7 +133,8 @@ def scan_for_fraud(context: JobContext, slot: datetime) -> str:
 
 def keep_house(context: JobContext, slot: datetime) -> str:
     dropped = rate_limits.forget_spent_counters(context.unit_of_work(), now=context.clock())
-    return f"{dropped:,} spent counters dropped"
+    claimed = allowances.claim_stranded_grants(context.unit_of_work(), now=context.clock())
+    return f"{dropped:,} spent counters dropped, {claimed:,} stranded allowance grants claimed"
 
 
 JOBS: tuple[Job, ...] = (
@@ -138,5 +147,10 @@ JOBS: tuple[Job, ...] = (
     ),
     Job("settlement", Daily(time(0, 30)), settle_yesterday, "settle the Seoul day that ended"),
     Job("fraud-scan", Every(15), scan_for_fraud, "check new payments against the fraud rules"),
-    Job("housekeeping", Every(60), keep_house, "drop spent abuse-limit counters"),
+    Job(
+        "housekeeping",
+        Every(60),
+        keep_house,
+        "drop spent abuse-limit counters, claim stranded allowance grants",
+    ),
 )

@@ -264,6 +264,24 @@ class AllowanceRecords(
         ).all()
         return [PendingGrant(row.id, row.program_id, row.amount_won) for row in rows]
 
+    def stranded_grant_holders(self, limit: int) -> list[tuple[int, int]]:
+        """Up to ``limit`` (citizen, region) pairs whose person has a wallet in the region and
+        a grant there still pending, in citizen order: grants no wallet's opening claimed."""
+        rows = self.connection.execute(
+            select(users.c.citizen_id, allowance_grants.c.region_id)
+            .distinct()
+            .join(users, users.c.identity_hmac == allowance_grants.c.identity_hmac)
+            .join(
+                wallets,
+                (wallets.c.citizen_id == users.c.citizen_id)
+                & (wallets.c.region_id == allowance_grants.c.region_id),
+            )
+            .where(allowance_grants.c.status == "pending")
+            .order_by(users.c.citizen_id, allowance_grants.c.region_id)
+            .limit(limit)
+        ).all()
+        return [(row.citizen_id, row.region_id) for row in rows]
+
     def settle_grant(
         self,
         grant_id: int,
