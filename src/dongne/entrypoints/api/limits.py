@@ -31,6 +31,11 @@ async def read_whole_body(receive: Receive) -> tuple[bytes, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
+    return body, _replaying(body, receive)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``body`` whole first, then what ``receive`` gives."""
     replayed = False
 
     async def replay() -> Message:
@@ -40,7 +45,7 @@ async def read_whole_body(receive: Receive) -> tuple[bytes, Receive]:
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return body, replay
+    return replay
 
 
 def _bound(path: str, default: int) -> int:
@@ -80,17 +85,7 @@ class BodySizeLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(b"".join(chunks), receive), send)
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
